@@ -6,6 +6,7 @@
 
 export interface SlimPort {
   readonly port: number;
+  readonly name?: string;
   /** TCP, UDP or SCTP. */
   readonly protocol: string;
 }
@@ -29,7 +30,9 @@ export interface SlimPod {
   /** The owner workload, already resolved (ReplicaSet to Deployment, Job to CronJob where one owns it). */
   readonly ownerKind: string;
   readonly ownerName: string;
-  /** containerPorts declared by the pod's containers. */
+  /** Pod labels, kept for Service selectors (a Service's ports make its pods servers). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** containerPorts declared by the pod's containers, with their names for named targetPorts. */
   readonly ports: readonly SlimPort[];
 }
 
@@ -45,8 +48,8 @@ export interface SlimService {
   readonly name: string;
   readonly clusterIPs: readonly string[];
   readonly ports: readonly SlimPort[];
-  /** Target ports by number where they are numeric; named target ports resolve through pod ports. */
-  readonly targetPorts: readonly number[];
+  /** Target ports: a number, or a container port name resolved through the selected pods' ports. */
+  readonly targetPorts: readonly (number | string)[];
   readonly selector: Readonly<Record<string, string>>;
 }
 
