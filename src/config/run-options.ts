@@ -1,0 +1,226 @@
+/**
+ * The options of `netflow-k8s run`, declared once (flag, environment variable, YAML key, help),
+ * and their checked, typed form. Cross-field checks live here too, so a bad setting fails at
+ * start with the field's name instead of deep inside a worker.
+ */
+import { availableParallelism } from 'node:os';
+import { isIP } from 'node:net';
+import { ConfigError, parseConfig, formatHelp, type OptionSpec, type ConfigValues } from './options.ts';
+
+export const LEVELS = ['app', 'workload', 'pod', 'namespace'] as const;
+export type Level = (typeof LEVELS)[number];
+export const EXTRA_LABELS = ['kind', 'role', 'protocol', 'port'] as const;
+export type ExtraLabel = (typeof EXTRA_LABELS)[number];
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const RUN_OPTIONS: readonly OptionSpec[] = [
+  { key: 'listen', kind: 'hostport', default: '0.0.0.0:2055', group: 'Input', help: 'UDP address for NetFlow v5/v9 and IPFIX; use [::]:PORT for IPv4 and IPv6' },
+  { key: 'recvBuffer', kind: 'int', default: 8_388_608, min: 65_536, group: 'Input', help: 'socket receive buffer in bytes (the kernel caps it at 2 x net.core.rmem_max)' },
+  { key: 'workers', kind: 'string', default: '1', group: 'Input', help: 'receiving threads on the same port (SO_REUSEPORT), a number or auto (one per core)' },
+  { key: 'allowExporters', kind: 'list', group: 'Input', help: 'CIDRs of exporters to accept; datagrams from others are counted and dropped (default: all)' },
+  { key: 'templatesFile', kind: 'path', group: 'Input', help: 'keep NetFlow v9/IPFIX templates in this file across restarts' },
+  { key: 'templateTtl', kind: 'duration', default: '2h', min: 1000, group: 'Input', help: 'a template not refreshed for this long expires' },
+  { key: 'mergeInterval', kind: 'duration', default: '250ms', min: 10, max: 10_000, group: 'Input', help: 'how often receiving threads hand their counts to the store' },
+
+  { key: 'inventory', kind: 'path', group: 'Identity', help: 'static inventory file (kubectl get pods,nodes,services,jobs -A -o json), reloaded on change' },
+  { key: 'kubeconfig', kind: 'path', group: 'Identity', help: 'kubeconfig for live watches (else KUBECONFIG, ~/.kube/config, then in-cluster)' },
+  { key: 'labelPrecedence', kind: 'list', default: ['app.kubernetes.io/name', 'app', 'k8s-app', 'name', 'component'], group: 'Identity', help: 'pod labels that name the app, first non-empty wins' },
+  { key: 'networks', kind: 'string', group: 'Identity', help: 'named CIDRs for external ends: name=cidr,... or a YAML/JSON file' },
+  { key: 'asnDb', kind: 'path', group: 'Identity', help: 'MaxMind GeoLite2-ASN database naming external addresses' },
+  { key: 'ephemeralPorts', kind: 'string', default: '32768-60999', group: 'Identity', help: 'client port range LO-HI used to tell clients from servers' },
+
+  { key: 'level', kind: 'enum', choices: LEVELS, default: 'app', group: 'Aggregation', help: 'what one end of a pair is' },
+  { key: 'maxSeries', kind: 'int', default: 20_000, min: 1, group: 'Aggregation', help: 'pairs kept at most; flows past the cap go to one overflow pair' },
+  { key: 'seriesTtl', kind: 'duration', default: '1h', min: 1000, group: 'Aggregation', help: 'a pair with no flows for this long is dropped' },
+  { key: 'dedup', kind: 'enum', choices: ['auto', 'off'], default: 'auto', group: 'Aggregation', help: 'count a flow reported by both nodes once, from the source node' },
+  { key: 'extraLabels', kind: 'list', group: 'Aggregation', help: `extra pair dimensions and labels, any of ${EXTRA_LABELS.join(',')}` },
+
+  { key: 'http', kind: 'hostport', default: '0.0.0.0:8080', group: 'Output', help: 'HTTP address: /metrics, /metrics/otel, /healthz, /readyz, /api/*, the map page' },
+  { key: 'otlpEndpoint', kind: 'string', group: 'Output', help: 'OTLP gRPC endpoint (else OTEL_EXPORTER_OTLP_METRICS_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT; off when none)' },
+  { key: 'otlpInterval', kind: 'duration', default: '30s', min: 100, group: 'Output', help: 'OTLP export interval' },
+  { key: 'clusterName', kind: 'string', group: 'Output', help: 'k8s.cluster.name on the OTLP resource' },
+  { key: 'prometheusUrl', kind: 'string', group: 'Output', help: 'Prometheus that scrapes us, for Node Graph history' },
+  { key: 'prometheusBearerTokenFile', kind: 'path', group: 'Output', help: 'bearer token file for --prometheus-url' },
+  { key: 'prometheusCaFile', kind: 'path', group: 'Output', help: 'CA bundle for --prometheus-url' },
+
+  { key: 'logLevel', kind: 'enum', choices: LOG_LEVELS, default: 'info', group: 'Operation', help: 'log level' },
+];
+
+export interface Cidr {
+  readonly family: 4 | 6;
+  /** Network address bytes (4 or 16) with host bits cleared. */
+  readonly bytes: Uint8Array;
+  readonly prefix: number;
+  readonly text: string;
+}
+
+export interface RunConfig {
+  listen: { host: string; port: number };
+  recvBuffer: number;
+  workers: number;
+  allowExporters: Cidr[] | undefined;
+  templatesFile: string | undefined;
+  templateTtlMs: number;
+  mergeIntervalMs: number;
+  inventory: string | undefined;
+  kubeconfig: string | undefined;
+  labelPrecedence: string[];
+  networks: string | undefined;
+  asnDb: string | undefined;
+  ephemeralPorts: { lo: number; hi: number };
+  level: Level;
+  maxSeries: number;
+  seriesTtlMs: number;
+  dedup: 'auto' | 'off';
+  extraLabels: ExtraLabel[];
+  http: { host: string; port: number };
+  otlpEndpoint: string | undefined;
+  otlpIntervalMs: number;
+  clusterName: string | undefined;
+  prometheusUrl: string | undefined;
+  prometheusBearerTokenFile: string | undefined;
+  prometheusCaFile: string | undefined;
+  logLevel: LogLevel;
+}
+
+export const RUN_USAGE = 'usage: netflow-k8s run [OPTIONS]\n\nReceive NetFlow v5/v9 and IPFIX over UDP, name both ends by Kubernetes identity, aggregate per pair and export Prometheus and OTLP.';
+
+export function runHelp(): string {
+  return formatHelp(RUN_USAGE, RUN_OPTIONS);
+}
+
+/** Text `10.0.0.0/8`, `fd00::/8` or a bare address (a /32 or /128). */
+export function parseCidr(text: string, field: string): Cidr {
+  const [addr, len, extra] = text.trim().split('/');
+  const family = isIP(addr ?? '');
+  if (extra !== undefined || (family !== 4 && family !== 6)) throw new ConfigError(field, `${JSON.stringify(text)} is not a CIDR`);
+  const max = family === 4 ? 32 : 128;
+  const prefix = len === undefined ? max : Number(len);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (len !== undefined && !/^\d+$/.test(len))) {
+    throw new ConfigError(field, `${JSON.stringify(text)} has a bad prefix length`);
+  }
+  const bytes = addressBytes(addr)!;
+  for (let bit = prefix; bit < max; bit++) bytes[bit >> 3] &= ~(0x80 >> (bit & 7));
+  return { family, bytes, prefix, text: text.trim() };
+}
+
+/** 4 or 16 bytes of an address, with IPv4-mapped IPv6 unwrapped; undefined when not an address. */
+export function addressBytes(addr: string): Uint8Array | undefined {
+  const a = addr.startsWith('::ffff:') && isIP(addr.slice(7)) === 4 ? addr.slice(7) : addr;
+  const fam = isIP(a);
+  if (fam === 4) return Uint8Array.from(a.split('.').map(Number));
+  if (fam !== 6) return undefined;
+  const out = new Uint8Array(16);
+  let text = a;
+  const zone = text.indexOf('%');
+  if (zone >= 0) text = text.slice(0, zone);
+  // An embedded dotted quad becomes two hex groups.
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted) {
+    const q = dotted[1].split('.').map(Number);
+    text = text.slice(0, dotted.index) + `${((q[0] << 8) | q[1]).toString(16)}:${((q[2] << 8) | q[3]).toString(16)}`;
+  }
+  const [head, tail] = text.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail === undefined ? [] : tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  groups.forEach((g, i) => {
+    const v = parseInt(g, 16);
+    out[i * 2] = v >> 8;
+    out[i * 2 + 1] = v & 255;
+  });
+  return out;
+}
+
+export function cidrContains(c: Cidr, bytes: Uint8Array): boolean {
+  if (bytes.length !== c.bytes.length) return false;
+  const full = c.prefix >> 3;
+  for (let i = 0; i < full; i++) if (bytes[i] !== c.bytes[i]) return false;
+  const rest = c.prefix & 7;
+  if (rest === 0) return true;
+  const mask = (0xff << (8 - rest)) & 0xff;
+  return (bytes[full] & mask) === c.bytes[full];
+}
+
+/** Validate and type the parsed values. Errors name the field. */
+export function toRunConfig(v: ConfigValues, env: NodeJS.ProcessEnv = process.env): RunConfig {
+  const workersText = String(v.workers).trim();
+  let workers: number;
+  if (workersText === 'auto') workers = Math.max(1, availableParallelism());
+  else if (/^\d+$/.test(workersText) && Number(workersText) >= 1 && Number(workersText) <= 64) workers = Number(workersText);
+  else throw new ConfigError('workers', `expected a number from 1 to 64 or auto, got ${JSON.stringify(v.workers)}`);
+
+  const eph = /^(\d{1,5})-(\d{1,5})$/.exec(String(v.ephemeralPorts).trim());
+  if (!eph || Number(eph[1]) > Number(eph[2]) || Number(eph[2]) > 65535) {
+    throw new ConfigError('ephemeralPorts', `expected LO-HI within 0-65535, got ${JSON.stringify(v.ephemeralPorts)}`);
+  }
+  const extra = (v.extraLabels as string[] | undefined) ?? [];
+  for (const e of extra) {
+    if (!(EXTRA_LABELS as readonly string[]).includes(e)) {
+      throw new ConfigError('extraLabels', `unknown label ${JSON.stringify(e)}; expected some of ${EXTRA_LABELS.join(', ')}`);
+    }
+  }
+  const allow = v.allowExporters as string[] | undefined;
+  const otlp = (v.otlpEndpoint as string | undefined) || env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined;
+  if (otlp !== undefined) {
+    try {
+      new URL(otlp);
+    } catch {
+      throw new ConfigError('otlpEndpoint', `${JSON.stringify(otlp)} is not a URL (e.g. http://otel-collector:4317)`);
+    }
+  }
+  const promUrl = v.prometheusUrl as string | undefined;
+  if (promUrl !== undefined) {
+    try {
+      new URL(promUrl);
+    } catch {
+      throw new ConfigError('prometheusUrl', `${JSON.stringify(promUrl)} is not a URL`);
+    }
+  }
+  if (v.inventory !== undefined && v.kubeconfig !== undefined) {
+    throw new ConfigError('inventory', 'give either --inventory or --kubeconfig, not both');
+  }
+  return {
+    listen: v.listen as RunConfig['listen'],
+    recvBuffer: v.recvBuffer as number,
+    workers,
+    allowExporters: allow && allow.length > 0 ? allow.map((c) => parseCidr(c, 'allowExporters')) : undefined,
+    templatesFile: v.templatesFile as string | undefined,
+    templateTtlMs: v.templateTtl as number,
+    mergeIntervalMs: v.mergeInterval as number,
+    inventory: v.inventory as string | undefined,
+    kubeconfig: v.kubeconfig as string | undefined,
+    labelPrecedence: v.labelPrecedence as string[],
+    networks: v.networks as string | undefined,
+    asnDb: v.asnDb as string | undefined,
+    ephemeralPorts: { lo: Number(eph[1]), hi: Number(eph[2]) },
+    level: v.level as Level,
+    maxSeries: v.maxSeries as number,
+    seriesTtlMs: v.seriesTtl as number,
+    dedup: v.dedup as 'auto' | 'off',
+    extraLabels: extra as ExtraLabel[],
+    http: v.http as RunConfig['http'],
+    otlpEndpoint: otlp,
+    otlpIntervalMs: v.otlpInterval as number,
+    clusterName: v.clusterName as string | undefined,
+    prometheusUrl: promUrl,
+    prometheusBearerTokenFile: v.prometheusBearerTokenFile as string | undefined,
+    prometheusCaFile: v.prometheusCaFile as string | undefined,
+    logLevel: v.logLevel as LogLevel,
+  };
+}
+
+/** Flags, environment and YAML to a checked RunConfig; `help` when --help was asked. */
+export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): { config: RunConfig | undefined; help: boolean } {
+  const parsed = parseConfig(RUN_OPTIONS, argv, env);
+  if (parsed.help) return { config: undefined, help: true };
+  if (parsed.positionals.length > 0) throw new ConfigError(parsed.positionals[0], 'unexpected argument (run takes only options)');
+  return { config: toRunConfig(parsed.values, env), help: false };
+}
+
+/** Defaults for in-process use (the demo, tests): every field filled, then overridden. */
+export function defaultRunConfig(overrides: Partial<RunConfig> = {}): RunConfig {
+  const parsed = parseConfig(RUN_OPTIONS, [], {});
+  return { ...toRunConfig(parsed.values, {}), ...overrides };
+}

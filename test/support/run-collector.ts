@@ -1,0 +1,145 @@
+/**
+ * Spawn the real program (`netflow-k8s run` from the TypeScript sources, as Node 24 runs them)
+ * and learn its bound UDP and HTTP addresses from its `listening` log line.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const MAIN = pathToFileURL(fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))).href;
+
+export interface CollectorProcess {
+  readonly child: ChildProcess;
+  readonly udpHost: string;
+  readonly udpPort: number;
+  readonly httpUrl: string;
+  /** Parsed JSON log lines so far (and raw lines that were not JSON, as { raw }). */
+  logs(): Record<string, unknown>[];
+  stderr(): string;
+  get(path: string): Promise<{ status: number; type: string; body: string }>;
+  /** Send SIGTERM (or `signal`) and wait for the exit. */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Run the CLI with `args` and wait for it to exit (for --help and config errors). */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawnMain(args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  return { code, stdout, stderr };
+}
+
+function spawnMain(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  const script = `import(${JSON.stringify(MAIN)}).then(m => m.main(process.argv.slice(1))).then(c => { process.exitCode = c; }, e => { console.error(e); process.exitCode = 1; })`;
+  // A clean environment: no OTEL_* or NETFLOW_K8S_* leaking in from the developer's shell.
+  const base: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OTEL_') && !k.startsWith('NETFLOW_K8S_') && k !== 'KUBECONFIG') base[k] = v;
+  return spawn(process.execPath, ['--input-type=module', '-e', script, 'run', ...args], {
+    env: { ...base, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+export async function startCollectorProcess(args: string[], opts: { env?: NodeJS.ProcessEnv; startTimeoutMs?: number } = {}): Promise<CollectorProcess> {
+  const child = spawnMain(['--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', ...args], opts.env ?? {});
+  const lines: Record<string, unknown>[] = [];
+  let stderr = '';
+  let partial = '';
+  let onLine: ((l: Record<string, unknown>) => void) | undefined;
+  child.stdout!.on('data', (d: Buffer) => {
+    partial += d.toString();
+    let nl: number;
+    while ((nl = partial.indexOf('\n')) >= 0) {
+      const line = partial.slice(0, nl);
+      partial = partial.slice(nl + 1);
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        parsed = { raw: line };
+      }
+      lines.push(parsed);
+      onLine?.(parsed);
+    }
+  });
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  let done = false;
+  void exited.then(() => (done = true));
+
+  const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`collector did not start:\n${stderr}\n${lines.map((l) => JSON.stringify(l)).join('\n')}`));
+    }, opts.startTimeoutMs ?? 30_000);
+    const check = (l: Record<string, unknown>) => {
+      if (l.msg === 'listening') {
+        clearTimeout(timer);
+        resolve(l);
+      }
+    };
+    lines.forEach(check);
+    onLine = check;
+    void exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`collector exited (${code}) at start:\n${stderr}\n${lines.map((l) => JSON.stringify(l)).join('\n')}`));
+    });
+  });
+  const udp = listening.udp as { address: string; port: number };
+  const http = listening.http as { address: string; port: number };
+  const httpUrl = `http://${http.address.includes(':') ? `[${http.address}]` : http.address}:${http.port}`;
+  return {
+    child,
+    udpHost: udp.address,
+    udpPort: udp.port,
+    httpUrl,
+    logs: () => lines,
+    stderr: () => stderr,
+    async get(path) {
+      const r = await fetch(httpUrl + path);
+      return { status: r.status, type: r.headers.get('content-type') ?? '', body: await r.text() };
+    },
+    async stop(signal = 'SIGTERM', timeoutMs = 30_000) {
+      if (!done) child.kill(signal);
+      const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const r = await exited;
+      clearTimeout(t);
+      return r;
+    },
+  };
+}
+
+/** Parse Prometheus text into samples: name, labels, value. */
+export function parsePromText(text: string): { name: string; labels: Record<string, string>; value: number }[] {
+  const out: { name: string; labels: Record<string, string>; value: number }[] = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    if (m[2]) {
+      const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+      for (let l = re.exec(m[2]); l; l = re.exec(m[2])) labels[l[1]] = l[2].replace(/\\(["\\n])/g, (_, c: string) => (c === 'n' ? '\n' : c));
+    }
+    out.push({ name: m[1], labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+/** Poll until `fn` returns a truthy value (or throw after the timeout with the last error). */
+export async function pollUntil<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 250): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > end) throw new Error(`condition not met in ${timeoutMs} ms${lastErr ? `: ${String(lastErr)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
