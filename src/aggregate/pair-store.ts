@@ -1,0 +1,354 @@
+/**
+ * The pair store: flows, bytes and packets per pair of endpoints. It is the single source of
+ * truth for the numbers; every export reads it when collected and nothing else counts.
+ *
+ * Hot path: `add()` looks an Endpoint up by its numeric id in an array, keys the pair by
+ * (src end id, dst end id) in one numeric Map and walks a short chain on the packed dimensions,
+ * so once a pair exists a record costs no allocation and no string work.
+ */
+import type { FlowRecord } from '../decode/record.ts';
+import type { Endpoint, Role } from '../identify/endpoint.ts';
+import {
+  type AggregationLevel, type Dimensions, type EndLabels,
+  endKey, packDims, projectEndpoint, ROLES,
+} from './level.ts';
+
+/** One end of a pair at the store's level, shared by every pair that names it. */
+export class End {
+  readonly id: number;
+  readonly key: string;
+  readonly labels: EndLabels;
+  /** Pairs that use this end; at zero the end is freed at the next expiry sweep. */
+  refs = 0;
+  dead = false;
+  /** Endpoint ids whose cache slot points here, cleared when the end is freed. */
+  readonly boundIds: number[] = [];
+  constructor(id: number, key: string, labels: EndLabels) {
+    this.id = id;
+    this.key = key;
+    this.labels = labels;
+  }
+}
+
+export class Pair {
+  readonly src: End;
+  readonly dst: End;
+  /** Packed role | protocol | server port (see level.ts). */
+  readonly dims: number;
+  readonly overflow: boolean;
+  /** Cumulative for the life of the pair. Exact up to 2^53. */
+  flows = 0;
+  bytes = 0;
+  packets = 0;
+  readonly createdMs: number;
+  lastMs: number;
+  /** Next pair with the same ends and other dimensions. */
+  next: Pair | undefined = undefined;
+  /** Position in `PairStore.pairs`. */
+  index = -1;
+  /** What drainDeltas() already shipped. */
+  sentFlows = 0;
+  sentBytes = 0;
+  sentPackets = 0;
+  /** Slots the exporters fill once per pair (rendered labels, attribute objects). */
+  promCache: unknown = undefined;
+  otelCache: unknown = undefined;
+  constructor(src: End, dst: End, dims: number, overflow: boolean, nowMs: number) {
+    this.src = src;
+    this.dst = dst;
+    this.dims = dims;
+    this.overflow = overflow;
+    this.createdMs = nowMs;
+    this.lastMs = nowMs;
+  }
+  get role(): Role { return ROLES[this.dims & 3]; }
+  get proto(): number { return (this.dims >>> 2) & 255; }
+  get serverPort(): number { return (this.dims >>> 10) & 0xffff; }
+}
+
+export interface PairStoreOptions {
+  level?: AggregationLevel;
+  dims?: Dimensions;
+  /** Pairs before new ones go to the overflow pair. Default 20,000. */
+  maxSeries?: number;
+  /** Idle time after which a pair is removed. Default 1 h. */
+  seriesTtlMs?: number;
+  /**
+   * A worker's store: pairs whose counts were not yet drained are never expired, so a delta
+   * cannot be lost between two drains.
+   */
+  trackDeltas?: boolean;
+}
+
+export interface PairStoreStats {
+  pairs: number;
+  ends: number;
+  /** Pairs removed by idle expiry, ever. */
+  evictions: number;
+  /** Flows that went to the overflow pair, ever. */
+  overflowedFlows: number;
+}
+
+/**
+ * A compact, exact delta: row i is (ends[src[i]], ends[dst[i]], dims[i]) += (flows, bytes,
+ * packets). src/dst -1 means the overflow pair. The typed arrays can be transferred between
+ * threads; counts are doubles, exact up to 2^53.
+ */
+export interface PairDeltas {
+  ends: EndLabels[];
+  src: Int32Array;
+  dst: Int32Array;
+  dims: Uint32Array;
+  flows: Float64Array;
+  bytes: Float64Array;
+  packets: Float64Array;
+  lastMs: Float64Array;
+}
+
+const END_ID_SPAN = 2 ** 26;
+
+export const OVERFLOW_LABELS: EndLabels = Object.freeze({
+  host: 'overflow', namespace: 'overflow', kind: '', name: 'overflow', ownerKind: '', ownerName: '', nodeName: '',
+});
+
+export class PairStore {
+  readonly level: AggregationLevel;
+  readonly dimensions: Dimensions;
+  readonly maxSeries: number;
+  readonly seriesTtlMs: number;
+  /** Every live pair, the overflow pair included once it exists. Exports iterate this. */
+  readonly pairs: Pair[] = [];
+
+  private readonly trackDeltas: boolean;
+  private readonly dimProto: boolean;
+  private readonly dimPort: boolean;
+  private readonly byEnds = new Map<number, Pair>();
+  private readonly endsByKey = new Map<string, End>();
+  private byEndpoint: (End | undefined)[] = [];
+  private readonly freeEndIds: number[] = [];
+  private nextEndId = 0;
+  private overflowPair: Pair | undefined;
+  private readonly evictListeners: ((p: Pair) => void)[] = [];
+  private evictions = 0;
+  private overflowedFlows = 0;
+
+  constructor(opts: PairStoreOptions = {}) {
+    this.level = opts.level ?? 'app';
+    this.dimensions = { ...opts.dims };
+    this.maxSeries = opts.maxSeries ?? 20_000;
+    this.seriesTtlMs = opts.seriesTtlMs ?? 3_600_000;
+    this.trackDeltas = opts.trackDeltas ?? false;
+    this.dimProto = this.dimensions.protocol === true;
+    this.dimPort = this.dimensions.serverPort === true;
+    if (!(this.maxSeries >= 1)) throw new RangeError('maxSeries must be at least 1');
+  }
+
+  /** Counts one flow record. `nowMs` is the caller's clock (no Date.now per record). */
+  add(src: Endpoint, dst: Endpoint, role: Role, rec: FlowRecord, nowMs: number): void {
+    const s = this.byEndpoint[src.id];
+    const se = s === undefined || s.dead ? this.bindEndpoint(src) : s;
+    const d = this.byEndpoint[dst.id];
+    const de = d === undefined || d.dead ? this.bindEndpoint(dst) : d;
+    const r = role === 'src-client' ? 1 : role === 'src-server' ? 2 : 0;
+    const proto = this.dimProto ? rec.proto & 255 : 0;
+    const port = this.dimPort ? (r === 1 ? rec.dstPort : r === 2 ? rec.srcPort : 0) : 0;
+    this.count(se, de, r | (proto << 2) | (port << 10), 1, rec.bytes, rec.packets, nowMs);
+  }
+
+  /**
+   * Adds counts for a pair given by endpoint identities (no interned id needed): the merge API
+   * for callers that aggregate elsewhere. `proto` and `serverPort` are ignored unless their
+   * dimension is on.
+   */
+  addCounts(
+    src: Omit<Endpoint, 'id'>, dst: Omit<Endpoint, 'id'>, role: Role, proto: number, serverPort: number,
+    flows: number, bytes: number, packets: number, nowMs: number,
+  ): void {
+    const se = this.endFor(projectEndpoint(src, this.level, this.dimensions));
+    const de = this.endFor(projectEndpoint(dst, this.level, this.dimensions));
+    const r = role === 'src-client' ? 1 : role === 'src-server' ? 2 : 0;
+    const dims = packDims(r, this.dimProto ? proto & 255 : 0, this.dimPort ? serverPort & 0xffff : 0);
+    this.count(se, de, dims, flows, bytes, packets, nowMs);
+  }
+
+  /** The counts since the last drain, for shipping to the main thread. Pairs with no change are left out. */
+  drainDeltas(): PairDeltas {
+    const rows: Pair[] = [];
+    for (const p of this.pairs) {
+      if (p.flows !== p.sentFlows || p.bytes !== p.sentBytes || p.packets !== p.sentPackets) rows.push(p);
+    }
+    const n = rows.length;
+    const out: PairDeltas = {
+      ends: [], src: new Int32Array(n), dst: new Int32Array(n), dims: new Uint32Array(n),
+      flows: new Float64Array(n), bytes: new Float64Array(n), packets: new Float64Array(n), lastMs: new Float64Array(n),
+    };
+    const endIndex = new Map<End, number>();
+    const indexOf = (e: End): number => {
+      let i = endIndex.get(e);
+      if (i === undefined) { i = out.ends.length; out.ends.push(e.labels); endIndex.set(e, i); }
+      return i;
+    };
+    for (let i = 0; i < n; i++) {
+      const p = rows[i];
+      out.src[i] = p.overflow ? -1 : indexOf(p.src);
+      out.dst[i] = p.overflow ? -1 : indexOf(p.dst);
+      out.dims[i] = p.dims;
+      out.flows[i] = p.flows - p.sentFlows;
+      out.bytes[i] = p.bytes - p.sentBytes;
+      out.packets[i] = p.packets - p.sentPackets;
+      out.lastMs[i] = p.lastMs;
+      p.sentFlows = p.flows;
+      p.sentBytes = p.bytes;
+      p.sentPackets = p.packets;
+    }
+    return out;
+  }
+
+  /** Adds a delta from drainDeltas() (of a store with the same level and dimensions). Exact. */
+  mergeDeltas(d: PairDeltas): void {
+    const ends: End[] = d.ends.map((l) => this.endFor(l));
+    for (let i = 0; i < d.flows.length; i++) {
+      const si = d.src[i];
+      if (si < 0) {
+        const o = this.getOverflowPair(d.lastMs[i]);
+        this.bump(o, d.flows[i], d.bytes[i], d.packets[i], d.lastMs[i]);
+        continue;
+      }
+      this.count(ends[si], ends[d.dst[i]], d.dims[i], d.flows[i], d.bytes[i], d.packets[i], d.lastMs[i]);
+    }
+  }
+
+  /** Removes pairs idle for longer than the TTL, and ends no pair uses. Returns the pairs removed. */
+  expire(nowMs: number): number {
+    const cutoff = nowMs - this.seriesTtlMs;
+    let removed = 0;
+    for (let i = this.pairs.length - 1; i >= 0; i--) {
+      const p = this.pairs[i];
+      if (p.lastMs >= cutoff || p.overflow) continue;
+      if (this.trackDeltas && (p.flows !== p.sentFlows || p.bytes !== p.sentBytes || p.packets !== p.sentPackets)) continue;
+      this.removePair(p);
+      removed++;
+    }
+    for (const e of this.endsByKey.values()) if (e.refs === 0) this.freeEnd(e);
+    if (this.endsByKey.size === 0) this.byEndpoint = [];
+    this.evictions += removed;
+    return removed;
+  }
+
+  /** Called with each pair that expiry removes, before it goes (exporters retire their caches). */
+  onEvict(fn: (p: Pair) => void): void {
+    this.evictListeners.push(fn);
+  }
+
+  stats(): PairStoreStats {
+    return { pairs: this.pairs.length, ends: this.endsByKey.size, evictions: this.evictions, overflowedFlows: this.overflowedFlows };
+  }
+
+  /** Sum of every pair's counters (tests and self-checks). */
+  totals(): { flows: number; bytes: number; packets: number } {
+    let flows = 0, bytes = 0, packets = 0;
+    for (const p of this.pairs) { flows += p.flows; bytes += p.bytes; packets += p.packets; }
+    return { flows, bytes, packets };
+  }
+
+  /** The pair's ends at this store's level, for lookups by identity (tests, APIs). */
+  find(src: Omit<Endpoint, 'id'>, dst: Omit<Endpoint, 'id'>, role: Role = 'unknown', proto = 0, serverPort = 0): Pair | undefined {
+    const se = this.endsByKey.get(endKey(projectEndpoint(src, this.level, this.dimensions)));
+    const de = this.endsByKey.get(endKey(projectEndpoint(dst, this.level, this.dimensions)));
+    if (!se || !de) return undefined;
+    const r = role === 'src-client' ? 1 : role === 'src-server' ? 2 : 0;
+    const dims = packDims(r, this.dimProto ? proto : 0, this.dimPort ? serverPort : 0);
+    let p = this.byEnds.get(se.id * END_ID_SPAN + de.id);
+    while (p !== undefined && p.dims !== dims) p = p.next;
+    return p;
+  }
+
+  private count(s: End, d: End, dims: number, flows: number, bytes: number, packets: number, nowMs: number): void {
+    const k = s.id * END_ID_SPAN + d.id;
+    let p = this.byEnds.get(k);
+    while (p !== undefined && p.dims !== dims) p = p.next;
+    if (p === undefined) p = this.createPair(s, d, dims, k, nowMs);
+    else if (nowMs > p.lastMs) p.lastMs = nowMs;
+    p.flows += flows;
+    p.bytes += bytes;
+    p.packets += packets;
+    if (p.overflow) this.overflowedFlows += flows;
+  }
+
+  private bump(p: Pair, flows: number, bytes: number, packets: number, nowMs: number): void {
+    p.flows += flows;
+    p.bytes += bytes;
+    p.packets += packets;
+    if (nowMs > p.lastMs) p.lastMs = nowMs;
+    if (p.overflow) this.overflowedFlows += flows;
+  }
+
+  private createPair(s: End, d: End, dims: number, k: number, nowMs: number): Pair {
+    const live = this.pairs.length - (this.overflowPair ? 1 : 0);
+    if (live >= this.maxSeries) return this.getOverflowPair(nowMs);
+    const p = new Pair(s, d, dims, false, nowMs);
+    p.next = this.byEnds.get(k);
+    this.byEnds.set(k, p);
+    s.refs++;
+    d.refs++;
+    p.index = this.pairs.length;
+    this.pairs.push(p);
+    return p;
+  }
+
+  private getOverflowPair(nowMs: number): Pair {
+    if (this.overflowPair) return this.overflowPair;
+    const e = new End(-1, endKey(OVERFLOW_LABELS), OVERFLOW_LABELS);
+    const p = new Pair(e, e, 0, true, nowMs);
+    p.index = this.pairs.length;
+    this.pairs.push(p);
+    this.overflowPair = p;
+    return p;
+  }
+
+  private removePair(p: Pair): void {
+    for (const fn of this.evictListeners) fn(p);
+    const k = p.src.id * END_ID_SPAN + p.dst.id;
+    const head = this.byEnds.get(k);
+    if (head === p) {
+      if (p.next) this.byEnds.set(k, p.next); else this.byEnds.delete(k);
+    } else {
+      let q = head;
+      while (q !== undefined && q.next !== p) q = q.next;
+      if (q) q.next = p.next;
+    }
+    p.next = undefined;
+    const last = this.pairs.pop()!;
+    if (last !== p) { last.index = p.index; this.pairs[p.index] = last; }
+    p.index = -1;
+    p.src.refs--;
+    p.dst.refs--;
+  }
+
+  private bindEndpoint(ep: Endpoint): End {
+    const e = this.endFor(projectEndpoint(ep, this.level, this.dimensions));
+    this.byEndpoint[ep.id] = e;
+    e.boundIds.push(ep.id);
+    return e;
+  }
+
+  private endFor(labels: EndLabels): End {
+    const key = endKey(labels);
+    let e = this.endsByKey.get(key);
+    if (e === undefined) {
+      const id = this.freeEndIds.pop() ?? this.nextEndId++;
+      if (id >= END_ID_SPAN) throw new RangeError('too many distinct endpoints');
+      e = new End(id, key, labels);
+      this.endsByKey.set(key, e);
+    }
+    return e;
+  }
+
+  private freeEnd(e: End): void {
+    e.dead = true;
+    this.endsByKey.delete(e.key);
+    for (const id of e.boundIds) if (this.byEndpoint[id] === e) this.byEndpoint[id] = undefined;
+    e.boundIds.length = 0;
+    this.freeEndIds.push(e.id);
+  }
+}

@@ -1,0 +1,262 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import fc from 'fast-check';
+import { PairStore, type Pair } from '../../src/aggregate/pair-store.ts';
+import type { Role } from '../../src/identify/endpoint.ts';
+import { ep, rec } from './fixtures.ts';
+
+const T0 = 1_700_000_000_000;
+
+test('counts flows, bytes and packets per pair, cumulatively', () => {
+  const s = new PairStore();
+  const a = ep({ app: 'web', namespace: 'shop' });
+  const b = ep({ app: 'db', namespace: 'data' });
+  s.add(a, b, 'unknown', rec(100, 2), T0);
+  s.add(a, b, 'unknown', rec(50, 1), T0 + 1);
+  s.add(b, a, 'unknown', rec(7, 1), T0 + 2);
+  assert.equal(s.pairs.length, 2);
+  const ab = s.find(a, b)!;
+  assert.deepEqual([ab.flows, ab.bytes, ab.packets], [2, 150, 3]);
+  assert.equal(ab.lastMs, T0 + 1);
+  assert.equal(ab.src.labels.host, 'web');
+  assert.equal(ab.src.labels.namespace, 'shop');
+  assert.equal(ab.dst.labels.host, 'db');
+  const ba = s.find(b, a)!;
+  assert.deepEqual([ba.flows, ba.bytes, ba.packets], [1, 7, 1]);
+  assert.deepEqual(s.totals(), { flows: 3, bytes: 157, packets: 4 });
+});
+
+test('direction is part of the pair where the role is known', () => {
+  const s = new PairStore();
+  const a = ep({ app: 'a' });
+  const b = ep({ app: 'b' });
+  s.add(a, b, 'src-client', rec(10, 1), T0);
+  s.add(a, b, 'src-server', rec(20, 1), T0);
+  s.add(a, b, 'unknown', rec(30, 1), T0);
+  s.add(a, b, 'src-client', rec(1, 1), T0);
+  assert.equal(s.pairs.length, 3);
+  assert.equal(s.find(a, b, 'src-client')!.bytes, 11);
+  assert.equal(s.find(a, b, 'src-server')!.bytes, 20);
+  assert.equal(s.find(a, b, 'unknown')!.bytes, 30);
+  assert.equal(s.find(a, b, 'src-server')!.role, 'src-server');
+});
+
+test('levels map endpoints to their key parts', () => {
+  const p1 = ep({ kind: 'pod', namespace: 'shop', name: 'web-1', app: 'web', ownerKind: 'Deployment', ownerName: 'web-dep', nodeName: 'n1' });
+  const p2 = ep({ kind: 'pod', namespace: 'shop', name: 'web-2', app: 'web', ownerKind: 'Deployment', ownerName: 'web-dep', nodeName: 'n2' });
+  const p3 = ep({ kind: 'pod', namespace: 'shop', name: 'cron-1', app: 'web', ownerKind: 'CronJob', ownerName: 'nightly', nodeName: 'n1' });
+  const db = ep({ kind: 'pod', namespace: 'data', name: 'db-0', app: 'db', ownerKind: 'StatefulSet', ownerName: 'db', nodeName: 'n1' });
+  const feed = (s: PairStore) => { for (const p of [p1, p2, p3]) s.add(p, db, 'src-client', rec(1, 1), T0); return s; };
+
+  const app = feed(new PairStore({ level: 'app' }));
+  assert.equal(app.pairs.length, 1);
+  assert.equal(app.pairs[0].flows, 3);
+  assert.deepEqual(app.pairs[0].src.labels, { host: 'web', namespace: 'shop', kind: '', name: 'web', ownerKind: '', ownerName: '', nodeName: '' });
+
+  const wl = feed(new PairStore({ level: 'workload' }));
+  assert.equal(wl.pairs.length, 2);
+  assert.equal(wl.find(p1, db, 'src-client')!.flows, 2);
+  assert.equal(wl.find(p1, db, 'src-client')!.src.labels.ownerKind, 'Deployment');
+  assert.equal(wl.find(p3, db, 'src-client')!.src.labels.host, 'nightly');
+
+  const pod = feed(new PairStore({ level: 'pod' }));
+  assert.equal(pod.pairs.length, 3);
+  assert.equal(pod.find(p2, db, 'src-client')!.src.labels.nodeName, 'n2');
+  assert.equal(pod.find(p2, db, 'src-client')!.src.labels.host, 'web-2');
+
+  const ns = feed(new PairStore({ level: 'namespace' }));
+  assert.equal(ns.pairs.length, 1);
+  assert.equal(ns.pairs[0].src.labels.host, 'shop');
+  assert.equal(ns.pairs[0].dst.labels.namespace, 'data');
+});
+
+test('opt-in dimensions split pairs by kind, protocol and server port', () => {
+  const s = new PairStore({ dims: { kind: true, protocol: true, serverPort: true } });
+  const a = ep({ app: 'a' });
+  const svc = ep({ app: 'a', kind: 'service' });
+  const b = ep({ app: 'b' });
+  s.add(a, b, 'src-client', rec(1, 1, { proto: 6, dstPort: 80 }), T0);
+  s.add(a, b, 'src-client', rec(1, 1, { proto: 6, dstPort: 443 }), T0);
+  s.add(a, b, 'src-client', rec(1, 1, { proto: 17, dstPort: 443 }), T0);
+  s.add(a, b, 'src-server', rec(1, 1, { proto: 17, srcPort: 443, dstPort: 5000 }), T0);
+  s.add(svc, b, 'src-client', rec(1, 1, { proto: 6, dstPort: 80 }), T0);
+  assert.equal(s.pairs.length, 5);
+  const p = s.find(a, b, 'src-server', 17, 443)!;
+  assert.ok(p);
+  assert.equal(p.proto, 17);
+  assert.equal(p.serverPort, 443);
+  assert.equal(s.find(svc, b, 'src-client', 6, 80)!.src.labels.kind, 'service');
+
+  // Off by default: the same records make one pair per role.
+  const plain = new PairStore();
+  plain.add(a, b, 'src-client', rec(1, 1, { proto: 6, dstPort: 80 }), T0);
+  plain.add(a, b, 'src-client', rec(1, 1, { proto: 17, dstPort: 443 }), T0);
+  plain.add(svc, b, 'src-client', rec(1, 1, { proto: 6, dstPort: 80 }), T0);
+  assert.equal(plain.pairs.length, 1);
+  assert.equal(plain.pairs[0].flows, 3);
+});
+
+test('past maxSeries flows go to one overflow pair and totals stay right', () => {
+  const s = new PairStore({ maxSeries: 3 });
+  const b = ep({ app: 'b' });
+  let bytes = 0;
+  for (let i = 0; i < 10; i++) {
+    const a = ep({ app: `a${i}` });
+    for (let j = 0; j <= i; j++) { s.add(a, b, 'unknown', rec(10 + i, 1), T0); bytes += 10 + i; }
+  }
+  assert.equal(s.pairs.length, 4);
+  const over = s.pairs.find((p) => p.overflow)!;
+  assert.equal(over.src.labels.host, 'overflow');
+  const flows = 55;
+  assert.deepEqual(s.totals(), { flows, bytes, packets: flows });
+  assert.equal(s.stats().overflowedFlows, flows - (1 + 2 + 3));
+  assert.equal(over.flows, flows - 6);
+  // Existing pairs keep counting even while the cap is reached.
+  s.add(ep({ app: 'a0' }), b, 'unknown', rec(1, 1), T0);
+  assert.equal(s.pairs.length, 4);
+});
+
+test('idle pairs expire, notify listeners, and come back from zero', () => {
+  const s = new PairStore({ seriesTtlMs: 60_000 });
+  const a = ep({ app: 'a' });
+  const b = ep({ app: 'b' });
+  const c = ep({ app: 'c' });
+  s.add(a, b, 'unknown', rec(5, 1), T0);
+  s.add(a, c, 'unknown', rec(5, 1), T0 + 50_000);
+  const evicted: Pair[] = [];
+  s.onEvict((p) => evicted.push(p));
+  assert.equal(s.expire(T0 + 60_000), 0, 'not idle for longer than the TTL yet');
+  assert.equal(s.expire(T0 + 60_001), 1);
+  assert.equal(evicted.length, 1);
+  assert.equal(evicted[0].dst.labels.host, 'b');
+  assert.equal(s.pairs.length, 1);
+  assert.equal(s.stats().evictions, 1);
+  assert.equal(s.stats().ends, 2, 'the end no pair uses is freed');
+  s.add(a, b, 'unknown', rec(3, 1), T0 + 70_000);
+  assert.equal(s.find(a, b)!.flows, 1);
+  assert.equal(s.find(a, b)!.bytes, 3);
+  assert.equal(s.find(a, b)!.createdMs, T0 + 70_000);
+  assert.equal(s.expire(T0 + 1_000_000), 2);
+  assert.equal(s.pairs.length, 0);
+  assert.equal(s.stats().ends, 0);
+});
+
+test('expiry keeps chains intact when one of several pairs with the same ends goes', () => {
+  const s = new PairStore({ seriesTtlMs: 10 });
+  const a = ep({ app: 'a' });
+  const b = ep({ app: 'b' });
+  s.add(a, b, 'unknown', rec(1, 1), T0);
+  s.add(a, b, 'src-client', rec(1, 1), T0 + 100);
+  s.add(a, b, 'src-server', rec(1, 1), T0);
+  assert.equal(s.expire(T0 + 50), 2);
+  assert.equal(s.find(a, b, 'src-client')!.flows, 1);
+  assert.equal(s.find(a, b, 'unknown'), undefined);
+  s.add(a, b, 'src-client', rec(1, 1), T0 + 100);
+  assert.equal(s.find(a, b, 'src-client')!.flows, 2);
+  assert.equal(s.pairs.length, 1);
+});
+
+const roles: Role[] = ['unknown', 'src-client', 'src-server'];
+
+test('per-worker deltas merge exactly into the main store', () => {
+  fc.assert(fc.property(
+    fc.array(fc.record({
+      worker: fc.integer({ min: 0, max: 2 }), s: fc.integer({ min: 0, max: 5 }), d: fc.integer({ min: 0, max: 5 }),
+      role: fc.integer({ min: 0, max: 2 }), proto: fc.constantFrom(6, 17), port: fc.integer({ min: 1, max: 3 }),
+      bytes: fc.integer({ min: 0, max: 2 ** 40 }), packets: fc.integer({ min: 0, max: 2 ** 30 }), drain: fc.boolean(),
+    }), { maxLength: 60 }),
+    (ops) => {
+      const opts = { level: 'pod' as const, dims: { protocol: true, serverPort: true }, maxSeries: 12 };
+      // Each worker interns its own endpoints (own ids), as separate threads would.
+      const workers = [0, 1, 2].map(() => ({
+        store: new PairStore({ ...opts, trackDeltas: true }),
+        eps: [0, 1, 2, 3, 4, 5].map((i) => ep({ name: `p${i}`, app: 'x', nodeName: `n${i % 2}` })),
+      }));
+      const main = new PairStore(opts);
+      const reference = new PairStore({ ...opts, maxSeries: 1000 });
+      const refEps = [0, 1, 2, 3, 4, 5].map((i) => ep({ name: `p${i}`, app: 'x', nodeName: `n${i % 2}` }));
+      for (const o of ops) {
+        const w = workers[o.worker];
+        const r = rec(o.bytes, o.packets, { proto: o.proto, dstPort: o.port, srcPort: o.port });
+        w.store.add(w.eps[o.s], w.eps[o.d], roles[o.role], r, T0);
+        reference.add(refEps[o.s], refEps[o.d], roles[o.role], r, T0);
+        if (o.drain) main.mergeDeltas(w.store.drainDeltas());
+      }
+      for (const w of workers) main.mergeDeltas(w.store.drainDeltas());
+      for (const w of workers) assert.equal(w.store.drainDeltas().flows.length, 0, 'a second drain is empty');
+      assert.deepEqual(main.totals(), reference.totals());
+      // Below the cap, every pair matches the reference exactly.
+      if (reference.pairs.length <= 12 && !main.pairs.some((p) => p.overflow)) {
+        assert.equal(main.pairs.length, reference.pairs.length);
+        for (const p of reference.pairs) {
+          const m = main.pairs.find((q) => q.src.key === p.src.key && q.dst.key === p.dst.key && q.dims === p.dims)!;
+          assert.ok(m);
+          assert.deepEqual([m.flows, m.bytes, m.packets], [p.flows, p.bytes, p.packets]);
+        }
+      }
+    },
+  ), { numRuns: 200 });
+});
+
+test('a worker store never expires counts it has not shipped yet', () => {
+  const w = new PairStore({ seriesTtlMs: 10, trackDeltas: true });
+  const main = new PairStore();
+  const a = ep({ app: 'a' });
+  const b = ep({ app: 'b' });
+  w.add(a, b, 'unknown', rec(9, 1), T0);
+  assert.equal(w.expire(T0 + 1000), 0);
+  main.mergeDeltas(w.drainDeltas());
+  assert.equal(w.expire(T0 + 1000), 1);
+  assert.deepEqual(main.totals(), { flows: 1, bytes: 9, packets: 1 });
+});
+
+test('worker overflow merges into the main overflow pair', () => {
+  const w = new PairStore({ maxSeries: 1, trackDeltas: true });
+  const main = new PairStore({ maxSeries: 10 });
+  const b = ep({ app: 'b' });
+  w.add(ep({ app: 'a1' }), b, 'unknown', rec(1, 1), T0);
+  w.add(ep({ app: 'a2' }), b, 'unknown', rec(2, 1), T0);
+  w.add(ep({ app: 'a3' }), b, 'unknown', rec(4, 1), T0);
+  main.mergeDeltas(w.drainDeltas());
+  assert.equal(main.stats().overflowedFlows, 2);
+  assert.equal(main.pairs.find((p) => p.overflow)!.bytes, 6);
+  assert.deepEqual(main.totals(), { flows: 3, bytes: 7, packets: 3 });
+});
+
+test('addCounts merges counts by endpoint identity', () => {
+  const s = new PairStore({ level: 'app' });
+  const { id: _a, ...a } = ep({ app: 'web' });
+  const b = ep({ app: 'db' });
+  s.addCounts(a, b, 'src-client', 6, 5432, 10, 1000, 20, T0);
+  s.add(ep({ app: 'web' }), b, 'src-client', rec(5, 1), T0);
+  assert.equal(s.pairs.length, 1);
+  assert.deepEqual([s.pairs[0].flows, s.pairs[0].bytes, s.pairs[0].packets], [11, 1005, 21]);
+});
+
+function heapAfterGc(): number {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  for (let i = 0; i < 3; i++) gc();
+  return process.memoryUsage().heapUsed;
+}
+
+test('100,000 idle pairs expire and their memory comes back', () => {
+  const s = new PairStore({ maxSeries: 200_000, seriesTtlMs: 60_000, level: 'pod' });
+  const dst = ep({ name: 'db', namespace: 'data' });
+  const r = rec(100, 1);
+  const before = heapAfterGc();
+  // 100,000 distinct pods, each its own pair: the endpoints are dropped after use like churned pods.
+  for (let i = 0; i < 100_000; i++) s.add(ep({ name: `pod-${i}`, namespace: 'churn' }), dst, 'src-client', r, T0);
+  assert.equal(s.pairs.length, 100_000);
+  const full = heapAfterGc();
+  const grown = full - before;
+  assert.ok(grown > 10_000_000, `100k pairs should take real memory, took ${grown}`);
+  assert.equal(s.expire(T0 + 120_000), 100_000);
+  const after = heapAfterGc();
+  assert.equal(s.pairs.length, 0);
+  assert.equal(s.stats().ends, 0);
+  console.log(`heap: before ${before}, full ${full}, after ${after}`);
+  assert.ok(after - before < grown * 0.1, `memory should come back: before ${before}, full ${full}, after ${after}`);
+});
