@@ -1,0 +1,614 @@
+/**
+ * The identity index: flow addresses to interned Endpoints, time-aware through pod churn.
+ *
+ * Every address the inventory knows has one IpEntry in an open-addressing table (v4 by uint32,
+ * v6 by 16 bytes). An entry lists the pods that held the address, each with its own interval
+ * (start → completion or deletion), the hostNetwork pods sharing it, the node that owns it and
+ * the Service whose ClusterIP it is. A flow goes to the pod that held the address at the flow's
+ * end time, so flows reported late (ipt-netflow: up to its 1800 s active timeout) still land on
+ * the pod that sent them. Pods are only ever removed by UID, and only `retentionMs` after they
+ * were deleted, so history stays bounded under churn.
+ *
+ * Lookups (resolveSrc / resolveDst / role) allocate nothing: addresses outside the inventory
+ * are named once (named CIDR, then ASN, then unknown) and cached per address.
+ */
+import type { FlowRecord } from '../decode/record.ts';
+import { ipv4ToString, ipv6ToString } from '../decode/record.ts';
+import type { Endpoint, Role } from './endpoint.ts';
+import type { InventoryListener, SlimNode, SlimPod, SlimPort, SlimService } from './inventory.ts';
+import type { AsnDatabase } from './asn.ts';
+import type { NamedNetworks } from './networks.ts';
+import type { EndpointFields } from './intern.ts';
+import {
+  UNKNOWN_ENDPOINT,
+  externalEndpoint,
+  internEndpoint as internShared,
+  internedCount,
+  nodeEndpoint,
+  serviceEndpoint,
+} from './intern.ts';
+import { V4Table, V6Table } from './ip-table.ts';
+import { mappedIPv4, parseAddress } from './ip.ts';
+import type { ParsedAddress } from './ip.ts';
+
+export { UNKNOWN_ENDPOINT } from './intern.ts';
+export type { EndpointFields } from './intern.ts';
+
+export interface IdentityIndexOptions {
+  /** The ephemeral (client) port range, inclusive. Default 32768–60999 (Linux). */
+  readonly ephemeralPorts?: readonly [number, number];
+  /** How long a deleted pod's history is kept for late flows. Default 3,600,000 (2 × ipt-netflow's 1800 s active timeout). */
+  readonly retentionMs?: number;
+  /**
+   * A flow whose end time falls just outside every interval of an address still goes to the
+   * nearest holder within this margin (API timestamps have 1 s resolution; clocks drift). Default 5000.
+   */
+  readonly clockSkewMs?: number;
+  /** Named CIDRs for external addresses (narrowest wins). */
+  readonly networks?: NamedNetworks;
+  /** ASN database for external addresses not in a named CIDR. */
+  readonly asn?: AsnDatabase;
+  /** Most external addresses remembered; the cache starts over when full. Default 65,536 per family. */
+  readonly externalCacheSize?: number;
+  /** Clock for flows without times and for deletion bookkeeping. Default Date.now. */
+  readonly now?: () => number;
+}
+
+export interface IdentityStats {
+  /** Pods present in the inventory (any phase). */
+  readonly pods: number;
+  /** Deleted pods still kept for late flows. */
+  readonly podsRetained: number;
+  /** Deleted pods whose history was dropped after the retention time. */
+  readonly podsPruned: number;
+  readonly nodes: number;
+  readonly services: number;
+  /** Addresses in the inventory tables. */
+  readonly ipv4Addresses: number;
+  readonly ipv6Addresses: number;
+  /** Addresses outside the inventory, named and cached. */
+  readonly externalCached: number;
+  /** Interned endpoint identities alive in this thread. */
+  readonly endpoints: number;
+  /** Bytes held by the address tables' own arrays (not the objects they point to). */
+  readonly tableBytes: number;
+}
+
+const PROTO_NUM: Readonly<Record<string, number>> = { TCP: 6, UDP: 17, SCTP: 132 };
+
+/** proto << 16 | port, sorted and unique. */
+type PortSet = Int32Array;
+const NO_PORTS: PortSet = new Int32Array(0);
+
+function portKey(protocol: string, port: number): number {
+  return ((PROTO_NUM[protocol.toUpperCase()] ?? 6) << 16) | (port & 0xffff);
+}
+
+function makePortSet(keys: number[]): PortSet {
+  if (keys.length === 0) return NO_PORTS;
+  return Int32Array.from(new Set(keys)).sort();
+}
+
+function hasPort(set: PortSet, proto: number, port: number): boolean {
+  const key = (proto << 16) | port;
+  for (let i = 0; i < set.length; i++) if (set[i] === key) return true;
+  return false;
+}
+
+class PodState {
+  readonly uid: string;
+  slim: SlimPod;
+  endpoint: Endpoint;
+  /** The pod's node as an endpoint (what a hostNetwork pod's address means when no port matches). */
+  nodeEp: Endpoint;
+  host: boolean;
+  startMs: number;
+  /** Infinity while the pod holds its addresses. */
+  endMs: number;
+  /** The end is a completion time (finishedAt), which is exact; a deletion is observed late. */
+  completed: boolean;
+  addrs: ParsedAddress[] = [];
+  /** containerPorts only: what makes a hostNetwork pod, rather than its node, the endpoint. */
+  containerPorts: PortSet = NO_PORTS;
+  /** containerPorts plus the ports and targetPorts of Services selecting the pod. */
+  serverPorts: PortSet = NO_PORTS;
+  /** Clock time of deletion, or -1 while present. */
+  goneAt = -1;
+
+  constructor(slim: SlimPod, endpoint: Endpoint) {
+    this.uid = slim.uid;
+    this.slim = slim;
+    this.endpoint = endpoint;
+    this.nodeEp = nodeEndpoint(slim.nodeName);
+    this.host = slim.hostNetwork;
+    this.startMs = slim.startMs;
+    this.endMs = slim.endMs ?? Infinity;
+    this.completed = slim.endMs !== undefined;
+  }
+}
+
+class IpEntry {
+  /** Pods (not hostNetwork) that held the address, each with its interval. */
+  pods: PodState[] = [];
+  /** hostNetwork pods on the node that owns the address. */
+  hosts: PodState[] = [];
+  node: Endpoint | null = null;
+  service: Endpoint | null = null;
+
+  get empty(): boolean {
+    return this.pods.length === 0 && this.hosts.length === 0 && this.node === null && this.service === null;
+  }
+}
+
+interface NodeState {
+  readonly endpoint: Endpoint;
+  readonly addrs: ParsedAddress[];
+}
+
+interface ServiceState {
+  readonly slim: SlimService;
+  readonly endpoint: Endpoint;
+  readonly addrs: ParsedAddress[];
+}
+
+export class IdentityIndex implements InventoryListener {
+  /** Set by the inventory source once every kind has been listed in full; never serve a half-synced index as ready. */
+  ready = false;
+
+  private readonly v4 = new V4Table<IpEntry>(1024);
+  private readonly v6 = new V6Table<IpEntry>(64);
+  private readonly ext4 = new V4Table<Endpoint>(1024);
+  private readonly ext6 = new V6Table<Endpoint>(64);
+  private readonly pods = new Map<string, PodState>();
+  private readonly podsByNs = new Map<string, Set<PodState>>();
+  private readonly nodes = new Map<string, NodeState>();
+  private readonly services = new Map<string, ServiceState>();
+  private readonly servicesByNs = new Map<string, Set<ServiceState>>();
+  /** Endpoint id → the ports that make that endpoint the server of a flow. */
+  private readonly serverPortsById = new Map<number, { ports: PortSet; refs: number }>();
+  /** Deleted pods in deletion order (goneAt rises), pruned from the front. */
+  private gone: PodState[] = [];
+  private goneHead = 0;
+  private pruned = 0;
+  private presentPods = 0;
+
+  private readonly ephLo: number;
+  private readonly ephHi: number;
+  private readonly retentionMs: number;
+  private readonly skewMs: number;
+  private readonly networks: NamedNetworks | undefined;
+  private readonly asn: AsnDatabase | undefined;
+  private readonly extCacheMax: number;
+  private readonly now: () => number;
+
+  constructor(opts: IdentityIndexOptions = {}) {
+    const [lo, hi] = opts.ephemeralPorts ?? [32768, 60999];
+    if (!(lo >= 1 && hi <= 65535 && lo <= hi)) throw new RangeError(`ephemeral port range ${lo}-${hi} is not within 1-65535`);
+    this.ephLo = lo;
+    this.ephHi = hi;
+    this.retentionMs = opts.retentionMs ?? 3_600_000;
+    this.skewMs = opts.clockSkewMs ?? 5000;
+    this.networks = opts.networks;
+    this.asn = opts.asn;
+    this.extCacheMax = opts.externalCacheSize ?? 65_536;
+    this.now = opts.now ?? Date.now;
+  }
+
+  // ---- the hot path -------------------------------------------------------------------------
+
+  /** The flow's source, as it was at the flow's end time. */
+  resolveSrc(rec: FlowRecord): Endpoint {
+    const t = rec.endMs > 0 ? rec.endMs : this.now();
+    return rec.family === 4
+      ? this.lookup4(rec.src4, rec.proto, rec.srcPort, t)
+      : this.lookup6(rec.src6, rec.proto, rec.srcPort, t);
+  }
+
+  /** The flow's destination, as it was at the flow's end time. */
+  resolveDst(rec: FlowRecord): Endpoint {
+    const t = rec.endMs > 0 ? rec.endMs : this.now();
+    return rec.family === 4
+      ? this.lookup4(rec.dst4, rec.proto, rec.dstPort, t)
+      : this.lookup6(rec.dst6, rec.proto, rec.dstPort, t);
+  }
+
+  /**
+   * Which side is the client, from ports only: a port one side declares (containerPort, or a
+   * port of a Service selecting it) makes it the server; else a well-known port (< 1024) on one
+   * side only; else the ephemeral range on one side only; else unknown.
+   */
+  role(rec: FlowRecord, src: Endpoint, dst: Endpoint): Role {
+    const proto = rec.proto;
+    if (proto !== 6 && proto !== 17 && proto !== 132) return 'unknown';
+    const sp = rec.srcPort;
+    const dp = rec.dstPort;
+    const srcServes = this.serves(src, proto, sp);
+    const dstServes = this.serves(dst, proto, dp);
+    if (dstServes !== srcServes) return dstServes ? 'src-client' : 'src-server';
+    const srcWell = sp > 0 && sp < 1024;
+    const dstWell = dp > 0 && dp < 1024;
+    if (dstWell !== srcWell) return dstWell ? 'src-client' : 'src-server';
+    const srcEph = sp >= this.ephLo && sp <= this.ephHi;
+    const dstEph = dp >= this.ephLo && dp <= this.ephHi;
+    if (srcEph !== dstEph) return srcEph ? 'src-client' : 'src-server';
+    return 'unknown';
+  }
+
+  private serves(ep: Endpoint, proto: number, port: number): boolean {
+    if (port === 0) return false;
+    const s = this.serverPortsById.get(ep.id);
+    return s !== undefined && hasPort(s.ports, proto, port);
+  }
+
+  /** IPv4 address (uint32) with the flow's protocol, this side's port and time. */
+  lookup4(ip: number, proto: number, port: number, t: number): Endpoint {
+    const e = this.v4.get(ip);
+    if (e !== undefined) {
+      const ep = this.resolveEntry(e, proto, port, t);
+      if (ep !== null) return ep;
+    }
+    let ext = this.ext4.get(ip);
+    if (ext === undefined) {
+      ext = this.external(ip, null);
+      if (this.ext4.size >= this.extCacheMax) this.ext4.clear();
+      this.ext4.set(ip, ext);
+    }
+    return ext;
+  }
+
+  lookup6(b: Uint8Array, proto: number, port: number, t: number): Endpoint {
+    const mapped = mappedIPv4(b);
+    if (mapped >= 0) return this.lookup4(mapped, proto, port, t);
+    const e = this.v6.get(b);
+    if (e !== undefined) {
+      const ep = this.resolveEntry(e, proto, port, t);
+      if (ep !== null) return ep;
+    }
+    let ext = this.ext6.get(b);
+    if (ext === undefined) {
+      ext = this.external(0, b);
+      if (this.ext6.size >= this.extCacheMax) this.ext6.clear();
+      this.ext6.set(b, ext);
+    }
+    return ext;
+  }
+
+  private resolveEntry(e: IpEntry, proto: number, port: number, t: number): Endpoint | null {
+    const pods = e.pods;
+    if (pods.length === 1) {
+      const p = pods[0];
+      if (p.startMs <= t && t <= p.endMs) return p.endpoint;
+    }
+    if (pods.length > 0) {
+      const p = this.holderAt(pods, t);
+      if (p !== null) return p.endpoint;
+    }
+    const hosts = e.hosts;
+    for (let i = 0; i < hosts.length; i++) {
+      const h = hosts[i];
+      if (h.startMs - this.skewMs <= t && t <= h.endMs + this.skewMs && hasPort(h.containerPorts, proto, port)) return h.endpoint;
+    }
+    if (e.node !== null) return e.node;
+    if (hosts.length > 0) return hosts[0].nodeEp;
+    return e.service;
+  }
+
+  /**
+   * The pod that held the address at `t`. When intervals overlap (API times are coarse), a
+   * pod that completed covers its own run to the end, otherwise the later start is the newer
+   * holder. When no interval covers `t`, the nearest holder within the clock-skew margin.
+   */
+  private holderAt(pods: PodState[], t: number): PodState | null {
+    let best: PodState | null = null;
+    for (let i = 0; i < pods.length; i++) {
+      const p = pods[i];
+      if (p.startMs <= t && t <= p.endMs) {
+        if (best === null) { best = p; continue; }
+        if (p.completed !== best.completed) { if (p.completed) best = p; continue; }
+        if (p.startMs > best.startMs) best = p;
+      }
+    }
+    if (best !== null) return best;
+    let bestDist = this.skewMs;
+    for (let i = 0; i < pods.length; i++) {
+      const p = pods[i];
+      const d = t < p.startMs ? p.startMs - t : t - p.endMs;
+      if (d <= bestDist) { bestDist = d; best = p; }
+    }
+    return best;
+  }
+
+  private external(ip4: number, ip6: Uint8Array | null): Endpoint {
+    const named = ip6 === null ? this.networks?.lookup4(ip4) : this.networks?.lookup6(ip6);
+    if (named !== undefined) return externalEndpoint(named);
+    if (this.asn !== undefined) {
+      const as = this.asn.lookup(ip6 === null ? ipv4ToString(ip4) : ipv6ToString(ip6));
+      if (as !== undefined) return externalEndpoint(as);
+    }
+    return UNKNOWN_ENDPOINT;
+  }
+
+  // ---- convenience (allocates: not for the per-record path) ---------------------------------
+
+  /** Endpoint of an address given as text, at time `t` (default now), with an optional port/protocol. */
+  lookup(address: string, opts: { port?: number; proto?: number; t?: number } = {}): Endpoint {
+    const a = parseAddress(address);
+    if (!a) return UNKNOWN_ENDPOINT;
+    const t = opts.t ?? this.now();
+    return a.family === 4
+      ? this.lookup4(a.v4, opts.proto ?? 6, opts.port ?? 0, t)
+      : this.lookup6(a.v6, opts.proto ?? 6, opts.port ?? 0, t);
+  }
+
+  /** The node that owns an address (an exporter's address), for counting each flow once. */
+  nodeByAddress(address: string): string | undefined {
+    const a = parseAddress(address);
+    if (!a) return undefined;
+    const e = a.family === 4 ? this.v4.get(a.v4) : this.v6.get(a.v6);
+    if (e === undefined) return undefined;
+    if (e.node !== null) return e.node.name;
+    return e.hosts.length > 0 ? e.hosts[0].slim.nodeName || undefined : undefined;
+  }
+
+  /** The one Endpoint object for these fields (re-intern identities shipped from worker threads). */
+  internEndpoint(fields: EndpointFields): Endpoint {
+    return internShared(fields);
+  }
+
+  /** The ports that make this endpoint the server side of a flow, as `PROTO/port` text (for tests and debugging). */
+  serverPortsOf(ep: Endpoint): string[] {
+    const s = this.serverPortsById.get(ep.id);
+    if (!s) return [];
+    const names: Record<number, string> = { 6: 'TCP', 17: 'UDP', 132: 'SCTP' };
+    return [...s.ports].map((k) => `${names[k >>> 16] ?? k >>> 16}/${k & 0xffff}`);
+  }
+
+  get stats(): IdentityStats {
+    return {
+      pods: this.presentPods,
+      podsRetained: this.gone.length - this.goneHead,
+      podsPruned: this.pruned,
+      nodes: this.nodes.size,
+      services: this.services.size,
+      ipv4Addresses: this.v4.size,
+      ipv6Addresses: this.v6.size,
+      externalCached: this.ext4.size + this.ext6.size,
+      endpoints: internedCount(),
+      tableBytes: this.v4.bytes + this.v6.bytes + this.ext4.bytes + this.ext6.bytes,
+    };
+  }
+
+  // ---- inventory ----------------------------------------------------------------------------
+
+  upsertPod(slim: SlimPod): void {
+    this.prune();
+    const existing = this.pods.get(slim.uid);
+    // A deletion is final for a UID: a late or replayed update must not bring the pod back.
+    if (existing !== undefined && existing.goneAt >= 0) return;
+    const endpoint = internShared({
+      kind: 'pod',
+      namespace: slim.namespace,
+      name: slim.name,
+      app: slim.appLabel || slim.ownerName || slim.name,
+      ownerKind: slim.ownerKind,
+      ownerName: slim.ownerName,
+      nodeName: slim.nodeName,
+    });
+    let st: PodState;
+    if (existing === undefined) {
+      st = new PodState(slim, endpoint);
+      this.pods.set(slim.uid, st);
+      this.presentPods++;
+    } else {
+      st = existing;
+      this.detachAddrs(st);
+      this.setServerPorts(st, NO_PORTS);
+      this.nsSet(this.podsByNs, st.slim.namespace).delete(st);
+      st.slim = slim;
+      st.endpoint = endpoint;
+      st.nodeEp = nodeEndpoint(slim.nodeName);
+      st.host = slim.hostNetwork;
+      st.startMs = slim.startMs;
+      st.endMs = slim.endMs ?? Infinity;
+      st.completed = slim.endMs !== undefined;
+    }
+    st.addrs = parseAll(slim.ips);
+    st.containerPorts = makePortSet(slim.ports.map((p) => portKey(p.protocol, p.port)));
+    this.nsSet(this.podsByNs, slim.namespace).add(st);
+    this.attachAddrs(st);
+    this.setServerPorts(st, this.computeServerPorts(st));
+  }
+
+  deletePod(uid: string, atMs: number): void {
+    this.prune();
+    const st = this.pods.get(uid);
+    if (st === undefined || st.goneAt >= 0) return;
+    if (atMs < st.endMs) st.endMs = Math.max(atMs, st.startMs);
+    st.goneAt = this.now();
+    this.presentPods--;
+    this.nsSet(this.podsByNs, st.slim.namespace).delete(st);
+    this.gone.push(st);
+  }
+
+  upsertNode(node: SlimNode): void {
+    this.deleteNode(node.name);
+    const st: NodeState = { endpoint: nodeEndpoint(node.name), addrs: parseAll(node.addresses) };
+    this.nodes.set(node.name, st);
+    for (const a of st.addrs) this.entryFor(a).node = st.endpoint;
+  }
+
+  deleteNode(name: string): void {
+    const st = this.nodes.get(name);
+    if (st === undefined) return;
+    this.nodes.delete(name);
+    for (const a of st.addrs) {
+      const e = this.getEntry(a);
+      if (e !== undefined && e.node === st.endpoint) { e.node = null; this.dropIfEmpty(a, e); }
+    }
+  }
+
+  upsertService(svc: SlimService): void {
+    const old = this.services.get(svc.uid);
+    if (old !== undefined) this.removeService(old);
+    const st: ServiceState = { slim: svc, endpoint: serviceEndpoint(svc.namespace, svc.name), addrs: parseAll(svc.clusterIPs) };
+    this.services.set(svc.uid, st);
+    this.nsSet(this.servicesByNs, svc.namespace).add(st);
+    for (const a of st.addrs) this.entryFor(a).service = st.endpoint;
+    const keys: number[] = [];
+    svc.ports.forEach((p, i) => {
+      keys.push(portKey(p.protocol, p.port));
+      const tp = svc.targetPorts[i];
+      if (typeof tp === 'number') keys.push(portKey(p.protocol, tp));
+    });
+    this.addServerPortRef(st.endpoint, makePortSet(keys));
+    this.refreshPodsFor(svc, old?.slim);
+  }
+
+  deleteService(uid: string): void {
+    const st = this.services.get(uid);
+    if (st === undefined) return;
+    this.removeService(st);
+    this.refreshPodsFor(undefined, st.slim);
+  }
+
+  /** Drop the history of pods deleted more than `retentionMs` ago. Runs on every inventory change too. */
+  prune(nowMs: number = this.now()): void {
+    const limit = nowMs - this.retentionMs;
+    let head = this.goneHead;
+    while (head < this.gone.length && this.gone[head].goneAt <= limit) {
+      const st = this.gone[head++];
+      this.detachAddrs(st);
+      this.setServerPorts(st, NO_PORTS);
+      this.pods.delete(st.uid);
+      this.pruned++;
+    }
+    if (head > 1024 && head * 2 > this.gone.length) {
+      this.gone = this.gone.slice(head);
+      head = 0;
+    }
+    this.goneHead = head;
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private removeService(st: ServiceState): void {
+    this.services.delete(st.slim.uid);
+    this.nsSet(this.servicesByNs, st.slim.namespace).delete(st);
+    for (const a of st.addrs) {
+      const e = this.getEntry(a);
+      if (e !== undefined && e.service === st.endpoint) { e.service = null; this.dropIfEmpty(a, e); }
+    }
+    this.releaseServerPortRef(st.endpoint);
+  }
+
+  /** Recompute the server ports of live pods in the service's namespace that either selector matched. */
+  private refreshPodsFor(now: SlimService | undefined, before: SlimService | undefined): void {
+    const ns = (now ?? before)?.namespace;
+    if (ns === undefined) return;
+    const pods = this.podsByNs.get(ns);
+    if (!pods) return;
+    for (const st of pods) {
+      if ((now && selects(now, st.slim)) || (before && selects(before, st.slim))) {
+        this.setServerPorts(st, this.computeServerPorts(st));
+      }
+    }
+  }
+
+  private computeServerPorts(st: PodState): PortSet {
+    const keys = Array.from(st.containerPorts);
+    const svcs = this.servicesByNs.get(st.slim.namespace);
+    if (svcs) {
+      for (const svc of svcs) {
+        if (!selects(svc.slim, st.slim)) continue;
+        svc.slim.ports.forEach((p: SlimPort, i) => {
+          keys.push(portKey(p.protocol, p.port));
+          const tp = svc.slim.targetPorts[i];
+          if (typeof tp === 'number') keys.push(portKey(p.protocol, tp));
+          else {
+            const named = st.slim.ports.find((cp) => cp.name === tp);
+            if (named) keys.push(portKey(named.protocol, named.port));
+          }
+        });
+      }
+    }
+    return makePortSet(keys);
+  }
+
+  /** One pod's server ports, refcounted per endpoint (a StatefulSet pod recreated under the same name shares the identity). */
+  private setServerPorts(st: PodState, ports: PortSet): void {
+    if (st.serverPorts !== NO_PORTS) this.releaseServerPortRef(st.endpoint);
+    st.serverPorts = ports;
+    if (ports !== NO_PORTS) this.addServerPortRef(st.endpoint, ports);
+  }
+
+  private addServerPortRef(ep: Endpoint, ports: PortSet): void {
+    const cur = this.serverPortsById.get(ep.id);
+    if (cur === undefined) this.serverPortsById.set(ep.id, { ports, refs: 1 });
+    else { cur.ports = ports; cur.refs++; }
+  }
+
+  private releaseServerPortRef(ep: Endpoint): void {
+    const cur = this.serverPortsById.get(ep.id);
+    if (cur !== undefined && --cur.refs <= 0) this.serverPortsById.delete(ep.id);
+  }
+
+  private attachAddrs(st: PodState): void {
+    for (const a of st.addrs) {
+      const e = this.entryFor(a);
+      const list = st.host ? e.hosts : e.pods;
+      if (!list.includes(st)) list.push(st);
+    }
+  }
+
+  private detachAddrs(st: PodState): void {
+    for (const a of st.addrs) {
+      const e = this.getEntry(a);
+      if (e === undefined) continue;
+      e.pods = e.pods.filter((p) => p !== st);
+      e.hosts = e.hosts.filter((p) => p !== st);
+      this.dropIfEmpty(a, e);
+    }
+  }
+
+  private getEntry(a: ParsedAddress): IpEntry | undefined {
+    return a.family === 4 ? this.v4.get(a.v4) : this.v6.get(a.v6);
+  }
+
+  private entryFor(a: ParsedAddress): IpEntry {
+    let e = this.getEntry(a);
+    if (e === undefined) {
+      e = new IpEntry();
+      if (a.family === 4) this.v4.set(a.v4, e);
+      else this.v6.set(a.v6, e);
+    }
+    return e;
+  }
+
+  private dropIfEmpty(a: ParsedAddress, e: IpEntry): void {
+    if (!e.empty) return;
+    if (a.family === 4) this.v4.delete(a.v4);
+    else this.v6.delete(a.v6);
+  }
+
+  private nsSet<T>(map: Map<string, Set<T>>, ns: string): Set<T> {
+    let s = map.get(ns);
+    if (s === undefined) { s = new Set(); map.set(ns, s); }
+    return s;
+  }
+}
+
+function selects(svc: SlimService, pod: SlimPod): boolean {
+  const keys = Object.keys(svc.selector);
+  if (keys.length === 0) return false;
+  for (const k of keys) if (pod.labels[k] !== svc.selector[k]) return false;
+  return true;
+}
+
+function parseAll(texts: readonly string[]): ParsedAddress[] {
+  const out: ParsedAddress[] = [];
+  for (const t of texts) {
+    const a = parseAddress(t);
+    if (a) out.push(a);
+  }
+  return out;
+}

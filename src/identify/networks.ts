@@ -1,0 +1,144 @@
+/**
+ * Named CIDRs for external addresses (`office=192.0.2.0/24`). The narrowest matching network
+ * wins, so `corp=10.0.0.0/8` and `lab=10.1.0.0/16` can overlap. Looked up only when an address
+ * is not in the inventory and not yet in the index's external cache.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { parseAddress } from './ip.ts';
+
+export class NetworksError extends Error {}
+
+interface Net6 {
+  readonly bytes: Uint8Array;
+  readonly bits: number;
+  readonly name: string;
+}
+
+function mask4(bits: number): number {
+  return bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+}
+
+export class NamedNetworks {
+  /** Per prefix length present, masked network → name; lengths kept longest first. */
+  private readonly v4 = new Map<number, Map<number, string>>();
+  private v4Lengths: number[] = [];
+  private v6: Net6[] = [];
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Add `cidr` (v4 or v6; a bare address is a /32 or /128) under `name`. Throws NetworksError on bad input. */
+  add(name: string, cidr: string): void {
+    const n = name.trim();
+    if (n === '') throw new NetworksError(`network ${JSON.stringify(cidr)} needs a name`);
+    const [addrText, bitsText, extra] = cidr.trim().split('/');
+    const addr = parseAddress(addrText ?? '');
+    if (!addr || extra !== undefined) throw new NetworksError(`${n}: ${JSON.stringify(cidr)} is not a CIDR`);
+    const max = addr.family === 4 ? 32 : 128;
+    const bits = bitsText === undefined ? max : /^\d{1,3}$/.test(bitsText) ? Number(bitsText) : NaN;
+    if (!(bits >= 0 && bits <= max)) throw new NetworksError(`${n}: ${JSON.stringify(cidr)} has a bad prefix length`);
+    if (addr.family === 4) {
+      let byNet = this.v4.get(bits);
+      if (!byNet) {
+        byNet = new Map();
+        this.v4.set(bits, byNet);
+        this.v4Lengths = [...this.v4.keys()].sort((a, b) => b - a);
+      }
+      byNet.set((addr.v4 & mask4(bits)) >>> 0, n);
+    } else {
+      const bytes = new Uint8Array(16);
+      for (let i = 0; i < 16; i++) {
+        const keep = Math.max(0, Math.min(8, bits - i * 8));
+        bytes[i] = addr.v6[i] & ((0xff << (8 - keep)) & 0xff);
+      }
+      this.v6.push({ bytes, bits, name: n });
+      this.v6.sort((a, b) => b.bits - a.bits);
+    }
+    this.count++;
+  }
+
+  lookup4(ip: number): string | undefined {
+    for (const bits of this.v4Lengths) {
+      const name = this.v4.get(bits)?.get((ip & mask4(bits)) >>> 0);
+      if (name !== undefined) return name;
+    }
+    return undefined;
+  }
+
+  lookup6(b: Uint8Array): string | undefined {
+    outer: for (const net of this.v6) {
+      for (let i = 0; i < 16; i++) {
+        const keep = Math.max(0, Math.min(8, net.bits - i * 8));
+        if (keep === 0) break;
+        if ((b[i] & ((0xff << (8 - keep)) & 0xff)) !== net.bytes[i]) continue outer;
+      }
+      return net.name;
+    }
+    return undefined;
+  }
+}
+
+/** Entries as `name=cidr`. */
+export function addNetworkList(nets: NamedNetworks, entries: readonly string[]): void {
+  for (const e of entries) {
+    const eq = e.indexOf('=');
+    if (eq < 0) throw new NetworksError(`${JSON.stringify(e)}: expected name=cidr`);
+    nets.add(e.slice(0, eq), e.slice(eq + 1));
+  }
+}
+
+/**
+ * A YAML or JSON file of named networks, in any of these shapes:
+ *   { office: 192.0.2.0/24, cloud: [203.0.113.0/24, 2001:db8::/32] }
+ *   [ { name: office, cidr: 192.0.2.0/24 }, { name: cloud, cidrs: [...] } ]
+ *   { networks: <either of the above> }
+ */
+export function addNetworksFile(nets: NamedNetworks, path: string): void {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new NetworksError(`networks file ${path}: ${(err as Error).message}`);
+  }
+  if (doc && typeof doc === 'object' && !Array.isArray(doc) && 'networks' in doc) doc = (doc as { networks: unknown }).networks;
+  const cidrsOf = (v: unknown, where: string): string[] => {
+    if (typeof v === 'string') return [v];
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+    throw new NetworksError(`networks file ${path}: ${where}: expected a CIDR or a list of CIDRs`);
+  };
+  try {
+    if (Array.isArray(doc)) {
+      doc.forEach((item: unknown, i) => {
+        if (!item || typeof item !== 'object') throw new NetworksError(`networks file ${path}: entry ${i}: expected {name, cidr}`);
+        const o = item as Record<string, unknown>;
+        if (typeof o.name !== 'string') throw new NetworksError(`networks file ${path}: entry ${i}: missing name`);
+        for (const c of cidrsOf(o.cidrs ?? o.cidr, `entry ${i}`)) nets.add(o.name, c);
+      });
+    } else if (doc && typeof doc === 'object') {
+      for (const [name, v] of Object.entries(doc)) for (const c of cidrsOf(v, name)) nets.add(name, c);
+    } else if (doc !== null && doc !== undefined) {
+      throw new NetworksError(`networks file ${path}: expected a mapping or a list`);
+    }
+  } catch (err) {
+    if (err instanceof NetworksError && !err.message.startsWith('networks file')) {
+      throw new NetworksError(`networks file ${path}: ${err.message}`);
+    }
+    throw err;
+  }
+}
+
+/**
+ * The `--networks` option: each entry is `name=cidr`, or the path of a YAML/JSON file of networks.
+ */
+export function networksFromOption(value: string | readonly string[] | undefined): NamedNetworks {
+  const nets = new NamedNetworks();
+  const entries = value === undefined ? [] : typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value;
+  for (const e of entries) {
+    if (!e.includes('=') && existsSync(e)) addNetworksFile(nets, e);
+    else addNetworkList(nets, [e]);
+  }
+  return nets;
+}
