@@ -1,0 +1,223 @@
+/**
+ * Rates from the live store when no Prometheus is configured. The store only holds cumulative
+ * counts, so a ring of snapshots (every 5 s for the last 2 minutes, then one a minute up to
+ * 15 minutes) gives the counts at the start of any recent window. Snapshots are packed typed
+ * arrays keyed by endpoint ids, so 20,000 pairs cost about 40 snapshots × 32 bytes × 20,000 =
+ * 26 MB at most, and nothing per pair is allocated between queries.
+ */
+import type { Role } from '../identify/endpoint.ts';
+import type { PairRate } from './nodegraph-graph.ts';
+import { matchesFilters, type GraphQuery } from './nodegraph-query.ts';
+
+/** One end as the map draws it (an Endpoint fits; so does a store's projected end, adapted). */
+export interface PairEnd {
+  readonly namespace: string;
+  readonly app: string;
+  readonly kind?: string;
+}
+
+/**
+ * Called once per stored pair with its cumulative counts since the pair appeared in the store.
+ * Several stored pairs may name the same two ends (extra dimensions such as port): they are summed.
+ */
+export type PairVisitor = (src: PairEnd, dst: PairEnd, role: Role, flows: number, bytes: number, packets: number) => void;
+
+/** What the live window reads: anything that can walk its pairs (the pair store, adapted). */
+export interface PairSource {
+  forEachPair(visit: PairVisitor): void;
+}
+
+const ROLES: readonly Role[] = ['unknown', 'src-client', 'src-server'];
+const ROLE_INDEX: Record<Role, number> = { unknown: 0, 'src-client': 1, 'src-server': 2 };
+const DST_SPAN = 2 ** 24;
+
+/** (src id, dst id, role) packed into one exact double; end ids are reused, so they stay below 2^24. */
+const packKey = (src: number, dst: number, role: Role): number => (src * DST_SPAN + dst) * 4 + ROLE_INDEX[role];
+
+interface Snapshot {
+  readonly t: number;
+  readonly n: number;
+  readonly keys: Float64Array;
+  /** flows, bytes, packets per key. */
+  readonly vals: Float64Array;
+}
+
+export interface LiveWindowOptions {
+  fineIntervalMs?: number;
+  fineKeepMs?: number;
+  coarseIntervalMs?: number;
+  keepMs?: number;
+  now?: () => number;
+}
+
+export class LiveWindow {
+  readonly #source: PairSource;
+  readonly #now: () => number;
+  readonly fineIntervalMs: number;
+  readonly fineKeepMs: number;
+  readonly coarseIntervalMs: number;
+  readonly keepMs: number;
+  #ring: Snapshot[] = [];
+  /** Ends seen in the ring, interned to small ids that are reused once no snapshot holds them. */
+  #ends: (PairEnd | undefined)[] = [];
+  #endIds = new Map<string, number>();
+  #freeIds: number[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #lastPrune = 0;
+
+  constructor(source: PairSource, opts: LiveWindowOptions = {}) {
+    this.#source = source;
+    this.#now = opts.now ?? Date.now;
+    this.fineIntervalMs = opts.fineIntervalMs ?? 5_000;
+    this.fineKeepMs = opts.fineKeepMs ?? 120_000;
+    this.coarseIntervalMs = opts.coarseIntervalMs ?? 60_000;
+    this.keepMs = opts.keepMs ?? 15 * 60_000;
+    // The store starts empty: counts at start-up are zero, so the first window has a baseline.
+    this.#ring.push({ t: this.#now(), n: 0, keys: new Float64Array(0), vals: new Float64Array(0) });
+  }
+
+  start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => this.tick(), this.fineIntervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** How far back the ring reaches, in seconds. */
+  get historyS(): number {
+    return Math.max(0, (this.#now() - this.#ring[0].t) / 1000);
+  }
+
+  get snapshotCount(): number {
+    return this.#ring.length;
+  }
+
+  /** Take a snapshot now and thin the ring. Called by the timer; public for tests. */
+  tick(): void {
+    const t = this.#now();
+    this.#ring.push(this.#take(t));
+    this.#thin(t);
+  }
+
+  #endId(e: PairEnd): number {
+    const k = `${e.namespace}\u0000${e.app}\u0000${e.kind ?? ''}`;
+    let id = this.#endIds.get(k);
+    if (id === undefined) {
+      id = this.#freeIds.pop() ?? this.#ends.length;
+      if (id >= DST_SPAN) throw new RangeError('live window: more than 2^24 distinct ends');
+      this.#ends[id] = { namespace: e.namespace, app: e.app, kind: e.kind };
+      this.#endIds.set(k, id);
+    }
+    return id;
+  }
+
+  #take(t: number): Snapshot {
+    let keys = new Float64Array(1024);
+    let vals = new Float64Array(3072);
+    let n = 0;
+    const index = new Map<number, number>();
+    this.#source.forEachPair((src, dst, role, flows, bytes, packets) => {
+      const key = packKey(this.#endId(src), this.#endId(dst), role);
+      let i = index.get(key);
+      if (i === undefined) {
+        if (n === keys.length) {
+          const k2 = new Float64Array(n * 2); k2.set(keys); keys = k2;
+          const v2 = new Float64Array(n * 6); v2.set(vals); vals = v2;
+        }
+        i = n++;
+        index.set(key, i);
+        keys[i] = key;
+        vals[3 * i] = 0; vals[3 * i + 1] = 0; vals[3 * i + 2] = 0;
+      }
+      vals[3 * i] += flows; vals[3 * i + 1] += bytes; vals[3 * i + 2] += packets;
+    });
+    return { t, n, keys: keys.slice(0, n), vals: vals.slice(0, 3 * n) };
+  }
+
+  #thin(t: number): void {
+    const kept: Snapshot[] = [];
+    let lastBucket = -1;
+    for (const s of this.#ring) {
+      if (t - s.t > this.keepMs) continue;
+      if (t - s.t > this.fineKeepMs) {
+        const bucket = Math.floor(s.t / this.coarseIntervalMs);
+        if (bucket === lastBucket) continue;
+        lastBucket = bucket;
+      }
+      kept.push(s);
+    }
+    // Never drop the only baseline: an empty ring would make every window start at the end.
+    this.#ring = kept.length > 0 ? kept : this.#ring.slice(-1);
+    if (t - this.#lastPrune >= this.coarseIntervalMs) {
+      this.#lastPrune = t;
+      const live = new Set<number>();
+      for (const s of this.#ring) {
+        for (let i = 0; i < s.n; i++) {
+          const k = s.keys[i];
+          const pair = Math.floor(k / 4);
+          live.add(Math.floor(pair / DST_SPAN));
+          live.add(pair % DST_SPAN);
+        }
+      }
+      for (const [k, id] of this.#endIds) {
+        if (live.has(id)) continue;
+        this.#endIds.delete(k);
+        this.#ends[id] = undefined;
+        this.#freeIds.push(id);
+      }
+    }
+  }
+
+  /** Per-pair rates over the query's window, ending now or (with an offset) at a past snapshot. */
+  rates(q: GraphQuery): PairRate[] {
+    const now = this.#now();
+    const end = q.window.offsetS === 0 ? this.#take(now) : this.#at(q.window.endMs);
+    const start = this.#at(end.t - q.window.windowS * 1000);
+    if (start.t >= end.t) return [];
+    const seconds = (end.t - start.t) / 1000;
+    const before = new Map<number, number>();
+    for (let i = 0; i < start.n; i++) before.set(start.keys[i], i);
+    const out: PairRate[] = [];
+    for (let i = 0; i < end.n; i++) {
+      const key = end.keys[i];
+      const pair = Math.floor(key / 4);
+      const src = this.#ends[Math.floor(pair / DST_SPAN)];
+      const dst = this.#ends[pair % DST_SPAN];
+      if (!src || !dst) continue;
+      const role = ROLES[key - pair * 4];
+      if (!matchesFilters(q, src.namespace, dst.namespace, role)) continue;
+      const j = before.get(key);
+      // A count lower than before means the pair was expired and came back: count from zero, as
+      // Prometheus does on a counter reset.
+      const delta = (k: number): number => {
+        const cur = end.vals[3 * i + k];
+        const then = j === undefined ? 0 : start.vals[3 * j + k];
+        return cur >= then ? cur - then : cur;
+      };
+      const flows = delta(0);
+      const bytes = delta(1);
+      const packets = delta(2);
+      if (flows === 0 && bytes === 0 && packets === 0) continue;
+      out.push({
+        srcNamespace: src.namespace, srcApp: src.app, dstNamespace: dst.namespace, dstApp: dst.app, role,
+        bytesPerS: bytes / seconds, packetsPerS: packets / seconds, flowsPerS: flows / seconds,
+        srcKind: src.kind, dstKind: dst.kind,
+      });
+    }
+    return out;
+  }
+
+  /** The latest snapshot at or before `t`, else the earliest (the oldest history there is). */
+  #at(t: number): Snapshot {
+    let best: Snapshot | undefined;
+    for (const s of this.#ring) {
+      if (s.t <= t) best = s;
+      else break;
+    }
+    return best ?? this.#ring[0];
+  }
+}

@@ -1,0 +1,237 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildGraph, EDGE_FIELDS, NODE_FIELDS, type PairRate } from '../../src/export/nodegraph-graph.ts';
+import { parseGraphQuery, parseNamespaces, parseWindow, QueryError } from '../../src/export/nodegraph-query.ts';
+import { buildPromQL, escapeLabelValue, labelMatcher } from '../../src/export/nodegraph-prometheus.ts';
+import { LiveWindow, type PairSource, type PairVisitor } from '../../src/export/nodegraph-live.ts';
+import { NodeGraphApi } from '../../src/export/nodegraph.ts';
+import { HttpServer } from '../../src/observe/http.ts';
+import type { Role } from '../../src/identify/endpoint.ts';
+
+const rate = (src: string, dst: string, role: Role, bytesPerS: number, extra: Partial<PairRate> = {}): PairRate => {
+  const [srcNamespace, srcApp] = src.split('/');
+  const [dstNamespace, dstApp] = dst.split('/');
+  return { srcNamespace, srcApp, dstNamespace, dstApp, role, bytesPerS, packetsPerS: bytesPerS / 100, flowsPerS: 1, ...extra };
+};
+
+test('window: to − from, at least 60 s, offset when to is in the past', () => {
+  const now = 1_700_000_000_000;
+  const p = (s: string) => new URLSearchParams(s);
+  assert.deepEqual(parseWindow(p(`from=${now - 3_600_000}&to=${now}`), now), { windowS: 3600, offsetS: 0, endMs: now });
+  assert.deepEqual(parseWindow(p(`from=${now - 10_000}&to=${now}`), now), { windowS: 60, offsetS: 0, endMs: now });
+  assert.deepEqual(parseWindow(p(`from=${now - 7_200_000}&to=${now - 3_600_000}`), now), { windowS: 3600, offsetS: 3600, endMs: now - 3_600_000 });
+  // A `to` in the future is now; no negative offset.
+  assert.equal(parseWindow(p(`from=${now - 300_000}&to=${now + 60_000}`), now).offsetS, 0);
+  // No parameters: the last minute.
+  assert.deepEqual(parseWindow(p(''), now), { windowS: 60, offsetS: 0, endMs: now });
+  // Epoch seconds are understood too.
+  assert.equal(parseWindow(p(`from=${now / 1000 - 600}&to=${now / 1000}`), now).windowS, 600);
+  assert.throws(() => parseWindow(p('from=now-1h&to=now'), now), QueryError);
+  assert.throws(() => parseWindow(p(`from=${now}&to=${now - 1000}`), now), QueryError);
+});
+
+test('namespace filters: names only, All means no filter, several values in the usual Grafana forms', () => {
+  const p = (s: string) => new URLSearchParams(s);
+  assert.equal(parseNamespaces(p(''), 'srcnamespace'), undefined);
+  assert.equal(parseNamespaces(p('srcnamespace=All'), 'srcnamespace'), undefined);
+  assert.equal(parseNamespaces(p('srcnamespace=%24__all'), 'srcnamespace'), undefined);
+  assert.deepEqual(parseNamespaces(p('srcnamespace=shop'), 'srcnamespace'), ['shop']);
+  assert.deepEqual(parseNamespaces(p('srcnamespace=shop,billing'), 'srcnamespace'), ['shop', 'billing']);
+  assert.deepEqual(parseNamespaces(p('srcnamespace={shop,billing}'), 'srcnamespace'), ['shop', 'billing']);
+  assert.deepEqual(parseNamespaces(p('srcnamespace=shop&srcnamespace=kube-system'), 'srcnamespace'), ['shop', 'kube-system']);
+  for (const bad of ['a"} or vector(1) or {x="', 'shop|a.b', 'Shop', '-x', 'a\nb', 'x'.repeat(64)]) {
+    assert.throws(() => parseNamespaces(new URLSearchParams({ srcnamespace: bad }), 'srcnamespace'), QueryError, bad);
+  }
+});
+
+test('PromQL: values escaped, window and offset in the range, responses swapped for filters', () => {
+  assert.equal(escapeLabelValue('a"b\\c\nd'), 'a\\"b\\\\c\\nd');
+  assert.equal(labelMatcher('srchost', ['x"y']), 'srchost="x\\"y"');
+  assert.equal(labelMatcher('srcnamespace', ['a.b', 'c']), 'srcnamespace=~"a\\\\.b|c"');
+  const now = 1_700_000_000_000;
+  const q = parseGraphQuery(new URLSearchParams(`from=${now - 7_200_000}&to=${now - 3_600_000}`), now);
+  assert.equal(buildPromQL('netflow_connection_bytes', q),
+    'sum by (srcnamespace, srchost, dstnamespace, dsthost, role) (rate(netflow_connection_bytes{}[3600s] offset 3600s))');
+  const f = parseGraphQuery(new URLSearchParams(`srcnamespace=shop&dstnamespace=db`), now);
+  assert.equal(buildPromQL('m', f),
+    'sum by (srcnamespace, srchost, dstnamespace, dsthost, role) (rate(m{srcnamespace="shop", dstnamespace="db"}[60s]))'
+    + ' or sum by (srcnamespace, srchost, dstnamespace, dsthost, role) (rate(m{role="src-server", dstnamespace="shop", srcnamespace="db"}[60s]))');
+});
+
+test('graph: same app in two namespaces makes two nodes; ids and stats on every edge', () => {
+  const g = buildGraph([
+    rate('shop/api', 'shop/db', 'unknown', 1000),
+    rate('billing/api', 'shop/db', 'unknown', 500),
+  ]);
+  assert.deepEqual(g.nodes.map((n) => n.id), ['billing/api', 'shop/api', 'shop/db']);
+  const api = g.nodes.filter((n) => n.title === 'api');
+  assert.equal(api.length, 2);
+  assert.deepEqual(api.map((n) => n.subtitle).sort(), ['billing', 'shop']);
+  assert.equal(g.edges.length, 2);
+  for (const e of g.edges) {
+    assert.ok(e.id && e.source && e.target);
+    assert.equal(e.detail__direction, 'source-destination');
+    assert.ok(e.mainstat > 0 && e.secondarystat > 0 && e.detail__packets_per_s > 0 && e.detail__flows_per_s > 0);
+  }
+  assert.equal(new Set(g.edges.map((e) => e.id)).size, 2);
+  const db = g.nodes.find((n) => n.id === 'shop/db')!;
+  assert.equal(db.detail__received_bytes_per_s, 1500);
+  assert.equal(db.mainstat, 1500);
+  assert.equal(db.arc__received, 1);
+  assert.equal(db.arc__sent, 0);
+});
+
+test('graph: both directions of a conversation form one client → server edge with request and response bytes', () => {
+  const g = buildGraph([
+    rate('shop/web', 'shop/api', 'src-client', 200, { flowsPerS: 2 }),
+    rate('shop/api', 'shop/web', 'src-server', 5000, { flowsPerS: 2 }),
+    // The role is unknown for this pair: it stays source → destination, in both directions.
+    rate('shop/api', 'external/partner', 'unknown', 300),
+    rate('external/partner', 'shop/api', 'unknown', 100),
+  ]);
+  const cs = g.edges.filter((e) => e.source === 'shop/web');
+  assert.equal(cs.length, 1);
+  assert.deepEqual(
+    { ...cs[0] },
+    {
+      id: 'shop/web->shop/api', source: 'shop/web', target: 'shop/api', mainstat: 5200, secondarystat: 4,
+      detail__direction: 'client-server', detail__request_bytes_per_s: 200, detail__response_bytes_per_s: 5000,
+      detail__packets_per_s: 52, detail__flows_per_s: 4,
+    },
+  );
+  assert.ok(!g.edges.some((e) => e.source === 'shop/api' && e.target === 'shop/web'));
+  const ext = g.edges.filter((e) => e.source.startsWith('external') || e.target.startsWith('external'));
+  assert.deepEqual(ext.map((e) => e.id).sort(), ['external/partner->shop/api', 'shop/api->external/partner']);
+  const partner = g.nodes.find((n) => n.id === 'external/partner')!;
+  assert.equal(partner.detail__kind, 'external');
+  const web = g.nodes.find((n) => n.id === 'shop/web')!;
+  assert.equal(web.detail__sent_bytes_per_s, 200);
+  assert.equal(web.detail__received_bytes_per_s, 5000);
+  assert.ok(Math.abs(web.arc__sent + web.arc__received - 1) < 1e-9);
+});
+
+test('fields: the plugin shape, with the Grafana node graph names', () => {
+  const names = (f: readonly { field_name: string }[]) => f.map((x) => x.field_name);
+  for (const n of ['id', 'title', 'subtitle', 'mainstat', 'secondarystat']) assert.ok(names(NODE_FIELDS).includes(n), n);
+  for (const n of ['id', 'source', 'target', 'mainstat', 'secondarystat']) assert.ok(names(EDGE_FIELDS).includes(n), n);
+  assert.ok(names(NODE_FIELDS).some((n) => n.startsWith('arc__')));
+  assert.ok(names(NODE_FIELDS).some((n) => n.startsWith('detail__')));
+  assert.ok(names(EDGE_FIELDS).some((n) => n.startsWith('detail__')));
+  // Every field the graph carries is declared, and the other way round.
+  const g = buildGraph([rate('a/x', 'b/y', 'src-client', 10)]);
+  assert.deepEqual(Object.keys(g.nodes[0]).sort(), names(NODE_FIELDS).sort());
+  assert.deepEqual(Object.keys(g.edges[0]).sort(), names(EDGE_FIELDS).sort());
+});
+
+/** A store stand-in holding cumulative counts that the test moves forward. */
+class Counts implements PairSource {
+  rows = new Map<string, { src: string; dst: string; role: Role; flows: number; bytes: number; packets: number }>();
+  add(src: string, dst: string, role: Role, bytes: number): void {
+    const k = `${src}|${dst}|${role}`;
+    const r = this.rows.get(k) ?? { src, dst, role, flows: 0, bytes: 0, packets: 0 };
+    r.flows += 1; r.bytes += bytes; r.packets += Math.ceil(bytes / 1000);
+    this.rows.set(k, r);
+  }
+  forEachPair(visit: PairVisitor): void {
+    for (const r of this.rows.values()) {
+      const [sn, sa] = r.src.split('/');
+      const [dn, da] = r.dst.split('/');
+      visit({ namespace: sn, app: sa, kind: 'pod' }, { namespace: dn, app: da, kind: 'pod' }, r.role, r.flows, r.bytes, r.packets);
+    }
+  }
+}
+
+test('live window: rates over the asked window from the ring of snapshots, bounded ring', () => {
+  let now = 1_700_000_000_000;
+  const store = new Counts();
+  const live = new LiveWindow(store, { now: () => now });
+  // 10 minutes: web → api 1000 B every 5 s (200 B/s); for the last 2 minutes also 4000 B per 5 s.
+  for (let i = 1; i <= 120; i++) {
+    now += 5000;
+    store.add('shop/web', 'shop/api', 'src-client', i > 96 ? 5000 : 1000);
+    live.tick();
+  }
+  assert.ok(live.snapshotCount <= 24 + 16 + 2, `ring holds ${live.snapshotCount} snapshots`);
+  const q = (from: number, to: number) => parseGraphQuery(new URLSearchParams(`from=${from}&to=${to}`), now);
+  const last1m = live.rates(q(now - 60_000, now));
+  assert.equal(last1m.length, 1);
+  assert.equal(last1m[0].bytesPerS, 1000);
+  assert.equal(last1m[0].flowsPerS, 0.2);
+  // 8 minutes ago, one minute long: the quieter rate, from the coarse part of the ring.
+  const earlier = live.rates(q(now - 9 * 60_000, now - 8 * 60_000));
+  assert.equal(earlier.length, 1);
+  assert.ok(Math.abs(earlier[0].bytesPerS - 200) < 1e-9, String(earlier[0].bytesPerS));
+  // Filters apply to the drawn edge.
+  const filtered = live.rates(parseGraphQuery(new URLSearchParams('dstnamespace=other'), now));
+  assert.equal(filtered.length, 0);
+  // After 15 minutes without ticks being kept longer, the ring stays bounded.
+  for (let i = 0; i < 400; i++) { now += 5000; live.tick(); }
+  assert.ok(live.snapshotCount <= 42, `ring holds ${live.snapshotCount} snapshots`);
+  assert.ok(live.historyS <= 15 * 60 + 60);
+});
+
+test('live window: right after start the baseline is zero; a pair that expired and came back counts from zero', () => {
+  let now = 1_700_000_100_000;
+  const store = new Counts();
+  const live = new LiveWindow(store, { now: () => now });
+  now += 2000;
+  store.add('a/x', 'b/y', 'unknown', 4000);
+  const r = live.rates(parseGraphQuery(new URLSearchParams(''), now));
+  assert.equal(r.length, 1);
+  assert.equal(r[0].bytesPerS, 2000);
+  now += 58_000;
+  live.tick();
+  now += 60_000;
+  store.rows.clear();
+  store.add('a/x', 'b/y', 'unknown', 500);
+  live.tick();
+  now += 1000;
+  // The window starts at the snapshot holding 4000 B; the pair now holds 500 B: a reset, so 500 B in 61 s.
+  const r2 = live.rates(parseGraphQuery(new URLSearchParams(''), now));
+  assert.equal(r2.length, 1);
+  assert.ok(Math.abs(r2[0].bytesPerS - 500 / 61) < 1e-9, String(r2[0].bytesPerS));
+});
+
+test('HTTP: routes, JSON content type, 400 on bad input, 405 on other methods', async (t) => {
+  let now = 1_700_000_200_000;
+  const store = new Counts();
+  const live = new LiveWindow(store, { now: () => now });
+  store.add('shop/web', 'shop/api', 'src-client', 6000);
+  store.add('shop/api', 'shop/web', 'src-server', 60000);
+  now += 60_000;
+  const api = new NodeGraphApi({ live, now: () => now });
+  const server = new HttpServer();
+  api.mount(server);
+  const addr = await server.listen('127.0.0.1', 0);
+  t.after(() => server.close());
+  const base = `http://127.0.0.1:${addr.port}`;
+
+  const health = await fetch(`${base}/api/health`);
+  assert.equal(health.status, 200);
+  assert.equal(health.headers.get('content-type'), 'application/json; charset=utf-8');
+  assert.equal(((await health.json()) as { source: string }).source, 'live');
+
+  const fields = await fetch(`${base}/api/graph/fields`);
+  assert.equal(fields.headers.get('content-type'), 'application/json; charset=utf-8');
+  const fj = (await fields.json()) as { nodes_fields: unknown[]; edges_fields: unknown[] };
+  assert.ok(fj.nodes_fields.length > 0 && fj.edges_fields.length > 0);
+
+  const data = await fetch(`${base}/api/graph/data?from=${now - 60_000}&to=${now}`);
+  assert.equal(data.status, 200);
+  assert.equal(data.headers.get('content-type'), 'application/json; charset=utf-8');
+  const g = (await data.json()) as { nodes: { id: string }[]; edges: { id: string; mainstat: number; detail__request_bytes_per_s: number; detail__response_bytes_per_s: number }[] };
+  assert.deepEqual(g.nodes.map((n) => n.id), ['shop/api', 'shop/web']);
+  assert.equal(g.edges.length, 1);
+  assert.equal(g.edges[0].id, 'shop/web->shop/api');
+  assert.equal(g.edges[0].detail__request_bytes_per_s, 100);
+  assert.equal(g.edges[0].detail__response_bytes_per_s, 1000);
+
+  const bad = await fetch(`${base}/api/graph/data?srcnamespace=${encodeURIComponent('x"} or vector(1)')}`);
+  assert.equal(bad.status, 400);
+  assert.equal(bad.headers.get('content-type'), 'application/json; charset=utf-8');
+  assert.match(((await bad.json()) as { error: string }).error, /not a namespace/);
+
+  const post = await fetch(`${base}/api/graph/data`, { method: 'POST' });
+  assert.equal(post.status, 405);
+  await post.body?.cancel();
+});
