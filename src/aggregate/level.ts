@@ -72,3 +72,27 @@ export function packDims(role: number, proto: number, port: number): number {
 export const dimsRole = (d: number): number => d & 3;
 export const dimsProto = (d: number): number => (d >>> 2) & 255;
 export const dimsPort = (d: number): number => (d >>> 10) & 0xffff;
+
+const PROTOCOL_NAMES: Readonly<Record<number, string>> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'ipv6-icmp', 132: 'sctp' };
+
+/** `tcp`, `udp`, ... or the IP protocol number as text. */
+export function protocolName(proto: number): string {
+  return PROTOCOL_NAMES[proto] ?? String(proto);
+}
+
+/** `request` when the source is the client, `response` when it is the server, `unknown` otherwise. */
+export function directionOf(dims: number): 'request' | 'response' | 'unknown' {
+  const r = dims & 3;
+  return r === 1 ? 'request' : r === 2 ? 'response' : 'unknown';
+}
+
+/** The run flag's names (`kind,role,protocol,port`) to Dimensions; `serverPort` is accepted for `port`. */
+export function dimensionsFromList(names: readonly string[]): Dimensions {
+  const d: { -readonly [K in keyof Dimensions]: boolean } = {};
+  for (const n of names) {
+    if (n === 'kind' || n === 'role' || n === 'protocol') d[n] = true;
+    else if (n === 'port' || n === 'serverPort') d.serverPort = true;
+    else throw new RangeError(`unknown dimension ${JSON.stringify(n)}`);
+  }
+  return d;
+}

@@ -1,0 +1,140 @@
+/**
+ * The seed's drop-in: `netflow_connection_count`, `_bytes` and `_packets`, labelled `srchost`,
+ * `srcnamespace`, `dsthost`, `dstnamespace` (plus opt-in extra labels), in the classic text
+ * format 0.0.4, rendered straight from the pair store.
+ *
+ * Each pair's label string is built once and cached on the pair. Pairs whose labels coincide
+ * (direction is always in the store's key, but only an opt-in label) share one output row; when
+ * such a pair expires its counts stay in the row so the row's counter never goes down.
+ */
+import type { Pair, PairStore } from '../aggregate/pair-store.ts';
+import { directionOf, protocolName, type Dimensions } from '../aggregate/level.ts';
+import { escapeHelp, escapeLabelValue, formatNumber, type MetricsRegistry } from '../observe/metrics.ts';
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+export const SEED_FAMILIES = [
+  { name: 'netflow_connection_count', help: 'Flows seen between the source and destination (one per flow record)' },
+  { name: 'netflow_connection_bytes', help: 'Bytes sent from the source to the destination' },
+  { name: 'netflow_connection_packets', help: 'Packets sent from the source to the destination' },
+] as const;
+
+export interface PrometheusTextOptions {
+  /** Extra labels: `srckind`/`dstkind`, `direction`, `protocol`, `serverport`. Default none (the seed's four). */
+  labels?: Dimensions;
+  /** Self-metrics appended to the same page. */
+  selfMetrics?: MetricsRegistry;
+}
+
+class Row {
+  readonly labels: string;
+  index = -1;
+  /** Live pairs rendered into this row. */
+  pairs = 0;
+  /** Counts of pairs that expired while the row lived on. */
+  baseFlows = 0;
+  baseBytes = 0;
+  basePackets = 0;
+  flows = 0;
+  bytes = 0;
+  packets = 0;
+  constructor(labels: string) {
+    this.labels = labels;
+  }
+}
+
+export class PrometheusTextRenderer {
+  private readonly store: PairStore;
+  private readonly labelDims: Dimensions;
+  private readonly selfMetrics: MetricsRegistry | undefined;
+  private readonly rowsByLabels = new Map<string, Row>();
+  private readonly rows: Row[] = [];
+  private readonly heads: string[];
+
+  constructor(store: PairStore, opts: PrometheusTextOptions = {}) {
+    this.store = store;
+    this.labelDims = { ...opts.labels };
+    this.selfMetrics = opts.selfMetrics;
+    this.heads = SEED_FAMILIES.map((f) => `# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} counter\n`);
+    store.onEvict((p) => this.retire(p));
+  }
+
+  /** The whole page: the seed families, then the self-metrics. */
+  render(): string {
+    const rows = this.rows;
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i];
+      r.flows = r.baseFlows;
+      r.bytes = r.baseBytes;
+      r.packets = r.basePackets;
+    }
+    const pairs = this.store.pairs;
+    for (let i = 0; i < pairs.length; i++) {
+      const p = pairs[i];
+      const r = (p.promCache as Row | undefined) ?? this.attach(p);
+      r.flows += p.flows;
+      r.bytes += p.bytes;
+      r.packets += p.packets;
+    }
+    const [hc, hb, hp] = this.heads;
+    let count = hc, bytes = hb, packets = hp;
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i];
+      count += `netflow_connection_count{${r.labels}} ${formatNumber(r.flows)}\n`;
+      bytes += `netflow_connection_bytes{${r.labels}} ${formatNumber(r.bytes)}\n`;
+      packets += `netflow_connection_packets{${r.labels}} ${formatNumber(r.packets)}\n`;
+    }
+    let out = count + bytes + packets;
+    if (this.selfMetrics) out += this.selfMetrics.render();
+    return out;
+  }
+
+  /** Rows on the page (distinct label sets). */
+  get series(): number {
+    return this.rows.length;
+  }
+
+  /** The label string of a pair, without braces, names in alphabetical order like client libraries. */
+  pairLabels(p: Pair): string {
+    const s = p.src.labels, d = p.dst.labels, x = this.labelDims;
+    const parts: string[] = [];
+    if (x.role) parts.push(`direction="${p.overflow ? 'unknown' : directionOf(p.dims)}"`);
+    if (x.kind) parts.push(`dstkind="${escapeLabelValue(d.kind || 'unknown')}"`);
+    parts.push(`dsthost="${escapeLabelValue(d.host)}"`, `dstnamespace="${escapeLabelValue(d.namespace)}"`);
+    if (x.protocol) parts.push(`protocol="${p.overflow ? 'unknown' : protocolName(p.proto)}"`);
+    if (x.serverPort) parts.push(`serverport="${p.overflow ? 'unknown' : String(p.serverPort)}"`);
+    if (x.kind) parts.push(`srckind="${escapeLabelValue(s.kind || 'unknown')}"`);
+    parts.push(`srchost="${escapeLabelValue(s.host)}"`, `srcnamespace="${escapeLabelValue(s.namespace)}"`);
+    return parts.join(',');
+  }
+
+  private attach(p: Pair): Row {
+    const labels = this.pairLabels(p);
+    let r = this.rowsByLabels.get(labels);
+    if (r === undefined) {
+      r = new Row(labels);
+      r.index = this.rows.length;
+      this.rows.push(r);
+      this.rowsByLabels.set(labels, r);
+    }
+    r.pairs++;
+    p.promCache = r;
+    return r;
+  }
+
+  private retire(p: Pair): void {
+    const r = p.promCache as Row | undefined;
+    if (r === undefined) return;
+    p.promCache = undefined;
+    r.pairs--;
+    if (r.pairs > 0) {
+      r.baseFlows += p.flows;
+      r.baseBytes += p.bytes;
+      r.basePackets += p.packets;
+      return;
+    }
+    this.rowsByLabels.delete(r.labels);
+    const last = this.rows.pop()!;
+    if (last !== r) { last.index = r.index; this.rows[r.index] = last; }
+  }
+}
