@@ -28,10 +28,11 @@ export function labelMatcher(label: string, values: readonly string[]): string {
   return `${label}=~"${escapeLabelValue(values.map(escapeRegex).join('|'))}"`;
 }
 
-const BY = 'srcnamespace, srchost, dstnamespace, dsthost, role';
+/** `direction` (request / response / unknown) is there when the collector runs with --extra-labels role. */
+const BY = 'srcnamespace, srchost, dstnamespace, dsthost, direction';
 
 /**
- * One PromQL expression per family. Responses (role src-server) are drawn from their destination
+ * One PromQL expression per family. Responses (direction="response") are drawn from their destination
  * to their source, so a filter on the drawn edge needs a second selector with the namespaces
  * swapped; both halves are filtered again on the oriented edge after the answer comes back.
  */
@@ -43,7 +44,7 @@ export function buildPromQL(metric: string, q: GraphQuery): string {
   if (q.dstNamespaces) fwd.push(labelMatcher('dstnamespace', q.dstNamespaces));
   const a = `sum by (${BY}) (rate(${sel(fwd)}${range}))`;
   if (fwd.length === 0) return a;
-  const rev = [labelMatcher('role', ['src-server'])];
+  const rev = [labelMatcher('direction', ['response'])];
   if (q.srcNamespaces) rev.push(labelMatcher('dstnamespace', q.srcNamespaces));
   if (q.dstNamespaces) rev.push(labelMatcher('srcnamespace', q.dstNamespaces));
   return `${a} or sum by (${BY}) (rate(${sel(rev)}${range}))`;
@@ -138,9 +139,10 @@ export class PrometheusClient {
 
 export const SEED_FAMILIES = { bytes: 'netflow_connection_bytes', packets: 'netflow_connection_packets', flows: 'netflow_connection_count' } as const;
 
-function roleOf(label: string | undefined): Role {
-  if (label === 'src-client' || label === 'client') return 'src-client';
-  if (label === 'src-server' || label === 'server') return 'src-server';
+/** The exporter's `direction` label (request: the source is the client; response: it is the server). */
+function roleOf(direction: string | undefined): Role {
+  if (direction === 'request') return 'src-client';
+  if (direction === 'response') return 'src-server';
   return 'unknown';
 }
 
@@ -157,7 +159,7 @@ export async function prometheusRates(client: PrometheusClient, q: GraphQuery, n
   const add = (samples: PromSample[], field: 'bytesPerS' | 'packetsPerS' | 'flowsPerS'): void => {
     for (const s of samples) {
       const m = s.metric;
-      const role = roleOf(m.role);
+      const role = roleOf(m.direction);
       const key = JSON.stringify([m.srcnamespace, m.srchost, m.dstnamespace, m.dsthost, role]);
       let r = rows.get(key);
       if (!r) {

@@ -20,11 +20,11 @@ const WEIRD = 'we"ird\\app\nx';
 
 /** name, labels, bytes per second. */
 const SERIES: [Record<string, string>, number][] = [
-  [{ srcnamespace: 'shop', srchost: 'web', dstnamespace: 'shop', dsthost: 'api', role: 'src-client' }, 1000],
-  [{ srcnamespace: 'shop', srchost: 'api', dstnamespace: 'shop', dsthost: 'web', role: 'src-server' }, 10000],
-  [{ srcnamespace: 'shop', srchost: 'api', dstnamespace: 'shop', dsthost: 'db', role: 'src-client' }, 500],
+  [{ srcnamespace: 'shop', srchost: 'web', dstnamespace: 'shop', dsthost: 'api', direction: 'request' }, 1000],
+  [{ srcnamespace: 'shop', srchost: 'api', dstnamespace: 'shop', dsthost: 'web', direction: 'response' }, 10000],
+  [{ srcnamespace: 'shop', srchost: 'api', dstnamespace: 'shop', dsthost: 'db', direction: 'request' }, 500],
   [{ srcnamespace: 'billing', srchost: 'api', dstnamespace: 'shop', dsthost: 'db' }, 700],
-  [{ srcnamespace: 'shop', srchost: 'web', dstnamespace: 'external', dsthost: 'AS15169 Google Inc.', role: 'unknown' }, 300],
+  [{ srcnamespace: 'shop', srchost: 'web', dstnamespace: 'external', dsthost: 'AS15169 Google Inc.', direction: 'unknown' }, 300],
   [{ srcnamespace: 'shop', srchost: WEIRD, dstnamespace: 'shop', dsthost: 'db' }, 10],
 ];
 

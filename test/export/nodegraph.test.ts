@@ -51,11 +51,11 @@ test('PromQL: values escaped, window and offset in the range, responses swapped 
   const now = 1_700_000_000_000;
   const q = parseGraphQuery(new URLSearchParams(`from=${now - 7_200_000}&to=${now - 3_600_000}`), now);
   assert.equal(buildPromQL('netflow_connection_bytes', q),
-    'sum by (srcnamespace, srchost, dstnamespace, dsthost, role) (rate(netflow_connection_bytes{}[3600s] offset 3600s))');
+    'sum by (srcnamespace, srchost, dstnamespace, dsthost, direction) (rate(netflow_connection_bytes{}[3600s] offset 3600s))');
   const f = parseGraphQuery(new URLSearchParams(`srcnamespace=shop&dstnamespace=db`), now);
   assert.equal(buildPromQL('m', f),
-    'sum by (srcnamespace, srchost, dstnamespace, dsthost, role) (rate(m{srcnamespace="shop", dstnamespace="db"}[60s]))'
-    + ' or sum by (srcnamespace, srchost, dstnamespace, dsthost, role) (rate(m{role="src-server", dstnamespace="shop", srcnamespace="db"}[60s]))');
+    'sum by (srcnamespace, srchost, dstnamespace, dsthost, direction) (rate(m{srcnamespace="shop", dstnamespace="db"}[60s]))'
+    + ' or sum by (srcnamespace, srchost, dstnamespace, dsthost, direction) (rate(m{direction="response", dstnamespace="shop", srcnamespace="db"}[60s]))');
 });
 
 test('graph: same app in two namespaces makes two nodes; ids and stats on every edge', () => {
