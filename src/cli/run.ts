@@ -1,4 +1,200 @@
-/** `netflow-k8s run`. */
-export async function runCommand(_argv: string[]): Promise<number> {
-  throw new Error('run: not built yet');
+/**
+ * `netflow-k8s run`: UDP in, decode, identify, aggregate, Prometheus and OTLP out.
+ *
+ * Receiving threads (src/ingest/worker.ts) each decode, identify and count into a local store and
+ * ship exact deltas here; this thread owns the one PairStore, the inventory source, HTTP
+ * (scrapes) and OTLP, so no export ever stalls the receive path. `startCollector` runs the whole
+ * thing in-process (the demo and tests use it); `runCommand` adds flags and signals.
+ */
+import { hostname } from 'node:os';
+import { parseRunConfig, runHelp, type RunConfig } from '../config/run-options.ts';
+import { createLogger, RateLimitedLog, type Logger } from '../observe/log.ts';
+import { HttpServer, sendText } from '../observe/http.ts';
+import type { PairStore } from '../aggregate/pair-store.ts';
+import { checkIdentityConfig, storeFor } from '../pipeline/parts.ts';
+import { WorkerPool, type BoundAddress } from '../pipeline/worker-pool.ts';
+import { loadTemplates, saveTemplates } from '../pipeline/templates.ts';
+import { startInventory, type InventoryHandle } from '../pipeline/inventory.ts';
+import { SelfMetrics } from '../pipeline/self-metrics.ts';
+import { startExports, type ExportsHandle } from '../pipeline/exports.ts';
+
+export interface Collector {
+  readonly config: RunConfig;
+  /** The UDP address the receiving threads share, and the receive buffer the kernel granted. */
+  readonly udp: BoundAddress;
+  readonly http: { address: string; port: number };
+  /** The one store of counts; read it, never write it. */
+  readonly store: PairStore;
+  /** Mount more routes here (the Node Graph API, the map page). */
+  readonly server: HttpServer;
+  readonly log: Logger;
+  /** Inventory synced and socket bound. */
+  ready(): boolean;
+  /** Every receiving thread ships its counts now; resolves once they are in the store. */
+  flush(): Promise<void>;
+  /** Stop receiving, merge the last counts, final OTLP export, save templates, close. */
+  stop(): Promise<void>;
 }
+
+export interface CollectorOptions {
+  logger?: Logger;
+  /** Called before the HTTP server listens, to mount more routes; may return what to stop at shutdown. */
+  mount?: (c: Collector) => void | (() => void) | Promise<void | (() => void)>;
+}
+
+export async function startCollector(config: RunConfig, opts: CollectorOptions = {}): Promise<Collector> {
+  const log = opts.logger ?? createLogger(config.logLevel);
+  const limited = new RateLimitedLog(log);
+  checkIdentityConfig(config);
+  const store = storeFor(config, false);
+  const pool = new WorkerPool(config, store, {
+    info: (f, m) => log.info(f, m),
+    warn: (f, m) => log.warn(f, m),
+    error: (f, m) => log.error(f, m),
+    limited: (k, f, m) => limited.warn(k, f, m),
+  });
+
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log.error({ err: String(err) }, 'cleanup failed');
+      }
+    }
+  };
+
+  try {
+    const templates = await loadTemplates(config.templatesFile, log);
+    const udp = await pool.start(templates);
+    cleanups.push(() => pool.stop().then(() => undefined));
+    if (udp.recvBufferBytes > 0 && udp.recvBufferBytes < config.recvBuffer) {
+      log.warn({ requested: config.recvBuffer, granted: udp.recvBufferBytes }, 'receive buffer smaller than asked: raise net.core.rmem_max on the node');
+    }
+
+    const inventory: InventoryHandle = await startInventory(config, pool, log);
+    cleanups.push(() => inventory.stop());
+
+    const self = new SelfMetrics(config, store, pool, inventory, udp.port, udp.recvBufferBytes);
+    const exportsHandle: ExportsHandle = await startExports(config, store, self, log);
+    cleanups.push(() => exportsHandle.shutdown());
+
+    const server = new HttpServer().onError((err, req) => log.error({ err: String(err), url: req.url }, 'HTTP handler failed'));
+    const ready = () => pool.bound !== undefined && inventory.ready();
+    server.route('GET', '/healthz', (req, res) => sendText(res, 200, 'text/plain; charset=utf-8', 'ok\n', req.method === 'HEAD'));
+    server.route('GET', '/readyz', (req, res) => {
+      const ok = ready();
+      const body = `${ok ? 'ready' : 'not ready'}: socket ${pool.bound ? 'bound' : 'not bound'}, inventory ${inventory.ready() ? 'synced' : 'not synced'}\n`;
+      sendText(res, ok ? 200 : 503, 'text/plain; charset=utf-8', body, req.method === 'HEAD');
+    });
+    server.route('GET', '/metrics', (req, res) => {
+      sendText(res, 200, 'text/plain; version=0.0.4; charset=utf-8', exportsHandle.renderPrometheus(), req.method === 'HEAD');
+    });
+    server.route('GET', '/metrics/otel', (req, res) => exportsHandle.otelHandler(req, res));
+
+    // Idle pairs leave the store; a sweep is cheap next to the TTL, so run it often enough to be prompt.
+    const sweepMs = Math.max(1000, Math.min(30_000, Math.floor(config.seriesTtlMs / 10)));
+    const sweep = setInterval(() => {
+      const removed = store.expire(Date.now());
+      if (removed > 0) log.debug({ removed, pairs: store.pairs.length }, 'idle pairs expired');
+    }, sweepMs);
+    sweep.unref();
+    cleanups.push(() => clearInterval(sweep));
+
+    // Templates also go to disk now and then, so a crash loses little.
+    if (config.templatesFile) {
+      const file = config.templatesFile;
+      const t = setInterval(() => {
+        pool.templates().then((snaps) => saveTemplates(file, snaps, log), (err: unknown) => log.warn({ err: String(err) }, 'template snapshot failed'));
+      }, 60_000);
+      t.unref();
+      cleanups.push(() => clearInterval(t));
+    }
+
+    let stopped: Promise<void> | undefined;
+    let unmount: () => void = () => {};
+    const collector: Collector = {
+      config,
+      udp,
+      http: { address: '', port: 0 },
+      store,
+      server,
+      log,
+      ready,
+      flush: () => pool.flush(),
+      stop: () => (stopped ??= (async () => {
+        log.info({}, 'stopping');
+        clearInterval(sweep);
+        await inventory.stop();
+        // The last deltas of every thread reach the store before the final export.
+        const saved = await pool.stop();
+        await exportsHandle.shutdown();
+        if (config.templatesFile) await saveTemplates(config.templatesFile, saved, log);
+        unmount();
+        await server.close();
+        log.info({ pairs: store.pairs.length }, 'stopped');
+      })()),
+    };
+    if (opts.mount) {
+      const undo = await opts.mount(collector);
+      if (typeof undo === 'function') unmount = undo;
+    }
+    const httpAddr = await server.listen(config.http.host, config.http.port);
+    cleanups.push(() => server.close());
+    (collector as { http: Collector['http'] }).http = { address: httpAddr.address, port: httpAddr.port };
+    log.info(
+      {
+        udp: { address: udp.address, port: udp.port, recvBufferBytes: udp.recvBufferBytes, workers: config.workers },
+        http: { address: httpAddr.address, port: httpAddr.port },
+        inventory: inventory.kind,
+        otlp: config.otlpEndpoint ?? null,
+        host: hostname(),
+      },
+      'listening',
+    );
+    return collector;
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const { config, help } = parseRunConfig(argv);
+  if (help || !config) {
+    process.stdout.write(runHelp());
+    return 0;
+  }
+  const log = createLogger(config.logLevel);
+  let collector: Collector;
+  try {
+    collector = await startCollector(config, { logger: log, mount: await loadExtraRoutes() });
+  } catch (err) {
+    log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'cannot start');
+    await new Promise((r) => setTimeout(r, 50));
+    return 1;
+  }
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log.info({ signal }, 'signal received');
+  // A second signal, or a shutdown that hangs, must not keep the pod alive forever.
+  const force = setTimeout(() => {
+    log.error({}, 'shutdown took too long; exiting');
+    process.exit(1);
+  }, 25_000);
+  force.unref();
+  await collector.stop();
+  clearTimeout(force);
+  return 0;
+}
+
+/** The Node Graph API and the map page, when their module is present. */
+async function loadExtraRoutes(): Promise<CollectorOptions['mount']> {
+  const { mountNodeGraphOnCollector } = await import('../pipeline/mounts.ts');
+  return mountNodeGraphOnCollector;
+}
+
+export { defaultRunConfig } from '../config/run-options.ts';

@@ -1,0 +1,45 @@
+/**
+ * Messages between the main thread and the receiving threads. Inventory changes go down to
+ * every worker; counts (exact deltas), decoder stats and per-exporter counters come up.
+ */
+import type { RunConfig } from '../config/run-options.ts';
+import type { InventoryListener } from '../identify/inventory.ts';
+import type { PairDeltas } from '../aggregate/pair-store.ts';
+import type { DecoderStats } from '../decode/stats.ts';
+import type { ExporterCounts } from './udp-receiver.ts';
+import type { PipelineCounters } from '../pipeline/record-pipeline.ts';
+
+export interface WorkerInit {
+  readonly index: number;
+  readonly config: RunConfig;
+  /** The port to bind: the configured one for the first worker, the first worker's for the rest. */
+  readonly port: number;
+  /** Saved templates to start from (the merged file), or undefined. */
+  readonly templates: unknown;
+}
+
+export type InventoryOp = keyof InventoryListener;
+
+export type ToWorker =
+  | { readonly t: 'inv'; readonly op: InventoryOp; readonly a: unknown; readonly b?: unknown }
+  | { readonly t: 'inv-batch'; readonly ops: readonly { op: InventoryOp; a: unknown; b?: unknown }[] }
+  /** Ship counts now (tests, shutdown) and answer with 'delta' carrying `seq`. */
+  | { readonly t: 'flush'; readonly seq: number }
+  | { readonly t: 'templates'; readonly seq: number }
+  | { readonly t: 'stop' };
+
+export interface WorkerReport {
+  readonly receiver: { datagrams: number; bytes: number; denied: number; perExporter: [string, ExporterCounts][] };
+  readonly decoder: DecoderStats;
+  readonly pipeline: PipelineCounters;
+  readonly store: { pairs: number; overflowedFlows: number };
+  readonly elu: number;
+}
+
+export type FromWorker =
+  | { readonly t: 'ready'; readonly address: string; readonly port: number; readonly family: 4 | 6; readonly recvBufferBytes: number; readonly templatesLoaded: number }
+  | { readonly t: 'delta'; readonly delta: PairDeltas; readonly report: WorkerReport; readonly seq?: number }
+  | { readonly t: 'templates'; readonly seq: number; readonly saved: unknown }
+  | { readonly t: 'log'; readonly level: 'warn' | 'error' | 'info'; readonly key: string; readonly fields: Record<string, unknown>; readonly msg: string }
+  | { readonly t: 'stopped'; readonly saved: unknown }
+  | { readonly t: 'fatal'; readonly message: string };

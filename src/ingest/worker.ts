@@ -1,0 +1,116 @@
+/**
+ * A receiving thread: its own SO_REUSEPORT socket on the shared port, its own decoder and identity
+ * index, and a local pair store whose exact deltas it ships to the main thread every merge
+ * interval. Nothing here waits on exports: the main thread serves scrapes and OTLP.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { openUdpSocket } from './udp-socket.ts';
+import { UdpReceiver } from './udp-receiver.ts';
+import type { FromWorker, ToWorker, WorkerInit, WorkerReport } from './worker-protocol.ts';
+import { buildWorkerParts } from '../pipeline/parts.ts';
+import { ERROR_REASONS } from '../decode/stats.ts';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer ?? []);
+
+async function start(): Promise<void> {
+  const cfg = init.config;
+  const parts = await buildWorkerParts(cfg);
+  const { decoder, identity, store, pipeline } = parts;
+  let templatesLoaded = 0;
+  if (init.templates !== undefined) {
+    try {
+      decoder.loadTemplates(init.templates as never, Date.now());
+      templatesLoaded = decoder.stats.templates;
+    } catch (err) {
+      post({ t: 'log', level: 'warn', key: 'templates', fields: { err: String(err) }, msg: 'saved templates not loaded' });
+    }
+  }
+  const receiver = new UdpReceiver(decoder, cfg.allowExporters, (now) => (pipeline.nowMs = now));
+  const bound = await openUdpSocket({ host: cfg.listen.host, port: init.port, recvBuffer: cfg.recvBuffer, reusePort: true });
+  receiver.attach(bound.socket);
+  bound.socket.on('error', (err) => post({ t: 'log', level: 'error', key: 'socket', fields: { err: String(err) }, msg: 'socket error' }));
+
+  let elu = performance.eventLoopUtilization();
+  const lastErrors: Record<string, number> = {};
+  const report = (): WorkerReport => {
+    const now = performance.eventLoopUtilization();
+    const d = performance.eventLoopUtilization(now, elu);
+    elu = now;
+    const s = store.stats();
+    return {
+      receiver: { datagrams: receiver.datagrams, bytes: receiver.bytes, denied: receiver.denied, perExporter: [...receiver.perExporter] },
+      decoder: decoder.stats,
+      pipeline: { ...pipeline.counters },
+      store: { pairs: s.pairs, overflowedFlows: s.overflowedFlows },
+      elu: d.utilization,
+    };
+  };
+  const ship = (seq?: number) => {
+    const delta = store.drainDeltas();
+    const rep = report();
+    // Decode errors are counted per datagram; the log hears about them once per interval, and
+    // the main thread rate-limits those lines again.
+    for (const r of ERROR_REASONS) {
+      const n = decoder.stats.errors[r];
+      const before = lastErrors[r] ?? 0;
+      if (n > before) post({ t: 'log', level: 'warn', key: `decode:${r}`, fields: { reason: r, count: n - before, worker: init.index }, msg: 'malformed NetFlow input' });
+      lastErrors[r] = n;
+    }
+    const transfer = [delta.src.buffer, delta.dst.buffer, delta.dims.buffer, delta.flows.buffer, delta.bytes.buffer, delta.packets.buffer, delta.lastMs.buffer] as ArrayBuffer[];
+    post({ t: 'delta', delta, report: rep, seq }, transfer);
+  };
+  const shipTimer = setInterval(() => ship(), cfg.mergeIntervalMs);
+  const expireTimer = setInterval(() => {
+    const now = Date.now();
+    decoder.expire(now);
+    store.expire(now);
+    identity.prune(now);
+  }, 1000);
+
+  let stopping = false;
+  port.on('message', (m: ToWorker) => {
+    switch (m.t) {
+      case 'inv':
+        (identity[m.op] as (a: unknown, b?: unknown) => void)(m.a, m.b);
+        if (m.op === 'upsertNode' || m.op === 'deleteNode') pipeline.nodesChanged();
+        break;
+      case 'inv-batch': {
+        let nodes = false;
+        for (const o of m.ops) {
+          (identity[o.op] as (a: unknown, b?: unknown) => void)(o.a, o.b);
+          nodes ||= o.op === 'upsertNode' || o.op === 'deleteNode';
+        }
+        if (nodes) pipeline.nodesChanged();
+        break;
+      }
+      case 'flush':
+        ship(m.seq);
+        break;
+      case 'templates':
+        post({ t: 'templates', seq: m.seq, saved: decoder.saveTemplates() });
+        break;
+      case 'stop':
+        if (stopping) return;
+        stopping = true;
+        clearInterval(shipTimer);
+        clearInterval(expireTimer);
+        bound.socket.close(() => {
+          // Datagrams already read are decoded; held data still waiting for a template stays in
+          // the saved state only as templates, like any collector restart.
+          ship();
+          post({ t: 'stopped', saved: decoder.saveTemplates() });
+          port.close();
+        });
+        break;
+    }
+  });
+  post({ t: 'ready', address: bound.address, port: bound.port, family: bound.family, recvBufferBytes: bound.recvBufferBytes, templatesLoaded });
+}
+
+start().catch((err: unknown) => {
+  post({ t: 'fatal', message: err instanceof Error ? `${err.message}` : String(err) });
+  port.close();
+});

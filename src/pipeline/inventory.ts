@@ -1,0 +1,89 @@
+/**
+ * The inventory source, chosen from the config: a static file (--inventory), or live watches
+ * (--kubeconfig, KUBECONFIG, ~/.kube/config, in-cluster). Either drives an InventoryListener (the
+ * worker pool, which hands every change to each receiving thread), reports readiness, and adds
+ * its own self-metrics.
+ */
+import type { RunConfig } from '../config/run-options.ts';
+import { ConfigError } from '../config/options.ts';
+import type { InventoryListener } from '../identify/inventory.ts';
+import type { Logger } from '../observe/log.ts';
+import type { MetricsRegistry } from '../observe/metrics.ts';
+import { loadKubeConfig } from '../identify/kube-config.ts';
+import { KubeSource, KUBE_KINDS } from '../identify/kube-source.ts';
+import { StaticInventory } from '../identify/static-inventory.ts';
+
+export interface InventoryHandle {
+  readonly kind: 'static' | 'kubernetes';
+  ready(): boolean;
+  registerMetrics(reg: MetricsRegistry): void;
+  stop(): Promise<void>;
+}
+
+export interface InventoryTestHooks {
+  /** Restart backoff for live watches (tests make it short). */
+  backoff?: { initialMs: number; maxMs: number };
+}
+
+export async function startInventory(config: RunConfig, listener: InventoryListener, log: Logger, hooks: InventoryTestHooks = {}): Promise<InventoryHandle> {
+  if (config.inventory !== undefined) return startStatic(config.inventory, config, listener, log);
+  let loaded;
+  try {
+    loaded = loadKubeConfig({ kubeconfig: config.kubeconfig });
+  } catch (err) {
+    throw new ConfigError(config.kubeconfig !== undefined ? 'kubeconfig' : 'inventory', `${(err as Error).message} (or give --inventory FILE)`);
+  }
+  const backoffEnv = process.env.NETFLOW_K8S_TEST_KUBE_BACKOFF_MS;
+  const backoff = hooks.backoff ?? (backoffEnv ? { initialMs: Number(backoffEnv), maxMs: Number(backoffEnv) * 4 } : undefined);
+  const source = new KubeSource({
+    kubeConfig: loaded.kubeConfig,
+    listener,
+    appLabels: config.labelPrecedence,
+    log: { info: (o, m) => log.info(o, m), warn: (o, m) => log.warn(o, m) },
+    ...(backoff ? { backoff } : {}),
+  });
+  source.start();
+  log.info({ origin: loaded.origin, server: loaded.server }, 'watching the Kubernetes API');
+  source.onReady(() => log.info({}, 'inventory synced'));
+  return {
+    kind: 'kubernetes',
+    ready: () => source.isReady,
+    registerMetrics(reg) {
+      const per = (f: (k: ReturnType<KubeSource['stats']>['kinds'][(typeof KUBE_KINDS)[number]]) => number) => () => {
+        const s = source.stats();
+        return KUBE_KINDS.map((k) => [[k], f(s.kinds[k])] as const);
+      };
+      reg.callback('informer_ready', 'Informer has applied its first full list (1) or not (0), by kind', 'gauge', per((k) => (k.ready ? 1 : 0)), ['kind']);
+      reg.callback('informer_restarts', 'Informer restarts after errors, by kind', 'counter', per((k) => k.restarts), ['kind']);
+      reg.callback('informer_errors', 'Informer errors (failed lists, broken watches), by kind', 'counter', per((k) => k.errors), ['kind']);
+      reg.callback('informer_lists', 'Full lists done, by kind', 'counter', per((k) => k.lists), ['kind']);
+      reg.callback('informer_events', 'Watch events received, by kind', 'counter', per((k) => k.events), ['kind']);
+      reg.callback('informer_last_event_age_seconds', 'Seconds since the last watch event or list, by kind', 'gauge', per((k) => (k.lastEventMs > 0 ? (Date.now() - k.lastEventMs) / 1000 : NaN)), ['kind']);
+    },
+    stop: () => source.stop(),
+  };
+}
+
+async function startStatic(file: string, config: RunConfig, listener: InventoryListener, log: Logger): Promise<InventoryHandle> {
+  const inv = new StaticInventory(file, listener, {
+    appLabels: config.labelPrecedence,
+    onLoad: (change) => log.info({ file, ...change }, 'inventory loaded'),
+    onError: (err) => log.error({ file, err: err.message }, 'inventory reload failed; keeping the previous one'),
+  });
+  try {
+    inv.load();
+  } catch (err) {
+    throw new ConfigError('inventory', (err as Error).message);
+  }
+  inv.start();
+  return {
+    kind: 'static',
+    ready: () => true,
+    registerMetrics(reg) {
+      reg.callback('inventory_loads', 'Static inventory loads, by result', 'counter', () => [[['ok'], inv.stats.loads], [['error'], inv.stats.errors]], ['result']);
+    },
+    stop: async () => {
+      inv.stop();
+    },
+  };
+}

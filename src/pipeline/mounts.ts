@@ -1,0 +1,42 @@
+/**
+ * The routes `run` adds to its HTTP server beyond metrics and health: the Node Graph API
+ * (/api/health, /api/graph/fields, /api/graph/data) and the map page at /. History comes from
+ * --prometheus-url when set; otherwise a live window over the store answers.
+ */
+import type { Collector } from '../cli/run.ts';
+import type { PairStore } from '../aggregate/pair-store.ts';
+import { NodeGraphApi } from '../export/nodegraph.ts';
+import { LiveWindow, type PairSource } from '../export/nodegraph-live.ts';
+import { PrometheusClient } from '../export/nodegraph-prometheus.ts';
+import { mountMapPage } from '../export/nodegraph-page.ts';
+
+/** The store's pairs as the live window reads them: the ends as the store's level names them. */
+export function storePairSource(store: PairStore): PairSource {
+  return {
+    forEachPair(visit) {
+      for (const p of store.pairs) {
+        const s = p.src.labels;
+        const d = p.dst.labels;
+        visit({ namespace: s.namespace, app: s.host, kind: s.kind || undefined }, { namespace: d.namespace, app: d.host, kind: d.kind || undefined }, p.role, p.flows, p.bytes, p.packets);
+      }
+    },
+  };
+}
+
+/** Mounts the Node Graph API and the map page; returns what to stop on shutdown. */
+export function mountNodeGraphOnCollector(c: Collector): () => void {
+  const cfg = c.config;
+  const prometheus = cfg.prometheusUrl
+    ? new PrometheusClient({ url: cfg.prometheusUrl, bearerTokenFile: cfg.prometheusBearerTokenFile, caFile: cfg.prometheusCaFile })
+    : undefined;
+  const live = prometheus ? undefined : new LiveWindow(storePairSource(c.store));
+  live?.start();
+  const api = new NodeGraphApi({ prometheus, live, onError: (err) => c.log.warn({ err: String(err) }, 'node graph: Prometheus query failed') });
+  api.mount(c.server);
+  try {
+    mountMapPage(c.server);
+  } catch (err) {
+    c.log.warn({ err: String(err) }, 'map page not served');
+  }
+  return () => live?.stop();
+}

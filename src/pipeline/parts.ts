@@ -1,0 +1,70 @@
+/**
+ * Builds one receiving thread's parts from the run config: decoder → pipeline (identify, dedup)
+ * → a local pair store whose deltas go to the main thread. Also checks, on the main thread before
+ * any thread starts, the identity settings that read files, so a bad one fails with its field name.
+ */
+import type { RunConfig } from '../config/run-options.ts';
+import { ConfigError } from '../config/options.ts';
+import { Decoder } from '../decode/decoder.ts';
+import { IdentityIndex } from '../identify/index.ts';
+import { networksFromOption, type NamedNetworks } from '../identify/networks.ts';
+import { AsnDatabase } from '../identify/asn.ts';
+import { PairStore } from '../aggregate/pair-store.ts';
+import { shouldCount } from '../aggregate/dedup.ts';
+import { RecordPipeline } from './record-pipeline.ts';
+
+export interface WorkerParts {
+  decoder: Decoder;
+  identity: IdentityIndex;
+  store: PairStore;
+  pipeline: RecordPipeline;
+}
+
+function identityOptions(cfg: RunConfig): { networks: NamedNetworks; asn: AsnDatabase | undefined } {
+  let networks: NamedNetworks;
+  try {
+    networks = networksFromOption(cfg.networks);
+  } catch (err) {
+    throw new ConfigError('networks', (err as Error).message);
+  }
+  let asn: AsnDatabase | undefined;
+  if (cfg.asnDb !== undefined) {
+    try {
+      asn = AsnDatabase.open(cfg.asnDb);
+    } catch (err) {
+      throw new ConfigError('asnDb', (err as Error).message);
+    }
+  }
+  return { networks, asn };
+}
+
+/** Throws a ConfigError naming the field when --networks or --asn-db cannot be used. */
+export function checkIdentityConfig(cfg: RunConfig): void {
+  identityOptions(cfg);
+}
+
+export function storeFor(cfg: RunConfig, trackDeltas: boolean): PairStore {
+  return new PairStore({
+    level: cfg.level,
+    dims: {
+      kind: cfg.extraLabels.includes('kind'),
+      role: cfg.extraLabels.includes('role'),
+      protocol: cfg.extraLabels.includes('protocol'),
+      serverPort: cfg.extraLabels.includes('port'),
+    },
+    maxSeries: cfg.maxSeries,
+    seriesTtlMs: cfg.seriesTtlMs,
+    trackDeltas,
+  });
+}
+
+export async function buildWorkerParts(cfg: RunConfig): Promise<WorkerParts> {
+  const { networks, asn } = identityOptions(cfg);
+  const identity = new IdentityIndex({ ephemeralPorts: [cfg.ephemeralPorts.lo, cfg.ephemeralPorts.hi], networks, asn });
+  const store = storeFor(cfg, true);
+  const mode = cfg.dedup;
+  const dedup = mode === 'off' ? undefined : (node: string | undefined, src: Parameters<typeof shouldCount>[2], dst: Parameters<typeof shouldCount>[3]) => shouldCount(mode, node, src, dst);
+  const pipeline = new RecordPipeline(identity, store, dedup);
+  const decoder = new Decoder(pipeline.sink, { templateTtlMs: cfg.templateTtlMs });
+  return { decoder, identity, store, pipeline };
+}

@@ -1,0 +1,95 @@
+/**
+ * The collector's self-metrics (prefix netflow_k8s_), read at scrape time from the receiving
+ * threads' latest reports, the store, the inventory source and the kernel. Counters from threads
+ * are cumulative per thread, so summing the latest report of each is exact.
+ */
+import { MetricsRegistry, registerProcessMetrics, type Sample, type ProcessMetrics } from '../observe/metrics.ts';
+import { snmpUdp, socketDrops } from '../observe/udp-drops.ts';
+import { ERROR_REASONS } from '../decode/stats.ts';
+import type { RunConfig } from '../config/run-options.ts';
+import type { PairStore } from '../aggregate/pair-store.ts';
+import type { WorkerPool } from './worker-pool.ts';
+import type { InventoryHandle } from './inventory.ts';
+import type { WorkerReport } from '../ingest/worker-protocol.ts';
+
+export class SelfMetrics {
+  readonly registry = new MetricsRegistry();
+  readonly #process: ProcessMetrics;
+
+  constructor(config: RunConfig, store: PairStore, pool: WorkerPool, inventory: InventoryHandle, udpPort: number, recvBufferBytes: number) {
+    const r = this.registry;
+    const reports = (): WorkerReport[] => pool.reports();
+    const sum = (f: (w: WorkerReport) => number) => () => reports().reduce((a, w) => a + f(w), 0);
+    const perExporter = (field: 'datagrams' | 'bytes' | 'denied') => (): Sample[] => {
+      const m = new Map<string, number>();
+      for (const w of reports()) for (const [addr, c] of w.receiver.perExporter) if (c[field] > 0 || field !== 'denied') m.set(addr, (m.get(addr) ?? 0) + c[field]);
+      return [...m].map(([a, v]) => [[a], v] as const);
+    };
+
+    r.callback('datagrams', 'UDP datagrams received, by exporter address', 'counter', perExporter('datagrams'), ['exporter']);
+    r.callback('datagram_bytes', 'UDP payload bytes received, by exporter address', 'counter', perExporter('bytes'), ['exporter']);
+    r.callback('datagrams_denied', 'Datagrams dropped because the exporter is not in --allow-exporters', 'counter', perExporter('denied'), ['exporter']);
+    r.callback('records', 'Flow records decoded, by NetFlow version', 'counter', () => {
+      let v5 = 0, v9 = 0, ipfix = 0;
+      for (const w of reports()) { v5 += w.decoder.records.v5; v9 += w.decoder.records.v9; ipfix += w.decoder.records.ipfix; }
+      return [[['5'], v5], [['9'], v9], [['10'], ipfix]];
+    }, ['version']);
+    r.callback('options_records', 'Options data records (sampling, interface names) kept as state', 'counter', sum((w) => w.decoder.optionsRecords));
+    r.callback('decode_errors', 'Malformed input refused by the decoder, by reason', 'counter', () => {
+      const ws = reports();
+      return ERROR_REASONS.map((reason) => [[reason], ws.reduce((a, w) => a + (w.decoder.errors[reason] ?? 0), 0)] as const);
+    }, ['reason']);
+    r.callback('template_misses', 'Data sets that arrived before their template', 'counter', sum((w) => w.decoder.templateMisses));
+    r.callback('templates', 'Templates and options templates alive', 'gauge', sum((w) => w.decoder.templates));
+    r.callback('held_sets', 'Data sets held for a template, by what became of them', 'counter', () => {
+      const ws = reports();
+      return [
+        [['held'], ws.reduce((a, w) => a + w.decoder.held, 0)],
+        [['decoded'], ws.reduce((a, w) => a + w.decoder.heldDecoded, 0)],
+        [['dropped'], ws.reduce((a, w) => a + w.decoder.heldDropped, 0)],
+      ];
+    }, ['outcome']);
+    r.callback('held_sets_pending', 'Data sets waiting for their template now', 'gauge', sum((w) => w.decoder.pending));
+    r.callback('flow_records', 'Flow records seen by the identify stage', 'counter', sum((w) => w.pipeline.records));
+    r.callback('unknown_ends', 'Flow record ends that no pod, node, service or network names', 'counter', () => {
+      const ws = reports();
+      return [[['src'], ws.reduce((a, w) => a + w.pipeline.unknownSrc, 0)], [['dst'], ws.reduce((a, w) => a + w.pipeline.unknownDst, 0)]];
+    }, ['end']);
+    r.callback('dedup_skipped', 'Flow records not counted because the source node reports the same flow', 'counter', sum((w) => w.pipeline.dedupSkipped));
+
+    r.callback('pairs', 'Pairs in the store', 'gauge', () => store.stats().pairs);
+    r.callback('pairs_max', 'The --max-series cap', 'gauge', () => config.maxSeries);
+    r.callback('pair_evictions', 'Pairs removed after --series-ttl without flows', 'counter', () => store.stats().evictions);
+    r.callback('overflow_flows', 'Flows counted into the overflow pair because the store was full', 'counter', () => store.stats().overflowedFlows);
+
+    r.callback('inventory_ready', 'Inventory synced (1) or not (0)', 'gauge', () => (inventory.ready() ? 1 : 0));
+    r.callback('inventory_objects', 'Inventory objects known, by kind', 'gauge', () => {
+      const c = pool.inventoryCounts;
+      return [[['pods'], c.pods], [['nodes'], c.nodes], [['services'], c.services]];
+    }, ['kind']);
+    inventory.registerMetrics(r);
+
+    r.callback('receive_threads', 'Receiving threads', 'gauge', () => pool.size);
+    r.callback('receive_thread_restarts', 'Receiving threads restarted after they died', 'counter', () => pool.restarts);
+    r.callback('receive_thread_utilization', 'Event-loop utilization of each receiving thread over its last merge interval', 'gauge', () => {
+      const ws = reports().slice(-pool.size);
+      return ws.map((w, i) => [[String(i)], w.elu] as const);
+    }, ['thread']);
+    r.callback('udp_receive_buffer_bytes', 'Receive buffer the kernel granted each socket', 'gauge', () => recvBufferBytes);
+    r.callback('udp_socket_drops', 'Datagrams the kernel dropped on our sockets (receive buffer full), from /proc/net/udp', 'counter', () => socketDrops(udpPort)?.drops);
+    r.callback('udp_socket_queue_bytes', 'Bytes waiting in our sockets receive queues', 'gauge', () => socketDrops(udpPort)?.rxQueue);
+    r.callback('udp_host_receive_errors', 'Host-wide UDP receive errors from /proc/net/snmp, by counter', 'counter', () => {
+      const s = snmpUdp();
+      return s ? [[['RcvbufErrors'], s.rcvbufErrors], [['InErrors'], s.inErrors]] : undefined;
+    }, ['counter']);
+    this.#process = registerProcessMetrics(r);
+  }
+
+  render(): string {
+    return this.registry.render();
+  }
+
+  stop(): void {
+    this.#process.stop();
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Templates across restarts. Each receiving thread has its own decoder, and the kernel may hash an
+ * exporter to another thread after a restart, so the file holds the union of every thread's
+ * templates and every thread starts from all of it (templates of exporters a thread never sees
+ * cost a little memory and expire with --template-ttl).
+ */
+import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Decoder, type SavedTemplates } from '../decode/decoder.ts';
+import type { Logger } from '../observe/log.ts';
+
+/** The saved snapshot to hand to every thread, or undefined (no file, or nothing usable in it). */
+export async function loadTemplates(file: string | undefined, log: Logger): Promise<SavedTemplates | undefined> {
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ file, err: String(err) }, 'templates file not readable');
+    return undefined;
+  }
+  // A corrupt file is reported and ignored: templates come back with the exporters' next refresh.
+  try {
+    const saved = JSON.parse(text) as SavedTemplates;
+    const d = new Decoder(() => {});
+    d.loadTemplates(saved, Date.now());
+    log.info({ file, templates: d.stats.templates }, 'templates loaded');
+    return d.saveTemplates();
+  } catch (err) {
+    log.warn({ file, err: String(err) }, 'templates file ignored');
+    return undefined;
+  }
+}
+
+/** Merge the threads' snapshots into one file, written atomically (temp file, then rename). */
+export async function saveTemplates(file: string, snapshots: readonly unknown[], log: Logger): Promise<void> {
+  const d = new Decoder(() => {});
+  const now = Date.now();
+  try {
+    for (const s of snapshots) if (s !== undefined) d.loadTemplates(s as SavedTemplates, now);
+    await mkdir(dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(d.saveTemplates()));
+    await rename(tmp, file);
+    log.info({ file, templates: d.stats.templates }, 'templates saved');
+  } catch (err) {
+    log.error({ file, err: String(err) }, 'templates not saved');
+  }
+}

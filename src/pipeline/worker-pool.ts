@@ -1,0 +1,270 @@
+/**
+ * The main thread's side of the receiving threads: starts them on one port (the first binds, the
+ * rest join it with SO_REUSEPORT), broadcasts inventory changes to every one of them, merges their
+ * exact deltas into the one PairStore, and keeps their latest reports for self-metrics.
+ * A thread that dies is restarted with the current inventory replayed.
+ */
+import { Worker } from 'node:worker_threads';
+import type { RunConfig } from '../config/run-options.ts';
+import type { InventoryListener, SlimNode, SlimPod, SlimService } from '../identify/inventory.ts';
+import type { PairStore } from '../aggregate/pair-store.ts';
+import type { FromWorker, InventoryOp, ToWorker, WorkerInit, WorkerReport } from '../ingest/worker-protocol.ts';
+
+const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+const WORKER_URL = new URL(`../ingest/worker${EXT}`, import.meta.url);
+
+export interface PoolLog {
+  info(fields: Record<string, unknown>, msg: string): void;
+  warn(fields: Record<string, unknown>, msg: string): void;
+  error(fields: Record<string, unknown>, msg: string): void;
+  /** Per-datagram complaints from workers, rate-limited by the caller. */
+  limited(key: string, fields: Record<string, unknown>, msg: string): void;
+}
+
+export interface BoundAddress {
+  address: string;
+  port: number;
+  family: 4 | 6;
+  recvBufferBytes: number;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker;
+  report: WorkerReport | undefined;
+  /** Reports of earlier incarnations of this slot, so counters never go backwards after a restart. */
+  base: WorkerReport[];
+  stopping: boolean;
+  exited: Promise<void>;
+}
+
+export class WorkerPool implements InventoryListener {
+  readonly #config: RunConfig;
+  readonly #store: PairStore;
+  readonly #log: PoolLog;
+  readonly #slots: Slot[] = [];
+  readonly #pods = new Map<string, SlimPod>();
+  readonly #nodes = new Map<string, SlimNode>();
+  readonly #services = new Map<string, SlimService>();
+  #queue: { op: InventoryOp; a: unknown; b?: unknown }[] = [];
+  #flushScheduled = false;
+  #seq = 0;
+  readonly #waiters = new Map<number, { left: number; resolve: (v: unknown[]) => void; got: unknown[] }>();
+  #port = 0;
+  #templates: unknown;
+  #bound: BoundAddress | undefined;
+  #stopped = false;
+  restarts = 0;
+  merges = 0;
+
+  constructor(config: RunConfig, store: PairStore, log: PoolLog) {
+    this.#config = config;
+    this.#store = store;
+    this.#log = log;
+  }
+
+  get bound(): BoundAddress | undefined {
+    return this.#bound;
+  }
+
+  get size(): number {
+    return this.#slots.length;
+  }
+
+  /** Latest report per thread plus everything earlier incarnations counted. */
+  reports(): WorkerReport[] {
+    const out: WorkerReport[] = [];
+    for (const s of this.#slots) {
+      out.push(...s.base);
+      if (s.report) out.push(s.report);
+    }
+    return out;
+  }
+
+  async start(templates: unknown): Promise<BoundAddress> {
+    this.#templates = templates;
+    this.#port = this.#config.listen.port;
+    const first = await this.#spawn(0);
+    this.#bound = first;
+    this.#port = first.port;
+    await Promise.all(Array.from({ length: this.#config.workers - 1 }, (_, i) => this.#spawn(i + 1)));
+    return first;
+  }
+
+  #spawn(index: number, base: WorkerReport[] = []): Promise<BoundAddress> {
+    const init: WorkerInit = { index, config: this.#config, port: this.#port, templates: this.#templates };
+    const worker = new Worker(WORKER_URL, { workerData: init, name: `netflow-k8s-recv-${index}` });
+    const slot: Slot = { index, worker, report: undefined, base, stopping: false, exited: new Promise<void>((r) => worker.once('exit', () => r())) };
+    this.#slots[index] = slot;
+    // Replay the inventory as it is now, so a late or restarted thread names ends like the others.
+    const replay: { op: InventoryOp; a: unknown }[] = [];
+    for (const n of this.#nodes.values()) replay.push({ op: 'upsertNode', a: n });
+    for (const s of this.#services.values()) replay.push({ op: 'upsertService', a: s });
+    for (const p of this.#pods.values()) replay.push({ op: 'upsertPod', a: p });
+    if (replay.length > 0) worker.postMessage({ t: 'inv-batch', ops: replay } satisfies ToWorker);
+
+    return new Promise<BoundAddress>((resolve, reject) => {
+      let ready = false;
+      worker.on('message', (m: FromWorker) => {
+        switch (m.t) {
+          case 'ready':
+            ready = true;
+            this.#log.info({ worker: index, port: m.port, recvBufferBytes: m.recvBufferBytes, templatesLoaded: m.templatesLoaded }, 'receiving thread ready');
+            resolve({ address: m.address, port: m.port, family: m.family, recvBufferBytes: m.recvBufferBytes });
+            break;
+          case 'delta':
+            this.#store.mergeDeltas(m.delta);
+            this.merges++;
+            slot.report = m.report;
+            if (m.seq !== undefined) this.#answer(m.seq, undefined);
+            break;
+          case 'templates':
+            this.#answer(m.seq, m.saved);
+            break;
+          case 'log':
+            if (m.level === 'warn') this.#log.limited(m.key, m.fields, m.msg);
+            else this.#log[m.level](m.fields, m.msg);
+            break;
+          case 'stopped':
+            this.#answer(-1 - index, m.saved);
+            break;
+          case 'fatal':
+            this.#log.error({ worker: index, err: m.message }, 'receiving thread failed');
+            if (!ready) reject(new Error(m.message));
+            break;
+        }
+      });
+      worker.on('error', (err) => {
+        this.#log.error({ worker: index, err: String(err) }, 'receiving thread crashed');
+        if (!ready) reject(err);
+      });
+      worker.on('exit', (code) => {
+        if (slot.stopping || this.#stopped) return;
+        if (!ready) {
+          reject(new Error(`receiving thread ${index} exited (${code}) before it was ready`));
+          return;
+        }
+        // Keep what the dead thread counted (its last delta is lost with it; the store already holds the rest).
+        const keep = slot.report ? [...slot.base, slot.report] : slot.base;
+        this.restarts++;
+        this.#log.warn({ worker: index, code }, 'receiving thread exited; restarting');
+        setTimeout(() => {
+          if (!this.#stopped) this.#spawn(index, keep).catch((err) => this.#log.error({ worker: index, err: String(err) }, 'restart failed'));
+        }, 1000).unref();
+      });
+    });
+  }
+
+  #answer(seq: number, value: unknown): void {
+    const w = this.#waiters.get(seq);
+    if (!w) return;
+    w.got.push(value);
+    if (--w.left === 0) {
+      this.#waiters.delete(seq);
+      w.resolve(w.got);
+    }
+  }
+
+  #ask(msg: (seq: number) => ToWorker): Promise<unknown[]> {
+    const seq = ++this.#seq;
+    const live = this.#slots.filter((s) => !s.stopping);
+    if (live.length === 0) return Promise.resolve([]);
+    return new Promise((resolve) => {
+      this.#waiters.set(seq, { left: live.length, resolve, got: [] });
+      for (const s of live) s.worker.postMessage(msg(seq));
+    });
+  }
+
+  /** Every thread ships its counts now; resolves once they are merged. */
+  async flush(): Promise<void> {
+    await this.#ask((seq) => ({ t: 'flush', seq }));
+  }
+
+  /** Each thread's template snapshot. */
+  templates(): Promise<unknown[]> {
+    return this.#ask((seq) => ({ t: 'templates', seq }));
+  }
+
+  /** Stop receiving, merge the last deltas; resolves with each thread's final template snapshot. */
+  async stop(): Promise<unknown[]> {
+    this.#stopped = true;
+    this.#sendQueued();
+    const saved = await Promise.all(
+      this.#slots.map(
+        (s) =>
+          new Promise<unknown>((resolve) => {
+            s.stopping = true;
+            const key = -1 - s.index;
+            const timer = setTimeout(() => {
+              this.#waiters.delete(key);
+              void s.worker.terminate();
+              resolve(undefined);
+            }, 10_000);
+            this.#waiters.set(key, {
+              left: 1,
+              got: [],
+              resolve: (v) => {
+                clearTimeout(timer);
+                resolve(v[0]);
+              },
+            });
+            s.worker.postMessage({ t: 'stop' } satisfies ToWorker);
+          }),
+      ),
+    );
+    await Promise.all(this.#slots.map((s) => s.exited));
+    return saved;
+  }
+
+  // InventoryListener: keep the current inventory, and pass each change to every thread in batches.
+  upsertPod(pod: SlimPod): void {
+    this.#pods.set(pod.uid, pod);
+    this.#enqueue('upsertPod', pod);
+  }
+  deletePod(uid: string, atMs: number): void {
+    this.#pods.delete(uid);
+    this.#enqueue('deletePod', uid, atMs);
+  }
+  upsertNode(node: SlimNode): void {
+    this.#nodes.set(node.name, node);
+    this.#enqueue('upsertNode', node);
+  }
+  deleteNode(name: string): void {
+    this.#nodes.delete(name);
+    this.#enqueue('deleteNode', name);
+  }
+  upsertService(svc: SlimService): void {
+    this.#services.set(svc.uid, svc);
+    this.#enqueue('upsertService', svc);
+  }
+  deleteService(uid: string): void {
+    this.#services.delete(uid);
+    this.#enqueue('deleteService', uid);
+  }
+
+  /** Inventory changes not yet handed to the threads (they go out on the next tick). */
+  get inventoryCounts(): { pods: number; nodes: number; services: number } {
+    return { pods: this.#pods.size, nodes: this.#nodes.size, services: this.#services.size };
+  }
+
+  #enqueue(op: InventoryOp, a: unknown, b?: unknown): void {
+    this.#queue.push(b === undefined ? { op, a } : { op, a, b });
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#sendQueued());
+    }
+  }
+
+  #sendQueued(): void {
+    this.#flushScheduled = false;
+    if (this.#queue.length === 0) return;
+    const ops = this.#queue;
+    this.#queue = [];
+    for (const s of this.#slots) if (!s.stopping) s.worker.postMessage({ t: 'inv-batch', ops } satisfies ToWorker);
+  }
+
+  /** Resolves once every queued inventory change has been posted (ordering: messages are FIFO per thread). */
+  syncInventory(): void {
+    this.#sendQueued();
+  }
+}
