@@ -13,6 +13,18 @@ import type { FromWorker, InventoryOp, ToWorker, WorkerInit, WorkerReport } from
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const WORKER_URL = new URL(`../ingest/worker${EXT}`, import.meta.url);
 
+/** The parent's Node flags minus an inline script (`-e CODE`, `--input-type`), which a worker file cannot take. */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const a = process.execArgv;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === '-e' || a[i] === '--eval' || a[i] === '-p' || a[i] === '--print') { i++; continue; }
+    if (a[i].startsWith('--input-type') || a[i].startsWith('--eval=') || a[i].startsWith('--print=')) continue;
+    out.push(a[i]);
+  }
+  return out;
+}
+
 export interface PoolLog {
   info(fields: Record<string, unknown>, msg: string): void;
   warn(fields: Record<string, unknown>, msg: string): void;
@@ -93,7 +105,7 @@ export class WorkerPool implements InventoryListener {
 
   #spawn(index: number, base: WorkerReport[] = []): Promise<BoundAddress> {
     const init: WorkerInit = { index, config: this.#config, port: this.#port, templates: this.#templates };
-    const worker = new Worker(WORKER_URL, { workerData: init, name: `netflow-k8s-recv-${index}` });
+    const worker = new Worker(WORKER_URL, { workerData: init, name: `netflow-k8s-recv-${index}`, execArgv: workerExecArgv() });
     const slot: Slot = { index, worker, report: undefined, base, stopping: false, exited: new Promise<void>((r) => worker.once('exit', () => r())) };
     this.#slots[index] = slot;
     // Replay the inventory as it is now, so a late or restarted thread names ends like the others.
