@@ -1,0 +1,114 @@
+/**
+ * The decoder's counters: one plain object, updated in place, so self-metrics can read it at any
+ * time without the decoder knowing who watches.
+ *
+ * Invariants (checked by test/decode/fuzz.test.ts after every datagram):
+ *   - templateMisses === held: a v9/IPFIX data set whose template is unknown on arrival is always
+ *     put on hold first (if the hold is full, the oldest held set is dropped to make room).
+ *   - held === heldDecoded + heldDropped + pending: every held set is eventually decoded when its
+ *     template arrives, or dropped (too old, hold over its bound, template never came), or is
+ *     still waiting.
+ *   - dataSets === setsDecoded + templateMisses + errors.zero_length_record: every data set found in
+ *     a datagram is decoded with its template, waits for it, or is refused because its template
+ *     has a zero record length.
+ *   - datagrams === datagramsDecoded + (datagrams refused whole: short_header, unknown_version,
+ *     bad_message_length, and v5 datagrams whose first header is refused, bad_count / truncated_v5).
+ *     Inside a datagram decoding goes on after a bad set where the set boundary is still known;
+ *     once a length can no longer be trusted the rest of that datagram is skipped and counted.
+ * Records: records.* counts flow records handed to the sink (an RFC 5103 biflow with reverse
+ * counters yields two); optionsRecords counts options data records kept as state, never sunk.
+ */
+
+/** Reasons a part of a datagram was refused. Every reason starts at 0 so the shape never changes. */
+export const ERROR_REASONS = [
+  /** Fewer bytes than the version's header. */
+  'short_header',
+  /** Version field is not 5, 9 or 10. */
+  'unknown_version',
+  /** IPFIX header length below 16 or beyond the datagram. */
+  'bad_message_length',
+  /** v5 header count above 30 (nfdump drops such datagrams). */
+  'bad_count',
+  /** v5 header count needs more bytes than the datagram has. */
+  'truncated_v5',
+  /** Set length below 4 or beyond the end of the message: the rest of the message is skipped. */
+  'bad_set_length',
+  /** Set length 0 (e.g. zero fill after the last set): the rest of the message is skipped. */
+  'zero_length_set',
+  /** Set ID reserved by the RFC (v9 2..255, IPFIX 0, 1, 4..255): the set is skipped. */
+  'reserved_set_id',
+  /** A template record that claims more fields than its set holds: rest of that set skipped. */
+  'template_overflow',
+  /** A template record that cannot be valid (ID below 256, scope lengths not a multiple of 4). */
+  'bad_template',
+  /** A data set whose template gives records of length 0: the set is skipped. */
+  'zero_length_record',
+  /** A variable-length field that runs past the end of its set: rest of that set skipped. */
+  'truncated_record',
+  /** An exception escaped (a bug, or a sink that threw): the rest of the datagram is skipped. */
+  'exception',
+] as const;
+
+export type ErrorReason = (typeof ERROR_REASONS)[number];
+
+export interface DecoderStats {
+  /** decode() calls. */
+  datagrams: number;
+  /** Datagrams whose header was accepted (some of their sets may still have been refused). */
+  datagramsDecoded: number;
+  /** Flow records handed to the sink, by version. */
+  records: { v5: number; v9: number; ipfix: number };
+  /** Options data records (sampling, interface names, system init time): state, not flows. */
+  optionsRecords: number;
+  /** Data sets (v9/IPFIX) found in datagrams, whatever became of them. */
+  dataSets: number;
+  /** Data sets decoded at once with a known template. */
+  setsDecoded: number;
+  /** Templates and options templates alive now (a gauge). */
+  templates: number;
+  /** Template (and options template) records accepted, including refreshes. */
+  templatesReceived: number;
+  /** Templates withdrawn (IPFIX) or expired for not being refreshed. */
+  templatesWithdrawn: number;
+  templatesExpired: number;
+  /** Data sets that arrived before their template. */
+  templateMisses: number;
+  /** Data sets put on hold; decoded later, dropped, or still pending. */
+  held: number;
+  heldDecoded: number;
+  heldDropped: number;
+  /** Data sets on hold now (a gauge). */
+  pending: number;
+  /** Refused input by reason. */
+  errors: Record<ErrorReason, number>;
+}
+
+export function newStats(): DecoderStats {
+  const errors = {} as Record<ErrorReason, number>;
+  for (const r of ERROR_REASONS) errors[r] = 0;
+  return {
+    datagrams: 0,
+    datagramsDecoded: 0,
+    records: { v5: 0, v9: 0, ipfix: 0 },
+    optionsRecords: 0,
+    dataSets: 0,
+    setsDecoded: 0,
+    templates: 0,
+    templatesReceived: 0,
+    templatesWithdrawn: 0,
+    templatesExpired: 0,
+    templateMisses: 0,
+    held: 0,
+    heldDecoded: 0,
+    heldDropped: 0,
+    pending: 0,
+    errors,
+  };
+}
+
+/** Sum of every error counter. */
+export function totalErrors(stats: DecoderStats): number {
+  let n = 0;
+  for (const r of ERROR_REASONS) n += stats.errors[r];
+  return n;
+}

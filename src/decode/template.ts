@@ -1,0 +1,112 @@
+/**
+ * Templates as the decoder keeps them, and the information element numbers it understands.
+ * v9 (RFC 3954) and IPFIX (RFC 7011, IANA registry) share the numbers below 128 and most above.
+ */
+import type { FlowReader } from './compile.ts';
+
+/** IANA / RFC 3954 information elements the decoder reads. */
+export const IE = {
+  octetDeltaCount: 1,
+  packetDeltaCount: 2,
+  protocolIdentifier: 4,
+  tcpControlBits: 6,
+  sourceTransportPort: 7,
+  sourceIPv4Address: 8,
+  ingressInterface: 10,
+  destinationTransportPort: 11,
+  destinationIPv4Address: 12,
+  egressInterface: 14,
+  flowEndSysUpTime: 21,
+  flowStartSysUpTime: 22,
+  sourceIPv6Address: 27,
+  destinationIPv6Address: 28,
+  icmpTypeCodeIPv4: 32,
+  samplingInterval: 34,
+  samplingAlgorithm: 35,
+  samplerId: 48,
+  samplerMode: 49,
+  samplerRandomInterval: 50,
+  interfaceName: 82,
+  octetTotalCount: 85,
+  packetTotalCount: 86,
+  icmpTypeCodeIPv6: 139,
+  flowStartSeconds: 150,
+  flowEndSeconds: 151,
+  flowStartMilliseconds: 152,
+  flowEndMilliseconds: 153,
+  flowStartMicroseconds: 154,
+  flowEndMicroseconds: 155,
+  flowStartNanoseconds: 156,
+  flowEndNanoseconds: 157,
+  flowStartDeltaMicroseconds: 158,
+  flowEndDeltaMicroseconds: 159,
+  systemInitTimeMilliseconds: 160,
+  /** Cisco NSEL (ASA) forward byte count: nfdump reads it as the input bytes. */
+  initiatorOctets: 231,
+  initiatorPackets: 298,
+  selectorId: 302,
+  samplingPacketInterval: 305,
+  samplingPacketSpace: 306,
+} as const;
+
+/** RFC 5103 reverse information elements live under this private enterprise number. */
+export const REVERSE_PEN = 29305;
+
+/** v9 options scope field types (RFC 3954 section 6.1): a different number space from fields. */
+export const V9_SCOPE_INTERFACE = 2;
+
+/** IPFIX variable-length marker (RFC 7011 section 7). */
+export const VARLEN = 65535;
+
+export interface TemplateField {
+  /** Information element (or v9 scope type when `scope` in a v9 options template). */
+  readonly type: number;
+  /** Bytes, or VARLEN (IPFIX only). */
+  readonly length: number;
+  /** Private enterprise number; 0 for IANA elements. */
+  readonly enterprise: number;
+  readonly scope: boolean;
+}
+
+export interface Template {
+  readonly version: 9 | 10;
+  readonly id: number;
+  readonly options: boolean;
+  readonly fields: readonly TemplateField[];
+  /** Sum of field lengths; -1 when a field has variable length. */
+  readonly fixedLength: number;
+  /** Fewest bytes a record can take (variable fields count their 1-byte length prefix). */
+  readonly minLength: number;
+  /** Same signature = same layout: compiled readers are shared between exporters by it. */
+  readonly signature: string;
+  lastSeenMs: number;
+  /** Compiled flow reader (flow templates only). */
+  readonly reader: FlowReader | undefined;
+}
+
+export function templateSignature(version: number, options: boolean, fields: readonly TemplateField[]): string {
+  let s = `${version}${options ? 'o' : 'd'}`;
+  for (const f of fields) s += `,${f.scope ? 's' : ''}${f.enterprise ? `${f.enterprise}:` : ''}${f.type}/${f.length}`;
+  return s;
+}
+
+/** v9 has no variable-length fields: there 65535 is just a (too) long field. */
+export function isVariable(version: number, f: TemplateField): boolean {
+  return version === 10 && f.length === VARLEN;
+}
+
+export function layoutOf(version: number, fields: readonly TemplateField[]): { fixedLength: number; minLength: number } {
+  let fixed = 0;
+  let min = 0;
+  let variable = false;
+  for (const f of fields) {
+    if (isVariable(version, f)) {
+      variable = true;
+      min += 1;
+    } else {
+      fixed += f.length;
+      min += f.length;
+    }
+  }
+  return { fixedLength: variable ? -1 : fixed, minLength: min };
+}
