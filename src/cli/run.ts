@@ -8,6 +8,7 @@
  */
 import { hostname } from 'node:os';
 import { parseRunConfig, runHelp, type RunConfig } from '../config/run-options.ts';
+import { ConfigError } from '../config/options.ts';
 import { createLogger, RateLimitedLog, type Logger } from '../observe/log.ts';
 import { HttpServer, sendText } from '../observe/http.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
@@ -171,6 +172,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   try {
     collector = await startCollector(config, { logger: log, mount: await loadExtraRoutes() });
   } catch (err) {
+    // A setting that turned out unusable (a missing inventory file, a bad networks file) is a
+    // config error like any other: main prints it and exits 2.
+    if (err instanceof ConfigError) throw err;
     log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'cannot start');
     await new Promise((r) => setTimeout(r, 50));
     return 1;
