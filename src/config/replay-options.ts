@@ -1,0 +1,53 @@
+/**
+ * The options of `netflow-k8s replay`, declared once (flag, environment variable, YAML key,
+ * help). Environment variables carry a REPLAY_ prefix so a collector's environment never
+ * changes what an offline replay prints.
+ */
+import { ConfigError, formatHelp, parseConfig, type OptionSpec } from './options.ts';
+
+/** Output formats. More (for example Prometheus text after enrichment) join this list. */
+export const REPLAY_FORMATS = ['json', 'none'] as const;
+export type ReplayFormat = (typeof REPLAY_FORMATS)[number];
+
+export const REPLAY_OPTIONS: readonly OptionSpec[] = [
+  {
+    key: 'format', kind: 'enum', choices: REPLAY_FORMATS, default: 'json', env: 'NETFLOW_K8S_REPLAY_FORMAT', group: 'Output',
+    help: 'json: one JSON object per flow record per line; none: decode only (for timing)',
+  },
+  {
+    key: 'summary', kind: 'bool', default: false, env: 'NETFLOW_K8S_REPLAY_SUMMARY', group: 'Output',
+    help: 'print totals (datagrams, flow records, bytes, packets) and every error counter by reason as a last JSON line on stderr',
+  },
+  {
+    key: 'templates', kind: 'path', env: 'NETFLOW_K8S_REPLAY_TEMPLATES', group: 'Input',
+    help: 'load this saved template set (a collector\'s --templates-file) before the first datagram',
+  },
+];
+
+export interface ReplayConfig {
+  format: ReplayFormat;
+  summary: boolean;
+  templates: string | undefined;
+  files: string[];
+  help: boolean;
+}
+
+export const REPLAY_USAGE = 'usage: netflow-k8s replay [OPTIONS] FILE...\n\n'
+  + 'Decode pcap, pcapng and raw .dat captures (one datagram each) offline, files in the order given.\n'
+  + 'The exporter is each packet\'s source address and port (192.0.2.1:2055 for .dat files).';
+
+export function replayHelp(): string {
+  return formatHelp(REPLAY_USAGE, REPLAY_OPTIONS);
+}
+
+export function parseReplayConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ReplayConfig {
+  const { values, positionals, help } = parseConfig(REPLAY_OPTIONS, argv, env);
+  if (!help && positionals.length === 0) throw new ConfigError('files', 'give at least one capture FILE (see --help)');
+  return {
+    format: values.format as ReplayFormat,
+    summary: values.summary as boolean,
+    templates: values.templates as string | undefined,
+    files: positionals,
+    help,
+  };
+}
