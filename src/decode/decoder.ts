@@ -26,12 +26,20 @@ export interface DecoderOptions {
   pendingMaxRecords: number;
   /** Held data older than this is dropped and counted. */
   pendingMaxAgeMs: number;
+  /**
+   * 'rfc' (default): every options record that gives a sampling interval (fields 34, 50,
+   * 305/306) counts, with a sampler ID (48, 302) for the records that name it, without one for
+   * the rest of that exporter's records. 'nfdump': what nfdump 1.7 does, to compare counts with
+   * it: only the first record of each options set, and only samplers that have an ID.
+   */
+  sampling: 'rfc' | 'nfdump';
 }
 
 export const DEFAULT_DECODER_OPTIONS: Readonly<DecoderOptions> = Object.freeze({
   templateTtlMs: 2 * 3600_000,
   pendingMaxRecords: 10_000,
   pendingMaxAgeMs: 30_000,
+  sampling: 'rfc',
 });
 
 /** Bytes a held set counts as one record towards pendingMaxRecords. */
@@ -247,7 +255,7 @@ export class Decoder {
       return false;
     }
     if (tpl.options) {
-      const res = readOptionsData(tpl, dom, v, u, body, setEnd);
+      const res = readOptionsData(tpl, dom, v, u, body, setEnd, this.options.sampling === 'nfdump');
       s.optionsRecords += res.records;
       if (res.truncated) s.errors.truncated_record++;
       return true;

@@ -45,6 +45,7 @@ export function readOptionsData(
   u: Uint8Array,
   p: number,
   end: number,
+  nfdumpSampling = false,
 ): { records: number; truncated: boolean } {
   let records = 0;
   const fields = tpl.fields;
@@ -107,7 +108,9 @@ export function readOptionsData(
     records++;
     // packetInterval of every (packetInterval + packetSpace) packets is sampled.
     const rate = interval > 0 ? interval : pktInterval > 0 ? (pktInterval + pktSpace) / pktInterval : 0;
-    if (rate > 0) {
+    // nfdump 1.7 keeps only the first record of a sampler options set, and only samplers with
+    // an ID: reproduce that when asked, so counts can be compared with its output.
+    if (rate > 0 && (!nfdumpSampling || (records === 1 && samplerId >= 0))) {
       if (samplerId < 0) dom.defaultRate = rate;
       else if (dom.samplers.size < MAX_OPTION_ENTRIES || dom.samplers.has(samplerId)) dom.samplers.set(samplerId, rate);
     }
