@@ -1,0 +1,192 @@
+/**
+ * The pair store and the self-metrics as OpenTelemetry metric data, without one SDK call per
+ * record: a MetricProducer (handed to a reader through `metricProducers`) builds Sum data points
+ * straight from the store when the reader collects. Each pair's attribute object is built once
+ * and cached on the pair; a collection is three small objects per pair.
+ */
+import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
+import { hrTime, millisToHrTime } from '@opentelemetry/core';
+import { emptyResource } from '@opentelemetry/resources';
+import {
+  AggregationTemporality, DataPointType,
+  type CollectionResult, type DataPoint, type MetricData, type MetricProducer, type ScopeMetrics,
+} from '@opentelemetry/sdk-metrics';
+import type { Pair, PairStore } from '../aggregate/pair-store.ts';
+import { directionOf, protocolName, type EndLabels } from '../aggregate/level.ts';
+import type { MetricsRegistry } from '../observe/metrics.ts';
+
+export const SCOPE = { name: 'netflow-k8s', version: '0.1.0' } as const;
+
+export const CONNECTION_METRICS = [
+  { name: 'netflow.connection.count', unit: '{flow}', description: 'Flows seen between the source and destination (one per flow record)' },
+  { name: 'netflow.connection.bytes', unit: 'By', description: 'Bytes sent from the source to the destination' },
+  { name: 'netflow.connection.packets', unit: '{packet}', description: 'Packets sent from the source to the destination' },
+] as const;
+
+const KIND_TYPE: Readonly<Record<string, string>> = { pod: 'Pod', node: 'Node', service: 'Service', external: 'External', unknown: 'Unknown' };
+
+interface PairOtel {
+  readonly attributes: Attributes;
+  readonly startTime: HrTime;
+}
+
+function endAttributes(a: Record<string, string | number>, side: 'src' | 'dst', l: EndLabels): void {
+  if (l.namespace) a[`k8s.${side}.namespace`] = l.namespace;
+  if (l.name) a[`k8s.${side}.name`] = l.name;
+  if (l.kind) a[`k8s.${side}.type`] = KIND_TYPE[l.kind] ?? l.kind;
+  if (l.ownerName) a[`k8s.${side}.owner.name`] = l.ownerName;
+  if (l.ownerKind) a[`k8s.${side}.owner.type`] = l.ownerKind;
+  if (l.nodeName) a[`k8s.${side}.node.name`] = l.nodeName;
+}
+
+/**
+ * The OBI-style attributes of a pair: `k8s.src.*`, `k8s.dst.*`, `direction` (request or response
+ * where known), `network.transport` and `server.port` when those dimensions are on.
+ */
+export function pairAttributes(store: PairStore, p: Pair): Attributes {
+  const a: Record<string, string | number> = {};
+  endAttributes(a, 'src', p.src.labels);
+  endAttributes(a, 'dst', p.dst.labels);
+  if (p.overflow) {
+    a['netflow.overflow'] = 'true';
+    return a;
+  }
+  const dir = directionOf(p.dims);
+  if (dir !== 'unknown') a.direction = dir;
+  if (store.dimensions.protocol) a['network.transport'] = protocolName(p.proto);
+  if (store.dimensions.serverPort && p.serverPort !== 0) a['server.port'] = p.serverPort;
+  return a;
+}
+
+function pairOtel(store: PairStore, p: Pair): PairOtel {
+  let c = p.otelCache as PairOtel | undefined;
+  if (c === undefined) {
+    c = { attributes: pairAttributes(store, p), startTime: millisToHrTime(p.createdMs) };
+    p.otelCache = c;
+  }
+  return c;
+}
+
+export interface ProducerOptions {
+  /** Cumulative (default) sends the totals every time; delta sends what changed since the last collection. */
+  temporality?: AggregationTemporality;
+}
+
+/** The store's three connection metrics. One instance per reader (delta state is per reader). */
+export class StoreMetricProducer implements MetricProducer {
+  private readonly store: PairStore;
+  private readonly temporality: AggregationTemporality;
+  /** Delta only: what the last collection reported, per pair. */
+  private readonly last = new WeakMap<Pair, Float64Array>();
+  private lastCollect: HrTime = hrTime();
+
+  constructor(store: PairStore, opts: ProducerOptions = {}) {
+    this.store = store;
+    this.temporality = opts.temporality ?? AggregationTemporality.CUMULATIVE;
+  }
+
+  async collect(): Promise<CollectionResult> {
+    return { resourceMetrics: { resource: emptyResource(), scopeMetrics: [this.collectScope()] }, errors: [] };
+  }
+
+  /** Synchronous core of collect(), for benchmarks and tests. */
+  collectScope(): ScopeMetrics {
+    const endTime = hrTime();
+    const pairs = this.store.pairs;
+    const n = pairs.length;
+    const count: DataPoint<number>[] = new Array(n);
+    const bytes: DataPoint<number>[] = new Array(n);
+    const packets: DataPoint<number>[] = new Array(n);
+    let k = 0;
+    if (this.temporality === AggregationTemporality.CUMULATIVE) {
+      for (let i = 0; i < n; i++) {
+        const p = pairs[i];
+        const { attributes, startTime } = pairOtel(this.store, p);
+        count[i] = { startTime, endTime, attributes, value: p.flows };
+        bytes[i] = { startTime, endTime, attributes, value: p.bytes };
+        packets[i] = { startTime, endTime, attributes, value: p.packets };
+      }
+      k = n;
+    } else {
+      const startTime = this.lastCollect;
+      for (let i = 0; i < n; i++) {
+        const p = pairs[i];
+        let prev = this.last.get(p);
+        if (prev === undefined) { prev = new Float64Array(3); this.last.set(p, prev); }
+        const df = p.flows - prev[0], db = p.bytes - prev[1], dp = p.packets - prev[2];
+        if (df === 0 && db === 0 && dp === 0) continue;
+        prev[0] = p.flows; prev[1] = p.bytes; prev[2] = p.packets;
+        const { attributes } = pairOtel(this.store, p);
+        count[k] = { startTime, endTime, attributes, value: df };
+        bytes[k] = { startTime, endTime, attributes, value: db };
+        packets[k] = { startTime, endTime, attributes, value: dp };
+        k++;
+      }
+      count.length = bytes.length = packets.length = k;
+    }
+    this.lastCollect = endTime;
+    const points = [count, bytes, packets];
+    const metrics: MetricData[] = CONNECTION_METRICS.map((m, i) => ({
+      descriptor: { name: m.name, description: m.description, unit: m.unit, valueType: ValueType.INT },
+      aggregationTemporality: this.temporality,
+      dataPointType: DataPointType.SUM,
+      dataPoints: points[i],
+      isMonotonic: true,
+    }));
+    return { scope: SCOPE, metrics };
+  }
+}
+
+/**
+ * The self-metrics registry through the same path: counters become monotonic sums named without
+ * `_total` (the Prometheus exporter adds it back), gauges become gauges. Label names become
+ * attribute keys unchanged.
+ */
+export class SelfMetricProducer implements MetricProducer {
+  private readonly registry: MetricsRegistry;
+  private readonly temporality: AggregationTemporality;
+  private readonly startTime: HrTime = hrTime();
+  private readonly last = new Map<string, number>();
+  private lastCollect: HrTime = this.startTime;
+
+  constructor(registry: MetricsRegistry, opts: ProducerOptions = {}) {
+    this.registry = registry;
+    this.temporality = opts.temporality ?? AggregationTemporality.CUMULATIVE;
+  }
+
+  async collect(): Promise<CollectionResult> {
+    const endTime = hrTime();
+    const delta = this.temporality === AggregationTemporality.DELTA;
+    const metrics: MetricData[] = [];
+    const errors: unknown[] = [];
+    for (const f of this.registry.all()) {
+      const points: DataPoint<number>[] = [];
+      const name = f.type === 'counter' ? f.name.replace(/_total$/, '') : f.name;
+      try {
+        for (const [values, value] of f.samples()) {
+          const attributes: Attributes = {};
+          for (let i = 0; i < f.labelNames.length; i++) attributes[f.labelNames[i]] = values[i];
+          if (f.type === 'counter' && delta) {
+            const key = `${name}\u0000${values.join('\u0000')}`;
+            const prev = this.last.get(key) ?? 0;
+            this.last.set(key, value);
+            points.push({ startTime: this.lastCollect, endTime, attributes, value: value - prev });
+          } else {
+            points.push({ startTime: this.startTime, endTime, attributes, value });
+          }
+        }
+      } catch (err) {
+        errors.push(err);
+        continue;
+      }
+      const descriptor = { name, description: f.help, unit: '', valueType: ValueType.DOUBLE };
+      if (f.type === 'counter') {
+        metrics.push({ descriptor, aggregationTemporality: this.temporality, dataPointType: DataPointType.SUM, dataPoints: points, isMonotonic: true });
+      } else {
+        metrics.push({ descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints: points });
+      }
+    }
+    this.lastCollect = endTime;
+    return { resourceMetrics: { resource: emptyResource(), scopeMetrics: [{ scope: { name: `${SCOPE.name}.self`, version: SCOPE.version }, metrics }] }, errors };
+  }
+}
