@@ -36,5 +36,5 @@ for (let r = 0; r < rounds; r++) {
   await tick();
   gc();
   heaps.push(process.memoryUsage().heapUsed);
-  console.log(JSON.stringify({ round: r, heapUsed: process.memoryUsage().heapUsed, endpoints: internedCount(), ...idx.stats }));
+  console.log(JSON.stringify({ round: r, heapUsed: process.memoryUsage().heapUsed, ...idx.stats, interned: internedCount() }));
 }
