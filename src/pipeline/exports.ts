@@ -8,11 +8,16 @@ import type { RunConfig } from '../config/run-options.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
 import type { Logger } from '../observe/log.ts';
 import { PrometheusTextRenderer } from '../export/prometheus-text.ts';
+import { OtelPrometheus } from '../export/otel-prometheus.ts';
+import { OtlpMetrics } from '../export/otel-otlp.ts';
+import { buildResource } from '../export/otel-resource.ts';
 import type { SelfMetrics } from './self-metrics.ts';
 
 export interface ExportsHandle {
   renderPrometheus(): string;
   otelHandler(req: IncomingMessage, res: ServerResponse): void | Promise<void>;
+  /** Collect and send OTLP now (no-op when OTLP is off). */
+  flushOtlp(): Promise<void>;
   /** Final OTLP export and shutdown; safe to call twice. */
   shutdown(): Promise<void>;
 }
@@ -27,14 +32,28 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
     },
     selfMetrics: self.registry,
   });
-  void log;
+  const resource = buildResource({ clusterName: config.clusterName });
+  const otlp = config.otlpEndpoint
+    ? new OtlpMetrics({ store, resource, endpoint: config.otlpEndpoint, intervalMs: config.otlpIntervalMs, registry: self.registry })
+    : undefined;
+  // Registered after OTLP so its own counters (exports, failures) appear on the page too.
+  const otelPage = new OtelPrometheus({ store, resource, registry: self.registry });
+  if (otlp) log.info({ endpoint: config.otlpEndpoint, intervalMs: config.otlpIntervalMs, temporality: otlp.temporality }, 'OTLP export on');
   let down: Promise<void> | undefined;
   return {
     renderPrometheus: () => prom.render(),
-    otelHandler: (_req, res) => {
-      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' }).end('not available yet\n');
+    otelHandler: (req, res) => otelPage.handler(req, res),
+    flushOtlp: async () => {
+      await otlp?.forceFlush();
     },
     shutdown: () => (down ??= (async () => {
+      try {
+        // shutdown() collects and exports once more: the final totals go out.
+        await otlp?.shutdown();
+      } catch (err) {
+        log.warn({ err: String(err) }, 'final OTLP export failed');
+      }
+      await otelPage.shutdown().catch(() => {});
       self.stop();
     })()),
   };

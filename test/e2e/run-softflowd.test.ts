@@ -6,46 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startCollectorProcess, parsePromText, pollUntil, type CollectorProcess } from '../support/run-collector.ts';
 import { runSoftflowd, softflowdAvailable } from '../support/softflowd.ts';
 import { prometheusAvailable, startPrometheus, type Prometheus } from '../support/prometheus.ts';
+import { expectedPairs, pairKey, PCAP, type Totals } from './fixtures/k8s-basic.ts';
 
-const DATA = '/work/shared/testdata/netflow/generated';
-const PCAP = `${DATA}/k8s-basic.traffic.pcap`;
 const INVENTORY = fileURLToPath(new URL('./fixtures/k8s-basic-inventory.json', import.meta.url));
-
-/** The fixture's names for the capture's addresses. */
-const NAMES: Record<string, [namespace: string, app: string]> = {
-  '10.244.1.10': ['shop', 'web'],
-  '10.244.1.11': ['shop', 'checkout'],
-  '10.244.1.12': ['monitoring', 'metrics-agent'],
-  '10.244.2.20': ['backend', 'svc1'],
-  '10.244.2.21': ['backend', 'svc2'],
-  '10.244.2.53': ['kube-system', 'kube-dns'],
-};
-
-interface Totals { flows: number; bytes: number; packets: number }
-const pairKey = (srcns: string, src: string, dstns: string, dst: string) => `${srcns}/${src} -> ${dstns}/${dst}`;
-
-/** Ground truth: k8s-basic.expected-flows.csv summed per pair of names. */
-export function expectedPairs(): Map<string, Totals> {
-  const lines = readFileSync(`${DATA}/k8s-basic.expected-flows.csv`, 'utf8').trim().split('\n').slice(1);
-  const out = new Map<string, Totals>();
-  for (const l of lines) {
-    const [src, dst, , , , packets, bytes] = l.split(',');
-    const [sns, sapp] = NAMES[src];
-    const [dns, dapp] = NAMES[dst];
-    const k = pairKey(sns, sapp, dns, dapp);
-    const t = out.get(k) ?? { flows: 0, bytes: 0, packets: 0 };
-    t.flows++;
-    t.bytes += Number(bytes);
-    t.packets += Number(packets);
-    out.set(k, t);
-  }
-  return out;
-}
 
 function pairsFromMetrics(text: string): Map<string, Totals> {
   const out = new Map<string, Totals>();
