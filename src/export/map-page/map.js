@@ -143,9 +143,20 @@
     if (state.selected) showDetails(cy.getElementById(state.selected));
   }
 
+  let chipsFor = '';
   function renderChips() {
     const nav = $('namespaces');
     const namespaces = [...new Set(state.graph.nodes.map((n) => n.subtitle))].sort();
+    // Rebuilt only when the namespaces change, so a refresh never swallows a click.
+    if (namespaces.join('\n') === chipsFor) {
+      for (const chip of nav.children) {
+        const off = state.hidden.has(chip.dataset.namespace);
+        chip.classList.toggle('off', off);
+        chip.title = off ? 'Show this namespace' : 'Hide this namespace';
+      }
+      return;
+    }
+    chipsFor = namespaces.join('\n');
     nav.replaceChildren(...namespaces.map((ns) => {
       const chip = document.createElement('span');
       chip.className = 'chip' + (state.hidden.has(ns) ? ' off' : '');
