@@ -116,7 +116,7 @@ function readNum(off: string, len: number): string {
 
 /** NTP 64-bit timestamp (IPFIX dateTimeMicroseconds / Nanoseconds) to Unix milliseconds. */
 function readNtpMs(off: string): string {
-  return `((v.getUint32(${off}) - 2208988800) * 1000 + Math.floor(v.getUint32(${off} + 4) / 4294967.296))`;
+  return `((v.getUint32(${off}) - 2208988800) * 1000 + Math.round(v.getUint32(${off} + 4) / 4294967.296))`;
 }
 
 const LOCAL_ROLES: readonly Role[] = ['B', 'P', 'RB', 'RP', 'SID', 'INIT', 'IC', 'SU', 'EU', 'SS', 'ES', 'SM', 'EM', 'SN', 'EN', 'SD', 'ED'];
