@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The Dockerfile's build steps without a Docker engine, on a clean copy of the build context.
+#   usage: scripts/image-build.sh [OUT_DIR]      (prints the runtime directory on stdout)
+# OUT_DIR/build is the `build` stage's /src and OUT_DIR/runtime the runtime stage's /app. Each
+# stage sees only the files the Dockerfile COPYs, never this checkout's node_modules or dist/.
+# test/deploy/image.test.ts checks that every RUN and COPY of the Dockerfile appears here.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+OUT="${1:-$(mktemp -d "${TMPDIR:-/tmp}/netflow-k8s-image.XXXXXX")}"
+BUILD="$OUT/build"
+RUNTIME="$OUT/runtime"
+rm -rf "$BUILD" "$RUNTIME"
+mkdir -p "$BUILD" "$RUNTIME"
+log() { printf 'image-build: %s\n' "$*" >&2; }
+
+# --- FROM node:24 AS build; WORKDIR /src
+cd "$BUILD"
+log "build stage in $BUILD"
+# COPY package.json package-lock.json ./
+cp "$ROOT/package.json" "$ROOT/package-lock.json" ./
+npm ci --no-audit --no-fund --ignore-scripts >&2
+# COPY tsconfig.json tsconfig.build.json ./
+cp "$ROOT/tsconfig.json" "$ROOT/tsconfig.build.json" ./
+# COPY src ./src
+cp -R "$ROOT/src" ./src
+npm run build >&2
+
+# --- FROM node:24 AS runtime; WORKDIR /app
+cd "$RUNTIME"
+log "runtime stage in $RUNTIME"
+# COPY package.json package-lock.json ./
+cp "$ROOT/package.json" "$ROOT/package-lock.json" ./
+npm ci --omit=dev --no-audit --no-fund --ignore-scripts >&2
+find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.md' \) -delete
+# COPY --from=build /src/dist ./dist
+cp -R "$BUILD/dist" ./dist
+# COPY bin ./bin
+cp -R "$ROOT/bin" ./bin
+# RUN mkdir -p /var/lib/netflow-k8s: the image's only writable path is a volume; here the caller
+# passes its own directory (NETFLOW_K8S_TEMPLATES_FILE or --templates-file).
+
+echo "$RUNTIME"
