@@ -222,7 +222,9 @@ test('generated uptimewrap: FIRST/LAST_SWITCHED beyond sysUptime still land on t
   const lo = 1795672730864;
   const hi = 1795672735873;
   // Its first packet is a UDP one (DNS-like), which our capture reader sees too.
-  const first = readCapture(join(GEN, 'k8s-basic.traffic.pcap'), newCaptureStats()).next();
+  const it = readCapture(join(GEN, 'k8s-basic.traffic.pcap'), newCaptureStats());
+  const first = it.next();
+  it.return();
   assert.equal(first.done ? 0 : first.value.tsMs, lo);
   for (const file of ['softflowd-v9-basic-uptimewrap.pcap', 'softflowd-v9-basic.pcap', 'softflowd-v10-basic.pcap', 'softflowd-v5-basic.pcap']) {
     const d = decodeFlows(file);
