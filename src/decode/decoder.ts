@@ -522,40 +522,56 @@ export class Decoder {
    * have sent the new one. Throws on a snapshot that is not one of ours.
    */
   loadTemplates(saved: SavedTemplates, nowMs: number): void {
+    // Check everything first, so a bad snapshot changes nothing.
+    const apply: (() => void)[] = [];
     if (!saved || saved.format !== 'netflow-k8s-templates' || saved.formatVersion !== 1 || !Array.isArray(saved.exporters)) {
       throw new Error('not a netflow-k8s template snapshot (format netflow-k8s-templates, formatVersion 1)');
     }
+    const isUint = (x: unknown, max: number): x is number => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= max;
     for (const se of saved.exporters) {
-      if (typeof se.key !== 'string' || !Array.isArray(se.domains)) throw new Error('template snapshot: bad exporter entry');
-      let es = this.exporters.get(se.key);
-      if (!es) {
-        es = new ExporterState();
-        this.exporters.set(se.key, es);
-      }
+      if (!se || typeof se.key !== 'string' || !Array.isArray(se.domains)) throw new Error('template snapshot: bad exporter entry');
       for (const sd of se.domains) {
-        if ((sd.version !== 9 && sd.version !== 10) || !Number.isInteger(sd.sourceId) || !Array.isArray(sd.templates)) {
+        if (!sd || (sd.version !== 9 && sd.version !== 10) || !isUint(sd.sourceId, 0xffffffff) || !Array.isArray(sd.templates)) {
           throw new Error(`template snapshot: bad domain entry for exporter ${se.key}`);
         }
-        const dom = this.domain(es, sd.version, sd.sourceId);
-        if (!dom) continue;
-        for (const t of sd.templates) {
-          if (!Number.isInteger(t.id) || t.id < 256 || t.id > 65535 || !Array.isArray(t.fields)) {
+        const templates = sd.templates.map((t) => {
+          if (!t || !isUint(t.id, 0xffff) || t.id < 256 || !Array.isArray(t.fields)) {
             throw new Error(`template snapshot: bad template entry for exporter ${se.key}`);
           }
           const fields: TemplateField[] = t.fields.map((f) => {
-            if (!Array.isArray(f) || !f.slice(0, 3).every((x) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff)) {
+            if (!Array.isArray(f) || !isUint(f[0], 0xffff) || !isUint(f[1], 0xffff) || !isUint(f[2], 0xffffffff)) {
               throw new Error(`template snapshot: bad field in template ${t.id} of exporter ${se.key}`);
             }
-            return { type: f[0] & 0xffff, length: f[1] & 0xffff, enterprise: f[2], scope: f[3] === 1 };
+            return { type: f[0], length: f[1], enterprise: f[2], scope: f[3] === 1 };
           });
-          this.addTemplate(es, sd.version, sd.sourceId, t.id, t.options === true, fields, nowMs);
-        }
-        if (typeof sd.defaultRate === 'number' && sd.defaultRate > 0) dom.defaultRate = sd.defaultRate;
-        if (typeof sd.initMs === 'number') dom.initMs = sd.initMs;
-        for (const [id, rate] of sd.samplers ?? []) if (dom.samplers.size < MAX_OPTION_ENTRIES) dom.samplers.set(id, rate);
-        for (const [ifIndex, name] of sd.ifNames ?? []) if (dom.ifNames.size < MAX_OPTION_ENTRIES) dom.ifNames.set(ifIndex, String(name));
+          return { id: t.id, options: t.options === true, fields };
+        });
+        const pairs = (list: unknown, what: string): [number, unknown][] => {
+          if (list === undefined) return [];
+          if (!Array.isArray(list) || !list.every((x) => Array.isArray(x) && isUint(x[0], 0xffffffff))) {
+            throw new Error(`template snapshot: bad ${what} for exporter ${se.key}`);
+          }
+          return list as [number, unknown][];
+        };
+        const samplers = pairs(sd.samplers, 'samplers');
+        const ifNames = pairs(sd.ifNames, 'interface names');
+        apply.push(() => {
+          let es = this.exporters.get(se.key);
+          if (!es) {
+            es = new ExporterState();
+            this.exporters.set(se.key, es);
+          }
+          const dom = this.domain(es, sd.version, sd.sourceId);
+          if (!dom) return;
+          for (const t of templates) this.addTemplate(es, sd.version, sd.sourceId, t.id, t.options, t.fields, nowMs);
+          es.newTemplate = false;
+          if (typeof sd.defaultRate === 'number' && sd.defaultRate > 0) dom.defaultRate = sd.defaultRate;
+          if (typeof sd.initMs === 'number' && sd.initMs >= 0) dom.initMs = sd.initMs;
+          for (const [id, rate] of samplers) if (typeof rate === 'number' && rate > 0 && dom.samplers.size < MAX_OPTION_ENTRIES) dom.samplers.set(id, rate);
+          for (const [ifIndex, name] of ifNames) if (dom.ifNames.size < MAX_OPTION_ENTRIES) dom.ifNames.set(ifIndex, String(name));
+        });
       }
-      es.newTemplate = false;
     }
+    for (const f of apply) f();
   }
 }
