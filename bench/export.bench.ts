@@ -1,0 +1,123 @@
+/**
+ * Export costs for 20,000 series (pod level, realistic names): the seed's Prometheus text page,
+ * one OTel collection by the store's MetricProducer, the /metrics/otel page, and a whole OTLP/gRPC
+ * export (serialization and sending) with the longest event-loop stall it causes, into a sink
+ * that does not decode.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { PairStore } from '../src/aggregate/pair-store.ts';
+import { PrometheusTextRenderer } from '../src/export/prometheus-text.ts';
+import { StoreMetricProducer } from '../src/export/otel-producer.ts';
+import { OtelPrometheus } from '../src/export/otel-prometheus.ts';
+import { OtlpMetrics } from '../src/export/otel-otlp.ts';
+import { buildResource } from '../src/export/otel-resource.ts';
+import { FlowRecord } from '../src/decode/record.ts';
+import type { Endpoint } from '../src/identify/endpoint.ts';
+
+const SERIES = 20_000;
+
+function fill(): PairStore {
+  const s = new PairStore({ level: 'pod', dims: { protocol: true, serverPort: true } });
+  const mk = (id: number, i: number): Endpoint => ({
+    id, kind: 'pod', namespace: `team-${i % 40}-namespace`, name: `checkout-service-7d9f8c6b5-${i}`, app: `checkout-${i % 97}`,
+    ownerKind: 'Deployment', ownerName: `checkout-service-${i % 97}`, nodeName: `ip-10-0-${i % 200}-1.eu-west-1.compute.internal`,
+  });
+  const db: Endpoint = { id: 1, kind: 'pod', namespace: 'payments', name: 'postgres-0', app: 'postgres', ownerKind: 'StatefulSet', ownerName: 'postgres', nodeName: 'n1' };
+  const r = new FlowRecord();
+  r.proto = 6; r.dstPort = 5432; r.bytes = 123_456_789; r.packets = 4242;
+  for (let i = 0; i < SERIES; i++) s.add(mk(i + 2, i), db, 'src-client', r, Date.now());
+  return s;
+}
+
+function timeIt(runs: number, fn: () => void): { min: number; median: number } {
+  const t: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const a = performance.now();
+    fn();
+    t.push(performance.now() - a);
+  }
+  t.sort((x, y) => x - y);
+  return { min: t[0], median: t[Math.floor(runs / 2)] };
+}
+
+const ms = (v: number) => `${v.toFixed(2)} ms`;
+
+/** Longest gap between 1 ms timer ticks while `fn` runs: how long the event loop was blocked at once. */
+async function longestStall(fn: () => Promise<void>): Promise<{ took: number; stall: number }> {
+  let last = performance.now();
+  let stall = 0;
+  const tick = setInterval(() => {
+    const now = performance.now();
+    stall = Math.max(stall, now - last);
+    last = now;
+  }, 1);
+  const t = performance.now();
+  last = t;
+  await fn();
+  const took = performance.now() - t;
+  stall = Math.max(stall, performance.now() - last);
+  clearInterval(tick);
+  return { took, stall };
+}
+
+async function sinkServer(): Promise<{ url: string; stats: { requests: number; bytes: number; largest: number }; stop(): void }> {
+  const stats = { requests: 0, bytes: 0, largest: 0 };
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+  const raw = (b: Buffer) => b;
+  server.addService({
+    Export: {
+      path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export', requestStream: false, responseStream: false,
+      requestSerialize: raw, requestDeserialize: raw, responseSerialize: () => Buffer.alloc(0), responseDeserialize: raw,
+    },
+  } as grpc.ServiceDefinition, {
+    Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+      stats.requests++;
+      stats.bytes += call.request.length;
+      stats.largest = Math.max(stats.largest, call.request.length);
+      cb(null, Buffer.alloc(0));
+    },
+  });
+  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  return { url: `http://127.0.0.1:${port}`, stats, stop: () => server.forceShutdown() };
+}
+
+export async function main(): Promise<void> {
+  const store = fill();
+  const prom = new PrometheusTextRenderer(store);
+  const first = timeIt(1, () => prom.render());
+  const page = prom.render();
+  const p = timeIt(15, () => prom.render());
+  // What a scrape really pays: the rope flattened into bytes for the socket.
+  const pb = timeIt(15, () => { Buffer.from(prom.render()); });
+  console.log(`prometheus text: ${SERIES} series x 3 families, ${(page.length / 1e6).toFixed(1)} MB: first render ${ms(first.min)} (builds label cache), then median ${ms(p.median)} (min ${ms(p.min)}); with flattening to bytes median ${ms(pb.median)}`);
+
+  const producer = new StoreMetricProducer(store);
+  const c0 = timeIt(1, () => producer.collectScope());
+  const c = timeIt(15, () => producer.collectScope());
+  console.log(`otel producer: ${SERIES * 3} data points per collection: first ${ms(c0.min)} (builds attribute cache), then median ${ms(c.median)}, min ${ms(c.min)}`);
+
+  const resource = buildResource({ clusterName: 'bench' });
+  const otel = new OtelPrometheus({ store, resource });
+  const fakeRes = () => {
+    let body = '';
+    return { statusCode: 0, setHeader() {}, end(b: string) { body = b; }, get body() { return body; } };
+  };
+  const scrape = () => new Promise<void>((r) => { const res = fakeRes(); res.end = () => r(); otel.handler({} as never, res as never); });
+  await scrape();
+  const o = await longestStall(scrape);
+  console.log(`/metrics/otel (official @opentelemetry/exporter-prometheus): ${ms(o.took)} per scrape, longest event-loop stall ${ms(o.stall)}`);
+  await otel.shutdown();
+
+  const sink = await sinkServer();
+  for (const batch of [4000, 1000]) {
+    const otlp = new OtlpMetrics({ store, resource, endpoint: sink.url, intervalMs: 600_000, timeoutMs: 60_000, maxBatchPoints: batch });
+    await otlp.forceFlush(); // connect and warm up
+    sink.stats.requests = sink.stats.bytes = sink.stats.largest = 0;
+    const { took, stall } = await longestStall(() => otlp.forceFlush());
+    console.log(`otlp grpc export, batches of ${batch} points: ${ms(took)} for ${SERIES * 3} points in ${sink.stats.requests} requests (${(sink.stats.bytes / 1e6).toFixed(1)} MB, largest ${(sink.stats.largest / 1048576).toFixed(2)} MiB), longest event-loop stall ${ms(stall)}`);
+    await otlp.shutdown();
+  }
+  sink.stop();
+}
+
+if (import.meta.main) await main();
