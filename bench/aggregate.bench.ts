@@ -1,0 +1,92 @@
+/**
+ * Pair store costs: add() throughput on existing pairs (the hot path) and the heap it allocates,
+ * new-pair creation, a worker's drain and the main thread's merge, and expiry of 100,000 pairs.
+ */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { PairStore } from '../src/aggregate/pair-store.ts';
+import { FlowRecord } from '../src/decode/record.ts';
+import type { Endpoint, Role } from '../src/identify/endpoint.ts';
+
+function endpoints(n: number, firstId: number): Endpoint[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: firstId + i, kind: 'pod' as const, namespace: `ns-${i % 20}`, name: `app-${i}-pod`, app: `app-${i}`,
+    ownerKind: 'Deployment', ownerName: `app-${i}`, nodeName: `node-${i % 10}`,
+  }));
+}
+
+function gc(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+export async function main(): Promise<void> {
+  const roles: Role[] = ['src-client', 'src-server', 'unknown'];
+  const eps = endpoints(200, 1);
+  const r = new FlowRecord();
+  r.bytes = 1500; r.packets = 3; r.proto = 6; r.srcPort = 40000; r.dstPort = 80;
+
+  for (const [label, opts] of [
+    ['app level, no extra dims', {}],
+    ['pod level + protocol + server port', { level: 'pod' as const, dims: { protocol: true, serverPort: true } }],
+  ] as const) {
+    const s = new PairStore(opts);
+    // 200 sources x 10 destinations x 3 roles, created in a warm-up pass.
+    const N = 3_000_000;
+    const src = new Array<Endpoint>(8192), dst = new Array<Endpoint>(8192);
+    for (let i = 0; i < 8192; i++) { src[i] = eps[(i * 7) % 200]; dst[i] = eps[(i * 13) % 10]; }
+    for (let i = 0; i < 8192 * 3; i++) s.add(src[i & 8191], dst[i & 8191], roles[i % 3], r, 1);
+    gc();
+    const heap0 = process.memoryUsage().heapUsed;
+    const t = performance.now();
+    for (let i = 0; i < N; i++) s.add(src[i & 8191], dst[i & 8191], roles[i % 3], r, 2);
+    const took = performance.now() - t;
+    const heap1 = process.memoryUsage().heapUsed;
+    console.log(`add on existing pairs (${label}, ${s.pairs.length} pairs): ${(N / took / 1000).toFixed(1)} M records/s, ${((took * 1e6) / N).toFixed(0)} ns/record, heap grew ${((heap1 - heap0) / N).toFixed(2)} bytes/record`);
+  }
+
+  {
+    const s = new PairStore({ level: 'pod', maxSeries: 200_000 });
+    const many = endpoints(100_000, 10_000);
+    const db = eps[0];
+    gc();
+    const h0 = process.memoryUsage().heapUsed;
+    let t = performance.now();
+    for (const e of many) s.add(e, db, 'src-client', r, 1000);
+    const created = performance.now() - t;
+    gc();
+    const h1 = process.memoryUsage().heapUsed;
+    console.log(`create 100,000 pairs (pod level): ${(created).toFixed(0)} ms, ${((h1 - h0) / 100_000).toFixed(0)} bytes per pair (with its end)`);
+    t = performance.now();
+    const removed = s.expire(1000 + s.seriesTtlMs + 1);
+    const exp = performance.now() - t;
+    gc();
+    const h2 = process.memoryUsage().heapUsed;
+    console.log(`expire ${removed} idle pairs: ${exp.toFixed(0)} ms; heap ${(h0 / 1e6).toFixed(1)} MB before, ${(h1 / 1e6).toFixed(1)} MB full, ${(h2 / 1e6).toFixed(1)} MB after`);
+  }
+
+  {
+    // A worker's 250 ms of traffic over 5,000 active pairs, shipped and merged.
+    const w = new PairStore({ level: 'pod', trackDeltas: true });
+    const main = new PairStore({ level: 'pod' });
+    const srcs = endpoints(500, 300_000);
+    const dsts = endpoints(10, 400_000);
+    for (let i = 0; i < 200_000; i++) w.add(srcs[i % 500], dsts[i % 10], 'src-client', r, 1);
+    let t = performance.now();
+    const d = w.drainDeltas();
+    const drain = performance.now() - t;
+    t = performance.now();
+    main.mergeDeltas(d);
+    const merge = performance.now() - t;
+    for (let i = 0; i < 200_000; i++) w.add(srcs[i % 500], dsts[i % 10], 'src-client', r, 2);
+    t = performance.now();
+    const d2 = w.drainDeltas();
+    const drain2 = performance.now() - t;
+    t = performance.now();
+    main.mergeDeltas(d2);
+    const merge2 = performance.now() - t;
+    console.log(`deltas for ${d.flows.length} pairs: drain ${drain.toFixed(2)} ms, merge ${merge.toFixed(2)} ms (first, creates pairs); then drain ${drain2.toFixed(2)} ms, merge ${merge2.toFixed(2)} ms`);
+  }
+}
+
+if (import.meta.main) await main();
