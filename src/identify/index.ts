@@ -76,9 +76,9 @@ export interface IdentityStats {
 
 const PROTO_NUM: Readonly<Record<string, number>> = { TCP: 6, UDP: 17, SCTP: 132 };
 
-/** proto << 16 | port, sorted and unique. */
-type PortSet = Int32Array;
-const NO_PORTS: PortSet = new Int32Array(0);
+/** proto << 16 | port, sorted and unique. Plain arrays of small integers: a typed array costs 3× the memory. */
+type PortSet = readonly number[];
+const NO_PORTS: PortSet = Object.freeze([]) as PortSet;
 
 function portKey(protocol: string, port: number): number {
   return ((PROTO_NUM[protocol.toUpperCase()] ?? 6) << 16) | (port & 0xffff);
@@ -86,7 +86,7 @@ function portKey(protocol: string, port: number): number {
 
 function makePortSet(keys: number[]): PortSet {
   if (keys.length === 0) return NO_PORTS;
-  return Int32Array.from(new Set(keys)).sort();
+  return [...new Set(keys)].sort((a, b) => a - b);
 }
 
 function hasPort(set: PortSet, proto: number, port: number): boolean {
@@ -107,7 +107,6 @@ class PodState {
   endMs: number;
   /** The end is a completion time (finishedAt), which is exact; a deletion is observed late. */
   completed: boolean;
-  addrs: ParsedAddress[] = [];
   /** containerPorts only: what makes a hostNetwork pod, rather than its node, the endpoint. */
   containerPorts: PortSet = NO_PORTS;
   /** containerPorts plus the ports and targetPorts of Services selecting the pod. */
@@ -127,13 +126,39 @@ class PodState {
   }
 }
 
+const NO_PODS: readonly PodState[] = Object.freeze([]);
+
 class IpEntry {
   /** Pods (not hostNetwork) that held the address, each with its interval. */
-  pods: PodState[] = [];
+  pods: readonly PodState[] = NO_PODS;
   /** hostNetwork pods on the node that owns the address. */
-  hosts: PodState[] = [];
+  hosts: readonly PodState[] = NO_PODS;
   node: Endpoint | null = null;
   service: Endpoint | null = null;
+  servicePorts: PortSet = NO_PORTS;
+  /**
+   * The common case copied inline (one pod ever held the address), so a lookup reads this
+   * object and nothing else: the pod's endpoint, interval and server ports, or null.
+   */
+  sole: Endpoint | null = null;
+  soleStart = 0;
+  soleEnd = 0;
+  solePorts: PortSet = NO_PORTS;
+
+  refresh(): void {
+    if (this.pods.length === 1) {
+      const p = this.pods[0];
+      this.sole = p.endpoint;
+      this.soleStart = p.startMs;
+      this.soleEnd = p.endMs;
+      this.solePorts = p.serverPorts;
+    } else {
+      this.sole = null;
+      this.soleStart = 0;
+      this.soleEnd = 0;
+      this.solePorts = NO_PORTS;
+    }
+  }
 
   get empty(): boolean {
     return this.pods.length === 0 && this.hosts.length === 0 && this.node === null && this.service === null;
@@ -149,6 +174,7 @@ interface ServiceState {
   readonly slim: SlimService;
   readonly endpoint: Endpoint;
   readonly addrs: ParsedAddress[];
+  readonly ports: PortSet;
 }
 
 export class IdentityIndex implements InventoryListener {
@@ -171,6 +197,12 @@ export class IdentityIndex implements InventoryListener {
   private goneHead = 0;
   private pruned = 0;
   private presentPods = 0;
+  /** Server ports of the endpoint the last lookup returned, and of the last resolved source and destination. */
+  private hitPorts: PortSet = NO_PORTS;
+  private srcEp: Endpoint | null = null;
+  private srcPorts: PortSet = NO_PORTS;
+  private dstEp: Endpoint | null = null;
+  private dstPorts: PortSet = NO_PORTS;
 
   private readonly ephLo: number;
   private readonly ephHi: number;
@@ -199,17 +231,23 @@ export class IdentityIndex implements InventoryListener {
   /** The flow's source, as it was at the flow's end time. */
   resolveSrc(rec: FlowRecord): Endpoint {
     const t = rec.endMs > 0 ? rec.endMs : this.now();
-    return rec.family === 4
+    const ep = rec.family === 4
       ? this.lookup4(rec.src4, rec.proto, rec.srcPort, t)
       : this.lookup6(rec.src6, rec.proto, rec.srcPort, t);
+    this.srcEp = ep;
+    this.srcPorts = this.hitPorts;
+    return ep;
   }
 
   /** The flow's destination, as it was at the flow's end time. */
   resolveDst(rec: FlowRecord): Endpoint {
     const t = rec.endMs > 0 ? rec.endMs : this.now();
-    return rec.family === 4
+    const ep = rec.family === 4
       ? this.lookup4(rec.dst4, rec.proto, rec.dstPort, t)
       : this.lookup6(rec.dst6, rec.proto, rec.dstPort, t);
+    this.dstEp = ep;
+    this.dstPorts = this.hitPorts;
+    return ep;
   }
 
   /**
@@ -222,8 +260,11 @@ export class IdentityIndex implements InventoryListener {
     if (proto !== 6 && proto !== 17 && proto !== 132) return 'unknown';
     const sp = rec.srcPort;
     const dp = rec.dstPort;
-    const srcServes = this.serves(src, proto, sp);
-    const dstServes = this.serves(dst, proto, dp);
+    // The ports of the endpoints just resolved are at hand; others are looked up by id.
+    const srcPorts = src === this.srcEp ? this.srcPorts : this.portsOf(src);
+    const dstPorts = dst === this.dstEp ? this.dstPorts : this.portsOf(dst);
+    const srcServes = sp !== 0 && hasPort(srcPorts, proto, sp);
+    const dstServes = dp !== 0 && hasPort(dstPorts, proto, dp);
     if (dstServes !== srcServes) return dstServes ? 'src-client' : 'src-server';
     const srcWell = sp > 0 && sp < 1024;
     const dstWell = dp > 0 && dp < 1024;
@@ -234,19 +275,24 @@ export class IdentityIndex implements InventoryListener {
     return 'unknown';
   }
 
-  private serves(ep: Endpoint, proto: number, port: number): boolean {
-    if (port === 0) return false;
+  private portsOf(ep: Endpoint): PortSet {
     const s = this.serverPortsById.get(ep.id);
-    return s !== undefined && hasPort(s.ports, proto, port);
+    return s === undefined ? NO_PORTS : s.ports;
   }
 
   /** IPv4 address (uint32) with the flow's protocol, this side's port and time. */
   lookup4(ip: number, proto: number, port: number, t: number): Endpoint {
     const e = this.v4.get(ip);
     if (e !== undefined) {
+      const sole = e.sole;
+      if (sole !== null && e.soleStart <= t && t <= e.soleEnd) {
+        this.hitPorts = e.solePorts;
+        return sole;
+      }
       const ep = this.resolveEntry(e, proto, port, t);
       if (ep !== null) return ep;
     }
+    this.hitPorts = NO_PORTS;
     let ext = this.ext4.get(ip);
     if (ext === undefined) {
       ext = this.external(ip, null);
@@ -261,9 +307,15 @@ export class IdentityIndex implements InventoryListener {
     if (mapped >= 0) return this.lookup4(mapped, proto, port, t);
     const e = this.v6.get(b);
     if (e !== undefined) {
+      const sole = e.sole;
+      if (sole !== null && e.soleStart <= t && t <= e.soleEnd) {
+        this.hitPorts = e.solePorts;
+        return sole;
+      }
       const ep = this.resolveEntry(e, proto, port, t);
       if (ep !== null) return ep;
     }
+    this.hitPorts = NO_PORTS;
     let ext = this.ext6.get(b);
     if (ext === undefined) {
       ext = this.external(0, b);
@@ -273,23 +325,31 @@ export class IdentityIndex implements InventoryListener {
     return ext;
   }
 
+  /** Everything but the one-pod fast path; sets hitPorts for role(). */
   private resolveEntry(e: IpEntry, proto: number, port: number, t: number): Endpoint | null {
     const pods = e.pods;
-    if (pods.length === 1) {
-      const p = pods[0];
-      if (p.startMs <= t && t <= p.endMs) return p.endpoint;
-    }
     if (pods.length > 0) {
       const p = this.holderAt(pods, t);
-      if (p !== null) return p.endpoint;
+      if (p !== null) { this.hitPorts = p.serverPorts; return p.endpoint; }
     }
     const hosts = e.hosts;
+    // A hostNetwork pod that held the address then: the node's (known from the pod when the
+    // node object is not), unless the pod declares the flow's port.
+    let hostNode: Endpoint | null = null;
     for (let i = 0; i < hosts.length; i++) {
       const h = hosts[i];
-      if (h.startMs - this.skewMs <= t && t <= h.endMs + this.skewMs && hasPort(h.containerPorts, proto, port)) return h.endpoint;
+      if (h.startMs - this.skewMs <= t && t <= h.endMs + this.skewMs) {
+        if (hasPort(h.containerPorts, proto, port)) {
+          this.hitPorts = h.serverPorts;
+          return h.endpoint;
+        }
+        hostNode = h.nodeEp;
+      }
     }
+    this.hitPorts = NO_PORTS;
     if (e.node !== null) return e.node;
-    if (hosts.length > 0) return hosts[0].nodeEp;
+    if (hostNode !== null) return hostNode;
+    if (e.service !== null) this.hitPorts = e.servicePorts;
     return e.service;
   }
 
@@ -298,7 +358,7 @@ export class IdentityIndex implements InventoryListener {
    * pod that completed covers its own run to the end, otherwise the later start is the newer
    * holder. When no interval covers `t`, the nearest holder within the clock-skew margin.
    */
-  private holderAt(pods: PodState[], t: number): PodState | null {
+  private holderAt(pods: readonly PodState[], t: number): PodState | null {
     let best: PodState | null = null;
     for (let i = 0; i < pods.length; i++) {
       const p = pods[i];
@@ -347,7 +407,8 @@ export class IdentityIndex implements InventoryListener {
     const e = a.family === 4 ? this.v4.get(a.v4) : this.v6.get(a.v6);
     if (e === undefined) return undefined;
     if (e.node !== null) return e.node.name;
-    return e.hosts.length > 0 ? e.hosts[0].slim.nodeName || undefined : undefined;
+    const host = e.hosts.find((h) => h.goneAt < 0 && h.slim.nodeName !== '');
+    return host?.slim.nodeName;
   }
 
   /** The one Endpoint object for these fields (re-intern identities shipped from worker threads). */
@@ -357,10 +418,8 @@ export class IdentityIndex implements InventoryListener {
 
   /** The ports that make this endpoint the server side of a flow, as `PROTO/port` text (for tests and debugging). */
   serverPortsOf(ep: Endpoint): string[] {
-    const s = this.serverPortsById.get(ep.id);
-    if (!s) return [];
     const names: Record<number, string> = { 6: 'TCP', 17: 'UDP', 132: 'SCTP' };
-    return [...s.ports].map((k) => `${names[k >>> 16] ?? k >>> 16}/${k & 0xffff}`);
+    return [...this.portsOf(ep)].map((k) => `${names[k >>> 16] ?? k >>> 16}/${k & 0xffff}`);
   }
 
   get stats(): IdentityStats {
@@ -403,7 +462,7 @@ export class IdentityIndex implements InventoryListener {
       st = existing;
       this.detachAddrs(st);
       this.setServerPorts(st, NO_PORTS);
-      this.nsSet(this.podsByNs, st.slim.namespace).delete(st);
+      this.nsRemove(this.podsByNs, st.slim.namespace, st);
       st.slim = slim;
       st.endpoint = endpoint;
       st.nodeEp = nodeEndpoint(slim.nodeName);
@@ -412,11 +471,10 @@ export class IdentityIndex implements InventoryListener {
       st.endMs = slim.endMs ?? Infinity;
       st.completed = slim.endMs !== undefined;
     }
-    st.addrs = parseAll(slim.ips);
     st.containerPorts = makePortSet(slim.ports.map((p) => portKey(p.protocol, p.port)));
     this.nsSet(this.podsByNs, slim.namespace).add(st);
-    this.attachAddrs(st);
     this.setServerPorts(st, this.computeServerPorts(st));
+    this.attachAddrs(st);
   }
 
   deletePod(uid: string, atMs: number): void {
@@ -426,8 +484,9 @@ export class IdentityIndex implements InventoryListener {
     if (atMs < st.endMs) st.endMs = Math.max(atMs, st.startMs);
     st.goneAt = this.now();
     this.presentPods--;
-    this.nsSet(this.podsByNs, st.slim.namespace).delete(st);
+    this.nsRemove(this.podsByNs, st.slim.namespace, st);
     this.gone.push(st);
+    this.refreshAddrs(st);
   }
 
   upsertNode(node: SlimNode): void {
@@ -450,17 +509,21 @@ export class IdentityIndex implements InventoryListener {
   upsertService(svc: SlimService): void {
     const old = this.services.get(svc.uid);
     if (old !== undefined) this.removeService(old);
-    const st: ServiceState = { slim: svc, endpoint: serviceEndpoint(svc.namespace, svc.name), addrs: parseAll(svc.clusterIPs) };
-    this.services.set(svc.uid, st);
-    this.nsSet(this.servicesByNs, svc.namespace).add(st);
-    for (const a of st.addrs) this.entryFor(a).service = st.endpoint;
     const keys: number[] = [];
     svc.ports.forEach((p, i) => {
       keys.push(portKey(p.protocol, p.port));
       const tp = svc.targetPorts[i];
       if (typeof tp === 'number') keys.push(portKey(p.protocol, tp));
     });
-    this.addServerPortRef(st.endpoint, makePortSet(keys));
+    const st: ServiceState = { slim: svc, endpoint: serviceEndpoint(svc.namespace, svc.name), addrs: parseAll(svc.clusterIPs), ports: makePortSet(keys) };
+    this.services.set(svc.uid, st);
+    this.nsSet(this.servicesByNs, svc.namespace).add(st);
+    for (const a of st.addrs) {
+      const e = this.entryFor(a);
+      e.service = st.endpoint;
+      e.servicePorts = st.ports;
+    }
+    this.addServerPortRef(st.endpoint, st.ports);
     this.refreshPodsFor(svc, old?.slim);
   }
 
@@ -493,10 +556,14 @@ export class IdentityIndex implements InventoryListener {
 
   private removeService(st: ServiceState): void {
     this.services.delete(st.slim.uid);
-    this.nsSet(this.servicesByNs, st.slim.namespace).delete(st);
+    this.nsRemove(this.servicesByNs, st.slim.namespace, st);
     for (const a of st.addrs) {
       const e = this.getEntry(a);
-      if (e !== undefined && e.service === st.endpoint) { e.service = null; this.dropIfEmpty(a, e); }
+      if (e !== undefined && e.service === st.endpoint) {
+        e.service = null;
+        e.servicePorts = NO_PORTS;
+        this.dropIfEmpty(a, e);
+      }
     }
     this.releaseServerPortRef(st.endpoint);
   }
@@ -510,28 +577,29 @@ export class IdentityIndex implements InventoryListener {
     for (const st of pods) {
       if ((now && selects(now, st.slim)) || (before && selects(before, st.slim))) {
         this.setServerPorts(st, this.computeServerPorts(st));
+        this.refreshAddrs(st);
       }
     }
   }
 
   private computeServerPorts(st: PodState): PortSet {
-    const keys = Array.from(st.containerPorts);
     const svcs = this.servicesByNs.get(st.slim.namespace);
-    if (svcs) {
-      for (const svc of svcs) {
-        if (!selects(svc.slim, st.slim)) continue;
-        svc.slim.ports.forEach((p: SlimPort, i) => {
-          keys.push(portKey(p.protocol, p.port));
-          const tp = svc.slim.targetPorts[i];
-          if (typeof tp === 'number') keys.push(portKey(p.protocol, tp));
-          else {
-            const named = st.slim.ports.find((cp) => cp.name === tp);
-            if (named) keys.push(portKey(named.protocol, named.port));
-          }
-        });
-      }
+    if (!svcs) return st.containerPorts;
+    const keys: number[] = [];
+    for (const svc of svcs) {
+      if (!selects(svc.slim, st.slim)) continue;
+      svc.slim.ports.forEach((p: SlimPort, i) => {
+        keys.push(portKey(p.protocol, p.port));
+        const tp = svc.slim.targetPorts[i];
+        if (typeof tp === 'number') keys.push(portKey(p.protocol, tp));
+        else {
+          const named = st.slim.ports.find((cp) => cp.name === tp);
+          if (named) keys.push(portKey(named.protocol, named.port));
+        }
+      });
     }
-    return makePortSet(keys);
+    // Pods of one workload mostly declare the same ports: share the container ports' array then.
+    return keys.length === 0 ? st.containerPorts : makePortSet([...st.containerPorts, ...keys]);
   }
 
   /** One pod's server ports, refcounted per endpoint (a StatefulSet pod recreated under the same name shares the identity). */
@@ -552,21 +620,38 @@ export class IdentityIndex implements InventoryListener {
     if (cur !== undefined && --cur.refs <= 0) this.serverPortsById.delete(ep.id);
   }
 
+  // A pod's addresses are parsed again from its slim form when needed rather than kept parsed:
+  // parsing happens only on inventory changes, and 16-byte arrays per pod would cost more memory.
+
   private attachAddrs(st: PodState): void {
-    for (const a of st.addrs) {
+    for (const text of st.slim.ips) {
+      const a = parseAddress(text);
+      if (!a) continue;
       const e = this.entryFor(a);
-      const list = st.host ? e.hosts : e.pods;
-      if (!list.includes(st)) list.push(st);
+      if (st.host) { if (!e.hosts.includes(st)) e.hosts = [...e.hosts, st]; }
+      else if (!e.pods.includes(st)) e.pods = [...e.pods, st];
+      e.refresh();
     }
   }
 
   private detachAddrs(st: PodState): void {
-    for (const a of st.addrs) {
+    for (const text of st.slim.ips) {
+      const a = parseAddress(text);
+      if (!a) continue;
       const e = this.getEntry(a);
       if (e === undefined) continue;
-      e.pods = e.pods.filter((p) => p !== st);
-      e.hosts = e.hosts.filter((p) => p !== st);
+      if (e.pods.includes(st)) e.pods = listWithout(e.pods, st);
+      if (e.hosts.includes(st)) e.hosts = listWithout(e.hosts, st);
+      e.refresh();
       this.dropIfEmpty(a, e);
+    }
+  }
+
+  /** After a pod's interval or ports changed: update the inline copies in its address entries. */
+  private refreshAddrs(st: PodState): void {
+    for (const text of st.slim.ips) {
+      const a = parseAddress(text);
+      if (a) this.getEntry(a)?.refresh();
     }
   }
 
@@ -595,6 +680,18 @@ export class IdentityIndex implements InventoryListener {
     if (s === undefined) { s = new Set(); map.set(ns, s); }
     return s;
   }
+
+  private nsRemove<T>(map: Map<string, Set<T>>, ns: string, item: T): void {
+    const s = map.get(ns);
+    if (s === undefined) return;
+    s.delete(item);
+    if (s.size === 0) map.delete(ns);
+  }
+}
+
+function listWithout(list: readonly PodState[], st: PodState): readonly PodState[] {
+  const out = list.filter((p) => p !== st);
+  return out.length === 0 ? NO_PODS : out;
 }
 
 function selects(svc: SlimService, pod: SlimPod): boolean {

@@ -16,23 +16,42 @@ export interface EndpointFields {
   readonly nodeName?: string;
 }
 
-const table = new Map<string, WeakRef<Endpoint>>();
-const registry = new FinalizationRegistry<string>((key) => {
-  const ref = table.get(key);
-  if (ref !== undefined && ref.deref() === undefined) table.delete(key);
+/**
+ * Keyed by name only: the name string is already held by the inventory, so the table adds no
+ * key strings of its own; the few identities sharing a name are told apart field by field.
+ */
+const table = new Map<string, WeakRef<Endpoint>[]>();
+let live = 0;
+const registry = new FinalizationRegistry<string>((name) => {
+  const refs = table.get(name);
+  if (refs === undefined) return;
+  const kept = refs.filter((r) => r.deref() !== undefined);
+  live -= refs.length - kept.length;
+  if (kept.length === 0) table.delete(name);
+  else table.set(name, kept);
 });
 let nextId = 1;
 
-function identityKey(f: EndpointFields): string {
-  // \u0000 cannot occur in Kubernetes names or labels, so the join is unambiguous.
-  return `${f.kind}\u0000${f.namespace}\u0000${f.name}\u0000${f.app}\u0000${f.ownerKind ?? ''}\u0000${f.ownerName ?? ''}\u0000${f.nodeName ?? ''}`;
+function same(ep: Endpoint, f: EndpointFields): boolean {
+  return (
+    ep.kind === f.kind &&
+    ep.namespace === f.namespace &&
+    ep.app === f.app &&
+    ep.ownerKind === (f.ownerKind ?? '') &&
+    ep.ownerName === (f.ownerName ?? '') &&
+    ep.nodeName === (f.nodeName ?? '')
+  );
 }
 
 /** The one Endpoint object for these fields in this thread (re-intern identities shipped from workers here). */
 export function internEndpoint(fields: EndpointFields): Endpoint {
-  const key = identityKey(fields);
-  const found = table.get(key)?.deref();
-  if (found !== undefined) return found;
+  const refs = table.get(fields.name);
+  if (refs !== undefined) {
+    for (const r of refs) {
+      const ep = r.deref();
+      if (ep !== undefined && same(ep, fields)) return ep;
+    }
+  }
   const ep: Endpoint = Object.freeze({
     id: nextId++,
     kind: fields.kind,
@@ -43,14 +62,16 @@ export function internEndpoint(fields: EndpointFields): Endpoint {
     ownerName: fields.ownerName ?? '',
     nodeName: fields.nodeName ?? '',
   });
-  table.set(key, new WeakRef(ep));
-  registry.register(ep, key);
+  if (refs === undefined) table.set(fields.name, [new WeakRef(ep)]);
+  else refs.push(new WeakRef(ep));
+  live++;
+  registry.register(ep, fields.name);
   return ep;
 }
 
 /** Interned identities still reachable or not yet collected. */
 export function internedCount(): number {
-  return table.size;
+  return live;
 }
 
 /** Both ends unknown: the seed's `unknown` host and namespace. Held for the life of the process. */
