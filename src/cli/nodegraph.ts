@@ -1,4 +1,69 @@
-/** `netflow-k8s nodegraph`. */
-export async function nodegraphCommand(_argv: string[]): Promise<number> {
-  throw new Error('nodegraph: not built yet');
+/**
+ * `netflow-k8s nodegraph --prometheus-url URL`: the Node Graph API (and the map page, with its
+ * history picker) on its own, reading Prometheus, for a separate deployment like the seed's.
+ */
+import { ConfigError, formatHelp, parseConfig, type OptionSpec } from '../config/options.ts';
+import { LOG_LEVELS } from '../config/run-options.ts';
+import { createLogger } from '../observe/log.ts';
+import { HttpServer, sendText } from '../observe/http.ts';
+import { NodeGraphApi } from '../export/nodegraph.ts';
+import { mountMapPage } from '../export/nodegraph-page.ts';
+import { PrometheusClient, PrometheusError } from '../export/nodegraph-prometheus.ts';
+
+export const NODEGRAPH_OPTIONS: readonly OptionSpec[] = [
+  { key: 'http', kind: 'hostport', default: '0.0.0.0:8080', help: 'HTTP address: /api/health, /api/graph/fields, /api/graph/data, /healthz and the map page' },
+  { key: 'prometheusUrl', kind: 'string', help: 'Prometheus that scrapes the collectors (required), e.g. http://prometheus:9090' },
+  { key: 'prometheusBearerTokenFile', kind: 'path', help: 'bearer token file, read on every query (rotated tokens work)' },
+  { key: 'prometheusCaFile', kind: 'path', help: 'CA bundle trusted in addition to the system roots (TLS is always verified)' },
+  { key: 'logLevel', kind: 'enum', choices: LOG_LEVELS, default: 'info', help: 'log level' },
+];
+
+const USAGE = 'usage: netflow-k8s nodegraph --prometheus-url URL [OPTIONS]\n\nServe the Grafana Node Graph API and the service map from Prometheus, without a collector.';
+
+export interface NodeGraphServer {
+  readonly server: HttpServer;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export async function startNodeGraphServer(opts: { http: { host: string; port: number }; prometheusUrl: string; prometheusBearerTokenFile?: string; prometheusCaFile?: string; logLevel?: string }): Promise<NodeGraphServer> {
+  const log = createLogger(opts.logLevel ?? 'info');
+  let prometheus: PrometheusClient;
+  try {
+    prometheus = new PrometheusClient({ url: opts.prometheusUrl, bearerTokenFile: opts.prometheusBearerTokenFile, caFile: opts.prometheusCaFile });
+  } catch (err) {
+    throw new ConfigError(err instanceof PrometheusError ? 'prometheusUrl' : 'prometheusCaFile', (err as Error).message);
+  }
+  const server = new HttpServer().onError((err, req) => log.error({ err: String(err), url: req.url }, 'HTTP handler failed'));
+  new NodeGraphApi({ prometheus, onError: (err) => log.warn({ err: String(err) }, 'Prometheus query failed') }).mount(server);
+  server.route('GET', '/healthz', (req, res) => sendText(res, 200, 'text/plain; charset=utf-8', 'ok\n', req.method === 'HEAD'));
+  mountMapPage(server);
+  const addr = await server.listen(opts.http.host, opts.http.port);
+  log.info({ http: { address: addr.address, port: addr.port }, prometheus: prometheus.base.origin }, 'node graph API listening');
+  return { server, port: addr.port, stop: () => server.close() };
+}
+
+export async function nodegraphCommand(argv: string[]): Promise<number> {
+  const parsed = parseConfig(NODEGRAPH_OPTIONS, argv);
+  if (parsed.help) {
+    process.stdout.write(formatHelp(USAGE, NODEGRAPH_OPTIONS));
+    return 0;
+  }
+  if (parsed.positionals.length > 0) throw new ConfigError(parsed.positionals[0], 'unexpected argument (nodegraph takes only options)');
+  const v = parsed.values;
+  const url = (v.prometheusUrl as string | undefined) ?? '';
+  if (url === '') throw new ConfigError('prometheusUrl', '--prometheus-url is required (the Node Graph API reads its history there)');
+  const s = await startNodeGraphServer({
+    http: v.http as { host: string; port: number },
+    prometheusUrl: url,
+    prometheusBearerTokenFile: v.prometheusBearerTokenFile as string | undefined,
+    prometheusCaFile: v.prometheusCaFile as string | undefined,
+    logLevel: v.logLevel as string,
+  });
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await s.stop();
+  return 0;
 }

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { prometheusAvailable, startPrometheus } from '../support/prometheus.ts';
 import { escapeLabelValue, PrometheusClient, PrometheusError } from '../../src/export/nodegraph-prometheus.ts';
 import { NodeGraphApi } from '../../src/export/nodegraph.ts';
+import { startNodeGraphServer } from '../../src/cli/nodegraph.ts';
 import type { Graph } from '../../src/export/nodegraph-graph.ts';
 
 const WEIRD = 'we"ird\\app\nx';
@@ -98,6 +99,35 @@ test('history from a real Prometheus: nodes per namespace+app, merged client→s
   assert.deepEqual(none, []);
   // A hostile filter never reaches Prometheus.
   await assert.rejects(api.graph(new URLSearchParams({ srcnamespace: hostile })), /not a namespace/);
+
+  // The standalone `nodegraph` server answers the same over HTTP, with the map page.
+  const standalone = await startNodeGraphServer({ http: { host: '127.0.0.1', port: 0 }, prometheusUrl: prom.url, logLevel: 'silent' });
+  t.after(() => standalone.stop());
+  const base = `http://127.0.0.1:${standalone.port}`;
+  const health = await fetch(`${base}/api/health`);
+  assert.equal(health.headers.get('content-type'), 'application/json; charset=utf-8');
+  assert.equal(((await health.json()) as { source: string }).source, 'prometheus');
+  const viaHttp = (await (await fetch(`${base}/api/graph/data?from=${now - 300_000}&to=${now}&srcnamespace=billing`)).json()) as Graph;
+  assert.deepEqual(viaHttp.edges.map((e) => e.id), ['billing/api->shop/db']);
+  const bad = await fetch(`${base}/api/graph/data?dstnamespace=${encodeURIComponent(hostile)}`);
+  assert.equal(bad.status, 400);
+  await bad.body?.cancel();
+  const page = await fetch(`${base}/`);
+  assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+  await page.body?.cancel();
+});
+
+test('nodegraph command: --prometheus-url is required', async () => {
+  const { main } = await import('../../src/cli/main.ts');
+  const write = process.stderr.write;
+  let errText = '';
+  process.stderr.write = ((chunk: string) => { errText += chunk; return true; }) as typeof process.stderr.write;
+  try {
+    assert.equal(await main(['nodegraph', '--http', '127.0.0.1:0']), 2);
+  } finally {
+    process.stderr.write = write;
+  }
+  assert.match(errText, /prometheus-url is required/);
 });
 
 test('Prometheus client: bearer token from its file, errors reported, TLS verified against the CA file', { skip: spawnSync('openssl', ['version']).error !== undefined && 'openssl not installed' }, async (t) => {
