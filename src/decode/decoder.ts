@@ -113,19 +113,22 @@ export class Decoder {
   decode(datagram: Uint8Array, exporter: Exporter, nowMs: number): void {
     const s = this.stats;
     s.datagrams++;
+    const decodedBefore = s.datagramsDecoded;
     try {
       if (datagram.length < 4) {
         s.errors.short_header++;
-        return;
+      } else {
+        const v = new DataView(datagram.buffer, datagram.byteOffset, datagram.byteLength);
+        const version = v.getUint16(0);
+        if (version === 9) this.decodeV9(v, datagram, exporter, nowMs);
+        else if (version === 10) this.decodeIpfix(v, datagram, exporter, nowMs);
+        else if (version === 5) {
+          if (decodeV5(v, datagram, exporter, this.rec, this.sink, s)) s.datagramsDecoded++;
+        } else s.errors.unknown_version++;
       }
-      const v = new DataView(datagram.buffer, datagram.byteOffset, datagram.byteLength);
-      const version = v.getUint16(0);
-      if (version === 9) this.decodeV9(v, datagram, exporter, nowMs);
-      else if (version === 10) this.decodeIpfix(v, datagram, exporter, nowMs);
-      else if (version === 5) {
-        if (decodeV5(v, datagram, exporter, this.rec, this.sink, s)) s.datagramsDecoded++;
-      } else s.errors.unknown_version++;
+      if (s.datagramsDecoded === decodedBefore) s.datagramsRefused++;
     } catch (err) {
+      if (s.datagramsDecoded === decodedBefore) s.datagramsRefused++;
       s.errors.exception++;
       this.lastException = err;
     }

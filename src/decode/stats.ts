@@ -8,13 +8,15 @@
  *   - held === heldDecoded + heldDropped + pending: every held set is eventually decoded when its
  *     template arrives, or dropped (too old, hold over its bound, template never came), or is
  *     still waiting.
- *   - dataSets === setsDecoded + templateMisses + errors.zero_length_record: every data set found in
- *     a datagram is decoded with its template, waits for it, or is refused because its template
- *     has a zero record length.
- *   - datagrams === datagramsDecoded + (datagrams refused whole: short_header, unknown_version,
- *     bad_message_length, and v5 datagrams whose first header is refused, bad_count / truncated_v5).
+ *   - dataSets + heldDecoded === setsDecoded + templateMisses + errors.zero_length_record: every
+ *     data set found in a datagram, and every held set taken up again, is decoded with its
+ *     template, or (on arrival only) waits for it, or is refused because its template has a zero
+ *     record length.
+ *   - datagrams === datagramsDecoded + datagramsRefused (refused whole: short_header,
+ *     unknown_version, bad_message_length, or a v5 first header with bad_count / truncated_v5).
  *     Inside a datagram decoding goes on after a bad set where the set boundary is still known;
  *     once a length can no longer be trusted the rest of that datagram is skipped and counted.
+ *   - records.v5 + records.v9 + records.ipfix === sink calls.
  * Records: records.* counts flow records handed to the sink (an RFC 5103 biflow with reverse
  * counters yields two); optionsRecords counts options data records kept as state, never sunk.
  */
@@ -56,6 +58,8 @@ export interface DecoderStats {
   datagrams: number;
   /** Datagrams whose header was accepted (some of their sets may still have been refused). */
   datagramsDecoded: number;
+  /** Datagrams refused whole (see the error reasons). */
+  datagramsRefused: number;
   /** Flow records handed to the sink, by version. */
   records: { v5: number; v9: number; ipfix: number };
   /** Options data records (sampling, interface names, system init time): state, not flows. */
@@ -89,6 +93,7 @@ export function newStats(): DecoderStats {
   return {
     datagrams: 0,
     datagramsDecoded: 0,
+    datagramsRefused: 0,
     records: { v5: 0, v9: 0, ipfix: 0 },
     optionsRecords: 0,
     dataSets: 0,

@@ -1,0 +1,190 @@
+/**
+ * Property-based test: mutated real datagrams (bit flips, truncation, corrupted length fields,
+ * splices of two datagrams, random 16-bit writes) never make an exception escape or be caught
+ * inside the decoder, every call does bounded work, and the counters add up (stats.ts).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import fc from 'fast-check';
+import { Decoder } from '../../src/decode/decoder.ts';
+import type { FlowRecord } from '../../src/decode/record.ts';
+import { totalErrors, type DecoderStats } from '../../src/decode/stats.ts';
+import { iptNetflowStream } from '../../src/generate/ipt-netflow.ts';
+import { dat, exporter, pcapPayloads } from './util.ts';
+
+/** Cases: datagrams in send order, so templates precede data and mutations reach the readers. */
+function corpus(): Uint8Array[][] {
+  const cases: Uint8Array[][] = [];
+  const dir = new URL('../../../shared/testdata/netflow/', import.meta.url).pathname;
+  const lf = readdirSync(`${dir}logstash-codec-netflow`).filter((f) => f.endsWith('.dat')).sort();
+  // Group a vendor's template and data files together (same name prefix up to _tpl/_data).
+  const groups = new Map<string, string[]>();
+  for (const f of lf) {
+    const key = f.replace(/_(tpl|opttpl|data|tpldata).*$/, '');
+    groups.set(key, [...(groups.get(key) ?? []), f]);
+  }
+  for (const files of groups.values()) {
+    const sorted = files.sort((a, b) => Number(/data/.test(a)) - Number(/data/.test(b)));
+    cases.push(sorted.map((f) => dat(`logstash-codec-netflow/${f}`)));
+  }
+  for (const f of readdirSync(`${dir}graylog-plugin-netflow`).filter((x) => x.endsWith('.dat'))) cases.push([dat(`graylog-plugin-netflow/${f}`)]);
+  for (const f of ['akvorado/data+templates.pcap', 'akvorado/mpls.pcap', 'generated/softflowd-v10-biflow-basic.pcap', 'generated/softflowd-v9-basic.pcap', 'graylog-plugin-netflow/nprobe-netflow9.pcap']) {
+    cases.push(pcapPayloads(f).map((p) => p.payload));
+  }
+  for (const protocol of [9, 10] as const) {
+    cases.push([...iptNetflowStream({ protocol, count: 3, recordsPerDatagram: 30, startMs: 1_700_000_000_000 })].map((d) => d.payload));
+  }
+  return cases;
+}
+
+type Mutation =
+  | { kind: 'flip'; at: number; bit: number }
+  | { kind: 'truncate'; at: number }
+  | { kind: 'u16'; at: number; value: number }
+  | { kind: 'setlen'; nth: number; value: number }
+  | { kind: 'splice'; other: number; at: number; from: number };
+
+const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
+  fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
+  fc.record({ kind: fc.constant('u16' as const), at: fc.nat(), value: fc.oneof(fc.constant(0), fc.constant(0xffff), fc.constant(4), fc.integer({ min: 0, max: 0xffff })) }),
+  fc.record({ kind: fc.constant('setlen' as const), nth: fc.nat({ max: 8 }), value: fc.oneof(fc.constant(0), fc.constant(1), fc.constant(3), fc.constant(0xffff), fc.integer({ min: 0, max: 0xffff })) }),
+  fc.record({ kind: fc.constant('splice' as const), other: fc.nat(), at: fc.nat(), from: fc.nat() }),
+);
+
+function mutate(d: Uint8Array, m: Mutation, all: Uint8Array[]): Uint8Array {
+  if (d.length === 0) return d;
+  const out = new Uint8Array(d);
+  switch (m.kind) {
+    case 'flip':
+      out[m.at % out.length] ^= 1 << m.bit;
+      return out;
+    case 'truncate':
+      return out.subarray(0, m.at % (out.length + 1));
+    case 'u16': {
+      const at = m.at % Math.max(1, out.length - 1);
+      out[at] = m.value >> 8;
+      if (at + 1 < out.length) out[at + 1] = m.value & 255;
+      return out;
+    }
+    case 'setlen': {
+      // Walk the real set headers (v9: from 20, IPFIX: from 16) and corrupt the nth set's length.
+      const version = (out[0] << 8) | out[1];
+      let p = version === 9 ? 20 : version === 10 ? 16 : 0;
+      if (p === 0) return out;
+      for (let i = 0; p + 4 <= out.length; i++) {
+        const len = (out[p + 2] << 8) | out[p + 3];
+        if (i === m.nth || len < 4) {
+          out[p + 2] = m.value >> 8;
+          out[p + 3] = m.value & 255;
+          return out;
+        }
+        p += len;
+      }
+      return out;
+    }
+    case 'splice': {
+      const o = all[m.other % all.length];
+      const at = m.at % (out.length + 1);
+      const from = m.from % (o.length + 1);
+      const res = new Uint8Array(at + o.length - from);
+      res.set(out.subarray(0, at));
+      res.set(o.subarray(from), at);
+      return res;
+    }
+  }
+}
+
+function checkInvariants(s: DecoderStats, sinkCalls: number, bytesFed: number): void {
+  assert.equal(s.errors.exception, 0, 'an exception was thrown inside the decoder');
+  assert.equal(s.records.v5 + s.records.v9 + s.records.ipfix, sinkCalls, 'records counted = records sunk');
+  assert.equal(s.datagrams, s.datagramsDecoded + s.datagramsRefused);
+  assert.equal(s.templateMisses, s.held);
+  assert.equal(s.held, s.heldDecoded + s.heldDropped + s.pending);
+  assert.equal(s.dataSets + s.heldDecoded, s.setsDecoded + s.templateMisses + s.errors.zero_length_record);
+  assert.ok(s.templates >= 0);
+  // Bounded output: every record takes at least one byte (a biflow gives two records).
+  assert.ok(sinkCalls <= 2 * bytesFed, `${sinkCalls} records from ${bytesFed} bytes`);
+  assert.ok(Number.isFinite(totalErrors(s)));
+}
+
+const AGG = { runs: 0, records: 0, errors: {} as Record<string, number> };
+const CASES = corpus();
+const ALL = CASES.flat();
+
+test('fuzz: mutated real datagrams never throw, do bounded work, and the counters add up', () => {
+  fc.assert(
+    fc.property(fc.nat(), fc.nat(), fc.array(mutation, { minLength: 1, maxLength: 4 }), fc.boolean(), (ci, di, muts, nfdump) => {
+      const c = CASES[ci % CASES.length];
+      const target = di % c.length;
+      let sinkCalls = 0;
+      let bad = '';
+      const sink = (r: FlowRecord): void => {
+        sinkCalls++;
+        if (!Number.isFinite(r.bytes) || r.bytes < 0 || !Number.isFinite(r.packets) || r.packets < 0) bad = `bytes ${r.bytes} packets ${r.packets}`;
+        if (r.family !== 4 && r.family !== 6) bad = `family ${r.family}`;
+        if (!Number.isFinite(r.startMs) || !Number.isFinite(r.endMs)) bad = 'times';
+      };
+      const dec = new Decoder(sink, { sampling: nfdump ? 'nfdump' : 'rfc', pendingMaxRecords: 50 });
+      const E = exporter();
+      let bytesFed = 0;
+      for (let i = 0; i < c.length; i++) {
+        let d = c[i];
+        if (i === target) for (const m of muts) d = mutate(d, m, ALL);
+        bytesFed += d.length;
+        const t0 = performance.now();
+        dec.decode(d, E, i * 10);
+        // A sanity bound, not a speed test: one datagram of at most 64 KiB.
+        assert.ok(performance.now() - t0 < 1000, 'one decode() call took over a second');
+        checkInvariants(dec.stats, sinkCalls, bytesFed);
+        assert.equal(bad, '', bad);
+      }
+      AGG.runs++; AGG.records += sinkCalls; for (const [k, v] of Object.entries(dec.stats.errors)) AGG.errors[k] = (AGG.errors[k] ?? 0) + v;
+      dec.expire(1e12);
+      checkInvariants(dec.stats, sinkCalls, bytesFed);
+      assert.equal(dec.stats.pending, 0);
+      assert.equal(dec.stats.templates, 0);
+    }),
+    { numRuns: 600, seed: 20261126 },
+  );
+});
+
+test('fuzz: random bytes behind real headers', () => {
+  const headers = [
+    Uint8Array.of(0, 9, 0, 1, 0, 0, 0, 1, 0x65, 0x5a, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0),
+    Uint8Array.of(0, 10, 0, 0, 0x65, 0x5a, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0),
+    Uint8Array.of(0, 5, 0, 1, 0, 0, 0, 1, 0x65, 0x5a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0),
+  ];
+  fc.assert(
+    fc.property(fc.nat({ max: 2 }), fc.uint8Array({ maxLength: 1500 }), fc.uint8Array({ maxLength: 1500 }), (h, a, b) => {
+      let sinkCalls = 0;
+      const dec = new Decoder(() => sinkCalls++);
+      const mk = (body: Uint8Array): Uint8Array => {
+        const d = new Uint8Array(headers[h].length + body.length);
+        d.set(headers[h]);
+        d.set(body, headers[h].length);
+        if (h === 1) {
+          d[2] = d.length >> 8;
+          d[3] = d.length & 255;
+        }
+        return d;
+      };
+      const d1 = mk(a);
+      const d2 = mk(b);
+      dec.decode(d1, exporter(), 0);
+      dec.decode(d2, exporter(), 1);
+      dec.decode(d2, exporter(), 2);
+      checkInvariants(dec.stats, sinkCalls, d1.length + 2 * d2.length);
+    }),
+    { numRuns: 1500, seed: 7 },
+  );
+});
+
+test('fuzz: the mutations reached every part of the decoder', () => {
+  assert.ok(AGG.runs >= 600);
+  assert.ok(AGG.records > 1000, `${AGG.records} records`);
+  for (const reason of ['short_header', 'unknown_version', 'bad_set_length', 'zero_length_set', 'template_overflow', 'truncated_record', 'bad_count']) {
+    assert.ok((AGG.errors[reason] ?? 0) > 0, `no mutation produced ${reason}: ${JSON.stringify(AGG.errors)}`);
+  }
+});
