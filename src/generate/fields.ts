@@ -158,7 +158,9 @@ export function ipv6Bytes(text: string): Uint8Array {
     tailV4 = ipv4Bytes(v4[1]);
     t = `${t.slice(0, -v4[1].length)}0:0`;
   }
-  const [head, tail] = t.includes('::') ? t.split('::') : [t, undefined];
+  const halves = t.split('::');
+  if (halves.length > 2) throw new Error(`not an IPv6 address: ${text}`);
+  const [head, tail] = halves.length === 2 ? halves : [t, undefined];
   const hw = head ? head.split(':') : [];
   const tw = tail ? tail.split(':') : [];
   const words = tail === undefined ? hw : [...hw, ...Array(8 - hw.length - tw.length).fill('0'), ...tw];
