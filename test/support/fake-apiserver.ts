@@ -320,6 +320,7 @@ export class FakeApiServer {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const s of this.#sockets) s.destroy();
     this.#sockets.clear();
+    this.#server.closeAllConnections();
     await closed;
   }
 
@@ -354,7 +355,8 @@ export class FakeApiServer {
 
   #makeServer(): Server {
     const server = createServer({ key: this.#key, cert: this.caPem }, (req, res) => this.#handle(req, res));
-    server.on('secureConnection', (socket: Socket) => {
+    // Every TCP connection, also those still in the TLS handshake, so stop() can cut them all.
+    server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
       socket.on('close', () => this.#sockets.delete(socket));
     });
