@@ -10,7 +10,7 @@ if ! "$NODE_PREFIX/node_modules/node/bin/node" --version 2>/dev/null | grep -q '
 fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   need=()
-  for p in softflowd prometheus chromium fonts-dejavu-core; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+  for p in softflowd prometheus chromium fonts-dejavu-core openssl; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
   if [ ${#need[@]} -gt 0 ]; then
     apt-get update >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >&2
