@@ -42,7 +42,7 @@ export type FlowReader = (
   c: ReadContext,
 ) => number;
 
-type Role =
+export type Role =
   | 'B' | 'P' | 'RB' | 'RP'
   | 'S4' | 'D4' | 'S6' | 'D6'
   | 'SP' | 'DP' | 'PR' | 'FL' | 'II' | 'OI' | 'IC'
@@ -121,9 +121,11 @@ function readNtpMs(off: string): string {
 
 const LOCAL_ROLES: readonly Role[] = ['B', 'P', 'RB', 'RP', 'SID', 'INIT', 'IC', 'SU', 'EU', 'SS', 'ES', 'SM', 'EM', 'SN', 'EN', 'SD', 'ED'];
 
-/** Generates the reader source for a flow template. Exported for tests and debugging. */
-export function readerSource(version: 9 | 10, fields: readonly TemplateField[]): string {
-  // Pick, per role, the field with the best priority (first one on ties).
+/**
+ * Which field gives each role: per role the field with the best priority (first one on ties).
+ * Variable-length fields never take a role. Shared by the compiled and the interpreted reader.
+ */
+export function chooseRoles(version: 9 | 10, fields: readonly TemplateField[]): Map<number, Role> {
   const chosen = new Map<Role, { index: number; prio: number }>();
   fields.forEach((f, index) => {
     if (isVariable(version, f)) return;
@@ -135,6 +137,13 @@ export function readerSource(version: 9 | 10, fields: readonly TemplateField[]):
   });
   const roleAt = new Map<number, Role>();
   for (const [role, { index }] of chosen) roleAt.set(index, role);
+  return roleAt;
+}
+
+/** Generates the reader source for a flow template. Exported for tests and debugging. */
+export function readerSource(version: 9 | 10, fields: readonly TemplateField[]): string {
+  const roleAt = chooseRoles(version, fields);
+  const chosen = new Set(roleAt.values());
   const has = (r: Role): boolean => chosen.has(r);
 
   const variable = fields.some((f) => isVariable(version, f));
@@ -287,12 +296,21 @@ function timeExpr(version: 9 | 10, side: 'S' | 'E', has: (r: Role) => boolean): 
 
 const cache = new Map<string, FlowReader>();
 
-/** The compiled reader for a layout; one per distinct signature, shared by all exporters. */
+/** The compiled reader for a layout if one exists already (compiled for any exporter). */
+export function cachedReader(signature: string): FlowReader | undefined {
+  return cache.get(signature);
+}
+
+/**
+ * Compiles the reader for a layout; one per distinct signature, shared by all exporters. About
+ * 0.1 ms each, so the decoder spends a small budget of compiles per datagram and interprets
+ * (interpret.ts) what it could not compile yet: a flood of distinct templates cannot stall it.
+ */
 export function compileReader(version: 9 | 10, signature: string, fields: readonly TemplateField[]): FlowReader {
   let reader = cache.get(signature);
   if (!reader) {
     reader = new Function(readerSource(version, fields))() as FlowReader;
-    // A flood of distinct hostile layouts must not grow memory without bound.
+    // Distinct hostile layouts must not grow memory without bound.
     if (cache.size >= 4096) cache.clear();
     cache.set(signature, reader);
   }

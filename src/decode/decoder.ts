@@ -10,7 +10,8 @@
  */
 import { FlowRecord, type Exporter, type RecordSink } from './record.ts';
 import { newStats, type DecoderStats } from './stats.ts';
-import { compileReader, ReadContext } from './compile.ts';
+import { cachedReader, compileReader, ReadContext } from './compile.ts';
+import { interpretSet, makePlan } from './interpret.ts';
 import { DomainState, MAX_OPTION_ENTRIES, readOptionsData } from './options-data.ts';
 import { layoutOf, templateSignature, type Template, type TemplateField } from './template.ts';
 import { decodeV5 } from './v5.ts';
@@ -33,6 +34,11 @@ export interface DecoderOptions {
    * it: only the first record of each options set, and only samplers that have an ID.
    */
   sampling: 'rfc' | 'nfdump';
+  /**
+   * New template layouts compiled per decode() call (about 0.1 ms each); sets of templates not
+   * compiled yet are interpreted, slower but bounded. 0 interprets everything.
+   */
+  compilesPerDatagram: number;
 }
 
 export const DEFAULT_DECODER_OPTIONS: Readonly<DecoderOptions> = Object.freeze({
@@ -40,6 +46,7 @@ export const DEFAULT_DECODER_OPTIONS: Readonly<DecoderOptions> = Object.freeze({
   pendingMaxRecords: 10_000,
   pendingMaxAgeMs: 30_000,
   sampling: 'rfc',
+  compilesPerDatagram: 8,
 });
 
 /** Bytes a held set counts as one record towards pendingMaxRecords. */
@@ -103,6 +110,7 @@ export class Decoder {
   private readonly rec = new FlowRecord();
   private readonly ctx = new ReadContext();
   private readonly exporters = new Map<string, ExporterState>();
+  private compileBudget = 0;
 
   constructor(sink: RecordSink, options?: Partial<DecoderOptions>) {
     this.sink = sink;
@@ -113,6 +121,7 @@ export class Decoder {
   decode(datagram: Uint8Array, exporter: Exporter, nowMs: number): void {
     const s = this.stats;
     s.datagrams++;
+    this.compileBudget = this.options.compilesPerDatagram;
     const decodedBefore = s.datagramsDecoded;
     try {
       if (datagram.length < 4) {
@@ -273,7 +282,19 @@ export class Decoder {
     c.uptime = uptime;
     c.initMs = dom.initMs;
     c.truncated = false;
-    const n = tpl.reader!(v, u, body, setEnd, this.rec, this.sink, c);
+    let reader = tpl.reader;
+    if (!reader) reader = tpl.reader = cachedReader(tpl.signature);
+    if (!reader && this.compileBudget > 0) {
+      this.compileBudget--;
+      s.readersCompiled++;
+      reader = tpl.reader = compileReader(version, tpl.signature, tpl.fields);
+    }
+    let n: number;
+    if (reader) n = reader(v, u, body, setEnd, this.rec, this.sink, c);
+    else {
+      s.setsInterpreted++;
+      n = interpretSet((tpl.plan ??= makePlan(version, tpl.fields)), v, u, body, setEnd, this.rec, this.sink, c);
+    }
     if (version === 9) s.records.v9 += n;
     else s.records.ipfix += n;
     if (c.truncated) s.errors.truncated_record++;
@@ -398,8 +419,9 @@ export class Decoder {
       return;
     }
     const { fixedLength, minLength } = layoutOf(version, fields);
-    const reader = options || minLength === 0 ? undefined : compileReader(version, signature, fields);
-    dom.templates.set(id, { version, id, options, fields, fixedLength, minLength, signature, lastSeenMs: nowMs, reader });
+    // Compiled on first use (see decodeData), unless this layout was compiled already.
+    const reader = options || minLength === 0 ? undefined : cachedReader(signature);
+    dom.templates.set(id, { version, id, options, fields, fixedLength, minLength, signature, lastSeenMs: nowMs, reader, plan: undefined });
     if (!old) s.templates++;
     s.templatesReceived++;
     es.newTemplate = true;

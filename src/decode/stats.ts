@@ -72,6 +72,10 @@ export interface DecoderStats {
   templates: number;
   /** Template (and options template) records accepted, including refreshes. */
   templatesReceived: number;
+  /** Template layouts compiled into readers (the rest of the time a compiled one is reused). */
+  readersCompiled: number;
+  /** Data sets read by the interpreter because the datagram's compile budget was spent. */
+  setsInterpreted: number;
   /** Templates withdrawn (IPFIX) or expired for not being refreshed. */
   templatesWithdrawn: number;
   templatesExpired: number;
@@ -100,6 +104,8 @@ export function newStats(): DecoderStats {
     setsDecoded: 0,
     templates: 0,
     templatesReceived: 0,
+    readersCompiled: 0,
+    setsInterpreted: 0,
     templatesWithdrawn: 0,
     templatesExpired: 0,
     templateMisses: 0,

@@ -3,6 +3,7 @@
  * v9 (RFC 3954) and IPFIX (RFC 7011, IANA registry) share the numbers below 128 and most above.
  */
 import type { FlowReader } from './compile.ts';
+import type { ReadPlan } from './interpret.ts';
 
 /** IANA / RFC 3954 information elements the decoder reads. */
 export const IE = {
@@ -80,8 +81,10 @@ export interface Template {
   /** Same signature = same layout: compiled readers are shared between exporters by it. */
   readonly signature: string;
   lastSeenMs: number;
-  /** Compiled flow reader (flow templates only). */
-  readonly reader: FlowReader | undefined;
+  /** Compiled flow reader (flow templates only), made on first use. */
+  reader: FlowReader | undefined;
+  /** Interpretation plan, for when the reader could not be compiled yet. */
+  plan: ReadPlan | undefined;
 }
 
 export function templateSignature(version: number, options: boolean, fields: readonly TemplateField[]): string {
