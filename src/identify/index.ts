@@ -84,9 +84,19 @@ function portKey(protocol: string, port: number): number {
   return ((PROTO_NUM[protocol.toUpperCase()] ?? 6) << 16) | (port & 0xffff);
 }
 
+/** Port sets are shared: the pods of one workload declare the same ports. Distinct sets are few. */
+const portSets = new Map<string, PortSet>();
+
 function makePortSet(keys: number[]): PortSet {
   if (keys.length === 0) return NO_PORTS;
-  return [...new Set(keys)].sort((a, b) => a - b);
+  const set = [...new Set(keys)].sort((a, b) => a - b);
+  const key = set.join(',');
+  const found = portSets.get(key);
+  if (found !== undefined) return found;
+  if (portSets.size >= 10_000) portSets.clear();
+  const frozen = Object.freeze(set);
+  portSets.set(key, frozen);
+  return frozen;
 }
 
 function hasPort(set: PortSet, proto: number, port: number): boolean {
