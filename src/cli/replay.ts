@@ -42,10 +42,21 @@ export const OUTPUTS: Record<string, (io: ReplayIO, config: ReplayConfig) => Rec
   none: () => ({ record: () => {}, ready: () => undefined, end: async () => {} }),
 };
 
+/** `"YYYY-MM-DDTHH:MM:SS` by whole second: Date#toISOString per record was most of replay's time. */
+const isoSeconds = new Map<number, string>();
+
 function isoOrNull(ms: number): string {
   // 0 means the exporter sent no times; beyond ±8.64e15 ms a Date cannot exist.
   if (ms === 0 || !Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return 'null';
-  return `"${new Date(ms).toISOString()}"`;
+  const sec = Math.floor(ms / 1000);
+  let head = isoSeconds.get(sec);
+  if (head === undefined) {
+    if (isoSeconds.size >= 8192) isoSeconds.clear();
+    head = `"${new Date(sec * 1000).toISOString().slice(0, -5)}`;
+    isoSeconds.set(sec, head);
+  }
+  const frac = Math.floor(ms - sec * 1000);
+  return `${head}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z"`;
 }
 
 /** One flow record as a JSON object, keys in a fixed order. Addresses are plain IP text: no escaping needed. */

@@ -208,3 +208,22 @@ test('a larger stream: every record comes out once, in batches', async () => {
     assert.deepEqual(Object.keys(JSON.parse(out[out.length - 1])), KEYS);
   });
 });
+
+test('record JSON: times as ISO 8601 UTC with milliseconds, null when the exporter sent none', async () => {
+  const { jsonRecord } = await import('../../src/cli/replay.ts');
+  const { FlowRecord } = await import('../../src/decode/record.ts');
+  const r = new FlowRecord();
+  for (const ms of [1, 999, 1000, 1_790_000_000_123, -1500, 1_795_672_730_864, 253_402_300_800_000]) {
+    r.startMs = ms;
+    r.endMs = ms + 1;
+    const j = JSON.parse(jsonRecord(r)) as Record<string, unknown>;
+    assert.equal(j.start, new Date(ms).toISOString(), String(ms));
+    assert.equal(j.end, new Date(ms + 1).toISOString(), String(ms));
+  }
+  r.startMs = 0;
+  r.endMs = Number.NaN;
+  const j = JSON.parse(jsonRecord(r)) as Record<string, unknown>;
+  assert.equal(j.start, null);
+  assert.equal(j.end, null);
+  assert.deepEqual(Object.keys(j), KEYS);
+});
