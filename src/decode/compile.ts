@@ -197,7 +197,7 @@ export function readerSource(version: 9 | 10, fields: readonly TemplateField[]):
 
   const locals = LOCAL_ROLES.filter(has);
   const pre: string[] = [];
-  for (const l of locals) pre.push(`${l} = 0;`);
+  // Locals need no reset: every role a template has is read before the record is sunk.
   if (!has('S4')) pre.push('r.src4 = 0;');
   if (!has('D4')) pre.push('r.dst4 = 0;');
   if (!has('SP')) pre.push('r.srcPort = 0;');
@@ -252,7 +252,7 @@ export function readerSource(version: 9 | 10, fields: readonly TemplateField[]):
   const lines: string[] = [];
   lines.push('"use strict";');
   lines.push('return function read(v, u, p, end, r, sink, c) {');
-  lines.push('var n = 0, q = 0, L = 0, t = 0, i = 0, s6 = 0, d6 = 0, rate = c.rate;');
+  lines.push('var n = 0, q = 0, L = 0, t = 0, i = 0, s6 = 0, d6 = 0, rate = c.rate, base = c.baseMs, up = c.uptime, init = c.initMs;');
   if (locals.length) lines.push(`var ${locals.map((l) => `${l} = 0`).join(', ')};`);
   lines.push('r.version = c.version; r.exporter = c.exporter; r.sourceId = c.sourceId;');
   if (!variable) {
@@ -283,12 +283,12 @@ function timeExpr(version: 9 | 10, side: 'S' | 'E', has: (r: Role) => boolean): 
   if (has(r('M'))) return r('M');
   if (has(r('S'))) return `${r('S')} * 1000`;
   if (has(r('N'))) return r('N');
-  if (has(r('D'))) return `c.baseMs - Math.floor(${r('D')} / 1000)`;
+  if (has(r('D'))) return `base - Math.floor(${r('D')} / 1000)`;
   if (has(r('U'))) {
     // v9: relative to the header's sysUptime; modulo 2^32 so a wrapped uptime still gives the
     // right absolute time. IPFIX: relative to systemInitTimeMilliseconds, if we know it.
-    if (version === 9) return `c.baseMs - ((c.uptime - ${r('U')}) >>> 0)`;
-    const init = has('INIT') ? '(INIT || c.initMs)' : 'c.initMs';
+    if (version === 9) return `base - ((up - ${r('U')}) >>> 0)`;
+    const init = has('INIT') ? '(INIT || init)' : 'init';
     return `(${init} ? ${init} + ${r('U')} : 0)`;
   }
   return undefined;
