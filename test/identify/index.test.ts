@@ -216,3 +216,51 @@ test('node updates move addresses; a deleted node no longer names its address', 
   assert.equal(idx.nodeByAddress('192.168.0.2'), undefined);
   assert.equal(idx.stats.nodes, 0);
 });
+
+test('a hostNetwork pod whose node object is unknown: its node by name, only while the pod holds the address', () => {
+  let now = T0 + MIN;
+  const idx = new IdentityIndex({ now: () => now, retentionMs: 60 * MIN });
+  idx.upsertPod(pod({ uid: 'h', name: 'kube-proxy-x', nodeName: 'node-z', ips: ['192.168.5.5'], hostNetwork: true, ports: [{ port: 10249, protocol: 'TCP' }] }));
+  assert.equal(idx.lookup('192.168.5.5').name, 'node-z');
+  assert.equal(idx.lookup('192.168.5.5').kind, 'node');
+  assert.equal(idx.lookup('192.168.5.5', { port: 10249 }).name, 'kube-proxy-x');
+  assert.equal(idx.nodeByAddress('192.168.5.5'), 'node-z');
+  now = T0 + 2 * MIN;
+  idx.deletePod('h', now);
+  assert.equal(idx.nodeByAddress('192.168.5.5'), undefined);
+  assert.equal(idx.lookup('192.168.5.5', { t: T0 + 90_000 }).name, 'node-z', 'late flow');
+  assert.equal(idx.lookup('192.168.5.5', { t: T0 + 10 * MIN }), UNKNOWN_ENDPOINT);
+});
+
+test('retention: a deleted pod is kept for late flows, then dropped; prune() can be called with a time', () => {
+  let now = T0;
+  const idx = new IdentityIndex({ now: () => now, retentionMs: 30 * MIN });
+  idx.upsertPod(pod({ uid: 'a', name: 'a', ips: ['10.3.0.1', 'fd00:3::1'] }));
+  now = T0 + 5 * MIN;
+  idx.deletePod('a', now);
+  idx.prune(T0 + 34 * MIN);
+  assert.equal(idx.lookup('10.3.0.1', { t: T0 + 4 * MIN }).name, 'a');
+  assert.equal(idx.stats.podsRetained, 1);
+  idx.prune(T0 + 36 * MIN);
+  assert.equal(idx.lookup('10.3.0.1', { t: T0 + 4 * MIN }), UNKNOWN_ENDPOINT);
+  assert.equal(idx.lookup('fd00:3::1', { t: T0 + 4 * MIN }), UNKNOWN_ENDPOINT);
+  assert.deepEqual([idx.stats.podsRetained, idx.stats.podsPruned, idx.stats.ipv4Addresses, idx.stats.ipv6Addresses], [0, 1, 0, 0]);
+  // Pruned: the UID may be seen again (nothing to protect any more).
+  idx.upsertPod(pod({ uid: 'a', name: 'a', ips: ['10.3.0.1'], startMs: T0 + 40 * MIN }));
+  assert.equal(idx.lookup('10.3.0.1', { t: T0 + 41 * MIN }).name, 'a');
+});
+
+test('a pod changing labels gets its new identity; the old one no longer resolves', () => {
+  const idx = new IdentityIndex();
+  const p = pod({ uid: 'x', name: 'x', ips: ['10.4.0.1'], appLabel: 'v1', ports: [{ port: 80, protocol: 'TCP' }] });
+  idx.upsertPod(p);
+  const v1 = idx.lookup('10.4.0.1', { t: T0 + 1 });
+  idx.upsertPod({ ...p, appLabel: 'v2' });
+  const v2 = idx.lookup('10.4.0.1', { t: T0 + 1 });
+  assert.equal(v2.app, 'v2');
+  assert.notEqual(v1, v2);
+  assert.deepEqual(idx.serverPortsOf(v2), ['TCP/80']);
+  assert.deepEqual(idx.serverPortsOf(v1), []);
+  assert.equal(idx.stats.ipv4Addresses, 1);
+  assert.equal(idx.stats.pods, 1);
+});
