@@ -36,7 +36,8 @@ find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' 
 cp -R "$BUILD/dist" ./dist
 # COPY bin ./bin
 cp -R "$ROOT/bin" ./bin
-# RUN mkdir -p /var/lib/netflow-k8s: the image's only writable path is a volume; here the caller
-# passes its own directory (NETFLOW_K8S_TEMPLATES_FILE or --templates-file).
+# Not performed here (image paths, not build steps): the caller passes its own state directory
+# with NETFLOW_K8S_TEMPLATES_FILE or --templates-file instead of the image's volume:
+# RUN mkdir -p /var/lib/netflow-k8s && chown 1000:1000 /var/lib/netflow-k8s
 
 echo "$RUNTIME"
