@@ -5,15 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
-import { freePort } from '../support/prometheus.ts';
+import { startDemoProcess } from './demo-process.ts';
 import { DEMO_APPS, DEMO_EXTERNAL } from '../../src/demo/cluster.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 
 interface GraphBody {
   nodes: { id: string; title: string; subtitle: string }[];
@@ -21,29 +19,11 @@ interface GraphBody {
 }
 
 test('demo: starts, prints its URLs, and the map, /metrics and the Node Graph API show its apps', async (t) => {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['-e', `import(${JSON.stringify(MAIN)}).then((m) => m.main(process.argv.slice(1))).then((c) => { process.exitCode = c; })`,
-    'demo', '--http', `127.0.0.1:${port}`, '--speed', '4'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.after(async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
-  });
-
-  const base = `http://127.0.0.1:${port}`;
+  const demo = await startDemoProcess(['--speed', '4']);
+  t.after(() => demo.stop());
+  const base = demo.base;
   const deadline = Date.now() + 30_000;
-  while (!out.includes('Node Graph API')) {
-    assert.ok(Date.now() < deadline && child.exitCode === null, `demo did not start:\n${out}\n${err}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const { out } = demo.output();
   assert.ok(out.includes(`${base}/`), out);
   assert.ok(out.includes(`${base}/metrics`), out);
   assert.ok(out.includes(`${base}/api/graph/data`), out);
@@ -102,7 +82,6 @@ test('demo: starts, prints its URLs, and the map, /metrics and the Node Graph AP
     await page.screenshot({ path: new URL('../../test-output/demo-map.png', import.meta.url).pathname });
   }
 
-  child.kill('SIGTERM');
-  assert.equal(await exited, 0, err);
-  assert.match(out, /sent \d+ datagrams/);
+  assert.equal(await demo.stop(), 0, demo.output().err);
+  assert.match(demo.output().out, /sent \d+ datagrams/);
 });
