@@ -41,7 +41,7 @@ export async function main(): Promise<void> {
     // Any allocation per record would show as young-generation collections during the loop.
     let minor = 0;
     const obs = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) if ((e.detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++;
+      for (const e of list.getEntries()) if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++;
     });
     obs.observe({ entryTypes: ['gc'] });
     const t = performance.now();
