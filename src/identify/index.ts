@@ -294,22 +294,11 @@ export class IdentityIndex implements InventoryListener {
   lookup4(ip: number, proto: number, port: number, t: number): Endpoint {
     const e = this.v4.get(ip);
     if (e !== undefined) {
-      const sole = e.sole;
-      if (sole !== null && e.soleStart <= t && t <= e.soleEnd) {
-        this.hitPorts = e.solePorts;
-        return sole;
-      }
-      const ep = this.resolveEntry(e, proto, port, t);
+      const ep = this.fromEntry(e, proto, port, t);
       if (ep !== null) return ep;
     }
     this.hitPorts = NO_PORTS;
-    let ext = this.ext4.get(ip);
-    if (ext === undefined) {
-      ext = this.external(ip, null);
-      if (this.ext4.size >= this.extCacheMax) this.ext4.clear();
-      this.ext4.set(ip, ext);
-    }
-    return ext;
+    return this.ext4.get(ip) ?? this.cacheExternal4(ip);
   }
 
   lookup6(b: Uint8Array, proto: number, port: number, t: number): Endpoint {
@@ -317,21 +306,33 @@ export class IdentityIndex implements InventoryListener {
     if (mapped >= 0) return this.lookup4(mapped, proto, port, t);
     const e = this.v6.get(b);
     if (e !== undefined) {
-      const sole = e.sole;
-      if (sole !== null && e.soleStart <= t && t <= e.soleEnd) {
-        this.hitPorts = e.solePorts;
-        return sole;
-      }
-      const ep = this.resolveEntry(e, proto, port, t);
+      const ep = this.fromEntry(e, proto, port, t);
       if (ep !== null) return ep;
     }
     this.hitPorts = NO_PORTS;
-    let ext = this.ext6.get(b);
-    if (ext === undefined) {
-      ext = this.external(0, b);
-      if (this.ext6.size >= this.extCacheMax) this.ext6.clear();
-      this.ext6.set(b, ext);
+    return this.ext6.get(b) ?? this.cacheExternal6(b);
+  }
+
+  private fromEntry(e: IpEntry, proto: number, port: number, t: number): Endpoint | null {
+    const sole = e.sole;
+    if (sole !== null && e.soleStart <= t && t <= e.soleEnd) {
+      this.hitPorts = e.solePorts;
+      return sole;
     }
+    return this.resolveEntry(e, proto, port, t);
+  }
+
+  private cacheExternal4(ip: number): Endpoint {
+    const ext = this.external(ip, null);
+    if (this.ext4.size >= this.extCacheMax) this.ext4.clear();
+    this.ext4.set(ip, ext);
+    return ext;
+  }
+
+  private cacheExternal6(b: Uint8Array): Endpoint {
+    const ext = this.external(0, b);
+    if (this.ext6.size >= this.extCacheMax) this.ext6.clear();
+    this.ext6.set(b, ext);
     return ext;
   }
 
