@@ -1,7 +1,7 @@
 /**
  * Serves the map page at / with Cytoscape.js from the installed package (clusters are often
- * offline, so no CDN). The page's files are read once at start; they live next to this module in
- * src/export/map-page/ (a build copies nothing, so from dist/ they are found in the package's src/).
+ * offline, so no CDN). The page's files are read once at start from map-page/ next to this module
+ * (`npm run build` copies them to dist/export/map-page/; a dist/ built by tsc alone finds them in src/).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
