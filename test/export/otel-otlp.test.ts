@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import { PairStore } from '../../src/aggregate/pair-store.ts';
 import { DEFAULT_MAX_BATCH_POINTS, OtlpMetrics } from '../../src/export/otel-otlp.ts';
 import { pairAttributes } from '../../src/export/otel-producer.ts';
@@ -149,6 +150,41 @@ test('receiver down, then up: the cumulative totals arrive whole and the failure
     assert.ok(exports.value('success') >= 1);
   } finally {
     await otlp.shutdown();
+    await rx.stop();
+  }
+});
+
+test('OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta sends what changed since the last export', async () => {
+  const rx = await OtlpReceiver.start();
+  const saved = process.env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE;
+  process.env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE = 'delta';
+  const s = new PairStore({ level: 'pod' });
+  let otlp: OtlpMetrics | undefined;
+  try {
+    otlp = new OtlpMetrics({ store: s, resource, endpoint: rx.url, intervalMs: 60_000, timeoutMs: 5000 });
+    assert.equal(otlp.temporality, AggregationTemporality.DELTA);
+    fill(s, 10, 100);
+    await otlp.forceFlush();
+    const first = rx.points().filter((p) => p.metric === 'netflow.connection.bytes');
+    assert.equal(first.length, 10);
+    assert.ok(first.every((p) => p.temporality === 'delta'));
+    rx.clear();
+    const a = s.pairs[0];
+    const before = a.bytes;
+    s.addCounts(
+      { kind: 'pod', namespace: a.src.labels.namespace, name: a.src.labels.name, app: '', ownerKind: a.src.labels.ownerKind, ownerName: a.src.labels.ownerName, nodeName: a.src.labels.nodeName },
+      { kind: 'pod', namespace: a.dst.labels.namespace, name: a.dst.labels.name, app: '', ownerKind: a.dst.labels.ownerKind, ownerName: a.dst.labels.ownerName, nodeName: a.dst.labels.nodeName },
+      'src-client', 6, 5432, 1, 42, 1, Date.now(),
+    );
+    assert.equal(a.bytes, before + 42);
+    await otlp.forceFlush();
+    const second = rx.points().filter((p) => p.metric === 'netflow.connection.bytes');
+    assert.equal(second.length, 1, 'only the pair that changed');
+    assert.equal(second[0].value, 42);
+  } finally {
+    if (saved === undefined) delete process.env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE;
+    else process.env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE = saved;
+    await otlp?.shutdown();
     await rx.stop();
   }
 });
