@@ -14,6 +14,8 @@ import type { V1Job, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { InventoryListener, SlimNode, SlimPod, SlimService } from './inventory.ts';
 import { JobOwners, slimNode, slimPod, slimService } from './slim.ts';
 
+const MISSING = 'missing';
+
 export class InventoryFileError extends Error {
   readonly path: string;
   constructor(path: string, message: string) {
@@ -222,7 +224,9 @@ export class StaticInventory {
     try {
       stamp = this.stamp();
     } catch (err) {
-      this.fail(new InventoryFileError(this.path, `cannot read: ${(err as Error).message}`));
+      // A file that went away is reported once, not on every poll, until it comes back.
+      if (this.lastStamp !== MISSING) this.fail(new InventoryFileError(this.path, `cannot read: ${(err as Error).message}`));
+      this.lastStamp = MISSING;
       return false;
     }
     if (stamp === this.lastStamp) return false;

@@ -156,6 +156,12 @@ test('reload diffs: vanished pods are deleted by UID (kept for late flows), unch
     assert.ok(errors[0].message.includes(file));
     assert.equal(idx.lookup('10.244.1.23', { t: at('2026-03-01T03:20:00Z') }).app, 'api2');
     assert.equal(idx.stats.pods, 3);
+    // Gone for a while: reported once, the inventory stays.
+    rmSync(file);
+    assert.equal(inv.reloadIfChanged(), false);
+    assert.equal(inv.reloadIfChanged(), false);
+    assert.equal(inv.stats.errors, 2);
+    assert.equal(idx.stats.pods, 3);
     // Fixed again: back to normal.
     writeFileSync(file, JSON.stringify(clusterList()));
     assert.equal(inv.reloadIfChanged(), true);
