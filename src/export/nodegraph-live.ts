@@ -22,7 +22,10 @@ export interface PairEnd {
  */
 export type PairVisitor = (src: PairEnd, dst: PairEnd, role: Role, flows: number, bytes: number, packets: number) => void;
 
-/** What the live window reads: anything that can walk its pairs (the pair store, adapted). */
+/**
+ * What the live window reads: anything that can walk its pairs (the pair store, adapted). Handing
+ * in the same PairEnd object for the same end each time makes a snapshot much cheaper.
+ */
 export interface PairSource {
   forEachPair(visit: PairVisitor): void;
 }
@@ -62,6 +65,9 @@ export class LiveWindow {
   #ends: (PairEnd | undefined)[] = [];
   #endIds = new Map<string, number>();
   #freeIds: number[] = [];
+  /** Ends handed in as the same object every time skip the string key; a freed id bumps its generation. */
+  #byObject = new WeakMap<PairEnd, { id: number; gen: number }>();
+  #gen: number[] = [];
   #timer: NodeJS.Timeout | undefined;
   #lastPrune = 0;
 
@@ -104,14 +110,18 @@ export class LiveWindow {
   }
 
   #endId(e: PairEnd): number {
+    const cached = this.#byObject.get(e);
+    if (cached !== undefined && this.#gen[cached.id] === cached.gen) return cached.id;
     const k = `${e.namespace}\u0000${e.app}\u0000${e.kind ?? ''}`;
     let id = this.#endIds.get(k);
     if (id === undefined) {
       id = this.#freeIds.pop() ?? this.#ends.length;
       if (id >= DST_SPAN) throw new RangeError('live window: more than 2^24 distinct ends');
       this.#ends[id] = { namespace: e.namespace, app: e.app, kind: e.kind };
+      this.#gen[id] ??= 0;
       this.#endIds.set(k, id);
     }
+    this.#byObject.set(e, { id, gen: this.#gen[id] });
     return id;
   }
 
@@ -167,6 +177,7 @@ export class LiveWindow {
         if (live.has(id)) continue;
         this.#endIds.delete(k);
         this.#ends[id] = undefined;
+        this.#gen[id]++;
         this.#freeIds.push(id);
       }
     }

@@ -4,21 +4,27 @@
  * --prometheus-url when set; otherwise a live window over the store answers.
  */
 import type { Collector } from '../cli/run.ts';
-import type { PairStore } from '../aggregate/pair-store.ts';
+import type { End, PairStore } from '../aggregate/pair-store.ts';
 import { NodeGraphApi } from '../export/nodegraph.ts';
-import { LiveWindow, type PairSource } from '../export/nodegraph-live.ts';
+import { LiveWindow, type PairEnd, type PairSource } from '../export/nodegraph-live.ts';
 import { PrometheusClient } from '../export/nodegraph-prometheus.ts';
 import { mountMapPage } from '../export/nodegraph-page.ts';
 
 /** The store's pairs as the live window reads them: the ends as the store's level names them. */
 export function storePairSource(store: PairStore): PairSource {
+  // One PairEnd per store End, so the live window recognises an end by identity.
+  const ends = new WeakMap<End, PairEnd>();
+  const endOf = (e: End): PairEnd => {
+    let pe = ends.get(e);
+    if (pe === undefined) {
+      pe = { namespace: e.labels.namespace, app: e.labels.host, kind: e.labels.kind || undefined };
+      ends.set(e, pe);
+    }
+    return pe;
+  };
   return {
     forEachPair(visit) {
-      for (const p of store.pairs) {
-        const s = p.src.labels;
-        const d = p.dst.labels;
-        visit({ namespace: s.namespace, app: s.host, kind: s.kind || undefined }, { namespace: d.namespace, app: d.host, kind: d.kind || undefined }, p.role, p.flows, p.bytes, p.packets);
-      }
+      for (const p of store.pairs) visit(endOf(p.src), endOf(p.dst), p.role, p.flows, p.bytes, p.packets);
     },
   };
 }
