@@ -28,6 +28,8 @@ export interface RecordOutput {
   record(rec: FlowRecord): void;
   /** Resolves when the consumer is ready for more, or undefined when it already is. */
   ready(): Promise<void> | undefined;
+  /** True once nobody reads any more (a closed pipe): replay stops early. */
+  stopped(): boolean;
   end(): Promise<void>;
 }
 
@@ -37,9 +39,9 @@ export type RecordHook = (rec: FlowRecord) => void;
 export const OUTPUTS: Record<string, (io: ReplayIO, config: ReplayConfig) => RecordOutput> = {
   json: (io) => {
     const w = new LineWriter(io.stdout);
-    return { record: (rec) => w.push(jsonRecord(rec)), ready: () => w.ready(), end: () => w.end() };
+    return { record: (rec) => w.push(jsonRecord(rec)), ready: () => w.ready(), stopped: () => w.closed, end: () => w.end() };
   },
-  none: () => ({ record: () => {}, ready: () => undefined, end: async () => {} }),
+  none: () => ({ record: () => {}, ready: () => undefined, stopped: () => false, end: async () => {} }),
 };
 
 /** `"YYYY-MM-DDTHH:MM:SS` by whole second: Date#toISOString per record was most of replay's time. */
@@ -77,13 +79,14 @@ export class LineWriter {
   private lines: string[] = [];
   private size = 0;
   private waiting: Promise<void> | undefined;
+  private failure: Error | undefined;
   closed = false;
 
   constructor(out: Writable) {
     this.out = out;
     out.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') this.closed = true;
-      else throw err;
+      this.closed = true;
+      if (err.code !== 'EPIPE') this.failure = err;
     });
   }
 
@@ -99,6 +102,7 @@ export class LineWriter {
   }
 
   private flush(): void {
+    if (this.out.destroyed || this.out.errored) this.closed = true;
     if (this.lines.length === 0 || this.closed) return;
     const text = `${this.lines.join('\n')}\n`;
     this.lines = [];
@@ -117,9 +121,11 @@ export class LineWriter {
     }
   }
 
+  /** Flushes what is left; rejects if the output failed for any reason but a closed pipe. */
   async end(): Promise<void> {
     this.flush();
     if (this.waiting) await this.waiting;
+    if (this.failure) throw new Error(`cannot write the output: ${this.failure.message}`);
   }
 }
 
@@ -170,18 +176,19 @@ export async function replay(config: ReplayConfig, io: ReplayIO, hooks: readonly
   const decoder = new Decoder(sink);
   const feeder = new CaptureFeeder(decoder, saved);
   try {
-    for (const f of config.files) {
+    files: for (const f of config.files) {
       for (const _ of feeder.feed(f)) {
         const wait = output.ready();
         if (wait) await wait;
+        if (output.stopped()) break files;
       }
     }
-  } catch (err) {
+    feeder.finish();
     await output.end();
+  } catch (err) {
+    await output.end().catch(() => {});
     return fail(err instanceof CaptureError ? err.message : (err as Error).message);
   }
-  feeder.finish();
-  await output.end();
 
   if (config.summary) io.stderr.write(`${JSON.stringify(summarize(config, feeder, totals))}\n`);
   return 0;

@@ -227,3 +227,23 @@ test('record JSON: times as ISO 8601 UTC with milliseconds, null when the export
   assert.equal(j.end, null);
   assert.deepEqual(Object.keys(j), KEYS);
 });
+
+test('a reader that goes away (replay ... | head) ends replay early and quietly', async () => {
+  await withTmp(async (dir) => {
+    const cap = join(dir, 'many.pcap');
+    const packets = [];
+    for (const d of iptNetflowStream({ count: 3000, recordsPerDatagram: 27, startMs: 1_790_000_000_000 })) {
+      packets.push({ tsMs: d.nowMs, srcAddr: d.exporter, srcPort: 2055, payload: d.payload });
+    }
+    writePcapFile(cap, packets);
+    const script = `import(${JSON.stringify(MAIN)}).then(m => m.main(process.argv.slice(1))).then(c => { process.exitCode = c; })`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, 'replay', '--summary', cap], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, stderr);
+    const s = lastJsonLine(stderr);
+    assert.ok(s.datagrams < 3000, `stopped early (${s.datagrams} datagrams read)`);
+  });
+});
