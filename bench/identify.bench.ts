@@ -140,7 +140,10 @@ export async function main(): Promise<void> {
     const without = await heap();
     console.log(`identify: index memory for ${PODS} pods (${dual ? 'dual-stack' : 'IPv4'}), ${NODES} nodes, ${SERVICES} services: ${((withIndex - without) / 1048576).toFixed(2)} MB (${((withIndex - without) / PODS).toFixed(0)} B a pod; address tables ${(st.tableBytes / 1048576).toFixed(2)} MB for ${st.ipv4Addresses} v4 + ${st.ipv6Addresses} v6 addresses)`);
   }
+  const t0 = performance.now();
   const idx = build(true);
+  const buildMs = performance.now() - t0;
+  console.log(`identify: building the dual-stack index (${PODS} pods, ${NODES} nodes, ${SERVICES} services): ${buildMs.toFixed(0)} ms (${((PODS + NODES + SERVICES) / (buildMs / 1000) / 1000).toFixed(0)}k objects/s)`);
 
   const fmt = (r: { perSec: number; wallPerSec: number; gcs: number }): string =>
     `${(r.perSec / 1e6).toFixed(1)} M lookups per CPU-second (${(r.wallPerSec / 1e6).toFixed(1)} M/s wall clock), ${r.gcs} GCs while timed`;

@@ -264,3 +264,13 @@ test('a pod changing labels gets its new identity; the old one no longer resolve
   assert.equal(idx.stats.ipv4Addresses, 1);
   assert.equal(idx.stats.pods, 1);
 });
+
+test('two live pods on one address (a deletion that never came): the later start is the holder', () => {
+  const idx = new IdentityIndex();
+  idx.upsertPod(pod({ uid: 'stale', name: 'stale', ips: ['10.5.0.1'], startMs: T0 }));
+  idx.upsertPod(pod({ uid: 'fresh', name: 'fresh', ips: ['10.5.0.1'], startMs: T0 + 10 * MIN }));
+  assert.equal(idx.lookup('10.5.0.1', { t: T0 + 5 * MIN }).name, 'stale');
+  assert.equal(idx.lookup('10.5.0.1', { t: T0 + 15 * MIN }).name, 'fresh');
+  idx.deletePod('fresh', T0 + 20 * MIN);
+  assert.equal(idx.lookup('10.5.0.1', { t: T0 + 15 * MIN }).name, 'fresh', 'its history stays');
+});
