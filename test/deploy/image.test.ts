@@ -266,6 +266,15 @@ describe('image: built by scripts/image-build.sh and run from its runtime direct
     assert.equal(sample.value, 1000);
     assert.deepEqual([sample.labels.srcnamespace, sample.labels.dstnamespace], ['shop', 'shop']);
 
+    // The operations guide's troubleshooting names only self-metrics the collector has.
+    const exposition = await (await fetch(`${base}/metrics`)).text();
+    const families = new Set([...exposition.matchAll(/^# (?:HELP|TYPE) (\S+)/gm)].map((m) => m[1]));
+    for (const s of parsePromText(exposition)) families.add(s.name);
+    const documented = new Set(readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8').match(/netflow_k8s_[a-z0-9_]+/g));
+    // OTLP's own counters exist only while OTLP is on.
+    const missing = [...documented].filter((n) => !families.has(n) && !families.has(n.replace(/_total$/, '')) && !n.startsWith('netflow_k8s_otlp_'));
+    assert.deepEqual(missing, [], 'self-metrics named in docs/operations.md exist');
+
     child.kill('SIGTERM');
     const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000))]);
     assert.equal(code, 0, `clean exit on SIGTERM\n${stderr}`);
