@@ -8,7 +8,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -308,7 +308,10 @@ describe('deploy: overlays keep their promises', { skip: KUBECTL ? false : NO_KU
 
   test('Grafana dashboards are ConfigMaps the sidecar discovers', { skip: dashboardsMissing.length > 0 ? `dashboards not written yet: ${dashboardsMissing.join(', ')}` : false }, () => {
     const objs = render('deploy/grafana');
-    assert.equal(objs.length, DASHBOARDS.length);
+    // Every dashboard file in deploy/grafana is wrapped, one ConfigMap each.
+    const files = readdirSync(join(DEPLOY, 'grafana')).filter((f) => f.endsWith('.json')).sort();
+    const wrapped = objs.flatMap((cm) => Object.keys(cm.data as Record<string, string>)).sort();
+    assert.deepEqual(wrapped, files);
     for (const cm of objs) {
       assert.equal(cm.kind, 'ConfigMap');
       assert.equal(cm.metadata.labels.grafana_dashboard, '1');
