@@ -307,3 +307,35 @@ test('the yielded packet is reused: consumers copy what they keep', () => {
   assert.equal(seen.length, 2);
   assert.equal(seen[0], seen[1]);
 });
+
+test('mutated captures never throw anything but CaptureError, and always end', async () => {
+  const fc = await import('fast-check');
+  const sources = ['sll2-v4-v6.pcapng', 'ethernet.pcapng', 'sll-v4-v6.pcap', 'ethernet-ns.pcap'].map((f) => readFileSync(join(FIXTURES, f)));
+  withTmp((dir) => {
+    const f = join(dir, 'mutant.pcapng');
+    fc.assert(
+      fc.property(
+        fc.nat(sources.length - 1),
+        fc.array(fc.tuple(fc.nat(4095), fc.nat(255)), { minLength: 1, maxLength: 12 }),
+        fc.nat(4096),
+        (which, flips, cut) => {
+          const b = Buffer.from(sources[which]);
+          for (const [at, v] of flips) b[at % b.length] = v;
+          writeFileSync(f, b.subarray(0, Math.max(1, b.length - (cut % 64 === 0 ? cut % b.length : 0))));
+          const stats = newCaptureStats();
+          try {
+            let n = 0;
+            for (const p of readCapture(f, stats)) {
+              assert.ok(p.payload.length <= 65535);
+              n++;
+            }
+            assert.ok(n <= stats.frames);
+          } catch (err) {
+            if (!(err instanceof CaptureError)) throw err;
+          }
+        },
+      ),
+      { numRuns: 400, seed: 42 },
+    );
+  });
+});
