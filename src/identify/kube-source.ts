@@ -272,7 +272,7 @@ export class KubeSource {
 
   stats(): KubeSourceStats {
     const kinds = {} as Record<KubeKind, KubeKindStats>;
-    for (const [kind, st] of this.#kinds) kinds[kind] = { ...st.stats, objects: st.informer.list().length };
+    for (const [kind, st] of this.#kinds) kinds[kind] = { ...st.stats };
     return { ready: this.#ready, kinds };
   }
 
@@ -286,7 +286,7 @@ export class KubeSource {
     st.attempt = 0;
     if (!st.stats.ready) {
       st.stats.ready = true;
-      this.#log?.info({ kind: st.kind, objects: st.informer.list().length }, 'kubernetes: first list done');
+      this.#log?.info({ kind: st.kind, objects: st.stats.objects }, 'kubernetes: first list done');
       if (!this.#ready && [...this.#kinds.values()].every((k) => k.stats.ready)) {
         this.#ready = true;
         this.#log?.info({}, 'kubernetes: inventory ready');
@@ -353,9 +353,9 @@ export class KubeSource {
     });
     state = { kind, informer, stats: blankStats(), attempt: 0, listApplied: false };
     const st = state;
-    informer.on('add', (obj) => this.#apply(st, obj));
+    informer.on('add', (obj) => { st.stats.objects++; this.#apply(st, obj); });
     informer.on('update', (obj) => this.#apply(st, obj));
-    informer.on('delete', (obj) => this.#guard(st, () => this.#remove(st, obj)));
+    informer.on('delete', (obj) => { st.stats.objects--; this.#guard(st, () => this.#remove(st, obj)); });
     informer.on('error', (err) => this.#failed(st, err));
     return st;
   }
