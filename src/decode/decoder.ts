@@ -229,7 +229,8 @@ export class Decoder {
           if (this.decodeData(tpl, dom, v, u, body, setEnd, version, exporter, sourceId, baseMs, uptime)) s.setsDecoded++;
         } else {
           s.templateMisses++;
-          this.hold(es, { version, sourceId, setId, data: u.slice(body, setEnd), baseMs, uptime, arrivedMs: nowMs, weight: 0 });
+          // A copy (Buffer#slice would be a view): the caller may reuse its buffer.
+          this.hold(es, { version, sourceId, setId, data: Uint8Array.prototype.slice.call(u, body, setEnd), baseMs, uptime, arrivedMs: nowMs, weight: 0 });
         }
       } else if (setId === tplSet) {
         this.readTemplates(es, v, body, setEnd, version, sourceId, nowMs);

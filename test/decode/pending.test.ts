@@ -65,3 +65,14 @@ test('held: real captures whose data comes before the template decode more than 
   assert.deepEqual([dec.stats.pending, dec.stats.heldDropped], [0, 1]);
   void totals;
 });
+
+test('held: the held bytes are a copy, so a caller reusing its Buffer does not change them', () => {
+  const { dec, recs } = collecting();
+  const pool = Buffer.alloc(4096);
+  const d = data(5);
+  pool.set(d, 100);
+  dec.decode(pool.subarray(100, 100 + d.length), E, 0);
+  pool.fill(0xee);
+  dec.decode(template(), E, 1);
+  assert.deepEqual(recs.map((r) => [r.src, r.packets]), [['10.0.0.5', 5]]);
+});
