@@ -16,6 +16,8 @@ COPY src ./src
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime
+# Re-declared so the label below can name the base image (an ARG before FROM is not in scope here).
+ARG NODE_IMAGE
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="netflow-k8s" \

@@ -9,7 +9,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
@@ -208,8 +208,10 @@ describe('image: built by scripts/image-build.sh and run from its runtime direct
   });
 
   test('runs unprivileged, writes only its state volume, serves health, counts a flow, stops on SIGTERM', async (t) => {
-    const asRoot = process.getuid?.() === 0;
-    // The image runs as uid 1000 on a read-only root FS; here: as nobody, with /app not writable.
+    // The image runs as uid 1000 on a read-only root FS; here: as nobody, with /app not writable,
+    // where this Node binary is reachable by nobody (not when it lives under a private /root).
+    const asRoot = process.getuid?.() === 0 && spawnSync(process.execPath, ['-e', '0'], { uid: 65534, gid: 65534 }).status === 0;
+    if (!asRoot) t.diagnostic('running as the current user: cannot switch to nobody with this Node binary');
     const uid = asRoot ? 65534 : undefined;
     const gid = asRoot ? 65534 : undefined;
     const state = join(out, 'state');
