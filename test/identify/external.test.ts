@@ -9,7 +9,8 @@ import { NamedNetworks, NetworksError, addNetworkList, networksFromOption } from
 import { parseIPv4, parseIPv6 } from '../../src/identify/ip.ts';
 import { T0, flow, pod } from './helpers.ts';
 
-const MMDB = '/work/shared/testdata/mmdb/GeoLite2-ASN-Test.mmdb';
+// The shared test data sits beside the work tree, as for the decode tests.
+const MMDB = new URL('../../../shared/testdata/mmdb/GeoLite2-ASN-Test.mmdb', import.meta.url).pathname;
 
 test('named CIDRs: the narrowest match wins, v4 and v6', () => {
   const nets = new NamedNetworks();
