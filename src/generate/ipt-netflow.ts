@@ -212,7 +212,7 @@ export class IptNetflowExporter {
     let taken = 0;
     for (let i = from; i < flows.length && taken < maxRecords; i++) {
       const f = flows[i];
-      const t = this.template(kindOf(f, this.protocol));
+      const t = this.template(kindOf(f));
       if (setTemplate !== t) {
         if (!openSet(t, 0)) break;
       } else if (p + t.recSize > limit) {
@@ -295,7 +295,8 @@ export class IptNetflowExporter {
     const spec = this.buildSpec(kind, this.nextTemplateId++);
     const all: FieldSpec[] = [...(spec.scopeFields ?? []), ...spec.fields];
     const options = spec.scopeFields !== undefined;
-    const tplSize = (options ? (this.protocol === 9 ? 10 : 10) : 8) + all.length * 4;
+    // v9 and IPFIX options template headers are both 10 bytes (scope/option lengths vs field/scope counts).
+    const tplSize = (options ? 10 : 8) + all.length * 4;
     t = {
       spec,
       options,
@@ -418,11 +419,11 @@ export class IptNetflowExporter {
 
 const ZERO16 = new Uint8Array(16);
 
-function kindOf(f: IptFlow, protocol: number): TemplateKind {
+/** Which of ipt-netflow's templates a flow needs (TCP, UDP, SCTP and UDP-Lite carry ports). */
+function kindOf(f: IptFlow): TemplateKind {
   const six = f.family === 6;
   if (f.proto === 6 || f.proto === 17 || f.proto === 132 || f.proto === 136) return six ? 'ipv6' : 'ipv4';
   if (f.proto === 1 || f.proto === 58) return six ? 'ipv6-icmp' : 'ipv4-icmp';
-  void protocol;
   return six ? 'ipv6-other' : 'ipv4-other';
 }
 

@@ -112,8 +112,8 @@ function* readPcap(file: ChunkedFile, stats: CaptureStats): Generator<CapturePac
   const magic = rd32(h, file.pos, le);
   const fracPerMs = magic === PCAP_NS ? 1e6 : 1e3;
   const major = rd16(h, file.pos + 4, le);
-  // The upper bits of the link type field carry FCS information (pcap-linktype(7)).
-  const linkType = rd32(h, file.pos + 20, le) & 0x03ffffff;
+  // Only the low 16 bits are the link type; the upper ones may carry FCS information.
+  const linkType = rd32(h, file.pos + 20, le) & 0xffff;
   if (major !== 2) throw new CaptureError(file.name, `unsupported pcap version ${major}`);
   if (!SUPPORTED_LINK_TYPES.has(linkType)) throw new CaptureError(file.name, `unsupported link type ${linkType}`);
   file.pos += 24;

@@ -77,3 +77,35 @@ test('the stream is reproducible from its seed and different across seeds', () =
   assert.deepEqual(take(3), take(3));
   assert.notDeepEqual(take(3), take(4));
 });
+
+test('mixed flows (IPv4 TCP, ICMP, other protocols, IPv6 UDP) get their own templates and decode back, v9 and IPFIX', async () => {
+  const { IptNetflowExporter } = await import('../../src/generate/ipt-netflow.ts');
+  const { ipv6Bytes } = await import('../../src/generate/fields.ts');
+  const { srcAddrString, dstAddrString } = await import('../../src/decode/record.ts');
+  const now = 1_790_000_000_000;
+  const base = { packets: 3, bytes: 300, startMs: now - 5000, endMs: now - 2000, inputIf: 1, outputIf: 2 };
+  const flows = [
+    { ...base, src4: podAddress(1), dst4: podAddress(2), srcPort: 40000, dstPort: 80, proto: 6, tcpFlags: 0x1b },
+    { ...base, src4: podAddress(1), dst4: podAddress(3), srcPort: 0, dstPort: 8 * 256, proto: 1 },
+    { ...base, src4: podAddress(4), dst4: podAddress(5), srcPort: 0, dstPort: 0, proto: 47 },
+    { ...base, family: 6 as const, src6: ipv6Bytes('fd00::a'), dst6: ipv6Bytes('fd00::b'), srcPort: 5353, dstPort: 53, proto: 17 },
+    { ...base, src4: podAddress(6), dst4: podAddress(7), srcPort: 40001, dstPort: 443, proto: 6, tcpFlags: 0x10 },
+  ];
+  for (const protocol of [9, 10] as const) {
+    const node = new IptNetflowExporter({ protocol });
+    const { payload, taken } = node.pack(flows, 0, now);
+    assert.equal(taken, flows.length);
+    assert.deepEqual(node.templateSpecs.map((t) => t.id), [256, 257, 258, 259, 260]);
+    const got: string[] = [];
+    const d = new Decoder((r) => {
+      got.push([srcAddrString(r), dstAddrString(r), r.srcPort, r.dstPort, r.proto, r.packets, r.bytes, r.startMs, r.endMs, r.inputIf, r.outputIf].join(' '));
+    });
+    d.decode(payload, { address: '10.1.0.1', port: 2055, key: '10.1.0.1|2055' }, now);
+    assert.equal(d.stats.templateMisses, 0, `v${protocol}`);
+    const text = (a: number): string => `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+    assert.deepEqual(got, flows.map((f) => [
+      f.family === 6 ? (f.src6 ? 'fd00::a' : '') : text(f.src4!), f.family === 6 ? 'fd00::b' : text(f.dst4!),
+      f.srcPort, f.dstPort, f.proto, 3, 300, now - 5000, now - 2000, 1, 2,
+    ].join(' ')), `v${protocol}`);
+  }
+});
