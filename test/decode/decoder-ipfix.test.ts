@@ -128,3 +128,20 @@ test('IPFIX: observation domains are separate template scopes', () => {
   dec.decode(msg([{ kind: 'data', templateId: 800, records: [encodeRecord(TB, { 1: 5 })] }], 2), E, 0);
   assert.deepEqual(recs.map((r) => [r.sourceId, r.packets, r.bytes]), [[1, 5, 0], [2, 0, 5]]);
 });
+
+test('IPFIX: ipt-netflow stream: every record and sum equals the generator\'s ground truth, interface names kept', async () => {
+  const { iptNetflowStream } = await import('../../src/generate/ipt-netflow.ts');
+  const { dec, recs } = collecting();
+  let records = 0;
+  let bytes = 0;
+  let packets = 0;
+  for (const d of iptNetflowStream({ protocol: 10, exporters: 2, recordsPerDatagram: 30, count: 100, startMs: EXPORT * 1000, seed: 9 })) {
+    dec.decode(d.payload, exporter(d.exporter), d.nowMs);
+    records += d.records;
+    bytes += d.bytes;
+    packets += d.packets;
+  }
+  assert.deepEqual(totals(recs), { flows: records, packets, bytes });
+  assert.ok(recs.every((r) => r.version === 10 && r.startMs > 0 && r.startMs <= r.endMs));
+  assert.equal(dec.interfaceName(exporter('10.1.0.2'), 0, 2), 'eth0');
+});
