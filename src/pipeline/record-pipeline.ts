@@ -50,15 +50,23 @@ export class RecordPipeline {
   /** Nodes changed: exporter → node answers must be looked up again. */
   nodesChanged(): void {
     this.#exporterNodes = new WeakMap();
+    this.#lastExporter = undefined;
   }
 
+  // Every record of a datagram has the same exporter: remember the last answer.
+  #lastExporter: Exporter | undefined;
+  #lastNode: string | undefined;
+
   #exporterNode(exp: Exporter): string | undefined {
+    if (exp === this.#lastExporter) return this.#lastNode;
     let n = this.#exporterNodes.get(exp);
     if (n === undefined) {
       n = this.#identity.nodeByAddress(exp.address) ?? null;
       this.#exporterNodes.set(exp, n);
     }
-    return n ?? undefined;
+    this.#lastExporter = exp;
+    this.#lastNode = n ?? undefined;
+    return this.#lastNode;
   }
 
   #onRecord(rec: FlowRecord): void {
@@ -69,9 +77,13 @@ export class RecordPipeline {
     const dst = id.resolveDst(rec);
     if (src.kind === 'unknown') c.unknownSrc++;
     if (dst.kind === 'unknown') c.unknownDst++;
-    if (this.#dedup !== undefined && !this.#dedup(this.#exporterNode(rec.exporter), src, dst)) {
-      c.dedupSkipped++;
-      return;
+    if (this.#dedup !== undefined) {
+      // Only an exporter that is a known node can report a flow twice.
+      const node = this.#exporterNode(rec.exporter);
+      if (node !== undefined && !this.#dedup(node, src, dst)) {
+        c.dedupSkipped++;
+        return;
+      }
     }
     this.#store.add(src, dst, id.role(rec, src, dst), rec, this.nowMs);
   }
