@@ -268,6 +268,27 @@ test('recovers from dropped connections, 500s and 410 Gone with no stale entries
   }
 });
 
+test('a list that hangs is abandoned after the list timeout and retried', async () => {
+  const h = await startHarness({
+    source: { listTimeoutMs: 1000 },
+    seed: (s) => {
+      s.create('nodes', node({ name: 'n1', internalIP: '10.0.0.1' }));
+      s.stallNext(1, { resource: 'nodes', verb: 'list' });
+    },
+  });
+  try {
+    await h.source.ready;
+    const nodes = h.source.stats().kinds.nodes;
+    // At least one: on a loaded machine a slow list may time out too, and is retried the same way.
+    assert.ok(nodes.errors >= 1 && nodes.restarts >= 1);
+    assert.match(nodes.lastError, /list nodes timed out/);
+    assert.equal(h.index.stats.nodes, 1);
+    assert.ok(h.server.requests.list.nodes >= 2);
+  } finally {
+    await h.close();
+  }
+});
+
 test('a wrong token is retried with backoff and never becomes ready', async () => {
   const h = await startHarness({ token: 'not-the-token', source: { backoff: { initialMs: 10, maxMs: 40 } } });
   try {

@@ -65,6 +65,7 @@ interface Snapshot {
 }
 
 interface Fault {
+  /** HTTP status to answer, or 0 to never answer. */
   status: number;
   count: number;
   resource?: Resource;
@@ -250,6 +251,11 @@ export class FakeApiServer {
     this.#faults.push({ status: code, count, resource: only.resource, verb: only.verb });
   }
 
+  /** The next `count` API requests (optionally only some) are read and never answered, as by a hung server. */
+  stallNext(count: number, only: { resource?: Resource; verb?: 'list' | 'watch' } = {}): void {
+    this.#faults.push({ status: 0, count, resource: only.resource, verb: only.verb });
+  }
+
   /** The next `count` list requests answer HTTP 410 Gone, as an expired continue token does. */
   goneNextList(count = 1): void {
     this.#goneLists += count;
@@ -392,7 +398,8 @@ export class FakeApiServer {
       fault.count--;
       this.#faults = this.#faults.filter((f) => f.count > 0);
       this.requests.failed++;
-      this.#send(res, fault.status, status(fault.status, 'InternalError', 'injected failure'));
+      // Status 0: a hung request, left open until the client gives up or the server stops.
+      if (fault.status !== 0) this.#send(res, fault.status, status(fault.status, 'InternalError', 'injected failure'));
       return;
     }
     if (watch) this.#watch(resource, url, res);
