@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { Decoder } from '../../src/decode/decoder.ts';
 import type { Exporter } from '../../src/decode/record.ts';
 import { iptNetflowStream, podAddress } from '../../src/generate/ipt-netflow.ts';
-import type { IptDatagram } from '../../src/generate/ipt-netflow.ts';
+import type { IptDatagram, IptFlow } from '../../src/generate/ipt-netflow.ts';
 
 function templateSets(payload: Uint8Array): number {
   const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
@@ -84,11 +84,11 @@ test('mixed flows (IPv4 TCP, ICMP, other protocols, IPv6 UDP) get their own temp
   const { srcAddrString, dstAddrString } = await import('../../src/decode/record.ts');
   const now = 1_790_000_000_000;
   const base = { packets: 3, bytes: 300, startMs: now - 5000, endMs: now - 2000, inputIf: 1, outputIf: 2 };
-  const flows = [
+  const flows: IptFlow[] = [
     { ...base, src4: podAddress(1), dst4: podAddress(2), srcPort: 40000, dstPort: 80, proto: 6, tcpFlags: 0x1b },
     { ...base, src4: podAddress(1), dst4: podAddress(3), srcPort: 0, dstPort: 8 * 256, proto: 1 },
     { ...base, src4: podAddress(4), dst4: podAddress(5), srcPort: 0, dstPort: 0, proto: 47 },
-    { ...base, family: 6 as const, src6: ipv6Bytes('fd00::a'), dst6: ipv6Bytes('fd00::b'), srcPort: 5353, dstPort: 53, proto: 17 },
+    { ...base, family: 6, src6: ipv6Bytes('fd00::a'), dst6: ipv6Bytes('fd00::b'), srcPort: 5353, dstPort: 53, proto: 17 },
     { ...base, src4: podAddress(6), dst4: podAddress(7), srcPort: 40001, dstPort: 443, proto: 6, tcpFlags: 0x10 },
   ];
   for (const protocol of [9, 10] as const) {
@@ -104,7 +104,7 @@ test('mixed flows (IPv4 TCP, ICMP, other protocols, IPv6 UDP) get their own temp
     assert.equal(d.stats.templateMisses, 0, `v${protocol}`);
     const text = (a: number): string => `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
     assert.deepEqual(got, flows.map((f) => [
-      f.family === 6 ? (f.src6 ? 'fd00::a' : '') : text(f.src4!), f.family === 6 ? 'fd00::b' : text(f.dst4!),
+      f.family === 6 ? 'fd00::a' : text(f.src4!), f.family === 6 ? 'fd00::b' : text(f.dst4!),
       f.srcPort, f.dstPort, f.proto, 3, 300, now - 5000, now - 2000, 1, 2,
     ].join(' ')), `v${protocol}`);
   }
