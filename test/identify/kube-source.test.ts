@@ -49,6 +49,10 @@ test('ready only after the first full list of every kind; lists are paged', asyn
     }
     const now = Date.now();
     assert.equal(srcName(h.index, flow('10.1.0.77', 40000, '10.96.0.10', 443, now)), 'pod:default/p-77');
+    // Dual stack: both of a pod's addresses name it.
+    h.server.create('pods', pod({ name: 'dual', ips: ['10.1.9.9', 'fd00:10:1::9'] }));
+    await waitFor(() => h.index.lookup('fd00:10:1::9').name === 'dual', 'the dual-stack pod');
+    assert.equal(h.index.lookup('10.1.9.9').name, 'dual');
     assert.equal(dstName(h.index, flow('10.1.0.77', 40000, '10.96.0.10', 443, now)), 'service:default/api');
   } finally {
     await h.close();
