@@ -181,6 +181,38 @@ test('fuzz: random bytes behind real headers', () => {
   );
 });
 
+test('fuzz: nothing past the end of the datagram is ever read (same result with garbage after it in the buffer)', () => {
+  fc.assert(
+    fc.property(fc.nat(), fc.nat(), fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.uint8Array({ minLength: 1, maxLength: 64 }), (ci, di, muts, tail) => {
+      const c = CASES[ci % CASES.length];
+      const target = di % c.length;
+      const run = (embed: boolean): string[] => {
+        const out: string[] = [];
+        const dec = new Decoder((r) => out.push(`${r.src4},${r.dst4},${r.srcPort},${r.dstPort},${r.bytes},${r.packets},${r.startMs},${r.endMs}`), { compilesPerDatagram: ci % 2 });
+        for (let i = 0; i < c.length; i++) {
+          let d = c[i];
+          if (i === target) for (const m of muts) d = mutate(d, m, ALL);
+          if (embed) {
+            const big = new Uint8Array(d.length + tail.length + 8);
+            big.set(d, 8);
+            big.set(tail, 8 + d.length);
+            d = big.subarray(8, 8 + d.length);
+          }
+          dec.decode(d, exporter(), i);
+        }
+        // Whether a layout was compiled depends on the process-wide reader cache, not on the bytes.
+        const { readersCompiled, setsInterpreted, ...rest } = dec.stats;
+        void readersCompiled;
+        void setsInterpreted;
+        out.push(JSON.stringify(rest));
+        return out;
+      };
+      assert.deepEqual(run(true), run(false));
+    }),
+    { numRuns: 300, seed: 99 },
+  );
+});
+
 test('fuzz: the mutations reached every part of the decoder', () => {
   assert.ok(AGG.runs >= 600);
   assert.ok(AGG.records > 1000, `${AGG.records} records`);
