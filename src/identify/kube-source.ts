@@ -373,6 +373,8 @@ export class KubeSource {
     let resourceVersion = '';
     do {
       const page = await withTimeout(this.#fetchPage(st.kind, cont), this.#listTimeoutMs, `list ${st.kind}`);
+      // A list still in flight at stop() must not reach the listener.
+      if (this.#stopped) throw new Error('stopped');
       for (const raw of page.items) {
         const thin = this.thin(st, raw);
         if (thin) items.push(thin);
@@ -395,6 +397,7 @@ export class KubeSource {
   }
 
   #guard(st: KindState, fn: () => void): void {
+    if (this.#stopped) return;
     try {
       fn();
     } catch (err) {
