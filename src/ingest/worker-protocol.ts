@@ -29,6 +29,8 @@ export type ToWorker =
   | { readonly t: 'stop' };
 
 export interface WorkerReport {
+  /** The receiving thread's index. */
+  readonly thread: number;
   readonly receiver: { datagrams: number; bytes: number; denied: number; perExporter: [string, ExporterCounts][] };
   readonly decoder: DecoderStats;
   readonly pipeline: PipelineCounters;

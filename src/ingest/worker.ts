@@ -41,6 +41,7 @@ async function start(): Promise<void> {
     elu = now;
     const s = store.stats();
     return {
+      thread: init.index,
       receiver: { datagrams: receiver.datagrams, bytes: receiver.bytes, denied: receiver.denied, perExporter: [...receiver.perExporter] },
       decoder: decoder.stats,
       pipeline: { ...pipeline.counters },

@@ -71,9 +71,15 @@ export class SelfMetrics {
 
     r.callback('receive_threads', 'Receiving threads', 'gauge', () => pool.size);
     r.callback('receive_thread_restarts', 'Receiving threads restarted after they died', 'counter', () => pool.restarts);
+    r.callback('receive_thread_datagrams', 'Datagrams received by each receiving thread (restarted threads keep their number)', 'counter', () => {
+      const by = new Map<number, number>();
+      for (const w of reports()) by.set(w.thread, (by.get(w.thread) ?? 0) + w.receiver.datagrams);
+      return [...by].map(([i, v]) => [[String(i)], v] as const);
+    }, ['thread']);
     r.callback('receive_thread_utilization', 'Event-loop utilization of each receiving thread over its last merge interval', 'gauge', () => {
-      const ws = reports().slice(-pool.size);
-      return ws.map((w, i) => [[String(i)], w.elu] as const);
+      const latest = new Map<number, number>();
+      for (const w of reports()) latest.set(w.thread, w.elu);
+      return [...latest].map(([i, v]) => [[String(i)], v] as const);
     }, ['thread']);
     r.callback('udp_receive_buffer_bytes', 'Receive buffer the kernel granted each socket', 'gauge', () => recvBufferBytes);
     r.callback('udp_socket_drops', 'Datagrams the kernel dropped on our sockets (receive buffer full), from /proc/net/udp', 'counter', () => socketDrops(udpPort)?.drops);

@@ -1,0 +1,164 @@
+/**
+ * The receive path of the real program: several receiving threads on one port whose counts merge
+ * exactly; IPv4 and IPv6 on a dual-stack socket with IPv4-mapped senders unwrapped; the exporter
+ * allowlist; templates kept across a restart so data without a template decodes at once.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startCollectorProcess, parsePromText, pollUntil, type CollectorProcess } from '../support/run-collector.ts';
+import { IptNetflowExporter, iptNetflowStream, type IptFlow } from '../../src/generate/ipt-netflow.ts';
+import { parseIPv4 } from '../../src/identify/ip.ts';
+
+const INVENTORY = fileURLToPath(new URL('./fixtures/k8s-basic-inventory.json', import.meta.url));
+
+const metric = (text: string, name: string, labels: Record<string, string> = {}) =>
+  parsePromText(text).filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
+
+async function udp(type: 'udp4' | 'udp6', host: string, port = 0): Promise<Socket> {
+  const s = createSocket(type);
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.bind(port, host, () => resolve());
+  });
+  return s;
+}
+const send = (s: Socket, payload: Uint8Array, port: number, host: string) =>
+  new Promise<void>((res, rej) => s.send(payload, port, host, (e) => (e ? rej(e) : res())));
+
+function flowsBetween(src: string, dst: string, n: number, now = Date.now()): IptFlow[] {
+  return Array.from({ length: n }, (_, i) => ({ src4: parseIPv4(src), dst4: parseIPv4(dst), srcPort: 41000 + i, dstPort: 8080, proto: 6, packets: 3, bytes: 500 + i, startMs: now - 3000, endMs: now - 1000 }));
+}
+
+test('two receiving threads on one port: counts from many exporters merge exactly', { timeout: 120_000 }, async (t) => {
+  let c: CollectorProcess | undefined;
+  const socks: Socket[] = [];
+  t.after(async () => {
+    for (const s of socks) s.close();
+    if (c) await c.stop('SIGKILL');
+  });
+  c = await startCollectorProcess(['--inventory', INVENTORY, '--workers', '2', '--merge-interval', '100ms']);
+  const col = c;
+  const N = 16;
+  for (let i = 0; i < N; i++) socks.push(await udp('udp4', '127.0.0.1'));
+  let records = 0;
+  let bytes = 0;
+  let n = 0;
+  for (const d of iptNetflowStream({ exporters: N, recordsPerDatagram: 27, addresses: 500, count: 3200, seed: 3 })) {
+    await send(socks[d.exporterIndex], d.payload, col.udpPort, '127.0.0.1');
+    records += d.records;
+    bytes += d.bytes;
+    if (++n % 100 === 0) await new Promise((r) => setTimeout(r, 5));
+  }
+  const body = await pollUntil(async () => {
+    const b = (await col.get('/metrics')).body;
+    return metric(b, 'netflow_connection_count') === records ? b : undefined;
+  }, 60_000);
+  assert.equal(metric(body, 'netflow_connection_bytes'), bytes, 'bytes exact');
+  assert.equal(metric(body, 'netflow_k8s_datagrams_total'), 3200);
+  assert.equal(metric(body, 'netflow_k8s_receive_threads'), 2);
+  // Both threads did work: the kernel spread the 16 exporters over the two sockets.
+  const perThread = parsePromText(body).filter((s) => s.name === 'netflow_k8s_receive_thread_datagrams_total');
+  assert.equal(perThread.length, 2);
+  assert.ok(perThread.every((s) => s.value > 0), `both threads received datagrams: ${JSON.stringify(perThread.map((s) => s.value))}`);
+  assert.equal(perThread.reduce((a, s) => a + s.value, 0), 3200);
+  assert.equal((await col.stop('SIGTERM')).code, 0);
+  c = undefined;
+});
+
+test('[::] takes IPv4 and IPv6 exporters; IPv4-mapped senders are named as IPv4', { timeout: 60_000 }, async (t) => {
+  let c: CollectorProcess | undefined;
+  const s4 = await udp('udp4', '127.0.0.1');
+  let s6: Socket | undefined;
+  t.after(async () => {
+    s4.close();
+    s6?.close();
+    if (c) await c.stop('SIGKILL');
+  });
+  c = await startCollectorProcess(['--inventory', INVENTORY, '--listen', '[::]:0', '--merge-interval', '100ms']);
+  const col = c;
+  s6 = await udp('udp6', '::1');
+  const e4 = new IptNetflowExporter({ protocol: 9 });
+  const e6 = new IptNetflowExporter({ protocol: 9 });
+  await send(s4, e4.pack(flowsBetween('10.244.1.10', '10.244.2.20', 10), 0, Date.now()).payload, col.udpPort, '127.0.0.1');
+  await send(s6, e6.pack(flowsBetween('10.244.1.11', '10.244.2.20', 7), 0, Date.now()).payload, col.udpPort, '::1');
+  const body = await pollUntil(async () => {
+    const b = (await col.get('/metrics')).body;
+    return metric(b, 'netflow_connection_count') === 17 ? b : undefined;
+  }, 30_000);
+  assert.equal(metric(body, 'netflow_k8s_datagrams_total', { exporter: '127.0.0.1' }), 1, 'the IPv4 sender is 127.0.0.1, not ::ffff:127.0.0.1');
+  assert.equal(metric(body, 'netflow_k8s_datagrams_total', { exporter: '::1' }), 1);
+  assert.equal(metric(body, 'netflow_connection_count', { srchost: 'web', dsthost: 'svc1' }), 10);
+  assert.equal(metric(body, 'netflow_connection_count', { srchost: 'checkout', dsthost: 'svc1' }), 7);
+});
+
+test('--allow-exporters: others are counted and dropped', { timeout: 60_000 }, async (t) => {
+  let c: CollectorProcess | undefined;
+  const ok = await udp('udp4', '127.0.0.1');
+  const other = await udp('udp4', '127.0.0.2');
+  t.after(async () => {
+    ok.close();
+    other.close();
+    if (c) await c.stop('SIGKILL');
+  });
+  c = await startCollectorProcess(['--inventory', INVENTORY, '--allow-exporters', '127.0.0.1/32,10.0.0.0/8', '--merge-interval', '100ms']);
+  const col = c;
+  const e1 = new IptNetflowExporter({ protocol: 9 });
+  const e2 = new IptNetflowExporter({ protocol: 9 });
+  for (let i = 0; i < 5; i++) {
+    await send(ok, e1.pack(flowsBetween('10.244.1.10', '10.244.2.20', 4), 0, Date.now()).payload, col.udpPort, '127.0.0.1');
+    await send(other, e2.pack(flowsBetween('10.244.1.10', '10.244.2.20', 9), 0, Date.now()).payload, col.udpPort, '127.0.0.1');
+  }
+  const body = await pollUntil(async () => {
+    const b = (await col.get('/metrics')).body;
+    return metric(b, 'netflow_k8s_datagrams_denied_total') === 5 && metric(b, 'netflow_connection_count') === 20 ? b : undefined;
+  }, 30_000);
+  assert.equal(metric(body, 'netflow_k8s_datagrams_denied_total', { exporter: '127.0.0.2' }), 5);
+  assert.equal(metric(body, 'netflow_k8s_datagrams_total', { exporter: '127.0.0.1' }), 5);
+  assert.equal(metric(body, 'netflow_k8s_records_total', { version: '9' }), 20, 'nothing from the refused exporter was decoded');
+});
+
+test('templates survive a restart: data without a template decodes at once', { timeout: 90_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'run-templates-'));
+  const file = join(dir, 'state', 'templates.json');
+  let c: CollectorProcess | undefined;
+  let s: Socket | undefined;
+  t.after(async () => {
+    s?.close();
+    if (c) await c.stop('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  c = await startCollectorProcess(['--inventory', INVENTORY, '--templates-file', file, '--merge-interval', '100ms']);
+  s = await udp('udp4', '127.0.0.1');
+  const port = s.address().port;
+  const exp = new IptNetflowExporter({ protocol: 9 });
+  const first = exp.pack(flowsBetween('10.244.1.10', '10.244.2.20', 20), 0, Date.now());
+  const second = exp.pack(flowsBetween('10.244.1.11', '10.244.2.21', 25), 0, Date.now());
+  // ipt-netflow sends the template with the first packet only, then every 20 packets.
+  assert.ok(second.payload.length < first.payload.length, 'the second datagram carries no template');
+  await send(s, first.payload, c.udpPort, '127.0.0.1');
+  const col1 = c;
+  await pollUntil(async () => metric((await col1.get('/metrics')).body, 'netflow_connection_count') === 20, 30_000);
+  assert.equal((await c.stop('SIGTERM')).code, 0);
+  c = undefined;
+  assert.ok(existsSync(file), 'templates file written at shutdown');
+  assert.match(readFileSync(file, 'utf8'), /netflow-k8s-templates/);
+
+  c = await startCollectorProcess(['--inventory', INVENTORY, '--templates-file', file, '--merge-interval', '100ms']);
+  const col2 = c;
+  assert.ok(col2.logs().some((l) => l.msg === 'templates loaded' && Number(l.templates) > 0), 'templates loaded at start');
+  // Same exporter (address and port) as before the restart.
+  s.close();
+  s = await udp('udp4', '127.0.0.1', port);
+  await send(s, second.payload, col2.udpPort, '127.0.0.1');
+  const body = await pollUntil(async () => {
+    const b = (await col2.get('/metrics')).body;
+    return metric(b, 'netflow_connection_count') === 25 ? b : undefined;
+  }, 30_000);
+  assert.equal(metric(body, 'netflow_k8s_template_misses_total'), 0, 'no wait for a template');
+  assert.equal(metric(body, 'netflow_connection_count', { srchost: 'checkout', dsthost: 'svc2' }), 25);
+});
