@@ -1,6 +1,8 @@
 /** Shared helpers for the decoder tests: exporters, captured records, test data files. */
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Decoder, type DecoderOptions } from '../../src/decode/decoder.ts';
+import { iptNetflowStream, type IptStreamOptions } from '../../src/generate/ipt-netflow.ts';
 import { srcAddrString, dstAddrString, type Exporter, type FlowRecord } from '../../src/decode/record.ts';
 
 export const TESTDATA = new URL('../../../shared/testdata/netflow', import.meta.url).pathname;
@@ -85,4 +87,29 @@ export function pcapPayloads(path: string): { source: string; payload: Uint8Arra
     out.push({ source: [...pkt.subarray(26, 30)].join('.'), payload: new Uint8Array(pkt.subarray(o + 8, o + pkt.readUInt16BE(o + 4))) });
   }
   return out;
+}
+
+/** Decodes each case's logstash files in order and checks flows / packets / bytes. */
+export function expectLogstashTotals(cases: readonly [files: string[], totals: [number, number, number]][]): void {
+  for (const [files, [flows, packets, bytes]] of cases) {
+    const { dec, recs } = collecting();
+    for (const f of files) dec.decode(dat(`logstash-codec-netflow/${f}`), exporter(), 0);
+    assert.deepEqual(totals(recs), { flows, packets, bytes }, files.join(' '));
+    assert.equal(dec.stats.errors.exception, 0);
+  }
+}
+
+/** Decodes an ipt-netflow stream and checks the records against the generator's ground truth. */
+export function expectIptStream(options: IptStreamOptions): { dec: Decoder; recs: Rec[] } {
+  const { dec, recs } = collecting();
+  const truth = { flows: 0, packets: 0, bytes: 0 };
+  for (const d of iptNetflowStream(options)) {
+    dec.decode(d.payload, exporter(d.exporter), d.nowMs);
+    truth.flows += d.records;
+    truth.bytes += d.bytes;
+    truth.packets += d.packets;
+  }
+  assert.deepEqual(totals(recs), truth);
+  assert.equal(dec.stats.templateMisses, 0);
+  return { dec, recs };
 }
