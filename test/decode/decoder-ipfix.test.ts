@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeRecord, concatBytes, type TemplateSpec } from '../../src/generate/fields.ts';
 import { encodeIpfix } from '../../src/generate/ipfix.ts';
-import { collecting, dat, exporter, expectIptStream, expectLogstashTotals, pcapPayloads, totals } from './util.ts';
+import { collecting, exporter, expectIptStream, expectLogstashTotals, pcapPayloads, totals } from './util.ts';
 
 const E = exporter();
 const EXPORT = 1_700_000_000;
