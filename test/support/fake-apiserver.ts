@@ -286,8 +286,9 @@ export class FakeApiServer {
     for (const w of [...this.#watchers]) {
       this.#watchers.delete(w);
       if (w.timer) clearTimeout(w.timer);
-      w.res.write('{"type":"MODIFIED","object":{"kind":"Po');
-      w.res.socket?.destroy();
+      const socket = w.res.socket;
+      // Destroy only once the half event is on the wire, so the client really reads it.
+      w.res.write('{"type":"MODIFIED","object":{"kind":"Po', () => socket?.destroy());
     }
   }
 
