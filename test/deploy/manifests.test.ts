@@ -273,6 +273,10 @@ describe('deploy: overlays keep their promises', { skip: KUBECTL ? false : NO_KU
     assert.ok(cm.data[configKey].includes('127.0.0.1:${env:OTEL_SIDECAR_OTLP_PORT'), `${where}: sidecar receiver on localhost`);
     const parsed = parseRunConfig([], Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('NETFLOW_K8S_'))));
     assert.equal(parsed.config?.otlpEndpoint, env.NETFLOW_K8S_OTLP_ENDPOINT, where);
+    // ...and the gateway it forwards to is part of the same overlay, on the same ConfigMap.
+    checkPoliciesGateway(objs);
+    const gw = find(objs, 'Service', 'otel-gateway');
+    assert.equal(sideEnv.OTEL_GATEWAY_ENDPOINT, `${gw.metadata.name}.${gw.metadata.namespace}.svc:4317`, `${where}: sidecar sends to the gateway Service`);
   });
 
   test('prometheus-operator overlays add a ServiceMonitor or PodMonitor on the metrics port', () => {

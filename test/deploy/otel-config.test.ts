@@ -164,7 +164,7 @@ describe('otel: Collector configurations', () => {
 
   test('every variable a config needs without a default is set where it runs; images match the fixture', () => {
     const sidecar = manifestEnv('deploy/components/otel-sidecar/sidecar.yaml', 'otelcol');
-    const gateway = manifestEnv('deploy/otel-gateway/deployment.yaml', 'otelcol');
+    const gateway = manifestEnv('deploy/otel-gateway/workload/deployment.yaml', 'otelcol');
     const where: Record<string, { env: Set<string> }> = { 'collector.yaml': sidecar, 'collector-remote-write.yaml': sidecar, 'gateway.yaml': gateway };
     for (const file of configs) {
       for (const [name, hasDefault] of envRefs(load(file).text)) {
