@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startCollectorProcess, parsePromText, pollUntil, type CollectorProcess } from '../support/run-collector.ts';
+import { startCollectorProcess, parsePromText, pollUntil, sendPaced, type CollectorProcess } from '../support/run-collector.ts';
 import { IptNetflowExporter, podAddress, type IptFlow } from '../../src/generate/ipt-netflow.ts';
 import { parseIPv4 } from '../../src/identify/ip.ts';
 
@@ -22,14 +22,6 @@ async function sender(): Promise<Socket> {
   const s = createSocket('udp4');
   await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
   return s;
-}
-
-/** Send in order, a few at a time, so the test measures the collector, not a burst into a full buffer. */
-async function sendAll(s: Socket, port: number, payloads: readonly Uint8Array[], perTick = 50): Promise<void> {
-  for (let i = 0; i < payloads.length; i++) {
-    await new Promise<void>((resolve, reject) => s.send(payloads[i], port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
-    if (i % perTick === perTick - 1) await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 const metric = (text: string, name: string, labels: Record<string, string> = {}) =>
@@ -91,7 +83,7 @@ test('a burst of malformed datagrams among good ones: good counts exact, bad one
       bad += 7;
     }
   }
-  await sendAll(s, col.udpPort, payloads);
+  await sendPaced(s, payloads, col.udpPort);
   const text = await pollUntil(async () => {
     const body = (await col.get('/metrics')).body;
     return metric(body, 'netflow_k8s_datagrams_total') === payloads.length && metric(body, 'netflow_connection_count') >= good ? body : undefined;
@@ -159,7 +151,7 @@ test('100,000 idle pairs expire: the store empties and memory comes back down', 
     payloads.push(payload.slice());
     from += taken;
   }
-  await sendAll(s, col.udpPort, payloads, 10);
+  await sendPaced(s, payloads, col.udpPort);
   const peak = await pollUntil(async () => {
     const v = await sample();
     return v.records === flows.length ? v : undefined;

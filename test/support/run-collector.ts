@@ -143,3 +143,18 @@ export async function pollUntil<T>(fn: () => Promise<T | undefined | false>, tim
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * Send datagrams in order without overrunning the collector's socket buffers, however busy the
+ * machine is: whenever the bytes queued on the collector's port (from /proc/net/udp) pass
+ * `maxQueued`, wait for the queue to drain. Tests then measure the collector, not kernel drops.
+ */
+export async function sendPaced(sock: import('node:dgram').Socket, payloads: readonly Uint8Array[], port: number, host = '127.0.0.1', maxQueued = 1 << 20): Promise<void> {
+  const { socketDrops } = await import('../../src/observe/udp-drops.ts');
+  for (let i = 0; i < payloads.length; i++) {
+    await new Promise<void>((resolve, reject) => sock.send(payloads[i], port, host, (err) => (err ? reject(err) : resolve())));
+    if (i % 32 === 31) {
+      for (let waited = 0; (socketDrops(port)?.rxQueue ?? 0) > maxQueued && waited < 30_000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+}
