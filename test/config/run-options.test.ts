@@ -1,0 +1,52 @@
+/** `run` settings: CIDRs, addresses, cross-field checks, defaults. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { addressBytes, cidrContains, defaultRunConfig, parseCidr, parseRunConfig } from '../../src/config/run-options.ts';
+import { ConfigError } from '../../src/config/options.ts';
+
+test('CIDRs: v4, v6, bare addresses, host bits cleared, IPv4-mapped senders match v4 networks', () => {
+  const n = parseCidr('10.1.2.3/8', 'x');
+  assert.equal(n.prefix, 8);
+  assert.deepEqual([...n.bytes], [10, 0, 0, 0]);
+  assert.ok(cidrContains(n, addressBytes('10.200.0.1')!));
+  assert.ok(!cidrContains(n, addressBytes('11.0.0.1')!));
+  assert.ok(cidrContains(n, addressBytes('::ffff:10.9.9.9')!), 'mapped IPv4 unwrapped');
+  const h = parseCidr('192.0.2.7', 'x');
+  assert.equal(h.prefix, 32);
+  assert.ok(cidrContains(h, addressBytes('192.0.2.7')!));
+  assert.ok(!cidrContains(h, addressBytes('192.0.2.8')!));
+  const v6 = parseCidr('fd00:1::/32', 'x');
+  assert.ok(cidrContains(v6, addressBytes('fd00:1:ffff::1')!));
+  assert.ok(!cidrContains(v6, addressBytes('fd00:2::1')!));
+  assert.ok(!cidrContains(v6, addressBytes('10.0.0.1')!), 'families never match each other');
+  assert.ok(cidrContains(parseCidr('::/0', 'x'), addressBytes('2001:db8::1')!));
+  assert.deepEqual([...addressBytes('::1')!], [...new Array(15).fill(0), 1]);
+  assert.deepEqual([...addressBytes('64:ff9b::192.0.2.1')!].slice(12), [192, 0, 2, 1]);
+  for (const bad of ['10.0.0.0/33', 'fd00::/129', 'nonsense', '10.0.0.0/8/1', '10.0.0.0/x']) {
+    assert.throws(() => parseCidr(bad, 'allowExporters'), (e: unknown) => e instanceof ConfigError && e.field === 'allowExporters', bad);
+  }
+});
+
+test('defaults and cross-field checks', () => {
+  const d = defaultRunConfig();
+  assert.deepEqual(d.listen, { host: '0.0.0.0', port: 2055 });
+  assert.deepEqual(d.http, { host: '0.0.0.0', port: 8080 });
+  assert.equal(d.maxSeries, 20_000);
+  assert.equal(d.seriesTtlMs, 3_600_000);
+  assert.equal(d.otlpIntervalMs, 30_000);
+  assert.equal(d.recvBuffer, 8_388_608);
+  assert.equal(d.workers, 1);
+  assert.equal(d.level, 'app');
+  assert.equal(d.dedup, 'auto');
+  assert.deepEqual(d.ephemeralPorts, { lo: 32768, hi: 60999 });
+  assert.equal(d.otlpEndpoint, undefined, 'OTLP off without an endpoint');
+  const env = parseRunConfig([], { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317' }).config!;
+  assert.equal(env.otlpEndpoint, 'http://collector:4317', 'the standard OTel variable turns OTLP on');
+  const both = parseRunConfig(['--otlp-endpoint', 'http://a:4317'], { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://b:4317' }).config!;
+  assert.equal(both.otlpEndpoint, 'http://a:4317', 'the flag wins');
+  assert.ok(parseRunConfig(['--workers', 'auto'], {}).config!.workers >= 1);
+  assert.throws(() => parseRunConfig(['--inventory', 'a', '--kubeconfig', 'b'], {}), /inventory/);
+  assert.throws(() => parseRunConfig(['stray'], {}), ConfigError);
+  assert.deepEqual(parseRunConfig(['--extra-labels', 'role,port'], {}).config!.extraLabels, ['role', 'port']);
+  assert.equal(parseRunConfig(['--help'], {}).help, true);
+});
