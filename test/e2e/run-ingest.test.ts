@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -161,4 +161,56 @@ test('templates survive a restart: data without a template decodes at once', { t
   }, 30_000);
   assert.equal(metric(body, 'netflow_k8s_template_misses_total'), 0, 'no wait for a template');
   assert.equal(metric(body, 'netflow_connection_count', { srchost: 'checkout', dsthost: 'svc2' }), 25);
+});
+
+test('both nodes report a pod-to-pod flow: --dedup auto counts it once, from the source node; off counts both', { timeout: 90_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'run-dedup-'));
+  const a = await udp('udp4', '127.0.0.1');
+  const b = await udp('udp4', '127.0.0.2');
+  const running: CollectorProcess[] = [];
+  t.after(async () => {
+    a.close();
+    b.close();
+    for (const c of running) await c.stop('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // The exporters are the nodes: node-a is 127.0.0.1, node-b 127.0.0.2.
+  const pod = (name: string, ip: string, nodeName: string, app: string) => ({
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name, namespace: 'shop', uid: `uid-${name}`, labels: { app }, creationTimestamp: '2020-01-01T00:00:00Z' },
+    spec: { nodeName, containers: [{ name: 'c', image: 'x', ports: app === 'svc1' ? [{ containerPort: 8080 }] : [] }] },
+    status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], startTime: '2020-01-01T00:00:00Z' },
+  });
+  const inv = join(dir, 'inventory.json');
+  writeFileSync(inv, JSON.stringify({
+    apiVersion: 'v1', kind: 'List', items: [
+      { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a' }, status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }] } },
+      { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-b' }, status: { addresses: [{ type: 'InternalIP', address: '127.0.0.2' }] } },
+      pod('web-0', '10.244.1.10', 'node-a', 'web'),
+      pod('svc1-0', '10.244.2.20', 'node-b', 'svc1'),
+    ],
+  }));
+  for (const mode of ['auto', 'off']) {
+    const c = await startCollectorProcess(['--inventory', inv, '--dedup', mode, '--merge-interval', '100ms']);
+    running.push(c);
+    const now = Date.now();
+    const request = flowsBetween('10.244.1.10', '10.244.2.20', 10, now);
+    const reply = request.map((f) => ({ ...f, src4: f.dst4, dst4: f.src4, srcPort: f.dstPort, dstPort: f.srcPort, bytes: f.bytes * 10 }));
+    // Each node's exporter sees both halves of the conversation (FORWARD chain on both nodes).
+    for (const [sock, e] of [[a, new IptNetflowExporter()], [b, new IptNetflowExporter()]] as const) {
+      await send(sock, e.pack([...request, ...reply], 0, now).payload, c.udpPort, '127.0.0.1');
+    }
+    const want = mode === 'auto' ? 20 : 40;
+    const body = await pollUntil(async () => {
+      const m = (await c.get('/metrics')).body;
+      return metric(m, 'netflow_k8s_flow_records_total') === 40 && metric(m, 'netflow_connection_count') === want ? m : undefined;
+    }, 30_000);
+    const n = mode === 'auto' ? 1 : 2;
+    assert.equal(metric(body, 'netflow_connection_count', { srchost: 'web', dsthost: 'svc1' }), 10 * n, `${mode}: requests`);
+    assert.equal(metric(body, 'netflow_connection_count', { srchost: 'svc1', dsthost: 'web' }), 10 * n, `${mode}: replies`);
+    assert.equal(metric(body, 'netflow_connection_bytes', { srchost: 'web', dsthost: 'svc1' }), request.reduce((s, f) => s + f.bytes, 0) * n);
+    assert.equal(metric(body, 'netflow_k8s_dedup_skipped_total'), mode === 'auto' ? 20 : 0);
+    await c.stop('SIGTERM');
+    running.pop();
+  }
 });
