@@ -6,6 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { IdentityIndex } from '../../src/identify/index.ts';
+import type { InventoryListener, SlimPod } from '../../src/identify/inventory.ts';
+import { loadKubeConfig } from '../../src/identify/kube-config.ts';
+import { KubeSource } from '../../src/identify/kube-source.ts';
+import { FakeApiServer } from '../support/fake-apiserver.ts';
 import { job, node, pod, service } from '../support/kube-objects.ts';
 import { dstName, flow, srcName, startHarness, waitFor } from '../support/kube-harness.ts';
 
@@ -310,4 +315,39 @@ test('a wrong token is retried with backoff and never becomes ready', async () =
   const after = h.server.requests.unauthorized;
   await new Promise((r) => setTimeout(r, 150));
   assert.equal(h.server.requests.unauthorized, after, 'no retries after stop()');
+});
+
+test('a listener that throws is counted and never stops the informer', async () => {
+  const server = await FakeApiServer.start();
+  const index = new IdentityIndex();
+  // The index, except that one pod makes it throw.
+  const listener: InventoryListener = {
+    upsertPod(p: SlimPod) {
+      if (p.name === 'poison') throw new Error('listener bug');
+      index.upsertPod(p);
+    },
+    deletePod: (uid, at) => index.deletePod(uid, at),
+    upsertNode: (n) => index.upsertNode(n),
+    deleteNode: (n) => index.deleteNode(n),
+    upsertService: (svc) => index.upsertService(svc),
+    deleteService: (uid) => index.deleteService(uid),
+  };
+  server.create('pods', pod({ name: 'poison', ip: '10.1.5.1' }));
+  server.create('pods', pod({ name: 'fine-1', ip: '10.1.5.2' }));
+  const source = new KubeSource({ kubeConfig: loadKubeConfig({ kubeconfig: server.writeKubeconfig() }).kubeConfig, listener, backoff: { initialMs: 20, maxMs: 100 } });
+  source.start();
+  try {
+    await source.ready;
+    server.update('pods', 'default', 'poison', (p) => { (p.metadata.labels as Record<string, string>).x = '1'; });
+    server.create('pods', pod({ name: 'fine-2', ip: '10.1.5.3' }));
+    await waitFor(() => index.lookup('10.1.5.3').name === 'fine-2', 'a pod after the failing ones');
+    const st = source.stats().kinds.pods;
+    assert.equal(st.listenerErrors, 2, 'the listed and the watched update of the poison pod');
+    assert.equal(st.errors, 0);
+    assert.equal(st.restarts, 0);
+    assert.equal(index.lookup('10.1.5.2').name, 'fine-1');
+  } finally {
+    await source.stop();
+    await server.close();
+  }
 });
