@@ -339,3 +339,58 @@ test('mutated captures never throw anything but CaptureError, and always end', a
     );
   });
 });
+
+/** One pcapng block, little-endian, body padded to 4 bytes. */
+function block(type: number, body: Buffer): Buffer {
+  const padded = Buffer.concat([body, Buffer.alloc((4 - (body.length % 4)) % 4)]);
+  const h = Buffer.alloc(8);
+  h.writeUInt32LE(type, 0);
+  h.writeUInt32LE(12 + padded.length, 4);
+  const t = Buffer.alloc(4);
+  t.writeUInt32LE(12 + padded.length, 0);
+  return Buffer.concat([h, padded, t]);
+}
+
+function option(code: number, value: Buffer): Buffer {
+  const h = Buffer.alloc(4);
+  h.writeUInt16LE(code, 0);
+  h.writeUInt16LE(value.length, 2);
+  return Buffer.concat([h, value, Buffer.alloc((4 - (value.length % 4)) % 4)]);
+}
+
+test('pcapng: binary timestamp resolution, if_tsoffset, Simple Packet Blocks, unknown blocks skipped', () => {
+  const shb = block(0x0a0d0d0a, Buffer.from([0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]));
+  const idbBody = (link: number, opts: Buffer[]): Buffer => {
+    const h = Buffer.alloc(8);
+    h.writeUInt16LE(link, 0);
+    h.writeUInt32LE(0, 4);
+    return Buffer.concat([h, ...opts, option(0, Buffer.alloc(0))]);
+  };
+  const offset = Buffer.alloc(8);
+  offset.writeBigUInt64LE(1_700_000_000n);
+  // Interface 0: raw IP, 2^-10 s units, offset 1.7e9 s. Interface 1: Ethernet, default µs.
+  const idb0 = block(1, idbBody(101, [option(9, Buffer.from([0x80 | 10])), option(14, offset)]));
+  const idb1 = block(1, idbBody(1, []));
+  const ip = ipv4(17, 0, udp(PAYLOAD));
+  const epb = (iface: number, ts: bigint, frame: Buffer): Buffer => {
+    const h = Buffer.alloc(20);
+    h.writeUInt32LE(iface, 0);
+    h.writeUInt32LE(Number(ts >> 32n), 4);
+    h.writeUInt32LE(Number(ts & 0xffffffffn), 8);
+    h.writeUInt32LE(frame.length, 12);
+    h.writeUInt32LE(frame.length, 16);
+    return block(6, Buffer.concat([h, frame]));
+  };
+  const eth = Buffer.concat([Buffer.alloc(12), Buffer.from([0x08, 0x00]), ip]);
+  const spbLen = Buffer.alloc(4);
+  spbLen.writeUInt32LE(ip.length, 0);
+  const custom = block(0x40000bad, Buffer.from('ignored'));
+  withTmp((dir) => {
+    const f = join(dir, 'hand.pcapng');
+    writeFileSync(f, Buffer.concat([shb, idb0, idb1, epb(0, 1536n, ip), custom, epb(1, 1_700_000_000_250_000n, eth), block(3, Buffer.concat([spbLen, ip]))]));
+    const pk = readAll(f);
+    // 1536 / 1024 s = 1.5 s after the offset; the SPB has no time of its own.
+    assert.deepEqual(pk.map((p) => p.tsMs), [1_700_000_001_500, 1_700_000_000_250, 0]);
+    for (const p of pk) assert.deepEqual(new Uint8Array(p.payload), PAYLOAD);
+  });
+});
