@@ -96,13 +96,22 @@ export async function demoCommand(argv: string[]): Promise<number> {
   }
   if (parsed.positionals.length > 0) throw new ConfigError(parsed.positionals[0], 'unexpected argument (demo takes only options)');
   const v = parsed.values;
-  const demo = await startDemo({
-    http: v.http as { host: string; port: number },
-    listen: v.listen as { host: string; port: number },
-    speed: v.speed as number,
-    prometheusUrl: v.prometheusUrl as string | undefined,
-    logLevel: v.logLevel as LogLevel,
-  });
+  const http = v.http as { host: string; port: number };
+  let demo: Demo;
+  try {
+    demo = await startDemo({
+      http,
+      listen: v.listen as { host: string; port: number },
+      speed: v.speed as number,
+      prometheusUrl: v.prometheusUrl as string | undefined,
+      logLevel: v.logLevel as LogLevel,
+    });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new ConfigError('http', `${http.host}:${http.port} is in use; pick another address, e.g. --http 127.0.0.1:${http.port + 1}`);
+    }
+    throw err;
+  }
   const namespaces = new Set(DEMO_APPS.map((a) => a.namespace)).size;
   process.stdout.write([
     `netflow-k8s demo: a sample cluster (${DEMO_NODES.length} nodes, ${namespaces} namespaces, ${DEMO_APPS.length} apps) sends ipt-netflow-shaped NetFlow v9 to udp://${demo.collector.udp.address}:${demo.collector.udp.port}`,

@@ -36,7 +36,7 @@
     container: $('cy'),
     elements: [],
     minZoom: 0.3,
-    maxZoom: 3,
+    maxZoom: 1.6,
     wheelSensitivity: 0.3,
     style: [
       { selector: 'node', style: {
