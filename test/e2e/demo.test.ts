@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { startDemoProcess } from './demo-process.ts';
 import { DEMO_APPS, DEMO_EXTERNAL } from '../../src/demo/cluster.ts';
@@ -79,7 +79,9 @@ test('demo: starts, prints its URLs, and the map, /metrics and the Node Graph AP
     const drawn = await page.evaluate(() => (window as unknown as { netflowMap: { cy: any } }).netflowMap.cy.nodes('.app').map((n: any) => n.id()));
     for (const id of want) assert.ok(drawn.includes(id), `${id} not drawn`);
     await page.waitForTimeout(300);
-    await page.screenshot({ path: new URL('../../test-output/demo-map.png', import.meta.url).pathname });
+    const dir = new URL('../../test-output/', import.meta.url).pathname;
+    mkdirSync(dir, { recursive: true });
+    await page.screenshot({ path: `${dir}demo-map.png` });
   }
 
   assert.equal(await demo.stop(), 0, demo.output().err);
