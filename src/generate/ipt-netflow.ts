@@ -110,6 +110,8 @@ export class IptNetflowExporter {
   private readonly timeoutRateMs: number;
   private readonly interfaces: readonly string[];
   private bootMs: number | undefined;
+  /** The clock of the packet being built: no flow can end after it or start before boot. */
+  private packNow = 0;
   private readonly templates = new Map<TemplateKind, LiveTemplate>();
   private nextTemplateId = 256;
   /** Packets sent (ipt-netflow's pdu_count). */
@@ -158,6 +160,7 @@ export class IptNetflowExporter {
    */
   pack(flows: readonly IptFlow[], from: number, nowMs: number, maxRecords = Infinity): { payload: Uint8Array; taken: number } {
     this.bootMs ??= nowMs - 3_600_000;
+    this.packNow = nowMs;
     if (this.protocol === 5) return this.packV5(flows, from, nowMs, maxRecords);
     const header = this.protocol === 9 ? V9_HEADER : IPFIX_HEADER;
     const limit = header + MAX_DATA;
@@ -246,6 +249,15 @@ export class IptNetflowExporter {
     return { payload: b.slice(0, p), taken };
   }
 
+  /**
+   * sysUptime at a wall-clock time, kept between boot and the packet's own time: a flow from the
+   * future or from before boot would read as 49 days off (uint32 wrap) to any collector.
+   */
+  private uptimeAt(ms: number): number {
+    const boot = this.bootMs ?? 0;
+    return (Math.max(0, Math.min(ms, this.packNow) - boot)) >>> 0;
+  }
+
   private due(t: LiveTemplate, nowMs: number): boolean {
     return t.exportedTs === 0 || this.pduCount > t.exportedCnt + this.refreshRate || nowMs - t.exportedTs >= this.timeoutRateMs;
   }
@@ -266,8 +278,8 @@ export class IptNetflowExporter {
       dv.setUint16(o + 14, f.outputIf ?? 0);
       dv.setUint32(o + 16, f.packets >>> 0);
       dv.setUint32(o + 20, f.bytes >>> 0);
-      dv.setUint32(o + 24, (f.startMs - boot) >>> 0);
-      dv.setUint32(o + 28, (f.endMs - boot) >>> 0);
+      dv.setUint32(o + 24, this.uptimeAt(f.startMs));
+      dv.setUint32(o + 28, this.uptimeAt(f.endMs));
       dv.setUint16(o + 32, f.srcPort);
       dv.setUint16(o + 34, f.dstPort);
       this.buf[o + 37] = f.tcpFlags ?? 0;
@@ -381,7 +393,6 @@ export class IptNetflowExporter {
   private writeFlow(t: LiveTemplate, p: number, f: IptFlow): number {
     const dv = this.dv;
     const b = this.buf;
-    const boot = this.bootMs ?? 0;
     const ids = t.ids;
     for (let i = 0; i < ids.length; i++) {
       switch (ids[i]) {
@@ -402,8 +413,8 @@ export class IptNetflowExporter {
         case IE.EGRESS_PHYSICAL_INTERFACE: dv.setUint16(p, f.outputIf ?? 0); p += 2; break;
         case IE.IN_PKTS: dv.setUint32(p, f.packets >>> 0); p += 4; break;
         case IE.IN_BYTES: dv.setUint32(p, f.bytes >>> 0); p += 4; break;
-        case IE.FIRST_SWITCHED: dv.setUint32(p, (f.startMs - boot) >>> 0); p += 4; break;
-        case IE.LAST_SWITCHED: dv.setUint32(p, (f.endMs - boot) >>> 0); p += 4; break;
+        case IE.FIRST_SWITCHED: dv.setUint32(p, this.uptimeAt(f.startMs)); p += 4; break;
+        case IE.LAST_SWITCHED: dv.setUint32(p, this.uptimeAt(f.endMs)); p += 4; break;
         case IE.FLOW_START_MILLISECONDS: dv.setBigUint64(p, BigInt(Math.floor(f.startMs))); p += 8; break;
         case IE.FLOW_END_MILLISECONDS: dv.setBigUint64(p, BigInt(Math.floor(f.endMs))); p += 8; break;
         case IE.PROTOCOL: b[p++] = f.proto; break;

@@ -109,3 +109,20 @@ test('mixed flows (IPv4 TCP, ICMP, other protocols, IPv6 UDP) get their own temp
     ].join(' ')), `v${protocol}`);
   }
 });
+
+test('v9 and v5 flow times stay between boot and the packet: never 49 days off after the uint32 wrap', async () => {
+  const { IptNetflowExporter } = await import('../../src/generate/ipt-netflow.ts');
+  const now = 1_790_000_000_000;
+  for (const protocol of [9, 5] as const) {
+    const node = new IptNetflowExporter({ protocol, bootMs: now - 10_000 });
+    // One flow "from the future", one from before the node booted.
+    const flows: IptFlow[] = [
+      { src4: podAddress(1), dst4: podAddress(2), srcPort: 1, dstPort: 2, proto: 6, packets: 1, bytes: 40, startMs: now - 500, endMs: now + 700 },
+      { src4: podAddress(1), dst4: podAddress(2), srcPort: 3, dstPort: 4, proto: 6, packets: 1, bytes: 40, startMs: now - 60_000, endMs: now - 100 },
+    ];
+    const times: number[] = [];
+    const d = new Decoder((r) => { times.push(r.startMs, r.endMs); });
+    d.decode(node.pack(flows, 0, now).payload, { address: '10.1.0.1', port: 1, key: '10.1.0.1|1' }, now);
+    assert.deepEqual(times, [now - 500, now, now - 10_000, now - 100], `v${protocol}`);
+  }
+});
