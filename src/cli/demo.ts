@@ -23,7 +23,7 @@ export const DEMO_OPTIONS: readonly OptionSpec[] = [
   { key: 'logLevel', kind: 'enum', choices: LOG_LEVELS, default: 'warn', help: 'log level' },
 ];
 
-const USAGE = 'usage: netflow-k8s demo [OPTIONS]\n\nRun the collector on a sample cluster with built-in NetFlow v9 traffic, and open the map.';
+const USAGE = 'usage: netflow-k8s demo [OPTIONS]\n\nRun the collector on a sample cluster with built-in NetFlow v9 traffic, and serve its map, metrics and Node Graph API.';
 
 export interface Demo {
   readonly collector: Collector;
