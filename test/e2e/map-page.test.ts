@@ -203,6 +203,46 @@ test('map page with Prometheus: a history picker whose choice moves the asked wi
   assert.deepEqual(errors, []);
 });
 
+test('map page: a big graph shows its busiest edges and says so', { skip: !existsSync(CHROMIUM) && 'chromium not installed' }, async (t) => {
+  const t1 = Date.now();
+  let first = true;
+  // 2,000 pairs between 400 apps in 20 namespaces; pair i carries (i + 1) kB.
+  const big: PairSource = {
+    forEachPair(visit) {
+      for (let i = 0; i < 2000; i++) {
+        const a = i % 400;
+        const b = (i * 7 + 1 + Math.floor(i / 400)) % 400;
+        visit({ namespace: `ns-${a % 20}`, app: `app-${a}` }, { namespace: `ns-${b % 20}`, app: `app-${b}` }, 'src-client', 1, (i + 1) * 1000, 1);
+      }
+    },
+  };
+  const live = new LiveWindow(big, { now: () => (first ? ((first = false), t1 - 60_000) : t1) });
+  const server = new HttpServer();
+  new NodeGraphApi({ live, now: () => t1 }).mount(server);
+  mountMapPage(server);
+  const addr = await server.listen('127.0.0.1', 0);
+  t.after(() => server.close());
+
+  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`http://127.0.0.1:${addr.port}/`);
+  await page.waitForFunction(() => (window as unknown as { netflowMap?: { updates: number } }).netflowMap?.updates! >= 1, undefined, { timeout: 60_000 });
+  const drawn = await page.evaluate(() => {
+    const cy = (window as unknown as { netflowMap: { cy: any } }).netflowMap.cy;
+    const edges = cy.edges().map((e: any) => e.data('raw').mainstat as number);
+    return { edges: edges.length, min: Math.min(...edges), orphans: cy.nodes('.app').filter((n: any) => n.connectedEdges().length === 0).length };
+  });
+  assert.equal(drawn.edges, 600);
+  // The busiest 600 of pairs carrying 1..2000 kB per minute: the smallest kept carries 1,401 kB.
+  assert.ok(Math.abs(drawn.min - 1_401_000 / 60) < 1, String(drawn.min));
+  assert.equal(drawn.orphans, 0, 'only apps on a kept edge are drawn');
+  assert.match((await page.textContent('#status'))!, /busiest 600 of 2000 edges/);
+  assert.deepEqual(errors, []);
+});
+
 function screenshotPath(name = 'map-page.png'): string {
   const dir = new URL('../../test-output/', import.meta.url).pathname;
   mkdirSync(dir, { recursive: true });

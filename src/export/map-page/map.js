@@ -12,7 +12,7 @@
   const AGO = [[0, 'now'], [900, '15 min ago'], [3600, '1 hour ago'], [21600, '6 hours ago'], [86400, '1 day ago'], [604800, '7 days ago']];
 
   const $ = (id) => document.getElementById(id);
-  const state = { source: 'live', windowS: 300, agoS: 0, hidden: new Set(), search: '', graph: { nodes: [], edges: [] }, selected: null };
+  const state = { source: 'live', windowS: 300, agoS: 0, hidden: new Set(), search: '', graph: { nodes: [], edges: [] }, selected: null, dropped: 0 };
 
   function hash(s) {
     let h = 2166136261;
@@ -213,7 +213,19 @@
     return positions;
   }
 
-  function render(graph) {
+  /** More edges than this make a hairball no one reads (and a slow page): keep the busiest. */
+  const MAX_EDGES = 600;
+
+  function busiest(graph) {
+    if (graph.edges.length <= MAX_EDGES) return { graph, dropped: 0 };
+    const edges = [...graph.edges].sort((a, b) => b.mainstat - a.mainstat).slice(0, MAX_EDGES);
+    const keep = new Set(edges.flatMap((e) => [e.source, e.target]));
+    return { graph: { nodes: graph.nodes.filter((n) => keep.has(n.id)), edges }, dropped: graph.edges.length - MAX_EDGES };
+  }
+
+  function render(full) {
+    const { graph, dropped } = busiest(full);
+    state.dropped = dropped;
     state.graph = graph;
     const els = elementsOf(graph);
     const want = new Set(els.map((e) => e.data.id));
@@ -377,7 +389,8 @@
       window.netflowMap.updates++;
       window.netflowMap.error = null;
       const src = state.source === 'prometheus' ? 'Prometheus' : 'live';
-      setStatus(`${src} · updated ${new Date().toLocaleTimeString()}`);
+      const cut = state.dropped ? ` · busiest ${MAX_EDGES} of ${MAX_EDGES + state.dropped} edges` : '';
+      setStatus(`${src} · updated ${new Date().toLocaleTimeString()}${cut}`);
     } catch (err) {
       window.netflowMap.error = String(err && err.message || err);
       setStatus(`update failed: ${window.netflowMap.error}`, true);
