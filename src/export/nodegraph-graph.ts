@@ -97,10 +97,13 @@ export const EDGE_FIELDS: readonly FieldSpec[] = [
 export const nodeId = (namespace: string, app: string): string => `${namespace}/${app}`;
 export const edgeId = (source: string, target: string): string => `${source}->${target}`;
 
-/** The seed's pseudo namespaces say what kind of thing a node is when the source did not. */
+/** The seed's pseudo namespaces: a node in one of them is that kind of thing, whatever else is known. */
+const PSEUDO_NAMESPACES: ReadonlySet<string> = new Set(['external', 'unknown', 'node']);
+
+/** What kind of thing a node is, when the source did not say. */
 export function kindOf(namespace: string, known?: string): string {
   if (known) return known;
-  if (namespace === 'external' || namespace === 'unknown' || namespace === 'node') return namespace;
+  if (PSEUDO_NAMESPACES.has(namespace)) return namespace;
   return 'workload';
 }
 
@@ -121,7 +124,7 @@ export function buildGraph(rates: Iterable<PairRate>): Graph {
         detail__sent_bytes_per_s: 0, detail__received_bytes_per_s: 0,
       };
       nodes.set(id, n);
-    } else if (kind && n.detail__kind !== kind && !['external', 'unknown', 'node'].includes(n.detail__kind)) {
+    } else if (kind && n.detail__kind !== kind && !PSEUDO_NAMESPACES.has(n.detail__kind)) {
       // One app can be reached as its pods and as its Service: say both.
       if (!n.detail__kind.split('+').includes(kind)) n.detail__kind = `${n.detail__kind}+${kind}`;
     }
