@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { replay } from '../src/cli/replay.ts';
+import { parseReplayConfig } from '../src/config/replay-options.ts';
 import { iptNetflowStream } from '../src/generate/ipt-netflow.ts';
 import { writePcapFile } from '../src/generate/pcap-writer.ts';
 import type { PcapPacket } from '../src/generate/pcap-writer.ts';
@@ -54,7 +55,7 @@ export async function main(): Promise<void> {
       const sink = new Writable({ write(chunk: Buffer, _enc, cb) { out += chunk.length; cb(); } });
       const quiet = new Writable({ write(_c, _e, cb) { cb(); } });
       const t2 = performance.now();
-      const code = await replay({ format, summary: false, templates: undefined, files: [file], help: false }, { stdout: sink, stderr: quiet });
+      const code = await replay(parseReplayConfig(['--format', format, file], {}), { stdout: sink, stderr: quiet });
       const ms = performance.now() - t2;
       if (code !== 0) throw new Error(`replay exited ${code}`);
       console.log(`replay --format ${format}: ${records} records in ${ms.toFixed(0)} ms: ${rate(records, ms)} records${format === 'json' ? `, ${(out / 1048576).toFixed(0)} MiB of JSON` : ''}`);

@@ -17,6 +17,12 @@ import { dstAddrString, srcAddrString } from '../decode/record.ts';
 import type { FlowRecord } from '../decode/record.ts';
 import { CaptureError, readCapture } from '../ingest/capture.ts';
 import { CaptureFeeder } from '../ingest/capture-replay.ts';
+import type { Endpoint, Role } from '../identify/endpoint.ts';
+import { UNKNOWN_ENDPOINT, type IdentityIndex } from '../identify/index.ts';
+import { StaticInventory } from '../identify/static-inventory.ts';
+import { dedupFor, identityFor, storeFor } from '../pipeline/parts.ts';
+import { RecordPipeline } from '../pipeline/record-pipeline.ts';
+import { PrometheusTextRenderer } from '../export/prometheus-text.ts';
 
 export interface ReplayIO {
   stdout: Writable;
@@ -36,12 +42,74 @@ export interface RecordOutput {
 /** Runs before the output for every record; may change the record (the output sees the change). */
 export type RecordHook = (rec: FlowRecord) => void;
 
-export const OUTPUTS: Record<string, (io: ReplayIO, config: ReplayConfig) => RecordOutput> = {
-  json: (io) => {
+/**
+ * Names both ends of the record being replayed, exactly as the collector's pipeline would: the
+ * naming hook runs first, and outputs read `src`, `dst` and `role` during the same call.
+ */
+export class Naming {
+  src: Endpoint = UNKNOWN_ENDPOINT;
+  dst: Endpoint = UNKNOWN_ENDPOINT;
+  role: Role = 'unknown';
+  readonly identity: IdentityIndex;
+  readonly hook: RecordHook;
+  constructor(identity: IdentityIndex) {
+    this.identity = identity;
+    this.hook = (rec) => {
+      this.src = identity.resolveSrc(rec);
+      this.dst = identity.resolveDst(rec);
+      this.role = identity.role(rec, this.src, this.dst);
+    };
+  }
+}
+
+/** An endpoint as JSON, built once per interned endpoint. */
+const endpointJson = new WeakMap<Endpoint, string>();
+
+function jsonEndpoint(ep: Endpoint): string {
+  let j = endpointJson.get(ep);
+  if (j === undefined) {
+    j = JSON.stringify({
+      kind: ep.kind, namespace: ep.namespace, name: ep.name, app: ep.app,
+      ownerKind: ep.ownerKind, ownerName: ep.ownerName, node: ep.nodeName,
+    });
+    endpointJson.set(ep, j);
+  }
+  return j;
+}
+
+export const OUTPUTS: Record<string, (io: ReplayIO, config: ReplayConfig, naming: Naming | undefined) => RecordOutput> = {
+  json: (io, _config, naming) => {
     const w = new LineWriter(io.stdout);
-    return { record: (rec) => w.push(jsonRecord(rec)), ready: () => w.ready(), stopped: () => w.closed, end: () => w.end() };
+    const record = naming === undefined
+      ? (rec: FlowRecord) => w.push(`${jsonFields(rec)}}`)
+      : (rec: FlowRecord) => w.push(`${jsonFields(rec)},"src":${jsonEndpoint(naming.src)},"dst":${jsonEndpoint(naming.dst)},"role":"${naming.role}"}`);
+    return { record, ready: () => w.ready(), stopped: () => w.closed, end: () => w.end() };
   },
   none: () => ({ record: () => {}, ready: () => undefined, stopped: () => false, end: async () => {} }),
+  // The collector's own pipeline (identity, dedup, pair store) and /metrics serializer, fed from captures.
+  prometheus: (io, config, naming) => {
+    const cfg = { ...config.run, seriesTtlMs: Number.POSITIVE_INFINITY };
+    const store = storeFor(cfg, false);
+    const pipeline = new RecordPipeline(naming?.identity ?? identityFor(cfg), store, dedupFor(cfg));
+    const renderer = new PrometheusTextRenderer(store, {
+      labels: {
+        kind: cfg.extraLabels.includes('kind'),
+        role: cfg.extraLabels.includes('role'),
+        protocol: cfg.extraLabels.includes('protocol'),
+        serverPort: cfg.extraLabels.includes('port'),
+      },
+    });
+    return {
+      record: pipeline.sink,
+      ready: () => undefined,
+      stopped: () => false,
+      end: async () => {
+        const w = new LineWriter(io.stdout);
+        w.push(renderer.render().replace(/\n$/, ''));
+        await w.end();
+      },
+    };
+  },
 };
 
 /** `"YYYY-MM-DDTHH:MM:SS` by whole second: Date#toISOString per record was most of replay's time. */
@@ -63,11 +131,16 @@ function isoOrNull(ms: number): string {
 
 /** One flow record as a JSON object, keys in a fixed order. Addresses are plain IP text: no escaping needed. */
 export function jsonRecord(r: FlowRecord): string {
+  return `${jsonFields(r)}}`;
+}
+
+/** The record's own fields as an unclosed JSON object, so the ends' names can follow. */
+function jsonFields(r: FlowRecord): string {
   const e = r.exporter;
   return `{"exporter":"${e.address}","exporterPort":${e.port},"version":${r.version},"sourceId":${r.sourceId},`
     + `"srcAddr":"${srcAddrString(r)}","dstAddr":"${dstAddrString(r)}","srcPort":${r.srcPort},"dstPort":${r.dstPort},`
     + `"proto":${r.proto},"bytes":${r.bytes},"packets":${r.packets},"samplingRate":${r.samplingRate},"tcpFlags":${r.tcpFlags},`
-    + `"start":${isoOrNull(r.startMs)},"end":${isoOrNull(r.endMs)},"inputIf":${r.inputIf},"outputIf":${r.outputIf}}`;
+    + `"start":${isoOrNull(r.startMs)},"end":${isoOrNull(r.endMs)},"inputIf":${r.inputIf},"outputIf":${r.outputIf}`;
 }
 
 /**
@@ -164,7 +237,19 @@ export async function replay(config: ReplayConfig, io: ReplayIO, hooks: readonly
     }
   }
 
-  const output = OUTPUTS[config.format](io, config);
+  let naming: Naming | undefined;
+  if (config.naming) {
+    try {
+      naming = new Naming(identityFor(config.run));
+      if (config.run.inventory !== undefined) {
+        new StaticInventory(config.run.inventory, naming.identity, { appLabels: config.run.labelPrecedence, watch: false }).load();
+      }
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+    hooks = [naming.hook, ...hooks];
+  }
+  const output = OUTPUTS[config.format](io, config, naming);
   const totals: ReplayTotals = { records: 0, bytes: 0, packets: 0 };
   const sink = (rec: FlowRecord): void => {
     for (const h of hooks) h(rec);

@@ -3,16 +3,20 @@
  * help). Environment variables carry a REPLAY_ prefix so a collector's environment never
  * changes what an offline replay prints.
  */
-import { ConfigError, formatHelp, parseConfig, type OptionSpec } from './options.ts';
+import { ConfigError, envName, formatHelp, parseConfig, type OptionSpec } from './options.ts';
+import { RUN_OPTIONS, toRunConfig, type RunConfig } from './run-options.ts';
 
-/** Output formats. More (for example Prometheus text after enrichment) join this list. */
-export const REPLAY_FORMATS = ['json', 'none'] as const;
+/** Output formats. */
+export const REPLAY_FORMATS = ['json', 'none', 'prometheus'] as const;
 export type ReplayFormat = (typeof REPLAY_FORMATS)[number];
+
+const IDENTITY_KEYS = ['inventory', 'labelPrecedence', 'networks', 'asnDb', 'ephemeralPorts', 'level', 'dedup', 'extraLabels'];
 
 export const REPLAY_OPTIONS: readonly OptionSpec[] = [
   {
     key: 'format', kind: 'enum', choices: REPLAY_FORMATS, default: 'json', env: 'NETFLOW_K8S_REPLAY_FORMAT', group: 'Output',
-    help: 'json: one JSON object per flow record per line; none: decode only (for timing)',
+    help: 'json: one JSON object per flow record per line (with --inventory: both ends named); '
+      + 'none: decode only (for timing); prometheus: the /metrics exposition the collector would serve for these captures',
   },
   {
     key: 'summary', kind: 'bool', default: false, env: 'NETFLOW_K8S_REPLAY_SUMMARY', group: 'Output',
@@ -22,6 +26,12 @@ export const REPLAY_OPTIONS: readonly OptionSpec[] = [
     key: 'templates', kind: 'path', env: 'NETFLOW_K8S_REPLAY_TEMPLATES', group: 'Input',
     help: 'load this saved template set (a collector\'s --templates-file) before the first datagram',
   },
+  // Naming and counting take the collector's own options, so a replay names and counts exactly as `run` would.
+  ...RUN_OPTIONS.filter((s) => IDENTITY_KEYS.includes(s.key)).map((s) => ({
+    ...s,
+    env: envName(s).replace(/^NETFLOW_K8S_/, 'NETFLOW_K8S_REPLAY_'),
+    group: 'Naming and counting (as in run)',
+  })),
 ];
 
 export interface ReplayConfig {
@@ -30,6 +40,10 @@ export interface ReplayConfig {
   templates: string | undefined;
   files: string[];
   help: boolean;
+  /** The collector's settings for naming and counting: run's defaults with the options above. */
+  run: RunConfig;
+  /** Whether both ends are named (an inventory, named networks or an ASN database was given). */
+  naming: boolean;
 }
 
 export const REPLAY_USAGE = 'usage: netflow-k8s replay [OPTIONS] FILE...\n\n'
@@ -43,7 +57,12 @@ export function replayHelp(): string {
 export function parseReplayConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ReplayConfig {
   const { values, positionals, help } = parseConfig(REPLAY_OPTIONS, argv, env);
   if (!help && positionals.length === 0) throw new ConfigError('files', 'give at least one capture FILE (see --help)');
+  const runValues = { ...parseConfig(RUN_OPTIONS, [], {}).values };
+  for (const k of IDENTITY_KEYS) if (values[k] !== undefined) runValues[k] = values[k];
+  const run = toRunConfig(runValues, {});
   return {
+    run,
+    naming: run.inventory !== undefined || run.networks !== undefined || run.asnDb !== undefined,
     format: values.format as ReplayFormat,
     summary: values.summary as boolean,
     templates: values.templates as string | undefined,

@@ -11,7 +11,7 @@ import { networksFromOption, type NamedNetworks } from '../identify/networks.ts'
 import { AsnDatabase } from '../identify/asn.ts';
 import { PairStore } from '../aggregate/pair-store.ts';
 import { shouldCount } from '../aggregate/dedup.ts';
-import { RecordPipeline } from './record-pipeline.ts';
+import { RecordPipeline, type DedupDecision } from './record-pipeline.ts';
 
 export interface WorkerParts {
   decoder: Decoder;
@@ -58,13 +58,22 @@ export function storeFor(cfg: RunConfig, trackDeltas: boolean): PairStore {
   });
 }
 
-export async function buildWorkerParts(cfg: RunConfig): Promise<WorkerParts> {
+/** The identity index a run config describes (its inventory is fed separately). */
+export function identityFor(cfg: RunConfig): IdentityIndex {
   const { networks, asn } = identityOptions(cfg);
-  const identity = new IdentityIndex({ ephemeralPorts: [cfg.ephemeralPorts.lo, cfg.ephemeralPorts.hi], networks, asn });
-  const store = storeFor(cfg, true);
+  return new IdentityIndex({ ephemeralPorts: [cfg.ephemeralPorts.lo, cfg.ephemeralPorts.hi], networks, asn });
+}
+
+/** The dedup decision of --dedup, or undefined when every report counts. */
+export function dedupFor(cfg: RunConfig): DedupDecision | undefined {
   const mode = cfg.dedup;
-  const dedup = mode === 'off' ? undefined : (node: string | undefined, src: Parameters<typeof shouldCount>[2], dst: Parameters<typeof shouldCount>[3]) => shouldCount(mode, node, src, dst);
-  const pipeline = new RecordPipeline(identity, store, dedup);
+  return mode === 'off' ? undefined : (node, src, dst) => shouldCount(mode, node, src, dst);
+}
+
+export async function buildWorkerParts(cfg: RunConfig): Promise<WorkerParts> {
+  const identity = identityFor(cfg);
+  const store = storeFor(cfg, true);
+  const pipeline = new RecordPipeline(identity, store, dedupFor(cfg));
   const decoder = new Decoder(pipeline.sink, { templateTtlMs: cfg.templateTtlMs });
   return { decoder, identity, store, pipeline };
 }
