@@ -9,7 +9,6 @@ import type { PairStore } from '../aggregate/pair-store.ts';
 import type { Logger } from '../observe/log.ts';
 import { PrometheusTextRenderer } from '../export/prometheus-text.ts';
 import { OtelPrometheus } from '../export/otel-prometheus.ts';
-import { OtlpMetrics } from '../export/otel-otlp.ts';
 import { buildResource } from '../export/otel-resource.ts';
 import type { SelfMetrics } from './self-metrics.ts';
 
@@ -33,8 +32,9 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
     selfMetrics: self.registry,
   });
   const resource = buildResource({ clusterName: config.clusterName });
+  // The gRPC exporter is loaded only when OTLP is on.
   const otlp = config.otlpEndpoint
-    ? new OtlpMetrics({ store, resource, endpoint: config.otlpEndpoint, intervalMs: config.otlpIntervalMs, registry: self.registry })
+    ? new (await import('../export/otel-otlp.ts')).OtlpMetrics({ store, resource, endpoint: config.otlpEndpoint, intervalMs: config.otlpIntervalMs, registry: self.registry })
     : undefined;
   // Registered after OTLP so its own counters (exports, failures) appear on the page too.
   const otelPage = new OtelPrometheus({ store, resource, registry: self.registry });

@@ -9,8 +9,7 @@ import { ConfigError } from '../config/options.ts';
 import type { InventoryListener } from '../identify/inventory.ts';
 import type { Logger } from '../observe/log.ts';
 import type { MetricsRegistry } from '../observe/metrics.ts';
-import { loadKubeConfig } from '../identify/kube-config.ts';
-import { KubeSource, KUBE_KINDS } from '../identify/kube-source.ts';
+import type { KubeSource } from '../identify/kube-source.ts';
 import { StaticInventory } from '../identify/static-inventory.ts';
 
 export interface InventoryHandle {
@@ -27,6 +26,9 @@ export interface InventoryTestHooks {
 
 export async function startInventory(config: RunConfig, listener: InventoryListener, log: Logger, hooks: InventoryTestHooks = {}): Promise<InventoryHandle> {
   if (config.inventory !== undefined) return startStatic(config.inventory, config, listener, log);
+  // The Kubernetes client is large: load it only when watching a cluster.
+  const { loadKubeConfig } = await import('../identify/kube-config.ts');
+  const { KubeSource, KUBE_KINDS } = await import('../identify/kube-source.ts');
   let loaded;
   try {
     loaded = loadKubeConfig({ kubeconfig: config.kubeconfig });
@@ -49,7 +51,7 @@ export async function startInventory(config: RunConfig, listener: InventoryListe
     kind: 'kubernetes',
     ready: () => source.isReady,
     registerMetrics(reg) {
-      const per = (f: (k: ReturnType<KubeSource['stats']>['kinds'][(typeof KUBE_KINDS)[number]]) => number) => () => {
+      const per = (f: (k: ReturnType<KubeSource['stats']>['kinds']['pods']) => number) => () => {
         const s = source.stats();
         return KUBE_KINDS.map((k) => [[k], f(s.kinds[k])] as const);
       };
