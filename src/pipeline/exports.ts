@@ -11,6 +11,7 @@ import { PrometheusTextRenderer } from '../export/prometheus-text.ts';
 import { OtelPrometheus } from '../export/otel-prometheus.ts';
 import { buildResource } from '../export/otel-resource.ts';
 import type { SelfMetrics } from './self-metrics.ts';
+import { dimensionsOf } from './parts.ts';
 
 export interface ExportsHandle {
   renderPrometheus(): string;
@@ -23,12 +24,7 @@ export interface ExportsHandle {
 
 export async function startExports(config: RunConfig, store: PairStore, self: SelfMetrics, log: Logger): Promise<ExportsHandle> {
   const prom = new PrometheusTextRenderer(store, {
-    labels: {
-      kind: config.extraLabels.includes('kind'),
-      role: config.extraLabels.includes('role'),
-      protocol: config.extraLabels.includes('protocol'),
-      serverPort: config.extraLabels.includes('port'),
-    },
+    labels: dimensionsOf(config),
     selfMetrics: self.registry,
   });
   const resource = buildResource({ clusterName: config.clusterName });

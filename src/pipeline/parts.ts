@@ -10,6 +10,7 @@ import { IdentityIndex } from '../identify/index.ts';
 import { networksFromOption, type NamedNetworks } from '../identify/networks.ts';
 import { AsnDatabase } from '../identify/asn.ts';
 import { PairStore } from '../aggregate/pair-store.ts';
+import type { Dimensions } from '../aggregate/level.ts';
 import { shouldCount } from '../aggregate/dedup.ts';
 import { RecordPipeline, type DedupDecision } from './record-pipeline.ts';
 
@@ -43,15 +44,20 @@ export function checkIdentityConfig(cfg: RunConfig): void {
   identityOptions(cfg);
 }
 
+/** --extra-labels as the store's dimensions (and the Prometheus page's extra labels). */
+export function dimensionsOf(cfg: RunConfig): Dimensions {
+  return {
+    kind: cfg.extraLabels.includes('kind'),
+    role: cfg.extraLabels.includes('role'),
+    protocol: cfg.extraLabels.includes('protocol'),
+    serverPort: cfg.extraLabels.includes('port'),
+  };
+}
+
 export function storeFor(cfg: RunConfig, trackDeltas: boolean): PairStore {
   return new PairStore({
     level: cfg.level,
-    dims: {
-      kind: cfg.extraLabels.includes('kind'),
-      role: cfg.extraLabels.includes('role'),
-      protocol: cfg.extraLabels.includes('protocol'),
-      serverPort: cfg.extraLabels.includes('port'),
-    },
+    dims: dimensionsOf(cfg),
     maxSeries: cfg.maxSeries,
     seriesTtlMs: cfg.seriesTtlMs,
     trackDeltas,

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startCollectorProcess, parsePromText, pollUntil, sendPaced, type CollectorProcess } from '../support/run-collector.ts';
+import { startCollectorProcess, pollUntil, sendPaced, type CollectorProcess, metricSum } from '../support/run-collector.ts';
 import { IptNetflowExporter, podAddress, type IptFlow } from '../../src/generate/ipt-netflow.ts';
 import { parseIPv4 } from '../../src/identify/ip.ts';
 
@@ -24,8 +24,7 @@ async function sender(): Promise<Socket> {
   return s;
 }
 
-const metric = (text: string, name: string, labels: Record<string, string> = {}) =>
-  parsePromText(text).filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
+const metric = metricSum;
 
 test('a burst of malformed datagrams among good ones: good counts exact, bad ones counted, log rate-limited', { timeout: 120_000 }, async (t) => {
   let c: CollectorProcess | undefined;

@@ -10,14 +10,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startCollectorProcess, parsePromText, pollUntil, sendPaced, type CollectorProcess } from '../support/run-collector.ts';
+import { startCollectorProcess, parsePromText, pollUntil, sendPaced, type CollectorProcess, metricSum } from '../support/run-collector.ts';
 import { IptNetflowExporter, iptNetflowStream, type IptFlow } from '../../src/generate/ipt-netflow.ts';
 import { parseIPv4 } from '../../src/identify/ip.ts';
 
 const INVENTORY = fileURLToPath(new URL('./fixtures/k8s-basic-inventory.json', import.meta.url));
 
-const metric = (text: string, name: string, labels: Record<string, string> = {}) =>
-  parsePromText(text).filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
+const metric = metricSum;
 
 async function udp(type: 'udp4' | 'udp6', host: string, port = 0): Promise<Socket> {
   const s = createSocket(type);

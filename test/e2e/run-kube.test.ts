@@ -7,14 +7,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { startCollectorProcess, parsePromText, pollUntil, type CollectorProcess } from '../support/run-collector.ts';
+import { startCollectorProcess, pollUntil, type CollectorProcess, metricSum } from '../support/run-collector.ts';
 import { FakeApiServer } from '../support/fake-apiserver.ts';
 import { node, pod } from '../support/kube-objects.ts';
 import { IptNetflowExporter, type IptFlow } from '../../src/generate/ipt-netflow.ts';
 import { parseIPv4 } from '../../src/identify/ip.ts';
 
-const metric = (text: string, name: string, labels: Record<string, string> = {}) =>
-  parsePromText(text).filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
+const metric = metricSum;
 
 test('the Kubernetes API drops mid-run: nothing counted is lost and new pods are named after it returns', { timeout: 180_000 }, async (t) => {
   const api = await FakeApiServer.start();

@@ -5,6 +5,7 @@
  * Prometheus scraping every second reads the same totals back through its query API.
  */
 import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { startCollectorProcess, parsePromText, pollUntil, type CollectorProcess } from '../support/run-collector.ts';
@@ -62,6 +63,12 @@ test('softflowd v9 and IPFIX through the real collector match the ground truth, 
   assert.equal(afterV9.m.type, 'text/plain; version=0.0.4; charset=utf-8');
   assert.deepEqual(sorted(afterV9.pairs), sorted(expected));
   assert.match(afterV9.m.body, /^# TYPE netflow_connection_count counter$/m);
+  // promtool's only complaints are about the seed's own names (no _total; `_count` read as a summary's).
+  const lint = spawnSync('promtool', ['check', 'metrics'], { input: afterV9.m.body, encoding: 'utf8' });
+  if (!lint.error) {
+    const complaints = (lint.stdout + lint.stderr).split('\n').filter(Boolean);
+    assert.ok(complaints.every((l) => /^netflow_connection_(count|bytes|packets) /.test(l)), complaints.join('\n'));
+  }
   const self9 = parsePromText(afterV9.m.body);
   const rec = (v: string) => self9.find((s) => s.name === 'netflow_k8s_records_total' && s.labels.version === v)?.value;
   assert.equal(rec('9'), 19);

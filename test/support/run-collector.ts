@@ -128,6 +128,11 @@ export function parsePromText(text: string): { name: string; labels: Record<stri
   return out;
 }
 
+/** Sum of the samples of `name` whose labels include `labels`, from Prometheus text. */
+export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
+  return parsePromText(text).filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
+}
+
 /** Poll until `fn` returns a truthy value (or throw after the timeout with the last error). */
 export async function pollUntil<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 250): Promise<T> {
   const end = Date.now() + timeoutMs;
