@@ -1,6 +1,6 @@
 /**
  * End to end: the real `netflow-k8s run` (spawned, static inventory of 4,000 pods, OTLP every 5 s
- * to a test receiver) receives ipt-netflow-shaped NetFlow v9 (27 records per datagram)
+ * to a gRPC sink) receives ipt-netflow-shaped NetFlow v9 (27 records per datagram)
  * from a separate sender process (bench/sender.ts) at rising rates. Per step it reports records
  * sent and counted, kernel drops on the collector's sockets, collector CPU per million records and
  * RSS, while a scraper reads /metrics (about 20,000 series) every second, so every step also shows
@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startCollectorProcess, parsePromText, type CollectorProcess } from '../test/support/run-collector.ts';
-import { OtlpReceiver } from '../test/support/otlp-receiver.ts';
+import * as grpc from '@grpc/grpc-js';
 import { freePort } from '../test/support/prometheus.ts';
 import { podAddress } from '../src/generate/ipt-netflow.ts';
 
@@ -108,22 +108,41 @@ async function settle(c: CollectorProcess, want: number): Promise<Snapshot> {
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
+/**
+ * An OTLP gRPC endpoint that accepts Export requests without decoding them (an empty reply is a
+ * valid ExportMetricsServiceResponse): the bench's own CPU should not compete with the collector.
+ */
+async function startOtlpSink(): Promise<{ url: string; requests: () => number; bytes: () => number; stop: () => Promise<void> }> {
+  let requests = 0;
+  let bytes = 0;
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  const raw = (b: Buffer) => b;
+  server.addService({
+    Export: {
+      path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+      requestStream: false, responseStream: false,
+      requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw,
+    },
+  }, {
+    Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+      requests++;
+      bytes += call.request.length;
+      cb(null, Buffer.alloc(0));
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  return { url: `http://127.0.0.1:${port}`, requests: () => requests, bytes: () => bytes, stop: () => new Promise((r) => server.tryShutdown(() => r())) };
+}
+
 async function benchCollector(rates: number[], seconds: number, workers: number, exporters: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'e2e-bench-'));
-  const rx = await OtlpReceiver.start();
+  const rx = await startOtlpSink();
   let c: CollectorProcess | undefined;
   try {
     c = await startCollectorProcess([
       '--inventory', inventoryFile(dir), '--workers', String(workers), '--max-series', '20000', '--merge-interval', '250ms',
       '--otlp-endpoint', rx.url, '--otlp-interval', '5s',
     ]);
-    // The test receiver keeps every request it gets; the bench needs only the count.
-    let otlpRequests = 0;
-    const drain = setInterval(() => {
-      otlpRequests += rx.requests.length;
-      rx.clear();
-    }, 500);
-    drain.unref();
     // Fill the store to its cap first, so every step scrapes and exports ~20,000 series.
     const fill = await runSender([c.udpPort], 5000, 1, exporters);
     let before = await settle(c, fill.records);
@@ -146,8 +165,7 @@ async function benchCollector(rates: number[], seconds: number, workers: number,
       before = after;
       if (!ok && ++lossy >= 2) break;
     }
-    clearInterval(drain);
-    console.log(`OTLP requests received: ${otlpRequests + rx.requests.length}`);
+    console.log(`OTLP: ${rx.requests()} requests received, ${(rx.bytes() / 2 ** 20).toFixed(1)} MiB`);
     if (best) console.log(`collector lossless up to ${fmt(best.rate)} datagrams/s (${fmt(best.records)} records/s), ${best.cpuPerM.toFixed(2)} CPU s per million records, RSS ${(before.rss / 2 ** 20).toFixed(0)} MiB, with /metrics (${before.series} series) scraped every second and OTLP every 5 s`);
     else console.log('collector: no lossless step (machine too busy?)');
   } finally {
