@@ -5,37 +5,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DATA, NAMES, expectedPairs, pairKey } from '../e2e/fixtures/k8s-basic.ts';
 import { parsePromText } from '../support/run-collector.ts';
+import { runCli } from '../support/cli.ts';
 
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).href;
 const INVENTORY = new URL('../e2e/fixtures/k8s-basic-inventory.json', import.meta.url).pathname;
 const V9 = join(DATA, 'softflowd-v9-basic.pcap');
 const IPFIX = join(DATA, 'softflowd-v10-basic.pcap');
 
-function replay(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const script = `import(${JSON.stringify(MAIN)}).then(m => m.main(process.argv.slice(1))).then(c => { process.exitCode = c; }, e => { console.error(e); process.exitCode = 70; })`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script, 'replay', ...args], {
-      env: { PATH: process.env.PATH },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const replay = (args: string[]) => runCli(['replay', ...args]);
 
 interface Named { kind: string; namespace: string; name: string; app: string; ownerKind: string; ownerName: string; node: string }
 

@@ -1,7 +1,6 @@
 /** `netflow-k8s replay` run as a real process (the TypeScript entry, no build needed) on real captures. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,37 +9,15 @@ import { saveTemplateFile } from '../../src/decode/template-file.ts';
 import { IptNetflowExporter, iptNetflowStream, podAddress } from '../../src/generate/ipt-netflow.ts';
 import type { IptFlow } from '../../src/generate/ipt-netflow.ts';
 import { writePcapFile } from '../../src/generate/pcap-writer.ts';
+import { runCli, spawnCli, type CliRun } from '../support/cli.ts';
 
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).href;
 const TESTDATA = new URL('../../../shared/testdata/netflow/', import.meta.url).pathname;
 const FIXTURES = new URL('../ingest/fixtures/', import.meta.url).pathname;
 const GEN = join(TESTDATA, 'generated');
 const LOGSTASH = join(TESTDATA, 'logstash-codec-netflow');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function replay(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  const script = `import(${JSON.stringify(MAIN)}).then(m => m.main(process.argv.slice(1))).then(c => { process.exitCode = c; }, e => { console.error(e); process.exitCode = 70; })`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script, 'replay', ...args], {
-      env: { PATH: process.env.PATH, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function replay(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runCli(['replay', ...args], env);
 }
 
 const KEYS = ['exporter', 'exporterPort', 'version', 'sourceId', 'srcAddr', 'dstAddr', 'srcPort', 'dstPort', 'proto', 'bytes', 'packets', 'samplingRate', 'tcpFlags', 'start', 'end', 'inputIf', 'outputIf'];
@@ -236,8 +213,7 @@ test('a reader that goes away (replay ... | head) ends replay early and quietly'
       packets.push({ tsMs: d.nowMs, srcAddr: d.exporter, srcPort: 2055, payload: d.payload });
     }
     writePcapFile(cap, packets);
-    const script = `import(${JSON.stringify(MAIN)}).then(m => m.main(process.argv.slice(1))).then(c => { process.exitCode = c; })`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script, 'replay', '--summary', cap], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnCli(['replay', '--summary', cap]);
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
     child.stdout.once('data', () => child.stdout.destroy());
