@@ -18,6 +18,7 @@ import { loadTemplates, saveTemplates } from '../pipeline/templates.ts';
 import { startInventory, type InventoryHandle } from '../pipeline/inventory.ts';
 import { SelfMetrics } from '../pipeline/self-metrics.ts';
 import { startExports, type ExportsHandle } from '../pipeline/exports.ts';
+import { yieldToReceivers } from '../pipeline/priority.ts';
 
 export interface Collector {
   readonly config: RunConfig;
@@ -183,6 +184,10 @@ export async function runCommand(argv: string[]): Promise<number> {
     await new Promise((r) => setTimeout(r, 50));
     return 1;
   }
+  // Only the real program does this, after its receiving threads started (tests running the
+  // collector in-process keep their own priority).
+  const nice = yieldToReceivers();
+  if (nice !== undefined) log.debug({ nice }, 'exports run below the receiving threads');
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
