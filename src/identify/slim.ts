@@ -10,6 +10,51 @@ import type { SlimNode, SlimPod, SlimPort, SlimService } from './inventory.ts';
 
 export const DEFAULT_APP_LABELS: readonly string[] = ['app.kubernetes.io/name', 'app', 'k8s-app', 'name', 'component'];
 
+/**
+ * The replicas of one workload repeat the same strings, label sets and port lists thousands of
+ * times, and parsed JSON gives each pod its own copies. Sharing them is most of what keeps a slim
+ * pod small. A table starts over when full: that costs sharing, never correctness, so months of
+ * churn (new pod-template-hash values on every rollout) cannot grow it.
+ */
+class Shared<T> {
+  private readonly max: number;
+  private map = new Map<string, T>();
+  constructor(max: number) {
+    this.max = max;
+  }
+  get(key: string, make: () => T): T {
+    let v = this.map.get(key);
+    if (v === undefined) {
+      if (this.map.size >= this.max) this.map = new Map();
+      v = make();
+      this.map.set(key, v);
+    }
+    return v;
+  }
+}
+
+const strings = new Shared<string>(65_536);
+const labelSets = new Shared<Readonly<Record<string, string>>>(16_384);
+const portLists = new Shared<readonly SlimPort[]>(16_384);
+
+/** The one shared copy of a string (flattened, so it holds no slice of a larger parsed text). */
+const str = (s: string): string => strings.get(s, () => s);
+
+function sharedLabels(labels: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
+  const entries = Object.entries(labels ?? {}).filter(([, v]) => typeof v === 'string');
+  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return labelSets.get(JSON.stringify(entries), () => Object.freeze(Object.fromEntries(entries.map(([k, v]) => [str(k), str(v)]))));
+}
+
+function sharedPorts(ports: SlimPort[]): readonly SlimPort[] {
+  if (ports.length === 0) return EMPTY_PORTS;
+  return portLists.get(JSON.stringify(ports), () => Object.freeze(ports.map((p) => Object.freeze(p.name === undefined
+    ? { port: p.port, protocol: str(p.protocol) }
+    : { port: p.port, name: str(p.name), protocol: str(p.protocol) }))));
+}
+
+const EMPTY_PORTS: readonly SlimPort[] = Object.freeze([]);
+
 /** Which workload owns a Job, learned from Job objects (only a CronJob makes a Job's pods CronJob pods). */
 export interface JobOwnerLookup {
   /** The owner of the Job with this UID, or undefined when no known controller owns it. */
@@ -166,22 +211,22 @@ export function slimPod(pod: V1Pod, opts: SlimOptions = {}): SlimPod | undefined
     0;
   const phase = status.phase ?? 'Unknown';
   const owner = resolveOwner(pod, opts.jobOwners);
-  const labels: Record<string, string> = { ...(meta.labels ?? {}) };
+  const labels = sharedLabels(meta.labels);
   const slim: SlimPod = {
     uid: meta.uid,
-    namespace: meta.namespace ?? 'default',
+    namespace: str(meta.namespace ?? 'default'),
     name: meta.name ?? meta.uid,
-    nodeName: pod.spec?.nodeName ?? '',
+    nodeName: str(pod.spec?.nodeName ?? ''),
     hostNetwork: pod.spec?.hostNetwork === true,
     ips,
-    phase,
+    phase: str(phase),
     startMs,
     ...(phase === 'Succeeded' || phase === 'Failed' ? { endMs: completionMs(pod, startMs) } : {}),
-    appLabel: appFromLabels(labels, opts.appLabels ?? DEFAULT_APP_LABELS),
-    ownerKind: owner.kind,
-    ownerName: owner.name,
+    appLabel: str(appFromLabels(labels, opts.appLabels ?? DEFAULT_APP_LABELS)),
+    ownerKind: str(owner.kind),
+    ownerName: str(owner.name),
     labels,
-    ports: slimPorts(pod),
+    ports: sharedPorts(slimPorts(pod)),
   };
   return slim;
 }
