@@ -10,7 +10,7 @@
  *   node bench/e2e.bench.ts [--workers N] [--seconds S] [--rates 10000,20000,...]
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,10 @@ import { podAddress } from '../src/generate/ipt-netflow.ts';
 const SENDER = fileURLToPath(new URL('./sender.ts', import.meta.url));
 const ADDRESSES = 4000;
 
-interface SendResult { datagrams: number; records: number; bytes: number; seconds: number; rate: number }
+interface SendResult { datagrams: number; records: number; bytes: number; seconds: number; rate: number; cpuSeconds: number }
+
+/** One side's outcome, for the side-by-side summary. */
+interface Outcome { best?: { rate: number; cpuPerM: number }; rssMiB: number; exportSteps: number; exportStepsLossy: number }
 
 function runSender(ports: number[], rate: number, seconds: number, exporters: number): Promise<SendResult> {
   return new Promise((resolve, reject) => {
@@ -53,7 +56,7 @@ function inventoryFile(dir: string): string {
   return file;
 }
 
-interface Snapshot { records: number; drops: number; cpu: number; rss: number; series: number; otlpOk: number; datagrams: number }
+interface Snapshot { records: number; drops: number; cpu: number; rss: number; series: number; otlpOk: number; datagrams: number; perThread: number[] }
 
 function snapshot(text: string): Snapshot {
   const s = parsePromText(text);
@@ -66,6 +69,7 @@ function snapshot(text: string): Snapshot {
     rss: sum('netflow_k8s_process_resident_memory_bytes'),
     series: s.filter((x) => x.name === 'netflow_connection_count').length,
     otlpOk: sum('netflow_k8s_otlp_exports_total', ['result', 'success']),
+    perThread: s.filter((x) => x.name === 'netflow_k8s_receive_thread_datagrams_total').sort((a, b) => Number(a.labels.thread) - Number(b.labels.thread)).map((x) => x.value),
   };
 }
 
@@ -134,7 +138,7 @@ async function startOtlpSink(): Promise<{ url: string; requests: () => number; b
   return { url: `http://127.0.0.1:${port}`, requests: () => requests, bytes: () => bytes, stop: () => new Promise((r) => server.tryShutdown(() => r())) };
 }
 
-async function benchCollector(rates: number[], seconds: number, workers: number, exporters: number): Promise<void> {
+async function benchCollector(rates: number[], seconds: number, workers: number, exporters: number): Promise<Outcome> {
   const dir = mkdtempSync(join(tmpdir(), 'e2e-bench-'));
   const rx = await startOtlpSink();
   let c: CollectorProcess | undefined;
@@ -147,9 +151,11 @@ async function benchCollector(rates: number[], seconds: number, workers: number,
     const fill = await runSender([c.udpPort], 5000, 1, exporters);
     let before = await settle(c, fill.records);
     console.log(`collector: ${workers} receiving thread(s), ${exporters} exporters, ${before.series} series on /metrics`);
-    console.log('  rate dgram/s | sent rate | records sent | counted | lost | kernel drops | CPU s / M records | RSS MiB | slowest scrape ms (n) | OTLP exports');
+    console.log('  rate dgram/s | sent rate | records sent | counted | lost | kernel drops | CPU s / M records | RSS MiB | slowest scrape ms (n) | OTLP exports | thread split % | sender CPU s');
     let best: { rate: number; records: number; cpuPerM: number } | undefined;
     let lossy = 0;
+    // Steps during which a scrape and an OTLP collection of the whole store ran, and which of them lost.
+    const exportSteps: { rate: number; ok: boolean }[] = [];
     for (const rate of rates) {
       const run = await whileScraping(c, 1000, () => runSender([c!.udpPort], rate, seconds, exporters));
       const sent = run.result;
@@ -158,8 +164,11 @@ async function benchCollector(rates: number[], seconds: number, workers: number,
       const drops = after.drops - before.drops;
       const cpuPerM = ((after.cpu - before.cpu) / counted) * 1e6;
       const ok = counted === sent.records && drops === 0;
+      const split = after.perThread.map((n, i) => n - (before.perThread[i] ?? 0));
+      const splitTotal = split.reduce((a, b) => a + b, 0) || 1;
+      if (run.scrapes > 0 && after.otlpOk > before.otlpOk) exportSteps.push({ rate, ok });
       console.log(
-        `  ${String(rate).padStart(12)} | ${fmt(sent.rate).padStart(9)} | ${fmt(sent.records).padStart(12)} | ${fmt(counted).padStart(9)} | ${fmt(sent.records - counted).padStart(7)} | ${String(drops).padStart(12)} | ${cpuPerM.toFixed(2).padStart(17)} | ${(after.rss / 2 ** 20).toFixed(0).padStart(7)} | ${run.maxMs.toFixed(0).padStart(8)} (${run.scrapes}, ${(run.bytes / 2 ** 20).toFixed(1)} MiB) | ${after.otlpOk - before.otlpOk}${ok ? '' : '   LOSS'}`,
+        `  ${String(rate).padStart(12)} | ${fmt(sent.rate).padStart(9)} | ${fmt(sent.records).padStart(12)} | ${fmt(counted).padStart(9)} | ${fmt(sent.records - counted).padStart(7)} | ${String(drops).padStart(12)} | ${cpuPerM.toFixed(2).padStart(17)} | ${(after.rss / 2 ** 20).toFixed(0).padStart(7)} | ${run.maxMs.toFixed(0).padStart(8)} (${run.scrapes}, ${(run.bytes / 2 ** 20).toFixed(1)} MiB) | ${String(after.otlpOk - before.otlpOk).padStart(12)} | ${split.map((n) => Math.round((100 * n) / splitTotal)).join('/').padStart(14)} | ${sent.cpuSeconds.toFixed(2).padStart(12)}${ok ? '' : '   LOSS'}`,
       );
       if (ok && sent.rate >= rate * 0.95) best = { rate: sent.rate, records: sent.rate * 27, cpuPerM };
       before = after;
@@ -168,6 +177,11 @@ async function benchCollector(rates: number[], seconds: number, workers: number,
     console.log(`OTLP: ${rx.requests()} requests received, ${(rx.bytes() / 2 ** 20).toFixed(1)} MiB`);
     if (best) console.log(`collector lossless up to ${fmt(best.rate)} datagrams/s (${fmt(best.records)} records/s), ${best.cpuPerM.toFixed(2)} CPU s per million records, RSS ${(before.rss / 2 ** 20).toFixed(0)} MiB, with /metrics (${before.series} series) scraped every second and OTLP every 5 s`);
     else console.log('collector: no lossless step (machine too busy?)');
+    const upTo = exportSteps.filter((x) => best === undefined || x.rate <= best.rate);
+    return {
+      best: best && { rate: best.rate, cpuPerM: best.cpuPerM }, rssMiB: before.rss / 2 ** 20,
+      exportSteps: upTo.length, exportStepsLossy: upTo.filter((x) => !x.ok).length,
+    };
   } finally {
     await c?.stop('SIGTERM');
     await rx.stop();
@@ -175,14 +189,27 @@ async function benchCollector(rates: number[], seconds: number, workers: number,
   }
 }
 
-async function benchNfcapd(rates: number[], seconds: number, exporters: number): Promise<void> {
+/** CPU seconds (user + system) and resident MiB of a live process, from /proc (Linux). */
+function procUsage(pid: number): { cpu: number; rssMiB: number } {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return { cpu: (Number(f[11]) + Number(f[12])) / 100, rssMiB: rss ? Number(rss[1]) / 1024 : 0 };
+  } catch {
+    return { cpu: NaN, rssMiB: NaN };
+  }
+}
+
+async function benchNfcapd(rates: number[], seconds: number, exporters: number): Promise<Outcome | undefined> {
   if (spawnSync('nfcapd', ['-V'], { stdio: 'ignore' }).error || spawnSync('nfdump', ['-V'], { stdio: 'ignore' }).error) {
     console.log('nfcapd/nfdump not installed: skipping the side-by-side comparison (Debian package nfdump)');
-    return;
+    return undefined;
   }
   console.log(`nfcapd (same stream, same ${exporters} exporters, -B 8388608):`);
-  console.log('  rate dgram/s | sent rate | records sent | stored flows | lost');
-  let best = 0;
+  console.log('  rate dgram/s | sent rate | records sent | stored flows | lost | CPU s / M records | RSS MiB');
+  let best: { rate: number; cpuPerM: number } | undefined;
+  let rssMiB = 0;
   let lossy = 0;
   for (const rate of rates) {
     const dir = mkdtempSync(join(tmpdir(), 'nfcapd-bench-'));
@@ -190,38 +217,62 @@ async function benchNfcapd(rates: number[], seconds: number, exporters: number):
     const nf = spawn('nfcapd', ['-b', '127.0.0.1', '-p', String(port), '-w', dir, '-B', '8388608'], { stdio: 'ignore' });
     try {
       await new Promise((r) => setTimeout(r, 700));
+      const u0 = procUsage(nf.pid!);
       const sent = await runSender([port], rate, seconds, exporters);
       await new Promise((r) => setTimeout(r, 1000));
+      // Before SIGTERM: its final file write is not part of receiving.
+      const u1 = procUsage(nf.pid!);
       const exited = new Promise((r) => nf.once('exit', r));
       nf.kill('SIGTERM');
       await exited;
       const info = spawnSync('nfdump', ['-R', dir, '-I'], { encoding: 'utf8' }).stdout;
       const flows = [...info.matchAll(/^Flows: (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
       const ok = flows === sent.records;
-      console.log(`  ${String(rate).padStart(12)} | ${fmt(sent.rate).padStart(9)} | ${fmt(sent.records).padStart(12)} | ${fmt(flows).padStart(12)} | ${fmt(sent.records - flows)}${ok ? '' : '   LOSS'}`);
-      if (ok && sent.rate >= rate * 0.95) best = sent.rate;
+      const cpuPerM = ((u1.cpu - u0.cpu) / flows) * 1e6;
+      rssMiB = u1.rssMiB;
+      console.log(`  ${String(rate).padStart(12)} | ${fmt(sent.rate).padStart(9)} | ${fmt(sent.records).padStart(12)} | ${fmt(flows).padStart(12)} | ${fmt(sent.records - flows).padStart(7)} | ${cpuPerM.toFixed(2).padStart(17)} | ${u1.rssMiB.toFixed(0).padStart(7)}${ok ? '' : '   LOSS'}`);
+      if (ok && sent.rate >= rate * 0.95) best = { rate: sent.rate, cpuPerM };
       if (!ok && ++lossy >= 2) break;
     } finally {
       if (nf.exitCode === null) nf.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  console.log(best > 0 ? `nfcapd lossless up to ${fmt(best)} datagrams/s (${fmt(best * 27)} records/s)` : 'nfcapd: no lossless step');
+  console.log(best ? `nfcapd lossless up to ${fmt(best.rate)} datagrams/s (${fmt(best.rate * 27)} records/s)` : 'nfcapd: no lossless step');
+  return { best, rssMiB, exportSteps: 0, exportStepsLossy: 0 };
+}
+
+function summary(ours: Outcome, nf: Outcome | undefined): void {
+  const rate = (o: Outcome | undefined) => (o?.best ? `${fmt(o.best.rate)} dgram/s (${fmt(o.best.rate * 27)} rec/s)` : o ? 'none' : 'n/a');
+  const cpu = (o: Outcome | undefined) => (o?.best ? o.best.cpuPerM.toFixed(2) : 'n/a');
+  const rss = (o: Outcome | undefined) => (o ? o.rssMiB.toFixed(0) : 'n/a');
+  console.log('side by side (same sender, same stream, this run):');
+  console.log(`  ${''.padEnd(42)} | ${'netflow-k8s run'.padEnd(32)} | nfcapd`);
+  console.log(`  ${'highest lossless rate'.padEnd(42)} | ${rate(ours).padEnd(32)} | ${rate(nf)}`);
+  console.log(`  ${'CPU s per million records (at that rate)'.padEnd(42)} | ${cpu(ours).padEnd(32)} | ${cpu(nf)}`);
+  console.log(`  ${'RSS MiB'.padEnd(42)} | ${rss(ours).padEnd(32)} | ${rss(nf)}`);
+  const costs = ours.exportSteps === 0
+    ? 'not shown (no step up to the best rate had both a scrape and an OTLP collection)'
+    : ours.exportStepsLossy === 0
+      ? `no (${ours.exportSteps} step(s) up to the best rate had scrapes and an OTLP collection, all lossless)`
+      : `YES (${ours.exportStepsLossy} of ${ours.exportSteps} steps with scrapes + OTLP below the best rate lost)`;
+  console.log(`  ${'scrapes / OTLP of ~20,000 series cost datagrams'.padEnd(42)} | ${costs}`);
 }
 
 export async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
     allowPositionals: true,
-    options: { workers: { type: 'string', default: '2' }, seconds: { type: 'string', default: '2' }, rates: { type: 'string', default: '10000,20000,30000,40000,50000,60000' }, exporters: { type: 'string', default: '8' } },
+    options: { workers: { type: 'string', default: '2' }, seconds: { type: 'string', default: '3' }, rates: { type: 'string', default: '20000,30000,40000,50000,60000,80000,100000' }, exporters: { type: 'string', default: '8' } },
     strict: false,
   });
   const rates = String(values.rates).split(',').map(Number);
   const seconds = Number(values.seconds);
   const exporters = Number(values.exporters);
   console.log(`e2e: ipt-netflow-shaped NetFlow v9, 27 records per datagram, ${seconds} s per step, loopback; load average now ${(await import('node:os')).loadavg()[0].toFixed(1)} on ${(await import('node:os')).availableParallelism()} cores`);
-  await benchCollector(rates, seconds, Number(values.workers), exporters);
-  await benchNfcapd(rates, seconds, exporters);
+  const ours = await benchCollector(rates, seconds, Number(values.workers), exporters);
+  const nf = await benchNfcapd(rates, seconds, exporters);
+  summary(ours, nf);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

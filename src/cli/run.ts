@@ -34,6 +34,8 @@ export interface Collector {
   ready(): boolean;
   /** Every receiving thread ships its counts now; resolves once they are in the store. */
   flush(): Promise<void>;
+  /** Kernel thread ids of the receiving threads (Linux), e.g. to leave their priority alone. */
+  receiverThreadIds(): number[];
   /** Stop receiving, merge the last counts, final OTLP export, save templates, close. */
   stop(): Promise<void>;
 }
@@ -129,6 +131,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
       log,
       ready,
       flush: () => pool.flush(),
+      receiverThreadIds: () => pool.threadIds,
       stop: () => (stopped ??= (async () => {
         log.info({}, 'stopping');
         clearInterval(sweep);
@@ -186,7 +189,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   // Only the real program does this, after its receiving threads started (tests running the
   // collector in-process keep their own priority).
-  const nice = yieldToReceivers();
+  const nice = yieldToReceivers(collector.receiverThreadIds());
   if (nice !== undefined) log.debug({ nice }, 'exports run below the receiving threads');
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));

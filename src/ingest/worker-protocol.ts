@@ -39,7 +39,7 @@ export interface WorkerReport {
 }
 
 export type FromWorker =
-  | { readonly t: 'ready'; readonly address: string; readonly port: number; readonly family: 4 | 6; readonly recvBufferBytes: number; readonly templatesLoaded: number }
+  | { readonly t: 'ready'; readonly address: string; readonly port: number; readonly family: 4 | 6; readonly recvBufferBytes: number; readonly templatesLoaded: number; readonly tid: number | undefined }
   | { readonly t: 'delta'; readonly delta: PairDeltas; readonly report: WorkerReport; readonly seq?: number }
   | { readonly t: 'templates'; readonly seq: number; readonly saved: unknown }
   | { readonly t: 'log'; readonly level: 'warn' | 'error' | 'info'; readonly key: string; readonly fields: Record<string, unknown>; readonly msg: string }

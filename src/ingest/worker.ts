@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
+import { readlinkSync } from 'node:fs';
 import { openUdpSocket } from './udp-socket.ts';
 import { UdpReceiver } from './udp-receiver.ts';
 import type { FromWorker, ToWorker, WorkerInit, WorkerReport } from './worker-protocol.ts';
@@ -14,6 +15,16 @@ import { ERROR_REASONS } from '../decode/stats.ts';
 const init = workerData as WorkerInit;
 const port = parentPort!;
 const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer ?? []);
+
+/** The kernel's id of this thread (Linux: /proc/thread-self is `PID/task/TID`), so the main thread can leave its priority alone. */
+function threadId(): number | undefined {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    return Number.isInteger(tid) ? tid : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 async function start(): Promise<void> {
   const cfg = init.config;
@@ -108,7 +119,7 @@ async function start(): Promise<void> {
         break;
     }
   });
-  post({ t: 'ready', address: bound.address, port: bound.port, family: bound.family, recvBufferBytes: bound.recvBufferBytes, templatesLoaded });
+  post({ t: 'ready', address: bound.address, port: bound.port, family: bound.family, recvBufferBytes: bound.recvBufferBytes, templatesLoaded, tid: threadId() });
 }
 
 start().catch((err: unknown) => {

@@ -1,25 +1,45 @@
 /**
  * Exports yield the CPU to the receiving threads. On Linux a nice value belongs to one thread, so
- * raising the main thread's (scrapes, OTLP serialisation, merges) after the receiving threads
- * exist leaves theirs alone: when the cores are busy the scheduler serves the sockets first, and
- * a collection of 20,000 series runs in the gaps instead of starving them into kernel drops.
- * Raising one's own nice value needs no privilege; a thread restarted later inherits the raised
- * value (it still receives, only without the head start).
+ * every thread of the process except the receiving ones (the main thread with scrapes, merges
+ * and OTLP serialisation; V8's helper threads, busy marking the main thread's large heap; libuv's
+ * pool) is lowered once the receiving threads run: when the cores are busy the scheduler serves
+ * the sockets first, and a collection of 20,000 series runs in the gaps instead of starving them
+ * into kernel drops. Raising a nice value needs no privilege; threads started later by a lowered
+ * thread inherit its value (a receiving thread restarted after a crash still receives, only
+ * without the head start).
  */
+import { readdirSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 
-/** How far below the receiving threads the main thread runs (nice steps; weight ~1/9 at 10). */
+/** How far below the receiving threads everything else runs (nice steps; CPU weight about 1/9 at 10). */
 export const EXPORT_NICE_STEPS = 10;
 
-/** Lowers the calling thread's priority; returns the nice value now in force, or undefined if unsupported. */
-export function yieldToReceivers(steps = EXPORT_NICE_STEPS): number | undefined {
+/**
+ * Lowers every thread of this process except `receivers` (kernel thread ids) by `steps`.
+ * Returns the main thread's nice value now in force, or undefined where unsupported.
+ */
+export function yieldToReceivers(receivers: readonly number[], steps = EXPORT_NICE_STEPS): number | undefined {
   if (process.platform !== 'linux') return undefined;
+  let tids: number[];
   try {
-    // pid 0 is the calling thread on Linux (setpriority(2): nice is per thread there).
-    const now = getPriority(0);
-    const want = Math.min(19, now + steps);
-    if (want !== now) setPriority(0, want);
-    return getPriority(0);
+    tids = readdirSync('/proc/self/task').map(Number);
+  } catch {
+    return undefined;
+  }
+  const keep = new Set(receivers);
+  for (const tid of tids) {
+    if (keep.has(tid)) continue;
+    try {
+      // setpriority(PRIO_PROCESS, tid) acts on that one thread on Linux.
+      const now = getPriority(tid);
+      const want = Math.min(19, now + steps);
+      if (want !== now) setPriority(tid, want);
+    } catch {
+      // The thread ended meanwhile, or the kernel refused: it keeps its priority.
+    }
+  }
+  try {
+    return getPriority(process.pid);
   } catch {
     return undefined;
   }

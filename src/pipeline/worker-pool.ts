@@ -44,6 +44,8 @@ interface Slot {
   index: number;
   worker: Worker;
   report: WorkerReport | undefined;
+  /** The kernel thread id the thread reported, when known. */
+  tid: number | undefined;
   /** Reports of earlier incarnations of this slot, so counters never go backwards after a restart. */
   base: WorkerReport[];
   stopping: boolean;
@@ -79,6 +81,11 @@ export class WorkerPool implements InventoryListener {
     return this.#bound;
   }
 
+  /** Kernel thread ids of the receiving threads (Linux; empty elsewhere). */
+  get threadIds(): number[] {
+    return this.#slots.flatMap((s) => (s.tid === undefined ? [] : [s.tid]));
+  }
+
   get size(): number {
     return this.#slots.length;
   }
@@ -106,7 +113,7 @@ export class WorkerPool implements InventoryListener {
   #spawn(index: number, base: WorkerReport[] = []): Promise<BoundAddress> {
     const init: WorkerInit = { index, config: this.#config, port: this.#port, templates: this.#templates };
     const worker = new Worker(WORKER_URL, { workerData: init, name: `netflow-k8s-recv-${index}`, execArgv: workerExecArgv() });
-    const slot: Slot = { index, worker, report: undefined, base, stopping: false, exited: new Promise<void>((r) => worker.once('exit', () => r())) };
+    const slot: Slot = { index, worker, report: undefined, tid: undefined, base, stopping: false, exited: new Promise<void>((r) => worker.once('exit', () => r())) };
     this.#slots[index] = slot;
     // Replay the inventory as it is now, so a late or restarted thread names ends like the others.
     const replay: { op: InventoryOp; a: unknown }[] = [];
@@ -121,6 +128,7 @@ export class WorkerPool implements InventoryListener {
         switch (m.t) {
           case 'ready':
             ready = true;
+            slot.tid = m.tid;
             this.#log.info({ worker: index, port: m.port, recvBufferBytes: m.recvBufferBytes, templatesLoaded: m.templatesLoaded }, 'receiving thread ready');
             resolve({ address: m.address, port: m.port, family: m.family, recvBufferBytes: m.recvBufferBytes });
             break;

@@ -1,12 +1,12 @@
 /**
  * Exports run below the receiving threads: the real program lowers its main thread (scrapes,
- * merges, OTLP) by EXPORT_NICE_STEPS once the receiving threads run, and leaves theirs alone.
+ * merges, OTLP) and V8's helper threads by EXPORT_NICE_STEPS once the receiving threads run, and
+ * leaves the receiving threads alone.
  * Read from the kernel (/proc/<pid>/task/<tid>/stat), so Linux only.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { getPriority } from 'node:os';
 import { startCollectorProcess, type CollectorProcess } from '../support/run-collector.ts';
@@ -26,23 +26,31 @@ function threads(pid: number): { tid: number; name: string; nice: number }[] {
   return out;
 }
 
-test('yieldToReceivers lowers only the calling thread', { skip: !linux }, async () => {
-  // In a thread of its own, so this test process keeps its priority.
+test('yieldToReceivers lowers every thread but the named ones', { skip: !linux }, async () => {
+  // Run where the change cannot touch this test process: a child that starts one worker thread,
+  // names it as the receiver, and reports every thread's nice value afterwards.
+  const priority = JSON.stringify(new URL('../../src/pipeline/priority.ts', import.meta.url).href);
   const code = `
-    const { parentPort } = require('node:worker_threads');
-    const { getPriority } = require('node:os');
-    import(${JSON.stringify(new URL('../../src/pipeline/priority.ts', import.meta.url).href)}).then((m) => {
-      const before = getPriority(0);
-      const after = m.yieldToReceivers(3);
-      parentPort.postMessage({ before, after, again: getPriority(0) });
-    });`;
-  const mine = getPriority(0);
-  const w = new Worker(code, { eval: true });
-  const got = await new Promise<{ before: number; after: number; again: number }>((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
-  await w.terminate();
-  assert.equal(got.after, Math.min(19, got.before + 3));
-  assert.equal(got.again, got.after);
-  assert.equal(getPriority(0), mine, 'the thread that started the worker keeps its priority');
+    import { Worker } from 'node:worker_threads';
+    import { readdirSync, readFileSync } from 'node:fs';
+    const { yieldToReceivers } = await import(${priority});
+    const w = new Worker("require('node:worker_threads').parentPort.postMessage(Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop())); setInterval(() => {}, 1000);", { eval: true, execArgv: [] });
+    const tid = await new Promise((r) => w.once('message', r));
+    const main = yieldToReceivers([tid], 3);
+    const nice = {};
+    for (const t of readdirSync('/proc/self/task')) { const st = readFileSync('/proc/self/task/' + t + '/stat', 'utf8'); nice[t] = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[16]); }
+    console.log(JSON.stringify({ tid, pid: process.pid, main, nice }));
+    await w.terminate();`;
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout) as { tid: number; pid: number; main: number; nice: Record<string, number> };
+  const own = getPriority(0);
+  assert.equal(got.nice[got.tid], own, 'the receiving thread keeps its priority');
+  assert.equal(got.main, Math.min(19, own + 3));
+  const others = Object.entries(got.nice).filter(([t]) => Number(t) !== got.tid);
+  assert.ok(others.length >= 2, 'main thread and V8 helpers');
+  for (const [t, n] of others) assert.equal(n, Math.min(19, own + 3), `thread ${t} lowered`);
 });
 
 test('the real program: main thread below the receiving threads', { skip: !linux, timeout: 60_000 }, async (t) => {
@@ -61,5 +69,8 @@ test('the real program: main thread below the receiving threads', { skip: !linux
   const receivers = ts.filter((x) => x.name.startsWith('netflow-k8s-rec'));
   assert.equal(receivers.length, 2, JSON.stringify(ts));
   assert.equal(main.nice, Math.min(19, own + EXPORT_NICE_STEPS));
+  const helpers = ts.filter((x) => x.name.startsWith('V8Worker'));
+  assert.ok(helpers.length > 0);
+  for (const h of helpers) assert.equal(h.nice, Math.min(19, own + EXPORT_NICE_STEPS), `V8 helper ${h.tid} lowered`);
   for (const r of receivers) assert.equal(r.nice, own, `receiving thread ${r.tid} keeps the original priority`);
 });
