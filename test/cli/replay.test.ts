@@ -215,8 +215,8 @@ test('a reader that goes away (replay ... | head) ends replay early and quietly'
     writePcapFile(cap, packets);
     const child = spawnCli(['replay', '--summary', cap]);
     let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    child.stdout.once('data', () => child.stdout.destroy());
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout!.once('data', () => child.stdout!.destroy());
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     assert.equal(code, 0, stderr);
     const s = lastJsonLine(stderr);

@@ -1,5 +1,5 @@
-/** Runs the CLI from its TypeScript entry as a real process (no build needed) and collects its output. */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+/** Runs the CLI from its TypeScript entry as a real process (no build needed). */
+import { spawn, type ChildProcess } from 'node:child_process';
 
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).href;
 
@@ -9,12 +9,18 @@ export interface CliRun {
   stderr: string;
 }
 
-/** `netflow-k8s ARGS...` as a child process with only PATH (plus `env`) in its environment. */
-export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): ChildProcessWithoutNullStreams {
+/**
+ * `netflow-k8s ARGS...` as a child process with piped stdout and stderr. Its environment is ours
+ * without OTEL_*, NETFLOW_K8S_* and KUBECONFIG, so the developer's shell cannot change a test,
+ * plus `env`.
+ */
+export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
   const script = `import(${JSON.stringify(MAIN)}).then(m => m.main(process.argv.slice(1))).then(c => { process.exitCode = c; }, e => { console.error(e); process.exitCode = 70; })`;
+  const base: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OTEL_') && !k.startsWith('NETFLOW_K8S_') && k !== 'KUBECONFIG') base[k] = v;
   return spawn(process.execPath, ['--input-type=module', '-e', script, ...args], {
-    env: { PATH: process.env.PATH, ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...base, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
@@ -22,11 +28,10 @@ export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawnCli(args, env);
-    child.stdin.end();
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {

@@ -2,10 +2,8 @@
  * Spawn the real program (`netflow-k8s run` from the TypeScript sources, as Node 24 runs them)
  * and learn its bound UDP and HTTP addresses from its `listening` log line.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const MAIN = pathToFileURL(fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))).href;
+import type { ChildProcess } from 'node:child_process';
+import { runCli as runCliProcess, spawnCli, type CliRun } from './cli.ts';
 
 export interface CollectorProcess {
   readonly child: ChildProcess;
@@ -20,27 +18,12 @@ export interface CollectorProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Run the CLI with `args` and wait for it to exit (for --help and config errors). */
-export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawnMain(args, env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  return { code, stdout, stderr };
+/** Run `netflow-k8s run ARGS...` and wait for it to exit (for --help and config errors). */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runCliProcess(['run', ...args], env);
 }
 
-function spawnMain(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const script = `import(${JSON.stringify(MAIN)}).then(m => m.main(process.argv.slice(1))).then(c => { process.exitCode = c; }, e => { console.error(e); process.exitCode = 1; })`;
-  // A clean environment: no OTEL_* or NETFLOW_K8S_* leaking in from the developer's shell.
-  const base: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OTEL_') && !k.startsWith('NETFLOW_K8S_') && k !== 'KUBECONFIG') base[k] = v;
-  return spawn(process.execPath, ['--input-type=module', '-e', script, 'run', ...args], {
-    env: { ...base, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
+const spawnMain = (args: string[], env: NodeJS.ProcessEnv): ChildProcess => spawnCli(['run', ...args], env);
 
 export async function startCollectorProcess(args: string[], opts: { env?: NodeJS.ProcessEnv; startTimeoutMs?: number } = {}): Promise<CollectorProcess> {
   const child = spawnMain(['--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', ...args], opts.env ?? {});
