@@ -20,7 +20,7 @@ import { CaptureFeeder } from '../ingest/capture-replay.ts';
 import type { Endpoint, Role } from '../identify/endpoint.ts';
 import { UNKNOWN_ENDPOINT, type IdentityIndex } from '../identify/index.ts';
 import { StaticInventory } from '../identify/static-inventory.ts';
-import { dedupFor, identityFor, storeFor } from '../pipeline/parts.ts';
+import { dedupFor, dimensionsOf, identityFor, storeFor } from '../pipeline/parts.ts';
 import { RecordPipeline } from '../pipeline/record-pipeline.ts';
 import { PrometheusTextRenderer } from '../export/prometheus-text.ts';
 
@@ -91,14 +91,7 @@ export const OUTPUTS: Record<string, (io: ReplayIO, config: ReplayConfig, naming
     const cfg = { ...config.run, seriesTtlMs: Number.POSITIVE_INFINITY };
     const store = storeFor(cfg, false);
     const pipeline = new RecordPipeline(naming?.identity ?? identityFor(cfg), store, dedupFor(cfg));
-    const renderer = new PrometheusTextRenderer(store, {
-      labels: {
-        kind: cfg.extraLabels.includes('kind'),
-        role: cfg.extraLabels.includes('role'),
-        protocol: cfg.extraLabels.includes('protocol'),
-        serverPort: cfg.extraLabels.includes('port'),
-      },
-    });
+    const renderer = new PrometheusTextRenderer(store, { labels: dimensionsOf(cfg) });
     return {
       record: pipeline.sink,
       ready: () => undefined,
