@@ -15,7 +15,7 @@
 import type { FlowRecord } from '../decode/record.ts';
 import { ipv4ToString, ipv6ToString } from '../decode/record.ts';
 import type { Endpoint, Role } from './endpoint.ts';
-import type { InventoryListener, SlimNode, SlimPod, SlimPort, SlimService } from './inventory.ts';
+import type { InventoryListener, SlimNode, SlimPod, SlimService } from './inventory.ts';
 import type { AsnDatabase } from './asn.ts';
 import type { NamedNetworks } from './networks.ts';
 import type { EndpointFields } from './intern.ts';
@@ -599,15 +599,14 @@ export class IdentityIndex implements InventoryListener {
     const keys: number[] = [];
     for (const svc of svcs) {
       if (!selects(svc.slim, st.slim)) continue;
-      svc.slim.ports.forEach((p: SlimPort, i) => {
-        keys.push(portKey(p.protocol, p.port));
-        const tp = svc.slim.targetPorts[i];
-        if (typeof tp === 'number') keys.push(portKey(p.protocol, tp));
-        else {
-          const named = st.slim.ports.find((cp) => cp.name === tp);
-          if (named) keys.push(portKey(named.protocol, named.port));
-        }
-      });
+      // The service's ports and numeric targetPorts are in svc.ports already; only named
+      // targetPorts depend on the pod.
+      keys.push(...svc.ports);
+      for (const tp of svc.slim.targetPorts) {
+        if (typeof tp !== 'string') continue;
+        const named = st.slim.ports.find((cp) => cp.name === tp);
+        if (named) keys.push(portKey(named.protocol, named.port));
+      }
     }
     // Pods of one workload mostly declare the same ports: share the container ports' array then.
     return keys.length === 0 ? st.containerPorts : makePortSet([...st.containerPorts, ...keys]);
