@@ -6,6 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { isIP } from 'node:net';
 import { ConfigError, parseConfig, formatHelp, type OptionSpec, type ConfigValues } from './options.ts';
+import { parseIPv4, parseIPv6 } from '../identify/ip.ts';
 
 export const LEVELS = ['app', 'workload', 'pod', 'namespace'] as const;
 export type Level = (typeof LEVELS)[number];
@@ -108,29 +109,9 @@ export function parseCidr(text: string, field: string): Cidr {
 /** 4 or 16 bytes of an address, with IPv4-mapped IPv6 unwrapped; undefined when not an address. */
 export function addressBytes(addr: string): Uint8Array | undefined {
   const a = addr.startsWith('::ffff:') && isIP(addr.slice(7)) === 4 ? addr.slice(7) : addr;
-  const fam = isIP(a);
-  if (fam === 4) return Uint8Array.from(a.split('.').map(Number));
-  if (fam !== 6) return undefined;
-  const out = new Uint8Array(16);
-  let text = a;
-  const zone = text.indexOf('%');
-  if (zone >= 0) text = text.slice(0, zone);
-  // An embedded dotted quad becomes two hex groups.
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (dotted) {
-    const q = dotted[1].split('.').map(Number);
-    text = text.slice(0, dotted.index) + `${((q[0] << 8) | q[1]).toString(16)}:${((q[2] << 8) | q[3]).toString(16)}`;
-  }
-  const [head, tail] = text.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail === undefined ? [] : tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  groups.forEach((g, i) => {
-    const v = parseInt(g, 16);
-    out[i * 2] = v >> 8;
-    out[i * 2 + 1] = v & 255;
-  });
-  return out;
+  const v4 = parseIPv4(a);
+  if (v4 >= 0) return Uint8Array.of(v4 >>> 24, (v4 >>> 16) & 255, (v4 >>> 8) & 255, v4 & 255);
+  return parseIPv6(a);
 }
 
 export function cidrContains(c: Cidr, bytes: Uint8Array): boolean {
