@@ -10,7 +10,7 @@
  */
 import type { Exporter, FlowRecord, RecordSink } from './record.ts';
 import { NO_EXPORTER } from './record.ts';
-import { IE, REVERSE_PEN, isVariable, type TemplateField } from './template.ts';
+import { IE, REVERSE_PEN, isVariable, layoutOf, type TemplateField } from './template.ts';
 
 /** Per-set state the reader needs: set by the decoder before each call, never per record. */
 export class ReadContext {
@@ -146,13 +146,8 @@ export function readerSource(version: 9 | 10, fields: readonly TemplateField[]):
   const chosen = new Set(roleAt.values());
   const has = (r: Role): boolean => chosen.has(r);
 
-  const variable = fields.some((f) => isVariable(version, f));
-  let fixedLen = 0;
-  let minLen = 0;
-  for (const f of fields) {
-    if (isVariable(version, f)) minLen += 1;
-    else { fixedLen += f.length; minLen += f.length; }
-  }
+  const { fixedLength: fixedLen, minLength: minLen } = layoutOf(version, fields);
+  const variable = fixedLen < 0;
 
   // Body: reads, segment by segment (a segment ends at a variable-length field).
   let k = 0;

@@ -6,7 +6,7 @@
  */
 import type { FlowRecord, RecordSink } from './record.ts';
 import { chooseRoles, type ReadContext, type Role } from './compile.ts';
-import { isVariable, type TemplateField } from './template.ts';
+import { isVariable, layoutOf, type TemplateField } from './template.ts';
 
 /** What a template's fields mean, ready for interpretation. */
 export interface ReadPlan {
@@ -20,12 +20,8 @@ export interface ReadPlan {
 
 export function makePlan(version: 9 | 10, fields: readonly TemplateField[]): ReadPlan {
   const roleAt = chooseRoles(version, fields);
-  const lengths = new Int32Array(fields.length);
-  let minLength = 0;
-  fields.forEach((f, i) => {
-    lengths[i] = isVariable(version, f) ? -1 : f.length;
-    minLength += isVariable(version, f) ? 1 : f.length;
-  });
+  const lengths = Int32Array.from(fields, (f) => (isVariable(version, f) ? -1 : f.length));
+  const { minLength } = layoutOf(version, fields);
   return { version, lengths, roles: fields.map((_, i) => roleAt.get(i)), has: new Set(roleAt.values()), minLength };
 }
 
