@@ -5,6 +5,7 @@
  * arrays keyed by endpoint ids, so 20,000 pairs cost about 40 snapshots × 32 bytes × 20,000 =
  * 26 MB at most, and nothing per pair is allocated between queries.
  */
+import { ROLE_CODE, ROLES } from '../aggregate/level.ts';
 import type { Role } from '../identify/endpoint.ts';
 import type { PairRate } from './nodegraph-graph.ts';
 import { matchesFilters, type GraphQuery } from './nodegraph-query.ts';
@@ -30,12 +31,10 @@ export interface PairSource {
   forEachPair(visit: PairVisitor): void;
 }
 
-const ROLES: readonly Role[] = ['unknown', 'src-client', 'src-server'];
-const ROLE_INDEX: Record<Role, number> = { unknown: 0, 'src-client': 1, 'src-server': 2 };
 const DST_SPAN = 2 ** 24;
 
 /** (src id, dst id, role) packed into one exact double; end ids are reused, so they stay below 2^24. */
-const packKey = (src: number, dst: number, role: Role): number => (src * DST_SPAN + dst) * 4 + ROLE_INDEX[role];
+const packKey = (src: number, dst: number, role: Role): number => (src * DST_SPAN + dst) * 4 + ROLE_CODE[role];
 
 interface Snapshot {
   readonly t: number;
