@@ -171,11 +171,11 @@ export class Decoder {
     this.walkSets(v, u, 16, length, 10, exporter, domain, baseMs, 0, nowMs);
   }
 
-  private exporterState(exporter: Exporter): ExporterState {
-    let es = this.exporters.get(exporter.key);
+  private exporterState(key: string): ExporterState {
+    let es = this.exporters.get(key);
     if (!es) {
       es = new ExporterState();
-      this.exporters.set(exporter.key, es);
+      this.exporters.set(key, es);
     }
     return es;
   }
@@ -203,7 +203,7 @@ export class Decoder {
     nowMs: number,
   ): void {
     const s = this.stats;
-    const es = this.exporterState(exporter);
+    const es = this.exporterState(exporter.key);
     const tplSet = version === 9 ? 0 : 2;
     const optSet = version === 9 ? 1 : 3;
     let p = start;
@@ -582,11 +582,7 @@ export class Decoder {
         const samplers = pairs(sd.samplers, 'samplers');
         const ifNames = pairs(sd.ifNames, 'interface names');
         apply.push(() => {
-          let es = this.exporters.get(se.key);
-          if (!es) {
-            es = new ExporterState();
-            this.exporters.set(se.key, es);
-          }
+          const es = this.exporterState(se.key);
           const dom = this.domain(es, sd.version, sd.sourceId);
           if (!dom) return;
           for (const t of templates) this.addTemplate(es, sd.version, sd.sourceId, t.id, t.options, t.fields, nowMs);
