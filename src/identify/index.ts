@@ -464,24 +464,16 @@ export class IdentityIndex implements InventoryListener {
       ownerName: slim.ownerName,
       nodeName: slim.nodeName,
     });
-    let st: PodState;
     if (existing === undefined) {
-      st = new PodState(slim, endpoint);
-      this.pods.set(slim.uid, st);
       this.presentPods++;
     } else {
-      st = existing;
-      this.detachAddrs(st);
-      this.setServerPorts(st, NO_PORTS);
-      this.nsRemove(this.podsByNs, st.slim.namespace, st);
-      st.slim = slim;
-      st.endpoint = endpoint;
-      st.nodeEp = nodeEndpoint(slim.nodeName);
-      st.host = slim.hostNetwork;
-      st.startMs = slim.startMs;
-      st.endMs = slim.endMs ?? Infinity;
-      st.completed = slim.endMs !== undefined;
+      // Unhooked everywhere it was referenced, so a fresh state can take its place.
+      this.detachAddrs(existing);
+      this.setServerPorts(existing, NO_PORTS);
+      this.nsRemove(this.podsByNs, existing.slim.namespace, existing);
     }
+    const st = new PodState(slim, endpoint);
+    this.pods.set(slim.uid, st);
     st.containerPorts = makePortSet(slim.ports.map((p) => portKey(p.protocol, p.port)));
     this.nsSet(this.podsByNs, slim.namespace).add(st);
     this.setServerPorts(st, this.computeServerPorts(st));
