@@ -82,7 +82,7 @@ export function protocolName(proto: number): string {
 
 /** `request` when the source is the client, `response` when it is the server, `unknown` otherwise. */
 export function directionOf(dims: number): 'request' | 'response' | 'unknown' {
-  const r = dims & 3;
+  const r = dimsRole(dims);
   return r === 1 ? 'request' : r === 2 ? 'response' : 'unknown';
 }
 

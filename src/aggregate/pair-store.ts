@@ -11,7 +11,7 @@ import type { FlowRecord } from '../decode/record.ts';
 import type { Endpoint, Role } from '../identify/endpoint.ts';
 import {
   type AggregationLevel, type Dimensions, type EndLabels,
-  endKey, packDims, projectEndpoint, ROLES,
+  dimsPort, dimsProto, dimsRole, endKey, packDims, projectEndpoint, ROLE_CODE, ROLES,
 } from './level.ts';
 
 /** One end of a pair at the store's level, shared by every pair that names it. */
@@ -62,9 +62,9 @@ export class Pair {
     this.createdMs = nowMs;
     this.lastMs = nowMs;
   }
-  get role(): Role { return ROLES[this.dims & 3]; }
-  get proto(): number { return (this.dims >>> 2) & 255; }
-  get serverPort(): number { return (this.dims >>> 10) & 0xffff; }
+  get role(): Role { return ROLES[dimsRole(this.dims)]; }
+  get proto(): number { return dimsProto(this.dims); }
+  get serverPort(): number { return dimsPort(this.dims); }
 }
 
 export interface PairStoreOptions {
@@ -171,8 +171,7 @@ export class PairStore {
   ): void {
     const se = this.endFor(projectEndpoint(src, this.level, this.dimensions));
     const de = this.endFor(projectEndpoint(dst, this.level, this.dimensions));
-    const r = role === 'src-client' ? 1 : role === 'src-server' ? 2 : 0;
-    const dims = packDims(r, this.dimProto ? proto & 255 : 0, this.dimPort ? serverPort & 0xffff : 0);
+    const dims = packDims(ROLE_CODE[role], this.dimProto ? proto & 255 : 0, this.dimPort ? serverPort & 0xffff : 0);
     this.count(se, de, dims, flows, bytes, packets, nowMs);
   }
 
@@ -260,8 +259,7 @@ export class PairStore {
     const se = this.endsByKey.get(endKey(projectEndpoint(src, this.level, this.dimensions)));
     const de = this.endsByKey.get(endKey(projectEndpoint(dst, this.level, this.dimensions)));
     if (!se || !de) return undefined;
-    const r = role === 'src-client' ? 1 : role === 'src-server' ? 2 : 0;
-    const dims = packDims(r, this.dimProto ? proto : 0, this.dimPort ? serverPort : 0);
+    const dims = packDims(ROLE_CODE[role], this.dimProto ? proto : 0, this.dimPort ? serverPort : 0);
     let p = se.out.get(de.id);
     while (p !== undefined && p.dims !== dims) p = p.next;
     return p;
