@@ -25,7 +25,8 @@ export function makePlan(version: 9 | 10, fields: readonly TemplateField[]): Rea
   return { version, lengths, roles: fields.map((_, i) => roleAt.get(i)), has: new Set(roleAt.values()), minLength };
 }
 
-function num(v: DataView, u: Uint8Array, q: number, len: number): number {
+/** Big-endian unsigned integer of `len` bytes at q; exact up to 2^53, beyond 8 bytes the low 8. */
+export function num(v: DataView, u: Uint8Array, q: number, len: number): number {
   switch (len) {
     case 0: return 0;
     case 1: return u[q];

@@ -3,6 +3,7 @@
  * system init time, kept per (exporter, source ID / observation domain). They are rare, so a
  * plain interpreted walk is fine here; only flow records get compiled readers.
  */
+import { num } from './interpret.ts';
 import { IE, V9_SCOPE_INTERFACE, isVariable, type Template } from './template.ts';
 
 /** What one observation domain told us about itself. */
@@ -22,17 +23,6 @@ export class DomainState {
 export const MAX_OPTION_ENTRIES = 65536;
 
 const text = new TextDecoder('utf-8', { fatal: false });
-
-function num(v: DataView, u: Uint8Array, q: number, len: number): number {
-  if (len === 0) return 0;
-  if (len === 1) return u[q];
-  if (len === 2) return v.getUint16(q);
-  if (len === 4) return v.getUint32(q);
-  if (len > 8) return num(v, u, q + len - 8, 8);
-  let n = 0;
-  for (let i = 0; i < len; i++) n = n * 256 + u[q + i];
-  return n;
-}
 
 /**
  * Reads the options records in u[p, end) into `dom`. Returns the number of records read and
