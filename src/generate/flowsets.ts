@@ -3,7 +3,7 @@
  * Sets are NOT padded unless asked (`pad: true`), because ipt-netflow and softflowd send an
  * unpadded last set and decoders must cope with both.
  */
-import { concatBytes, VARIABLE_LENGTH } from './fields.ts';
+import { concatBytes, recordFields, VARIABLE_LENGTH } from './fields.ts';
 import type { FieldSpec, TemplateSpec } from './fields.ts';
 
 export type FlowSet =
@@ -91,7 +91,7 @@ export function encodeSet(s: FlowSet, proto: Protocol): Uint8Array {
 /** Fixed record length of a template, or undefined when it has variable-length fields. */
 export function recordLength(t: TemplateSpec): number | undefined {
   let n = 0;
-  for (const f of [...(t.scopeFields ?? []), ...t.fields]) {
+  for (const f of recordFields(t)) {
     if (f.length === VARIABLE_LENGTH) return undefined;
     n += f.length;
   }

@@ -33,7 +33,7 @@
  * - IPFIX (protocol 10) uses flowStartMilliseconds/flowEndMilliseconds and flowEndReason;
  *   ICMP uses icmpTypeCodeIPv4/IPv6 in IPFIX and L4_SRC_PORT 0 / L4_DST_PORT type*256+code in v9.
  */
-import { IE, SCOPE } from './fields.ts';
+import { IE, recordFields, SCOPE } from './fields.ts';
 import type { FieldSpec, TemplateSpec } from './fields.ts';
 import { recordLength } from './flowsets.ts';
 
@@ -305,7 +305,7 @@ export class IptNetflowExporter {
     let t = this.templates.get(kind);
     if (t) return t;
     const spec = this.buildSpec(kind, this.nextTemplateId++);
-    const all: FieldSpec[] = [...(spec.scopeFields ?? []), ...spec.fields];
+    const all = recordFields(spec);
     const options = spec.scopeFields !== undefined;
     // v9 and IPFIX options template headers are both 10 bytes (scope/option lengths vs field/scope counts).
     const tplSize = (options ? 10 : 8) + all.length * 4;
