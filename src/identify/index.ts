@@ -18,11 +18,10 @@ import type { Endpoint, Role } from './endpoint.ts';
 import type { InventoryListener, SlimNode, SlimPod, SlimService } from './inventory.ts';
 import type { AsnDatabase } from './asn.ts';
 import type { NamedNetworks } from './networks.ts';
-import type { EndpointFields } from './intern.ts';
 import {
   UNKNOWN_ENDPOINT,
   externalEndpoint,
-  internEndpoint as internShared,
+  internEndpoint,
   internedCount,
   nodeEndpoint,
   serviceEndpoint,
@@ -32,7 +31,6 @@ import { mappedIPv4, parseAddress } from './ip.ts';
 import type { ParsedAddress } from './ip.ts';
 
 export { UNKNOWN_ENDPOINT } from './intern.ts';
-export type { EndpointFields } from './intern.ts';
 
 export interface IdentityIndexOptions {
   /** The ephemeral (client) port range, inclusive. Default 32768–60999 (Linux). */
@@ -422,11 +420,6 @@ export class IdentityIndex implements InventoryListener {
     return host?.slim.nodeName;
   }
 
-  /** The one Endpoint object for these fields (re-intern identities shipped from worker threads). */
-  internEndpoint(fields: EndpointFields): Endpoint {
-    return internShared(fields);
-  }
-
   /** The ports that make this endpoint the server side of a flow, as `PROTO/port` text (for tests and debugging). */
   serverPortsOf(ep: Endpoint): string[] {
     const names: Record<number, string> = { 6: 'TCP', 17: 'UDP', 132: 'SCTP' };
@@ -455,7 +448,7 @@ export class IdentityIndex implements InventoryListener {
     const existing = this.pods.get(slim.uid);
     // A deletion is final for a UID: a late or replayed update must not bring the pod back.
     if (existing !== undefined && existing.goneAt >= 0) return;
-    const endpoint = internShared({
+    const endpoint = internEndpoint({
       kind: 'pod',
       namespace: slim.namespace,
       name: slim.name,

@@ -38,7 +38,7 @@ test('endpoints are interned: same identity, same object and id; fields re-inter
   const b = idx.lookup('10.0.0.2', { t: T0 + 1 });
   assert.equal(a, b);
   assert.ok(Object.isFrozen(a));
-  const again = idx.internEndpoint({ kind: 'pod', namespace: 'default', name: 'a', app: 'api', ownerKind: '', ownerName: '', nodeName: 'node-a' });
+  const again = internEndpoint({ kind: 'pod', namespace: 'default', name: 'a', app: 'api', ownerKind: '', ownerName: '', nodeName: 'node-a' });
   assert.equal(again, a);
   assert.equal(internEndpoint({ ...a }), a);
   const other = internEndpoint({ ...a, app: 'other' });
