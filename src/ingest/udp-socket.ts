@@ -93,8 +93,4 @@ export class ExporterCache {
     this.#byKey.set(probe, e);
     return e;
   }
-
-  get size(): number {
-    return this.#byKey.size;
-  }
 }

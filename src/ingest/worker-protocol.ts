@@ -21,7 +21,6 @@ export interface WorkerInit {
 export type InventoryOp = keyof InventoryListener;
 
 export type ToWorker =
-  | { readonly t: 'inv'; readonly op: InventoryOp; readonly a: unknown; readonly b?: unknown }
   | { readonly t: 'inv-batch'; readonly ops: readonly { op: InventoryOp; a: unknown; b?: unknown }[] }
   /** Ship counts now (tests, shutdown) and answer with 'delta' carrying `seq`. */
   | { readonly t: 'flush'; readonly seq: number }

@@ -85,10 +85,6 @@ async function start(): Promise<void> {
   let stopping = false;
   port.on('message', (m: ToWorker) => {
     switch (m.t) {
-      case 'inv':
-        (identity[m.op] as (a: unknown, b?: unknown) => void)(m.a, m.b);
-        if (m.op === 'upsertNode' || m.op === 'deleteNode') pipeline.nodesChanged();
-        break;
       case 'inv-batch': {
         let nodes = false;
         for (const o of m.ops) {

@@ -69,7 +69,6 @@ export class WorkerPool implements InventoryListener {
   #bound: BoundAddress | undefined;
   #stopped = false;
   restarts = 0;
-  merges = 0;
 
   constructor(config: RunConfig, store: PairStore, log: PoolLog) {
     this.#config = config;
@@ -134,7 +133,6 @@ export class WorkerPool implements InventoryListener {
             break;
           case 'delta':
             this.#store.mergeDeltas(m.delta);
-            this.merges++;
             slot.report = m.report;
             if (m.seq !== undefined) this.#answer(m.seq, undefined);
             break;
@@ -262,7 +260,7 @@ export class WorkerPool implements InventoryListener {
     this.#enqueue('deleteService', uid);
   }
 
-  /** Inventory changes not yet handed to the threads (they go out on the next tick). */
+  /** How many pods, nodes and services the inventory holds now. */
   get inventoryCounts(): { pods: number; nodes: number; services: number } {
     return { pods: this.#pods.size, nodes: this.#nodes.size, services: this.#services.size };
   }
@@ -281,10 +279,5 @@ export class WorkerPool implements InventoryListener {
     const ops = this.#queue;
     this.#queue = [];
     for (const s of this.#slots) if (!s.stopping) s.worker.postMessage({ t: 'inv-batch', ops } satisfies ToWorker);
-  }
-
-  /** Resolves once every queued inventory change has been posted (ordering: messages are FIFO per thread). */
-  syncInventory(): void {
-    this.#sendQueued();
   }
 }
