@@ -260,20 +260,18 @@ export class PairStore {
     const de = this.endsByKey.get(endKey(projectEndpoint(dst, this.level, this.dimensions)));
     if (!se || !de) return undefined;
     const dims = packDims(ROLE_CODE[role], this.dimProto ? proto : 0, this.dimPort ? serverPort : 0);
-    let p = se.out.get(de.id);
+    return this.lookup(se, de, dims);
+  }
+
+  /** The pair from `s` to `d` with these packed dimensions, if it exists. */
+  private lookup(s: End, d: End, dims: number): Pair | undefined {
+    let p = s.out.get(d.id);
     while (p !== undefined && p.dims !== dims) p = p.next;
     return p;
   }
 
   private count(s: End, d: End, dims: number, flows: number, bytes: number, packets: number, nowMs: number): void {
-    let p = s.out.get(d.id);
-    while (p !== undefined && p.dims !== dims) p = p.next;
-    if (p === undefined) p = this.createPair(s, d, dims, nowMs);
-    else if (nowMs > p.lastMs) p.lastMs = nowMs;
-    p.flows += flows;
-    p.bytes += bytes;
-    p.packets += packets;
-    if (p.overflow) this.overflowedFlows += flows;
+    this.bump(this.lookup(s, d, dims) ?? this.createPair(s, d, dims, nowMs), flows, bytes, packets, nowMs);
   }
 
   private bump(p: Pair, flows: number, bytes: number, packets: number, nowMs: number): void {
