@@ -31,7 +31,7 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import type { InventoryListener, SlimNode, SlimPod, SlimService } from './inventory.ts';
-import { DEFAULT_APP_LABELS, JobOwners, slimNode, slimPod, slimService } from './slim.ts';
+import { DEFAULT_APP_LABELS, JobOwners, controllerRef, slimNode, slimPod, slimService } from './slim.ts';
 
 export type KubeKind = 'pods' | 'nodes' | 'services' | 'jobs';
 /** Jobs first, so a Job's CronJob is usually known before its pods are named. */
@@ -325,8 +325,7 @@ export class KubeSource {
       if (slim) thin = { metadata: this.#meta(raw), slim };
     } else {
       const meta = this.#meta(raw);
-      const refs = (raw as V1Job).metadata?.ownerReferences;
-      const ref = refs?.find((r) => r.controller) ?? refs?.[0];
+      const ref = controllerRef((raw as V1Job).metadata?.ownerReferences);
       if (ref) meta.ownerReferences = [{ kind: ref.kind, name: ref.name, uid: ref.uid, apiVersion: ref.apiVersion, controller: true }];
       if (meta.uid) thin = { metadata: meta };
     }

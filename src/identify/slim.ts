@@ -115,7 +115,8 @@ export function timeMs(v: Date | string | undefined | null): number | undefined 
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-function controllerRef(refs: readonly V1OwnerReference[] | undefined): V1OwnerReference | undefined {
+/** The controlling owner reference, else the first one. */
+export function controllerRef(refs: readonly V1OwnerReference[] | undefined): V1OwnerReference | undefined {
   if (!refs || refs.length === 0) return undefined;
   return refs.find((r) => r.controller) ?? refs[0];
 }
