@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Decoder, type DecoderOptions } from '../../src/decode/decoder.ts';
 import { iptNetflowStream, type IptStreamOptions } from '../../src/generate/ipt-netflow.ts';
 import { srcAddrString, dstAddrString, type Exporter, type FlowRecord } from '../../src/decode/record.ts';
+import { readCapture } from '../../src/ingest/capture.ts';
 
 export const TESTDATA = new URL('../../../shared/testdata/netflow', import.meta.url).pathname;
 
@@ -72,20 +73,10 @@ export function totals(recs: readonly Rec[]): { flows: number; packets: number; 
   return { flows: recs.length, packets, bytes };
 }
 
-/** UDP payloads of a classic little-endian Ethernet/IPv4 pcap (enough for the test captures). */
+/** UDP payloads of a test capture, in file order, each its own copy (the reader reuses its buffer). */
 export function pcapPayloads(path: string): { source: string; payload: Uint8Array }[] {
-  const buf = readFileSync(`${TESTDATA}/${path}`);
   const out: { source: string; payload: Uint8Array }[] = [];
-  let p = 24;
-  while (p + 16 <= buf.length) {
-    const incl = buf.readUInt32LE(p + 8);
-    const pkt = buf.subarray(p + 16, p + 16 + incl);
-    p += 16 + incl;
-    if (pkt.readUInt16BE(12) !== 0x0800) continue;
-    const ihl = (pkt[14] & 15) * 4;
-    const o = 14 + ihl;
-    out.push({ source: [...pkt.subarray(26, 30)].join('.'), payload: new Uint8Array(pkt.subarray(o + 8, o + pkt.readUInt16BE(o + 4))) });
-  }
+  for (const p of readCapture(`${TESTDATA}/${path}`)) out.push({ source: p.srcAddr, payload: p.payload.slice() });
   return out;
 }
 
