@@ -16,8 +16,6 @@ import { dimensionsOf } from './parts.ts';
 export interface ExportsHandle {
   renderPrometheus(): string;
   otelHandler(req: IncomingMessage, res: ServerResponse): void | Promise<void>;
-  /** Collect and send OTLP now (no-op when OTLP is off). */
-  flushOtlp(): Promise<void>;
   /** Final OTLP export and shutdown; safe to call twice. */
   shutdown(): Promise<void>;
 }
@@ -39,9 +37,6 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
   return {
     renderPrometheus: () => prom.render(),
     otelHandler: (req, res) => otelPage.handler(req, res),
-    flushOtlp: async () => {
-      await otlp?.forceFlush();
-    },
     shutdown: () => (down ??= (async () => {
       try {
         // shutdown() collects and exports once more: the final totals go out.

@@ -19,12 +19,7 @@ export interface InventoryHandle {
   stop(): Promise<void>;
 }
 
-export interface InventoryTestHooks {
-  /** Restart backoff for live watches (tests make it short). */
-  backoff?: { initialMs: number; maxMs: number };
-}
-
-export async function startInventory(config: RunConfig, listener: InventoryListener, log: Logger, hooks: InventoryTestHooks = {}): Promise<InventoryHandle> {
+export async function startInventory(config: RunConfig, listener: InventoryListener, log: Logger): Promise<InventoryHandle> {
   if (config.inventory !== undefined) return startStatic(config.inventory, config, listener, log);
   // The Kubernetes client is large: load it only when watching a cluster.
   const { loadKubeConfig } = await import('../identify/kube-config.ts');
@@ -35,8 +30,9 @@ export async function startInventory(config: RunConfig, listener: InventoryListe
   } catch (err) {
     throw new ConfigError(config.kubeconfig !== undefined ? 'kubeconfig' : 'inventory', `${(err as Error).message} (or give --inventory FILE)`);
   }
+  // Restart backoff for live watches: tests make it short.
   const backoffEnv = process.env.NETFLOW_K8S_TEST_KUBE_BACKOFF_MS;
-  const backoff = hooks.backoff ?? (backoffEnv ? { initialMs: Number(backoffEnv), maxMs: Number(backoffEnv) * 4 } : undefined);
+  const backoff = backoffEnv ? { initialMs: Number(backoffEnv), maxMs: Number(backoffEnv) * 4 } : undefined;
   const source = new KubeSource({
     kubeConfig: loaded.kubeConfig,
     listener,

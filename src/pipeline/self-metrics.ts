@@ -91,10 +91,6 @@ export class SelfMetrics {
     this.#process = registerProcessMetrics(r);
   }
 
-  render(): string {
-    return this.registry.render();
-  }
-
   stop(): void {
     this.#process.stop();
   }
