@@ -12,7 +12,8 @@ import { loadKubeConfig } from '../../src/identify/kube-config.ts';
 import { KubeSource } from '../../src/identify/kube-source.ts';
 import { FakeApiServer } from '../support/fake-apiserver.ts';
 import { job, node, pod, service } from '../support/kube-objects.ts';
-import { dstName, flow, srcName, startHarness, waitFor } from '../support/kube-harness.ts';
+import { dstName, srcName, startHarness, waitFor } from '../support/kube-harness.ts';
+import { flow } from './helpers.ts';
 
 const MIN = 60_000;
 

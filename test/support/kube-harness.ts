@@ -1,10 +1,10 @@
 /**
  * Glue for tests that drive the real informers (src/identify/kube-source.ts) against the fake
- * API server into the real IdentityIndex: start both, wait for conditions, build flow records.
+ * API server into the real IdentityIndex: start both, wait for conditions, name a flow's ends
+ * (flow records come from test/identify/helpers.ts).
  */
-import { FlowRecord } from '../../src/decode/record.ts';
+import type { FlowRecord } from '../../src/decode/record.ts';
 import { IdentityIndex, type IdentityIndexOptions } from '../../src/identify/index.ts';
-import { parseIPv4 } from '../../src/identify/ip.ts';
 import { loadKubeConfig } from '../../src/identify/kube-config.ts';
 import { KubeSource, type KubeSourceOptions } from '../../src/identify/kube-source.ts';
 import { FakeApiServer, type FakeApiServerOptions } from './fake-apiserver.ts';
@@ -54,23 +54,6 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await server.close();
     },
   };
-}
-
-/** A TCP IPv4 flow record ending at `endMs`. */
-export function flow(src: string, srcPort: number, dst: string, dstPort: number, endMs: number, proto = 6): FlowRecord {
-  const rec = new FlowRecord();
-  rec.version = 9;
-  rec.family = 4;
-  rec.src4 = parseIPv4(src);
-  rec.dst4 = parseIPv4(dst);
-  rec.srcPort = srcPort;
-  rec.dstPort = dstPort;
-  rec.proto = proto;
-  rec.bytes = 1000;
-  rec.packets = 10;
-  rec.startMs = endMs - 1000;
-  rec.endMs = endMs;
-  return rec;
 }
 
 /** `kind:namespace/name` of what the index says the source of `rec` is. */
