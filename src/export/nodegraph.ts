@@ -5,7 +5,7 @@
  * Prometheus when one is configured; otherwise the live store's recent window answers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HttpServer } from '../observe/http.ts';
+import { sendText, type HttpServer } from '../observe/http.ts';
 import { buildGraph, EDGE_FIELDS, NODE_FIELDS, type Graph, type PairRate } from './nodegraph-graph.ts';
 import type { LiveWindow } from './nodegraph-live.ts';
 import { prometheusRates, PrometheusError, type PrometheusClient } from './nodegraph-prometheus.ts';
@@ -95,12 +95,6 @@ export class NodeGraphApi {
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, head = false): void {
-  const buf = Buffer.from(JSON.stringify(body));
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': buf.length,
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-  });
-  res.end(head ? undefined : buf);
+  res.setHeader('x-content-type-options', 'nosniff');
+  sendText(res, status, 'application/json; charset=utf-8', JSON.stringify(body), head);
 }
