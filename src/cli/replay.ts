@@ -3,8 +3,8 @@
  * made of them.
  *
  * The work is a pipeline built once: captures → CaptureFeeder → Decoder → record sink. The sink
- * runs the record hooks (a place for enrichment, e.g. naming both ends from an inventory) and
- * then the output chosen by --format. A new format is one more entry in OUTPUTS.
+ * counts the record and hands it to the output chosen by --format (which names both ends when
+ * it shows them). A new format is one more entry in OUTPUTS.
  */
 import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
@@ -39,19 +39,16 @@ export interface RecordOutput {
   end(): Promise<void>;
 }
 
-/** Runs before the output for every record; may change the record (the output sees the change). */
-export type RecordHook = (rec: FlowRecord) => void;
-
 /**
- * Names both ends of the record being replayed, exactly as the collector's pipeline would: the
- * naming hook runs first, and outputs read `src`, `dst` and `role` during the same call.
+ * Names both ends of the record being replayed, exactly as the collector's pipeline would: an
+ * output that shows the names calls `hook` and then reads `src`, `dst` and `role`.
  */
 export class Naming {
   src: Endpoint = UNKNOWN_ENDPOINT;
   dst: Endpoint = UNKNOWN_ENDPOINT;
   role: Role = 'unknown';
   readonly identity: IdentityIndex;
-  readonly hook: RecordHook;
+  readonly hook: (rec: FlowRecord) => void;
   constructor(identity: IdentityIndex) {
     this.identity = identity;
     this.hook = (rec) => {
@@ -82,7 +79,10 @@ export const OUTPUTS: Record<string, (io: ReplayIO, config: ReplayConfig, naming
     const w = new LineWriter(io.stdout);
     const record = naming === undefined
       ? (rec: FlowRecord) => w.push(`${jsonFields(rec)}}`)
-      : (rec: FlowRecord) => w.push(`${jsonFields(rec)},"src":${jsonEndpoint(naming.src)},"dst":${jsonEndpoint(naming.dst)},"role":"${naming.role}"}`);
+      : (rec: FlowRecord) => {
+        naming.hook(rec);
+        w.push(`${jsonFields(rec)},"src":${jsonEndpoint(naming.src)},"dst":${jsonEndpoint(naming.dst)},"role":"${naming.role}"}`);
+      };
     return { record, ready: () => w.ready(), stopped: () => w.closed, end: () => w.end() };
   },
   none: () => ({ record: () => {}, ready: () => undefined, stopped: () => false, end: async () => {} }),
@@ -202,7 +202,7 @@ export interface ReplayTotals {
 }
 
 /** Replays `config.files`; returns the exit code. Messages go to io.stderr. */
-export async function replay(config: ReplayConfig, io: ReplayIO, hooks: readonly RecordHook[] = []): Promise<number> {
+export async function replay(config: ReplayConfig, io: ReplayIO): Promise<number> {
   const fail = (message: string): number => {
     io.stderr.write(`netflow-k8s replay: ${message}\n`);
     return 1;
@@ -240,12 +240,10 @@ export async function replay(config: ReplayConfig, io: ReplayIO, hooks: readonly
     } catch (err) {
       return fail((err as Error).message);
     }
-    hooks = [naming.hook, ...hooks];
   }
   const output = OUTPUTS[config.format](io, config, naming);
   const totals: ReplayTotals = { records: 0, bytes: 0, packets: 0 };
   const sink = (rec: FlowRecord): void => {
-    for (const h of hooks) h(rec);
     totals.records++;
     totals.bytes += rec.bytes;
     totals.packets += rec.packets;
