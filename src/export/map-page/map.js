@@ -295,7 +295,6 @@
       if (q) {
         const hits = cy.nodes('.app').filter((n) => n.data('label').toLowerCase().includes(q) || n.data('namespace').toLowerCase().includes(q));
         const keep = hits.union(hits.connectedEdges()).union(hits.connectedEdges().connectedNodes()).union(hits.ancestors());
-        keep.union(keep.ancestors());
         cy.elements().difference(keep).difference(keep.ancestors()).addClass('faded');
         hits.addClass('match');
       }
