@@ -1,7 +1,7 @@
 /**
  * A window over a file read in chunks, so a capture of any size is read with bounded memory.
- * Views handed out by `view()` stay valid only until the next `ensure()`: the window may be
- * compacted or regrown to make room.
+ * Views into `buffer` stay valid only until the next `ensure()`: the window may be compacted
+ * or regrown to make room.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 
