@@ -184,14 +184,6 @@ export class FakeApiServer {
 
   // ---- object store ----
 
-  get(resource: Resource, namespace: string, name: string): KubeObject | undefined {
-    return this.#objects[resource].get(this.#key2(resource, namespace, name));
-  }
-
-  list(resource: Resource): KubeObject[] {
-    return [...this.#objects[resource].values()];
-  }
-
   /** Stores a new object (uid, resourceVersion and creationTimestamp filled in) and sends ADDED. */
   create(resource: Resource, obj: KubeObject): KubeObject {
     const info = RESOURCES[resource];
@@ -274,11 +266,6 @@ export class FakeApiServer {
       w.res.write(line);
       this.#endWatch(w);
     }
-  }
-
-  /** Ends every watch stream cleanly (as the API server does at its timeout). */
-  closeWatches(): void {
-    for (const w of [...this.#watchers]) this.#endWatch(w);
   }
 
   /** Breaks every watch connection mid-stream: half an event, then a reset socket. */
