@@ -7,6 +7,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { IptNetflowExporter, prng, type IptFlow } from '../generate/ipt-netflow.ts';
+import { parseIPv4 } from '../identify/ip.ts';
 import { DEMO_EXTERNAL, DEMO_NODES, DEMO_VISITORS_NET, demoPods, type DemoNode, type DemoPod } from './cluster.ts';
 
 export interface Conversation {
@@ -42,8 +43,6 @@ export const DEMO_CONVERSATIONS: readonly Conversation[] = [
   ...['ingress/ingress-nginx', 'shop/frontend', 'shop/catalog', 'shop/cart', 'shop/recommendations', 'shop/checkout', 'payments/payments-api', 'monitoring/prometheus']
     .map((client): Conversation => ({ client, server: 'kube-system/coredns', perSecond: 1.5, requestBytes: 80, responseBytes: 160 })),
 ];
-
-const ip4 = (text: string): number => text.split('.').reduce((a, o) => a * 256 + Number(o), 0) >>> 0;
 
 export interface TrafficOptions {
   /** Where the collector listens. */
@@ -123,11 +122,11 @@ export class DemoTraffic {
   #end(name: string, serving: boolean): Endpoint {
     if (name === 'visitors') {
       // Visitors reach the ingress through the node that hosts it; their addresses are public and unnamed.
-      return { ip: ip4(`${DEMO_VISITORS_NET}.${1 + Math.floor(this.#rand() * 200)}`), node: this.#pick(DEMO_NODES), port: 0, udp: false };
+      return { ip: parseIPv4(`${DEMO_VISITORS_NET}.${1 + Math.floor(this.#rand() * 200)}`), node: this.#pick(DEMO_NODES), port: 0, udp: false };
     }
-    if (name === 'external') return { ip: ip4(DEMO_EXTERNAL.ip), node: DEMO_NODES[0], port: DEMO_EXTERNAL.port, udp: false };
+    if (name === 'external') return { ip: parseIPv4(DEMO_EXTERNAL.ip), node: DEMO_NODES[0], port: DEMO_EXTERNAL.port, udp: false };
     const pod = this.#pick(this.#pods.get(name) ?? []);
-    return { ip: ip4(pod.ip), node: pod.node, port: serving ? pod.app.port ?? 80 : 0, udp: pod.app.protocol === 'UDP' };
+    return { ip: parseIPv4(pod.ip), node: pod.node, port: serving ? pod.app.port ?? 80 : 0, udp: pod.app.protocol === 'UDP' };
   }
 
   /** One batch: `seconds` worth of every conversation's connections, both halves of each. */
