@@ -16,8 +16,6 @@ export interface Dimensions {
   readonly protocol?: boolean;
   readonly serverPort?: boolean;
 }
-export type DimensionName = keyof Dimensions;
-export const DIMENSION_NAMES: readonly DimensionName[] = ['kind', 'role', 'protocol', 'serverPort'];
 
 /** One end of a pair as the level sees it. Fields the level does not determine are ''. */
 export interface EndLabels {
@@ -84,15 +82,4 @@ export function protocolName(proto: number): string {
 export function directionOf(dims: number): 'request' | 'response' | 'unknown' {
   const r = dimsRole(dims);
   return r === 1 ? 'request' : r === 2 ? 'response' : 'unknown';
-}
-
-/** The run flag's names (`kind,role,protocol,port`) to Dimensions; `serverPort` is accepted for `port`. */
-export function dimensionsFromList(names: readonly string[]): Dimensions {
-  const d: { -readonly [K in keyof Dimensions]: boolean } = {};
-  for (const n of names) {
-    if (n === 'kind' || n === 'role' || n === 'protocol') d[n] = true;
-    else if (n === 'port' || n === 'serverPort') d.serverPort = true;
-    else throw new RangeError(`unknown dimension ${JSON.stringify(n)}`);
-  }
-  return d;
 }
