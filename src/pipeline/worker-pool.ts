@@ -63,7 +63,8 @@ export class WorkerPool implements InventoryListener {
   #queue: { op: InventoryOp; a: unknown; b?: unknown }[] = [];
   #flushScheduled = false;
   #seq = 0;
-  readonly #waiters = new Map<number, { left: number; resolve: (v: unknown[]) => void; got: unknown[] }>();
+  // Each request waits for the threads in `owing`; a thread that exits is struck off, so a request never hangs on it.
+  readonly #waiters = new Map<number, { owing: Set<Worker>; resolve: (v: unknown[]) => void; got: unknown[] }>();
   #port = 0;
   #templates: unknown;
   #bound: BoundAddress | undefined;
@@ -134,17 +135,17 @@ export class WorkerPool implements InventoryListener {
           case 'delta':
             this.#store.mergeDeltas(m.delta);
             slot.report = m.report;
-            if (m.seq !== undefined) this.#answer(m.seq, undefined);
+            if (m.seq !== undefined) this.#answer(worker, m.seq, undefined);
             break;
           case 'templates':
-            this.#answer(m.seq, m.saved);
+            this.#answer(worker, m.seq, m.saved);
             break;
           case 'log':
             if (m.level === 'warn') this.#log.limited(m.key, m.fields, m.msg);
             else this.#log[m.level](m.fields, m.msg);
             break;
           case 'stopped':
-            this.#answer(-1 - index, m.saved);
+            this.#answer(worker, -1 - index, m.saved);
             break;
           case 'fatal':
             this.#log.error({ worker: index, err: m.message }, 'receiving thread failed');
@@ -157,6 +158,7 @@ export class WorkerPool implements InventoryListener {
         if (!ready) reject(err);
       });
       worker.on('exit', (code) => {
+        for (const seq of [...this.#waiters.keys()]) this.#answer(worker, seq, undefined);
         if (slot.stopping || this.#stopped) return;
         if (!ready) {
           reject(new Error(`receiving thread ${index} exited (${code}) before it was ready`));
@@ -173,11 +175,11 @@ export class WorkerPool implements InventoryListener {
     });
   }
 
-  #answer(seq: number, value: unknown): void {
+  #answer(from: Worker, seq: number, value: unknown): void {
     const w = this.#waiters.get(seq);
-    if (!w) return;
+    if (!w || !w.owing.delete(from)) return;
     w.got.push(value);
-    if (--w.left === 0) {
+    if (w.owing.size === 0) {
       this.#waiters.delete(seq);
       w.resolve(w.got);
     }
@@ -188,7 +190,7 @@ export class WorkerPool implements InventoryListener {
     const live = this.#slots.filter((s) => !s.stopping);
     if (live.length === 0) return Promise.resolve([]);
     return new Promise((resolve) => {
-      this.#waiters.set(seq, { left: live.length, resolve, got: [] });
+      this.#waiters.set(seq, { owing: new Set(live.map((s) => s.worker)), resolve, got: [] });
       for (const s of live) s.worker.postMessage(msg(seq));
     });
   }
@@ -219,7 +221,7 @@ export class WorkerPool implements InventoryListener {
               resolve(undefined);
             }, 10_000);
             this.#waiters.set(key, {
-              left: 1,
+              owing: new Set([s.worker]),
               got: [],
               resolve: (v) => {
                 clearTimeout(timer);
