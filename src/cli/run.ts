@@ -11,6 +11,7 @@ import { parseRunConfig, runHelp, type RunConfig } from '../config/run-options.t
 import { ConfigError } from '../config/options.ts';
 import { createLogger, RateLimitedLog, type Logger } from '../observe/log.ts';
 import { HttpServer, sendText } from '../observe/http.ts';
+import { PROMETHEUS_CONTENT_TYPE } from '../export/prometheus-text.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
 import { checkIdentityConfig, storeFor } from '../pipeline/parts.ts';
 import { WorkerPool, type BoundAddress } from '../pipeline/worker-pool.ts';
@@ -93,7 +94,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
       sendText(res, ok ? 200 : 503, 'text/plain; charset=utf-8', body, req.method === 'HEAD');
     });
     server.route('GET', '/metrics', (req, res) => {
-      sendText(res, 200, 'text/plain; version=0.0.4; charset=utf-8', exportsHandle.renderPrometheus(), req.method === 'HEAD');
+      sendText(res, 200, PROMETHEUS_CONTENT_TYPE, exportsHandle.renderPrometheus(), req.method === 'HEAD');
     });
     server.route('GET', '/metrics/otel', (req, res) => exportsHandle.otelHandler(req, res));
 

@@ -8,8 +8,9 @@ import { isIP } from 'node:net';
 import { ConfigError, parseConfig, formatHelp, type OptionSpec, type ConfigValues } from './options.ts';
 import { parseIPv4, parseIPv6 } from '../identify/ip.ts';
 
-export const LEVELS = ['app', 'workload', 'pod', 'namespace'] as const;
-export type Level = (typeof LEVELS)[number];
+// The aggregation stage owns its levels and dedup modes; the options only offer them.
+import { AGGREGATION_LEVELS, type AggregationLevel } from '../aggregate/level.ts';
+import { DEDUP_MODES, type DedupMode } from '../aggregate/dedup.ts';
 export const EXTRA_LABELS = ['kind', 'role', 'protocol', 'port'] as const;
 export type ExtraLabel = (typeof EXTRA_LABELS)[number];
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -31,10 +32,10 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'asnDb', kind: 'path', group: 'Identity', help: 'MaxMind GeoLite2-ASN database naming external addresses' },
   { key: 'ephemeralPorts', kind: 'string', default: '32768-60999', group: 'Identity', help: 'client port range LO-HI used to tell clients from servers' },
 
-  { key: 'level', kind: 'enum', choices: LEVELS, default: 'app', group: 'Aggregation', help: 'what one end of a pair is' },
+  { key: 'level', kind: 'enum', choices: AGGREGATION_LEVELS, default: 'app', group: 'Aggregation', help: 'what one end of a pair is' },
   { key: 'maxSeries', kind: 'int', default: 20_000, min: 1, group: 'Aggregation', help: 'pairs kept at most; flows past the cap go to one overflow pair' },
   { key: 'seriesTtl', kind: 'duration', default: '1h', min: 1000, group: 'Aggregation', help: 'a pair with no flows for this long is dropped' },
-  { key: 'dedup', kind: 'enum', choices: ['auto', 'off'], default: 'auto', group: 'Aggregation', help: 'count a flow reported by both nodes once, from the source node' },
+  { key: 'dedup', kind: 'enum', choices: DEDUP_MODES, default: 'auto', group: 'Aggregation', help: 'count a flow reported by both nodes once, from the source node' },
   { key: 'extraLabels', kind: 'list', group: 'Aggregation', help: `extra pair dimensions and labels, any of ${EXTRA_LABELS.join(',')}` },
 
   { key: 'http', kind: 'hostport', default: '0.0.0.0:8080', group: 'Output', help: 'HTTP address: /metrics, /metrics/otel, /healthz, /readyz, /api/*, the map page' },
@@ -70,10 +71,10 @@ export interface RunConfig {
   networks: string | undefined;
   asnDb: string | undefined;
   ephemeralPorts: { lo: number; hi: number };
-  level: Level;
+  level: AggregationLevel;
   maxSeries: number;
   seriesTtlMs: number;
-  dedup: 'auto' | 'off';
+  dedup: DedupMode;
   extraLabels: ExtraLabel[];
   http: { host: string; port: number };
   otlpEndpoint: string | undefined;
@@ -176,10 +177,10 @@ export function toRunConfig(v: ConfigValues, env: NodeJS.ProcessEnv = process.en
     networks: v.networks as string | undefined,
     asnDb: v.asnDb as string | undefined,
     ephemeralPorts: { lo: Number(eph[1]), hi: Number(eph[2]) },
-    level: v.level as Level,
+    level: v.level as AggregationLevel,
     maxSeries: v.maxSeries as number,
     seriesTtlMs: v.seriesTtl as number,
-    dedup: v.dedup as 'auto' | 'off',
+    dedup: v.dedup as DedupMode,
     extraLabels: extra as ExtraLabel[],
     http: v.http as RunConfig['http'],
     otlpEndpoint: otlp,
