@@ -2,10 +2,11 @@
  * The pair store: flows, bytes and packets per pair of endpoints. It is the single source of
  * truth for the numbers; every export reads it when collected and nothing else counts.
  *
- * Hot path: `add()` finds each Endpoint's end in a WeakMap, then the pair in the source end's Map
- * keyed by the destination end's small-integer id, and walks a short chain on the packed
- * dimensions. Once a pair exists a record costs no allocation and no string work (measured: no
- * young-generation GC over 5 M adds).
+ * In `run`, receiving threads count into their own DeltaTables and the main thread merges their
+ * batches here (`mergeBatch`); `add()` is the single-threaded path (replay, tests). It finds each
+ * Endpoint's end in a WeakMap, then the pair in the source end's Map keyed by the destination
+ * end's small-integer id, and walks a short chain on the packed dimensions. Once a pair exists a
+ * record costs no allocation and no string work.
  */
 import type { FlowRecord } from '../decode/record.ts';
 import type { Endpoint, Role } from '../identify/endpoint.ts';
@@ -13,6 +14,7 @@ import {
   type AggregationLevel, type Dimensions, type EndLabels,
   dimsPort, dimsProto, dimsRole, endKey, packDims, projectEndpoint, ROLE_CODE, ROLES,
 } from './level.ts';
+import type { DeltaBatch } from './delta-table.ts';
 
 /** One end of a pair at the store's level, shared by every pair that names it. */
 export class End {
@@ -47,10 +49,6 @@ export class Pair {
   next: Pair | undefined = undefined;
   /** Position in `PairStore.pairs`. */
   index = -1;
-  /** What drainDeltas() already shipped. */
-  sentFlows = 0;
-  sentBytes = 0;
-  sentPackets = 0;
   /** Slots the exporters fill once per pair (rendered labels, attribute objects). */
   promCache: unknown = undefined;
   otelCache: unknown = undefined;
@@ -74,11 +72,6 @@ export interface PairStoreOptions {
   maxSeries?: number;
   /** Idle time after which a pair is removed. Default 1 h. */
   seriesTtlMs?: number;
-  /**
-   * A worker's store: pairs whose counts were not yet drained are never expired, so a delta
-   * cannot be lost between two drains.
-   */
-  trackDeltas?: boolean;
 }
 
 export interface PairStoreStats {
@@ -88,22 +81,6 @@ export interface PairStoreStats {
   evictions: number;
   /** Flows that went to the overflow pair, ever. */
   overflowedFlows: number;
-}
-
-/**
- * A compact, exact delta: row i is (ends[src[i]], ends[dst[i]], dims[i]) += (flows, bytes,
- * packets). src/dst -1 means the overflow pair. The typed arrays can be transferred between
- * threads; counts are doubles, exact up to 2^53.
- */
-export interface PairDeltas {
-  ends: EndLabels[];
-  src: Int32Array;
-  dst: Int32Array;
-  dims: Uint32Array;
-  flows: Float64Array;
-  bytes: Float64Array;
-  packets: Float64Array;
-  lastMs: Float64Array;
 }
 
 /** End ids are reused from a free list, so they stay small (V8 small-integer keys). */
@@ -121,7 +98,6 @@ export class PairStore {
   /** Every live pair, the overflow pair included once it exists. Exports iterate this. */
   readonly pairs: Pair[] = [];
 
-  private readonly trackDeltas: boolean;
   private readonly dimProto: boolean;
   private readonly dimPort: boolean;
   private readonly endsByKey = new Map<string, End>();
@@ -142,7 +118,6 @@ export class PairStore {
     this.dimensions = { ...opts.dims };
     this.maxSeries = opts.maxSeries ?? 20_000;
     this.seriesTtlMs = opts.seriesTtlMs ?? 3_600_000;
-    this.trackDeltas = opts.trackDeltas ?? false;
     this.dimProto = this.dimensions.protocol === true;
     this.dimPort = this.dimensions.serverPort === true;
     if (!(this.maxSeries >= 1)) throw new RangeError('maxSeries must be at least 1');
@@ -175,50 +150,28 @@ export class PairStore {
     this.count(se, de, dims, flows, bytes, packets, nowMs);
   }
 
-  /** The counts since the last drain, for shipping to the main thread. Pairs with no change are left out. */
-  drainDeltas(): PairDeltas {
-    const rows: Pair[] = [];
-    for (const p of this.pairs) {
-      if (p.flows !== p.sentFlows || p.bytes !== p.sentBytes || p.packets !== p.sentPackets) rows.push(p);
-    }
-    const n = rows.length;
-    const out: PairDeltas = {
-      ends: [], src: new Int32Array(n), dst: new Int32Array(n), dims: new Uint32Array(n),
-      flows: new Float64Array(n), bytes: new Float64Array(n), packets: new Float64Array(n), lastMs: new Float64Array(n),
-    };
-    const endIndex = new Map<End, number>();
-    const indexOf = (e: End): number => {
-      let i = endIndex.get(e);
-      if (i === undefined) { i = out.ends.length; out.ends.push(e.labels); endIndex.set(e, i); }
-      return i;
-    };
-    for (let i = 0; i < n; i++) {
-      const p = rows[i];
-      out.src[i] = p.overflow ? -1 : indexOf(p.src);
-      out.dst[i] = p.overflow ? -1 : indexOf(p.dst);
-      out.dims[i] = p.dims;
-      out.flows[i] = p.flows - p.sentFlows;
-      out.bytes[i] = p.bytes - p.sentBytes;
-      out.packets[i] = p.packets - p.sentPackets;
-      out.lastMs[i] = p.lastMs;
-      p.sentFlows = p.flows;
-      p.sentBytes = p.bytes;
-      p.sentPackets = p.packets;
-    }
-    return out;
-  }
-
-  /** Adds a delta from drainDeltas() (of a store with the same level and dimensions). Exact. */
-  mergeDeltas(d: PairDeltas): void {
-    const ends: End[] = d.ends.map((l) => this.endFor(l));
-    for (let i = 0; i < d.flows.length; i++) {
-      const si = d.src[i];
+  /**
+   * Adds a receiving thread's batch (a DeltaTable drain at this store's level and dimensions).
+   * `sender` is what that thread's end numbers stand for here; keep one per thread, empty at
+   * first. Exact.
+   */
+  mergeBatch(b: DeltaBatch, sender: End[]): void {
+    if (b.reset) sender.length = 0;
+    if (b.firstEnd !== sender.length) throw new RangeError(`batch ends start at ${b.firstEnd}, ${sender.length} known`);
+    for (const l of b.ends) sender.push(this.endFor(l));
+    for (let i = 0; i < b.flows.length; i++) {
+      const si = b.src[i];
       if (si < 0) {
-        const o = this.getOverflowPair(d.lastMs[i]);
-        this.bump(o, d.flows[i], d.bytes[i], d.packets[i], d.lastMs[i]);
+        this.bump(this.getOverflowPair(b.lastMs[i]), b.flows[i], b.bytes[i], b.packets[i], b.lastMs[i]);
         continue;
       }
-      this.count(ends[si], ends[d.dst[i]], d.dims[i], d.flows[i], d.bytes[i], d.packets[i], d.lastMs[i]);
+      const di = b.dst[i];
+      let s = sender[si];
+      // An end this store freed after expiry is found (or made) again by its labels.
+      if (s.dead) s = sender[si] = this.endFor(s.labels);
+      let d = sender[di];
+      if (d.dead) d = sender[di] = this.endFor(d.labels);
+      this.count(s, d, b.dims[i], b.flows[i], b.bytes[i], b.packets[i], b.lastMs[i]);
     }
   }
 
@@ -229,7 +182,6 @@ export class PairStore {
     for (let i = this.pairs.length - 1; i >= 0; i--) {
       const p = this.pairs[i];
       if (p.lastMs >= cutoff || p.overflow) continue;
-      if (this.trackDeltas && (p.flows !== p.sentFlows || p.bytes !== p.sentBytes || p.packets !== p.sentPackets)) continue;
       this.removePair(p);
       removed++;
     }

@@ -89,7 +89,7 @@ export const OUTPUTS: Record<string, (io: ReplayIO, config: ReplayConfig, naming
   // The collector's own pipeline (identity, dedup, pair store) and /metrics serializer, fed from captures.
   prometheus: (io, config, naming) => {
     const cfg = { ...config.run, seriesTtlMs: Number.POSITIVE_INFINITY };
-    const store = storeFor(cfg, false);
+    const store = storeFor(cfg);
     const pipeline = new RecordPipeline(naming?.identity ?? identityFor(cfg), store, dedupFor(cfg));
     const renderer = new PrometheusTextRenderer(store, { labels: dimensionsOf(cfg) });
     return {

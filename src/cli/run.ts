@@ -51,7 +51,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
   const log = opts.logger ?? createLogger(config.logLevel);
   const limited = new RateLimitedLog(log);
   checkIdentityConfig(config);
-  const store = storeFor(config, false);
+  const store = storeFor(config);
   const pool = new WorkerPool(config, store, {
     info: (f, m) => log.info(f, m),
     warn: (f, m) => log.warn(f, m),

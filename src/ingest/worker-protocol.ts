@@ -1,10 +1,10 @@
 /**
  * Messages between the main thread and the receiving threads. Inventory changes go down to
- * every worker; counts (exact deltas), decoder stats and per-exporter counters come up.
+ * every worker; counts (exact delta batches), decoder stats and per-exporter counters come up.
  */
 import type { RunConfig } from '../config/run-options.ts';
 import type { InventoryListener } from '../identify/inventory.ts';
-import type { PairDeltas } from '../aggregate/pair-store.ts';
+import type { DeltaBatch } from '../aggregate/delta-table.ts';
 import type { DecoderStats } from '../decode/stats.ts';
 import type { ExporterCounts } from './udp-receiver.ts';
 import type { PipelineCounters } from '../pipeline/record-pipeline.ts';
@@ -33,13 +33,14 @@ export interface WorkerReport {
   readonly receiver: { datagrams: number; bytes: number; denied: number; perExporter: [string, ExporterCounts][] };
   readonly decoder: DecoderStats;
   readonly pipeline: PipelineCounters;
-  readonly store: { pairs: number; overflowedFlows: number };
+  /** The thread's delta table as of the report (just before its drain). */
+  readonly counts: { rows: number; ends: number; overflowedFlows: number };
   readonly elu: number;
 }
 
 export type FromWorker =
   | { readonly t: 'ready'; readonly address: string; readonly port: number; readonly family: 4 | 6; readonly recvBufferBytes: number; readonly templatesLoaded: number; readonly tid: number | undefined }
-  | { readonly t: 'delta'; readonly delta: PairDeltas; readonly report: WorkerReport; readonly seq?: number }
+  | { readonly t: 'delta'; readonly batch: DeltaBatch; readonly report: WorkerReport; readonly seq?: number }
   | { readonly t: 'templates'; readonly seq: number; readonly saved: unknown }
   | { readonly t: 'log'; readonly level: 'warn' | 'error' | 'info'; readonly key: string; readonly fields: Record<string, unknown>; readonly msg: string }
   | { readonly t: 'stopped'; readonly saved: unknown }

@@ -1,7 +1,7 @@
 /**
  * A receiving thread: its own SO_REUSEPORT socket on the shared port, its own decoder and identity
- * index, and a local pair store whose exact deltas it ships to the main thread every merge
- * interval. Nothing here waits on exports: the main thread serves scrapes and OTLP.
+ * index, and a delta table whose exact counts it ships to the main thread every merge interval.
+ * Nothing here waits on exports: the main thread serves scrapes and OTLP.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
@@ -29,7 +29,7 @@ function threadId(): number | undefined {
 async function start(): Promise<void> {
   const cfg = init.config;
   const parts = await buildWorkerParts(cfg);
-  const { decoder, identity, store, pipeline } = parts;
+  const { decoder, identity, counts, pipeline } = parts;
   let templatesLoaded = 0;
   if (init.templates !== undefined) {
     try {
@@ -50,19 +50,19 @@ async function start(): Promise<void> {
     const now = performance.eventLoopUtilization();
     const d = performance.eventLoopUtilization(now, elu);
     elu = now;
-    const s = store.stats();
+    const s = counts.stats();
     return {
       thread: init.index,
       receiver: { datagrams: receiver.datagrams, bytes: receiver.bytes, denied: receiver.denied, perExporter: [...receiver.perExporter] },
       decoder: decoder.stats,
       pipeline: { ...pipeline.counters },
-      store: { pairs: s.pairs, overflowedFlows: s.overflowedFlows },
+      counts: { rows: s.rows, ends: s.ends, overflowedFlows: s.overflowedFlows },
       elu: d.utilization,
     };
   };
   const ship = (seq?: number) => {
-    const delta = store.drainDeltas();
     const rep = report();
+    const batch = counts.drain();
     // Decode errors are counted per datagram; the log hears about them once per interval, and
     // the main thread rate-limits those lines again.
     for (const r of ERROR_REASONS) {
@@ -71,14 +71,13 @@ async function start(): Promise<void> {
       if (n > before) post({ t: 'log', level: 'warn', key: `decode:${r}`, fields: { reason: r, count: n - before, worker: init.index }, msg: 'malformed NetFlow input' });
       lastErrors[r] = n;
     }
-    const transfer = [delta.src.buffer, delta.dst.buffer, delta.dims.buffer, delta.flows.buffer, delta.bytes.buffer, delta.packets.buffer, delta.lastMs.buffer] as ArrayBuffer[];
-    post({ t: 'delta', delta, report: rep, seq }, transfer);
+    const transfer = [batch.src.buffer, batch.dst.buffer, batch.dims.buffer, batch.flows.buffer, batch.bytes.buffer, batch.packets.buffer, batch.lastMs.buffer] as ArrayBuffer[];
+    post({ t: 'delta', batch, report: rep, seq }, transfer);
   };
   const shipTimer = setInterval(() => ship(), cfg.mergeIntervalMs);
   const expireTimer = setInterval(() => {
     const now = Date.now();
     decoder.expire(now);
-    store.expire(now);
     identity.prune(now);
   }, 1000);
 

@@ -1,7 +1,8 @@
 /**
  * Builds one receiving thread's parts from the run config: decoder → pipeline (identify, dedup)
- * → a local pair store whose deltas go to the main thread. Also checks, on the main thread before
- * any thread starts, the identity settings that read files, so a bad one fails with its field name.
+ * → a delta table whose batches go to the main thread's pair store. Also checks, on the main
+ * thread before any thread starts, the identity settings that read files, so a bad one fails
+ * with its field name.
  */
 import type { RunConfig } from '../config/run-options.ts';
 import { ConfigError } from '../config/options.ts';
@@ -10,6 +11,7 @@ import { IdentityIndex } from '../identify/index.ts';
 import { networksFromOption, type NamedNetworks } from '../identify/networks.ts';
 import { AsnDatabase } from '../identify/asn.ts';
 import { PairStore } from '../aggregate/pair-store.ts';
+import { DeltaTable } from '../aggregate/delta-table.ts';
 import type { Dimensions } from '../aggregate/level.ts';
 import { shouldCount } from '../aggregate/dedup.ts';
 import { RecordPipeline, type DedupDecision } from './record-pipeline.ts';
@@ -17,7 +19,7 @@ import { RecordPipeline, type DedupDecision } from './record-pipeline.ts';
 export interface WorkerParts {
   decoder: Decoder;
   identity: IdentityIndex;
-  store: PairStore;
+  counts: DeltaTable;
   pipeline: RecordPipeline;
 }
 
@@ -54,14 +56,22 @@ export function dimensionsOf(cfg: RunConfig): Dimensions {
   };
 }
 
-export function storeFor(cfg: RunConfig, trackDeltas: boolean): PairStore {
+export function storeFor(cfg: RunConfig): PairStore {
   return new PairStore({
     level: cfg.level,
     dims: dimensionsOf(cfg),
     maxSeries: cfg.maxSeries,
     seriesTtlMs: cfg.seriesTtlMs,
-    trackDeltas,
   });
+}
+
+/**
+ * A receiving thread's counts between merges, with room for the series cap per interval: an
+ * interval that sees more distinct pairs than that means the main store overflows anyway, and a
+ * larger table would only hand the main thread more rows to merge when it is busiest.
+ */
+export function deltaTableFor(cfg: RunConfig): DeltaTable {
+  return new DeltaTable({ level: cfg.level, dims: dimensionsOf(cfg), maxRows: cfg.maxSeries });
 }
 
 /** The identity index a run config describes (its inventory is fed separately). */
@@ -78,8 +88,8 @@ export function dedupFor(cfg: RunConfig): DedupDecision | undefined {
 
 export async function buildWorkerParts(cfg: RunConfig): Promise<WorkerParts> {
   const identity = identityFor(cfg);
-  const store = storeFor(cfg, true);
-  const pipeline = new RecordPipeline(identity, store, dedupFor(cfg));
+  const counts = deltaTableFor(cfg);
+  const pipeline = new RecordPipeline(identity, counts, dedupFor(cfg));
   const decoder = new Decoder(pipeline.sink, { templateTtlMs: cfg.templateTtlMs });
-  return { decoder, identity, store, pipeline };
+  return { decoder, identity, counts, pipeline };
 }

@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import type { RunConfig } from '../config/run-options.ts';
 import type { InventoryListener, SlimNode, SlimPod, SlimService } from '../identify/inventory.ts';
-import type { PairStore } from '../aggregate/pair-store.ts';
+import type { End, PairStore } from '../aggregate/pair-store.ts';
 import type { FromWorker, InventoryOp, ToWorker, WorkerInit, WorkerReport } from '../ingest/worker-protocol.ts';
 
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -43,6 +43,8 @@ export interface BoundAddress {
 interface Slot {
   index: number;
   worker: Worker;
+  /** What this incarnation's end numbers stand for in the store (see PairStore.mergeBatch). */
+  ends: End[];
   report: WorkerReport | undefined;
   /** The kernel thread id the thread reported, when known. */
   tid: number | undefined;
@@ -113,7 +115,7 @@ export class WorkerPool implements InventoryListener {
   #spawn(index: number, base: WorkerReport[] = []): Promise<BoundAddress> {
     const init: WorkerInit = { index, config: this.#config, port: this.#port, templates: this.#templates };
     const worker = new Worker(WORKER_URL, { workerData: init, name: `netflow-k8s-recv-${index}`, execArgv: workerExecArgv() });
-    const slot: Slot = { index, worker, report: undefined, tid: undefined, base, stopping: false, exited: new Promise<void>((r) => worker.once('exit', () => r())) };
+    const slot: Slot = { index, worker, ends: [], report: undefined, tid: undefined, base, stopping: false, exited: new Promise<void>((r) => worker.once('exit', () => r())) };
     this.#slots[index] = slot;
     // Replay the inventory as it is now, so a late or restarted thread names ends like the others.
     const replay: { op: InventoryOp; a: unknown }[] = [];
@@ -133,7 +135,7 @@ export class WorkerPool implements InventoryListener {
             resolve({ address: m.address, port: m.port, family: m.family, recvBufferBytes: m.recvBufferBytes });
             break;
           case 'delta':
-            this.#store.mergeDeltas(m.delta);
+            this.#store.mergeBatch(m.batch, slot.ends);
             slot.report = m.report;
             if (m.seq !== undefined) this.#answer(worker, m.seq, undefined);
             break;

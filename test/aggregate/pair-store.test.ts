@@ -4,7 +4,6 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { PairStore, type Pair } from '../../src/aggregate/pair-store.ts';
-import type { Role } from '../../src/identify/endpoint.ts';
 import { ep, rec } from './fixtures.ts';
 
 const T0 = 1_700_000_000_000;
@@ -156,73 +155,6 @@ test('expiry keeps chains intact when one of several pairs with the same ends go
   s.add(a, b, 'src-client', rec(1, 1), T0 + 100);
   assert.equal(s.find(a, b, 'src-client')!.flows, 2);
   assert.equal(s.pairs.length, 1);
-});
-
-const roles: Role[] = ['unknown', 'src-client', 'src-server'];
-
-test('per-worker deltas merge exactly into the main store', () => {
-  fc.assert(fc.property(
-    fc.array(fc.record({
-      worker: fc.integer({ min: 0, max: 2 }), s: fc.integer({ min: 0, max: 5 }), d: fc.integer({ min: 0, max: 5 }),
-      role: fc.integer({ min: 0, max: 2 }), proto: fc.constantFrom(6, 17), port: fc.integer({ min: 1, max: 3 }),
-      bytes: fc.integer({ min: 0, max: 2 ** 40 }), packets: fc.integer({ min: 0, max: 2 ** 30 }), drain: fc.boolean(),
-    }), { maxLength: 60 }),
-    (ops) => {
-      const opts = { level: 'pod' as const, dims: { protocol: true, serverPort: true }, maxSeries: 12 };
-      // Each worker interns its own endpoints (own ids), as separate threads would.
-      const workers = [0, 1, 2].map(() => ({
-        store: new PairStore({ ...opts, trackDeltas: true }),
-        eps: [0, 1, 2, 3, 4, 5].map((i) => ep({ name: `p${i}`, app: 'x', nodeName: `n${i % 2}` })),
-      }));
-      const main = new PairStore(opts);
-      const reference = new PairStore({ ...opts, maxSeries: 1000 });
-      const refEps = [0, 1, 2, 3, 4, 5].map((i) => ep({ name: `p${i}`, app: 'x', nodeName: `n${i % 2}` }));
-      for (const o of ops) {
-        const w = workers[o.worker];
-        const r = rec(o.bytes, o.packets, { proto: o.proto, dstPort: o.port, srcPort: o.port });
-        w.store.add(w.eps[o.s], w.eps[o.d], roles[o.role], r, T0);
-        reference.add(refEps[o.s], refEps[o.d], roles[o.role], r, T0);
-        if (o.drain) main.mergeDeltas(w.store.drainDeltas());
-      }
-      for (const w of workers) main.mergeDeltas(w.store.drainDeltas());
-      for (const w of workers) assert.equal(w.store.drainDeltas().flows.length, 0, 'a second drain is empty');
-      assert.deepEqual(main.totals(), reference.totals());
-      // Below the cap, every pair matches the reference exactly.
-      if (reference.pairs.length <= 12 && !main.pairs.some((p) => p.overflow)) {
-        assert.equal(main.pairs.length, reference.pairs.length);
-        for (const p of reference.pairs) {
-          const m = main.pairs.find((q) => q.src.key === p.src.key && q.dst.key === p.dst.key && q.dims === p.dims)!;
-          assert.ok(m);
-          assert.deepEqual([m.flows, m.bytes, m.packets], [p.flows, p.bytes, p.packets]);
-        }
-      }
-    },
-  ), { numRuns: 200 });
-});
-
-test('a worker store never expires counts it has not shipped yet', () => {
-  const w = new PairStore({ seriesTtlMs: 10, trackDeltas: true });
-  const main = new PairStore();
-  const a = ep({ app: 'a' });
-  const b = ep({ app: 'b' });
-  w.add(a, b, 'unknown', rec(9, 1), T0);
-  assert.equal(w.expire(T0 + 1000), 0);
-  main.mergeDeltas(w.drainDeltas());
-  assert.equal(w.expire(T0 + 1000), 1);
-  assert.deepEqual(main.totals(), { flows: 1, bytes: 9, packets: 1 });
-});
-
-test('worker overflow merges into the main overflow pair', () => {
-  const w = new PairStore({ maxSeries: 1, trackDeltas: true });
-  const main = new PairStore({ maxSeries: 10 });
-  const b = ep({ app: 'b' });
-  w.add(ep({ app: 'a1' }), b, 'unknown', rec(1, 1), T0);
-  w.add(ep({ app: 'a2' }), b, 'unknown', rec(2, 1), T0);
-  w.add(ep({ app: 'a3' }), b, 'unknown', rec(4, 1), T0);
-  main.mergeDeltas(w.drainDeltas());
-  assert.equal(main.stats().overflowedFlows, 2);
-  assert.equal(main.pairs.find((p) => p.overflow)!.bytes, 6);
-  assert.deepEqual(main.totals(), { flows: 3, bytes: 7, packets: 3 });
 });
 
 test('addCounts merges counts by endpoint identity', () => {
