@@ -11,6 +11,8 @@ import { parseIPv4, parseIPv6 } from '../identify/ip.ts';
 // The aggregation stage owns its levels and dedup modes; the options only offer them.
 import { AGGREGATION_LEVELS, type AggregationLevel } from '../aggregate/level.ts';
 import { DEDUP_MODES, type DedupMode } from '../aggregate/dedup.ts';
+// Likewise the ingest stage owns its receive paths.
+import { UDP_BACKENDS, type UdpBackendChoice } from '../ingest/native-udp.ts';
 export const EXTRA_LABELS = ['kind', 'role', 'protocol', 'port'] as const;
 export type ExtraLabel = (typeof EXTRA_LABELS)[number];
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -23,6 +25,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'allowExporters', kind: 'list', group: 'Input', help: 'CIDRs of exporters to accept; datagrams from others are counted and dropped (default: all)' },
   { key: 'templatesFile', kind: 'path', group: 'Input', help: 'keep NetFlow v9/IPFIX templates in this file across restarts' },
   { key: 'templateTtl', kind: 'duration', default: '2h', min: 1000, group: 'Input', help: 'a template not refreshed for this long expires' },
+  { key: 'udpBackend', kind: 'enum', choices: UDP_BACKENDS, default: 'auto', group: 'Input', help: 'receive path: native (batched recvmmsg, Linux), dgram (Node\'s), or auto (native when its addon loads, else dgram)' },
   { key: 'mergeInterval', kind: 'duration', default: '250ms', min: 10, max: 10_000, group: 'Input', help: 'how often receiving threads hand their counts to the store' },
 
   { key: 'inventory', kind: 'path', group: 'Identity', help: 'static inventory file (kubectl get pods,nodes,services,jobs -A -o json), reloaded on change' },
@@ -65,6 +68,7 @@ export interface RunConfig {
   templatesFile: string | undefined;
   templateTtlMs: number;
   mergeIntervalMs: number;
+  udpBackend: UdpBackendChoice;
   inventory: string | undefined;
   kubeconfig: string | undefined;
   labelPrecedence: string[];
@@ -171,6 +175,7 @@ export function toRunConfig(v: ConfigValues, env: NodeJS.ProcessEnv = process.en
     templatesFile: v.templatesFile as string | undefined,
     templateTtlMs: v.templateTtl as number,
     mergeIntervalMs: v.mergeInterval as number,
+    udpBackend: v.udpBackend as UdpBackendChoice,
     inventory: v.inventory as string | undefined,
     kubeconfig: v.kubeconfig as string | undefined,
     labelPrecedence: v.labelPrecedence as string[],

@@ -2,10 +2,13 @@
  * The receive loop of one socket: each datagram gets its cached Exporter, is counted per exporter
  * (or dropped when the allowlist refuses it), and goes to the decoder. Per-exporter counters are
  * cumulative and bounded: past `maxExporters` distinct exporters the rest count under "other".
+ * Both receive paths (dgram's one event per datagram, the native one call per batch) end in the
+ * same #deliver, so they count alike.
  */
 import type { Socket, RemoteInfo } from 'node:dgram';
 import type { Exporter } from '../decode/record.ts';
-import { ExporterCache } from './udp-socket.ts';
+import { ExporterCache, type KnownExporter } from './udp-socket.ts';
+import { META_LENGTH, META_TRUNCATED, META_WORDS, type DatagramBatch } from './native-udp.ts';
 import type { Cidr } from '../config/run-options.ts';
 
 export interface DatagramDecoder {
@@ -28,6 +31,8 @@ export class UdpReceiver {
   datagrams = 0;
   bytes = 0;
   denied = 0;
+  /** Longer than the native path's slot: counted and dropped, never decoded in part. */
+  truncated = 0;
   readonly #decoder: DatagramDecoder;
   readonly #beforeDecode: (nowMs: number) => void;
   readonly #maxExporters: number;
@@ -44,20 +49,35 @@ export class UdpReceiver {
   }
 
   receive(msg: Buffer, rinfo: RemoteInfo): void {
-    const exp = this.exporters.get(rinfo);
+    this.#deliver(msg, this.exporters.get(rinfo), false);
+  }
+
+  /** Datagrams 0..count-1 of a native batch; each is decoded from a view into the shared buffer. */
+  receiveBatch(batch: DatagramBatch, count: number): void {
+    const { bytes, meta, slotSize } = batch;
+    for (let i = 0, o = 0, at = 0; i < count; i++, o += META_WORDS, at += slotSize) {
+      this.#deliver(bytes.subarray(at, at + Math.min(meta[o + META_LENGTH], slotSize)), this.exporters.fromMeta(meta, o), meta[o + META_TRUNCATED] !== 0);
+    }
+  }
+
+  #deliver(datagram: Uint8Array, exp: KnownExporter, truncated: boolean): void {
     const c = this.#counts(exp.address);
     if (!exp.allowed) {
       c.denied++;
       this.denied++;
       return;
     }
+    if (truncated) {
+      this.truncated++;
+      return;
+    }
     c.datagrams++;
-    c.bytes += msg.length;
+    c.bytes += datagram.length;
     this.datagrams++;
-    this.bytes += msg.length;
+    this.bytes += datagram.length;
     const now = Date.now();
     this.#beforeDecode(now);
-    this.#decoder.decode(msg, exp, now);
+    this.#decoder.decode(datagram, exp, now);
   }
 
   #counts(address: string): ExporterCounts {

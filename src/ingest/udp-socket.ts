@@ -6,8 +6,9 @@
  */
 import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
 import { isIP } from 'node:net';
-import type { Exporter } from '../decode/record.ts';
+import { ipv4ToString, ipv6ToString, type Exporter } from '../decode/record.ts';
 import { addressBytes, cidrContains, type Cidr } from '../config/run-options.ts';
+import { META_ADDRESS, META_FAMILY, META_PORT } from './native-udp.ts';
 
 export interface UdpSocketOptions {
   host: string;
@@ -67,6 +68,10 @@ export interface KnownExporter extends Exporter {
  */
 export class ExporterCache {
   readonly #byKey = new Map<string, KnownExporter>();
+  /** The native path's IPv4 sources, keyed address * 65536 + port: no string per datagram. */
+  readonly #byV4 = new Map<number, KnownExporter>();
+  /** Its IPv6 sources by a hash of the address words and port; the entry keeps the words to tell collisions. */
+  readonly #byV6 = new Map<number, V6Entry>();
   readonly #allow: readonly Cidr[] | undefined;
   readonly #max: number;
 
@@ -82,15 +87,51 @@ export class ExporterCache {
     const probe = raw + '|' + port;
     let e = this.#byKey.get(probe);
     if (e) return e;
-    const address = unwrapMapped(raw);
+    e = this.#make(unwrapMapped(raw), port);
+    if (this.#byKey.size >= this.#max) this.#byKey.clear();
+    this.#byKey.set(probe, e);
+    return e;
+  }
+
+  /** The exporter of datagram metadata at `meta[o...]` as the native receiver lays it out (see native-udp.ts). */
+  fromMeta(meta: Uint32Array, o: number): KnownExporter {
+    const port = meta[o + META_PORT];
+    if (meta[o + META_FAMILY] === 4) {
+      const a = meta[o + META_ADDRESS];
+      const key = a * 65536 + port;
+      let e = this.#byV4.get(key);
+      if (e) return e;
+      e = this.#make(ipv4ToString(a), port);
+      if (this.#byV4.size >= this.#max) this.#byV4.clear();
+      this.#byV4.set(key, e);
+      return e;
+    }
+    const w0 = meta[o + META_ADDRESS], w1 = meta[o + META_ADDRESS + 1], w2 = meta[o + META_ADDRESS + 2], w3 = meta[o + META_ADDRESS + 3];
+    const h = (Math.imul(w0 ^ Math.imul(w1, 0x9e3779b1) ^ Math.imul(w2, 0x85ebca6b) ^ Math.imul(w3, 0xc2b2ae35), 0x27d4eb2f) >>> 0) * 65536 + port;
+    const hit = this.#byV6.get(h);
+    if (hit && hit.w0 === w0 && hit.w1 === w1 && hit.w2 === w2 && hit.w3 === w3 && hit.port === port) return hit.exporter;
+    const bytes = new Uint8Array(meta.buffer, meta.byteOffset + (o + META_ADDRESS) * 4, 16);
+    const exporter = this.#make(ipv6ToString(bytes), port);
+    if (this.#byV6.size >= this.#max) this.#byV6.clear();
+    this.#byV6.set(h, { w0, w1, w2, w3, port, exporter });
+    return exporter;
+  }
+
+  #make(address: string, port: number): KnownExporter {
     let allowed = true;
     if (this.#allow) {
       const bytes = addressBytes(address);
       allowed = bytes !== undefined && this.#allow.some((c) => cidrContains(c, bytes));
     }
-    e = Object.freeze({ address, port, key: `${address}|${port}`, allowed });
-    if (this.#byKey.size >= this.#max) this.#byKey.clear();
-    this.#byKey.set(probe, e);
-    return e;
+    return Object.freeze({ address, port, key: `${address}|${port}`, allowed });
   }
+}
+
+interface V6Entry {
+  readonly w0: number;
+  readonly w1: number;
+  readonly w2: number;
+  readonly w3: number;
+  readonly port: number;
+  readonly exporter: KnownExporter;
 }

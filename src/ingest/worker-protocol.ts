@@ -7,6 +7,7 @@ import type { InventoryListener } from '../identify/inventory.ts';
 import type { DeltaBatch } from '../aggregate/delta-table.ts';
 import type { DecoderStats } from '../decode/stats.ts';
 import type { ExporterCounts } from './udp-receiver.ts';
+import type { UdpBackend } from './native-udp.ts';
 import type { PipelineCounters } from '../pipeline/record-pipeline.ts';
 
 export interface WorkerInit {
@@ -30,7 +31,18 @@ export type ToWorker =
 export interface WorkerReport {
   /** The receiving thread's index. */
   readonly thread: number;
-  readonly receiver: { datagrams: number; bytes: number; denied: number; perExporter: [string, ExporterCounts][] };
+  readonly receiver: {
+    datagrams: number;
+    bytes: number;
+    denied: number;
+    perExporter: [string, ExporterCounts][];
+    /** The receive path this thread took (--udp-backend). */
+    backend: UdpBackend;
+    /** Datagrams longer than the native path's slot, dropped undecoded. */
+    truncated: number;
+    /** The socket's kernel drop counter (SO_RXQ_OVFL); native only. */
+    kernelDrops: number | undefined;
+  };
   readonly decoder: DecoderStats;
   readonly pipeline: PipelineCounters;
   /** The thread's delta table as of the report (just before its drain). */

@@ -6,8 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { readlinkSync } from 'node:fs';
-import { openUdpSocket } from './udp-socket.ts';
 import { UdpReceiver } from './udp-receiver.ts';
+import { openReceiveSocket } from './udp-backend.ts';
 import type { FromWorker, ToWorker, WorkerInit, WorkerReport } from './worker-protocol.ts';
 import { buildWorkerParts } from '../pipeline/parts.ts';
 import { ERROR_REASONS } from '../decode/stats.ts';
@@ -40,9 +40,10 @@ async function start(): Promise<void> {
     }
   }
   const receiver = new UdpReceiver(decoder, cfg.allowExporters, (now) => (pipeline.nowMs = now));
-  const bound = await openUdpSocket({ host: cfg.listen.host, port: init.port, recvBuffer: cfg.recvBuffer, reusePort: true });
-  receiver.attach(bound.socket);
-  bound.socket.on('error', (err) => post({ t: 'log', level: 'error', key: 'socket', fields: { err: String(err) }, msg: 'socket error' }));
+  const bound = await openReceiveSocket(cfg.udpBackend, { host: cfg.listen.host, port: init.port, recvBuffer: cfg.recvBuffer, reusePort: true }, receiver, (err) =>
+    post({ t: 'log', level: 'error', key: 'socket', fields: { err: String(err) }, msg: 'socket error' }),
+  );
+  post({ t: 'log', level: 'info', key: 'udp-backend', fields: { worker: init.index, backend: bound.backend, reason: bound.reason }, msg: `receiving thread uses the ${bound.backend} UDP backend` });
 
   let elu = performance.eventLoopUtilization();
   const lastErrors: Record<string, number> = {};
@@ -53,7 +54,15 @@ async function start(): Promise<void> {
     const s = counts.stats();
     return {
       thread: init.index,
-      receiver: { datagrams: receiver.datagrams, bytes: receiver.bytes, denied: receiver.denied, perExporter: [...receiver.perExporter] },
+      receiver: {
+        datagrams: receiver.datagrams,
+        bytes: receiver.bytes,
+        denied: receiver.denied,
+        perExporter: [...receiver.perExporter],
+        backend: bound.backend,
+        truncated: receiver.truncated,
+        kernelDrops: bound.kernelDrops(),
+      },
       decoder: decoder.stats,
       pipeline: { ...pipeline.counters },
       counts: { rows: s.rows, ends: s.ends, overflowedFlows: s.overflowedFlows },
@@ -104,7 +113,7 @@ async function start(): Promise<void> {
         stopping = true;
         clearInterval(shipTimer);
         clearInterval(expireTimer);
-        bound.socket.close(() => {
+        bound.close(() => {
           // Datagrams already read are decoded; held data still waiting for a template stays in
           // the saved state only as templates, like any collector restart.
           ship();

@@ -1,0 +1,18 @@
+/**
+ * Self-metrics of the receive path each receiving thread took (--udp-backend): an info-style
+ * gauge, 1 per thread labelled with its backend, and the datagrams the native path dropped for
+ * being longer than a slot. Read at scrape time from the threads' latest reports, like the rest
+ * of the self-metrics (src/pipeline/self-metrics.ts registers them).
+ */
+import type { MetricsRegistry, Sample } from './metrics.ts';
+import type { WorkerReport } from '../ingest/worker-protocol.ts';
+
+export function registerUdpBackendMetrics(r: MetricsRegistry, reports: () => readonly WorkerReport[]): void {
+  r.callback('udp_backend', 'The UDP receive path of each receiving thread (native: batched recvmmsg; dgram: Node\'s); always 1', 'gauge', () => {
+    // A restarted thread's earlier reports come first: the latest one names its backend now.
+    const latest = new Map<number, string>();
+    for (const w of reports()) latest.set(w.thread, w.receiver.backend);
+    return [...latest].map(([thread, backend]): Sample => [[String(thread), backend], 1]);
+  }, ['thread', 'backend']);
+  r.callback('udp_truncated_datagrams', 'Datagrams longer than the native receive slot, counted and dropped undecoded', 'counter', () => reports().reduce((a, w) => a + w.receiver.truncated, 0));
+}
