@@ -5,13 +5,19 @@
 # scripts/image-build.sh performs the same steps without a Docker engine; test/deploy/image.test.ts
 # checks that the two stay in step, so change them together.
 ARG NODE_IMAGE=node:24-bookworm-slim
+# The build stage compiles the native UDP receiver (native/), so it needs g++, make and python3:
+# the full image has them; the runtime stage stays slim and gets only the built .node file.
+ARG BUILD_IMAGE=node:24-bookworm
 
-FROM ${NODE_IMAGE} AS build
+FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
+# node-gyp builds against this image's own Node headers instead of downloading them.
+ENV npm_config_nodedir=/usr/local
 COPY package.json package-lock.json ./
 # --ignore-scripts: `prepare` would build before src/ is copied; the build runs below.
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
+COPY native ./native
 COPY src ./src
 RUN npm run build
 
@@ -35,6 +41,8 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
  && find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.md' \) -delete
 COPY --from=build /src/dist ./dist
+# Node-API, so it loads in the runtime's Node whichever Node 24 release built it.
+COPY --from=build /src/native/build/Release/udp_recv.node ./native/build/Release/udp_recv.node
 COPY bin ./bin
 # The only writable path the collector needs; mount an emptyDir here when the root FS is read-only.
 RUN mkdir -p /var/lib/netflow-k8s && chown 1000:1000 /var/lib/netflow-k8s

@@ -16,11 +16,16 @@ log() { printf 'image-build: %s\n' "$*" >&2; }
 # --- FROM node:24 AS build; WORKDIR /src
 cd "$BUILD"
 log "build stage in $BUILD"
+# ENV npm_config_nodedir=/usr/local is the image's header location; here npm's own configuration
+# (or the caller's npm_config_nodedir) says where this machine's Node headers are.
 # COPY package.json package-lock.json ./
 cp "$ROOT/package.json" "$ROOT/package-lock.json" ./
 npm ci --no-audit --no-fund --ignore-scripts >&2
 # COPY tsconfig.json tsconfig.build.json ./
 cp "$ROOT/tsconfig.json" "$ROOT/tsconfig.build.json" ./
+# COPY native ./native (.dockerignore leaves out native/build)
+cp -R "$ROOT/native" ./native
+rm -rf ./native/build
 # COPY src ./src
 cp -R "$ROOT/src" ./src
 npm run build >&2
@@ -34,6 +39,9 @@ npm ci --omit=dev --no-audit --no-fund --ignore-scripts >&2
 find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.md' \) -delete
 # COPY --from=build /src/dist ./dist
 cp -R "$BUILD/dist" ./dist
+# COPY --from=build /src/native/build/Release/udp_recv.node ./native/build/Release/udp_recv.node
+mkdir -p ./native/build/Release
+cp "$BUILD/native/build/Release/udp_recv.node" ./native/build/Release/udp_recv.node
 # COPY bin ./bin
 cp -R "$ROOT/bin" ./bin
 # Not performed here (image paths, not build steps): the caller passes its own state directory

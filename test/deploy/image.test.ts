@@ -187,6 +187,9 @@ describe('image: built by scripts/image-build.sh and run from its runtime direct
     }
     for (const dep of Object.keys(pkg.dependencies)) assert.ok(existsSync(join(runtime, 'node_modules', dep, 'package.json')), `${dep} is installed`);
     assert.ok(existsSync(join(runtime, 'dist', 'cli', 'main.js')));
+    // The native UDP receiver, built in the build stage, where dist/ looks for it.
+    if (process.platform === 'linux') assert.ok(existsSync(join(runtime, 'native', 'build', 'Release', 'udp_recv.node')), 'native/build/Release/udp_recv.node');
+    assert.ok(!existsSync(join(runtime, 'native', 'udp_recv.c')), 'no C sources');
     assert.ok(!existsSync(join(runtime, 'src')), 'no TypeScript sources');
     assert.ok(!existsSync(join(runtime, 'node_modules', '.bin', 'tsc')));
     const pruned = listFiles(join(runtime, 'node_modules')).filter((f) => /\.(d\.[mc]?ts|map)$/.test(f));
@@ -255,6 +258,8 @@ describe('image: built by scripts/image-build.sh and run from its runtime direct
       throw new Error(`${String(err)}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
     });
     const base = `http://127.0.0.1:${listening.http!.port}`;
+    // The default backend (auto) finds the image's addon and takes the native path.
+    if (process.platform === 'linux') assert.match(stdout, /"backend":"native"/, 'the receiving thread uses the native UDP backend');
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     await pollUntil(async () => (await fetch(`${base}/readyz`)).status === 200, 30_000, 100);
 
