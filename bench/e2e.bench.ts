@@ -7,7 +7,10 @@
  * whether scrapes and OTLP collections cost datagrams. nfcapd (Debian's nfdump package) runs the
  * same steps when present. Whole bench: about 1 to 2 minutes.
  *
- *   node bench/e2e.bench.ts [--workers N] [--seconds S] [--rates 10000,20000,...]
+ *   node bench/e2e.bench.ts [--workers N] [--seconds S] [--rates 10000,20000,...] [--backend auto|native|dgram]
+ *
+ * --backend is passed to the collector as --udp-backend; the report names the receive path each
+ * thread took, so native and dgram can be compared run against run.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,7 +29,7 @@ const ADDRESSES = 4000;
 interface SendResult { datagrams: number; records: number; bytes: number; seconds: number; rate: number; cpuSeconds: number }
 
 /** One side's outcome, for the side-by-side summary. */
-interface Outcome { best?: { rate: number; cpuPerM: number }; rssMiB: number; exportSteps: number; exportStepsLossy: number }
+interface Outcome { best?: { rate: number; cpuPerM: number }; rssMiB: number; exportSteps: number; exportStepsLossy: number; backend?: string }
 
 function runSender(ports: number[], rate: number, seconds: number, exporters: number): Promise<SendResult> {
   return new Promise((resolve, reject) => {
@@ -138,19 +141,22 @@ async function startOtlpSink(): Promise<{ url: string; requests: () => number; b
   return { url: `http://127.0.0.1:${port}`, requests: () => requests, bytes: () => bytes, stop: () => new Promise((r) => server.tryShutdown(() => r())) };
 }
 
-async function benchCollector(rates: number[], seconds: number, workers: number, exporters: number): Promise<Outcome> {
+async function benchCollector(rates: number[], seconds: number, workers: number, exporters: number, backend: string): Promise<Outcome> {
   const dir = mkdtempSync(join(tmpdir(), 'e2e-bench-'));
   const rx = await startOtlpSink();
   let c: CollectorProcess | undefined;
   try {
     c = await startCollectorProcess([
       '--inventory', inventoryFile(dir), '--workers', String(workers), '--max-series', '20000', '--merge-interval', '250ms',
-      '--otlp-endpoint', rx.url, '--otlp-interval', '5s',
+      '--otlp-endpoint', rx.url, '--otlp-interval', '5s', '--udp-backend', backend, '--log-level', 'info',
     ]);
+    const used = c.logs().filter((l) => typeof l.backend === 'string').map((l) => String(l.backend));
+    const why = c.logs().find((l) => typeof l.backend === 'string')?.reason;
+    const usedBackend = [...new Set(used)].join('+') || 'unknown';
     // Fill the store to its cap first, so every step scrapes and exports ~20,000 series.
     const fill = await runSender([c.udpPort], 5000, 1, exporters);
     let before = await settle(c, fill.records);
-    console.log(`collector: ${workers} receiving thread(s), ${exporters} exporters, ${before.series} series on /metrics`);
+    console.log(`collector: ${workers} receiving thread(s), UDP backend ${usedBackend} (--udp-backend ${backend}: ${String(why)}), ${exporters} exporters, ${before.series} series on /metrics`);
     console.log('  rate dgram/s | sent rate | records sent | counted | lost | kernel drops | CPU s / M records | RSS MiB | slowest scrape ms (n) | OTLP exports | thread split % | sender CPU s');
     let best: { rate: number; step: number; records: number; cpuPerM: number } | undefined;
     let lossy = 0;
@@ -180,7 +186,7 @@ async function benchCollector(rates: number[], seconds: number, workers: number,
     const upTo = exportSteps.filter((x) => best === undefined || x.rate <= best.step);
     return {
       best: best && { rate: best.rate, cpuPerM: best.cpuPerM }, rssMiB: before.rss / 2 ** 20,
-      exportSteps: upTo.length, exportStepsLossy: upTo.filter((x) => !x.ok).length,
+      exportSteps: upTo.length, exportStepsLossy: upTo.filter((x) => !x.ok).length, backend: usedBackend,
     };
   } finally {
     await c?.stop('SIGTERM');
@@ -247,7 +253,7 @@ function summary(ours: Outcome, nf: Outcome | undefined): void {
   const cpu = (o: Outcome | undefined) => (o?.best ? o.best.cpuPerM.toFixed(2) : 'n/a');
   const rss = (o: Outcome | undefined) => (o ? o.rssMiB.toFixed(0) : 'n/a');
   console.log('side by side (same sender, same stream, this run):');
-  console.log(`  ${''.padEnd(42)} | ${'netflow-k8s run'.padEnd(32)} | nfcapd`);
+  console.log(`  ${''.padEnd(42)} | ${`netflow-k8s run (${ours.backend ?? '?'})`.padEnd(32)} | nfcapd`);
   console.log(`  ${'highest lossless rate'.padEnd(42)} | ${rate(ours).padEnd(32)} | ${rate(nf)}`);
   console.log(`  ${'CPU s per million records (at that rate)'.padEnd(42)} | ${cpu(ours).padEnd(32)} | ${cpu(nf)}`);
   console.log(`  ${'RSS MiB'.padEnd(42)} | ${rss(ours).padEnd(32)} | ${rss(nf)}`);
@@ -263,14 +269,14 @@ export async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
     allowPositionals: true,
-    options: { workers: { type: 'string', default: '2' }, seconds: { type: 'string', default: '3' }, rates: { type: 'string', default: '20000,30000,40000,50000,60000,80000,100000' }, exporters: { type: 'string', default: '8' } },
+    options: { backend: { type: 'string', default: 'auto' }, workers: { type: 'string', default: '2' }, seconds: { type: 'string', default: '3' }, rates: { type: 'string', default: '20000,30000,40000,50000,60000,80000,100000' }, exporters: { type: 'string', default: '8' } },
     strict: false,
   });
   const rates = String(values.rates).split(',').map(Number);
   const seconds = Number(values.seconds);
   const exporters = Number(values.exporters);
   console.log(`e2e: ipt-netflow-shaped NetFlow v9, 27 records per datagram, ${seconds} s per step, loopback; load average now ${(await import('node:os')).loadavg()[0].toFixed(1)} on ${(await import('node:os')).availableParallelism()} cores`);
-  const ours = await benchCollector(rates, seconds, Number(values.workers), exporters);
+  const ours = await benchCollector(rates, seconds, Number(values.workers), exporters, String(values.backend));
   const nf = await benchNfcapd(rates, seconds, exporters);
   summary(ours, nf);
 }
