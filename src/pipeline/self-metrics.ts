@@ -5,6 +5,7 @@
  */
 import { MetricsRegistry, registerProcessMetrics, type Sample, type ProcessMetrics } from '../observe/metrics.ts';
 import { snmpUdp, socketDrops } from '../observe/udp-drops.ts';
+import { registerUdpBackendMetrics } from '../observe/udp-backend-metrics.ts';
 import { ERROR_REASONS } from '../decode/stats.ts';
 import type { RunConfig } from '../config/run-options.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
@@ -81,6 +82,7 @@ export class SelfMetrics {
       for (const w of reports()) latest.set(w.thread, w.elu);
       return [...latest].map(([i, v]) => [[String(i)], v] as const);
     }, ['thread']);
+    registerUdpBackendMetrics(r, reports);
     r.callback('udp_receive_buffer_bytes', 'Receive buffer the kernel granted each socket', 'gauge', () => recvBufferBytes);
     r.callback('udp_socket_drops', 'Datagrams the kernel dropped on our sockets (receive buffer full), from /proc/net/udp', 'counter', () => socketDrops(udpPort)?.drops);
     r.callback('udp_socket_queue_bytes', 'Bytes waiting in our sockets receive queues', 'gauge', () => socketDrops(udpPort)?.rxQueue);

@@ -11,22 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { startCollectorProcess, parsePromText, pollUntil, type CollectorProcess } from '../support/run-collector.ts';
 import { runSoftflowd, softflowdAvailable } from '../support/softflowd.ts';
 import { prometheusAvailable, startPrometheus, type Prometheus } from '../support/prometheus.ts';
-import { expectedPairs, pairKey, PCAP, type Totals } from './fixtures/k8s-basic.ts';
+import { expectedPairs, pairKey, pairsFromMetrics, PCAP, type Totals } from './fixtures/k8s-basic.ts';
 
 const INVENTORY = fileURLToPath(new URL('./fixtures/k8s-basic-inventory.json', import.meta.url));
-
-function pairsFromMetrics(text: string): Map<string, Totals> {
-  const out = new Map<string, Totals>();
-  for (const s of parsePromText(text)) {
-    const field = s.name === 'netflow_connection_count' ? 'flows' : s.name === 'netflow_connection_bytes' ? 'bytes' : s.name === 'netflow_connection_packets' ? 'packets' : undefined;
-    if (!field) continue;
-    const k = pairKey(s.labels.srcnamespace, s.labels.srchost, s.labels.dstnamespace, s.labels.dsthost);
-    const t = out.get(k) ?? { flows: 0, bytes: 0, packets: 0 };
-    t[field] += s.value;
-    out.set(k, t);
-  }
-  return out;
-}
 
 const scaled = (m: Map<string, Totals>, n: number) => new Map([...m].map(([k, t]) => [k, { flows: t.flows * n, bytes: t.bytes * n, packets: t.packets * n }]));
 const sorted = (m: Map<string, Totals>) => [...m].sort(([a], [b]) => a.localeCompare(b));

@@ -9,22 +9,9 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { startCollectorProcess, parsePromText, pollUntil, type CollectorProcess } from '../support/run-collector.ts';
 import { runSoftflowd, softflowdAvailable } from '../support/softflowd.ts';
-import { expectedPairs, pairKey, PCAP, type Totals } from '../e2e/fixtures/k8s-basic.ts';
+import { expectedPairs, pairsFromMetrics, PCAP, type Totals } from '../e2e/fixtures/k8s-basic.ts';
 
 const INVENTORY = fileURLToPath(new URL('../e2e/fixtures/k8s-basic-inventory.json', import.meta.url));
-
-function pairsFromMetrics(text: string): Map<string, Totals> {
-  const out = new Map<string, Totals>();
-  for (const s of parsePromText(text)) {
-    const field = s.name === 'netflow_connection_count' ? 'flows' : s.name === 'netflow_connection_bytes' ? 'bytes' : s.name === 'netflow_connection_packets' ? 'packets' : undefined;
-    if (!field) continue;
-    const k = pairKey(s.labels.srcnamespace, s.labels.srchost, s.labels.dstnamespace, s.labels.dsthost);
-    const t = out.get(k) ?? { flows: 0, bytes: 0, packets: 0 };
-    t[field] += s.value;
-    out.set(k, t);
-  }
-  return out;
-}
 
 const sorted = (m: Map<string, Totals>) => [...m].sort(([a], [b]) => a.localeCompare(b));
 const doubled = (m: Map<string, Totals>) => new Map([...m].map(([k, t]) => [k, { flows: 2 * t.flows, bytes: 2 * t.bytes, packets: 2 * t.packets }]));
