@@ -135,7 +135,12 @@ export class WorkerPool implements InventoryListener {
             resolve({ address: m.address, port: m.port, family: m.family, recvBufferBytes: m.recvBufferBytes });
             break;
           case 'delta':
-            this.#store.mergeBatch(m.batch, slot.ends);
+            try {
+              this.#store.mergeBatch(m.batch, slot.ends);
+            } catch (err) {
+              // Only a bug can get here (batches arrive in order); keep the process and its other counts.
+              this.#log.error({ worker: index, err: String(err) }, 'batch from a receiving thread not merged');
+            }
             slot.report = m.report;
             if (m.seq !== undefined) this.#answer(worker, m.seq, undefined);
             break;
