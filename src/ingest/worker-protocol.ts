@@ -40,8 +40,6 @@ export interface WorkerReport {
     backend: UdpBackend;
     /** Datagrams longer than the native path's slot, dropped undecoded. */
     truncated: number;
-    /** The socket's kernel drop counter (SO_RXQ_OVFL); native only. */
-    kernelDrops: number | undefined;
   };
   readonly decoder: DecoderStats;
   readonly pipeline: PipelineCounters;

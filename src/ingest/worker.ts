@@ -61,7 +61,6 @@ async function start(): Promise<void> {
         perExporter: [...receiver.perExporter],
         backend: bound.backend,
         truncated: receiver.truncated,
-        kernelDrops: bound.kernelDrops(),
       },
       decoder: decoder.stats,
       pipeline: { ...pipeline.counters },

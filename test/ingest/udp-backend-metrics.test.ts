@@ -9,7 +9,7 @@ import { registerUdpBackendMetrics } from '../../src/observe/udp-backend-metrics
 import type { WorkerReport } from '../../src/ingest/worker-protocol.ts';
 
 const report = (thread: number, backend: 'native' | 'dgram', truncated: number) =>
-  ({ thread, receiver: { datagrams: 0, bytes: 0, denied: 0, perExporter: [], backend, truncated, kernelDrops: undefined } }) as unknown as WorkerReport;
+  ({ thread, receiver: { datagrams: 0, bytes: 0, denied: 0, perExporter: [], backend, truncated } }) as unknown as WorkerReport;
 
 test('netflow_k8s_udp_backend names each thread\'s backend; truncated datagrams are summed', () => {
   const r = new MetricsRegistry();
