@@ -19,6 +19,7 @@
 import type { FlowRecord } from '../decode/record.ts';
 import type { Endpoint, Role } from '../identify/endpoint.ts';
 import { type AggregationLevel, type Dimensions, type EndLabels, endKey, projectEndpoint } from './level.ts';
+import { DOUBLE_ZERO } from '../observe/double-zero.ts';
 
 /**
  * One drain: row i is (end src[i], end dst[i], dims[i]) += (flows, bytes, packets); src -1 is the
@@ -82,11 +83,12 @@ export class DeltaTable {
   /** Row r at r * ROW: src, dst, dims, flows, bytes, packets, lastMs (doubles hold the integers exactly). */
   readonly #row8: Float64Array;
   #rows = 0;
-  #ofFlows = 0;
-  #ofBytes = 0;
-  #ofPackets = 0;
-  #ofLastMs = 0;
-  #overflowedFlows = 0;
+  // The overflow row's sums grow past 2^31 within a busy interval: doubles from the start (see DOUBLE_ZERO).
+  #ofFlows = DOUBLE_ZERO;
+  #ofBytes = DOUBLE_ZERO;
+  #ofPackets = DOUBLE_ZERO;
+  #ofLastMs = DOUBLE_ZERO;
+  #overflowedFlows = DOUBLE_ZERO;
 
   constructor(opts: DeltaTableOptions = {}) {
     this.level = opts.level ?? 'app';

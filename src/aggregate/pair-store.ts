@@ -10,6 +10,7 @@
  */
 import type { FlowRecord } from '../decode/record.ts';
 import type { Endpoint, Role } from '../identify/endpoint.ts';
+import { DOUBLE_ZERO } from '../observe/double-zero.ts';
 import {
   type AggregationLevel, type Dimensions, type EndLabels,
   dimsPort, dimsProto, dimsRole, endKey, packDims, projectEndpoint, ROLE_CODE, ROLES,
@@ -39,10 +40,10 @@ export class Pair {
   /** Packed role | protocol | server port (see level.ts). */
   readonly dims: number;
   readonly overflow: boolean;
-  /** Cumulative for the life of the pair. Exact up to 2^53. */
-  flows = 0;
-  bytes = 0;
-  packets = 0;
+  /** Cumulative for the life of the pair. Exact up to 2^53. Doubles from the start (see DOUBLE_ZERO): totals pass 2^31. */
+  flows = DOUBLE_ZERO;
+  bytes = DOUBLE_ZERO;
+  packets = DOUBLE_ZERO;
   readonly createdMs: number;
   lastMs: number;
   /** Next pair with the same ends and other dimensions. */

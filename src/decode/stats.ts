@@ -20,6 +20,7 @@
  * Records: records.* counts flow records handed to the sink (an RFC 5103 biflow with reverse
  * counters yields two); optionsRecords counts options data records kept as state, never sunk.
  */
+import { DOUBLE_ZERO } from '../observe/double-zero.ts';
 
 /** Reasons a part of a datagram was refused. Every reason starts at 0 so the shape never changes. */
 export const ERROR_REASONS = [
@@ -91,28 +92,30 @@ export interface DecoderStats {
   errors: Record<ErrorReason, number>;
 }
 
+/** Every counter starts as a double zero, so passing 2^31 never changes the object's class (see DOUBLE_ZERO). */
 export function newStats(): DecoderStats {
+  const Z = DOUBLE_ZERO;
   const errors = {} as Record<ErrorReason, number>;
-  for (const r of ERROR_REASONS) errors[r] = 0;
+  for (const r of ERROR_REASONS) errors[r] = Z;
   return {
-    datagrams: 0,
-    datagramsDecoded: 0,
-    datagramsRefused: 0,
-    records: { v5: 0, v9: 0, ipfix: 0 },
-    optionsRecords: 0,
-    dataSets: 0,
-    setsDecoded: 0,
-    templates: 0,
-    templatesReceived: 0,
-    readersCompiled: 0,
-    setsInterpreted: 0,
-    templatesWithdrawn: 0,
-    templatesExpired: 0,
-    templateMisses: 0,
-    held: 0,
-    heldDecoded: 0,
-    heldDropped: 0,
-    pending: 0,
+    datagrams: Z,
+    datagramsDecoded: Z,
+    datagramsRefused: Z,
+    records: { v5: Z, v9: Z, ipfix: Z },
+    optionsRecords: Z,
+    dataSets: Z,
+    setsDecoded: Z,
+    templates: Z,
+    templatesReceived: Z,
+    readersCompiled: Z,
+    setsInterpreted: Z,
+    templatesWithdrawn: Z,
+    templatesExpired: Z,
+    templateMisses: Z,
+    held: Z,
+    heldDecoded: Z,
+    heldDropped: Z,
+    pending: Z,
     errors,
   };
 }

@@ -10,6 +10,7 @@ import type { Exporter } from '../decode/record.ts';
 import { ExporterCache, type KnownExporter } from './udp-socket.ts';
 import { META_LENGTH, META_TRUNCATED, META_WORDS, type DatagramBatch } from './native-udp.ts';
 import type { Cidr } from '../config/run-options.ts';
+import { DOUBLE_ZERO } from '../observe/double-zero.ts';
 
 export interface DatagramDecoder {
   decode(datagram: Uint8Array, exporter: Exporter, nowMs: number): void;
@@ -28,11 +29,12 @@ export class UdpReceiver {
   readonly exporters: ExporterCache;
   /** Keyed by exporter address (ports change when an exporter restarts; the address is the exporter). */
   readonly perExporter = new Map<string, ExporterCounts>();
-  datagrams = 0;
-  bytes = 0;
-  denied = 0;
+  // Doubles from the start: `bytes` passes 2^31 within a minute at full rate (see DOUBLE_ZERO).
+  datagrams = DOUBLE_ZERO;
+  bytes = DOUBLE_ZERO;
+  denied = DOUBLE_ZERO;
   /** Longer than the native path's slot: counted and dropped, never decoded in part. */
-  truncated = 0;
+  truncated = DOUBLE_ZERO;
   readonly #decoder: DatagramDecoder;
   readonly #beforeDecode: (nowMs: number) => void;
   readonly #maxExporters: number;
@@ -86,7 +88,7 @@ export class UdpReceiver {
       const key = this.perExporter.size >= this.#maxExporters ? OTHER_EXPORTER : address;
       c = this.perExporter.get(key);
       if (c === undefined) {
-        c = { datagrams: 0, bytes: 0, denied: 0 };
+        c = { datagrams: DOUBLE_ZERO, bytes: DOUBLE_ZERO, denied: DOUBLE_ZERO };
         this.perExporter.set(key, c);
       }
     }

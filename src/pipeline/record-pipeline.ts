@@ -5,6 +5,7 @@
  */
 import type { Exporter, FlowRecord, RecordSink } from '../decode/record.ts';
 import type { Endpoint, Role } from '../identify/endpoint.ts';
+import { DOUBLE_ZERO } from '../observe/double-zero.ts';
 
 /** The identity index as the pipeline uses it (engineer C1's IdentityIndex fits). */
 export interface Identity {
@@ -30,7 +31,8 @@ export interface PipelineCounters {
 }
 
 export class RecordPipeline {
-  readonly counters: PipelineCounters = { records: 0, unknownSrc: 0, unknownDst: 0, dedupSkipped: 0 };
+  /** Doubles from the start: `records` passes 2^31 within minutes at line rate (see DOUBLE_ZERO). */
+  readonly counters: PipelineCounters = { records: DOUBLE_ZERO, unknownSrc: DOUBLE_ZERO, unknownDst: DOUBLE_ZERO, dedupSkipped: DOUBLE_ZERO };
   /** Milliseconds for the store's idle clock; set once per datagram by the receiver. */
   nowMs = 0;
   readonly sink: RecordSink;
