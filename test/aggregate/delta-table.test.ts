@@ -165,3 +165,16 @@ test('extra dimensions: protocol and server port are part of the row', () => {
   assert.equal(main.find(a, b, 'src-client', 6, 80)!.bytes, 2);
   assert.equal(main.find(a, b, 'src-client', 17, 443)!.bytes, 4);
 });
+
+test('endpoints whose ids share a slot of the end cache keep their own ends', () => {
+  const t = new DeltaTable();
+  const base = ep({ app: 'a' });
+  // Ids 2^14 and 2^15 apart land on the same slot of the direct-mapped cache.
+  const twins = [base, { ...base, id: base.id + 16_384, app: 'a2' }, { ...base, id: base.id + 32_768, app: 'a3' }];
+  const b = ep({ app: 'b' });
+  for (let round = 0; round < 2; round++) for (const [i, e] of twins.entries()) t.add(e, b, 'unknown', rec(i + 1, 1), T0);
+  const batch = t.drain();
+  const bytesByApp = new Map<string, number>();
+  for (let i = 0; i < batch.flows.length; i++) bytesByApp.set(batch.ends[batch.src[i]].host, batch.bytes[i]);
+  assert.deepEqual(Object.fromEntries(bytesByApp), { a: 2, a2: 4, a3: 6 });
+});
