@@ -25,6 +25,11 @@ export interface ReceiveSocket {
 
 export class UdpBackendError extends Error {}
 
+/** The backend openReceiveSocket will take for this choice (without opening anything). */
+export function plannedBackend(choice: UdpBackendChoice, load: () => ReturnType<typeof loadNativeUdp> = loadNativeUdp): UdpBackend {
+  return choice !== 'dgram' && 'addon' in load() ? 'native' : 'dgram';
+}
+
 export async function openReceiveSocket(
   choice: UdpBackendChoice,
   opts: UdpSocketOptions,

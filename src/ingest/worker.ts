@@ -7,9 +7,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { readlinkSync } from 'node:fs';
 import { UdpReceiver } from './udp-receiver.ts';
-import { openReceiveSocket } from './udp-backend.ts';
+import { openReceiveSocket, plannedBackend } from './udp-backend.ts';
 import type { FromWorker, ToWorker, WorkerInit, WorkerReport } from './worker-protocol.ts';
 import { buildWorkerParts } from '../pipeline/parts.ts';
+import { warmUp } from '../pipeline/warm-up.ts';
 import { ERROR_REASONS } from '../decode/stats.ts';
 
 const init = workerData as WorkerInit;
@@ -39,6 +40,9 @@ async function start(): Promise<void> {
       post({ t: 'log', level: 'warn', key: 'templates', fields: { err: String(err) }, msg: 'saved templates not loaded' });
     }
   }
+  // Before the socket exists, so datagrams never wait in its buffer for the warm-up.
+  const warm = await warmUp(cfg, plannedBackend(cfg.udpBackend));
+  post({ t: 'log', level: 'info', key: 'warm-up', fields: { worker: init.index, ...warm, ms: Math.round(warm.ms) }, msg: 'receive path warmed up' });
   const receiver = new UdpReceiver(decoder, cfg.allowExporters, (now) => (pipeline.nowMs = now));
   const bound = await openReceiveSocket(cfg.udpBackend, { host: cfg.listen.host, port: init.port, recvBuffer: cfg.recvBuffer, reusePort: true }, receiver, (err) =>
     post({ t: 'log', level: 'error', key: 'socket', fields: { err: String(err) }, msg: 'socket error' }),

@@ -31,6 +31,9 @@ for (const backend of ['native', 'dgram'] as const) {
     const chosen = c.logs().filter((l) => typeof l.backend === 'string');
     assert.deepEqual(chosen.map((l) => [l.worker, l.backend]).sort(), [[0, backend], [1, backend]], 'each thread says which backend it uses');
     assert.match(String(chosen[0].reason), new RegExp(`asked for with --udp-backend ${backend}`));
+    // Each thread ran its receive path over synthetic traffic first; the exact totals below show none of it was counted.
+    const warm = c.logs().filter((l) => l.msg === 'receive path warmed up');
+    assert.deepEqual(warm.map((l) => [l.worker, l.decodeErrors, Number(l.records) > 0, Number(l.overflowed) > 0]).sort(), [[0, 0, true, true], [1, 0, true, true]]);
 
     const expected = expectedPairs();
     for (const [version, times] of [[9, 1], [10, 2]] as const) {

@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { defaultRunConfig } from '../../src/config/run-options.ts';
+import { buildWorkerParts } from '../../src/pipeline/parts.ts';
+import { warmUp } from '../../src/pipeline/warm-up.ts';
+
+for (const backend of ['native', 'dgram'] as const) {
+  test(`warm-up (${backend} shape) takes every branch of the hot path and decodes every record`, async () => {
+    const cfg = defaultRunConfig();
+    const one = await warmUp(cfg, backend, { rounds: 1 });
+    const three = await warmUp(cfg, backend, { rounds: 3, budgetMs: 60_000 });
+    assert.ok(one.records > 0);
+    assert.equal(three.records, 3 * one.records, 'each pass decodes the same stream whole');
+    assert.equal(three.decodeErrors, 0);
+    // The branches a cold thread would first meet under load.
+    assert.ok(three.overflowed > 0, 'the delta table overflowed');
+    assert.ok(three.unknownEnds > 0, 'some ends were unknown');
+    assert.ok(three.dedupSkipped > 0, 'dedup skipped reports from the destination node');
+  });
+}
+
+test('warm-up counts into scratch parts only: a thread\'s own parts stay empty', async () => {
+  const cfg = defaultRunConfig();
+  const real = await buildWorkerParts(cfg);
+  await warmUp(cfg, 'native', { rounds: 2 });
+  assert.equal(real.pipeline.counters.records, 0);
+  assert.equal(real.decoder.stats.datagrams, 0);
+  assert.deepEqual(real.counts.stats(), { rows: 0, ends: 0, overflowedFlows: 0 });
+  assert.equal(real.counts.drain().flows.length, 0);
+});
+
+test('the time budget bounds the warm-up', async () => {
+  const r = await warmUp(defaultRunConfig(), 'native', { rounds: 1000, budgetMs: 1 });
+  assert.ok(r.records > 0, 'at least one pass runs');
+  assert.ok(r.records < 1000 * 6000, 'it stopped long before 1,000 passes');
+});
