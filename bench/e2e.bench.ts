@@ -13,7 +13,7 @@
  * thread took, so native and dgram can be compared run against run.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -157,16 +157,19 @@ async function benchCollector(rates: number[], seconds: number, workers: number,
     const fill = await runSender([c.udpPort], 5000, 1, exporters);
     let before = await settle(c, fill.records);
     console.log(`collector: ${workers} receiving thread(s), UDP backend ${usedBackend} (--udp-backend ${backend}: ${String(why)}), ${exporters} exporters, ${before.series} series on /metrics`);
-    console.log('  rate dgram/s | sent rate | records sent | counted | lost | kernel drops | CPU s / M records | RSS MiB | slowest scrape ms (n) | OTLP exports | thread split % | sender CPU s');
+    console.log('  rate dgram/s | sent rate | records sent | counted | lost | kernel drops | CPU s / M records | RSS MiB | slowest scrape ms (n) | OTLP exports | thread split % | CPU s main/recv/v8/other | sender CPU s');
     let best: { rate: number; step: number; records: number; cpuPerM: number } | undefined;
     let lossy = 0;
     // Steps during which a scrape and an OTLP collection of the whole store ran, and which of them lost.
     const exportSteps: { rate: number; ok: boolean }[] = [];
     for (const rate of rates) {
+      const cpu0 = threadCpu(c.child.pid!);
       const run = await whileScraping(c, 1000, () => runSender([c!.udpPort], rate, seconds, exporters));
       const sent = run.result;
       const after = await settle(c, before.records + sent.records);
       const counted = after.records - before.records;
+      const cpu1 = threadCpu(c.child.pid!);
+      const byThread = (['main', 'receiving', 'v8', 'other'] as const).map((k) => (cpu1[k] - cpu0[k]).toFixed(2)).join('/');
       const drops = after.drops - before.drops;
       const cpuPerM = ((after.cpu - before.cpu) / counted) * 1e6;
       const ok = counted === sent.records && drops === 0;
@@ -174,7 +177,7 @@ async function benchCollector(rates: number[], seconds: number, workers: number,
       const splitTotal = split.reduce((a, b) => a + b, 0) || 1;
       if (run.scrapes > 0 && after.otlpOk > before.otlpOk) exportSteps.push({ rate, ok });
       console.log(
-        `  ${String(rate).padStart(12)} | ${fmt(sent.rate).padStart(9)} | ${fmt(sent.records).padStart(12)} | ${fmt(counted).padStart(9)} | ${fmt(sent.records - counted).padStart(7)} | ${String(drops).padStart(12)} | ${cpuPerM.toFixed(2).padStart(17)} | ${(after.rss / 2 ** 20).toFixed(0).padStart(7)} | ${run.maxMs.toFixed(0).padStart(8)} (${run.scrapes}, ${(run.bytes / 2 ** 20).toFixed(1)} MiB) | ${String(after.otlpOk - before.otlpOk).padStart(12)} | ${split.map((n) => Math.round((100 * n) / splitTotal)).join('/').padStart(14)} | ${sent.cpuSeconds.toFixed(2).padStart(12)}${ok ? '' : '   LOSS'}`,
+        `  ${String(rate).padStart(12)} | ${fmt(sent.rate).padStart(9)} | ${fmt(sent.records).padStart(12)} | ${fmt(counted).padStart(9)} | ${fmt(sent.records - counted).padStart(7)} | ${String(drops).padStart(12)} | ${cpuPerM.toFixed(2).padStart(17)} | ${(after.rss / 2 ** 20).toFixed(0).padStart(7)} | ${run.maxMs.toFixed(0).padStart(8)} (${run.scrapes}, ${(run.bytes / 2 ** 20).toFixed(1)} MiB) | ${String(after.otlpOk - before.otlpOk).padStart(12)} | ${split.map((n) => Math.round((100 * n) / splitTotal)).join('/').padStart(14)} | ${byThread.padStart(23)} | ${sent.cpuSeconds.toFixed(2).padStart(12)}${ok ? '' : '   LOSS'}`,
       );
       if (ok && sent.rate >= rate * 0.95) best = { rate: sent.rate, step: rate, records: sent.rate * 27, cpuPerM };
       before = after;
@@ -194,6 +197,34 @@ async function benchCollector(rates: number[], seconds: number, workers: number,
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * CPU seconds per kind of thread of a live process, from /proc/PID/task (Linux): the main thread
+ * (exports, merges), the receiving threads (named netflow-k8s-recv*), V8's helpers (GC, JIT) and
+ * the rest (libuv's pool, signal handling).
+ */
+function threadCpu(pid: number): Record<ThreadKind, number> {
+  const out: Record<ThreadKind, number> = { main: 0, receiving: 0, v8: 0, other: 0 };
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const t of tasks) {
+    try {
+      const st = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+      const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      const kind: ThreadKind = name === 'MainThread' ? 'main' : name.startsWith('netflow-k8s-rec') ? 'receiving' : name.startsWith('V8') ? 'v8' : 'other';
+      out[kind] += (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      // the thread ended between readdir and read
+    }
+  }
+  return out;
+}
+type ThreadKind = 'main' | 'receiving' | 'v8' | 'other';
 
 /** CPU seconds (user + system) and resident MiB of a live process, from /proc (Linux). */
 function procUsage(pid: number): { cpu: number; rssMiB: number } {

@@ -1,0 +1,67 @@
+/**
+ * One receiving thread's work per datagram, without the socket: UdpReceiver → decoder → identity
+ * → dedup → delta table, over the end-to-end bench's stream (ipt-netflow-shaped v9, 27 records per
+ * datagram, 8 exporters, 4,000 pods) and the run command's default config. It shows how much of a
+ * core a record costs behind the socket, which with the receive cost (udp.bench.ts) bounds what
+ * one thread can take. Drains every 250 ms of work, like --merge-interval.
+ */
+import { defaultRunConfig } from '../src/config/run-options.ts';
+import { buildWorkerParts } from '../src/pipeline/parts.ts';
+import { UdpReceiver } from '../src/ingest/udp-receiver.ts';
+import { iptNetflowStream, podAddress } from '../src/generate/ipt-netflow.ts';
+import type { SlimPod } from '../src/identify/inventory.ts';
+import { ipv4ToString } from '../src/decode/record.ts';
+
+const ADDRESSES = 4000;
+const EXPORTERS = 8;
+const POOL = 20_000;
+
+function pod(k: number): SlimPod {
+  const ip = ipv4ToString(podAddress(k));
+  return {
+    uid: `uid-${k}`, name: `app-${k}-0`, namespace: `ns-${k % 16}`, nodeName: `node-${k % 4}`, hostNetwork: false,
+    ips: [ip], phase: 'Running', startMs: 0, appLabel: `app-${k}`, ownerKind: '', ownerName: '', labels: { app: `app-${k}` }, ports: [],
+  };
+}
+
+export async function main(): Promise<void> {
+  const parts = await buildWorkerParts(defaultRunConfig());
+  const { decoder, identity, counts, pipeline } = parts;
+  for (let k = 0; k < ADDRESSES; k++) identity.upsertPod(pod(k));
+  const receiver = new UdpReceiver(decoder, undefined, (now) => (pipeline.nowMs = now));
+
+  const stream: { payload: Buffer; rinfo: { address: string; port: number; family: 'IPv4'; size: number } }[] = [];
+  let records = 0;
+  for (const d of iptNetflowStream({ exporters: EXPORTERS, recordsPerDatagram: 27, addresses: ADDRESSES, count: POOL, seed: 42 })) {
+    stream.push({ payload: Buffer.from(d.payload), rinfo: { address: d.exporter, port: 40000 + d.exporterIndex, family: 'IPv4', size: d.payload.length } });
+    records += d.records;
+  }
+  const perDatagram = records / stream.length;
+
+  const run = (seconds: number): { nsPerRecord: number; datagrams: number } => {
+    const t0 = performance.now();
+    let lastDrain = t0;
+    let n = 0;
+    let now = t0;
+    while (now - t0 < seconds * 1000) {
+      for (let i = 0; i < 1000; i++) {
+        const d = stream[n++ % stream.length];
+        receiver.receive(d.payload, d.rinfo);
+      }
+      now = performance.now();
+      if (now - lastDrain >= 250) { counts.drain(); lastDrain = now; }
+    }
+    return { nsPerRecord: ((now - t0) * 1e6) / (n * perDatagram), datagrams: n };
+  };
+  run(1); // warm up: templates, JIT, every pair seen once
+  const before = pipeline.counters.records;
+  const results = [run(2), run(2), run(2)];
+  const best = Math.min(...results.map((r) => r.nsPerRecord));
+  const unknown = pipeline.counters.unknownSrc + pipeline.counters.unknownDst;
+  console.log(`receiving thread behind the socket (decode → identify → count), ${perDatagram.toFixed(0)} records/datagram, ${EXPORTERS} exporters, ${ADDRESSES} pods, ${counts.stats().rows} pairs this interval:`);
+  console.log(`  ${results.map((r) => r.nsPerRecord.toFixed(0)).join(' / ')} ns per record (best ${best.toFixed(0)}: ${((1e9 / best) / 1e6).toFixed(2)} M records/s, ${fmt(1e9 / best / perDatagram)} datagrams/s on one core), ${fmt(pipeline.counters.records - before)} records, ${unknown} with an unknown end`);
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
