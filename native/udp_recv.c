@@ -8,7 +8,13 @@
  * build loads in every Node version with Node-API 8.
  *
  * JS API:
- *   open(host, port, { recvBuffer, reusePort, slots, slotSize, maxBatches }, onBatch) -> handle
+ *   open(host, port, { recvBuffer, reusePort, slots, slotSize, maxBatches, spread }, onBatch) -> handle
+ *     spread          0 (default; 1 too) leaves a SO_REUSEPORT group to the kernel's 4-tuple hash,
+ *                     which keeps an exporter on one socket; N (2..1024) with reusePort picks one of
+ *                     the group's first N sockets at random for each datagram, so a few exporters
+ *                     still load every socket. The program belongs to the group, so every socket
+ *                     of it should be opened with the same N, the group's size: with fewer
+ *                     sockets the kernel's hash takes the indexes past them, all to one socket.
  *     handle.buffer   ArrayBuffer of slots x slotSize bytes, datagram i at i * slotSize
  *     handle.meta     ArrayBuffer of slots x META_WORDS uint32: length, family (4/6), port,
  *                     truncated (1 when the datagram was longer than its slot), IPv4 address
@@ -22,6 +28,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,8 +44,14 @@
 #define SO_RXQ_OVFL 40
 #endif
 
+#ifndef SO_ATTACH_REUSEPORT_CBPF
+#define SO_ATTACH_REUSEPORT_CBPF 51
+#endif
+
 #define META_WORDS 8
 #define MAX_SLOTS 1024
+/* Far more receiving threads than any host runs; the kernel caps a reuseport group at 65535. */
+#define MAX_SPREAD 1024
 
 typedef struct {
   napi_env env;
@@ -342,6 +355,15 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "options: slots 1..1024, slotSize 1..65535, maxBatches >= 1");
     return NULL;
   }
+  uint32_t spread;
+  if (!get_uint_option(env, argv[2], "spread", 0, &spread)) {
+    napi_throw_type_error(env, NULL, "options: spread is a non-negative number (0 or 1 off, 2..1024 sockets)");
+    return NULL;
+  }
+  if (spread > MAX_SPREAD) {
+    napi_throw_range_error(env, NULL, "options: spread 0..1024 (0 or 1 off, 2..1024 sockets)");
+    return NULL;
+  }
 
   struct sockaddr_storage ss;
   socklen_t sslen;
@@ -378,6 +400,19 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   /* Drop counts are a bonus: a kernel without SO_RXQ_OVFL still receives. */
   setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
   if (!step && bind(fd, (struct sockaddr *)&ss, sslen) < 0) step = "bind";
+  if (!step && spread >= 2 && reuse_port) {
+    /* random % spread picks the socket of each datagram, not the 4-tuple hash: with few exporters
+     * the hash leaves some threads idle and others overloaded. The program is the group's, so each
+     * socket attaching it only replaces it with the same one; an index past the sockets bound so
+     * far makes the kernel fall back to its hash, so a group still filling up loses nothing. */
+    struct sock_filter code[] = {
+        {BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_AD_OFF + SKF_AD_RANDOM)},
+        {BPF_ALU | BPF_MOD | BPF_K, 0, 0, spread},
+        {BPF_RET | BPF_A, 0, 0, 0},
+    };
+    struct sock_fprog prog = {.len = sizeof code / sizeof code[0], .filter = code};
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) < 0) step = "setsockopt(SO_ATTACH_REUSEPORT_CBPF)";
+  }
   if (step) {
     int err = errno;
     close(fd);

@@ -61,6 +61,14 @@ export interface NativeUdpOpenOptions {
   slotSize?: number;
   /** recvmmsg calls per readable event before the loop gets a turn (default 8). */
   maxBatches?: number;
+  /**
+   * With reusePort, 2..1024 spreads the group's datagrams at random over its first `spread`
+   * sockets, each datagram on its own (a classic BPF program on the group), instead of the kernel's
+   * hash of the 4-tuple, which keeps each exporter on one socket and so loads threads unevenly
+   * when exporters are few. 0 or 1 (the default 0) leaves the hash. The program is the group's:
+   * open every socket of a port with the same value. Without reusePort it has no effect.
+   */
+  spread?: number;
 }
 
 interface Addon {

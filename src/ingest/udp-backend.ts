@@ -41,7 +41,7 @@ export async function openReceiveSocket(
   if (choice !== 'dgram') {
     const native = load();
     if ('addon' in native) {
-      const h = openNativeUdp(native.addon, opts.host, opts.port, { recvBuffer: opts.recvBuffer, reusePort: opts.reusePort }, (batch, count) => receiver.receiveBatch(batch, count));
+      const h = openNativeUdp(native.addon, opts.host, opts.port, { recvBuffer: opts.recvBuffer, reusePort: opts.reusePort, spread: opts.spread }, (batch, count) => receiver.receiveBatch(batch, count));
       return {
         backend: 'native',
         reason: choice === 'native' ? 'asked for with --udp-backend native' : 'auto: the native addon loaded',

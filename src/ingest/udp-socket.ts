@@ -15,6 +15,8 @@ export interface UdpSocketOptions {
   port: number;
   recvBuffer: number;
   reusePort: boolean;
+  /** The native path's random spread over the reuseport group (see NativeUdpOpenOptions.spread); dgram cannot attach the program and ignores it. */
+  spread?: number;
 }
 
 export interface BoundSocket {
