@@ -9,7 +9,7 @@
  * `stats.errors` by reason and skipped. See stats.ts for how the counters add up.
  */
 import { FlowRecord, type Exporter, type RecordSink } from './record.ts';
-import { newStats, type DecoderStats } from './stats.ts';
+import { newStats, totalErrors, type DecoderStats } from './stats.ts';
 import { cachedReader, compileReader, ReadContext } from './compile.ts';
 import { interpretSet, makePlan } from './interpret.ts';
 import { DomainState, MAX_OPTION_ENTRIES, readOptionsData } from './options-data.ts';
@@ -51,6 +51,25 @@ export const DEFAULT_DECODER_OPTIONS: Readonly<DecoderOptions> = Object.freeze({
 
 /** Bytes a held set counts as one record towards pendingMaxRecords. */
 export const HELD_RECORD_BYTES = 40;
+
+/**
+ * A set that changed a decoder's state: templates and options templates (new, changed or
+ * withdrawn) and options data that changed a sampling rate, an interface name or the init time.
+ * When one exporter's datagrams are spread over several receiving threads, each thread hands
+ * these to the others (Decoder.onShare → Decoder.applyShared), so every thread can decode every
+ * datagram of the exporter and applies the same sampling. Only sets read without an error are
+ * shared, so nothing is counted twice as malformed.
+ */
+export interface SharedSet {
+  version: 9 | 10;
+  sourceId: number;
+  /** As sent: 0/1 (v9) or 2/3 (IPFIX) for template sets; an options template's ID for options data. */
+  setId: number;
+  /** The set's body, after its 4-byte header (a copy). */
+  body: Uint8Array;
+  baseMs: number;
+  uptime: number;
+}
 
 /** JSON form of the decoder's state: templates plus what options data taught us. */
 export interface SavedTemplates {
@@ -111,6 +130,12 @@ export class Decoder {
   private readonly ctx = new ReadContext();
   private readonly exporters = new Map<string, ExporterState>();
   private compileBudget = 0;
+  /** Told of every set that changed this decoder's state (see SharedSet); unset, nothing is shared. */
+  onShare: ((exporter: Exporter, set: SharedSet) => void) | undefined = undefined;
+  /** Templates added, changed or withdrawn, ever: tells a template set that changed state from a refresh. */
+  private templateChanges = 0;
+  /** Inside applyShared: what another thread shared is not shared back. */
+  private applying = false;
 
   constructor(sink: RecordSink, options?: Partial<DecoderOptions>) {
     this.sink = sink;
@@ -232,11 +257,13 @@ export class Decoder {
           // A copy (Buffer#slice would be a view): the caller may reuse its buffer.
           this.hold(es, { version, sourceId, setId, data: Uint8Array.prototype.slice.call(u, body, setEnd), baseMs, uptime, arrivedMs: nowMs, weight: 0 });
         }
-      } else if (setId === tplSet) {
-        this.readTemplates(es, v, body, setEnd, version, sourceId, nowMs);
-      } else if (setId === optSet) {
-        if (version === 9) this.readV9OptionTemplates(es, v, body, setEnd, sourceId, nowMs);
-        else this.readTemplates(es, v, body, setEnd, version, sourceId, nowMs, true);
+      } else if (setId === tplSet || setId === optSet) {
+        const changes = this.templateChanges;
+        const errors = this.onShare === undefined ? 0 : totalErrors(s);
+        this.readTemplateSet(es, v, body, setEnd, version, setId === optSet, sourceId, nowMs);
+        if (this.onShare !== undefined && !this.applying && this.templateChanges !== changes && totalErrors(s) === errors) {
+          this.onShare(exporter, { version, sourceId, setId, body: Uint8Array.prototype.slice.call(u, body, setEnd), baseMs, uptime });
+        }
       } else {
         s.errors.reserved_set_id++;
       }
@@ -268,9 +295,13 @@ export class Decoder {
       return false;
     }
     if (tpl.options) {
+      const changes = dom.changes;
       const res = readOptionsData(tpl, dom, v, u, body, setEnd, this.options.sampling === 'nfdump');
       s.optionsRecords += res.records;
       if (res.truncated) s.errors.truncated_record++;
+      else if (this.onShare !== undefined && !this.applying && dom.changes !== changes) {
+        this.onShare(exporter, { version, sourceId, setId: tpl.id, body: Uint8Array.prototype.slice.call(u, body, setEnd), baseMs, uptime });
+      }
       return true;
     }
     const c = this.ctx;
@@ -300,6 +331,47 @@ export class Decoder {
     else s.records.ipfix += n;
     if (c.truncated) s.errors.truncated_record++;
     return true;
+  }
+
+  private readTemplateSet(es: ExporterState, v: DataView, body: number, setEnd: number, version: 9 | 10, options: boolean, sourceId: number, nowMs: number): void {
+    if (version === 9 && options) this.readV9OptionTemplates(es, v, body, setEnd, sourceId, nowMs);
+    else this.readTemplates(es, v, body, setEnd, version, sourceId, nowMs, options);
+  }
+
+  /**
+   * Takes in a set another thread's decoder shared (see SharedSet), as if this exporter had sent
+   * it here: its templates become known, its options data applies, and data held for them is
+   * decoded. Counted where it arrived, not again here: only the `templates` gauge and held data
+   * move. Options data is shared only by a thread that knew its template, and that template
+   * reached this thread first (shares travel through one relay, in order), so options data for an
+   * unknown template can only mean the template expired or was withdrawn meanwhile: it is ignored.
+   */
+  applyShared(exporter: Exporter, set: SharedSet, nowMs: number): void {
+    const s = this.stats;
+    const received = s.templatesReceived;
+    const optionsRecords = s.optionsRecords;
+    this.applying = true;
+    try {
+      const es = this.exporterState(exporter.key);
+      const v = new DataView(set.body.buffer, set.body.byteOffset, set.body.byteLength);
+      const tplSet = set.version === 9 ? 0 : 2;
+      const optSet = set.version === 9 ? 1 : 3;
+      if (set.setId === tplSet || set.setId === optSet) {
+        this.readTemplateSet(es, v, 0, set.body.length, set.version, set.setId === optSet, set.sourceId, nowMs);
+      } else {
+        const dom = es.domains.get(domainKey(set.version, set.sourceId));
+        const tpl = dom?.templates.get(set.setId);
+        if (dom && tpl?.options) this.decodeData(tpl, dom, v, set.body, 0, set.body.length, set.version, exporter, set.sourceId, set.baseMs, set.uptime);
+      }
+      if (es.newTemplate) {
+        es.newTemplate = false;
+        if (es.pending.length > 0) this.replayHeld(es, exporter, nowMs);
+      }
+    } finally {
+      this.applying = false;
+      s.templatesReceived = received;
+      s.optionsRecords = optionsRecords;
+    }
   }
 
   /** v9 template sets, and IPFIX template and options template sets (RFC 7011 section 3.4). */
@@ -423,6 +495,7 @@ export class Decoder {
     // Compiled on first use (see decodeData), unless this layout was compiled already.
     const reader = options || minLength === 0 ? undefined : cachedReader(signature);
     dom.templates.set(id, { version, id, options, fields, fixedLength, minLength, signature, lastSeenMs: nowMs, reader, plan: undefined });
+    this.templateChanges++;
     if (!old) s.templates++;
     s.templatesReceived++;
     es.newTemplate = true;
@@ -436,6 +509,7 @@ export class Decoder {
     for (const [tid, tpl] of dom.templates) {
       if (all ? tpl.options === options : tid === id) {
         dom.templates.delete(tid);
+        this.templateChanges++;
         this.stats.templates--;
         this.stats.templatesWithdrawn++;
       }

@@ -17,6 +17,8 @@ export class DomainState {
   initMs = 0;
   /** ifIndex → interface name (field 82). */
   readonly ifNames = new Map<number, string>();
+  /** Bumped whenever options data changes any of the above (what other threads must hear of). */
+  changes = 0;
 }
 
 /** A hostile exporter must not make us keep unbounded option state. */
@@ -101,13 +103,18 @@ export function readOptionsData(
     // nfdump 1.7 keeps only the first record of a sampler options set, and only samplers with
     // an ID: reproduce that when asked, so counts can be compared with its output.
     if (rate > 0 && (!nfdumpSampling || (records === 1 && samplerId >= 0))) {
-      if (samplerId < 0) dom.defaultRate = rate;
-      else if (dom.samplers.size < MAX_OPTION_ENTRIES || dom.samplers.has(samplerId)) dom.samplers.set(samplerId, rate);
+      if (samplerId < 0) {
+        if (dom.defaultRate !== rate) { dom.defaultRate = rate; dom.changes++; }
+      } else if ((dom.samplers.size < MAX_OPTION_ENTRIES || dom.samplers.has(samplerId)) && dom.samplers.get(samplerId) !== rate) {
+        dom.samplers.set(samplerId, rate);
+        dom.changes++;
+      }
     }
-    if (ifName !== undefined && ifIndex >= 0 && (dom.ifNames.size < MAX_OPTION_ENTRIES || dom.ifNames.has(ifIndex))) {
+    if (ifName !== undefined && ifIndex >= 0 && (dom.ifNames.size < MAX_OPTION_ENTRIES || dom.ifNames.has(ifIndex)) && dom.ifNames.get(ifIndex) !== ifName) {
       dom.ifNames.set(ifIndex, ifName);
+      dom.changes++;
     }
-    if (init > 0) dom.initMs = init;
+    if (init > 0 && dom.initMs !== init) { dom.initMs = init; dom.changes++; }
     if (q === p) break; // an all-zero-length record: nothing more to read here
     p = q;
   }
