@@ -13,6 +13,7 @@ import { AGGREGATION_LEVELS, type AggregationLevel } from '../aggregate/level.ts
 import { DEDUP_MODES, type DedupMode } from '../aggregate/dedup.ts';
 // Likewise the ingest stage owns its receive paths.
 import { UDP_BACKENDS, type UdpBackendChoice } from '../ingest/native-udp.ts';
+import { UDP_SPREADS, type UdpSpread } from '../ingest/udp-spread.ts';
 export const EXTRA_LABELS = ['kind', 'role', 'protocol', 'port'] as const;
 export type ExtraLabel = (typeof EXTRA_LABELS)[number];
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -26,6 +27,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'templatesFile', kind: 'path', group: 'Input', help: 'keep NetFlow v9/IPFIX templates in this file across restarts' },
   { key: 'templateTtl', kind: 'duration', default: '2h', min: 1000, group: 'Input', help: 'a template not refreshed for this long expires' },
   { key: 'udpBackend', kind: 'enum', choices: UDP_BACKENDS, default: 'auto', group: 'Input', help: 'receive path: native (batched recvmmsg, Linux), dgram (Node\'s), or auto (native when its addon loads, else dgram)' },
+  { key: 'udpSpread', kind: 'enum', choices: UDP_SPREADS, default: 'auto', group: 'Input', help: 'how datagrams are dealt to the receiving threads: exporter (the kernel keeps each exporter on one thread; few exporters load threads unevenly), datagram (each datagram to a thread at random, templates and sampling shared between threads; native backend), or auto (datagram where the native backend runs more than one thread)' },
   { key: 'mergeInterval', kind: 'duration', default: '250ms', min: 10, max: 10_000, group: 'Input', help: 'how often receiving threads hand their counts to the store' },
 
   { key: 'inventory', kind: 'path', group: 'Identity', help: 'static inventory file (kubectl get pods,nodes,services,jobs -A -o json), reloaded on change' },
@@ -69,6 +71,7 @@ export interface RunConfig {
   templateTtlMs: number;
   mergeIntervalMs: number;
   udpBackend: UdpBackendChoice;
+  udpSpread: UdpSpread;
   inventory: string | undefined;
   kubeconfig: string | undefined;
   labelPrecedence: string[];
@@ -164,6 +167,9 @@ export function toRunConfig(v: ConfigValues, env: NodeJS.ProcessEnv = process.en
       throw new ConfigError('prometheusUrl', `${JSON.stringify(promUrl)} is not a URL`);
     }
   }
+  if (v.udpSpread === 'datagram' && v.udpBackend === 'dgram') {
+    throw new ConfigError('udpSpread', 'datagram needs the native UDP backend (Node\'s dgram sockets cannot steer datagrams): use --udp-backend native or auto, or --udp-spread exporter');
+  }
   if (v.inventory !== undefined && v.kubeconfig !== undefined) {
     throw new ConfigError('inventory', 'give either --inventory or --kubeconfig, not both');
   }
@@ -176,6 +182,7 @@ export function toRunConfig(v: ConfigValues, env: NodeJS.ProcessEnv = process.en
     templateTtlMs: v.templateTtl as number,
     mergeIntervalMs: v.mergeInterval as number,
     udpBackend: v.udpBackend as UdpBackendChoice,
+    udpSpread: v.udpSpread as UdpSpread,
     inventory: v.inventory as string | undefined,
     kubeconfig: v.kubeconfig as string | undefined,
     labelPrecedence: v.labelPrecedence as string[],

@@ -6,6 +6,7 @@ import type { RunConfig } from '../config/run-options.ts';
 import type { InventoryListener } from '../identify/inventory.ts';
 import type { DeltaBatch } from '../aggregate/delta-table.ts';
 import type { DecoderStats } from '../decode/stats.ts';
+import type { SharedSet } from '../decode/decoder.ts';
 import type { ExporterCounts } from './udp-receiver.ts';
 import type { UdpBackend } from './native-udp.ts';
 import type { PipelineCounters } from '../pipeline/record-pipeline.ts';
@@ -26,7 +27,15 @@ export type ToWorker =
   /** Ship counts now (tests, shutdown) and answer with 'delta' carrying `seq`. */
   | { readonly t: 'flush'; readonly seq: number }
   | { readonly t: 'templates'; readonly seq: number }
+  /** A set another thread's decoder shared (--udp-spread datagram): apply it. */
+  | { readonly t: 'shared'; readonly exporter: SharedExporter; readonly set: SharedSet }
   | { readonly t: 'stop' };
+
+/** An exporter as it crosses between threads (each thread has its own Exporter objects). */
+export interface SharedExporter {
+  readonly address: string;
+  readonly port: number;
+}
 
 export interface WorkerReport {
   /** The receiving thread's index. */
@@ -40,6 +49,8 @@ export interface WorkerReport {
     backend: UdpBackend;
     /** Datagrams longer than the native path's slot, dropped undecoded. */
     truncated: number;
+    /** How datagrams reach this thread (see udp-spread.ts). */
+    spread: 'exporter' | 'datagram';
   };
   readonly decoder: DecoderStats;
   readonly pipeline: PipelineCounters;
@@ -52,6 +63,8 @@ export type FromWorker =
   | { readonly t: 'ready'; readonly address: string; readonly port: number; readonly family: 4 | 6; readonly recvBufferBytes: number; readonly templatesLoaded: number; readonly tid: number | undefined }
   | { readonly t: 'delta'; readonly batch: DeltaBatch; readonly report: WorkerReport; readonly seq?: number }
   | { readonly t: 'templates'; readonly seq: number; readonly saved: unknown }
+  /** This thread's decoder learnt something every thread needs (see SharedSet); the pool hands it to the others. */
+  | { readonly t: 'share'; readonly exporter: SharedExporter; readonly set: SharedSet }
   | { readonly t: 'log'; readonly level: 'warn' | 'error' | 'info'; readonly key: string; readonly fields: Record<string, unknown>; readonly msg: string }
   | { readonly t: 'stopped'; readonly saved: unknown }
   | { readonly t: 'fatal'; readonly message: string };

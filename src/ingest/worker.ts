@@ -11,6 +11,7 @@ import { openReceiveSocket, plannedBackend } from './udp-backend.ts';
 import type { FromWorker, ToWorker, WorkerInit, WorkerReport } from './worker-protocol.ts';
 import { buildWorkerParts } from '../pipeline/parts.ts';
 import { warmUp } from '../pipeline/warm-up.ts';
+import { spreadFor } from './udp-spread.ts';
 import { ERROR_REASONS } from '../decode/stats.ts';
 
 const init = workerData as WorkerInit;
@@ -40,14 +41,23 @@ async function start(): Promise<void> {
       post({ t: 'log', level: 'warn', key: 'templates', fields: { err: String(err) }, msg: 'saved templates not loaded' });
     }
   }
+  const backend = plannedBackend(cfg.udpBackend);
+  const spread = spreadFor(cfg.udpSpread, backend, cfg.workers);
   // Before the socket exists, so datagrams never wait in its buffer for the warm-up.
-  const warm = await warmUp(cfg, plannedBackend(cfg.udpBackend));
+  const warm = await warmUp(cfg, backend);
   post({ t: 'log', level: 'info', key: 'warm-up', fields: { worker: init.index, ...warm, ms: Math.round(warm.ms) }, msg: 'receive path warmed up' });
   const receiver = new UdpReceiver(decoder, cfg.allowExporters, (now) => (pipeline.nowMs = now));
-  const bound = await openReceiveSocket(cfg.udpBackend, { host: cfg.listen.host, port: init.port, recvBuffer: cfg.recvBuffer, reusePort: true }, receiver, (err) =>
-    post({ t: 'log', level: 'error', key: 'socket', fields: { err: String(err) }, msg: 'socket error' }),
+  if (spread.mode === 'datagram') {
+    // Every thread may get any exporter's datagrams: what one decoder learns, all must know.
+    decoder.onShare = (exp, set) => post({ t: 'share', exporter: { address: exp.address, port: exp.port }, set }, [set.body.buffer as ArrayBuffer]);
+  }
+  const bound = await openReceiveSocket(
+    cfg.udpBackend,
+    { host: cfg.listen.host, port: init.port, recvBuffer: cfg.recvBuffer, reusePort: true, spread: spread.mode === 'datagram' ? cfg.workers : 0 },
+    receiver,
+    (err) => post({ t: 'log', level: 'error', key: 'socket', fields: { err: String(err) }, msg: 'socket error' }),
   );
-  post({ t: 'log', level: 'info', key: 'udp-backend', fields: { worker: init.index, backend: bound.backend, reason: bound.reason }, msg: `receiving thread uses the ${bound.backend} UDP backend` });
+  post({ t: 'log', level: 'info', key: 'udp-backend', fields: { worker: init.index, backend: bound.backend, reason: bound.reason, spread: spread.mode, spreadReason: spread.reason }, msg: `receiving thread uses the ${bound.backend} UDP backend` });
 
   let elu = performance.eventLoopUtilization();
   const lastErrors: Record<string, number> = {};
@@ -65,6 +75,7 @@ async function start(): Promise<void> {
         perExporter: [...receiver.perExporter],
         backend: bound.backend,
         truncated: receiver.truncated,
+        spread: spread.mode,
       },
       decoder: decoder.stats,
       pipeline: { ...pipeline.counters },
@@ -107,6 +118,9 @@ async function start(): Promise<void> {
       }
       case 'flush':
         ship(m.seq);
+        break;
+      case 'shared':
+        decoder.applyShared(receiver.exporters.get({ address: m.exporter.address, port: m.exporter.port, family: m.exporter.address.includes(':') ? 'IPv6' : 'IPv4', size: 0 }), m.set, Date.now());
         break;
       case 'templates':
         post({ t: 'templates', seq: m.seq, saved: decoder.saveTemplates() });

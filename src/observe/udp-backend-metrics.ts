@@ -1,6 +1,6 @@
 /**
- * Self-metrics of the receive path each receiving thread took (--udp-backend): an info-style
- * gauge, 1 per thread labelled with its backend, and the datagrams the native path dropped for
+ * Self-metrics of the receive path each receiving thread took (--udp-backend, --udp-spread):
+ * info-style gauges, 1 per thread labelled with its backend and its spread, and the datagrams the native path dropped for
  * being longer than a slot. Read at scrape time from the threads' latest reports, like the rest
  * of the self-metrics (src/pipeline/self-metrics.ts registers them).
  */
@@ -14,5 +14,10 @@ export function registerUdpBackendMetrics(r: MetricsRegistry, reports: () => rea
     for (const w of reports()) latest.set(w.thread, w.receiver.backend);
     return [...latest].map(([thread, backend]): Sample => [[String(thread), backend], 1]);
   }, ['thread', 'backend']);
+  r.callback('udp_spread', 'How datagrams reach each receiving thread (exporter: the kernel\'s per-exporter hash; datagram: dealt at random, templates shared); always 1', 'gauge', () => {
+    const latest = new Map<number, string>();
+    for (const w of reports()) latest.set(w.thread, w.receiver.spread);
+    return [...latest].map(([thread, spread]): Sample => [[String(thread), spread], 1]);
+  }, ['thread', 'spread']);
   r.callback('udp_truncated_datagrams', 'Datagrams longer than the native receive slot, counted and dropped undecoded', 'counter', () => reports().reduce((a, w) => a + w.receiver.truncated, 0));
 }

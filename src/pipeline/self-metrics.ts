@@ -41,7 +41,11 @@ export class SelfMetrics {
       return ERROR_REASONS.map((reason) => [[reason], ws.reduce((a, w) => a + (w.decoder.errors[reason] ?? 0), 0)] as const);
     }, ['reason']);
     r.callback('template_misses', 'Data sets that arrived before their template', 'counter', sum((w) => w.decoder.templateMisses));
-    r.callback('templates', 'Templates and options templates alive', 'gauge', sum((w) => w.decoder.templates));
+    // Threads that share templates (--udp-spread datagram) each hold all of them: count them once.
+    r.callback('templates', 'Templates and options templates alive', 'gauge', () => {
+      const ws = reports();
+      return ws.some((w) => w.receiver.spread === 'datagram') ? Math.max(0, ...ws.map((w) => w.decoder.templates)) : ws.reduce((a, w) => a + w.decoder.templates, 0);
+    });
     r.callback('held_sets', 'Data sets held for a template, by what became of them', 'counter', () => {
       const ws = reports();
       return [

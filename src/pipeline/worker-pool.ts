@@ -147,6 +147,10 @@ export class WorkerPool implements InventoryListener {
           case 'templates':
             this.#answer(worker, m.seq, m.saved);
             break;
+          case 'share':
+            // In arrival order, through this one relay: a template always reaches a thread before options data that needs it.
+            for (const other of this.#slots) if (other !== slot && !other.stopping) other.worker.postMessage({ t: 'shared', exporter: m.exporter, set: m.set } satisfies ToWorker);
+            break;
           case 'log':
             if (m.level === 'warn') this.#log.limited(m.key, m.fields, m.msg);
             else this.#log[m.level](m.fields, m.msg);

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { addressBytes, cidrContains, defaultRunConfig, parseCidr, parseRunConfig } from '../../src/config/run-options.ts';
 import { ConfigError } from '../../src/config/options.ts';
+import { spreadFor } from '../../src/ingest/udp-spread.ts';
 
 test('CIDRs: v4, v6, bare addresses, host bits cleared, IPv4-mapped senders match v4 networks', () => {
   const n = parseCidr('10.1.2.3/8', 'x');
@@ -49,4 +50,19 @@ test('defaults and cross-field checks', () => {
   assert.throws(() => parseRunConfig(['stray'], {}), ConfigError);
   assert.deepEqual(parseRunConfig(['--extra-labels', 'role,port'], {}).config!.extraLabels, ['role', 'port']);
   assert.equal(parseRunConfig(['--help'], {}).help, true);
+  assert.equal(d.udpSpread, 'auto');
+  assert.equal(parseRunConfig([], { NETFLOW_K8S_UDP_SPREAD: 'exporter' }).config!.udpSpread, 'exporter');
+  assert.throws(
+    () => parseRunConfig(['--udp-backend', 'dgram', '--udp-spread', 'datagram'], {}),
+    (e: unknown) => e instanceof ConfigError && e.field === 'udpSpread' && /native/.test(e.message),
+    'spreading datagrams needs the native backend',
+  );
+});
+
+test('udp spread: datagram only where the native backend runs several threads', () => {
+  assert.deepEqual(spreadFor('auto', 'native', 2).mode, 'datagram');
+  assert.deepEqual(spreadFor('datagram', 'native', 4).mode, 'datagram');
+  assert.deepEqual(spreadFor('auto', 'native', 1).mode, 'exporter');
+  assert.deepEqual(spreadFor('auto', 'dgram', 2), { mode: 'exporter', reason: 'the dgram backend cannot steer datagrams' });
+  assert.deepEqual(spreadFor('exporter', 'native', 2).mode, 'exporter');
 });

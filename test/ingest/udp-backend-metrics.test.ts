@@ -9,7 +9,7 @@ import { registerUdpBackendMetrics } from '../../src/observe/udp-backend-metrics
 import type { WorkerReport } from '../../src/ingest/worker-protocol.ts';
 
 const report = (thread: number, backend: 'native' | 'dgram', truncated: number) =>
-  ({ thread, receiver: { datagrams: 0, bytes: 0, denied: 0, perExporter: [], backend, truncated } }) as unknown as WorkerReport;
+  ({ thread, receiver: { datagrams: 0, bytes: 0, denied: 0, perExporter: [], backend, truncated, spread: backend === 'native' ? 'datagram' : 'exporter' } }) as unknown as WorkerReport;
 
 test('netflow_k8s_udp_backend names each thread\'s backend; truncated datagrams are summed', () => {
   const r = new MetricsRegistry();
@@ -20,4 +20,7 @@ test('netflow_k8s_udp_backend names each thread\'s backend; truncated datagrams 
   assert.match(text, /^netflow_k8s_udp_backend\{thread="1",backend="native"\} 1$/m);
   assert.doesNotMatch(text, /backend="dgram"/);
   assert.match(text, /^netflow_k8s_udp_truncated_datagrams_total 3$/m);
+  assert.match(text, /^netflow_k8s_udp_spread\{thread="0",spread="datagram"\} 1$/m);
+  assert.match(text, /^netflow_k8s_udp_spread\{thread="1",spread="datagram"\} 1$/m);
+  assert.doesNotMatch(text, /spread="exporter"/);
 });

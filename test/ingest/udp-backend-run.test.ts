@@ -18,11 +18,19 @@ const doubled = (m: Map<string, Totals>) => new Map([...m].map(([k, t]) => [k, {
 
 const skip = !softflowdAvailable() ? 'softflowd is not installed (scripts/setup-debian.sh installs it)' : false;
 
-for (const backend of ['native', 'dgram'] as const) {
+// The native backend spreads each exporter's datagrams over both threads by default (auto), which
+// only counts right if the threads share templates; `exporter` keeps the kernel's per-exporter hash.
+const RUNS = [
+  { backend: 'native', spread: 'auto', expect: 'datagram' },
+  { backend: 'native', spread: 'exporter', expect: 'exporter' },
+  { backend: 'dgram', spread: 'auto', expect: 'exporter' },
+] as const;
+
+for (const { backend, spread, expect } of RUNS) {
   const why = backend === 'native' && process.platform !== 'linux' ? `the native receive path is Linux-only (${process.platform})` : skip;
-  test(`--udp-backend ${backend}: softflowd v9 and IPFIX match the ground truth`, { skip: why, timeout: 120_000 }, async (t) => {
+  test(`--udp-backend ${backend} --udp-spread ${spread}: softflowd v9 and IPFIX match the ground truth`, { skip: why, timeout: 120_000 }, async (t) => {
     let collector: CollectorProcess | undefined = await startCollectorProcess([
-      '--inventory', INVENTORY, '--listen', '[::]:0', '--workers', '2', '--udp-backend', backend, '--merge-interval', '100ms', '--log-level', 'info',
+      '--inventory', INVENTORY, '--listen', '[::]:0', '--workers', '2', '--udp-backend', backend, '--udp-spread', spread, '--merge-interval', '100ms', '--log-level', 'info',
     ]);
     t.after(async () => {
       if (collector) await collector.stop('SIGKILL');
@@ -31,6 +39,7 @@ for (const backend of ['native', 'dgram'] as const) {
     const chosen = c.logs().filter((l) => typeof l.backend === 'string');
     assert.deepEqual(chosen.map((l) => [l.worker, l.backend]).sort(), [[0, backend], [1, backend]], 'each thread says which backend it uses');
     assert.match(String(chosen[0].reason), new RegExp(`asked for with --udp-backend ${backend}`));
+    assert.deepEqual(chosen.map((l) => l.spread), [expect, expect], 'each thread says how datagrams reach it');
     // Each thread ran its receive path over synthetic traffic first; the exact totals below show none of it was counted.
     const warm = c.logs().filter((l) => l.msg === 'receive path warmed up');
     assert.deepEqual(warm.map((l) => [l.worker, l.decodeErrors, Number(l.records) > 0, Number(l.overflowed) > 0]).sort(), [[0, 0, true, true], [1, 0, true, true]]);
