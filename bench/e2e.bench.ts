@@ -8,9 +8,11 @@
  * same steps when present. Whole bench: about 1 to 2 minutes.
  *
  *   node bench/e2e.bench.ts [--workers N] [--seconds S] [--rates 10000,20000,...] [--backend auto|native|dgram]
+ *                           [--spread auto|exporter|datagram] [--skip-nfcapd]
  *
- * --backend is passed to the collector as --udp-backend; the report names the receive path each
- * thread took, so native and dgram can be compared run against run.
+ * --backend and --spread are passed to the collector as --udp-backend and --udp-spread; the report
+ * names the receive path each thread took and how datagrams reached it, so they can be compared
+ * run against run.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -141,22 +143,23 @@ async function startOtlpSink(): Promise<{ url: string; requests: () => number; b
   return { url: `http://127.0.0.1:${port}`, requests: () => requests, bytes: () => bytes, stop: () => new Promise((r) => server.tryShutdown(() => r())) };
 }
 
-async function benchCollector(rates: number[], seconds: number, workers: number, exporters: number, backend: string): Promise<Outcome> {
+async function benchCollector(rates: number[], seconds: number, workers: number, exporters: number, backend: string, spread: string): Promise<Outcome> {
   const dir = mkdtempSync(join(tmpdir(), 'e2e-bench-'));
   const rx = await startOtlpSink();
   let c: CollectorProcess | undefined;
   try {
     c = await startCollectorProcess([
       '--inventory', inventoryFile(dir), '--workers', String(workers), '--max-series', '20000', '--merge-interval', '250ms',
-      '--otlp-endpoint', rx.url, '--otlp-interval', '5s', '--udp-backend', backend, '--log-level', 'info',
+      '--otlp-endpoint', rx.url, '--otlp-interval', '5s', '--udp-backend', backend, '--udp-spread', spread, '--log-level', 'info',
     ]);
     const used = c.logs().filter((l) => typeof l.backend === 'string').map((l) => String(l.backend));
     const why = c.logs().find((l) => typeof l.backend === 'string')?.reason;
     const usedBackend = [...new Set(used)].join('+') || 'unknown';
+    const spreads = [...new Set(c.logs().filter((l) => typeof l.spread === 'string').map((l) => `${String(l.spread)} (${String(l.spreadReason)})`))].join(', ');
     // Fill the store to its cap first, so every step scrapes and exports ~20,000 series.
     const fill = await runSender([c.udpPort], 5000, 1, exporters);
     let before = await settle(c, fill.records);
-    console.log(`collector: ${workers} receiving thread(s), UDP backend ${usedBackend} (--udp-backend ${backend}: ${String(why)}), ${exporters} exporters, ${before.series} series on /metrics`);
+    console.log(`collector: ${workers} receiving thread(s), UDP backend ${usedBackend} (--udp-backend ${backend}: ${String(why)}), datagrams spread by ${spreads}, ${exporters} exporters, ${before.series} series on /metrics`);
     console.log('  rate dgram/s | sent rate | records sent | counted | lost | kernel drops | CPU s / M records | RSS MiB | slowest scrape ms (n) | OTLP exports | thread split % | CPU s main/recv/v8/other | sender CPU s');
     let best: { rate: number; step: number; records: number; cpuPerM: number } | undefined;
     let lossy = 0;
@@ -300,14 +303,15 @@ export async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
     allowPositionals: true,
-    options: { backend: { type: 'string', default: 'auto' }, workers: { type: 'string', default: '2' }, seconds: { type: 'string', default: '3' }, rates: { type: 'string', default: '20000,30000,40000,50000,60000,80000,100000' }, exporters: { type: 'string', default: '8' } },
+    options: { backend: { type: 'string', default: 'auto' }, spread: { type: 'string', default: 'auto' }, 'skip-nfcapd': { type: 'boolean', default: false }, workers: { type: 'string', default: '2' }, seconds: { type: 'string', default: '3' }, rates: { type: 'string', default: '20000,30000,40000,50000,60000,80000,100000' }, exporters: { type: 'string', default: '8' } },
     strict: false,
   });
   const rates = String(values.rates).split(',').map(Number);
   const seconds = Number(values.seconds);
   const exporters = Number(values.exporters);
   console.log(`e2e: ipt-netflow-shaped NetFlow v9, 27 records per datagram, ${seconds} s per step, loopback; load average now ${(await import('node:os')).loadavg()[0].toFixed(1)} on ${(await import('node:os')).availableParallelism()} cores`);
-  const ours = await benchCollector(rates, seconds, Number(values.workers), exporters, String(values.backend));
+  const ours = await benchCollector(rates, seconds, Number(values.workers), exporters, String(values.backend), String(values.spread));
+  if (values['skip-nfcapd']) return;
   const nf = await benchNfcapd(rates, seconds, exporters);
   summary(ours, nf);
 }
