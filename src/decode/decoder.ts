@@ -350,9 +350,9 @@ export class Decoder {
     const s = this.stats;
     const received = s.templatesReceived;
     const optionsRecords = s.optionsRecords;
+    const es = this.exporterState(exporter.key);
     this.applying = true;
     try {
-      const es = this.exporterState(exporter.key);
       const v = new DataView(set.body.buffer, set.body.byteOffset, set.body.byteLength);
       const tplSet = set.version === 9 ? 0 : 2;
       const optSet = set.version === 9 ? 1 : 3;
@@ -363,14 +363,15 @@ export class Decoder {
         const tpl = dom?.templates.get(set.setId);
         if (dom && tpl?.options) this.decodeData(tpl, dom, v, set.body, 0, set.body.length, set.version, exporter, set.sourceId, set.baseMs, set.uptime);
       }
-      if (es.newTemplate) {
-        es.newTemplate = false;
-        if (es.pending.length > 0) this.replayHeld(es, exporter, nowMs);
-      }
     } finally {
       this.applying = false;
       s.templatesReceived = received;
       s.optionsRecords = optionsRecords;
+    }
+    // Held data is this thread's own: counted here, and options it teaches are shared as usual.
+    if (es.newTemplate) {
+      es.newTemplate = false;
+      if (es.pending.length > 0) this.replayHeld(es, exporter, nowMs);
     }
   }
 

@@ -116,3 +116,16 @@ test('an ipt-netflow stream dealt at random over three decoders: every record de
   assert.ok(decs.every((d) => d.recs.length > 0));
   assert.ok(decs.every((d) => d.dec.stats.pending === 0 && d.dec.stats.heldDropped === 0));
 });
+
+test('options data a thread held for its template is shared once the shared template lets it decode', () => {
+  const { a, b, sharedByB } = pair();
+  // B gets the sampling options before their template; A gets the options template (and shares it).
+  const optionsOnly = encodeV9(hdr(3), [{ kind: 'data', templateId: 512, records: [encodeRecord(OPT, { [SCOPE.INTERFACE]: 0, [IE.SAMPLING_INTERVAL]: 32 })], pad: true }]);
+  b.dec.decode(optionsOnly, E, 0);
+  assert.equal(b.dec.stats.pending, 1);
+  a.dec.decode(encodeV9(hdr(4), [{ kind: 'options-templates', templates: [OPT], pad: true }, { kind: 'templates', templates: [T] }]), E, 0);
+  assert.deepEqual(sharedByB.map((s) => s.setId), [512], 'B decoded its held options data and shared what it learnt');
+  a.dec.decode(data(1), E, 0);
+  assert.equal(a.recs[0].samplingRate, 32, 'A applies the sampling B held');
+  assert.deepEqual([a.dec.stats.optionsRecords, b.dec.stats.optionsRecords], [0, 1]);
+});
