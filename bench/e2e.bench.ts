@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { startCollectorProcess, parsePromText, type CollectorProcess } from '../test/support/run-collector.ts';
 import * as grpc from '@grpc/grpc-js';
 import { freePort } from '../test/support/prometheus.ts';
-import { podAddress } from '../src/generate/ipt-netflow.ts';
+import { appPodList } from '../test/support/kube-objects.ts';
 
 const SENDER = fileURLToPath(new URL('./sender.ts', import.meta.url));
 const ADDRESSES = 4000;
@@ -45,19 +45,8 @@ function runSender(ports: number[], rate: number, seconds: number, exporters: nu
 }
 
 function inventoryFile(dir: string): string {
-  const items = [];
-  for (let k = 0; k < ADDRESSES; k++) {
-    const ip = podAddress(k);
-    const text = `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
-    items.push({
-      apiVersion: 'v1', kind: 'Pod',
-      metadata: { name: `app-${k}-0`, namespace: `ns-${k % 16}`, uid: `uid-${k}`, labels: { app: `app-${k}` }, creationTimestamp: '2020-01-01T00:00:00Z' },
-      spec: { nodeName: `node-${k % 4}`, containers: [{ name: 'c', image: 'x' }] },
-      status: { phase: 'Running', podIP: text, podIPs: [{ ip: text }], startTime: '2020-01-01T00:00:00Z' },
-    });
-  }
   const file = join(dir, 'inventory.json');
-  writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+  writeFileSync(file, JSON.stringify(appPodList(ADDRESSES, { namespaces: 16, nodes: ['node-0', 'node-1', 'node-2', 'node-3'] })));
   return file;
 }
 
@@ -201,6 +190,12 @@ async function benchCollector(rates: number[], seconds: number, workers: number,
   }
 }
 
+/** A /proc stat line's command name and CPU seconds (utime + stime, at the usual 100 ticks a second). */
+function statCpu(stat: string): { name: string; cpu: number } {
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), cpu: (Number(f[11]) + Number(f[12])) / 100 };
+}
+
 /**
  * CPU seconds per kind of thread of a live process, from /proc/PID/task (Linux): the main thread
  * (exports, merges), the receiving threads (named netflow-k8s-recv*), V8's helpers (GC, JIT) and
@@ -216,11 +211,9 @@ function threadCpu(pid: number): Record<ThreadKind, number> {
   }
   for (const t of tasks) {
     try {
-      const st = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
-      const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
-      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      const { name, cpu } = statCpu(readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8'));
       const kind: ThreadKind = name === 'MainThread' ? 'main' : name.startsWith('netflow-k8s-rec') ? 'receiving' : name.startsWith('V8') ? 'v8' : 'other';
-      out[kind] += (Number(f[11]) + Number(f[12])) / 100;
+      out[kind] += cpu;
     } catch {
       // the thread ended between readdir and read
     }
@@ -232,10 +225,8 @@ type ThreadKind = 'main' | 'receiving' | 'v8' | 'other';
 /** CPU seconds (user + system) and resident MiB of a live process, from /proc (Linux). */
 function procUsage(pid: number): { cpu: number; rssMiB: number } {
   try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
     const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return { cpu: (Number(f[11]) + Number(f[12])) / 100, rssMiB: rss ? Number(rss[1]) / 1024 : 0 };
+    return { cpu: statCpu(readFileSync(`/proc/${pid}/stat`, 'utf8')).cpu, rssMiB: rss ? Number(rss[1]) / 1024 : 0 };
   } catch {
     return { cpu: NaN, rssMiB: NaN };
   }

@@ -18,6 +18,8 @@
 import type { RunConfig } from '../config/run-options.ts';
 import { iptNetflowStream, podAddress } from '../generate/ipt-netflow.ts';
 import { ipv4ToString } from '../decode/record.ts';
+import { totalErrors } from '../decode/stats.ts';
+import { parseIPv4 } from '../identify/ip.ts';
 import { UdpReceiver } from '../ingest/udp-receiver.ts';
 import { META_ADDRESS, META_FAMILY, META_LENGTH, META_PORT, META_WORDS, type DatagramBatch, type UdpBackend } from '../ingest/native-udp.ts';
 import type { RemoteInfo } from 'node:dgram';
@@ -86,7 +88,7 @@ export async function warmUp(cfg: RunConfig, backend: UdpBackend, opts: WarmUpOp
     overflowed: counts.stats().overflowedFlows,
     unknownEnds: c.unknownSrc + c.unknownDst,
     dedupSkipped: c.dedupSkipped,
-    decodeErrors: Object.values(decoder.stats.errors).reduce((a, n) => a + n, 0),
+    decodeErrors: totalErrors(decoder.stats),
     ms: performance.now() - t0,
   };
 }
@@ -98,6 +100,7 @@ function nativeDelivery(receiver: UdpReceiver, stream: readonly Datagram[]): () 
   const bytes = new Uint8Array(BATCH * SLOT);
   const meta = new Uint32Array(BATCH * META_WORDS);
   const batch: DatagramBatch = { bytes, meta, slotSize: SLOT };
+  const addresses = stream.map((d) => parseIPv4(d.exporter));
   return () => {
     for (let i = 0; i < stream.length; i += BATCH) {
       const n = Math.min(BATCH, stream.length - i);
@@ -108,7 +111,7 @@ function nativeDelivery(receiver: UdpReceiver, stream: readonly Datagram[]): () 
         meta[o + META_LENGTH] = d.payload.length;
         meta[o + META_FAMILY] = 4;
         meta[o + META_PORT] = 40_000 + d.exporterIndex;
-        meta[o + META_ADDRESS] = ((10 << 24) | (1 << 16) | (d.exporterIndex + 1)) >>> 0; // 10.1.0.(i+1), as in `stream`
+        meta[o + META_ADDRESS] = addresses[i + j];
       }
       receiver.receiveBatch(batch, n);
     }

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { startCollectorProcess, pollUntil, sendPaced, type CollectorProcess, metricSum } from '../support/run-collector.ts';
 import { IptNetflowExporter, podAddress, type IptFlow } from '../../src/generate/ipt-netflow.ts';
 import { parseIPv4 } from '../../src/identify/ip.ts';
+import { appPodList } from '../support/kube-objects.ts';
 
 const INVENTORY = fileURLToPath(new URL('./fixtures/k8s-basic-inventory.json', import.meta.url));
 
@@ -120,19 +121,8 @@ test('100,000 idle pairs expire: the store empties and memory comes back down', 
   });
   // 320 pods with an app each: 320 x 319 = 102,080 directed pairs of apps.
   const N = 320;
-  const items = [];
-  for (let k = 0; k < N; k++) {
-    const ip = podAddress(k);
-    const text = `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
-    items.push({
-      apiVersion: 'v1', kind: 'Pod',
-      metadata: { name: `app-${k}-0`, namespace: `ns-${k % 10}`, uid: `uid-${k}`, labels: { app: `app-${k}` }, creationTimestamp: '2020-01-01T00:00:00Z' },
-      spec: { nodeName: 'node-a', containers: [{ name: 'c', image: 'x' }] },
-      status: { phase: 'Running', podIP: text, podIPs: [{ ip: text }], startTime: '2020-01-01T00:00:00Z' },
-    });
-  }
   const inv = join(dir, 'inventory.json');
-  writeFileSync(inv, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+  writeFileSync(inv, JSON.stringify(appPodList(N, { namespaces: 10, nodes: ['node-a'] })));
   // --expose-gc: the collector then runs a full GC after a large expiry, so the heap it reports
   // is what is still referenced, not garbage V8 has not got round to.
   c = await startCollectorProcess(['--inventory', inv, '--max-series', '200000', '--series-ttl', '60s', '--merge-interval', '200ms'], { env: { NODE_OPTIONS: '--expose-gc' } });

@@ -4,6 +4,8 @@
  * keeping whole objects is the point of measuring the slim inventory.
  */
 import type { KubeObject } from './fake-apiserver.ts';
+import { ipv4ToString } from '../../src/decode/record.ts';
+import { podAddress } from '../../src/generate/ipt-netflow.ts';
 
 export interface PodInit {
   name: string;
@@ -155,4 +157,23 @@ export function job(init: JobInit): KubeObject {
     spec: { backoffLimit: 6, completions: 1, parallelism: 1, template: { spec: { containers: [{ name: 'main', image: 'busybox' }], restartPolicy: 'Never' } } },
     status: { active: 1 },
   };
+}
+
+/**
+ * A static inventory (a `kind: List`, as `kubectl get -o json` writes it) of `n` minimal running
+ * pods `app-K-0` holding 10.244.x addresses in the order of podAddress(K), one app each: what the
+ * benches' and fault tests' synthetic ipt-netflow streams send between.
+ */
+export function appPodList(n: number, opts: { namespaces: number; nodes: readonly string[] }): { apiVersion: 'v1'; kind: 'List'; items: object[] } {
+  const items = [];
+  for (let k = 0; k < n; k++) {
+    const ip = ipv4ToString(podAddress(k));
+    items.push({
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: { name: `app-${k}-0`, namespace: `ns-${k % opts.namespaces}`, uid: `uid-${k}`, labels: { app: `app-${k}` }, creationTimestamp: '2020-01-01T00:00:00Z' },
+      spec: { nodeName: opts.nodes[k % opts.nodes.length], containers: [{ name: 'c', image: 'x' }] },
+      status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], startTime: '2020-01-01T00:00:00Z' },
+    });
+  }
+  return { apiVersion: 'v1', kind: 'List', items };
 }
