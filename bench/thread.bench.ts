@@ -4,6 +4,8 @@
  * datagram, 8 exporters, 4,000 pods) and the run command's default config. It shows how much of a
  * core a record costs behind the socket, which with the receive cost (udp.bench.ts) bounds what
  * one thread can take. Drains every 250 ms of work, like --merge-interval.
+ *
+ *   node bench/thread.bench.ts [--no-memo]   (--no-memo: every record through the identity index, to compare)
  */
 import { defaultRunConfig } from '../src/config/run-options.ts';
 import { buildWorkerParts } from '../src/pipeline/parts.ts';
@@ -25,7 +27,8 @@ function pod(k: number): SlimPod {
 }
 
 export async function main(): Promise<void> {
-  const parts = await buildWorkerParts(defaultRunConfig());
+  const memo = !process.argv.includes('--no-memo');
+  const parts = await buildWorkerParts(defaultRunConfig(), { memo });
   const { decoder, identity, counts, pipeline } = parts;
   for (let k = 0; k < ADDRESSES; k++) identity.upsertPod(pod(k));
   const receiver = new UdpReceiver(decoder, undefined, (now) => (pipeline.nowMs = now));
@@ -55,11 +58,14 @@ export async function main(): Promise<void> {
   };
   run(1); // warm up: templates, JIT, every pair seen once
   const before = pipeline.counters.records;
+  const rememberedBefore = pipeline.counters.remembered;
   const results = [run(2), run(2), run(2)];
   const best = Math.min(...results.map((r) => r.nsPerRecord));
   const unknown = pipeline.counters.unknownSrc + pipeline.counters.unknownDst;
-  console.log(`receiving thread behind the socket (decode → identify → count), ${perDatagram.toFixed(0)} records/datagram, ${EXPORTERS} exporters, ${ADDRESSES} pods, ${counts.stats().rows} pairs this interval:`);
-  console.log(`  ${results.map((r) => r.nsPerRecord.toFixed(0)).join(' / ')} ns per record (best ${best.toFixed(0)}: ${((1e9 / best) / 1e6).toFixed(2)} M records/s, ${fmt(1e9 / best / perDatagram)} datagrams/s on one core), ${fmt(pipeline.counters.records - before)} records, ${unknown} with an unknown end`);
+  const measured = pipeline.counters.records - before;
+  const remembered = (100 * (pipeline.counters.remembered - rememberedBefore)) / measured;
+  console.log(`receiving thread behind the socket (decode → identify → count${memo ? "" : ", address memo off"}), ${perDatagram.toFixed(0)} records/datagram, ${EXPORTERS} exporters, ${ADDRESSES} pods, ${counts.stats().rows} pairs this interval:`);
+  console.log(`  ${results.map((r) => r.nsPerRecord.toFixed(0)).join(' / ')} ns per record (best ${best.toFixed(0)}: ${((1e9 / best) / 1e6).toFixed(2)} M records/s, ${fmt(1e9 / best / perDatagram)} datagrams/s on one core), ${fmt(measured)} records (${remembered.toFixed(1)}% named from the address memo), ${unknown} with an unknown end`);
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');

@@ -33,3 +33,12 @@ export function shouldCount(
 }
 
 const nonEmpty = (name: string): boolean => name !== '';
+
+/**
+ * shouldCount(mode 'auto') on numbers: node names interned to numbers, 0 for none. `srcPodNode`
+ * is the source's node when the source is a pod, else 0; `dstNode` is the destination's node.
+ * The receive path remembers these per address so a record needs no endpoint to decide.
+ */
+export function shouldCountNumbered(exporterNode: number, srcPodNode: number, dstNode: number): boolean {
+  return exporterNode === 0 || dstNode !== exporterNode || srcPodNode === 0 || srcPodNode === exporterNode;
+}

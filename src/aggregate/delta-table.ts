@@ -115,13 +115,26 @@ export class DeltaTable {
     this.#row8 = new Float64Array(this.maxRows * ROW);
   }
 
+  /**
+   * Rises each time the end numbering starts over (at a drain): end numbers from endOf() before
+   * that mean nothing now.
+   */
+  dictionary = 0;
+
   /** Counts one flow record (the pipeline's PairSink). `nowMs` is the caller's clock. */
   add(src: Endpoint, dst: Endpoint, role: Role, rec: FlowRecord, nowMs: number): void {
+    this.addEnds(this.endOf(src), this.endOf(dst), role, rec, nowMs);
+  }
+
+  /** This table's number for an endpoint's end, valid until `dictionary` moves. */
+  endOf(ep: Endpoint): number {
     const c = this.#cache;
-    const si = (src.id & CACHE_MASK) << 1;
-    const s = c[si] === src.id ? c[si + 1] : this.#endOfSlow(src, si);
-    const di = (dst.id & CACHE_MASK) << 1;
-    const d = c[di] === dst.id ? c[di + 1] : this.#endOfSlow(dst, di);
+    const i = (ep.id & CACHE_MASK) << 1;
+    return c[i] === ep.id ? c[i + 1] : this.#endOfSlow(ep, i);
+  }
+
+  /** add() for ends already numbered by endOf(). */
+  addEnds(s: number, d: number, role: Role, rec: FlowRecord, nowMs: number): void {
     const r = role === 'src-client' ? 1 : role === 'src-server' ? 2 : 0;
     const proto = this.#dimProto ? rec.proto & 255 : 0;
     const port = this.#dimPort ? (r === 1 ? rec.dstPort : r === 2 ? rec.srcPort : 0) : 0;
@@ -248,6 +261,7 @@ export class DeltaTable {
   }
 
   #restartDictionary(): void {
+    this.dictionary++;
     this.#endOf = new WeakMap();
     this.#cache.fill(0);
     this.#endByKey.clear();

@@ -20,7 +20,7 @@ import { CaptureFeeder } from '../ingest/capture-replay.ts';
 import type { Endpoint, Role } from '../identify/endpoint.ts';
 import { UNKNOWN_ENDPOINT, type IdentityIndex } from '../identify/index.ts';
 import { StaticInventory } from '../identify/static-inventory.ts';
-import { dedupFor, dimensionsOf, identityFor, storeFor } from '../pipeline/parts.ts';
+import { dimensionsOf, identityFor, storeFor } from '../pipeline/parts.ts';
 import { RecordPipeline } from '../pipeline/record-pipeline.ts';
 import { PrometheusTextRenderer } from '../export/prometheus-text.ts';
 
@@ -90,7 +90,7 @@ export const OUTPUTS: Record<string, (io: ReplayIO, config: ReplayConfig, naming
   prometheus: (io, config, naming) => {
     const cfg = { ...config.run, seriesTtlMs: Number.POSITIVE_INFINITY };
     const store = storeFor(cfg);
-    const pipeline = new RecordPipeline(naming?.identity ?? identityFor(cfg), store, dedupFor(cfg));
+    const pipeline = new RecordPipeline(naming?.identity ?? identityFor(cfg), store, cfg.dedup);
     const renderer = new PrometheusTextRenderer(store, { labels: dimensionsOf(cfg) });
     return {
       record: pipeline.sink,

@@ -75,7 +75,7 @@ export interface IdentityStats {
 const PROTO_NUM: Readonly<Record<string, number>> = { TCP: 6, UDP: 17, SCTP: 132 };
 
 /** proto << 16 | port, sorted and unique. Plain arrays of small integers: a typed array costs 3× the memory. */
-type PortSet = readonly number[];
+export type PortSet = readonly number[];
 const NO_PORTS: PortSet = Object.freeze([]) as PortSet;
 
 function portKey(protocol: string, port: number): number {
@@ -188,6 +188,17 @@ interface ServiceState {
 export class IdentityIndex implements InventoryListener {
   /** Set by the inventory source once every kind has been listed in full; never serve a half-synced index as ready. */
   ready = false;
+  /** Rises with every change to what an address means: anything remembered from an earlier answer is void. */
+  generation = 0;
+  /**
+   * What the last lookup found beyond the endpoint: the server ports that decide roles, and the
+   * span of flow end times over which the same address gives the same answer at any port
+   * (empty, from > to, when the answer depends on the port or on time within the entry). A
+   * caller may remember the answer for that span, until `generation` moves.
+   */
+  hitPorts: PortSet = NO_PORTS;
+  hitFrom = -Infinity;
+  hitTo = Infinity;
 
   private readonly v4 = new V4Table<IpEntry>(1024);
   private readonly v6 = new V6Table<IpEntry>(64);
@@ -205,8 +216,7 @@ export class IdentityIndex implements InventoryListener {
   private goneHead = 0;
   private pruned = 0;
   private presentPods = 0;
-  /** Server ports of the endpoint the last lookup returned, and of the last resolved source and destination. */
-  private hitPorts: PortSet = NO_PORTS;
+  /** Server ports of the last resolved source and destination. */
   private srcEp: Endpoint | null = null;
   private srcPorts: PortSet = NO_PORTS;
   private dstEp: Endpoint | null = null;
@@ -264,13 +274,18 @@ export class IdentityIndex implements InventoryListener {
    * side only; else the ephemeral range on one side only; else unknown.
    */
   role(rec: FlowRecord, src: Endpoint, dst: Endpoint): Role {
+    // The ports of the endpoints just resolved are at hand; others are looked up by id.
+    const srcPorts = src === this.srcEp ? this.srcPorts : this.portsOf(src);
+    const dstPorts = dst === this.dstEp ? this.dstPorts : this.portsOf(dst);
+    return this.roleOfPorts(rec, srcPorts, dstPorts);
+  }
+
+  /** role() with each side's server ports given (as hitPorts reported them). */
+  roleOfPorts(rec: FlowRecord, srcPorts: PortSet, dstPorts: PortSet): Role {
     const proto = rec.proto;
     if (proto !== 6 && proto !== 17 && proto !== 132) return 'unknown';
     const sp = rec.srcPort;
     const dp = rec.dstPort;
-    // The ports of the endpoints just resolved are at hand; others are looked up by id.
-    const srcPorts = src === this.srcEp ? this.srcPorts : this.portsOf(src);
-    const dstPorts = dst === this.dstEp ? this.dstPorts : this.portsOf(dst);
     const srcServes = sp !== 0 && hasPort(srcPorts, proto, sp);
     const dstServes = dp !== 0 && hasPort(dstPorts, proto, dp);
     if (dstServes !== srcServes) return dstServes ? 'src-client' : 'src-server';
@@ -295,7 +310,7 @@ export class IdentityIndex implements InventoryListener {
       const ep = this.fromEntry(e, proto, port, t);
       if (ep !== null) return ep;
     }
-    this.hitPorts = NO_PORTS;
+    this.noPorts(e === undefined);
     return this.ext4.get(ip) ?? this.cacheExternal4(ip);
   }
 
@@ -307,7 +322,7 @@ export class IdentityIndex implements InventoryListener {
       const ep = this.fromEntry(e, proto, port, t);
       if (ep !== null) return ep;
     }
-    this.hitPorts = NO_PORTS;
+    this.noPorts(e === undefined);
     return this.ext6.get(b) ?? this.cacheExternal6(b);
   }
 
@@ -315,9 +330,18 @@ export class IdentityIndex implements InventoryListener {
     const sole = e.sole;
     if (sole !== null && e.soleStart <= t && t <= e.soleEnd) {
       this.hitPorts = e.solePorts;
+      this.hitFrom = e.soleStart;
+      this.hitTo = e.soleEnd;
       return sole;
     }
     return this.resolveEntry(e, proto, port, t);
+  }
+
+  /** A hit without server ports; its answer holds at any time when `timeless`, else only now. */
+  private noPorts(timeless: boolean): void {
+    this.hitPorts = NO_PORTS;
+    this.hitFrom = timeless ? -Infinity : Infinity;
+    this.hitTo = timeless ? Infinity : -Infinity;
   }
 
   private cacheExternal4(ip: number): Endpoint {
@@ -337,6 +361,8 @@ export class IdentityIndex implements InventoryListener {
   /** Everything but the one-pod fast path; sets hitPorts for role(). */
   private resolveEntry(e: IpEntry, proto: number, port: number, t: number): Endpoint | null {
     const pods = e.pods;
+    // Node and Service addresses mean the same at any time and port; pod history does not.
+    this.noPorts(pods.length === 0 && e.hosts.length === 0);
     if (pods.length > 0) {
       const p = this.holderAt(pods, t);
       if (p !== null) { this.hitPorts = p.serverPorts; return p.endpoint; }
@@ -355,7 +381,6 @@ export class IdentityIndex implements InventoryListener {
         hostNode = h.nodeEp;
       }
     }
-    this.hitPorts = NO_PORTS;
     if (e.node !== null) return e.node;
     if (hostNode !== null) return hostNode;
     if (e.service !== null) this.hitPorts = e.servicePorts;
@@ -444,6 +469,7 @@ export class IdentityIndex implements InventoryListener {
   // ---- inventory ----------------------------------------------------------------------------
 
   upsertPod(slim: SlimPod): void {
+    this.generation++;
     this.prune();
     const existing = this.pods.get(slim.uid);
     // A deletion is final for a UID: a late or replayed update must not bring the pod back.
@@ -474,6 +500,7 @@ export class IdentityIndex implements InventoryListener {
   }
 
   deletePod(uid: string, atMs: number): void {
+    this.generation++;
     this.prune();
     const st = this.pods.get(uid);
     if (st === undefined || st.goneAt >= 0) return;
@@ -486,6 +513,7 @@ export class IdentityIndex implements InventoryListener {
   }
 
   upsertNode(node: SlimNode): void {
+    this.generation++;
     this.deleteNode(node.name);
     const st: NodeState = { endpoint: nodeEndpoint(node.name), addrs: parseAll(node.addresses) };
     this.nodes.set(node.name, st);
@@ -493,6 +521,7 @@ export class IdentityIndex implements InventoryListener {
   }
 
   deleteNode(name: string): void {
+    this.generation++;
     const st = this.nodes.get(name);
     if (st === undefined) return;
     this.nodes.delete(name);
@@ -503,6 +532,7 @@ export class IdentityIndex implements InventoryListener {
   }
 
   upsertService(svc: SlimService): void {
+    this.generation++;
     const old = this.services.get(svc.uid);
     if (old !== undefined) this.removeService(old);
     const keys: number[] = [];
@@ -524,6 +554,7 @@ export class IdentityIndex implements InventoryListener {
   }
 
   deleteService(uid: string): void {
+    this.generation++;
     const st = this.services.get(uid);
     if (st === undefined) return;
     this.removeService(st);
@@ -540,6 +571,7 @@ export class IdentityIndex implements InventoryListener {
       this.setServerPorts(st, NO_PORTS);
       this.pods.delete(st.uid);
       this.pruned++;
+      this.generation++;
     }
     if (head > 1024 && head * 2 > this.gone.length) {
       this.gone = this.gone.slice(head);

@@ -13,8 +13,7 @@ import { AsnDatabase } from '../identify/asn.ts';
 import { PairStore } from '../aggregate/pair-store.ts';
 import { DeltaTable } from '../aggregate/delta-table.ts';
 import type { Dimensions } from '../aggregate/level.ts';
-import { shouldCount } from '../aggregate/dedup.ts';
-import { RecordPipeline, type DedupDecision } from './record-pipeline.ts';
+import { RecordPipeline, type RecordPipelineOptions } from './record-pipeline.ts';
 
 export interface WorkerParts {
   decoder: Decoder;
@@ -80,16 +79,10 @@ export function identityFor(cfg: RunConfig): IdentityIndex {
   return new IdentityIndex({ ephemeralPorts: [cfg.ephemeralPorts.lo, cfg.ephemeralPorts.hi], networks, asn });
 }
 
-/** The dedup decision of --dedup, or undefined when every report counts. */
-export function dedupFor(cfg: RunConfig): DedupDecision | undefined {
-  const mode = cfg.dedup;
-  return mode === 'off' ? undefined : (node, src, dst) => shouldCount(mode, node, src, dst);
-}
-
-export async function buildWorkerParts(cfg: RunConfig): Promise<WorkerParts> {
+export async function buildWorkerParts(cfg: RunConfig, opts: RecordPipelineOptions = {}): Promise<WorkerParts> {
   const identity = identityFor(cfg);
   const counts = deltaTableFor(cfg);
-  const pipeline = new RecordPipeline(identity, counts, dedupFor(cfg));
+  const pipeline = new RecordPipeline(identity, counts, cfg.dedup, opts);
   const decoder = new Decoder(pipeline.sink, { templateTtlMs: cfg.templateTtlMs });
   return { decoder, identity, counts, pipeline };
 }

@@ -2,50 +2,88 @@
  * What happens to one decoded flow record: name both ends, drop the copy the other node also
  * reports (dedup), count it into the pair store. Runs once per record on the receive path, so it
  * allocates nothing: endpoints are interned, the exporter's node is cached per Exporter object.
+ *
+ * When the store numbers its ends (a receiving thread's delta table), IPv4 addresses are
+ * remembered with what they mean to the counts (see AddressMemo), and a record whose two
+ * addresses are remembered is counted without asking the identity index.
  */
 import type { Exporter, FlowRecord, RecordSink } from '../decode/record.ts';
 import type { Endpoint, Role } from '../identify/endpoint.ts';
+import type { PortSet } from '../identify/index.ts';
+import { type DedupMode, shouldCount, shouldCountNumbered } from '../aggregate/dedup.ts';
 import { DOUBLE_ZERO } from '../observe/double-zero.ts';
+import { AddressMemo, type AddressFacts } from './address-memo.ts';
 
-/** The identity index as the pipeline uses it (engineer C1's IdentityIndex fits). */
+/** The identity index as the pipeline uses it (IdentityIndex). */
 export interface Identity {
   resolveSrc(rec: FlowRecord): Endpoint;
   resolveDst(rec: FlowRecord): Endpoint;
   role(rec: FlowRecord, src: Endpoint, dst: Endpoint): Role;
+  roleOfPorts(rec: FlowRecord, srcPorts: PortSet, dstPorts: PortSet): Role;
   nodeByAddress(address: string): string | undefined;
+  /** Rises with every inventory change. */
+  readonly generation: number;
+  /** The last resolve's server ports, and the span of flow end times its answer holds for. */
+  readonly hitPorts: PortSet;
+  readonly hitFrom: number;
+  readonly hitTo: number;
 }
 
-/** The pair store's hot-path entry (engineer D's PairStore fits). */
+/** The pair store's hot-path entry (PairStore, DeltaTable). */
 export interface PairSink {
   add(src: Endpoint, dst: Endpoint, role: Role, rec: FlowRecord, nowMs: number): void;
 }
 
-/** count (true) or skip (false) a record reported by an exporter on `exporterNode`. */
-export type DedupDecision = (exporterNode: string | undefined, src: Endpoint, dst: Endpoint) => boolean;
+/** A sink that numbers ends itself (DeltaTable), so addresses can be remembered by end number. */
+export interface NumberedPairSink extends PairSink {
+  /** Rises when the numbering starts over. */
+  readonly dictionary: number;
+  endOf(ep: Endpoint): number;
+  addEnds(s: number, d: number, role: Role, rec: FlowRecord, nowMs: number): void;
+}
 
 export interface PipelineCounters {
   records: number;
   unknownSrc: number;
   unknownDst: number;
   dedupSkipped: number;
+  /** Records whose two ends the memo named, without the identity index. */
+  remembered: number;
 }
+
+export interface RecordPipelineOptions {
+  /** Remember addresses when the store numbers its ends. Default true; off only to compare against. */
+  memo?: boolean;
+}
+
+const isNumbered = (s: PairSink): s is NumberedPairSink => 'addEnds' in s && 'endOf' in s;
 
 export class RecordPipeline {
   /** Doubles from the start: `records` passes 2^31 within minutes at line rate (see DOUBLE_ZERO). */
-  readonly counters: PipelineCounters = { records: DOUBLE_ZERO, unknownSrc: DOUBLE_ZERO, unknownDst: DOUBLE_ZERO, dedupSkipped: DOUBLE_ZERO };
+  readonly counters: PipelineCounters = { records: DOUBLE_ZERO, unknownSrc: DOUBLE_ZERO, unknownDst: DOUBLE_ZERO, dedupSkipped: DOUBLE_ZERO, remembered: DOUBLE_ZERO };
   /** Milliseconds for the store's idle clock; set once per datagram by the receiver. */
   nowMs = 0;
   readonly sink: RecordSink;
   readonly #identity: Identity;
   readonly #store: PairSink;
-  readonly #dedup: DedupDecision | undefined;
+  readonly #dedup: DedupMode;
+  readonly #numbered: NumberedPairSink | undefined;
+  readonly #memo: AddressMemo | undefined;
+  /** What the memo's contents were learnt under. */
+  #generation = -1;
+  #dictionary = -1;
+  readonly #facts: AddressFacts = { end: 0, ports: [], unknown: false, node: '', podNode: '', from: 0, to: 0 };
   // Exporter objects are cached per (address, port) by ingest, so identity works as a key.
   #exporterNodes = new WeakMap<Exporter, string | null>();
 
-  constructor(identity: Identity, store: PairSink, dedup: DedupDecision | undefined) {
+  constructor(identity: Identity, store: PairSink, dedup: DedupMode = 'off', opts: RecordPipelineOptions = {}) {
     this.#identity = identity;
     this.#store = store;
     this.#dedup = dedup;
+    if (isNumbered(store) && opts.memo !== false) {
+      this.#numbered = store;
+      this.#memo = new AddressMemo();
+    }
     this.sink = (rec) => this.#onRecord(rec);
   }
 
@@ -55,9 +93,15 @@ export class RecordPipeline {
     this.#lastExporter = undefined;
   }
 
+  /** IPv4 addresses remembered now (0 without a memo). */
+  get remembered(): number {
+    return this.#memo?.size ?? 0;
+  }
+
   // Every record of a datagram has the same exporter: remember the last answer.
   #lastExporter: Exporter | undefined;
   #lastNode: string | undefined;
+  #lastNodeId = 0;
 
   #exporterNode(exp: Exporter): string | undefined {
     if (exp === this.#lastExporter) return this.#lastNode;
@@ -68,25 +112,82 @@ export class RecordPipeline {
     }
     this.#lastExporter = exp;
     this.#lastNode = n ?? undefined;
+    this.#lastNodeId = this.#memo?.nodeId(n ?? '') ?? 0;
     return this.#lastNode;
   }
 
   #onRecord(rec: FlowRecord): void {
+    this.counters.records++;
+    const memo = this.#memo;
+    if (memo === undefined || rec.family !== 4 || rec.endMs <= 0) {
+      this.#count(rec, undefined);
+      return;
+    }
+    if (this.#identity.generation !== this.#generation || this.#numbered!.dictionary !== this.#dictionary) this.#forget(memo);
+    const ts = AddressMemo.time(rec.endMs);
+    const s = memo.find(rec.src4, ts);
+    const d = s < 0 ? -1 : memo.find(rec.dst4, ts);
+    if (d < 0) this.#count(rec, memo);
+    else this.#countRemembered(rec, memo, s, d);
+  }
+
+  /** Through the identity index; what it answers is remembered when `memo` is given. */
+  #count(rec: FlowRecord, memo: AddressMemo | undefined): void {
     const c = this.counters;
-    c.records++;
     const id = this.#identity;
     const src = id.resolveSrc(rec);
+    if (memo !== undefined) this.#remember(memo, rec.src4, src);
     const dst = id.resolveDst(rec);
+    if (memo !== undefined) this.#remember(memo, rec.dst4, dst);
     if (src.kind === 'unknown') c.unknownSrc++;
     if (dst.kind === 'unknown') c.unknownDst++;
-    if (this.#dedup !== undefined) {
+    if (this.#dedup !== 'off') {
       // Only an exporter that is a known node can report a flow twice.
       const node = this.#exporterNode(rec.exporter);
-      if (node !== undefined && !this.#dedup(node, src, dst)) {
+      if (node !== undefined && !shouldCount(this.#dedup, node, src, dst)) {
         c.dedupSkipped++;
         return;
       }
     }
     this.#store.add(src, dst, id.role(rec, src, dst), rec, this.nowMs);
+  }
+
+  #countRemembered(rec: FlowRecord, memo: AddressMemo, s: number, d: number): void {
+    const c = this.counters;
+    c.remembered++;
+    if (memo.unknown(s)) c.unknownSrc++;
+    if (memo.unknown(d)) c.unknownDst++;
+    if (this.#dedup !== 'off') {
+      this.#exporterNode(rec.exporter);
+      if (!shouldCountNumbered(this.#lastNodeId, memo.podNode(s), memo.node(d))) {
+        c.dedupSkipped++;
+        return;
+      }
+    }
+    const role = this.#identity.roleOfPorts(rec, memo.ports(s), memo.ports(d));
+    this.#numbered!.addEnds(memo.end(s), memo.end(d), role, rec, this.nowMs);
+  }
+
+  /** Right after a resolve, while the identity's hit fields describe it. */
+  #remember(memo: AddressMemo, ip: number, ep: Endpoint): void {
+    const id = this.#identity;
+    if (id.hitFrom > id.hitTo) return;
+    const f = this.#facts;
+    f.end = this.#numbered!.endOf(ep);
+    f.ports = id.hitPorts;
+    f.unknown = ep.kind === 'unknown';
+    f.node = ep.nodeName;
+    f.podNode = ep.kind === 'pod' ? ep.nodeName : '';
+    f.from = id.hitFrom;
+    f.to = id.hitTo;
+    memo.remember(ip, f);
+  }
+
+  #forget(memo: AddressMemo): void {
+    memo.forget();
+    this.#generation = this.#identity.generation;
+    this.#dictionary = this.#numbered!.dictionary;
+    // Node numbers may have started over.
+    this.#lastExporter = undefined;
   }
 }

@@ -60,6 +60,7 @@ export class SelfMetrics {
       const ws = reports();
       return [[['src'], ws.reduce((a, w) => a + w.pipeline.unknownSrc, 0)], [['dst'], ws.reduce((a, w) => a + w.pipeline.unknownDst, 0)]];
     }, ['end']);
+    r.callback('address_memo_hits', 'Flow records whose two addresses the receiving thread remembered, so the identity index was not asked', 'counter', sum((w) => w.pipeline.remembered));
     r.callback('dedup_skipped', 'Flow records not counted because the source node reports the same flow', 'counter', sum((w) => w.pipeline.dedupSkipped));
 
     r.callback('pairs', 'Pairs in the store', 'gauge', () => store.stats().pairs);

@@ -34,6 +34,8 @@ export interface WarmUpReport {
   unknownEnds: number;
   /** Records counted once only because their exporter is a node (dedup took a decision). */
   dedupSkipped: number;
+  /** Records named from the address memo. */
+  remembered: number;
   decodeErrors: number;
   ms: number;
 }
@@ -88,6 +90,7 @@ export async function warmUp(cfg: RunConfig, backend: UdpBackend, opts: WarmUpOp
     overflowed: counts.stats().overflowedFlows,
     unknownEnds: c.unknownSrc + c.unknownDst,
     dedupSkipped: c.dedupSkipped,
+    remembered: c.remembered,
     decodeErrors: totalErrors(decoder.stats),
     ms: performance.now() - t0,
   };

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { shouldCount } from '../../src/aggregate/dedup.ts';
+import { shouldCount, shouldCountNumbered } from '../../src/aggregate/dedup.ts';
 
 const pod = (nodeName: string) => ({ kind: 'pod' as const, nodeName });
 const ext = { kind: 'external' as const, nodeName: '' };
@@ -31,4 +31,23 @@ test('auto respects which nodes are known', () => {
   assert.equal(shouldCount('auto', 'n2', pod('n1'), pod('n2'), isKnown), false);
   assert.equal(shouldCount('auto', 'n2', pod('n9'), pod('n2'), isKnown), true, 'source node has no exporter we know');
   assert.equal(shouldCount('auto', 'n9', pod('n1'), { nodeName: 'n9' }, isKnown), true, 'exporter not a known node');
+});
+
+test('the numbered form decides as shouldCount does, for every combination', () => {
+  const names = ['', 'n1', 'n2', 'n3'];
+  const id = (n: string) => names.indexOf(n);
+  let skipped = 0;
+  for (const exporter of [undefined, ...names]) {
+    for (const kind of ['pod', 'node', 'external', 'service', 'unknown'] as const) {
+      for (const srcNode of names) {
+        for (const dstNode of names) {
+          const want = shouldCount('auto', exporter, { kind, nodeName: srcNode }, { nodeName: dstNode });
+          const got = shouldCountNumbered(id(exporter ?? ''), kind === 'pod' ? id(srcNode) : 0, id(dstNode));
+          assert.equal(got, want, `exporter ${exporter}, src ${kind} on '${srcNode}', dst on '${dstNode}'`);
+          if (!want) skipped++;
+        }
+      }
+    }
+  }
+  assert.ok(skipped > 0);
 });

@@ -1,0 +1,196 @@
+/**
+ * A receiving thread's memory of what an IPv4 address means to its counts: the delta table's end
+ * number, the server ports that decide roles, the node facts dedup needs and whether the end is
+ * unknown, each valid for a span of flow end times. A record whose two addresses are remembered
+ * never reaches the identity index: two reads of one flat array replace a walk through the
+ * address table, its entry, the endpoint and the end cache, which perf put at a third of a
+ * receiving thread's time.
+ *
+ * Slots are 8 int32 (32 bytes, two to a cache line) behind linear probing on the address. The
+ * whole memo is forgotten at once by moving to a new epoch: a slot whose epoch is not the
+ * current one is empty. The pipeline does that when the inventory changes or the delta table
+ * numbers its ends anew, so nothing here has to track which answers a change touched.
+ *
+ * Spans are kept in whole seconds, rounded inwards, so a remembered span never covers a time its
+ * answer does not: a flow that ends in the rounded-off part just takes the identity index.
+ */
+import type { PortSet } from '../identify/index.ts';
+
+const STRIDE = 8;
+const EPOCH = 0, ADDR = 1, END = 2, FLAGS = 3, NODE = 4, POD_NODE = 5, FROM = 6, TO = 7;
+/** Spans are seconds after this instant (2017-07-14), so int32 reaches 2085. */
+const BASE_MS = 1_500_000_000_000;
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+const UNKNOWN = 1;
+const MIN_SLOTS = 1 << 12;
+const MAX_SLOTS = 1 << 20;
+/** Port sets and node names numbered before the numbering starts over with a new epoch. */
+const MAX_NUMBERED = 1 << 16;
+
+/** What the memo keeps about one address. */
+export interface AddressFacts {
+  /** The delta table's end number. */
+  end: number;
+  /** The server ports of the end, for role(). */
+  ports: PortSet;
+  unknown: boolean;
+  /** The end's node name ('' for none), and the same only when the end is a pod. */
+  node: string;
+  podNode: string;
+  /** Flow end times (ms) over which these facts hold; nothing is kept when from > to. */
+  from: number;
+  to: number;
+}
+
+export class AddressMemo {
+  #slots: Int32Array;
+  #mask: number;
+  #shift: number;
+  #epoch = 1;
+  #used = 0;
+  #portSets: PortSet[] = [[]];
+  readonly #portIds = new Map<PortSet, number>();
+  readonly #nodeIds = new Map<string, number>();
+
+  /** `slots`: a power of two, the starting size (it doubles as addresses come). */
+  constructor(slots = MIN_SLOTS) {
+    if (!(Number.isInteger(Math.log2(slots)) && slots >= 2 && slots <= MAX_SLOTS)) throw new RangeError(`slots must be a power of two up to ${MAX_SLOTS}`);
+    this.#slots = new Int32Array(slots * STRIDE);
+    this.#mask = slots - 1;
+    this.#shift = 32 - Math.log2(slots);
+  }
+
+  /** A flow end time (ms) as the memo compares it. */
+  static time(ms: number): number {
+    return (ms - BASE_MS) / 1000;
+  }
+
+  /** The slot remembering `ip` (uint32) at time `ts` (from time()), or -1. */
+  find(ip: number, ts: number): number {
+    const s = this.#slots;
+    const key = ip | 0;
+    const mask = this.#mask;
+    for (let i = Math.imul(key, 0x9e3779b1) >>> this.#shift; ; i = (i + 1) & mask) {
+      const at = i * STRIDE;
+      if (s[at + EPOCH] !== this.#epoch) return -1;
+      if (s[at + ADDR] === key) return s[at + FROM] <= ts && ts <= s[at + TO] ? at : -1;
+    }
+  }
+
+  end(at: number): number {
+    return this.#slots[at + END];
+  }
+
+  unknown(at: number): boolean {
+    return (this.#slots[at + FLAGS] & UNKNOWN) !== 0;
+  }
+
+  ports(at: number): PortSet {
+    return this.#portSets[this.#slots[at + FLAGS] >>> 1];
+  }
+
+  /** The end's node, numbered as nodeId() numbers names (0: none). */
+  node(at: number): number {
+    return this.#slots[at + NODE];
+  }
+
+  podNode(at: number): number {
+    return this.#slots[at + POD_NODE];
+  }
+
+  /** A node name's number in this memo (0 for ''), stable until the next forget(). */
+  nodeId(name: string): number {
+    if (name === '') return 0;
+    let n = this.#nodeIds.get(name);
+    if (n === undefined) {
+      n = this.#nodeIds.size + 1;
+      this.#nodeIds.set(name, n);
+    }
+    return n;
+  }
+
+  /** Remembers `ip` (uint32). Spans too short to survive the rounding to seconds are not kept. */
+  remember(ip: number, f: AddressFacts): void {
+    const from = f.from === -Infinity ? INT32_MIN : Math.ceil(AddressMemo.time(f.from));
+    const to = f.to === Infinity ? INT32_MAX : Math.floor(AddressMemo.time(f.to));
+    if (!(from <= to && from >= INT32_MIN && to <= INT32_MAX)) return;
+    // New port sets and node names come only with inventory changes, after which the owner
+    // forgets everything and the numbering can start over.
+    if (this.#portIds.size >= MAX_NUMBERED || this.#nodeIds.size >= MAX_NUMBERED) return;
+    if ((this.#used + 1) * 2 > this.#mask + 1) this.#grow();
+    const s = this.#slots;
+    const key = ip | 0;
+    const mask = this.#mask;
+    let at = 0;
+    for (let i = Math.imul(key, 0x9e3779b1) >>> this.#shift; ; i = (i + 1) & mask) {
+      at = i * STRIDE;
+      if (s[at + EPOCH] !== this.#epoch) { this.#used++; break; }
+      if (s[at + ADDR] === key) break;
+    }
+    s[at + EPOCH] = this.#epoch;
+    s[at + ADDR] = key;
+    s[at + END] = f.end;
+    s[at + FLAGS] = (this.#portId(f.ports) << 1) | (f.unknown ? UNKNOWN : 0);
+    s[at + NODE] = this.nodeId(f.node);
+    s[at + POD_NODE] = this.nodeId(f.podNode);
+    s[at + FROM] = from;
+    s[at + TO] = to;
+  }
+
+  /** Forgets every address at once; node and port-set numbers start over too when they grew too many. */
+  forget(): void {
+    if (this.#portIds.size >= MAX_NUMBERED || this.#nodeIds.size >= MAX_NUMBERED) {
+      this.#portIds.clear();
+      this.#portSets = [[]];
+      this.#nodeIds.clear();
+    }
+    this.#emptySlots();
+  }
+
+  /** Addresses remembered now. */
+  get size(): number {
+    return this.#used;
+  }
+
+  #portId(ports: PortSet): number {
+    if (ports.length === 0) return 0;
+    let n = this.#portIds.get(ports);
+    if (n === undefined) {
+      n = this.#portSets.length;
+      this.#portSets.push(ports);
+      this.#portIds.set(ports, n);
+    }
+    return n;
+  }
+
+  /** More addresses than half the slots: twice the slots (up to MAX_SLOTS, then empty again). */
+  #grow(): void {
+    const old = this.#slots;
+    const slots = this.#mask + 1;
+    if (slots >= MAX_SLOTS) {
+      this.#emptySlots();
+      return;
+    }
+    const epoch = this.#epoch;
+    this.#slots = new Int32Array(slots * 2 * STRIDE);
+    this.#mask = slots * 2 - 1;
+    this.#shift--;
+    for (let at = 0; at < old.length; at += STRIDE) {
+      if (old[at + EPOCH] !== epoch) continue;
+      let i = Math.imul(old[at + ADDR], 0x9e3779b1) >>> this.#shift;
+      while (this.#slots[i * STRIDE + EPOCH] === epoch) i = (i + 1) & this.#mask;
+      this.#slots.set(old.subarray(at, at + STRIDE), i * STRIDE);
+    }
+  }
+
+  #emptySlots(): void {
+    this.#used = 0;
+    if (this.#epoch === INT32_MAX) {
+      this.#slots.fill(0);
+      this.#epoch = 1;
+    } else {
+      this.#epoch++;
+    }
+  }
+}
