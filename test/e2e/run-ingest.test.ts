@@ -209,6 +209,8 @@ test('both nodes report a pod-to-pod flow: --dedup auto counts it once, from the
     assert.equal(metric(body, 'netflow_connection_count', { srchost: 'svc1', dsthost: 'web' }), 10 * n, `${mode}: replies`);
     assert.equal(metric(body, 'netflow_connection_bytes', { srchost: 'web', dsthost: 'svc1' }), request.reduce((s, f) => s + f.bytes, 0) * n);
     assert.equal(metric(body, 'netflow_k8s_dedup_skipped_total'), mode === 'auto' ? 20 : 0);
+    // Only each datagram's first record, whichever thread it reached, asked the identity index.
+    assert.ok(metric(body, 'netflow_k8s_address_memo_hits_total')! >= 38, 'the rest were named from the address memo');
     await c.stop('SIGTERM');
     running.pop();
   }
