@@ -32,18 +32,33 @@ export async function loadTemplates(file: string | undefined, log: Logger): Prom
   }
 }
 
-/** Merge the threads' snapshots into one file, written atomically (temp file, then rename). */
-export async function saveTemplates(file: string, snapshots: readonly unknown[], log: Logger): Promise<void> {
+/**
+ * The union of several snapshots (threads', the file's); where two hold the same template, the
+ * later one's wins. Throws on a snapshot that is not one of ours.
+ */
+export function mergeTemplates(snapshots: readonly unknown[]): SavedTemplates {
   const d = new Decoder(() => {});
   const now = Date.now();
+  for (const s of snapshots) if (s !== undefined) d.loadTemplates(s as SavedTemplates, now);
+  return d.saveTemplates();
+}
+
+/** Merge the threads' snapshots into one file, written atomically (temp file, then rename). */
+export async function saveTemplates(file: string, snapshots: readonly unknown[], log: Logger): Promise<void> {
   try {
-    for (const s of snapshots) if (s !== undefined) d.loadTemplates(s as SavedTemplates, now);
+    const merged = mergeTemplates(snapshots);
     await mkdir(dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(d.saveTemplates()));
+    await writeFile(tmp, JSON.stringify(merged));
     await rename(tmp, file);
-    log.info({ file, templates: d.stats.templates }, 'templates saved');
+    log.info({ file, templates: templateCount(merged) }, 'templates saved');
   } catch (err) {
     log.error({ file, err: String(err) }, 'templates not saved');
   }
+}
+
+function templateCount(saved: SavedTemplates): number {
+  let n = 0;
+  for (const e of saved.exporters) for (const d of e.domains) n += d.templates.length;
+  return n;
 }

@@ -2,27 +2,33 @@
  * The main thread's side of the receiving threads: starts them on one port (the first binds, the
  * rest join it with SO_REUSEPORT), broadcasts inventory changes to every one of them, merges their
  * exact deltas into the one PairStore, and keeps their latest reports for self-metrics.
- * A thread that dies is restarted with the current inventory replayed.
+ * A thread that dies is restarted with the current inventory replayed and the templates the live
+ * threads hold, so its first datagrams decode without waiting for the exporters' next refresh.
  */
 import { Worker } from 'node:worker_threads';
 import type { RunConfig } from '../config/run-options.ts';
 import type { InventoryListener, SlimNode, SlimPod, SlimService } from '../identify/inventory.ts';
 import type { End, PairStore } from '../aggregate/pair-store.ts';
 import type { FromWorker, InventoryOp, ToWorker, WorkerInit, WorkerReport } from '../ingest/worker-protocol.ts';
+import { mergeTemplates } from './templates.ts';
 
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const WORKER_URL = new URL(`../ingest/worker${EXT}`, import.meta.url);
 
-/** The parent's Node flags minus an inline script (`-e CODE`, `--input-type`), which a worker file cannot take. */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
+/**
+ * The parent's Node flags for a worker: inherited as they are (Node leaves out the per-process
+ * ones itself; an explicit list containing them is refused), except that an inline script
+ * (`-e CODE`, `--input-type`) is taken out, which a worker file cannot take.
+ */
+function workerExecArgv(): string[] | undefined {
   const a = process.execArgv;
+  const out: string[] = [];
   for (let i = 0; i < a.length; i++) {
     if (a[i] === '-e' || a[i] === '--eval' || a[i] === '-p' || a[i] === '--print') { i++; continue; }
     if (a[i].startsWith('--input-type') || a[i].startsWith('--eval=') || a[i].startsWith('--print=')) continue;
     out.push(a[i]);
   }
-  return out;
+  return out.length === a.length ? undefined : out;
 }
 
 export interface PoolLog {
@@ -51,6 +57,8 @@ interface Slot {
   /** Reports of earlier incarnations of this slot, so counters never go backwards after a restart. */
   base: WorkerReport[];
   stopping: boolean;
+  /** Exited; a restart takes the slot over. */
+  dead: boolean;
   exited: Promise<void>;
 }
 
@@ -112,10 +120,10 @@ export class WorkerPool implements InventoryListener {
     return first;
   }
 
-  #spawn(index: number, base: WorkerReport[] = []): Promise<BoundAddress> {
-    const init: WorkerInit = { index, config: this.#config, port: this.#port, templates: this.#templates };
+  #spawn(index: number, base: WorkerReport[] = [], templates: unknown = this.#templates): Promise<BoundAddress> {
+    const init: WorkerInit = { index, config: this.#config, port: this.#port, templates };
     const worker = new Worker(WORKER_URL, { workerData: init, name: `netflow-k8s-recv-${index}`, execArgv: workerExecArgv() });
-    const slot: Slot = { index, worker, ends: [], report: undefined, tid: undefined, base, stopping: false, exited: new Promise<void>((r) => worker.once('exit', () => r())) };
+    const slot: Slot = { index, worker, ends: [], report: undefined, tid: undefined, base, stopping: false, dead: false, exited: new Promise<void>((r) => worker.once('exit', () => r())) };
     this.#slots[index] = slot;
     // Replay the inventory as it is now, so a late or restarted thread names ends like the others.
     const replay: { op: InventoryOp; a: unknown }[] = [];
@@ -169,6 +177,7 @@ export class WorkerPool implements InventoryListener {
         if (!ready) reject(err);
       });
       worker.on('exit', (code) => {
+        slot.dead = true;
         for (const seq of [...this.#waiters.keys()]) this.#answer(worker, seq, undefined);
         if (slot.stopping || this.#stopped) return;
         if (!ready) {
@@ -180,10 +189,22 @@ export class WorkerPool implements InventoryListener {
         this.restarts++;
         this.#log.warn({ worker: index, code }, 'receiving thread exited; restarting');
         setTimeout(() => {
-          if (!this.#stopped) this.#spawn(index, keep).catch((err) => this.#log.error({ worker: index, err: String(err) }, 'restart failed'));
+          if (!this.#stopped) this.#restart(index, keep).catch((err) => this.#log.error({ worker: index, err: String(err) }, 'restart failed'));
         }, 1000).unref();
       });
     });
+  }
+
+  /** The templates at start, then what the live threads hold now (newer wins), as the new thread's start. */
+  async #restart(index: number, base: WorkerReport[]): Promise<void> {
+    const live = await this.templates();
+    let templates = this.#templates;
+    try {
+      templates = mergeTemplates([this.#templates, ...live]);
+    } catch (err) {
+      this.#log.warn({ worker: index, err: String(err) }, 'live templates not merged; the restarted thread starts from the saved ones');
+    }
+    if (!this.#stopped) await this.#spawn(index, base, templates);
   }
 
   #answer(from: Worker, seq: number, value: unknown): void {
@@ -198,7 +219,7 @@ export class WorkerPool implements InventoryListener {
 
   #ask(msg: (seq: number) => ToWorker): Promise<unknown[]> {
     const seq = ++this.#seq;
-    const live = this.#slots.filter((s) => !s.stopping);
+    const live = this.#slots.filter((s) => !s.stopping && !s.dead);
     if (live.length === 0) return Promise.resolve([]);
     return new Promise((resolve) => {
       this.#waiters.set(seq, { owing: new Set(live.map((s) => s.worker)), resolve, got: [] });
