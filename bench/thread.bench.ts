@@ -5,8 +5,12 @@
  * core a record costs behind the socket, which with the receive cost (udp.bench.ts) bounds what
  * one thread can take. Drains every 250 ms of work, like --merge-interval.
  *
- *   node bench/thread.bench.ts [--no-memo]   (--no-memo: every record through the identity index, to compare)
+ *   node bench/thread.bench.ts [--no-memo] [--churn N]
+ *
+ * --no-memo: every record through the identity index, to compare. --churn N: N pod updates a
+ * second reach the thread meanwhile, as an informer delivers them; each one empties the memo.
  */
+import { parseArgs } from 'node:util';
 import { defaultRunConfig } from '../src/config/run-options.ts';
 import { buildWorkerParts } from '../src/pipeline/parts.ts';
 import { UdpReceiver } from '../src/ingest/udp-receiver.ts';
@@ -27,7 +31,9 @@ function pod(k: number): SlimPod {
 }
 
 export async function main(): Promise<void> {
-  const memo = !process.argv.includes('--no-memo');
+  const { values } = parseArgs({ options: { 'no-memo': { type: 'boolean', default: false }, churn: { type: 'string', default: '0' } } });
+  const memo = !values['no-memo'];
+  const churn = Number(values.churn);
   const parts = await buildWorkerParts(defaultRunConfig(), { memo });
   const { decoder, identity, counts, pipeline } = parts;
   for (let k = 0; k < ADDRESSES; k++) identity.upsertPod(pod(k));
@@ -41,11 +47,13 @@ export async function main(): Promise<void> {
   }
   const perDatagram = records / stream.length;
 
+  let changes = 0;
   const run = (seconds: number): { nsPerRecord: number; datagrams: number } => {
     const t0 = performance.now();
     let lastDrain = t0;
     let n = 0;
     let now = t0;
+    let nextChange = t0;
     while (now - t0 < seconds * 1000) {
       for (let i = 0; i < 1000; i++) {
         const d = stream[n++ % stream.length];
@@ -53,6 +61,8 @@ export async function main(): Promise<void> {
       }
       now = performance.now();
       if (now - lastDrain >= 250) { counts.drain(); lastDrain = now; }
+      // An update that changes nothing still counts as a change: the memo cannot tell.
+      for (; churn > 0 && nextChange <= now; nextChange += 1000 / churn) identity.upsertPod(pod(changes++ % ADDRESSES));
     }
     return { nsPerRecord: ((now - t0) * 1e6) / (n * perDatagram), datagrams: n };
   };
@@ -64,7 +74,7 @@ export async function main(): Promise<void> {
   const unknown = pipeline.counters.unknownSrc + pipeline.counters.unknownDst;
   const measured = pipeline.counters.records - before;
   const remembered = (100 * (pipeline.counters.remembered - rememberedBefore)) / measured;
-  console.log(`receiving thread behind the socket (decode → identify → count${memo ? "" : ", address memo off"}), ${perDatagram.toFixed(0)} records/datagram, ${EXPORTERS} exporters, ${ADDRESSES} pods, ${counts.stats().rows} pairs this interval:`);
+  console.log(`receiving thread behind the socket (decode → identify → count${memo ? '' : ', address memo off'}${churn > 0 ? `, ${churn} pod updates/s` : ''}), ${perDatagram.toFixed(0)} records/datagram, ${EXPORTERS} exporters, ${ADDRESSES} pods, ${counts.stats().rows} pairs this interval:`);
   console.log(`  ${results.map((r) => r.nsPerRecord.toFixed(0)).join(' / ')} ns per record (best ${best.toFixed(0)}: ${((1e9 / best) / 1e6).toFixed(2)} M records/s, ${fmt(1e9 / best / perDatagram)} datagrams/s on one core), ${fmt(measured)} records (${remembered.toFixed(1)}% named from the address memo), ${unknown} with an unknown end`);
 }
 

@@ -72,6 +72,9 @@ export interface IdentityStats {
   readonly tableBytes: number;
 }
 
+/** Changed addresses listed between two takeChanges(); past this, the caller forgets everything. */
+const MAX_LISTED_CHANGES = 4096;
+
 const PROTO_NUM: Readonly<Record<string, number>> = { TCP: 6, UDP: 17, SCTP: 132 };
 
 /** proto << 16 | port, sorted and unique. Plain arrays of small integers: a typed array costs 3× the memory. */
@@ -188,13 +191,17 @@ interface ServiceState {
 export class IdentityIndex implements InventoryListener {
   /** Set by the inventory source once every kind has been listed in full; never serve a half-synced index as ready. */
   ready = false;
-  /** Rises with every change to what an address means: anything remembered from an earlier answer is void. */
+  /**
+   * Rises with every change to what an address means; takeChanges() says which IPv4 addresses
+   * changed, so a caller that remembers answers (the receiving thread's AddressMemo) can forget
+   * just those.
+   */
   generation = 0;
   /**
    * What the last lookup found beyond the endpoint: the server ports that decide roles, and the
    * span of flow end times over which the same address gives the same answer at any port
    * (empty, from > to, when the answer depends on the port or on time within the entry). A
-   * caller may remember the answer for that span, until `generation` moves.
+   * caller may remember the answer for that span, until takeChanges() lists the address.
    */
   hitPorts: PortSet = NO_PORTS;
   hitFrom = -Infinity;
@@ -214,6 +221,7 @@ export class IdentityIndex implements InventoryListener {
   /** Deleted pods in deletion order (goneAt rises), pruned from the front. */
   private gone: PodState[] = [];
   private goneHead = 0;
+  private changed4: number[] | null = [];
   private pruned = 0;
   private presentPods = 0;
   /** Server ports of the last resolved source and destination. */
@@ -466,10 +474,19 @@ export class IdentityIndex implements InventoryListener {
     };
   }
 
+  /**
+   * The IPv4 addresses whose answer may have changed since the last call, or null when more
+   * changed than are worth listing (forget everything). For the one caller that remembers answers.
+   */
+  takeChanges(): readonly number[] | null {
+    const c = this.changed4;
+    this.changed4 = [];
+    return c;
+  }
+
   // ---- inventory ----------------------------------------------------------------------------
 
   upsertPod(slim: SlimPod): void {
-    this.generation++;
     this.prune();
     const existing = this.pods.get(slim.uid);
     // A deletion is final for a UID: a late or replayed update must not bring the pod back.
@@ -500,7 +517,6 @@ export class IdentityIndex implements InventoryListener {
   }
 
   deletePod(uid: string, atMs: number): void {
-    this.generation++;
     this.prune();
     const st = this.pods.get(uid);
     if (st === undefined || st.goneAt >= 0) return;
@@ -513,26 +529,26 @@ export class IdentityIndex implements InventoryListener {
   }
 
   upsertNode(node: SlimNode): void {
-    this.generation++;
     this.deleteNode(node.name);
     const st: NodeState = { endpoint: nodeEndpoint(node.name), addrs: parseAll(node.addresses) };
     this.nodes.set(node.name, st);
-    for (const a of st.addrs) this.entryFor(a).node = st.endpoint;
+    for (const a of st.addrs) {
+      this.entryFor(a).node = st.endpoint;
+      this.changed(a);
+    }
   }
 
   deleteNode(name: string): void {
-    this.generation++;
     const st = this.nodes.get(name);
     if (st === undefined) return;
     this.nodes.delete(name);
     for (const a of st.addrs) {
       const e = this.getEntry(a);
-      if (e !== undefined && e.node === st.endpoint) { e.node = null; this.dropIfEmpty(a, e); }
+      if (e !== undefined && e.node === st.endpoint) { e.node = null; this.dropIfEmpty(a, e); this.changed(a); }
     }
   }
 
   upsertService(svc: SlimService): void {
-    this.generation++;
     const old = this.services.get(svc.uid);
     if (old !== undefined) this.removeService(old);
     const keys: number[] = [];
@@ -548,13 +564,13 @@ export class IdentityIndex implements InventoryListener {
       const e = this.entryFor(a);
       e.service = st.endpoint;
       e.servicePorts = st.ports;
+      this.changed(a);
     }
     this.addServerPortRef(st.endpoint, st.ports);
     this.refreshPodsFor(svc, old?.slim);
   }
 
   deleteService(uid: string): void {
-    this.generation++;
     const st = this.services.get(uid);
     if (st === undefined) return;
     this.removeService(st);
@@ -571,7 +587,6 @@ export class IdentityIndex implements InventoryListener {
       this.setServerPorts(st, NO_PORTS);
       this.pods.delete(st.uid);
       this.pruned++;
-      this.generation++;
     }
     if (head > 1024 && head * 2 > this.gone.length) {
       this.gone = this.gone.slice(head);
@@ -591,6 +606,7 @@ export class IdentityIndex implements InventoryListener {
         e.service = null;
         e.servicePorts = NO_PORTS;
         this.dropIfEmpty(a, e);
+        this.changed(a);
       }
     }
     this.releaseServerPortRef(st.endpoint);
@@ -658,6 +674,7 @@ export class IdentityIndex implements InventoryListener {
       if (st.host) { if (!e.hosts.includes(st)) e.hosts = [...e.hosts, st]; }
       else if (!e.pods.includes(st)) e.pods = [...e.pods, st];
       e.refresh();
+      this.changed(a);
     }
   }
 
@@ -671,6 +688,7 @@ export class IdentityIndex implements InventoryListener {
       if (e.hosts.includes(st)) e.hosts = listWithout(e.hosts, st);
       e.refresh();
       this.dropIfEmpty(a, e);
+      this.changed(a);
     }
   }
 
@@ -678,8 +696,18 @@ export class IdentityIndex implements InventoryListener {
   private refreshAddrs(st: PodState): void {
     for (const text of st.slim.ips) {
       const a = parseAddress(text);
-      if (a) this.getEntry(a)?.refresh();
+      if (!a) continue;
+      this.getEntry(a)?.refresh();
+      this.changed(a);
     }
+  }
+
+  /** Every change to an address entry, or to a pod it lists, passes here. */
+  private changed(a: ParsedAddress): void {
+    this.generation++;
+    if (a.family !== 4 || this.changed4 === null) return;
+    if (this.changed4.length >= MAX_LISTED_CHANGES) this.changed4 = null;
+    else this.changed4.push(a.v4);
   }
 
   private getEntry(a: ParsedAddress): IpEntry | undefined {

@@ -7,9 +7,9 @@
  * receiving thread's time.
  *
  * Slots are 8 int32 (32 bytes, two to a cache line) behind linear probing on the address. The
- * whole memo is forgotten at once by moving to a new epoch: a slot whose epoch is not the
- * current one is empty. The pipeline does that when the inventory changes or the delta table
- * numbers its ends anew, so nothing here has to track which answers a change touched.
+ * pipeline forgets the addresses an inventory change touched one by one, and everything at once
+ * (a new epoch: a slot whose epoch is not the current one is empty) when the delta table numbers
+ * its ends anew or too much changed to list.
  *
  * Spans are kept in whole seconds, rounded inwards, so a remembered span never covers a time its
  * answer does not: a flow that ends in the rounded-off part just takes the identity index.
@@ -68,13 +68,26 @@ export class AddressMemo {
 
   /** The slot remembering `ip` (uint32) at time `ts` (from time()), or -1. */
   find(ip: number, ts: number): number {
+    const at = this.#slotOf(ip | 0);
     const s = this.#slots;
-    const key = ip | 0;
+    return at >= 0 && s[at + FROM] <= ts && ts <= s[at + TO] ? at : -1;
+  }
+
+  /** Forgets one address: its slot stays, with a span that holds nowhere, until remembered again. */
+  forgetAddress(ip: number): void {
+    const at = this.#slotOf(ip | 0);
+    if (at < 0) return;
+    this.#slots[at + FROM] = INT32_MAX;
+    this.#slots[at + TO] = INT32_MIN;
+  }
+
+  #slotOf(key: number): number {
+    const s = this.#slots;
     const mask = this.#mask;
     for (let i = Math.imul(key, 0x9e3779b1) >>> this.#shift; ; i = (i + 1) & mask) {
       const at = i * STRIDE;
       if (s[at + EPOCH] !== this.#epoch) return -1;
-      if (s[at + ADDR] === key) return s[at + FROM] <= ts && ts <= s[at + TO] ? at : -1;
+      if (s[at + ADDR] === key) return at;
     }
   }
 
@@ -110,14 +123,16 @@ export class AddressMemo {
     return n;
   }
 
-  /** Remembers `ip` (uint32). Spans too short to survive the rounding to seconds are not kept. */
-  remember(ip: number, f: AddressFacts): void {
+  /**
+   * Remembers `ip` (uint32). Spans too short to survive the rounding to seconds are not kept.
+   * False when port sets or node names have been numbered too many: then nothing more is kept
+   * until forget() starts the numbering over.
+   */
+  remember(ip: number, f: AddressFacts): boolean {
+    if (this.#portIds.size >= MAX_NUMBERED || this.#nodeIds.size >= MAX_NUMBERED) return false;
     const from = f.from === -Infinity ? INT32_MIN : Math.ceil(AddressMemo.time(f.from));
     const to = f.to === Infinity ? INT32_MAX : Math.floor(AddressMemo.time(f.to));
-    if (!(from <= to && from >= INT32_MIN && to <= INT32_MAX)) return;
-    // New port sets and node names come only with inventory changes, after which the owner
-    // forgets everything and the numbering can start over.
-    if (this.#portIds.size >= MAX_NUMBERED || this.#nodeIds.size >= MAX_NUMBERED) return;
+    if (!(from <= to && from >= INT32_MIN && to <= INT32_MAX)) return true;
     if ((this.#used + 1) * 2 > this.#mask + 1) this.#grow();
     const s = this.#slots;
     const key = ip | 0;
@@ -136,6 +151,7 @@ export class AddressMemo {
     s[at + POD_NODE] = this.nodeId(f.podNode);
     s[at + FROM] = from;
     s[at + TO] = to;
+    return true;
   }
 
   /** Forgets every address at once; node and port-set numbers start over too when they grew too many. */

@@ -21,8 +21,9 @@ export interface Identity {
   role(rec: FlowRecord, src: Endpoint, dst: Endpoint): Role;
   roleOfPorts(rec: FlowRecord, srcPorts: PortSet, dstPorts: PortSet): Role;
   nodeByAddress(address: string): string | undefined;
-  /** Rises with every inventory change. */
+  /** Rises with every inventory change; takeChanges() lists the IPv4 addresses it touched (null: too many). */
   readonly generation: number;
+  takeChanges(): readonly number[] | null;
   /** The last resolve's server ports, and the span of flow end times its answer holds for. */
   readonly hitPorts: PortSet;
   readonly hitFrom: number;
@@ -123,7 +124,7 @@ export class RecordPipeline {
       this.#count(rec, undefined);
       return;
     }
-    if (this.#identity.generation !== this.#generation || this.#numbered!.dictionary !== this.#dictionary) this.#forget(memo);
+    if (this.#identity.generation !== this.#generation || this.#numbered!.dictionary !== this.#dictionary) this.#catchUp(memo);
     const ts = AddressMemo.time(rec.endMs);
     const s = memo.find(rec.src4, ts);
     const d = s < 0 ? -1 : memo.find(rec.dst4, ts);
@@ -180,13 +181,20 @@ export class RecordPipeline {
     f.podNode = ep.kind === 'pod' ? ep.nodeName : '';
     f.from = id.hitFrom;
     f.to = id.hitTo;
-    memo.remember(ip, f);
+    if (!memo.remember(ip, f)) this.#forgetAll(memo);
   }
 
-  #forget(memo: AddressMemo): void {
-    memo.forget();
+  /** After inventory changes, the addresses they touched are forgotten; after a new end numbering, all of them. */
+  #catchUp(memo: AddressMemo): void {
+    const changed = this.#identity.takeChanges();
+    if (changed === null || this.#numbered!.dictionary !== this.#dictionary) this.#forgetAll(memo);
+    else for (let i = 0; i < changed.length; i++) memo.forgetAddress(changed[i]);
     this.#generation = this.#identity.generation;
     this.#dictionary = this.#numbered!.dictionary;
+  }
+
+  #forgetAll(memo: AddressMemo): void {
+    memo.forget();
     // Node numbers may have started over.
     this.#lastExporter = undefined;
   }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { IdentityIndex, UNKNOWN_ENDPOINT } from '../../src/identify/index.ts';
 import { internEndpoint } from '../../src/identify/intern.ts';
 import { MIN, T0, flow, pod, service } from './helpers.ts';
+import { parseIPv4 } from '../../src/identify/ip.ts';
 
 test('pods, nodes and services resolve with the endpoint conventions', () => {
   const idx = new IdentityIndex();
@@ -273,4 +274,35 @@ test('two live pods on one address (a deletion that never came): the later start
   assert.equal(idx.lookup('10.5.0.1', { t: T0 + 15 * MIN }).name, 'fresh');
   idx.deletePod('fresh', T0 + 20 * MIN);
   assert.equal(idx.lookup('10.5.0.1', { t: T0 + 15 * MIN }).name, 'fresh', 'its history stays');
+});
+
+test('takeChanges() lists the IPv4 addresses each change touched, and null past what is worth listing', () => {
+  let now = T0;
+  const idx = new IdentityIndex({ now: () => now, retentionMs: MIN });
+  const v4 = (a: string) => parseIPv4(a);
+  const taken = () => {
+    const c = idx.takeChanges();
+    return c === null ? null : [...new Set(c)].sort((a, b) => a - b);
+  };
+  assert.deepEqual(taken(), []);
+  const g0 = idx.generation;
+  idx.upsertPod(pod({ uid: 'a', ips: ['10.0.0.1', 'fd00::1'], labels: { app: 'web' } }));
+  assert.deepEqual(taken(), [v4('10.0.0.1')], 'IPv6 addresses are not listed');
+  assert.ok(idx.generation > g0);
+  idx.upsertNode({ name: 'node-a', addresses: ['192.168.0.1'] });
+  idx.upsertService(service({ uid: 's', name: 'web', clusterIPs: ['10.96.0.1'], selector: { app: 'web' }, ports: [{ port: 80, protocol: 'TCP' }], targetPorts: [8080] }));
+  // The Service's ports make its pod a server: the pod's address changed too.
+  assert.deepEqual(taken(), [v4('10.0.0.1'), v4('10.96.0.1'), v4('192.168.0.1')].sort((a, b) => a - b));
+  idx.deletePod('a', now);
+  assert.deepEqual(taken(), [v4('10.0.0.1')]);
+  now += 2 * MIN;
+  idx.prune(now);
+  assert.deepEqual(taken(), [v4('10.0.0.1')], 'pruning its history changes the address again');
+  idx.deleteNode('node-a');
+  idx.deleteService('s');
+  assert.deepEqual(taken(), [v4('10.96.0.1'), v4('192.168.0.1')].sort((a, b) => a - b));
+  assert.deepEqual(taken(), [], 'taken means gone');
+  for (let i = 0; i < 5000; i++) idx.upsertPod(pod({ uid: `p${i}`, ips: [`10.1.${i >> 8}.${i & 255}`] }));
+  assert.equal(idx.takeChanges(), null, 'too many to list: forget everything');
+  assert.deepEqual(taken(), []);
 });

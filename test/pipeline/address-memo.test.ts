@@ -91,3 +91,24 @@ test('grows past its starting size and keeps every address, edge addresses inclu
 test('the starting size must be a power of two', () => {
   assert.throws(() => new AddressMemo(1000), /power of two/);
 });
+
+test('forgetAddress() forgets one address and leaves the rest', () => {
+  const m = new AddressMemo();
+  for (let ip = 1; ip <= 50; ip++) m.remember(ip, facts({ end: ip }));
+  m.forgetAddress(7);
+  m.forgetAddress(999); // never remembered: nothing happens
+  assert.equal(m.find(7, at(T)), -1);
+  for (let ip = 1; ip <= 50; ip++) if (ip !== 7) assert.equal(m.end(m.find(ip, at(T))), ip);
+  m.remember(7, facts({ end: 70 }));
+  assert.equal(m.end(m.find(7, at(T))), 70, 'remembered again in its old slot');
+  assert.equal(m.size, 50);
+});
+
+test('with too many node names numbered it keeps nothing more until forget()', () => {
+  const m = new AddressMemo();
+  for (let i = 0; m.remember(i, facts({ node: `n${i}` })); i++) assert.ok(i < 70_000, 'it stops somewhere');
+  assert.equal(m.remember(1 << 20, facts()), false);
+  m.forget();
+  assert.equal(m.remember(1 << 20, facts({ node: 'x' })), true);
+  assert.equal(m.node(m.find(1 << 20, at(T))), 1, 'the numbering started over');
+});

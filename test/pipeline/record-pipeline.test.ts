@@ -88,7 +88,7 @@ for (const [seed, clockSkewMs] of [[1, 5000], [2, 5000], [3, 0], [4, 0]]) {
     for (let i = 0; i < 20; i++) newPod();
     identity.upsertService({ uid: 's1', namespace: 'ns', name: 'web', clusterIPs: ['10.96.0.10'], ports: [{ port: 80, protocol: 'TCP' }], targetPorts: ['http'], selector: { app: 'app1' } });
 
-    const addresses = [...Array.from({ length: 48 }, (_, i) => podIp(i)), ...NODES.map((_, i) => nodeIp(i)), '10.96.0.10', '8.8.8.8', '1.1.1.1'].map((a) => parseIPv4(a));
+    const addresses = [...Array.from({ length: 48 }, (_, i) => podIp(i)), ...NODES.map((_, i) => nodeIp(i)), '192.168.0.9', '10.96.0.10', '10.96.0.11', '10.96.0.12', '8.8.8.8', '1.1.1.1'].map((a) => parseIPv4(a));
     const exporters: Exporter[] = [...NODES.map((_, i) => nodeIp(i)), '172.16.0.1'].map((address, i) => ({ address, port: 9995, key: `${address}|9995` }));
     const rec = new FlowRecord();
     let records = 0;
@@ -109,7 +109,14 @@ for (const [seed, clockSkewMs] of [[1, 5000], [2, 5000], [3, 0], [4, 0]]) {
         identity.upsertPod(live[i]);
         edges.push(live[i].endMs!);
       } else if (r < 0.045) {
-        identity.upsertService({ uid: 's2', namespace: 'ns', name: 'api', clusterIPs: ['10.96.0.11'], ports: [{ port: 9000, protocol: 'TCP' }], targetPorts: [9000], selector: { app: pick(['app2', 'app3']) } });
+        // Moves between two ClusterIPs and two ports, or goes away.
+        const port = pick([9000, 9001]);
+        if (rand() < 0.2) identity.deleteService('s2');
+        else identity.upsertService({ uid: 's2', namespace: 'ns', name: 'api', clusterIPs: [pick(['10.96.0.11', '10.96.0.12'])], ports: [{ port, protocol: 'TCP' }], targetPorts: [port], selector: { app: pick(['app2', 'app3']) } });
+      } else if (r < 0.05) {
+        // A node moves between two addresses, or goes away.
+        if (rand() < 0.3) identity.deleteNode('n2');
+        else identity.upsertNode({ name: 'n2', addresses: [pick([nodeIp(2), '192.168.0.9'])] });
       } else if (r < 0.1) {
         identity.prune(clock);
       }
@@ -121,8 +128,8 @@ for (const [seed, clockSkewMs] of [[1, 5000], [2, 5000], [3, 0], [4, 0]]) {
         rec.src4 = pick(addresses);
         rec.dst4 = pick(addresses);
         rec.proto = pick([6, 6, 17, 1]);
-        rec.srcPort = pick([8080, 80, 9000, 443, 40000 + Math.floor(rand() * 20000), 0]);
-        rec.dstPort = pick([8080, 80, 9000, 53, 40000 + Math.floor(rand() * 20000), 0]);
+        rec.srcPort = pick([8080, 80, 9000, 9001, 443, 40000 + Math.floor(rand() * 20000), 0]);
+        rec.dstPort = pick([8080, 80, 9000, 9001, 53, 40000 + Math.floor(rand() * 20000), 0]);
         rec.bytes = 1 + Math.floor(rand() * 100_000);
         rec.packets = 1 + Math.floor(rand() * 100);
         // Mostly recent; some late (up to five minutes, past the pruning of deleted pods), some
