@@ -373,7 +373,12 @@ export class IdentityIndex implements InventoryListener {
     this.noPorts(pods.length === 0 && e.hosts.length === 0);
     if (pods.length > 0) {
       const p = this.holderAt(pods, t);
-      if (p !== null) { this.hitPorts = p.serverPorts; return p.endpoint; }
+      if (p !== null) {
+        this.hitPorts = p.serverPorts;
+        // Held at t (not only within the clock-skew margin): the answer holds while p alone held the address.
+        if (p.startMs <= t && t <= p.endMs) this.onlyHolderSpan(pods, p, t);
+        return p.endpoint;
+      }
     }
     const hosts = e.hosts;
     // A hostNetwork pod that held the address then: the node's (known from the pod when the
@@ -393,6 +398,25 @@ export class IdentityIndex implements InventoryListener {
     if (hostNode !== null) return hostNode;
     if (e.service !== null) this.hitPorts = e.servicePorts;
     return e.service;
+  }
+
+  /**
+   * Sets hitFrom/hitTo to the span around `t` in which `p`, which held the address at `t`, was the
+   * only pod of `pods` that held it (an address reused by pod after pod is still remembered for
+   * the current one); empty when another pod held it at `t` too.
+   */
+  private onlyHolderSpan(pods: readonly PodState[], p: PodState, t: number): void {
+    let from = p.startMs;
+    let to = p.endMs;
+    for (let i = 0; i < pods.length; i++) {
+      const q = pods[i];
+      if (q === p) continue;
+      if (q.endMs < t) { if (q.endMs >= from) from = q.endMs + 1; }
+      else if (q.startMs > t) { if (q.startMs <= to) to = q.startMs - 1; }
+      else { from = Infinity; to = -Infinity; break; }
+    }
+    this.hitFrom = from;
+    this.hitTo = to;
   }
 
   /**

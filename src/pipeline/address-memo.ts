@@ -24,8 +24,9 @@ const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 const UNKNOWN = 1;
 const MIN_SLOTS = 1 << 12;
-const MAX_SLOTS = 1 << 20;
-/** Port sets and node names numbered before the numbering starts over with a new epoch. */
+/** 8 MiB: 131,072 addresses, twice the identity index's cache of external ones. Past it, the memo starts empty again. */
+const MAX_SLOTS = 1 << 18;
+/** Port sets and node names numbered before remember() refuses, until forget() starts the numbering over. */
 const MAX_NUMBERED = 1 << 16;
 
 /** What the memo keeps about one address. */
@@ -164,7 +165,7 @@ export class AddressMemo {
     this.#emptySlots();
   }
 
-  /** Addresses remembered now. */
+  /** Slots in use: addresses remembered, and those forgotten one by one and not learnt again yet. */
   get size(): number {
     return this.#used;
   }

@@ -94,11 +94,6 @@ export class RecordPipeline {
     this.#lastExporter = undefined;
   }
 
-  /** IPv4 addresses remembered now (0 without a memo). */
-  get remembered(): number {
-    return this.#memo?.size ?? 0;
-  }
-
   // Every record of a datagram has the same exporter: remember the last answer.
   #lastExporter: Exporter | undefined;
   #lastNode: string | undefined;
