@@ -13,23 +13,12 @@ import type { SlimPod } from '../../src/identify/inventory.ts';
 import { DeltaTable, type DeltaBatch } from '../../src/aggregate/delta-table.ts';
 import { endKey, type EndLabels } from '../../src/aggregate/level.ts';
 import { RecordPipeline } from '../../src/pipeline/record-pipeline.ts';
+import { prng } from '../../src/generate/ipt-netflow.ts';
 
 const T0 = Date.UTC(2026, 10, 26, 12);
 const NODES = ['n0', 'n1', 'n2'];
 const nodeIp = (i: number) => `192.168.0.${i + 1}`;
 const podIp = (i: number) => `10.244.0.${i + 1}`;
-
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Totals per (source labels, destination labels, dims), read back from a table's drains. */
 class Totals {
