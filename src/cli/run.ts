@@ -11,7 +11,7 @@ import { parseRunConfig, runHelp, type RunConfig } from '../config/run-options.t
 import { ConfigError } from '../config/options.ts';
 import { createLogger, RateLimitedLog, type Logger } from '../observe/log.ts';
 import { HttpServer, sendText } from '../observe/http.ts';
-import { PROMETHEUS_CONTENT_TYPE } from '../export/prometheus-text.ts';
+import { serveMetrics } from '../export/metrics-endpoint.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
 import { checkIdentityConfig, storeFor } from '../pipeline/parts.ts';
 import { WorkerPool, type BoundAddress } from '../pipeline/worker-pool.ts';
@@ -20,6 +20,8 @@ import { startInventory, type InventoryHandle } from '../pipeline/inventory.ts';
 import { SelfMetrics } from '../pipeline/self-metrics.ts';
 import { startExports, type ExportsHandle } from '../pipeline/exports.ts';
 import { yieldToReceivers } from '../pipeline/priority.ts';
+import { loadWebConfig } from '../observe/web-config.ts';
+import { webServerOptions } from '../observe/web-server.ts';
 
 export interface Collector {
   readonly config: RunConfig;
@@ -51,6 +53,8 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
   const log = opts.logger ?? createLogger(config.logLevel);
   const limited = new RateLimitedLog(log);
   checkIdentityConfig(config);
+  // Read first: a bad web configuration stops the start before any socket opens.
+  const web = config.webConfigFile ? loadWebConfig(config.webConfigFile) : undefined;
   const store = storeFor(config);
   const pool = new WorkerPool(config, store, {
     info: (f, m) => log.info(f, m),
@@ -85,7 +89,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     const exportsHandle: ExportsHandle = await startExports(config, store, self, log);
     cleanups.push(() => exportsHandle.shutdown());
 
-    const server = new HttpServer().onError((err, req) => log.error({ err: String(err), url: req.url }, 'HTTP handler failed'));
+    const server = new HttpServer(webServerOptions(web, self.registry)).onError((err, req) => log.error({ err: String(err), url: req.url }, 'HTTP handler failed'));
     const ready = () => pool.bound !== undefined && inventory.ready();
     server.route('GET', '/healthz', (req, res) => sendText(res, 200, 'text/plain; charset=utf-8', 'ok\n', req.method === 'HEAD'));
     server.route('GET', '/readyz', (req, res) => {
@@ -93,9 +97,8 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
       const body = `${ok ? 'ready' : 'not ready'}: socket ${pool.bound ? 'bound' : 'not bound'}, inventory ${inventory.ready() ? 'synced' : 'not synced'}\n`;
       sendText(res, ok ? 200 : 503, 'text/plain; charset=utf-8', body, req.method === 'HEAD');
     });
-    server.route('GET', '/metrics', (req, res) => {
-      sendText(res, 200, PROMETHEUS_CONTENT_TYPE, exportsHandle.renderPrometheus(), req.method === 'HEAD');
-    });
+    // Classic text or OpenMetrics by Accept, gzipped by Accept-Encoding.
+    server.route('GET', '/metrics', (req, res) => serveMetrics(req, res, () => exportsHandle.renderPrometheus()));
     server.route('GET', '/metrics/otel', (req, res) => exportsHandle.otelHandler(req, res));
 
     // Idle pairs leave the store; a sweep is cheap next to the TTL, so run it often enough to be prompt.
@@ -156,7 +159,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     log.info(
       {
         udp: { address: udp.address, port: udp.port, recvBufferBytes: udp.recvBufferBytes, workers: config.workers },
-        http: { address: httpAddr.address, port: httpAddr.port },
+        http: { address: httpAddr.address, port: httpAddr.port, ...(web ? { tls: web.tls !== undefined, basicAuth: web.users.size > 0 } : {}) },
         inventory: inventory.kind,
         otlp: config.otlpEndpoint ?? null,
         host: hostname(),
