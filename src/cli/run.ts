@@ -21,7 +21,7 @@ import { SelfMetrics } from '../pipeline/self-metrics.ts';
 import { startExports, type ExportsHandle } from '../pipeline/exports.ts';
 import { yieldToReceivers } from '../pipeline/priority.ts';
 import { loadWebConfig } from '../observe/web-config.ts';
-import { webServerOptions } from '../observe/web-server.ts';
+import { WebServing } from '../observe/web-server.ts';
 
 export interface Collector {
   readonly config: RunConfig;
@@ -89,7 +89,8 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     const exportsHandle: ExportsHandle = await startExports(config, store, self, log);
     cleanups.push(() => exportsHandle.shutdown());
 
-    const server = new HttpServer(webServerOptions(web, self.registry)).onError((err, req) => log.error({ err: String(err), url: req.url }, 'HTTP handler failed'));
+    const serving = web ? new WebServing(web, self.registry) : undefined;
+    const server = new HttpServer(serving?.options() ?? {}).onError((err, req) => log.error({ err: String(err), url: req.url }, 'HTTP handler failed'));
     const ready = () => pool.bound !== undefined && inventory.ready();
     server.route('GET', '/healthz', (req, res) => sendText(res, 200, 'text/plain; charset=utf-8', 'ok\n', req.method === 'HEAD'));
     server.route('GET', '/readyz', (req, res) => {
@@ -100,6 +101,13 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     // Classic text or OpenMetrics by Accept, gzipped by Accept-Encoding.
     server.route('GET', '/metrics', (req, res) => serveMetrics(req, res, () => exportsHandle.renderPrometheus()));
     server.route('GET', '/metrics/otel', (req, res) => exportsHandle.otelHandler(req, res));
+
+    // A rotated certificate or a new user is taken up while running.
+    const unwatchWeb = serving?.watch(server, 10_000, (err) => {
+      if (err) log.warn({ file: config.webConfigFile, err: err.message }, 'web config not reloaded; the settings in force stay');
+      else log.info({ file: config.webConfigFile }, 'web config reloaded');
+    }) ?? (() => {});
+    cleanups.push(unwatchWeb);
 
     // Idle pairs leave the store; a sweep is cheap next to the TTL, so run it often enough to be prompt.
     const sweepMs = Math.max(1000, Math.min(30_000, Math.floor(config.seriesTtlMs / 10)));
@@ -145,6 +153,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
         await exportsHandle.shutdown();
         if (config.templatesFile) await saveTemplates(config.templatesFile, saved, log);
         unmount();
+        unwatchWeb();
         await server.close();
         log.info({ pairs: store.pairs.length }, 'stopped');
       })()),

@@ -61,6 +61,11 @@ export class HttpServer {
     return this;
   }
 
+  /** New certificates, keys or CA for connections from now on (HTTPS servers only). */
+  setSecureContext(tls: HttpsOptions): void {
+    (this.#server as unknown as import('node:https').Server).setSecureContext(tls);
+  }
+
   onError(fn: (err: unknown, req: IncomingMessage) => void): this {
     this.#onError = fn;
     return this;

@@ -44,6 +44,8 @@ export interface WebTls {
 
 export interface WebConfig {
   readonly file: string;
+  /** The file and the TLS files it names: what to watch for changes. */
+  readonly files: string[];
   tls: WebTls | undefined;
   /** user -> bcrypt hash; empty: no authentication. */
   users: Map<string, string>;
@@ -74,7 +76,8 @@ function str(doc: Doc, key: string, where: string, file: string): string | undef
   return v;
 }
 
-function readPem(path: string, key: string, base: string, file: string): Buffer {
+function readPem(path: string, key: string, base: string, file: string, files: string[]): Buffer {
+  files.push(resolve(base, path));
   try {
     return readFileSync(resolve(base, path));
   } catch (err) {
@@ -99,6 +102,7 @@ export function loadWebConfig(file: string): WebConfig {
   const top = mapping(doc, 'the file', file);
   onlyKeys(top, ['tls_server_config', 'http_server_config', 'basic_auth_users'], '', file);
   const base = dirname(resolve(file));
+  const files = [resolve(file)];
 
   let tls: WebTls | undefined;
   const t = mapping(top.tls_server_config, 'tls_server_config', file);
@@ -109,8 +113,8 @@ export function loadWebConfig(file: string): WebConfig {
     const certInline = str(t, 'cert', w, file), keyInline = str(t, 'key', w, file);
     if (!certFile && !certInline) throw new ConfigError('webConfigFile', `${file}: tls_server_config needs cert_file (or cert)`);
     if (!keyFile && !keyInline) throw new ConfigError('webConfigFile', `${file}: tls_server_config needs key_file (or key)`);
-    const cert = certInline ? Buffer.from(certInline) : readPem(certFile!, 'cert_file', base, file);
-    const key = keyInline ? Buffer.from(keyInline) : readPem(keyFile!, 'key_file', base, file);
+    const cert = certInline ? Buffer.from(certInline) : readPem(certFile!, 'cert_file', base, file, files);
+    const key = keyInline ? Buffer.from(keyInline) : readPem(keyFile!, 'key_file', base, file, files);
     const caFile = str(t, 'client_ca_file', w, file);
     const authText = str(t, 'client_auth_type', w, file) ?? 'NoClientCert';
     if (!(CLIENT_AUTH_TYPES as readonly string[]).includes(authText)) {
@@ -132,7 +136,7 @@ export function loadWebConfig(file: string): WebConfig {
     };
     tls = {
       cert, key, clientAuth,
-      clientCa: caFile ? readPem(caFile, 'client_ca_file', base, file) : undefined,
+      clientCa: caFile ? readPem(caFile, 'client_ca_file', base, file, files) : undefined,
       clientAllowedSans: sans as string[],
       minVersion: version('min_version', 'TLSv1.2')!,
       maxVersion: version('max_version', undefined),
@@ -158,5 +162,5 @@ export function loadWebConfig(file: string): WebConfig {
     if (user.includes(':')) throw new ConfigError('webConfigFile', `${file}: basic_auth_users: a user name cannot contain ':' (${JSON.stringify(user)})`);
     users.set(user, hash);
   }
-  return { file, tls, users, headers };
+  return { file, files, tls, users, headers };
 }
