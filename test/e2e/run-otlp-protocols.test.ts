@@ -184,3 +184,25 @@ test('OTLP to a receiver whose certificate the configured CA did not sign: one w
   assert.equal((await c.stop('SIGTERM')).code, 0);
   col = undefined;
 });
+
+test('OTEL_EXPORTER_OTLP_TIMEOUT is honoured: a receiver slower than it fails the exports, with a warn line', { skip, timeout: 120_000 }, async (t) => {
+  const rx = await OtlpReceiver.start({ transport: 'http' });
+  rx.delayMs = 5000;
+  let col: CollectorProcess | undefined;
+  t.after(async () => {
+    if (col) await col.stop('SIGKILL');
+    await rx.stop();
+  });
+  col = await startCollectorProcess(['--inventory', INVENTORY, '--otlp-interval', '2s'], {
+    env: { OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: rx.metricsUrl, OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '300' },
+  });
+  const c = col;
+  // The receiver holds each answer 5 s; with the 2 s interval's own bound only, exports would succeed.
+  await pollUntil(async () => (parsePromText((await c.get('/metrics')).body).find((s) => s.name === 'netflow_k8s_otlp_exports_total' && s.labels.result === 'failure')?.value ?? 0) >= 2, 30_000);
+  const line = c.logs().find((l) => l.msg === 'OTLP export failed');
+  assert.ok(line, 'a warn line');
+  assert.match(String(line.err), /timeout|timed out|abort/i, String(line.err));
+  assert.equal(parsePromText((await c.get('/metrics')).body).find((s) => s.name === 'netflow_k8s_otlp_exports_total' && s.labels.result === 'success')?.value, 0);
+  assert.equal((await c.stop('SIGTERM')).code, 0);
+  col = undefined;
+});

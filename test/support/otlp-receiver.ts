@@ -130,6 +130,8 @@ export class OtlpReceiver {
   readonly requests: ReceivedRequest[] = [];
   /** Set to make every Export fail with this gRPC status (e.g. grpc.status.UNAVAILABLE); over HTTP, a 503. */
   failWith: grpc.status | undefined;
+  /** OTLP/HTTP: hold every answer this long (to test exporters' timeouts). */
+  delayMs = 0;
   /** TLS handshakes the server refused (e.g. a client without a certificate under mTLS). */
   readonly tlsErrors: string[] = [];
   private server: grpc.Server | HttpServer | undefined;
@@ -288,8 +290,12 @@ export class OtlpReceiver {
         const decoded = json ? fromOtlpJson(JSON.parse(body.toString('utf8'))) : decodeProto(body);
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
-        this.record(decoded, wire.length, headers, type, encoding);
-        res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' }).end(json ? '{}' : Buffer.alloc(0));
+        const answer = () => {
+          this.record(decoded, wire.length, headers, type, encoding);
+          res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' }).end(json ? '{}' : Buffer.alloc(0));
+        };
+        if (this.delayMs > 0) setTimeout(answer, this.delayMs);
+        else answer();
       });
     };
     const server = this.tls
