@@ -21,7 +21,7 @@ import { SelfMetrics } from '../pipeline/self-metrics.ts';
 import { startExports, type ExportsHandle } from '../pipeline/exports.ts';
 import { yieldToReceivers } from '../pipeline/priority.ts';
 import { loadWebConfig } from '../observe/web-config.ts';
-import { WebServing } from '../observe/web-server.ts';
+import { registerWebMetrics, WebServing } from '../observe/web-server.ts';
 
 export interface Collector {
   readonly config: RunConfig;
@@ -89,7 +89,8 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     const exportsHandle: ExportsHandle = await startExports(config, store, self, log);
     cleanups.push(() => exportsHandle.shutdown());
 
-    const serving = web ? new WebServing(web, self.registry) : undefined;
+    const webMetrics = registerWebMetrics(self.registry);
+    const serving = web ? new WebServing(web, webMetrics) : undefined;
     const server = new HttpServer(serving?.options() ?? {}).onError((err, req) => log.error({ err: String(err), url: req.url }, 'HTTP handler failed'));
     const ready = () => pool.bound !== undefined && inventory.ready();
     server.route('GET', '/healthz', (req, res) => sendText(res, 200, 'text/plain; charset=utf-8', 'ok\n', req.method === 'HEAD'));

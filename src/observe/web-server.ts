@@ -13,23 +13,37 @@
  */
 import { unwatchFile, watchFile } from 'node:fs';
 import type { HttpServer, HttpServerOptions } from './http.ts';
-import type { MetricsRegistry } from './metrics.ts';
+import type { Counter, MetricsRegistry } from './metrics.ts';
 import { loadWebConfig, type WebConfig } from './web-config.ts';
 import { BasicAuth, clientCertRefusal, tlsServerOptions } from './web-guard.ts';
 
 const OPEN_PATHS = new Set(['/healthz', '/readyz']);
 
+export interface WebMetrics {
+  unauthorized: Counter;
+  tlsRefused: Counter;
+}
+
+/** Registered with or without a web configuration, so alerts on them need no absent(). */
+export function registerWebMetrics(registry: MetricsRegistry): WebMetrics {
+  const unauthorized = registry.counter('http_unauthorized', 'HTTP requests refused with 401 by basic auth (--web-config-file), by reason', ['reason']);
+  unauthorized.labels('missing');
+  unauthorized.labels('wrong');
+  const tlsRefused = registry.counter('http_tls_refused', 'Connections refused at or right after the TLS handshake (plain HTTP, a client certificate missing or not trusted)');
+  return { unauthorized, tlsRefused };
+}
+
 export class WebServing {
   #web: WebConfig;
   #auth: BasicAuth;
   readonly #headers: Record<string, string> = {};
-  readonly #registry: MetricsRegistry;
+  readonly #metrics: WebMetrics;
 
-  constructor(web: WebConfig, registry: MetricsRegistry) {
+  constructor(web: WebConfig, metrics: WebMetrics) {
     this.#web = web;
     this.#auth = new BasicAuth(web.users);
     Object.assign(this.#headers, web.headers);
-    this.#registry = registry;
+    this.#metrics = metrics;
   }
 
   get config(): WebConfig {
@@ -38,13 +52,10 @@ export class WebServing {
 
   /** For `new HttpServer(...)`; its closures follow reloads. */
   options(): HttpServerOptions {
-    const unauthorized = this.#registry.counter('http_unauthorized', 'HTTP requests refused with 401 by basic auth (--web-config-file), by reason', ['reason']);
-    unauthorized.labels('missing');
-    unauthorized.labels('wrong');
+    const { unauthorized, tlsRefused: refused } = this.#metrics;
     const opts: HttpServerOptions = { headers: this.#headers };
     if (this.#web.tls) {
       opts.tls = tlsServerOptions(this.#web.tls);
-      const refused = this.#registry.counter('http_tls_refused', 'Connections refused at or right after the TLS handshake (plain HTTP, a client certificate missing or not trusted)');
       opts.checkConnection = (socket) => {
         const why = this.#web.tls ? clientCertRefusal(this.#web.tls, socket) : undefined;
         if (why !== undefined) refused.inc();

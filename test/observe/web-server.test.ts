@@ -13,7 +13,7 @@ import bcrypt from 'bcryptjs';
 import { HttpServer, sendText } from '../../src/observe/http.ts';
 import { MetricsRegistry } from '../../src/observe/metrics.ts';
 import { loadWebConfig } from '../../src/observe/web-config.ts';
-import { WebServing } from '../../src/observe/web-server.ts';
+import { registerWebMetrics, WebServing } from '../../src/observe/web-server.ts';
 import { makePki, opensslAvailable } from '../support/certs.ts';
 
 function get(port: number, path: string, ca: Buffer, auth?: string): Promise<{ status: number; headers: Record<string, unknown> }> {
@@ -41,7 +41,7 @@ test('TLS, basic auth and headers on a live server; reload takes up a new certif
   yml('alice', 'pw1');
 
   const reg = new MetricsRegistry();
-  const serving = new WebServing(loadWebConfig(web), reg);
+  const serving = new WebServing(loadWebConfig(web), registerWebMetrics(reg));
   const server = new HttpServer(serving.options());
   server.route('GET', '/metrics', (req, res) => sendText(res, 200, 'text/plain', 'm 1\n'));
   server.route('GET', '/healthz', (req, res) => sendText(res, 200, 'text/plain', 'ok\n'));
