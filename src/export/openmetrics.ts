@@ -53,23 +53,27 @@ const escapeOmHelp = (help: string): string => help.replace(/(\\*)"/g, (m: strin
 
 /**
  * The classic page (text format 0.0.4, as our renderers write it: each family's HELP and TYPE
- * lines, then its samples) in OpenMetrics 1.0.0. Only comment lines change, and they are found
- * with indexOf, so the cost stays far below the render's on a 20,000-series page.
+ * lines, then its samples) in OpenMetrics 1.0.0. Only comment lines change. The page is worked
+ * on as bytes: the samples between comment lines are copied once, never decoded, and the scan
+ * for comment lines is Buffer.indexOf. (On a string, the scan flattened the renderer's rope and
+ * the result had to be flattened and encoded again: three times the cost at 20,000 pairs.)
  */
-export function toOpenMetrics(classic: string): string {
-  let out = '';
+export function openMetricsBytes(classic: Buffer): Buffer {
+  const parts: Buffer[] = [];
   let from = 0;
   // A HELP line is held until its TYPE line tells how to name the family.
   let help: string | undefined;
+  const NL = 0x0a;
   const nextComment = (pos: number): number => {
     const nl = classic.indexOf('\n# ', pos);
     return nl < 0 ? -1 : nl + 1;
   };
-  for (let start = classic.startsWith('# ') ? 0 : nextComment(0); start >= 0; ) {
-    out += classic.slice(from, start);
-    let end = classic.indexOf('\n', start);
+  const startsWithComment = classic.length >= 2 && classic[0] === 0x23 && classic[1] === 0x20;
+  for (let start = startsWithComment ? 0 : nextComment(0); start >= 0; ) {
+    if (start > from) parts.push(classic.subarray(from, start));
+    let end = classic.indexOf(NL, start);
     if (end < 0) end = classic.length;
-    const m = /^# (HELP|TYPE) (\S+)(?: (.*))?$/.exec(classic.slice(start, end));
+    const m = /^# (HELP|TYPE) (\S+)(?: (.*))?$/.exec(classic.toString('utf8', start, end));
     if (m?.[1] === 'HELP') help = m[3] ?? '';
     else if (m) {
       let name = m[2];
@@ -78,15 +82,20 @@ export function toOpenMetrics(classic: string): string {
         if (name.endsWith('_total')) name = name.slice(0, -'_total'.length);
         else type = 'unknown';
       } else if (type === 'untyped') type = 'unknown';
-      if (help !== undefined) out += `# HELP ${name} ${escapeOmHelp(help)}\n`;
-      out += `# TYPE ${name} ${type}\n`;
+      parts.push(Buffer.from(`${help !== undefined ? `# HELP ${name} ${escapeOmHelp(help)}\n` : ''}# TYPE ${name} ${type}\n`));
       help = undefined;
     }
     // Other comments have no place in OpenMetrics and are left out.
     from = end + 1;
     start = nextComment(end);
   }
-  if (from < classic.length) out += classic.slice(from);
-  if (out.length > 0 && !out.endsWith('\n')) out += '\n';
-  return `${out}# EOF\n`;
+  if (from < classic.length) parts.push(classic.subarray(from));
+  if (classic.length > 0 && classic[classic.length - 1] !== NL && from < classic.length) parts.push(Buffer.from('\n'));
+  parts.push(Buffer.from('# EOF\n'));
+  return Buffer.concat(parts);
+}
+
+/** The same on text (tests, small pages). */
+export function toOpenMetrics(classic: string): string {
+  return openMetricsBytes(Buffer.from(classic)).toString('utf8');
 }
