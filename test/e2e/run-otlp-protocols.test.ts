@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import { connect, createServer, type Server } from 'node:net';
 import { startCollectorProcess, parsePromText, pollUntil, type CollectorProcess } from '../support/run-collector.ts';
 import { runSoftflowd, softflowdAvailable } from '../support/softflowd.ts';
 import { OtlpReceiver, type ReceiverOptions } from '../support/otlp-receiver.ts';
@@ -46,10 +47,27 @@ type CasPki = Pki & { files: Record<'ca' | 'server' | 'client' | 'otherCa', Cert
 
 interface Case {
   receiver: (pki: CasPki) => ReceiverOptions;
-  args: (rx: OtlpReceiver) => string[];
+  /** `url`: the receiver's, or the byte-counting proxy's with `countBytes`. */
+  args: (rx: OtlpReceiver, url: string) => string[];
   env: (rx: OtlpReceiver, pki: CasPki) => NodeJS.ProcessEnv;
-  check: (rx: OtlpReceiver) => void;
+  check: (rx: OtlpReceiver, wireBytes: number) => void;
   delta?: boolean;
+  countBytes?: boolean;
+}
+
+/** A TCP proxy in front of `port` that counts the bytes clients send (TLS and all). */
+async function countingProxy(port: number): Promise<{ server: Server; url: string; sent: () => number }> {
+  let sent = 0;
+  const server = createServer((down) => {
+    const up = connect(port, '127.0.0.1');
+    down.on('data', (d: Buffer) => (sent += d.length));
+    down.pipe(up).pipe(down);
+    const close = () => { down.destroy(); up.destroy(); };
+    down.on('error', close).on('close', close);
+    up.on('error', close).on('close', close);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { server, url: `https://127.0.0.1:${(server.address() as { port: number }).port}`, sent: () => sent };
 }
 
 /** One CA for the receivers, one the collector is told to trust in the wrong-CA case. */
@@ -69,7 +87,9 @@ async function deliversSameTotals(t: import('node:test').TestContext, c: Case): 
     if (col) await col.stop('SIGKILL');
     await rx.stop();
   });
-  col = await startCollectorProcess(['--inventory', INVENTORY, '--merge-interval', '100ms', '--otlp-interval', '500ms', ...c.args(rx)], { env: c.env(rx, pki) });
+  const proxy = c.countBytes ? await countingProxy(rx.port) : undefined;
+  t.after(() => proxy?.server.close());
+  col = await startCollectorProcess(['--inventory', INVENTORY, '--merge-interval', '100ms', '--otlp-interval', '500ms', ...c.args(rx, proxy?.url ?? rx.url)], { env: c.env(rx, pki) });
   const v9 = await runSoftflowd({ pcap: PCAP, host: '127.0.0.1', port: col.udpPort, version: 9 });
   assert.equal(v9.code, 0, v9.log);
   const page = await pollUntil(async () => {
@@ -81,30 +101,33 @@ async function deliversSameTotals(t: import('node:test').TestContext, c: Case): 
     await rx.waitFor(() => show(otlpPairs(rx, otlpName, c.delta ?? false)) === show(want), 30_000)
       .catch((err: Error) => assert.fail(`${otlpName}: ${err.message}\n want ${show(want)}\n  got ${show(otlpPairs(rx, otlpName, c.delta ?? false))}\n${col!.stderr()}`));
   }
-  c.check(rx);
+  c.check(rx, proxy?.sent() ?? 0);
   const exit = await col.stop('SIGTERM');
   col = undefined;
   assert.equal(exit.code, 0);
 }
 
-test('OTLP grpc over TLS with a custom CA, a bearer header and gzip accepted', { skip, timeout: 120_000 }, async (t) => {
+test('OTLP grpc over TLS with a custom CA, a bearer header and gzip', { skip, timeout: 120_000 }, async (t) => {
   await deliversSameTotals(t, {
+    countBytes: true,
     receiver: (pki) => ({ transport: 'grpc', tls: { cert: pki.files.server.certPem(), key: pki.files.server.keyPem() } }),
-    args: (rx) => ['--otlp-protocol', 'grpc', '--otlp-endpoint', rx.url],
+    args: (_rx, url) => ['--otlp-protocol', 'grpc', '--otlp-endpoint', url],
     env: (_rx, pki) => ({
       OTEL_EXPORTER_OTLP_CERTIFICATE: pki.files.ca.cert,
       OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer s3cret-token',
       OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
     }),
-    check: (rx) => {
+    check: (rx, wire) => {
       assert.ok(rx.requests.length > 0);
       for (const r of rx.requests) {
         assert.equal(r.format, 'grpc');
         assert.equal(r.headers.authorization, 'Bearer s3cret-token', 'the receiver sees the bearer header');
-        // grpc-js decompresses before the handler and drops grpc-encoding from the metadata, so
-        // here gzip is only shown to be accepted; the HTTP cases below see the encoding itself.
       }
       assert.equal(rx.points()[0].temporality, 'cumulative');
+      // grpc-js decompresses before the handler and hides grpc-encoding, so gzip shows in the
+      // bytes on the wire (TLS, HTTP/2 framing and all) against the decoded requests' size.
+      const decoded = rx.requests.reduce((a, r) => a + r.bytes, 0);
+      assert.ok(wire < decoded * 0.6, `gzip on the wire: ${wire} bytes sent for ${decoded} bytes of requests`);
     },
   });
 });
