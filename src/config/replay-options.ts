@@ -4,6 +4,9 @@
  * changes what an offline replay prints.
  */
 import { ConfigError, envName, formatHelp, parseConfig, type OptionSpec } from './options.ts';
+
+/** Even the YAML file: a collector's NETFLOW_K8S_CONFIG names keys replay does not take. */
+export const REPLAY_CONFIG_ENV = 'NETFLOW_K8S_REPLAY_CONFIG';
 import { RUN_OPTIONS, toRunConfig, type RunConfig } from './run-options.ts';
 
 /** Output formats. */
@@ -51,11 +54,11 @@ export const REPLAY_USAGE = 'usage: netflow-k8s replay [OPTIONS] FILE...\n\n'
   + 'The exporter is each packet\'s source address and port (192.0.2.1:2055 for .dat files).';
 
 export function replayHelp(): string {
-  return formatHelp(REPLAY_USAGE, REPLAY_OPTIONS);
+  return formatHelp(REPLAY_USAGE, REPLAY_OPTIONS, REPLAY_CONFIG_ENV);
 }
 
 export function parseReplayConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ReplayConfig {
-  const { values, positionals, help } = parseConfig(REPLAY_OPTIONS, argv, env);
+  const { values, positionals, help } = parseConfig(REPLAY_OPTIONS, argv, env, REPLAY_CONFIG_ENV);
   if (!help && positionals.length === 0) throw new ConfigError('files', 'give at least one capture FILE (see --help)');
   const runValues = { ...parseConfig(RUN_OPTIONS, [], {}).values };
   for (const k of IDENTITY_KEYS) if (values[k] !== undefined) runValues[k] = values[k];
