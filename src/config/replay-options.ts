@@ -51,7 +51,8 @@ export interface ReplayConfig {
 
 export const REPLAY_USAGE = 'usage: netflow-k8s replay [OPTIONS] FILE...\n\n'
   + 'Decode pcap, pcapng and raw .dat captures (one datagram each) offline, files in the order given.\n'
-  + 'The exporter is each packet\'s source address and port (192.0.2.1:2055 for .dat files).';
+  + 'The exporter is each packet\'s source address and port (192.0.2.1:2055 for .dat files).\n'
+  + 'When stderr is a terminal (and JSON records do not go to it too), progress is shown there.';
 
 export function replayHelp(): string {
   return formatHelp(REPLAY_USAGE, REPLAY_OPTIONS, REPLAY_CONFIG_ENV);
