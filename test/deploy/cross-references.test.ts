@@ -214,6 +214,17 @@ describe('deploy: cross-references between the docs, the dashboards and every ov
             assert.notEqual(p.meta.annotations?.['prometheus.io/scrape'], 'true', `${overlay}: ${p.workload} is annotated and so is Service ${svc.metadata.name}`);
           }
         }
+        // An OpenTelemetry Collector that receives the collectors' OTLP and serves it for scraping
+        // repeats their self-metrics under the same names: not annotated beside them.
+        const annotated = pods(objs).filter((p) => p.meta.annotations?.['prometheus.io/scrape'] === 'true');
+        const collectors = annotated.filter((p) => longRunningContainers(p.spec).some((c) => (c.args as string[] | undefined)?.[0] === 'run'));
+        for (const p of annotated) {
+          for (const c of longRunningContainers(p.spec)) {
+            const cfg = otelConfig(c, p.spec, objs);
+            const relays = cfg?.receivers?.otlp && Object.keys((cfg.exporters ?? {}) as K8sObject).some((id) => id.split('/')[0] === 'prometheus');
+            if (relays) assert.equal(collectors.length, 0, `${overlay}: ${p.workload} re-serves the collectors' metrics and is annotated beside them`);
+          }
+        }
         // prometheus-operator objects name a real port of what they select.
         for (const sm of objs.filter((o) => o.kind === 'ServiceMonitor')) {
           const svcs = objs.filter((o) => o.kind === 'Service' && selects(sm.spec.selector.matchLabels, o.metadata.labels));
