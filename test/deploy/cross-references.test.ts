@@ -140,6 +140,20 @@ describe('deploy: cross-references between the docs, the dashboards and every ov
     }
   });
 
+  test('every Service the docs name (Service `NAME[:PORT]`) is rendered by an overlay, and something listens there', () => {
+    let named = 0;
+    for (const { file, text } of DOCS) {
+      for (const m of text.matchAll(/Service `([a-z0-9-]+)(?::(\d+))?`/g)) {
+        named++;
+        const where = OVERLAYS.filter((o) => render(o).some((x) => x.kind === 'Service' && x.metadata.name === m[1]));
+        assert.ok(where.length > 0, `${file}: ${m[0]} is rendered by some overlay`);
+        const svc = render(where[0]).find((x) => x.kind === 'Service' && x.metadata.name === m[1])!;
+        for (const o of where) for (const sp of (m[2] ? [{ port: Number(m[2]) }] : svc.spec.ports) as K8sObject[]) reach(render(o), m[1], NS, sp.port, `${o} (${file}: ${m[0]})`);
+      }
+    }
+    assert.ok(named > 0);
+  });
+
   for (const overlay of OVERLAYS) {
     describe(`overlays/${overlay}`, () => {
       test('the Services the docs tell an operator to reach lead to a process listening there', () => {
