@@ -80,6 +80,14 @@ export function otlpFromEnv(flagProtocol: string | undefined, flagEndpoint: stri
     timeoutMs = Number(t[1]);
     if (!/^\d+$/.test(t[1]) || timeoutMs <= 0) throw new ConfigError(t[0], `expected a positive number of milliseconds, got ${JSON.stringify(t[1])}`);
   }
+  // The exporters drop a malformed entry with a diagnostic nobody sees, and the backend answers 401.
+  for (const name of ['OTEL_EXPORTER_OTLP_METRICS_HEADERS', 'OTEL_EXPORTER_OTLP_HEADERS']) {
+    const h = env[name]?.trim();
+    if (!h) continue;
+    for (const entry of h.split(',')) {
+      if (!/^\s*[^=\s]+\s*=/.test(entry)) throw new ConfigError(name, `expected key=value pairs separated by commas (e.g. Authorization=Bearer%20TOKEN), got an entry ${JSON.stringify(entry.trim().replace(/=.*/, '=...'))}`);
+    }
+  }
   const c = pick(env, 'COMPRESSION');
   if (c && c[1] !== 'gzip' && c[1] !== 'none') throw new ConfigError(c[0], `expected gzip or none, got ${JSON.stringify(c[1])}`);
   const tp = env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE?.trim();

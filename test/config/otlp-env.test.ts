@@ -38,6 +38,9 @@ test('bad values name the variable or the field', () => {
   assert.equal(field(() => otlpFromEnv(undefined, undefined, { OTEL_EXPORTER_OTLP_COMPRESSION: 'zstd' })), 'OTEL_EXPORTER_OTLP_COMPRESSION');
   assert.equal(field(() => otlpFromEnv(undefined, undefined, { OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'sometimes' })), 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE');
   assert.equal(field(() => otlpFromEnv(undefined, 'not a url', {})), 'otlpEndpoint');
+  assert.equal(field(() => otlpFromEnv(undefined, undefined, { OTEL_EXPORTER_OTLP_HEADERS: 'Bearer abc' })), 'OTEL_EXPORTER_OTLP_HEADERS');
+  assert.equal(field(() => otlpFromEnv(undefined, undefined, { OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'a=1,,b=2' })), 'OTEL_EXPORTER_OTLP_METRICS_HEADERS');
+  assert.equal(otlpFromEnv(undefined, undefined, { OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Basic dXNlcjpwYXNz==, x-scope-orgid=a' }).protocol, 'grpc', 'values may hold = and spaces');
   assert.equal(field(() => otlpFromEnv(undefined, undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'nope' })), 'OTEL_EXPORTER_OTLP_ENDPOINT');
   const on = { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://c:4317' };
   assert.equal(field(() => otlpFromEnv(undefined, undefined, { ...on, OTEL_EXPORTER_OTLP_CERTIFICATE: '/nonexistent/ca.pem' })), 'OTEL_EXPORTER_OTLP_CERTIFICATE');
