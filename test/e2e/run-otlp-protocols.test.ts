@@ -132,6 +132,26 @@ test('OTLP grpc over TLS with a custom CA, a bearer header and gzip', { skip, ti
   });
 });
 
+test('OTLP grpc over mTLS with the signal-specific variables (OTEL_EXPORTER_OTLP_METRICS_*)', { skip, timeout: 120_000 }, async (t) => {
+  await deliversSameTotals(t, {
+    receiver: (pki) => ({ transport: 'grpc', tls: { cert: pki.files.server.certPem(), key: pki.files.server.keyPem(), clientCa: pki.files.ca.certPem() } }),
+    args: () => [],
+    env: (rx, pki) => ({
+      OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'grpc',
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: rx.url,
+      OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE: pki.files.ca.cert,
+      OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY: pki.files.client.key,
+      OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE: pki.files.client.cert,
+      // The general forms lose to the signal-specific ones.
+      OTEL_EXPORTER_OTLP_CERTIFICATE: pki.files.otherCa.cert,
+    }),
+    check: (rx) => {
+      assert.ok(rx.requests.length > 0);
+      assert.ok(rx.requests.every((r) => r.format === 'grpc'));
+    },
+  });
+});
+
 test('OTLP http/protobuf over mTLS from OTEL_EXPORTER_OTLP_PROTOCOL and the base OTEL_EXPORTER_OTLP_ENDPOINT, gzip', { skip, timeout: 120_000 }, async (t) => {
   await deliversSameTotals(t, {
     receiver: (pki) => ({ transport: 'http', tls: { cert: pki.files.server.certPem(), key: pki.files.server.keyPem(), clientCa: pki.files.ca.certPem() } }),
