@@ -74,3 +74,45 @@ test('TLS, basic auth and headers on a live server; reload takes up a new certif
   assert.equal((await get(port, '/metrics', ca2.certPem(), 'bob:pw2')).status, 200);
   assert.deepEqual(serving.config.files.map((f) => f.slice(pki.dir.length + 1)).sort(), ['tls.crt', 'tls.key', 'web.yml']);
 });
+
+function getWithCert(port: number, ca: Buffer, client?: { certPem(): Buffer; keyPem(): Buffer }): Promise<number> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path: '/metrics', ca, agent: false, ...(client ? { cert: client.certPem(), key: client.keyPem() } : {}) }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    }).on('error', reject).end();
+  });
+}
+
+test('client certificate policies: VerifyClientCertIfGiven, RequireAnyClientCert, client_allowed_sans', { skip: !opensslAvailable() && 'openssl is not installed' }, async (t) => {
+  const pki = makePki();
+  t.after(() => pki.remove());
+  const ca = pki.ca('ca'), clientCa = pki.ca('client-ca'), other = pki.ca('other');
+  const server = pki.leaf(ca, 'server', 'server');
+  const good = pki.leaf(clientCa, 'good', 'client'), stranger = pki.leaf(other, 'stranger', 'client');
+  const start = async (policy: string, extra = '') => {
+    const file = join(pki.dir, `${policy}.yml`);
+    writeFileSync(file, `tls_server_config:\n  cert_file: ${server.cert}\n  key_file: ${server.key}\n  client_auth_type: ${policy}\n${policy === 'RequireAnyClientCert' ? '' : `  client_ca_file: ${clientCa.cert}\n`}${extra}`);
+    const reg = new MetricsRegistry();
+    const s = new HttpServer(new WebServing(loadWebConfig(file), registerWebMetrics(reg)).options());
+    s.route('GET', '/metrics', (req, res) => sendText(res, 200, 'text/plain', 'm 1\n'));
+    const { port } = await s.listen('127.0.0.1', 0);
+    t.after(() => s.close());
+    return { port, refused: () => /netflow_k8s_http_tls_refused_total (\d+)/.exec(reg.render())?.[1] };
+  };
+
+  const ifGiven = await start('VerifyClientCertIfGiven');
+  assert.equal(await getWithCert(ifGiven.port, ca.certPem()), 200, 'no certificate: let in');
+  assert.equal(await getWithCert(ifGiven.port, ca.certPem(), good), 200, 'a certificate from the client CA: let in');
+  await assert.rejects(getWithCert(ifGiven.port, ca.certPem(), stranger), 'a certificate from elsewhere: refused');
+  assert.equal(ifGiven.refused(), '1');
+
+  const any = await start('RequireAnyClientCert');
+  await assert.rejects(getWithCert(any.port, ca.certPem()), 'no certificate: refused');
+  assert.equal(await getWithCert(any.port, ca.certPem(), stranger), 200, 'any certificate: let in');
+
+  const named = pki.leaf(clientCa, 'named', 'client', 'DNS:prometheus.monitoring.svc');
+  const sans = await start('RequireAndVerifyClientCert', '  client_allowed_sans: [prometheus.monitoring.svc]\n');
+  assert.equal(await getWithCert(sans.port, ca.certPem(), named), 200, 'a verified certificate with an allowed SAN: let in');
+  await assert.rejects(getWithCert(sans.port, ca.certPem(), good), 'a verified certificate without an allowed SAN: refused');
+});

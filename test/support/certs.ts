@@ -25,7 +25,8 @@ export interface CertFiles {
 export interface Pki {
   readonly dir: string;
   ca(name: string): CertFiles;
-  leaf(ca: CertFiles, name: string, use: 'server' | 'client'): CertFiles;
+  /** `san`: the subjectAltName (default: IP:127.0.0.1,DNS:localhost for servers, none for clients). */
+  leaf(ca: CertFiles, name: string, use: 'server' | 'client', san?: string): CertFiles;
   remove(): void;
 }
 
@@ -49,13 +50,12 @@ export function makePki(): Pki {
         '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-keyout', f.key, '-out', f.cert]);
       return f;
     },
-    leaf(ca, name, use) {
+    leaf(ca, name, use, san) {
       const f = files(dir, name);
       const csr = join(dir, `${name}.csr`), ext = join(dir, `${name}.ext`);
       openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${name}`, '-keyout', f.key, '-out', csr]);
-      writeFileSync(ext, use === 'server'
-        ? 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n'
-        : 'extendedKeyUsage=clientAuth\n');
+      const altName = san ?? (use === 'server' ? 'IP:127.0.0.1,DNS:localhost' : undefined);
+      writeFileSync(ext, `${altName ? `subjectAltName=${altName}\n` : ''}extendedKeyUsage=${use === 'server' ? 'serverAuth' : 'clientAuth'}\n`);
       openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-days', '2', '-extfile', ext, '-out', f.cert]);
       return f;
     },
