@@ -36,6 +36,9 @@ const sampleNames = (text: string) => text.split('\n').filter((l) => l && !l.sta
 
 test('Accept: OpenMetrics 1.0.0 or unversioned when ranked first, else the classic format', () => {
   assert.equal(negotiateFormat(PROMETHEUS_ACCEPT), 'openmetrics');
+  // Prometheus 3 (escaping parameters, protobuf first when native histograms are on).
+  assert.equal(negotiateFormat('application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2'), 'openmetrics');
+  assert.equal(negotiateFormat('text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3'), 'classic');
   assert.equal(negotiateFormat(undefined), 'classic');
   assert.equal(negotiateFormat('*/*'), 'classic');
   assert.equal(negotiateFormat('text/plain;version=0.0.4'), 'classic');
