@@ -95,4 +95,8 @@ test('basic auth: the right password, a wrong one, an unknown user, no or a malf
   assert.equal(await auth.check(req('Bearer abc')), 'missing');
   assert.equal(await auth.check(req(basic('alice:pw:x'))), 'wrong', 'the password is everything after the first colon');
   assert.equal(new BasicAuth(new Map()).enabled, false);
+  // htpasswd -B writes $2y$ (the same algorithm as $2b$).
+  const y = new BasicAuth(new Map([['carol', bcrypt.hashSync('pw', 4).replace(/^\$2b\$/, '$2y$')]]));
+  assert.equal(await y.check(req(basic('carol:pw'))), 'ok');
+  assert.equal(await y.check(req(basic('carol:px'))), 'wrong');
 });
