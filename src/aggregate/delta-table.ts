@@ -21,6 +21,7 @@ import type { FlowRecord } from '../decode/record.ts';
 import type { Endpoint, Role } from '../identify/endpoint.ts';
 import { type AggregationLevel, type Dimensions, type EndLabels, endKey, projectEndpoint } from './level.ts';
 import { DOUBLE_ZERO } from '../observe/double-zero.ts';
+import { ConversationTable, type ConversationBatch } from './conversation-table.ts';
 
 /**
  * One drain: row i is (end src[i], end dst[i], dims[i]) += (flows, bytes, packets); src -1 is the
@@ -39,6 +40,8 @@ export interface DeltaBatch {
   bytes: Float64Array;
   packets: Float64Array;
   lastMs: Float64Array;
+  /** Conversations (server side of each connection) in the same end numbers, when kept. */
+  conversations?: ConversationBatch;
 }
 
 const ROW = 8;
@@ -52,6 +55,8 @@ export interface DeltaTableOptions {
   maxRows?: number;
   /** End numbers before the dictionary starts over (at the next drain). Default max(4 x maxRows, 65,536). */
   maxEnds?: number;
+  /** Distinct conversations per interval kept for NetworkPolicy work (see ConversationTable); 0 or unset: none. */
+  conversations?: number;
 }
 
 export interface DeltaTableStats {
@@ -97,6 +102,7 @@ export class DeltaTable {
   #ofPackets = DOUBLE_ZERO;
   #ofLastMs = DOUBLE_ZERO;
   #overflowedFlows = DOUBLE_ZERO;
+  readonly #conv: ConversationTable | undefined;
 
   constructor(opts: DeltaTableOptions = {}) {
     this.level = opts.level ?? 'app';
@@ -113,6 +119,7 @@ export class DeltaTable {
     this.#mask = cap - 1;
     this.#shift = 32 - Math.log2(cap);
     this.#row8 = new Float64Array(this.maxRows * ROW);
+    if (opts.conversations) this.#conv = new ConversationTable(opts.conversations);
   }
 
   /**
@@ -139,6 +146,7 @@ export class DeltaTable {
     const proto = this.#dimProto ? rec.proto & 255 : 0;
     const port = this.#dimPort ? (r === 1 ? rec.dstPort : r === 2 ? rec.srcPort : 0) : 0;
     const dims = (r | (proto << 2) | (port << 10)) >>> 0;
+    if (this.#conv !== undefined) this.#conv.add(s, d, r, rec, nowMs);
     const at = this.#row(s, d, dims);
     if (at < 0) {
       this.#ofFlows += 1;
@@ -172,6 +180,7 @@ export class DeltaTable {
       packets: new Float64Array(n),
       lastMs: new Float64Array(n),
     };
+    if (this.#conv !== undefined) b.conversations = this.#conv.drain();
     const r8 = this.#row8;
     for (let i = 0, at = 0; i < rows; i++, at += ROW) {
       b.src[i] = r8[at + SRC];

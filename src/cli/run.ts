@@ -20,6 +20,7 @@ import { startInventory, type InventoryHandle } from '../pipeline/inventory.ts';
 import { SelfMetrics } from '../pipeline/self-metrics.ts';
 import { startExports, type ExportsHandle } from '../pipeline/exports.ts';
 import { yieldToReceivers } from '../pipeline/priority.ts';
+import { policyParts, type PolicyParts } from '../policy/collector.ts';
 
 export interface Collector {
   readonly config: RunConfig;
@@ -31,6 +32,8 @@ export interface Collector {
   /** Mount more routes here (the Node Graph API, the map page). */
   readonly server: HttpServer;
   readonly log: Logger;
+  /** Observed conversations and the inventory as NetworkPolicies see them (/api/policies). */
+  readonly policy: PolicyParts;
   /** Inventory synced and socket bound. */
   ready(): boolean;
   /** Every receiving thread ships its counts now; resolves once they are in the store. */
@@ -59,6 +62,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     limited: (k, f, m) => limited.warn(k, f, m),
   });
 
+  const policy = policyParts(config, pool);
   const cleanups: (() => Promise<void> | void)[] = [];
   const cleanup = async () => {
     for (const c of cleanups.reverse()) {
@@ -78,7 +82,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
       log.warn({ requested: config.recvBuffer, granted: udp.recvBufferBytes }, 'receive buffer smaller than asked: raise net.core.rmem_max on the node');
     }
 
-    const inventory: InventoryHandle = await startInventory(config, pool, log);
+    const inventory: InventoryHandle = await startInventory(config, policy.listener(pool), log);
     cleanups.push(() => inventory.stop());
 
     const self = new SelfMetrics(config, store, pool, inventory, udp.port, udp.recvBufferBytes);
@@ -97,12 +101,14 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
       sendText(res, 200, PROMETHEUS_CONTENT_TYPE, exportsHandle.renderPrometheus(), req.method === 'HEAD');
     });
     server.route('GET', '/metrics/otel', (req, res) => exportsHandle.otelHandler(req, res));
+    policy.mount(server, () => pool.flush());
 
     // Idle pairs leave the store; a sweep is cheap next to the TTL, so run it often enough to be prompt.
     const sweepMs = Math.max(1000, Math.min(30_000, Math.floor(config.seriesTtlMs / 10)));
     const gc = (globalThis as { gc?: () => void }).gc;
     const sweep = setInterval(() => {
       const removed = store.expire(Date.now());
+      policy.expire(Date.now());
       if (removed > 0) log.debug({ removed, pairs: store.pairs.length }, 'idle pairs expired');
       // Under --expose-gc a large expiry is followed by a full collection, so the memory it
       // frees shows at once in the process metrics (otherwise V8 collects it when it likes).
@@ -130,6 +136,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
       store,
       server,
       log,
+      policy,
       ready,
       flush: () => pool.flush(),
       receiverThreadIds: () => pool.threadIds,

@@ -70,7 +70,9 @@ export function storeFor(cfg: RunConfig): PairStore {
  * larger table would only hand the main thread more rows to merge when it is busiest.
  */
 export function deltaTableFor(cfg: RunConfig): DeltaTable {
-  return new DeltaTable({ level: cfg.level, dims: dimensionsOf(cfg), maxRows: cfg.maxSeries });
+  // Conversations name workloads: at the namespace level there is nothing to write a policy for.
+  const conversations = cfg.level === 'namespace' ? 0 : Math.min(cfg.maxConversations, cfg.maxSeries);
+  return new DeltaTable({ level: cfg.level, dims: dimensionsOf(cfg), maxRows: cfg.maxSeries, conversations });
 }
 
 /** The identity index a run config describes (its inventory is fed separately). */
