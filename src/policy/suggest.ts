@@ -53,6 +53,8 @@ export interface SuggestedPolicy {
   readonly rules: readonly SuggestedRule[];
   /** About the policy's selector, and peers left out. */
   readonly notes: readonly string[];
+  /** Peers seen but not admitted (no selector or CIDR names them). */
+  readonly leftOut: number;
 }
 
 export interface Suggestion {
@@ -137,10 +139,12 @@ export function suggestPolicies(all: readonly Conversation[], inv: PolicyInvento
         }
         const rules: SuggestedRule[] = [];
         const policyNotes = [...selNotes];
+        let leftOut = 0;
         for (const [label, g] of [...byPeer].sort(([a], [b]) => a.localeCompare(b))) {
           const peers = peersFor(g.end, ns, selectorFor, inv);
           if (typeof peers === 'string') {
             policyNotes.push(`${dir === 'Ingress' ? 'from' : 'to'} ${label} (${evidenceText(evidenceOf(g.convs))}): ${peers}`);
+            leftOut++;
             continue;
           }
           rules.push(ruleOf(label, peers.peers, g.convs, peers.note));
@@ -157,7 +161,7 @@ export function suggestPolicies(all: readonly Conversation[], inv: PolicyInvento
             name: policyName(dir === 'Ingress' ? 'netflow-k8s-' : 'netflow-k8s-egress-', w.name),
             namespace: ns,
             labels: { 'app.kubernetes.io/created-by': 'netflow-k8s' },
-            annotations: { 'netflow-k8s.io/observed': observedText(dir, rules.length, all) },
+            annotations: { 'netflow-k8s.io/observed': observedText(dir, rules.length, all, leftOut) },
           },
           spec: {
             podSelector: { matchLabels: sel.matchLabels },
@@ -165,7 +169,7 @@ export function suggestPolicies(all: readonly Conversation[], inv: PolicyInvento
             ...(dir === 'Ingress' ? { ingress: rules.map((r) => ({ from: r.peers, ports: r.ports })) } : { egress: rules.map((r) => ({ to: r.peers, ...(r.ports.length > 0 ? { ports: r.ports } : {}) })) }),
           },
         };
-        out.push({ policy, direction: dir, workload: `${ns}/${w.name}`, rules, notes: policyNotes });
+        out.push({ policy, direction: dir, workload: `${ns}/${w.name}`, rules, notes: policyNotes, leftOut });
       }
     }
     for (const c of convs) {
@@ -260,8 +264,9 @@ export function evidenceText(e: Evidence): string {
   return `${e.flows} flow${e.flows === 1 ? '' : 's'}, ${e.bytes} bytes, last seen ${e.lastMs > 0 ? new Date(e.lastMs).toISOString() : 'never'}`;
 }
 
-function observedText(dir: 'Ingress' | 'Egress', rules: number, convs: readonly Conversation[]): string {
-  if (convs.length === 0) return dir === 'Ingress' ? 'no client seen: admits nothing' : 'no server seen but DNS';
+function observedText(dir: 'Ingress' | 'Egress', rules: number, convs: readonly Conversation[], leftOut: number): string {
+  const cut = leftOut > 0 ? `; ${leftOut} peer${leftOut === 1 ? '' : 's'} seen but not nameable, not admitted` : '';
+  if (convs.length === 0) return (dir === 'Ingress' ? 'no client admitted' : 'no server admitted but DNS') + cut;
   const e = evidenceOf(convs);
-  return `${rules} rule${rules === 1 ? '' : 's'} from ${evidenceText(e)}; first seen ${new Date(e.firstMs).toISOString()}`;
+  return `${rules} rule${rules === 1 ? '' : 's'} from ${evidenceText(e)}; first seen ${new Date(e.firstMs).toISOString()}${cut}`;
 }
