@@ -15,6 +15,9 @@ import { DEMO_APPS, demoPods } from '../../src/demo/cluster.ts';
 import { DEMO_CONVERSATIONS } from '../../src/demo/traffic.ts';
 import { parsePolicies } from '../../src/policy/policy-yaml.ts';
 import { unknownFields, validateSchema } from '../deploy/k8s-validate.ts';
+import { chromium } from 'playwright-core';
+
+const CHROMIUM = '/usr/bin/chromium';
 
 test('demo: policy suggest --namespace shop gives appliable policies that the demo\'s traffic passes', { timeout: 120_000 }, async (t) => {
   const demo = await startDemoProcess(['--speed', '8']);
@@ -56,4 +59,19 @@ test('demo: policy suggest --namespace shop gives appliable policies that the de
   const check = await runCli(['policy', 'check', '--url', demo.base, file]);
   assert.equal(check.code, 0, check.stdout + check.stderr);
   assert.match(check.stdout, /0 would be denied/);
+
+  // Without frontend's rule for the ingress controller, that conversation is denied, and the map draws it red.
+  frontend.spec.ingress = frontend.spec.ingress!.slice(1);
+  const cut = join(dir, 'cut.json');
+  writeFileSync(cut, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: policies }));
+  const denied = await runCli(['policy', 'check', '--url', demo.base, cut]);
+  assert.equal(denied.code, 1, denied.stdout + denied.stderr);
+  assert.match(denied.stdout, /DENIED ingress\/ingress-nginx -> shop\/frontend TCP\/8080/);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(`${demo.base}/`);
+  await page.waitForFunction(() => (window as unknown as { netflowMap?: { updates: number } }).netflowMap?.updates! >= 1, undefined, { timeout: 20_000 });
+  const red = await page.evaluate(() => (window as unknown as { netflowMap: { cy: any } }).netflowMap.cy.edges('.denied').map((e: any) => `${e.source().id()}->${e.target().id()}`));
+  assert.deepEqual(red, ['ingress/ingress-nginx->shop/frontend']);
 });
