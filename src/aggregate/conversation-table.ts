@@ -41,6 +41,8 @@ export function conversationBuffers(b: ConversationBatch): ArrayBuffer[] {
 }
 
 const ROW = 8;
+/** Slots hold row + 1 in their low 16 bits and 16 bits of the key's hash above, so a probe past another key's slot reads no row. */
+const MAX_ROWS = 0xffff;
 const CLIENT = 0, SERVER = 1, KEY = 2, FLOWS = 3, BYTES = 4, FIRST = 5, LAST = 6;
 
 export class ConversationTable {
@@ -54,13 +56,13 @@ export class ConversationTable {
 
   constructor(maxRows: number) {
     if (!(Number.isInteger(maxRows) && maxRows >= 1)) throw new RangeError('maxRows must be a positive integer');
-    this.maxRows = maxRows;
+    this.maxRows = Math.min(maxRows, MAX_ROWS);
     let cap = 16;
-    while (cap < maxRows * 2) cap *= 2;
+    while (cap < this.maxRows * 2) cap *= 2;
     this.#slots = new Int32Array(cap);
     this.#mask = cap - 1;
     this.#shift = 32 - Math.log2(cap);
-    this.#row8 = new Float64Array(maxRows * ROW);
+    this.#row8 = new Float64Array(this.maxRows * ROW);
   }
 
   /** One record between ends `s` (source) and `d`; `r` is the role code (1 src-client, 2 src-server, 0 unknown). */
@@ -113,16 +115,17 @@ export class ConversationTable {
   #row(c: number, s: number, key: number, nowMs: number): number {
     let h = Math.imul(c, 0x9e3779b1) ^ Math.imul(s, 0x85ebca77) ^ Math.imul(key, 0xc2b2ae3d);
     h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+    const tag = h & 0xffff0000;
     const slots = this.#slots;
     const mask = this.#mask;
     const r8 = this.#row8;
-    for (let i = h >>> this.#shift; ; i = (i + 1) & mask) {
-      const row = slots[i] - 1;
-      if (row < 0) {
+    for (let i = (h << 16) >>> this.#shift; ; i = (i + 1) & mask) {
+      const slot = slots[i];
+      if (slot === 0) {
         const fresh = this.#rows;
         if (fresh >= this.maxRows) return -1;
         this.#rows = fresh + 1;
-        slots[i] = fresh + 1;
+        slots[i] = tag | (fresh + 1);
         const at = fresh * ROW;
         r8[at + CLIENT] = c;
         r8[at + SERVER] = s;
@@ -130,7 +133,8 @@ export class ConversationTable {
         r8[at + FIRST] = nowMs;
         return at;
       }
-      const at = row * ROW;
+      if ((slot & 0xffff0000) !== tag) continue;
+      const at = ((slot & 0xffff) - 1) * ROW;
       if (r8[at + CLIENT] === c && r8[at + SERVER] === s && r8[at + KEY] === key) return at;
     }
   }

@@ -69,6 +69,8 @@ export function mountPolicyRoutes(server: HttpServer, o: PolicyApiOptions): void
     const s = suggestPolicies(o.conversations.list(), o.inventory, {
       namespaces, sinceMs, egress: url.searchParams.get('egress') === 'true', labelPrecedence: o.labelPrecedence,
     });
+    const dropped = o.conversations.stats().droppedFlows;
+    if (dropped > 0) s.notes.push(`${dropped} flows were not kept as conversations (--max-conversations reached): some clients may be missing, so check before applying`);
     if ((req.headers.accept ?? '').includes('application/json')) {
       sendJson(res, 200, { notes: s.notes, namespaces: s.namespaces, files: renderFiles(s) });
       return;
