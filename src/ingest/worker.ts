@@ -13,7 +13,7 @@ import { buildWorkerParts } from '../pipeline/parts.ts';
 import { warmUp } from '../pipeline/warm-up.ts';
 import { spreadFor } from './udp-spread.ts';
 import { ERROR_REASONS } from '../decode/stats.ts';
-import { conversationBuffers } from '../aggregate/conversation-table.ts';
+import { conversationBuffers } from '../aggregate/conversation-batch.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;

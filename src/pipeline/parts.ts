@@ -71,7 +71,7 @@ export function storeFor(cfg: RunConfig): PairStore {
  */
 export function deltaTableFor(cfg: RunConfig): DeltaTable {
   // Conversations name workloads: at the namespace level there is nothing to write a policy for.
-  const conversations = cfg.level === 'namespace' ? 0 : Math.min(cfg.maxConversations, cfg.maxSeries);
+  const conversations = cfg.level !== 'namespace' && cfg.maxConversations > 0;
   return new DeltaTable({ level: cfg.level, dims: dimensionsOf(cfg), maxRows: cfg.maxSeries, conversations });
 }
 

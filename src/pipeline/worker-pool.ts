@@ -11,7 +11,7 @@ import type { InventoryListener, SlimNode, SlimPod, SlimService } from '../ident
 import type { End, PairStore } from '../aggregate/pair-store.ts';
 import type { FromWorker, InventoryOp, ToWorker, WorkerInit, WorkerReport } from '../ingest/worker-protocol.ts';
 import { mergeTemplates } from './templates.ts';
-import type { ConversationBatch } from '../aggregate/conversation-table.ts';
+import type { ConversationBatch } from '../aggregate/conversation-batch.ts';
 
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const WORKER_URL = new URL(`../ingest/worker${EXT}`, import.meta.url);

@@ -1,7 +1,7 @@
 /**
  * The main thread's observed conversations: who connected to whom, as (client end, server end,
  * server port, protocol) with first and last seen, flows and bytes. Receiving threads count them
- * per interval (ConversationTable) and ship them with their delta batches; this store keeps the
+ * per interval in their delta tables and ship them with their batches; this store keeps the
  * totals, bounded and expiring like the pair store, for NetworkPolicy suggestions and checks.
  *
  * Flows whose ports did not say which end is the client are kept apart as "undecided": they are
@@ -9,7 +9,7 @@
  */
 import type { End } from '../aggregate/pair-store.ts';
 import { endKey, type EndLabels } from '../aggregate/level.ts';
-import { type ConversationBatch, convPort, convProto, convUndecided, UNDECIDED } from '../aggregate/conversation-table.ts';
+import { type ConversationBatch, convPort, convProto, convUndecided, UNDECIDED } from '../aggregate/conversation-batch.ts';
 
 export interface Conversation {
   readonly client: EndLabels;
