@@ -101,7 +101,8 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
       sendText(res, 200, PROMETHEUS_CONTENT_TYPE, exportsHandle.renderPrometheus(), req.method === 'HEAD');
     });
     server.route('GET', '/metrics/otel', (req, res) => exportsHandle.otelHandler(req, res));
-    policy.mount(server, () => pool.flush());
+    policy.mount(server, () => pool.flush(), () => inventory.ready());
+    policy.registerMetrics(self.registry);
 
     // Idle pairs leave the store; a sweep is cheap next to the TTL, so run it often enough to be prompt.
     const sweepMs = Math.max(1000, Math.min(30_000, Math.floor(config.seriesTtlMs / 10)));

@@ -9,14 +9,17 @@ import type { WorkerPool } from '../pipeline/worker-pool.ts';
 import { ConversationStore } from './conversations.ts';
 import { networkCidrs, PolicyInventory, teeInventory } from './inventory.ts';
 import { mountPolicyRoutes } from './routes.ts';
+import type { MetricsRegistry } from '../observe/metrics.ts';
 
 export interface PolicyParts {
   readonly conversations: ConversationStore;
   readonly inventory: PolicyInventory;
   /** The inventory listener to start the source with: the pool's, and this module's. */
   listener(pool: InventoryListener): InventoryListener;
-  mount(server: HttpServer, flush: () => Promise<void>): void;
+  /** `ready`: the inventory is synced (before that, ends have no pods and suggestions would be empty). */
+  mount(server: HttpServer, flush: () => Promise<void>, ready: () => boolean): void;
   expire(nowMs: number): void;
+  registerMetrics(reg: MetricsRegistry): void;
 }
 
 export function policyParts(config: RunConfig, pool: WorkerPool): PolicyParts {
@@ -31,7 +34,11 @@ export function policyParts(config: RunConfig, pool: WorkerPool): PolicyParts {
     conversations,
     inventory,
     listener: (p) => teeInventory(p, inventory),
-    mount: (server, flush) => mountPolicyRoutes(server, { conversations, inventory, labelPrecedence: config.labelPrecedence, flush, disabled }),
+    mount: (server, flush, ready) => mountPolicyRoutes(server, { conversations, inventory, labelPrecedence: config.labelPrecedence, flush, ready, disabled }),
     expire: (now) => { conversations.expire(now); },
+    registerMetrics(reg) {
+      reg.callback('conversations', 'Conversations (client, server, server port, protocol) kept for /api/policies, undecided ones included', 'gauge', () => conversations.stats().conversations);
+      reg.callback('conversation_dropped_flows', 'Flows whose conversation was not kept (a thread\'s rows or --max-conversations full)', 'counter', () => conversations.stats().droppedFlows);
+    },
   };
 }

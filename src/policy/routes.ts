@@ -24,6 +24,8 @@ export interface PolicyApiOptions {
   labelPrecedence: readonly string[];
   /** Brings the receiving threads' latest counts in before answering. */
   flush?: () => Promise<void>;
+  /** False until the inventory is synced: a suggestion made before would find no pods. */
+  ready?: () => boolean;
   /** Why the collector keeps no conversations (e.g. --level namespace), when it keeps none. */
   disabled?: string;
 }
@@ -58,10 +60,16 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
 
 export function mountPolicyRoutes(server: HttpServer, o: PolicyApiOptions): void {
   let lastCheck: (CheckResult & { at: string }) | undefined;
-  const refuse = (res: ServerResponse) => sendJson(res, 409, { error: o.disabled });
+  /** True when the request was answered with why it cannot be served yet. */
+  const refused = (res: ServerResponse): boolean => {
+    if (o.disabled) sendJson(res, 409, { error: o.disabled });
+    else if (o.ready && !o.ready()) sendJson(res, 503, { error: 'the inventory is not synced yet; try again shortly' });
+    else return false;
+    return true;
+  };
 
   server.route('GET', '/api/policies', async (req, res, url) => {
-    if (o.disabled) return refuse(res);
+    if (refused(res)) return;
     const sinceMs = sinceOf(url, res);
     if (sinceMs === null) return;
     await o.flush?.();
@@ -79,7 +87,7 @@ export function mountPolicyRoutes(server: HttpServer, o: PolicyApiOptions): void
   });
 
   server.route('POST', '/api/policies/check', async (req, res, url) => {
-    if (o.disabled) return refuse(res);
+    if (refused(res)) return;
     const sinceMs = sinceOf(url, res);
     if (sinceMs === null) return;
     const body = await readBody(req);
@@ -102,7 +110,7 @@ export function mountPolicyRoutes(server: HttpServer, o: PolicyApiOptions): void
   });
 
   server.route('GET', '/api/policies/conversations', async (req, res, url) => {
-    if (o.disabled) return refuse(res);
+    if (refused(res)) return;
     const sinceMs = sinceOf(url, res);
     if (sinceMs === null) return;
     await o.flush?.();

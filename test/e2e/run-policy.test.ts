@@ -11,7 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startCollectorProcess, pollUntil, type CollectorProcess } from '../support/run-collector.ts';
+import { startCollectorProcess, pollUntil, metricSum, type CollectorProcess } from '../support/run-collector.ts';
 import { runCli } from '../support/cli.ts';
 import { runSoftflowd, softflowdAvailable } from '../support/softflowd.ts';
 import { PCAP } from './fixtures/k8s-basic.ts';
@@ -59,6 +59,9 @@ test('policy suggest and check against the k8s-basic capture received over UDP',
   ]);
   // The ICMP echo between metrics-agent and svc1 has no client by its ports: undecided, both halves.
   assert.equal(observed.filter((x) => x.undecided).length, 2);
+  const metrics = (await col.get('/metrics')).body;
+  assert.equal(metricSum(metrics, 'netflow_k8s_conversations'), 8);
+  assert.equal(metricSum(metrics, 'netflow_k8s_conversation_dropped_flows_total'), 0);
 
   const all = await runCli(['policy', 'suggest', '--url', col.httpUrl]);
   assert.equal(all.code, 0, all.stderr);
