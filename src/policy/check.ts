@@ -12,6 +12,7 @@ import { selectorKeys } from './label-selector.ts';
 import type { NetworkPolicy } from './types.ts';
 import { endLabel, portLabel } from './suggest.ts';
 import { endKey } from '../aggregate/level.ts';
+import { throughServices } from './services.ts';
 
 export interface DeniedConversation {
   readonly client: string;
@@ -64,8 +65,7 @@ export function checkPolicies(policies: readonly NetworkPolicy[], all: readonly 
   const notEvaluated: Record<string, number> = {};
   let evaluated = 0;
   let undecided = 0;
-  for (const c of all) {
-    if (c.lastMs < since) continue;
+  for (const c of throughServices(all.filter((x) => x.lastMs >= since), inv)) {
     if (c.undecided) { undecided++; continue; }
     const cp = partiesOf(c.client);
     const sp = partiesOf(c.server);
@@ -122,6 +122,6 @@ function toParties(e: PolicyEnd): Party[] | string {
     case 'unknown':
       return [{ type: 'opaque' }];
     case 'service':
-      return 'Service ClusterIP seen before DNAT (its pods are not known)';
+      return 'Service ClusterIP seen before DNAT that selects no known pods on that port';
   }
 }

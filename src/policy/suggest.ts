@@ -11,6 +11,7 @@
 import type { Conversation } from './conversations.ts';
 import type { PolicyEnd, PolicyInventory } from './inventory.ts';
 import { chooseSelector } from './selector-labels.ts';
+import { throughServices } from './services.ts';
 import { PROTOCOL_OF_NUMBER, type NetworkPolicy, type NetworkPolicyPeer, type NetworkPolicyPort } from './types.ts';
 import { endKey } from '../aggregate/level.ts';
 import { protocolName } from '../aggregate/level.ts';
@@ -86,7 +87,7 @@ const KUBE_DNS = { namespace: 'kube-system', service: 'kube-dns', fallback: { 'k
 
 export function suggestPolicies(all: readonly Conversation[], inv: PolicyInventory, opts: SuggestOptions): Suggestion {
   const since = opts.sinceMs ?? -Infinity;
-  const convs = all.filter((c) => c.lastMs >= since);
+  const convs = throughServices(all.filter((c) => c.lastMs >= since), inv);
   const ends = new Map<string, PolicyEnd>();
   const resolve = (l: Conversation['client']): PolicyEnd => {
     const k = endKey(l);
@@ -181,7 +182,7 @@ export function suggestPolicies(all: readonly Conversation[], inv: PolicyInvento
     }
     for (const c of convs) {
       const s = resolve(c.server);
-      if (!c.undecided && s.type === 'service' && s.namespace === ns) notes.push(`${endLabel(resolve(c.client))} -> Service ${s.namespace}/${s.name} ${portLabel(c.proto, c.port)}: seen before DNAT, so the pods behind it are not known; not admitted`);
+      if (!c.undecided && s.type === 'service' && s.namespace === ns) notes.push(`${endLabel(resolve(c.client))} -> Service ${s.namespace}/${s.name} ${portLabel(c.proto, c.port)}: seen before DNAT, and it selects no known pods on that port; not admitted`);
     }
   }
   return { policies: out, notes: [...new Set(notes)], namespaces, conversations: convs.length };

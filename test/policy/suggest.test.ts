@@ -200,3 +200,22 @@ test('since: conversations last seen before it make no rule', () => {
   assert.deepEqual(svc1.rules.map((r) => r.peer), ['shop/checkout', 'shop/web']);
   assert.deepEqual(svc1.policy.spec.ingress![0].ports, [{ protocol: 'TCP', port: 8080 }]);
 });
+
+test('a conversation to a Service ClusterIP (before DNAT) counts for the pods behind it, on the target port', () => {
+  const inv = inventory();
+  inv.upsertService({ uid: 's2', namespace: 'backend', name: 'api', clusterIPs: ['10.96.5.5'], ports: [{ port: 80, protocol: 'TCP' }], targetPorts: ['http'], selector: { app: 'svc1' } });
+  const s = new ConversationStore();
+  s.add(end('pod', 'monitoring', 'prometheus'), end('service', 'backend', 'api'), 6, 80, false, 4, 400, T0);
+  inv.upsertService({ uid: 's3', namespace: 'backend', name: 'idle', clusterIPs: ['10.96.5.6'], ports: [{ port: 80, protocol: 'TCP' }], targetPorts: [80], selector: { app: 'nothing' } });
+  s.add(end('pod', 'monitoring', 'prometheus'), end('service', 'backend', 'idle'), 6, 80, false, 1, 100, T0);
+  const sug = suggestPolicies(s.list(), inv, { labelPrecedence: PRECEDENCE, namespaces: ['backend'] });
+  const svc1 = sug.policies.find((p) => p.workload === 'backend/svc1')!;
+  assert.deepEqual(svc1.policy.spec.ingress, [{
+    from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }],
+    ports: [{ protocol: 'TCP', port: 8080 }],
+  }]);
+  assert.ok(sug.notes.some((n) => /Service backend\/idle TCP\/80: seen before DNAT, and it selects no known pods/.test(n)), sug.notes.join('\n'));
+  const r = checkPolicies(parsePolicies(renderList(sug)), s.list(), inv);
+  assert.deepEqual(r.denied, []);
+  assert.deepEqual(r.notEvaluated, { 'server: Service ClusterIP seen before DNAT that selects no known pods on that port': 1 });
+});
