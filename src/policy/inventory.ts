@@ -74,6 +74,17 @@ export class PolicyInventory implements InventoryListener {
     return out;
   }
 
+  /** Whether the workload's running pods are all on the host network, where NetworkPolicies do not apply. */
+  onHostNetwork(namespace: string, name: string): boolean {
+    let any = false;
+    for (const p of this.#pods.values()) {
+      if (p.namespace !== namespace || p.endMs !== undefined || this.workloadOf(p) !== name) continue;
+      if (!p.hostNetwork) return false;
+      any = true;
+    }
+    return any;
+  }
+
   service(namespace: string, name: string): SlimService | undefined {
     for (const s of this.#services.values()) if (s.namespace === namespace && s.name === name) return s;
     return undefined;

@@ -122,7 +122,9 @@ export function suggestPolicies(all: readonly Conversation[], inv: PolicyInvento
     for (const w of workloads) {
       const sel = selectorFor(w);
       if (sel === undefined) {
-        notes.push(`${ns}/${w.name}: ${w.pods.length === 0 ? 'no pods in the inventory now' : 'its pods share no label'}, so no selector can name it; no policy`);
+        notes.push(inv.onHostNetwork(ns, w.name)
+          ? `${ns}/${w.name}: runs on the host network, which NetworkPolicies do not apply to; no policy`
+          : `${ns}/${w.name}: ${w.pods.length === 0 ? 'no pods in the inventory now' : 'its pods share no label'}, so no selector can name it; no policy`);
         continue;
       }
       const selNotes = sel.note ? [`selector: ${sel.note}`] : [];

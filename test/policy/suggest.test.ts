@@ -219,3 +219,13 @@ test('a conversation to a Service ClusterIP (before DNAT) counts for the pods be
   assert.deepEqual(r.denied, []);
   assert.deepEqual(r.notEvaluated, { 'server: Service ClusterIP seen before DNAT that selects no known pods on that port': 1 });
 });
+
+test('a workload on the host network gets no policy, and a note saying why', () => {
+  const inv = inventory();
+  inv.upsertPod(slimPod('monitoring', 'node-exporter-a', { 'app.kubernetes.io/name': 'node-exporter' }, { hostNetwork: true }));
+  const s = new ConversationStore();
+  s.add(end('pod', 'monitoring', 'prometheus'), end('pod', 'monitoring', 'node-exporter'), 6, 9100, false, 4, 400, T0);
+  const sug = suggestPolicies(s.list(), inv, { labelPrecedence: PRECEDENCE, namespaces: ['monitoring'] });
+  assert.deepEqual(sug.policies.map((p) => p.workload), ['monitoring/prometheus']);
+  assert.ok(sug.notes.includes('monitoring/node-exporter: runs on the host network, which NetworkPolicies do not apply to; no policy'), sug.notes.join('\n'));
+});
