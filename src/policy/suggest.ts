@@ -115,6 +115,14 @@ export function suggestPolicies(all: readonly Conversation[], inv: PolicyInvento
     return selectorCache.get(k);
   };
   const dns = dnsPeer(inv, opts.labelPrecedence);
+  // Distinct prefixes keep ingress and egress names apart; workload names that clean up alike get a number.
+  const names = new Set<string>();
+  const uniqueName = (nsName: string): string => {
+    let n = nsName;
+    for (let i = 2; names.has(n); i++) n = `${nsName.slice(0, 249)}-${i}`;
+    names.add(n);
+    return n;
+  };
 
   for (const ns of namespaces) {
     const workloads = [...(seen.get(ns)?.values() ?? [])].sort((a, b) => a.name.localeCompare(b.name));
@@ -161,7 +169,7 @@ export function suggestPolicies(all: readonly Conversation[], inv: PolicyInvento
           apiVersion: 'networking.k8s.io/v1',
           kind: 'NetworkPolicy',
           metadata: {
-            name: policyName(dir === 'Ingress' ? 'netflow-k8s-' : 'netflow-k8s-egress-', w.name),
+            name: uniqueName(`${ns}/${policyName(dir === 'Ingress' ? 'netflow-k8s-ingress-' : 'netflow-k8s-egress-', w.name)}`).split('/')[1],
             namespace: ns,
             labels: { 'app.kubernetes.io/created-by': 'netflow-k8s' },
             annotations: { 'netflow-k8s.io/observed': observedText(dir, rules.length, all, leftOut) },

@@ -39,7 +39,7 @@ test('demo: policy suggest --namespace shop gives appliable policies that the de
     await new Promise((r) => setTimeout(r, 500));
   }
   const policies = parsePolicies(text);
-  const shopApps = DEMO_APPS.filter((a) => a.namespace === 'shop').map((a) => `netflow-k8s-${a.app}`).sort();
+  const shopApps = DEMO_APPS.filter((a) => a.namespace === 'shop').map((a) => `netflow-k8s-ingress-${a.app}`).sort();
   assert.deepEqual(policies.map((p) => p.metadata.name).sort(), shopApps);
   for (const p of policies) {
     assert.deepEqual(await validateSchema(p), [], p.metadata.name);
@@ -47,7 +47,7 @@ test('demo: policy suggest --namespace shop gives appliable policies that the de
     // Selectors by the app label only: no per-pod or per-rollout label.
     assert.deepEqual(Object.keys(p.spec.podSelector.matchLabels ?? {}), ['app.kubernetes.io/name'], p.metadata.name);
   }
-  const frontend = policies.find((p) => p.metadata.name === 'netflow-k8s-frontend')!;
+  const frontend = policies.find((p) => p.metadata.name === 'netflow-k8s-ingress-frontend')!;
   assert.deepEqual(frontend.spec.ingress, [
     { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ingress-nginx' } } }], ports: [{ protocol: 'TCP', port: 8080 }] },
     { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }], ports: [{ protocol: 'TCP', port: 8080 }] },

@@ -67,8 +67,8 @@ test('policy suggest and check against the k8s-basic capture received over UDP',
   assert.equal(all.code, 0, all.stderr);
   const policies = parsePolicies(all.stdout, 'suggested');
   assert.deepEqual(policies.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort(), [
-    'backend/netflow-k8s-svc1', 'backend/netflow-k8s-svc2', 'kube-system/netflow-k8s-kube-dns',
-    'monitoring/netflow-k8s-metrics-agent', 'shop/netflow-k8s-checkout', 'shop/netflow-k8s-web',
+    'backend/netflow-k8s-ingress-svc1', 'backend/netflow-k8s-ingress-svc2', 'kube-system/netflow-k8s-ingress-kube-dns',
+    'monitoring/netflow-k8s-ingress-metrics-agent', 'shop/netflow-k8s-ingress-checkout', 'shop/netflow-k8s-ingress-web',
   ]);
   assert.match(all.stdout, /# from shop\/web: \d+ flows?, \d+ bytes, last seen 20/);
   assert.match(all.stdout, /undecided: monitoring\/metrics-agent <-> backend\/svc1 icmp/);
@@ -88,8 +88,8 @@ test('policy suggest and check against the k8s-basic capture received over UDP',
   const files = await runCli(['policy', 'suggest', '--url', col.httpUrl, '--namespace', 'backend', '--namespace', 'shop', '--out', out]);
   assert.equal(files.code, 0, files.stderr);
   assert.deepEqual(readdirSync(out).sort(), ['backend', 'shop']);
-  assert.deepEqual(readdirSync(join(out, 'backend')).sort(), ['netflow-k8s-svc1.yaml', 'netflow-k8s-svc2.yaml']);
-  assert.match(readFileSync(join(out, 'shop', 'netflow-k8s-web.yaml'), 'utf8'), /^# shop\/web: nobody was seen connecting to it, so it admits nothing/);
+  assert.deepEqual(readdirSync(join(out, 'backend')).sort(), ['netflow-k8s-ingress-svc1.yaml', 'netflow-k8s-ingress-svc2.yaml']);
+  assert.match(readFileSync(join(out, 'shop', 'netflow-k8s-ingress-web.yaml'), 'utf8'), /^# shop\/web: nobody was seen connecting to it, so it admits nothing/);
 
   // check: the suggestion passes; without one rule, the conversation it justified is denied (exit 1).
   const good = join(dir, 'good.yaml');
@@ -98,7 +98,7 @@ test('policy suggest and check against the k8s-basic capture received over UDP',
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
   assert.match(ok.stdout, /6 policies checked against 6 observed conversations: 0 would be denied/);
   const cut = parsePolicies(all.stdout);
-  const svc1 = cut.find((p) => p.metadata.name === 'netflow-k8s-svc1')!;
+  const svc1 = cut.find((p) => p.metadata.name === 'netflow-k8s-ingress-svc1')!;
   svc1.spec.ingress = svc1.spec.ingress!.filter((r) => JSON.stringify(r).includes('"web"') === false);
   const bad = join(dir, 'cut.json');
   writeFileSync(bad, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: cut }));

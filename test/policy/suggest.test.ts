@@ -98,8 +98,8 @@ test('suggest: every generated object passes the Kubernetes schema and has no un
 test('suggest: one Ingress policy per workload seen, admitting exactly the clients, ports and protocols seen', () => {
   const s = suggestPolicies(traffic(true).list(), inventory(), { labelPrecedence: PRECEDENCE });
   const by = new Map(s.policies.map((p) => [`${p.policy.metadata.namespace}/${p.policy.metadata.name}`, p.policy]));
-  assert.deepEqual([...by.keys()].sort(), ['backend/netflow-k8s-svc1', 'kube-system/netflow-k8s-kube-dns', 'monitoring/netflow-k8s-prometheus', 'shop/netflow-k8s-checkout', 'shop/netflow-k8s-web']);
-  const svc1 = by.get('backend/netflow-k8s-svc1')!;
+  assert.deepEqual([...by.keys()].sort(), ['backend/netflow-k8s-ingress-svc1', 'kube-system/netflow-k8s-ingress-kube-dns', 'monitoring/netflow-k8s-ingress-prometheus', 'shop/netflow-k8s-ingress-checkout', 'shop/netflow-k8s-ingress-web']);
+  const svc1 = by.get('backend/netflow-k8s-ingress-svc1')!;
   assert.deepEqual(svc1.spec.podSelector, { matchLabels: { app: 'svc1' } });
   assert.deepEqual(svc1.spec.policyTypes, ['Ingress']);
   assert.deepEqual(svc1.spec.ingress, [
@@ -108,9 +108,9 @@ test('suggest: one Ingress policy per workload seen, admitting exactly the clien
     { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'web' } } }], ports: [{ protocol: 'TCP', port: 8080 }] },
   ]);
   // The external network by its named CIDR, never a /32 from a flow.
-  assert.deepEqual(by.get('shop/netflow-k8s-checkout')!.spec.ingress, [{ from: [{ ipBlock: { cidr: '203.0.113.0/24' } }], ports: [{ protocol: 'TCP', port: 443 }] }]);
+  assert.deepEqual(by.get('shop/netflow-k8s-ingress-checkout')!.spec.ingress, [{ from: [{ ipBlock: { cidr: '203.0.113.0/24' } }], ports: [{ protocol: 'TCP', port: 443 }] }]);
   // Same-namespace clients by podSelector alone; nobody connected to prometheus: it admits nothing.
-  assert.deepEqual(by.get('monitoring/netflow-k8s-prometheus')!.spec.ingress, []);
+  assert.deepEqual(by.get('monitoring/netflow-k8s-ingress-prometheus')!.spec.ingress, []);
   const web = s.policies.find((p) => p.workload === 'shop/web')!;
   assert.ok(web.notes.some((n) => /from unknown unknown .*7 flows.*name them with --networks/.test(n)), web.notes.join('\n'));
   assert.ok(s.notes.some((n) => /^undecided: shop\/web <-> backend\/svc1 icmp/.test(n)), s.notes.join('\n'));
