@@ -83,6 +83,7 @@ export function policyName(prefix: string, workload: string): string {
 }
 
 const NS_LABEL = 'kubernetes.io/metadata.name';
+const MAX_UNDECIDED_NOTES = 10;
 const KUBE_DNS = { namespace: 'kube-system', service: 'kube-dns', fallback: { 'k8s-app': 'kube-dns' } };
 
 export function suggestPolicies(all: readonly Conversation[], inv: PolicyInventory, opts: SuggestOptions): Suggestion {
@@ -183,13 +184,17 @@ export function suggestPolicies(all: readonly Conversation[], inv: PolicyInvento
         out.push({ policy, direction: dir, workload: `${ns}/${w.name}`, rules, notes: policyNotes, leftOut });
       }
     }
-    for (const c of convs) {
-      if (!c.undecided) continue;
+    const undecided = convs.filter((c) => {
+      if (!c.undecided) return false;
       const a = resolve(c.client);
       const b = resolve(c.server);
-      if (!((a.type === 'workload' && a.namespace === ns) || (b.type === 'workload' && b.namespace === ns))) continue;
-      notes.push(`undecided: ${endLabel(a)} <-> ${endLabel(b)} ${protocolName(c.proto)} (${evidenceText(evidenceOf([c]))}): the ports did not tell the client, so nothing was admitted for it`);
+      return (a.type === 'workload' && a.namespace === ns) || (b.type === 'workload' && b.namespace === ns);
+    }).sort((x, y) => y.flows - x.flows);
+    // The busiest few are worth reading; a long tail of them would bury the other notes.
+    for (const c of undecided.slice(0, MAX_UNDECIDED_NOTES)) {
+      notes.push(`undecided: ${endLabel(resolve(c.client))} <-> ${endLabel(resolve(c.server))} ${protocolName(c.proto)} (${evidenceText(evidenceOf([c]))}): the ports did not tell the client, so nothing was admitted for it`);
     }
+    if (undecided.length > MAX_UNDECIDED_NOTES) notes.push(`undecided: ${undecided.length - MAX_UNDECIDED_NOTES} more conversations involving ${ns} (see /api/policies/conversations)`);
     for (const c of convs) {
       const s = resolve(c.server);
       if (!c.undecided && s.type === 'service' && s.namespace === ns) notes.push(`${endLabel(resolve(c.client))} -> Service ${s.namespace}/${s.name} ${portLabel(c.proto, c.port)}: seen before DNAT, and it selects no known pods on that port; not admitted`);
