@@ -123,7 +123,7 @@ async function check(argv: string[]): Promise<number> {
     }
   }
   if (problems.length > 0) {
-    process.stderr.write(`netflow-k8s policy check: not valid NetworkPolicies; nothing was evaluated:\n${problems.map((p) => `  ${p}\n`).join('')}`);
+    process.stderr.write(`netflow-k8s policy check: nothing was evaluated:\n${problems.map((p) => `  ${p}\n`).join('')}`);
     return 2;
   }
   const url = new URL('api/policies/check', base);
