@@ -217,7 +217,6 @@ export class DeltaTable {
     return { rows: this.#rows + (this.#ofFlows > 0 ? 1 : 0), ends: this.#labels.length, overflowedFlows: this.#overflowedFlows };
   }
 
-  /** The offset in #row8 of (s, d, dims)'s row, made if new; -1 when the table is full. */
   /** The rows as conversations: client and server by the role, undecided ones as source and destination. */
   #conversations(rows: number, dropped: number): ConversationBatch {
     const c: ConversationBatch = {
@@ -241,6 +240,7 @@ export class DeltaTable {
     return c;
   }
 
+  /** The offset in #row8 of (s, d, dims)'s row, made if new (first seen at `nowMs`); -1 when the table is full. */
   #row(s: number, d: number, dims: number, nowMs: number): number {
     let h = Math.imul(s, 0x9e3779b1) ^ Math.imul(d, 0x85ebca77) ^ Math.imul(dims, 0xc2b2ae3d);
     h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
