@@ -354,6 +354,34 @@ spec:
     client: pod('default', { tier: 'web', env: 'dev' }), server: pod('default', { app: 'x' }), port: 80, allowed: false,
   },
   {
+    name: 'ipBlock with except, IPv6: inside the block',
+    doc: 'API reference IPBlock: cidr is a string representing the IPBlock, valid examples are "192.168.1.0/24" or "2001:db8::/64"; except is a list of CIDRs that should not be included within the IPBlock',
+    yaml: `
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: v6, namespace: default }
+spec:
+  podSelector: {}
+  ingress:
+  - from: [{ ipBlock: { cidr: '2001:db8::/32', except: ['2001:db8:1::/48'] } }]
+`,
+    client: net('2001:db8:2::/48'), server: pod('default', { app: 'x' }), port: 443, allowed: true,
+  },
+  {
+    name: 'ipBlock with except, IPv6: inside the except',
+    doc: 'API reference IPBlock: except values will be rejected if they are outside the cidr range (and addresses in them are not admitted)',
+    yaml: `
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: v6, namespace: default }
+spec:
+  podSelector: {}
+  ingress:
+  - from: [{ ipBlock: { cidr: '2001:db8::/32', except: ['2001:db8:1::/48'] } }]
+`,
+    client: net('2001:db8:1::5/128'), server: pod('default', { app: 'x' }), port: 443, allowed: false,
+  },
+  {
     name: 'traffic from the pod\'s own node is always allowed',
     doc: 'intro: IP blocks (exception: traffic to and from the node where a Pod is running is always allowed, regardless of the IP address of the Pod or the node)',
     yaml: `
