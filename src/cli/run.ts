@@ -22,6 +22,7 @@ import { startExports, type ExportsHandle } from '../pipeline/exports.ts';
 import { yieldToReceivers } from '../pipeline/priority.ts';
 import { loadWebConfig } from '../observe/web-config.ts';
 import { registerWebMetrics, WebServing } from '../observe/web-server.ts';
+import { policyParts, type PolicyParts } from '../policy/collector.ts';
 
 export interface Collector {
   readonly config: RunConfig;
@@ -33,6 +34,8 @@ export interface Collector {
   /** Mount more routes here (the Node Graph API, the map page). */
   readonly server: HttpServer;
   readonly log: Logger;
+  /** Observed conversations and the inventory as NetworkPolicies see them (/api/policies). */
+  readonly policy: PolicyParts;
   /** Inventory synced and socket bound. */
   ready(): boolean;
   /** Every receiving thread ships its counts now; resolves once they are in the store. */
@@ -63,6 +66,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     limited: (k, f, m) => limited.warn(k, f, m),
   });
 
+  const policy = policyParts(config, pool);
   const cleanups: (() => Promise<void> | void)[] = [];
   const cleanup = async () => {
     for (const c of cleanups.reverse()) {
@@ -82,7 +86,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
       log.warn({ requested: config.recvBuffer, granted: udp.recvBufferBytes }, 'receive buffer smaller than asked: raise net.core.rmem_max on the node');
     }
 
-    const inventory: InventoryHandle = await startInventory(config, pool, log);
+    const inventory: InventoryHandle = await startInventory(config, policy.listener(pool), log);
     cleanups.push(() => inventory.stop());
 
     const self = new SelfMetrics(config, store, pool, inventory, udp.port, udp.recvBufferBytes);
@@ -102,6 +106,8 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     // Classic text or OpenMetrics by Accept, gzipped by Accept-Encoding.
     server.route('GET', '/metrics', (req, res) => serveMetrics(req, res, () => exportsHandle.renderPrometheus()));
     server.route('GET', '/metrics/otel', (req, res) => exportsHandle.otelHandler(req, res));
+    policy.mount(server, () => pool.flush(), () => inventory.ready());
+    policy.registerMetrics(self.registry);
 
     // A rotated certificate or a new user is taken up while running.
     const unwatchWeb = serving?.watch(server, 10_000, (err) => {
@@ -115,6 +121,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     const gc = (globalThis as { gc?: () => void }).gc;
     const sweep = setInterval(() => {
       const removed = store.expire(Date.now());
+      policy.expire(Date.now());
       if (removed > 0) log.debug({ removed, pairs: store.pairs.length }, 'idle pairs expired');
       // Under --expose-gc a large expiry is followed by a full collection, so the memory it
       // frees shows at once in the process metrics (otherwise V8 collects it when it likes).
@@ -142,6 +149,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
       store,
       server,
       log,
+      policy,
       ready,
       flush: () => pool.flush(),
       receiverThreadIds: () => pool.threadIds,

@@ -42,6 +42,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'maxSeries', kind: 'int', default: 20_000, min: 1, group: 'Aggregation', help: 'pairs kept at most; flows past the cap go to one overflow pair' },
   { key: 'seriesTtl', kind: 'duration', default: '1h', min: 1000, group: 'Aggregation', help: 'a pair with no flows for this long is dropped' },
   { key: 'dedup', kind: 'enum', choices: DEDUP_MODES, default: 'auto', group: 'Aggregation', help: 'count a flow reported by both nodes once, from the source node' },
+  { key: 'maxConversations', kind: 'int', default: 20_000, min: 0, group: 'Aggregation', help: 'conversations (client, server, server port, protocol) kept for /api/policies, expiring with --series-ttl; 0: none' },
   { key: 'extraLabels', kind: 'list', group: 'Aggregation', help: `extra pair dimensions and labels, any of ${EXTRA_LABELS.join(',')}` },
 
   { key: 'http', kind: 'hostport', default: '0.0.0.0:8080', group: 'Output', help: 'HTTP address: /metrics, /metrics/otel, /healthz, /readyz, /api/*, the map page' },
@@ -87,6 +88,7 @@ export interface RunConfig {
   seriesTtlMs: number;
   dedup: DedupMode;
   extraLabels: ExtraLabel[];
+  maxConversations: number;
   http: { host: string; port: number };
   otlpEndpoint: string | undefined;
   otlpIntervalMs: number;
@@ -196,6 +198,7 @@ export function toRunConfig(v: ConfigValues, env: NodeJS.ProcessEnv = process.en
     seriesTtlMs: v.seriesTtl as number,
     dedup: v.dedup as DedupMode,
     extraLabels: extra as ExtraLabel[],
+    maxConversations: v.maxConversations as number,
     http: v.http as RunConfig['http'],
     otlpEndpoint: otlp,
     otlpIntervalMs: v.otlpInterval as number,
