@@ -1009,7 +1009,11 @@ export class Decoder {
             s.templatesExpired++;
           } else if (tpl.lastSeenMs < next) next = tpl.lastSeenMs;
         }
-        this.forgetDomainIfEmpty(es, dk, dom);
+        // Options state outlives no template: an exporter silent for a whole TTL resends it with its templates.
+        if (dom.templates.size === 0) {
+          es.domains.delete(dk);
+          this.charge(es, -DOMAIN_BYTES - dom.optionBytes);
+        }
       }
       if (next !== Infinity) this.wheel.schedule(es, next + ttl);
       this.forgetIfEmpty(es);
