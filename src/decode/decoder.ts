@@ -232,6 +232,8 @@ export class Decoder {
   private readonly exporterShare: number;
   private readonly heldShare: number;
   private readonly scopeAddress: boolean;
+  /** The exporter whose datagram (or shared set) is being decoded: never forgotten from under it. */
+  private current: ExporterState | undefined = undefined;
   private compileBudget = 0;
   private heldBudget = 0;
   private templateRecordBudget = 0;
@@ -280,6 +282,7 @@ export class Decoder {
       }
       if (s.datagramsDecoded === decodedBefore) s.datagramsRefused++;
     } catch (err) {
+      this.current = undefined;
       if (s.datagramsDecoded === decodedBefore) s.datagramsRefused++;
       s.errors.exception++;
       this.lastException = err;
@@ -368,6 +371,7 @@ export class Decoder {
   ): void {
     const s = this.stats;
     const es = this.exporterState(exporter, nowMs);
+    this.current = es;
     const tplSet = version === 9 ? 0 : 2;
     const optSet = version === 9 ? 1 : 3;
     const dk = domainKey(version, sourceId);
@@ -415,6 +419,7 @@ export class Decoder {
       }
       p = setEnd;
     }
+    this.current = undefined;
     this.afterSets(es, exporter, nowMs);
   }
 
@@ -553,6 +558,7 @@ export class Decoder {
     const setsDecoded = s.setsDecoded;
     const setsRefused = s.setsRefused;
     const es = this.exporterState(exporter, nowMs);
+    this.current = es;
     this.applying = true;
     this.templateRecordBudget = this.options.maxTemplateRecordsPerDatagram;
     try {
@@ -567,6 +573,7 @@ export class Decoder {
       }
     } finally {
       this.applying = false;
+      this.current = undefined;
       s.templatesReceived = received;
       s.optionsRecords = optionsRecords;
       s.setsDecoded = setsDecoded;
@@ -927,6 +934,7 @@ export class Decoder {
       if (h.done) continue;
       this.unlink(h);
       this.settle(h, false);
+      if (h.es !== this.current) this.forgetIfEmpty(h.es);
       return true;
     }
     return false;
