@@ -33,7 +33,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   // Decoder state and template scope (issue 12): one block, so parallel edits merge cleanly.
   { key: 'templateScope', kind: 'enum', choices: TEMPLATE_SCOPES, default: 'address', group: 'Input', help: 'where data finds its template: session (address and source port, as RFC 7011 scopes templates) or address (the session first, then the same address\'s template from another port: exporters that change source port on restart lose nothing)' },
   { key: 'maxExporters', kind: 'int', default: 10_000, min: 1, group: 'Input', help: 'exporters (address and port) each receiving thread keeps templates and held data for; past it the least recently seen is evicted' },
-  { key: 'decoderStateBudget', kind: 'int', default: 67_108_864, min: 1_048_576, group: 'Input', help: 'bytes of decoder state (templates, held data, options state) per receiving thread; one exporter may take a sixteenth, its held data a sixty-fourth' },
+  { key: 'decoderStateBudget', kind: 'int', default: 33_554_432, min: 1_048_576, group: 'Input', help: 'bytes of decoder state (templates, held data, options state) per receiving thread; one exporter may take a sixteenth, its held data a sixty-fourth' },
   { key: 'maxTemplatesPerExporter', kind: 'int', default: 1024, min: 1, max: 65_536, group: 'Input', help: 'templates and options templates kept per exporter, all its source IDs / domains together' },
   { key: 'maxTemplateFields', kind: 'int', default: 512, min: 1, max: 16_383, group: 'Input', help: 'fields per template; a longer template is refused and counted' },
   { key: 'mergeInterval', kind: 'duration', default: '250ms', min: 10, max: 10_000, group: 'Input', help: 'how often receiving threads hand their counts to the store' },

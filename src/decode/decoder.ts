@@ -18,6 +18,7 @@
 import { FlowRecord, type Exporter, type RecordSink } from './record.ts';
 import { newStats, totalErrors, type DecoderStats } from './stats.ts';
 import { DeadlineWheel } from './deadline-wheel.ts';
+import { HeldPool, sizeClass, type Held as PooledHeld } from './held-pool.ts';
 import { cachedReader, compileReader, ReadContext } from './compile.ts';
 import { interpretSet, makePlan } from './interpret.ts';
 import { DomainState, MAX_OPTION_ENTRIES, readOptionsData } from './options-data.ts';
@@ -79,7 +80,7 @@ export const DEFAULT_DECODER_OPTIONS: Readonly<DecoderOptions> = Object.freeze({
   sampling: 'rfc',
   compilesPerDatagram: 8,
   templateScope: 'address',
-  stateBudgetBytes: 64 * 1024 * 1024,
+  stateBudgetBytes: 32 * 1024 * 1024,
   exporterShareBytes: undefined,
   maxExporters: 10_000,
   maxTemplatesPerExporter: 1024,
@@ -92,7 +93,7 @@ export const DEFAULT_DECODER_OPTIONS: Readonly<DecoderOptions> = Object.freeze({
  * What the budget charges. Estimates of V8's real cost (objects, Map entries, strings), on the
  * high side; RSS under the hostile test in test/e2e/run-hostile.test.ts is what keeps them honest.
  */
-export const HELD_ENTRY_BYTES = 160;
+export const HELD_ENTRY_BYTES = 512;
 export const EXPORTER_BYTES = 512;
 export const DOMAIN_BYTES = 640;
 export const TEMPLATE_BYTES = 512;
@@ -100,6 +101,8 @@ export const TEMPLATE_FIELD_BYTES = 80;
 export const OPTION_ENTRY_BYTES = 128;
 
 export const templateCost = (fields: number): number => TEMPLATE_BYTES + TEMPLATE_FIELD_BYTES * fields;
+/** What a held data set of `len` body bytes weighs: its pooled buffer (held-pool.ts), its set header and the entry. */
+export const heldWeight = (len: number): number => 4 + (1 << (sizeClass(len) + 4)) + HELD_ENTRY_BYTES;
 
 /**
  * A set that changed a decoder's state: templates and options templates (new, changed or
@@ -142,19 +145,7 @@ export interface SavedDomain {
   ifNames: [ifIndex: number, name: string][];
 }
 
-interface Held {
-  es: ExporterState;
-  version: 9 | 10;
-  sourceId: number;
-  setId: number;
-  data: Uint8Array;
-  baseMs: number;
-  uptime: number;
-  arrivedMs: number;
-  weight: number;
-  /** Decoded or dropped: the global queue forgets it lazily. */
-  done: boolean;
-}
+type Held = PooledHeld<ExporterState>;
 
 /** A template as the decoder keeps it: with its owner, so the address index can lead back. */
 interface LiveTemplate extends Template {
@@ -173,8 +164,11 @@ class ExporterState {
   templateCount = 0;
   /** A template arrived in the current datagram: held data may now be decodable. */
   newTemplate = false;
-  /** Last time it moved to the recent end of the LRU order (at most once a second). */
+  /** Last datagram (or shared set) from it. */
   touchedMs = -Infinity;
+  /** Neighbours in the least-recently-seen order (a list, so a touch costs a few writes, not a Map re-insert). */
+  older: ExporterState | undefined = undefined;
+  newer: ExporterState | undefined = undefined;
   /** Evicted or forgotten: queued references to it are stale. */
   gone = false;
   /** Its bucket in the template-expiry wheel, 0 when none. */
@@ -196,6 +190,10 @@ class AddressState {
   readonly templates = new Map<number, LiveTemplate>();
 }
 
+/** What a pooled held entry points to. */
+const VACANT = new ExporterState('', '', { address: '', port: 0, key: '' });
+VACANT.gone = true;
+
 /** v9 and IPFIX domains with the same number are different scopes. */
 const domainKey = (version: number, sourceId: number): number => sourceId * 2 + (version === 10 ? 1 : 0);
 /** (domain, template ID) in one number: domainKey < 2^33, so this stays below 2^49. */
@@ -209,7 +207,8 @@ const addressOf = (key: string): string => {
 const MAX_DOMAINS_PER_EXPORTER = 1024;
 /** Siblings whose held data a new template is tried on (an address with thousands of ports must not make each template cost thousands). */
 const MAX_SIBLING_REPLAYS = 64;
-const EMPTY = new Uint8Array(0);
+/** The budget evicts an exporter only after this long without a datagram from it. */
+export const IDLE_EVICTABLE_MS = 60_000;
 
 export class Decoder {
   readonly stats: DecoderStats = newStats();
@@ -220,13 +219,18 @@ export class Decoder {
   private readonly sink: RecordSink;
   private readonly rec = new FlowRecord();
   private readonly ctx = new ReadContext();
-  /** In least-recently-seen order (an exporter moves to the end at most once a second). */
   private readonly exporters = new Map<string, ExporterState>();
+  /** Least recently seen first. */
+  private oldest: ExporterState | undefined = undefined;
+  private newest: ExporterState | undefined = undefined;
   private readonly addresses = new Map<string, AddressState>();
   /** Held sets of every exporter in arrival order, for age expiry and the global budget. */
   private heldQueue: Held[] = [];
+  /** The seq each queue slot was given: a slot whose entry has been reused since is dead. */
+  private heldQueueSeq: number[] = [];
   private heldHead = 0;
   private heldLive = 0;
+  private readonly heldPool = new HeldPool<ExporterState>(VACANT, 8 * 1024 * 1024);
   private readonly wheel = new DeadlineWheel<ExporterState>();
   private bytes = 0;
   private readonly exporterShare: number;
@@ -322,23 +326,21 @@ export class Decoder {
     const { key, address } = exporter;
     let es = this.exporters.get(key);
     if (es !== undefined) {
-      if (nowMs - es.touchedMs >= 1000 || nowMs < es.touchedMs) {
-        this.exporters.delete(key);
-        this.exporters.set(key, es);
-        es.touchedMs = nowMs;
+      es.touchedMs = nowMs;
+      if (es !== this.newest) {
+        this.unlinkLru(es);
+        this.appendLru(es);
       }
       return es;
     }
-    if (this.exporters.size >= this.options.maxExporters) {
-      const lru = this.exporters.values().next().value;
-      if (lru !== undefined) {
-        this.evict(lru);
-        this.stats.limits.exporters++;
-      }
+    if (this.exporters.size >= this.options.maxExporters && this.oldest !== undefined) {
+      this.evict(this.oldest);
+      this.stats.limits.exporters++;
     }
     es = new ExporterState(key, address, exporter);
     es.touchedMs = nowMs;
     this.exporters.set(key, es);
+    this.appendLru(es);
     let a = this.addresses.get(address);
     if (a === undefined) {
       a = new AddressState();
@@ -348,6 +350,22 @@ export class Decoder {
     this.bytes += es.bytes;
     this.stats.exporters = this.exporters.size;
     return es;
+  }
+
+  private appendLru(es: ExporterState): void {
+    es.older = this.newest;
+    es.newer = undefined;
+    if (this.newest !== undefined) this.newest.newer = es;
+    else this.oldest = es;
+    this.newest = es;
+  }
+
+  private unlinkLru(es: ExporterState): void {
+    if (es.older !== undefined) es.older.newer = es.newer;
+    else this.oldest = es.newer;
+    if (es.newer !== undefined) es.newer.older = es.older;
+    else this.newest = es.older;
+    es.older = es.newer = undefined;
   }
 
   /** Adds `delta` bytes to an exporter's and the global tally (a new exporter's own cost on first call). */
@@ -618,8 +636,9 @@ export class Decoder {
         scopeCount = v.getUint16(p);
         p += 2;
       }
-      // A template past the cap is walked over, never built: a hostile one costs its bytes only.
-      const fields: TemplateField[] | undefined = count <= maxFields ? [] : undefined;
+      // A template that cannot be kept is walked over, never built: a hostile one costs its bytes only.
+      const keep = count <= maxFields && (id < 256 || this.roomForTemplate(es, version, sourceId, id, count, nowMs));
+      const fields: TemplateField[] | undefined = keep ? [] : undefined;
       for (let i = 0; i < count; i++) {
         if (p + 4 > end) {
           s.errors.template_overflow++;
@@ -645,8 +664,10 @@ export class Decoder {
         continue;
       }
       if (fields === undefined) {
-        s.errors.template_too_large++;
-        s.limits.template_fields++;
+        if (count > maxFields) {
+          s.errors.template_too_large++;
+          s.limits.template_fields++;
+        }
         continue;
       }
       this.addTemplate(es, version, sourceId, id, options, fields, nowMs);
@@ -676,10 +697,12 @@ export class Decoder {
       }
       const nScope = scopeLen / 4;
       const n = nScope + optLen / 4;
-      if (n > this.options.maxTemplateFields) {
+      if (n > this.options.maxTemplateFields || (id >= 256 && !this.roomForTemplate(es, 9, sourceId, id, n, nowMs))) {
         p += scopeLen + optLen;
-        s.errors.template_too_large++;
-        s.limits.template_fields++;
+        if (n > this.options.maxTemplateFields) {
+          s.errors.template_too_large++;
+          s.limits.template_fields++;
+        }
         continue;
       }
       const fields: TemplateField[] = [];
@@ -692,6 +715,21 @@ export class Decoder {
       }
       this.addTemplate(es, 9, sourceId, id, true, fields, nowMs);
     }
+  }
+
+  /**
+   * Whether a template of `count` fields could be kept, asked before its fields are read: a flood
+   * of templates we would refuse then makes no garbage. A template this exporter has already is
+   * left to addTemplate (a refresh needs no room).
+   */
+  private roomForTemplate(es: ExporterState, version: 9 | 10, sourceId: number, id: number, count: number, nowMs: number): boolean {
+    const dom = es.domains.get(domainKey(version, sourceId));
+    if (dom?.templates.has(id)) return true;
+    if (es.templateCount >= this.options.maxTemplatesPerExporter) {
+      this.stats.limits.templates_per_exporter++;
+      return false;
+    }
+    return this.makeRoom(es, templateCost(count) + (dom === undefined ? DOMAIN_BYTES : 0), nowMs);
   }
 
   private addTemplate(
@@ -730,7 +768,7 @@ export class Decoder {
       return;
     }
     const bytes = templateCost(fields.length);
-    if (!this.makeRoom(es, bytes - (old?.bytes ?? 0) + (dom === undefined ? DOMAIN_BYTES : 0))) return;
+    if (!this.makeRoom(es, bytes - (old?.bytes ?? 0) + (dom === undefined ? DOMAIN_BYTES : 0), nowMs)) return;
     if (dom === undefined) {
       dom = new DomainState();
       es.domains.set(dk, dom);
@@ -757,7 +795,7 @@ export class Decoder {
    * dropping the oldest held data of anyone, then by evicting the least recently seen exporters
    * (a few at most, never `es`). False when there is still no room: the caller refuses.
    */
-  private makeRoom(es: ExporterState, need: number): boolean {
+  private makeRoom(es: ExporterState, need: number, nowMs: number): boolean {
     if (need <= 0) return true;
     const s = this.stats;
     if (es.bytes + need > this.exporterShare) {
@@ -768,9 +806,11 @@ export class Decoder {
     if (this.bytes + need <= budget) return true;
     s.limits.state_budget++;
     while (this.bytes + need > budget && this.dropOldestHeld()) {}
+    // Only exporters silent for a while: under a flood, active ones (the good ones among them) keep
+    // what they have, and newcomers are refused until the flood's state expires or goes idle.
     for (let evictions = 0; this.bytes + need > budget && evictions < 4; evictions++) {
-      const lru = this.exporters.values().next().value;
-      if (lru === undefined || lru === es) break;
+      const lru = this.oldest;
+      if (lru === undefined || lru === es || nowMs - lru.touchedMs < IDLE_EVICTABLE_MS) break;
       this.evict(lru);
     }
     return this.bytes + need <= budget;
@@ -819,6 +859,7 @@ export class Decoder {
   private forget(es: ExporterState): void {
     es.gone = true;
     this.exporters.delete(es.key);
+    this.unlinkLru(es);
     this.wheel.remove(es);
     const a = this.addresses.get(es.address);
     if (a !== undefined) {
@@ -850,8 +891,8 @@ export class Decoder {
     const s = this.stats;
     s.held++;
     s.pending++;
-    // The set header counts too, so an empty or tiny set is never free.
-    const weight = 4 + (setEnd - body) + HELD_ENTRY_BYTES;
+    // Its real bytes (the pooled buffer), the set header and the entry: an empty or tiny set is never free.
+    const weight = heldWeight(setEnd - body);
     if (--this.heldBudget < 0) {
       s.limits.datagram_work++;
       this.dropUnheld();
@@ -885,13 +926,21 @@ export class Decoder {
         return;
       }
     }
-    // A copy (Buffer#slice would be a view): the caller may reuse its buffer.
-    const h: Held = { es, version, sourceId, setId, data: Uint8Array.prototype.slice.call(u, body, setEnd), baseMs, uptime, arrivedMs: nowMs, weight, done: false };
+    // A copy: the caller may reuse its buffer.
+    const h = this.heldPool.acquire(es, u, body, setEnd);
+    h.version = version;
+    h.sourceId = sourceId;
+    h.setId = setId;
+    h.baseMs = baseMs;
+    h.uptime = uptime;
+    h.arrivedMs = nowMs;
+    h.weight = weight;
     this.compactHeld();
     es.pending.push(h);
     es.heldBytes += weight;
     this.charge(es, weight);
     this.heldQueue.push(h);
+    this.heldQueueSeq.push(h.seq);
     this.heldLive++;
   }
 
@@ -904,44 +953,57 @@ export class Decoder {
   /** A held set leaves: decoded (counted by the caller) or dropped. The caller takes it out of es.pending. */
   private settle(h: Held, decoded: boolean): void {
     const s = this.stats;
-    h.done = true;
-    h.data = EMPTY;
-    h.es.heldBytes -= h.weight;
-    this.charge(h.es, -h.weight);
+    h.owner.heldBytes -= h.weight;
+    this.charge(h.owner, -h.weight);
+    this.heldPool.release(h);
     s.pending--;
     if (decoded) s.heldDecoded++;
     else s.heldDropped++;
     this.heldLive--;
   }
 
+  /** The held entry in queue slot i, unless it has been settled (and maybe reused) since. */
+  private queued(i: number): Held | undefined {
+    const h = this.heldQueue[i];
+    return !h.done && h.seq === this.heldQueueSeq[i] ? h : undefined;
+  }
+
   /** Settled sets leave the global queue lazily; once they are most of it, it is rebuilt. */
   private compactHeld(): void {
     const q = this.heldQueue;
     const dead = q.length - this.heldHead - this.heldLive;
-    if (dead > 1024 && dead > q.length / 2) {
+    if (dead > 1024 && dead > this.heldLive / 4) {
       const live: Held[] = [];
-      for (let i = this.heldHead; i < q.length; i++) if (!q[i].done) live.push(q[i]);
+      const seqs: number[] = [];
+      for (let i = this.heldHead; i < q.length; i++) {
+        const h = this.queued(i);
+        if (h !== undefined) {
+          live.push(h);
+          seqs.push(h.seq);
+        }
+      }
       this.heldQueue = live;
+      this.heldQueueSeq = seqs;
       this.heldHead = 0;
     }
   }
 
   /** Drops the oldest held set of any exporter; false when nothing is held. */
   private dropOldestHeld(): boolean {
-    const q = this.heldQueue;
-    while (this.heldHead < q.length) {
-      const h = q[this.heldHead++];
-      if (h.done) continue;
+    while (this.heldHead < this.heldQueue.length) {
+      const h = this.queued(this.heldHead++);
+      if (h === undefined) continue;
+      const es = h.owner;
       this.unlink(h);
       this.settle(h, false);
-      if (h.es !== this.current) this.forgetIfEmpty(h.es);
+      if (es !== this.current) this.forgetIfEmpty(es);
       return true;
     }
     return false;
   }
 
   private unlink(h: Held): void {
-    const p = h.es.pending;
+    const p = h.owner.pending;
     if (p[0] === h) p.shift();
     else {
       const i = p.indexOf(h);
@@ -972,10 +1034,13 @@ export class Decoder {
     if (ready.length === 0) return;
     es.pending = waiting;
     for (const [h, tpl] of ready) {
-      const data = h.data;
-      this.settle(h, true);
-      const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
-      this.decodeData(tpl, v, data, 0, data.length, h.version, exporter, h.sourceId, h.baseMs, h.uptime);
+      // Settled after decoding: its buffer goes back to the pool only then.
+      try {
+        const v = new DataView(h.buf.buffer, h.buf.byteOffset, h.len);
+        this.decodeData(tpl, v, h.buf, 0, h.len, h.version, exporter, h.sourceId, h.baseMs, h.uptime);
+      } finally {
+        this.settle(h, true);
+      }
     }
   }
 
@@ -988,23 +1053,27 @@ export class Decoder {
     const s = this.stats;
     const maxAge = this.options.pendingMaxAgeMs;
     while (this.heldHead < this.heldQueue.length) {
-      const h = this.heldQueue[this.heldHead];
-      if (!h.done) {
+      const h = this.queued(this.heldHead);
+      if (h !== undefined) {
         if (nowMs - h.arrivedMs <= maxAge) break;
+        const es = h.owner;
         this.unlink(h);
         this.settle(h, false);
-        this.forgetIfEmpty(h.es);
+        this.forgetIfEmpty(es);
       }
       this.heldHead++;
     }
     if (this.heldHead > 1024 && this.heldHead > this.heldQueue.length / 2) {
       this.heldQueue = this.heldQueue.slice(this.heldHead);
+      this.heldQueueSeq = this.heldQueueSeq.slice(this.heldHead);
       this.heldHead = 0;
     }
-    // Shrink what a flood left behind: V8 arrays keep their capacity after shift().
+    // Shrink what a flood left behind: V8 arrays keep their capacity, and the pool its entries.
     if (this.heldLive === 0 && this.heldQueue.length > 0) {
       this.heldQueue = [];
+      this.heldQueueSeq = [];
       this.heldHead = 0;
+      this.heldPool.trim();
     }
     const ttl = this.options.templateTtlMs;
     this.wheel.take(nowMs, (es) => {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { encodeRecord, IE, type TemplateSpec } from '../../src/generate/fields.ts';
 import { encodeV9 } from '../../src/generate/netflow-v9.ts';
 import { encodeIpfix } from '../../src/generate/ipfix.ts';
-import { DOMAIN_BYTES, EXPORTER_BYTES, HELD_ENTRY_BYTES, templateCost } from '../../src/decode/decoder.ts';
+import { DOMAIN_BYTES, EXPORTER_BYTES, heldWeight, templateCost } from '../../src/decode/decoder.ts';
 import { collecting, exporter } from './util.ts';
 
 const hdr = (sourceId = 0) => ({ sysUptimeMs: 1, unixSecs: 1_700_000_000, sequence: 1, sourceId });
@@ -60,7 +60,7 @@ test('limits: past maxExporters the least recently seen exporter is evicted, wit
   assert.equal(dec.stats.held, dec.stats.heldDecoded + dec.stats.heldDropped + dec.stats.pending);
 });
 
-test('limits: one exporter cannot take more than its share of the budget; the budget evicts the least recently seen', () => {
+test('limits: one exporter cannot take more than its share of the budget; the budget evicts the least recently seen exporter once idle, else refuses', () => {
   const cost = templateCost(3);
   // Share: the exporter itself, a domain and 4 templates.
   const share = EXPORTER_BYTES + DOMAIN_BYTES + 4 * cost;
@@ -71,15 +71,21 @@ test('limits: one exporter cannot take more than its share of the budget; the bu
   dec.decode(templates(...[256, 257, 258, 259].map((id) => T(id))), exporter('10.0.0.2'), 1000);
   dec.decode(templates(...[256, 257, 258, 259].map((id) => T(id))), exporter('10.0.0.3'), 2000);
   assert.equal(dec.stateBytes(), 3 * share);
-  dec.decode(templates(T(256)), exporter('10.0.0.4'), 3000);
-  assert.equal(dec.stats.limits.state_budget, 1);
-  assert.equal(dec.stats.templatesEvicted, 4, '10.0.0.1, least recently seen, made room');
+  // Everyone is active: the newcomer is refused, nobody's templates go.
+  dec.decode(templates(T(256)), exporter('10.0.0.4'), 30_000);
+  assert.deepEqual([dec.stats.limits.state_budget, dec.stats.templatesEvicted, dec.stats.templates], [1, 0, 12]);
+  // A minute later 10.0.0.1 has been silent longest: it makes room.
+  dec.decode(templates(T(256)), exporter('10.0.0.2'), 61_500);
+  dec.decode(templates(T(256)), exporter('10.0.0.4'), 62_000);
+  assert.equal(dec.stats.limits.state_budget, 2);
+  assert.equal(dec.stats.templatesEvicted, 4, '10.0.0.1, least recently seen and idle, made room');
+  assert.equal(dec.stats.templates, 9);
   assert.ok(dec.stateBytes() <= 3 * share);
   assert.equal(dec.stats.stateBytes, dec.stateBytes());
 });
 
-test('limits: held data weighs its bytes plus an entry overhead; an empty set is refused, not held', () => {
-  const { dec } = collecting({ pendingMaxBytes: 3 * (4 + 12 + HELD_ENTRY_BYTES) });
+test('limits: held data weighs its buffer, its set header and an entry overhead; an empty set is refused, not held', () => {
+  const { dec } = collecting({ pendingMaxBytes: 3 * heldWeight(12) });
   const empty = encodeV9(hdr(), [{ kind: 'raw', id: 300, body: new Uint8Array(0) }]);
   dec.decode(empty, exporter(), 0);
   assert.deepEqual([dec.stats.held, dec.stats.errors.short_data_set, dec.stats.setsRefused], [0, 1, 1]);
@@ -87,7 +93,7 @@ test('limits: held data weighs its bytes plus an entry overhead; an empty set is
   assert.equal(dec.stateBytes(), 0, 'an exporter that left nothing is not kept');
   dec.decode(tiny, exporter(), 0);
   assert.deepEqual([dec.stats.held, dec.stats.pending, dec.stats.heldDropped, dec.stats.limits.held_exporter_share], [5, 3, 2, 2]);
-  assert.equal(dec.stateBytes(), EXPORTER_BYTES + 3 * (4 + 12 + HELD_ENTRY_BYTES));
+  assert.equal(dec.stateBytes(), EXPORTER_BYTES + 3 * heldWeight(12));
 });
 
 test('limits: work per datagram: held sets and template records past the cap are dropped and counted', () => {
@@ -101,7 +107,7 @@ test('limits: work per datagram: held sets and template records past the cap are
 });
 
 test('limits: the global held budget drops the oldest held set of any exporter first', () => {
-  const w = 4 + 12 + HELD_ENTRY_BYTES;
+  const w = heldWeight(12);
   const budget = 3 * (EXPORTER_BYTES + w) + 10;
   const { dec } = collecting({ stateBudgetBytes: budget, exporterShareBytes: budget, pendingMaxBytes: budget });
   const one = encodeV9(hdr(), [{ kind: 'raw', id: 300, body: new Uint8Array(12) }]);
