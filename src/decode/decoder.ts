@@ -166,7 +166,13 @@ class ExporterState {
   newTemplate = false;
   /** Last datagram (or shared set) from it. */
   touchedMs = -Infinity;
-  /** Neighbours in the least-recently-seen order (a list, so a touch costs a few writes, not a Map re-insert). */
+  /**
+   * Seen since the eviction hand last passed it (CLOCK, a second chance): a datagram only sets
+   * this flag on the object it touches anyway. Moving the exporter in a list on every datagram
+   * cost three more cache misses, a tenth of the decode time with 50,000 exporters.
+   */
+  referenced = false;
+  /** Neighbours in the eviction order: oldest first, and whoever the hand spares goes to the end. */
   older: ExporterState | undefined = undefined;
   newer: ExporterState | undefined = undefined;
   /** Evicted or forgotten: queued references to it are stale. */
@@ -189,6 +195,10 @@ class AddressState {
   readonly sessions = new Set<ExporterState>();
   readonly templates = new Map<number, LiveTemplate>();
 }
+
+/** Template layouts by signature, shared by every decoder of the thread (templates never change their fields). */
+const layouts = new Map<string, { signature: string; fields: readonly TemplateField[] }>();
+const MAX_SHARED_LAYOUTS = 4096;
 
 /** What a pooled held entry points to. */
 const VACANT = new ExporterState('', '', { address: '', port: 0, key: '' });
@@ -220,7 +230,7 @@ export class Decoder {
   private readonly rec = new FlowRecord();
   private readonly ctx = new ReadContext();
   private readonly exporters = new Map<string, ExporterState>();
-  /** Least recently seen first. */
+  /** Eviction order (CLOCK, see ExporterState.referenced): oldest first. */
   private oldest: ExporterState | undefined = undefined;
   private newest: ExporterState | undefined = undefined;
   private readonly addresses = new Map<string, AddressState>();
@@ -327,15 +337,15 @@ export class Decoder {
     let es = this.exporters.get(key);
     if (es !== undefined) {
       es.touchedMs = nowMs;
-      if (es !== this.newest) {
-        this.unlinkLru(es);
-        this.appendLru(es);
-      }
+      es.referenced = true;
       return es;
     }
-    if (this.exporters.size >= this.options.maxExporters && this.oldest !== undefined) {
-      this.evict(this.oldest);
-      this.stats.limits.exporters++;
+    if (this.exporters.size >= this.options.maxExporters) {
+      const lru = this.evictionCandidate();
+      if (lru !== undefined) {
+        this.evict(lru);
+        this.stats.limits.exporters++;
+      }
     }
     es = new ExporterState(key, address, exporter);
     es.touchedMs = nowMs;
@@ -350,6 +360,21 @@ export class Decoder {
     this.bytes += es.bytes;
     this.stats.exporters = this.exporters.size;
     return es;
+  }
+
+  /**
+   * The exporter to evict: the oldest not seen since the hand last passed; those seen since go to
+   * the end with their flag cleared (one pass at most, so bounded by the exporters kept).
+   */
+  private evictionCandidate(): ExporterState | undefined {
+    for (let es = this.oldest; es !== undefined; es = this.oldest) {
+      if (!es.referenced) return es;
+      es.referenced = false;
+      if (es === this.newest) return es;
+      this.unlinkLru(es);
+      this.appendLru(es);
+    }
+    return undefined;
   }
 
   private appendLru(es: ExporterState): void {
@@ -774,10 +799,18 @@ export class Decoder {
       es.domains.set(dk, dom);
       this.charge(es, DOMAIN_BYTES);
     }
+    // Exporters of one kind send the same layouts: one fields array and signature serve them all
+    // (50,000 exporters x 8 templates otherwise hold 400,000 copies).
+    let layout = layouts.get(signature);
+    if (layout === undefined) {
+      if (layouts.size >= MAX_SHARED_LAYOUTS) layouts.clear();
+      layout = { signature, fields };
+      layouts.set(signature, layout);
+    }
     const { fixedLength, minLength } = layoutOf(version, fields);
     // Compiled on first use (see decodeData), unless this layout was compiled already.
     const reader = options || minLength === 0 ? undefined : cachedReader(signature);
-    const tpl: LiveTemplate = { version, id, options, fields, fixedLength, minLength, signature, lastSeenMs: nowMs, reader, plan: undefined, es, dk, dom, bytes };
+    const tpl: LiveTemplate = { version, id, options, fields: layout.fields, fixedLength, minLength, signature: layout.signature, lastSeenMs: nowMs, reader, plan: undefined, es, dk, dom, bytes };
     dom.templates.set(id, tpl);
     if (old) this.charge(es, -old.bytes);
     else es.templateCount++;
@@ -809,7 +842,7 @@ export class Decoder {
     // Only exporters silent for a while: under a flood, active ones (the good ones among them) keep
     // what they have, and newcomers are refused until the flood's state expires or goes idle.
     for (let evictions = 0; this.bytes + need > budget && evictions < 4; evictions++) {
-      const lru = this.oldest;
+      const lru = this.evictionCandidate();
       if (lru === undefined || lru === es || nowMs - lru.touchedMs < IDLE_EVICTABLE_MS) break;
       this.evict(lru);
     }
