@@ -200,6 +200,12 @@ class AddressState {
 const layouts = new Map<string, { signature: string; fields: readonly TemplateField[] }>();
 const MAX_SHARED_LAYOUTS = 4096;
 
+/** Padding is zeros (RFC 7011 section 3.3.1; v9 pads to 4 bytes): anything else after the last record is a record cut short. */
+function allZero(u: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (u[i] !== 0) return false;
+  return true;
+}
+
 /** What a pooled held entry points to. */
 const VACANT = new ExporterState('', '', { address: '', port: 0, key: '' });
 VACANT.gone = true;
@@ -559,6 +565,7 @@ export class Decoder {
     if (version === 9) s.records.v9 += n;
     else s.records.ipfix += n;
     if (c.truncated) s.errors.truncated_record++;
+    else if (setEnd - c.stop >= 4 && !allZero(u, c.stop, setEnd)) s.errors.short_record++;
     if (n > 0) s.setsDecoded++;
     else {
       if (!c.truncated) s.errors.short_data_set++;

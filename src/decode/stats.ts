@@ -50,6 +50,11 @@ export const ERROR_REASONS = [
   'truncated_record',
   /** A data set with fewer bytes than one record of its template (an empty set included). */
   'short_data_set',
+  /**
+   * Bytes after a data set's last record that are not padding (4 or more, not all zero): a record
+   * cut short. The records before it are kept; the set counts as decoded.
+   */
+  'short_record',
   /** A template with more fields than the decoder keeps (maxTemplateFields): not kept. */
   'template_too_large',
   /** An exception escaped (a bug, or a sink that threw): the rest of the datagram is skipped. */

@@ -138,3 +138,22 @@ test('limits: expiry is due-driven: exporters expire at their own deadlines, ref
   d2.dec.expire(24_000);
   assert.deepEqual([d2.dec.stats.templates, d2.dec.stats.exporters, d2.dec.stats.templatesExpired], [100, 100, 300]);
 });
+
+test('a data set with a record cut short after its last whole one is counted (short_record); zero padding is not', () => {
+  const { dec, recs } = collecting();
+  dec.decode(templates(T(256)), exporter(), 0);
+  const whole = data(256, 2);
+  const cut = new Uint8Array(whole.length + 7);
+  cut.set(whole);
+  cut.fill(0xab, whole.length);
+  new DataView(cut.buffer).setUint16(22, whole.length - 20 + 7); // the set now ends 7 bytes into a third record
+  dec.decode(cut, exporter(), 0);
+  assert.equal(recs.length, 2);
+  assert.deepEqual([dec.stats.errors.short_record, dec.stats.setsDecoded], [1, 1]);
+  const padded = new Uint8Array(whole.length + 8);
+  padded.set(whole);
+  new DataView(padded.buffer).setUint16(22, whole.length - 20 + 8);
+  dec.decode(padded, exporter(), 0);
+  assert.equal(recs.length, 4);
+  assert.equal(dec.stats.errors.short_record, 1, 'zeros after the last record are padding');
+});
