@@ -337,7 +337,7 @@ export class Decoder {
     this.walkSets(v, u, 16, length, 10, exporter, domain, baseMs, 0, nowMs);
   }
 
-  /** The exporter's state, made if new; moves it to the recent end of the LRU order now and then. */
+  /** The exporter's state, made if new (evicting one past maxExporters); marks it seen. */
   private exporterState(exporter: Exporter, nowMs: number): ExporterState {
     const { key, address } = exporter;
     let es = this.exporters.get(key);
@@ -399,7 +399,7 @@ export class Decoder {
     es.older = es.newer = undefined;
   }
 
-  /** Adds `delta` bytes to an exporter's and the global tally (a new exporter's own cost on first call). */
+  /** Adds `delta` bytes to an exporter's and the global tally. */
   private charge(es: ExporterState, delta: number): void {
     es.bytes += delta;
     this.bytes += delta;

@@ -240,7 +240,7 @@ function everyCapture(): { name: string; datagrams: { payload: Uint8Array; key: 
     name: f,
     datagrams: f.endsWith('.dat')
       ? [{ payload: new Uint8Array(readFileSync(f)), ...exporter(), tsMs: 0 }]
-      : [...readCapture(f)].map((p) => ({ payload: p.payload.slice(), ...exporter(p.srcAddr, p.srcPort), tsMs: p.tsMs })),
+      : Array.from(readCapture(f), (p) => ({ payload: p.payload.slice(), ...exporter(p.srcAddr, p.srcPort), tsMs: p.tsMs })),
   }));
 }
 
