@@ -11,6 +11,7 @@ import type { Exporter, FlowRecord } from '../src/decode/record.ts';
 import { encodeRecord, IE, type FieldSpec, type TemplateSpec } from '../src/generate/fields.ts';
 import { encodeV9 } from '../src/generate/netflow-v9.ts';
 import { prng } from '../src/generate/ipt-netflow.ts';
+import { heldFlood, hugeTemplate, templateFlood } from '../src/generate/hostile.ts';
 
 const EXPORTERS = 50_000;
 const TEMPLATES = 8;
@@ -123,6 +124,38 @@ export async function main(): Promise<void> {
   console.log(
     `  heap: ${(heapLoaded / 2 ** 20).toFixed(0)} MiB for the templates (${(heapLoaded / (EXPORTERS * TEMPLATES)).toFixed(0)} B each, the budget counts ${(counted / (EXPORTERS * TEMPLATES)).toFixed(0)}), ${(heapAfter / 2 ** 20).toFixed(1)} MiB after expiry [check ${check & 0xff}]`,
   );
+  hostileCosts();
+}
+
+/**
+ * What one datagram costs the receiving thread, good and hostile, once the caps are reached (issue
+ * 12 measured 10-17 ms per huge-template datagram and about 70 ms per held-data flood datagram).
+ */
+function hostileCosts(): void {
+  const good = encodeV9({ sysUptimeMs: 3_600_000, unixSecs: 1_760_000_000, sequence: 1, sourceId: 1 }, [
+    { kind: 'templates', templates: [layouts()[0]] },
+  ]);
+  const t = layouts()[0];
+  const records = Array.from({ length: 27 }, (_, r) => encodeRecord(t, { [IE.IPV4_SRC_ADDR]: `10.244.0.${r + 1}`, [IE.IN_PKTS]: 1, [IE.IN_BYTES]: 100 }));
+  const goodData = encodeV9({ sysUptimeMs: 3_600_000, unixSecs: 1_760_000_000, sequence: 2, sourceId: 1 }, [{ kind: 'data', templateId: t.id, records }]);
+  const kinds: [string, (n: number) => { payload: Uint8Array; exporter: Exporter }][] = [
+    ['good (27 ipt-netflow records)', () => ({ payload: goodData, exporter: { address: '10.0.0.1', port: 2055, key: '10.0.0.1|2055' } })],
+    ['template flood (110 templates)', (n) => ({ payload: templateFlood(n), exporter: { address: '10.9.0.1', port: 1 + (n % 300), key: `10.9.0.1|${1 + (n % 300)}` } })],
+    ['huge template (16,368 fields)', (n) => ({ payload: hugeTemplate(n), exporter: { address: '10.9.0.2', port: 1 + (n % 30), key: `10.9.0.2|${1 + (n % 30)}` } })],
+    ['held flood (280 tiny sets, new exporter)', (n) => ({ payload: heldFlood(n), exporter: { address: `10.8.${(n >> 8) & 255}.${n & 255}`, port: 9, key: `10.8.${(n >> 8) & 255}.${n & 255}|9` } })],
+  ];
+  const parts: string[] = [];
+  for (const [label, make] of kinds) {
+    const dec = new Decoder(() => {});
+    dec.decode(good, kinds[0][1](0).exporter, 0);
+    // Built first: only decode() is timed. Then past the caps, then timed.
+    const inputs = Array.from({ length: 3000 }, (_, n) => make(n));
+    for (let n = 0; n < 2000; n++) dec.decode(inputs[n].payload, inputs[n].exporter, n);
+    const t0 = performance.now();
+    for (let n = 2000; n < 3000; n++) dec.decode(inputs[n].payload, inputs[n].exporter, n);
+    parts.push(`${label} ${((performance.now() - t0) / 1000 * 1000).toFixed(1)} µs`);
+  }
+  console.log(`  one datagram past the caps (32 MiB budget): ${parts.join(', ')}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

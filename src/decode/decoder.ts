@@ -223,6 +223,8 @@ const addressOf = (key: string): string => {
 const MAX_DOMAINS_PER_EXPORTER = 1024;
 /** Siblings whose held data a new template is tried on (an address with thousands of ports must not make each template cost thousands). */
 const MAX_SIBLING_REPLAYS = 64;
+/** Held sets looked at for a newly arrived template, per datagram (an exporter's held share is about 1,000). */
+const MAX_REPLAY_PER_DATAGRAM = 4096;
 /** The budget evicts an exporter only after this long without a datagram from it. */
 export const IDLE_EVICTABLE_MS = 60_000;
 
@@ -257,6 +259,7 @@ export class Decoder {
   private compileBudget = 0;
   private heldBudget = 0;
   private templateRecordBudget = 0;
+  private replayBudget = 0;
   /** Told of every set that changed this decoder's state (see SharedSet); unset, nothing is shared. */
   onShare: ((exporter: Exporter, set: SharedSet) => void) | undefined = undefined;
   /** Templates added, changed or withdrawn, ever: tells a template set that changed state from a refresh. */
@@ -287,6 +290,7 @@ export class Decoder {
     this.compileBudget = o.compilesPerDatagram;
     this.heldBudget = o.maxHeldPerDatagram;
     this.templateRecordBudget = o.maxTemplateRecordsPerDatagram;
+    this.replayBudget = MAX_REPLAY_PER_DATAGRAM;
     const decodedBefore = s.datagramsDecoded;
     try {
       if (datagram.length < 4) {
@@ -611,6 +615,7 @@ export class Decoder {
     this.current = es;
     this.applying = true;
     this.templateRecordBudget = this.options.maxTemplateRecordsPerDatagram;
+    this.replayBudget = MAX_REPLAY_PER_DATAGRAM;
     try {
       const v = new DataView(set.body.buffer, set.body.byteOffset, set.body.byteLength);
       const tplSet = set.version === 9 ? 0 : 2;
@@ -1062,6 +1067,12 @@ export class Decoder {
     const waiting: Held[] = [];
     const ready: [Held, LiveTemplate][] = [];
     for (const h of es.pending) {
+      // Held sets looked at per datagram are bounded too: the rest wait for the next template.
+      if (--this.replayBudget < 0) {
+        if (this.replayBudget === -1) s.limits.datagram_work++;
+        waiting.push(h);
+        continue;
+      }
       const dk = domainKey(h.version, h.sourceId);
       let tpl = es.domains.get(dk)?.templates.get(h.setId) as LiveTemplate | undefined;
       if (tpl === undefined && this.scopeAddress) {

@@ -16,7 +16,7 @@ import { startCollectorProcess, pollUntil, metricSum, type CollectorProcess } fr
 import { socketDrops } from '../../src/observe/udp-drops.ts';
 import { IptNetflowExporter, type IptFlow } from '../../src/generate/ipt-netflow.ts';
 import { parseIPv4 } from '../../src/identify/ip.ts';
-import { heldFlood, hugeTemplate, templateFlood } from '../support/hostile.ts';
+import { heldFlood, hugeTemplate, templateFlood } from '../../src/generate/hostile.ts';
 
 const INVENTORY = fileURLToPath(new URL('./fixtures/k8s-basic-inventory.json', import.meta.url));
 

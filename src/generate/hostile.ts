@@ -2,10 +2,10 @@
  * Hostile NetFlow v9 / IPFIX input for the bounded-state tests and bench: what issue 12 measured
  * taking a collector from 115 MiB to gigabytes. Every datagram is well formed; only its intent is bad.
  */
-import { encodeV9 } from '../../src/generate/netflow-v9.ts';
-import { encodeIpfix } from '../../src/generate/ipfix.ts';
-import type { FlowSet } from '../../src/generate/flowsets.ts';
-import type { TemplateSpec } from '../../src/generate/fields.ts';
+import { encodeV9 } from './netflow-v9.ts';
+import { encodeIpfix } from './ipfix.ts';
+import type { FlowSet } from './flowsets.ts';
+import type { TemplateSpec } from './fields.ts';
 
 const v9 = (sourceId: number, sets: FlowSet[]): Uint8Array => encodeV9({ sysUptimeMs: 1, unixSecs: 1_700_000_000, sequence: 0, sourceId }, sets);
 const ipfix = (domain: number, sets: FlowSet[]): Uint8Array => encodeIpfix({ exportTimeSecs: 1_700_000_000, sequence: 0, observationDomainId: domain }, sets);
