@@ -797,7 +797,11 @@ export class Decoder {
       // A refresh: keep the compiled reader, just extend its life.
       old.lastSeenMs = nowMs;
       s.templatesReceived++;
-      if (this.scopeAddress) this.addresses.get(es.address)?.templates.set(addressKey(dk, id), old);
+      // The address index only matters once the address has a second session; a refresh keeps it pointing at the latest.
+      if (this.scopeAddress) {
+        const a = this.addresses.get(es.address);
+        if (a !== undefined && a.sessions.size > 1) a.templates.set(addressKey(dk, id), old);
+      }
       return;
     }
     if (!old && es.templateCount >= o.maxTemplatesPerExporter) {
