@@ -1,14 +1,19 @@
 /**
  * Export costs for 20,000 series (pod level, realistic names): the seed's Prometheus text page,
- * one OTel collection by the store's MetricProducer, the /metrics/otel page, and a whole OTLP/gRPC
- * export (serialization and sending) with the longest event-loop stall it causes, into a sink
- * that does not decode.
+ * one OTel collection by the store's MetricProducer, the /metrics/otel page (our renderer and the
+ * official exporter it replaced, with the heap each adds), the CPU of an OTLP encoding of all
+ * 60,000 points, and a whole OTLP/gRPC export (serialization and sending) with its CPU and the
+ * longest event-loop stall it causes, into a sink that does not decode.
  */
+import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { PairStore } from '../src/aggregate/pair-store.ts';
 import { PrometheusTextRenderer } from '../src/export/prometheus-text.ts';
 import { StoreMetricProducer } from '../src/export/otel-producer.ts';
-import { OtelPrometheus } from '../src/export/otel-prometheus.ts';
+import { OtelPrometheus } from '../test/support/otel-prometheus-reference.ts';
+import { OtelPrometheusText } from '../src/export/otel-prometheus-text.ts';
+import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import { emptyResource } from '@opentelemetry/resources';
 import { OtlpMetrics } from '../src/export/otel-otlp.ts';
 import { buildResource } from '../src/export/otel-resource.ts';
 import { FlowRecord } from '../src/decode/record.ts';
@@ -97,24 +102,54 @@ export async function main(): Promise<void> {
   console.log(`otel producer: ${SERIES * 3} data points per collection: first ${ms(c0.min)} (builds attribute cache), then median ${ms(c.median)}, min ${ms(c.min)}`);
 
   const resource = buildResource({ clusterName: 'bench' });
+  const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+  const heapMiB = () => { gc(); return process.memoryUsage().heapUsed / 2 ** 20; };
+  const ownPage = new OtelPrometheusText({ store, resourceAttributes: resource.attributes });
+  const o0 = timeIt(1, () => Buffer.from(ownPage.render()));
+  const h0 = heapMiB();
+  let kept = ownPage.render();
+  const ownHeap = heapMiB() - h0;
+  const oo = timeIt(15, () => { Buffer.from(ownPage.render()); });
+  console.log(`/metrics/otel (own renderer): ${(kept.length / 1e6).toFixed(1)} MB, first ${ms(o0.min)} (builds label text), then median ${ms(oo.median)} (min ${ms(oo.min)}) with flattening to bytes; one page adds ${ownHeap.toFixed(0)} MiB of heap until collected`);
   const otel = new OtelPrometheus({ store, resource });
   const fakeRes = () => {
     let body = '';
     return { statusCode: 0, setHeader() {}, end(b: string) { body = b; }, get body() { return body; } };
   };
-  const scrape = () => new Promise<void>((r) => { const res = fakeRes(); res.end = () => r(); otel.handler({} as never, res as never); });
+  const scrape = () => new Promise<void>((r) => { const res = fakeRes(); res.end = (b: string) => { kept = b; r(); }; otel.handler({} as never, res as never); });
   await scrape();
   const o = await longestStall(scrape);
-  console.log(`/metrics/otel (official @opentelemetry/exporter-prometheus): ${ms(o.took)} per scrape, longest event-loop stall ${ms(o.stall)}`);
+  console.log(`/metrics/otel (official @opentelemetry/exporter-prometheus, the reference): ${ms(o.took)} per scrape, longest event-loop stall ${ms(o.stall)}`);
+  assert.equal(kept, ownPage.render(), 'the two pages are equal');
   await otel.shutdown();
+
+  // OTLP encoding alone: one cumulative collection of 60,000 points, serialized in the reader's 1,000-point requests.
+  const enc = new StoreMetricProducer(store);
+  for (let round = 0; round < 3; round++) {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const scope = enc.collectScope();
+    let bytes = 0;
+    for (let m = 0; m < scope.metrics.length; m++) {
+      const metric = scope.metrics[m];
+      for (let i = 0; i < metric.dataPoints.length; i += 1000) {
+        const part = { ...metric, dataPoints: metric.dataPoints.slice(i, i + 1000) } as typeof metric;
+        bytes += ProtobufMetricsSerializer.serializeRequest({ resource: emptyResource(), scopeMetrics: [{ scope: scope.scope, metrics: [part] }] })?.length ?? 0;
+      }
+    }
+    const cpu = process.cpuUsage(cpu0);
+    console.log(`otlp encoding (SDK's ProtobufMetricsSerializer), ${SERIES * 3} points, run ${round + 1}: ${ms(performance.now() - t0)} wall, ${ms((cpu.user + cpu.system) / 1000)} CPU, ${(bytes / 1e6).toFixed(1)} MB`);
+  }
 
   const sink = await sinkServer();
   for (const batch of [4000, 1000]) {
     const otlp = new OtlpMetrics({ store, resource, endpoint: sink.url, intervalMs: 600_000, timeoutMs: 60_000, maxBatchPoints: batch });
     await otlp.forceFlush(); // connect and warm up
     sink.stats.requests = sink.stats.bytes = sink.stats.largest = 0;
+    const cpu0 = process.cpuUsage();
     const { took, stall } = await longestStall(() => otlp.forceFlush());
-    console.log(`otlp grpc export, batches of ${batch} points: ${ms(took)} for ${SERIES * 3} points in ${sink.stats.requests} requests (${(sink.stats.bytes / 1e6).toFixed(1)} MB, largest ${(sink.stats.largest / 1048576).toFixed(2)} MiB), longest event-loop stall ${ms(stall)}`);
+    const cpu = process.cpuUsage(cpu0);
+    console.log(`otlp grpc export, batches of ${batch} points: ${ms(took)} (${ms((cpu.user + cpu.system) / 1000)} CPU, the sink's receiving included) for ${SERIES * 3} points in ${sink.stats.requests} requests (${(sink.stats.bytes / 1e6).toFixed(1)} MB, largest ${(sink.stats.largest / 1048576).toFixed(2)} MiB), longest event-loop stall ${ms(stall)}`);
     await otlp.shutdown();
   }
   sink.stop();

@@ -8,7 +8,7 @@ import type { RunConfig } from '../config/run-options.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
 import type { Logger } from '../observe/log.ts';
 import { PrometheusTextRenderer } from '../export/prometheus-text.ts';
-import { OtelPrometheus } from '../export/otel-prometheus.ts';
+import { OtelPrometheusText, OTEL_PAGE_CONTENT_TYPE } from '../export/otel-prometheus-text.ts';
 import { buildResource } from '../export/otel-resource.ts';
 import type { SelfMetrics } from './self-metrics.ts';
 import { dimensionsOf } from './parts.ts';
@@ -30,13 +30,20 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
   const otlp = config.otlpEndpoint
     ? new (await import('../export/otel-otlp.ts')).OtlpMetrics({ store, resource, endpoint: config.otlpEndpoint, intervalMs: config.otlpIntervalMs, registry: self.registry })
     : undefined;
-  // Registered after OTLP so its own counters (exports, failures) appear on the page too.
-  const otelPage = new OtelPrometheus({ store, resource, registry: self.registry });
+  // Built after OTLP so its own counters (exports, failures) appear on the page too.
+  const otelPage = new OtelPrometheusText({ store, resourceAttributes: resource.attributes, registry: self.registry });
   if (otlp) log.info({ endpoint: config.otlpEndpoint, intervalMs: config.otlpIntervalMs, temporality: otlp.temporality }, 'OTLP export on');
   let down: Promise<void> | undefined;
   return {
     renderPrometheus: () => prom.render(),
-    otelHandler: (req, res) => otelPage.handler(req, res),
+    otelHandler: (req, res) => {
+      res.writeHead(200, { 'content-type': OTEL_PAGE_CONTENT_TYPE, 'cache-control': 'no-store' });
+      if (req.method === 'HEAD') {
+        res.end();
+        return;
+      }
+      return otelPage.write(res);
+    },
     shutdown: () => (down ??= (async () => {
       try {
         // shutdown() collects and exports once more: the final totals go out.
@@ -44,7 +51,6 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
       } catch (err) {
         log.warn({ err: String(err) }, 'final OTLP export failed');
       }
-      await otelPage.shutdown().catch(() => {});
       self.stop();
     })()),
   };
