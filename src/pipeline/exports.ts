@@ -9,7 +9,6 @@ import type { PairStore } from '../aggregate/pair-store.ts';
 import type { Logger } from '../observe/log.ts';
 import { PrometheusTextRenderer } from '../export/prometheus-text.ts';
 import { OtelPrometheusText, OTEL_PAGE_CONTENT_TYPE } from '../export/otel-prometheus-text.ts';
-import { buildResource } from '../export/otel-resource.ts';
 import type { SelfMetrics } from './self-metrics.ts';
 import { dimensionsOf } from './parts.ts';
 
@@ -25,24 +24,27 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
     labels: dimensionsOf(config),
     selfMetrics: self.registry,
   });
-  const resource = buildResource({ clusterName: config.clusterName });
-  // The gRPC exporter is loaded only when OTLP is on.
+  // The OpenTelemetry packages (the resource, the SDK, gRPC) are loaded only when OTLP is on, or
+  // for the resource alone at the first /metrics/otel scrape: together some 10 MiB of heap.
+  const resourceOf = async () => (await import('../export/otel-resource.ts')).buildResource({ clusterName: config.clusterName });
   const otlp = config.otlpEndpoint
-    ? new (await import('../export/otel-otlp.ts')).OtlpMetrics({ store, resource, endpoint: config.otlpEndpoint, intervalMs: config.otlpIntervalMs, registry: self.registry })
+    ? new (await import('../export/otel-otlp.ts')).OtlpMetrics({ store, resource: await resourceOf(), endpoint: config.otlpEndpoint, intervalMs: config.otlpIntervalMs, registry: self.registry })
     : undefined;
-  // Built after OTLP so its own counters (exports, failures) appear on the page too.
-  const otelPage = new OtelPrometheusText({ store, resourceAttributes: resource.attributes, registry: self.registry });
+  // The page reads the registry when scraped, so OTLP's own counters (exports, failures) appear on it too.
+  let otelPage: Promise<OtelPrometheusText> | undefined;
+  const page = () => (otelPage ??= resourceOf().then((r) => new OtelPrometheusText({ store, resourceAttributes: r.attributes, registry: self.registry })));
   if (otlp) log.info({ endpoint: config.otlpEndpoint, intervalMs: config.otlpIntervalMs, temporality: otlp.temporality }, 'OTLP export on');
   let down: Promise<void> | undefined;
   return {
     renderPrometheus: () => prom.render(),
-    otelHandler: (req, res) => {
+    otelHandler: async (req, res) => {
+      const p = await page();
       res.writeHead(200, { 'content-type': OTEL_PAGE_CONTENT_TYPE, 'cache-control': 'no-store' });
       if (req.method === 'HEAD') {
         res.end();
         return;
       }
-      return otelPage.write(res);
+      await p.write(res);
     },
     shutdown: () => (down ??= (async () => {
       try {
