@@ -186,7 +186,9 @@ async function benchOurs(nfgen: string | undefined, rate: number, seconds: numbe
     const sent = await runNfgen(nfgen, c.udpPort, rate, rate * seconds);
     await new Promise((r) => setTimeout(r, 1500));
     stop = true;
-    await scraper;
+    await scraper.catch((err: unknown) => {
+      throw new Error(`scrape failed (${String(err)}); collector stderr:\n${c!.stderr().slice(-3000)}\nlast log lines:\n${c!.logs().slice(-10).map((l) => JSON.stringify(l)).join('\n')}`);
+    });
     clearInterval(sampler);
     const text = (await c.get('/metrics')).body;
     const counted = sum(text, 'netflow_k8s_flow_records_total');

@@ -88,7 +88,13 @@ export class OtelPrometheusText {
   async write(res: ServerResponse): Promise<void> {
     for (const c of this.chunks()) {
       if (res.destroyed) return;
-      if (!res.write(c)) await new Promise<void>((r) => { res.once('drain', r); res.once('close', r); });
+      if (!res.write(c)) {
+        await new Promise<void>((r) => {
+          const done = () => { res.off('drain', done); res.off('close', done); r(); };
+          res.on('drain', done);
+          res.on('close', done);
+        });
+      }
     }
     res.end();
   }
