@@ -10,7 +10,8 @@
  *   node bench/e2e.bench.ts [--workers N] [--seconds S] [--rates 10000,20000,...] [--backend auto|native|dgram]
  *                           [--spread auto|exporter|datagram] [--skip-nfcapd]
  *
- * --backend and --spread are passed to the collector as --udp-backend and --udp-spread; the report
+ * --backend and --spread are passed to the collector as --udp-backend and --udp-spread (the bench's
+ * 8 exporters are a Deployment's load, so --spread defaults to datagram, as that manifest sets); the report
  * names the receive path each thread took and how datagrams reached it, so they can be compared
  * run against run.
  */
@@ -319,7 +320,7 @@ export async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
     allowPositionals: true,
-    options: { backend: { type: 'string', default: 'auto' }, spread: { type: 'string', default: 'auto' }, 'skip-nfcapd': { type: 'boolean', default: false }, workers: { type: 'string', default: '2' }, seconds: { type: 'string', default: '3' }, rates: { type: 'string', default: '20000,30000,40000,50000,60000,80000,100000' }, exporters: { type: 'string', default: '8' } },
+    options: { backend: { type: 'string', default: 'auto' }, spread: { type: 'string', default: 'datagram' }, 'skip-nfcapd': { type: 'boolean', default: false }, workers: { type: 'string', default: '2' }, seconds: { type: 'string', default: '3' }, rates: { type: 'string', default: '20000,30000,40000,50000,60000,80000,100000' }, exporters: { type: 'string', default: '8' } },
     strict: false,
   });
   const rates = String(values.rates).split(',').map(Number);

@@ -27,7 +27,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'templatesFile', kind: 'path', group: 'Input', help: 'keep NetFlow v9/IPFIX templates in this file across restarts' },
   { key: 'templateTtl', kind: 'duration', default: '2h', min: 1000, group: 'Input', help: 'a template not refreshed for this long expires' },
   { key: 'udpBackend', kind: 'enum', choices: UDP_BACKENDS, default: 'auto', group: 'Input', help: 'receive path: native (batched recvmmsg, Linux), dgram (Node\'s), or auto (native when its addon loads, else dgram)' },
-  { key: 'udpSpread', kind: 'enum', choices: UDP_SPREADS, default: 'auto', group: 'Input', help: 'how datagrams are dealt to the receiving threads: exporter (the kernel keeps each exporter on one thread; few exporters load threads unevenly), datagram (each datagram to a thread at random, templates and sampling shared between threads; native backend), or auto (datagram where the native backend runs more than one thread)' },
+  { key: 'udpSpread', kind: 'enum', choices: UDP_SPREADS, default: 'auto', group: 'Input', help: 'how datagrams are dealt to the receiving threads: exporter (the kernel keeps each exporter on one thread; few exporters load threads unevenly), datagram (each datagram to a thread at random, templates and sampling shared between threads; native backend), or auto (exporter: the cheapest, and what a DaemonSet\'s one exporter per collector needs)' },
   { key: 'mergeInterval', kind: 'duration', default: '250ms', min: 10, max: 10_000, group: 'Input', help: 'how often receiving threads hand their counts to the store' },
 
   { key: 'inventory', kind: 'path', group: 'Identity', help: 'static inventory file (kubectl get pods,nodes,services,jobs -A -o json), reloaded on change' },
