@@ -9,7 +9,8 @@
  * nfcapd (-B 8388608) then gets the same stream for its RSS and loss.
  *
  *   node bench/footprint.bench.ts [--rate 60000] [--seconds 20] [--workers 2] [--spread auto] [--skip-nfcapd]
- *                                 [--node-options '--max-semi-space-size=1']   (extra Node flags for the collector)
+ *                                 [--node-options '--max-semi-space-size=1']
+ * --node-options: Node flags for the collector; default the image's (its Dockerfile ENTRYPOINT).
  *
  * nfgen is compiled from ../shared/tools/nfgen.c (beside the project, as in CI) or NFGEN_SOURCE; the
  * bench says so and stops when neither is there. A few minutes in all.
@@ -24,8 +25,16 @@ import * as grpc from '@grpc/grpc-js';
 import { startCollectorProcess, parsePromText, type CollectorProcess } from '../test/support/run-collector.ts';
 import { freePort } from '../test/support/prometheus.ts';
 import { appPodList } from '../test/support/kube-objects.ts';
+import { fill, otlpEncoding } from './export.bench.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The Node flags the image runs the collector with (its ENTRYPOINT), so the bench measures what ships. */
+function imageNodeFlags(): string {
+  const m = /^ENTRYPOINT\s+(\[.*\])/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
+  const args = m ? (JSON.parse(m[1]) as string[]) : [];
+  return args.filter((a) => a.startsWith('--')).join(' ');
+}
 const MiB = 2 ** 20;
 
 /** Compiles nfgen once into a temporary directory; undefined (with the reason printed) when it cannot. */
@@ -154,7 +163,7 @@ async function benchOurs(nfgen: string | undefined, rate: number, seconds: numbe
     while ((await c.get('/readyz')).status !== 200) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 3000));
     const idleMiB = rssMiB(pid);
-    console.log(`netflow-k8s run: ${workers} receiving threads, 4,000 pods, OTLP every 5 s, --udp-spread ${spread}`);
+    console.log(`netflow-k8s run: ${workers} receiving threads, 4,000 pods, OTLP every 5 s, --udp-spread ${spread}, node ${nodeOptions || '(no flags)'}`);
     printBreakdown('idle', pid, await isolateBreakdown(pid, reports));
     if (!nfgen) return { idleMiB, peakMiB: NaN, slowestMetricsMs: NaN, slowestOtelMs: NaN, otelAddMiB: NaN, lost: NaN, sent: NaN };
 
@@ -164,19 +173,26 @@ async function benchOurs(nfgen: string | undefined, rate: number, seconds: numbe
     const sampler = setInterval(() => (peakMiB = Math.max(peakMiB, rssMiB(pid))), 50);
     const drops: { s: number; drops: number }[] = [];
     let slowestMetricsMs = 0, slowestOtelMs = 0, otelAddMiB = 0;
+    const failed: string[] = [];
     const scraper = (async () => {
       let last = 0;
       for (let i = 0; !stop; i++) {
         const a = performance.now();
-        const body = (await c!.get('/metrics')).body;
+        let body = '';
+        try {
+          body = (await c!.get('/metrics')).body;
+        } catch (err) {
+          // A main thread stalled past the keep-alive timeout resets the connection the client reuses.
+          failed.push(`${Math.round((a - t0) / 1000)} s: ${String((err as Error).cause ?? err)} after ${Math.round(performance.now() - a)} ms`);
+        }
         slowestMetricsMs = Math.max(slowestMetricsMs, performance.now() - a);
         const d = sum(body, 'netflow_k8s_udp_socket_drops_total');
-        if (d > last) drops.push({ s: Math.round((a - t0) / 1000), drops: d - last });
-        last = d;
+        if (body && d > last) drops.push({ s: Math.round((a - t0) / 1000), drops: d - last });
+        if (body) last = d;
         if (i % 5 === 2) {
           const r0 = rssMiB(pid);
           const b = performance.now();
-          await c!.get('/metrics/otel');
+          await c!.get('/metrics/otel').catch((err: unknown) => failed.push(`${Math.round((b - t0) / 1000)} s: /metrics/otel ${String((err as Error).cause ?? err)}`));
           slowestOtelMs = Math.max(slowestOtelMs, performance.now() - b);
           otelAddMiB = Math.max(otelAddMiB, rssMiB(pid) - r0);
         }
@@ -194,6 +210,7 @@ async function benchOurs(nfgen: string | undefined, rate: number, seconds: numbe
     const counted = sum(text, 'netflow_k8s_flow_records_total');
     const lost = sent.records - counted;
     console.log(`  nfgen: ${sent.packets.toLocaleString('en-US')} datagrams (${sent.records.toLocaleString('en-US')} records) at ${Math.round(sent.pps).toLocaleString('en-US')}/s; counted ${counted.toLocaleString('en-US')} records, lost ${lost.toLocaleString('en-US')}; kernel drops by second after ready: ${drops.length ? drops.map((d) => `${d.s} s: ${d.drops}`).join(', ') : 'none'}`);
+    if (failed.length > 0) console.log(`  failed scrapes: ${failed.join('; ')}`);
     printBreakdown('after load', pid, await isolateBreakdown(pid, reports));
     return { idleMiB, peakMiB, slowestMetricsMs, slowestOtelMs, otelAddMiB, lost, sent: sent.records };
   } finally {
@@ -233,7 +250,7 @@ async function benchNfcapd(nfgen: string, rate: number, seconds: number): Promis
 export async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2), allowPositionals: true, strict: false,
-    options: { rate: { type: 'string', default: '60000' }, seconds: { type: 'string', default: '20' }, workers: { type: 'string', default: '2' }, spread: { type: 'string', default: 'auto' }, 'skip-nfcapd': { type: 'boolean', default: false }, 'node-options': { type: 'string', default: '' } },
+    options: { rate: { type: 'string', default: '60000' }, seconds: { type: 'string', default: '20' }, workers: { type: 'string', default: '2' }, spread: { type: 'string', default: 'auto' }, 'skip-nfcapd': { type: 'boolean', default: false }, 'node-options': { type: 'string', default: imageNodeFlags() } },
   });
   const rate = Number(values.rate), seconds = Number(values.seconds);
   const tmp = mkdtempSync(join(tmpdir(), 'nfgen-'));
@@ -250,6 +267,10 @@ export async function main(): Promise<void> {
     console.log(`  ${'slowest /metrics ms'.padEnd(34)} | ${f(ours.slowestMetricsMs).padEnd(12)} | n/a`);
     console.log(`  ${'slowest /metrics/otel ms (+MiB)'.padEnd(34)} | ${`${f(ours.slowestOtelMs)} (+${f(ours.otelAddMiB)})`.padEnd(12)} | n/a`);
     console.log(`  ${'records lost'.padEnd(34)} | ${f(ours.lost).padEnd(12)} | ${f(nf?.lost)}`);
+    // In this process, on a store of 20,000 pairs: what one OTLP export's encoding costs the main thread.
+    const store = fill();
+    const enc = [0, 1, 2].map(() => otlpEncoding(store));
+    console.log(`  ${`OTLP encoding CPU ms, ${enc[0].points} points`.padEnd(34)} | ${enc.map((e) => e.cpuMs.toFixed(0)).join(', ').padEnd(12)} | n/a`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
