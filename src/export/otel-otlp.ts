@@ -6,7 +6,7 @@
  * whole totals, so memory stays bounded while the collector is down.
  */
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
+import { otlpGrpcMetricExporter } from './otlp-grpc-exporter.ts';
 import type { Resource } from '@opentelemetry/resources';
 import {
   AggregationTemporality, InstrumentType, MeterProvider, PeriodicExportingMetricReader,
@@ -80,7 +80,7 @@ export class OtlpMetrics {
   constructor(opts: OtlpOptions) {
     const intervalMs = opts.intervalMs ?? 30_000;
     const timeoutMs = opts.timeoutMs ?? Math.min(intervalMs, 30_000);
-    const inner = opts.exporter ?? new OTLPMetricExporter({ url: opts.endpoint, timeoutMillis: timeoutMs, concurrencyLimit: 4 });
+    const inner = opts.exporter ?? otlpGrpcMetricExporter({ url: opts.endpoint, timeoutMillis: timeoutMs, concurrencyLimit: 4 });
     const exporter = new CountingExporter(inner, opts.registry);
     // The exporter honours OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE; our producers follow it.
     this.temporality = exporter.selectAggregationTemporality(InstrumentType.COUNTER);
