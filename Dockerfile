@@ -50,5 +50,7 @@ VOLUME ["/var/lib/netflow-k8s"]
 # The base image's `node` user, by number so that Kubernetes can verify runAsNonRoot.
 USER 1000:1000
 EXPOSE 2055/udp 8080/tcp
-ENTRYPOINT ["node", "/app/bin/netflow-k8s.js"]
+# Semi-spaces of 2 MiB for every isolate (main and receiving threads): V8's default let the main
+# thread's young generation grow to 128 MiB under scrapes (docs/operations.md, Sizing).
+ENTRYPOINT ["node", "--max-semi-space-size=2", "/app/bin/netflow-k8s.js"]
 CMD ["run"]

@@ -8,9 +8,15 @@
  * same steps when present. Whole bench: about 1 to 2 minutes.
  *
  *   node bench/e2e.bench.ts [--workers N] [--seconds S] [--rates 10000,20000,...] [--backend auto|native|dgram]
- *                           [--spread auto|exporter|datagram] [--skip-nfcapd]
+ *                           [--spread auto|exporter|datagram] [--skip-nfcapd] [--sender node|nfgen|both]
  *
- * --backend and --spread are passed to the collector as --udp-backend and --udp-spread; the report
+ * --sender: the smooth Node sender (8 exporters), nfgen (one exporter, bursts; compiled from
+ * ../shared/tools/nfgen.c or NFGEN_SOURCE, skipped with a note when missing), or both (default),
+ * each with its own side-by-side summary.
+ *
+ * --backend and --spread are passed to the collector as --udp-backend and --udp-spread (default:
+ * datagram for the Node sender's 8 exporters, a Deployment's load, as that manifest sets; auto for
+ * nfgen's one exporter, a DaemonSet collector's); the report
  * names the receive path each thread took and how datagrams reached it, so they can be compared
  * run against run.
  */
@@ -24,6 +30,7 @@ import { startCollectorProcess, parsePromText, type CollectorProcess } from '../
 import * as grpc from '@grpc/grpc-js';
 import { freePort } from '../test/support/prometheus.ts';
 import { appPodList } from '../test/support/kube-objects.ts';
+import { buildNfgen, runNfgen } from './footprint.bench.ts';
 
 const SENDER = fileURLToPath(new URL('./sender.ts', import.meta.url));
 const ADDRESSES = 4000;
@@ -33,7 +40,16 @@ interface SendResult { datagrams: number; records: number; bytes: number; second
 /** One side's outcome, for the side-by-side summary. */
 interface Outcome { best?: { rate: number; cpuPerM: number }; rssMiB: number; exportSteps: number; exportStepsLossy: number; backend?: string }
 
+/** nfgen's binary while the bursty pass runs (see main); undefined for the smooth Node sender. */
+let nfgen: string | undefined;
+
 function runSender(ports: number[], rate: number, seconds: number, exporters: number): Promise<SendResult> {
+  if (nfgen) {
+    // One exporter sending in sendmmsg bursts of 64, as a busy kernel exporter flushes.
+    return runNfgen(nfgen, ports[0], rate, Math.round(rate * seconds)).then((r) => ({
+      datagrams: r.packets, records: r.records, bytes: NaN, seconds: r.seconds, rate: r.pps, cpuSeconds: NaN,
+    }));
+  }
   return new Promise((resolve, reject) => {
     const args = [SENDER, '--rate', String(rate), '--seconds', String(seconds), '--exporters', String(exporters), '--addresses', String(ADDRESSES)];
     for (const p of ports) args.push('--port', String(p));
@@ -319,17 +335,37 @@ export async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
     allowPositionals: true,
-    options: { backend: { type: 'string', default: 'auto' }, spread: { type: 'string', default: 'auto' }, 'skip-nfcapd': { type: 'boolean', default: false }, workers: { type: 'string', default: '2' }, seconds: { type: 'string', default: '3' }, rates: { type: 'string', default: '20000,30000,40000,50000,60000,80000,100000' }, exporters: { type: 'string', default: '8' } },
+    options: { backend: { type: 'string', default: 'auto' }, spread: { type: 'string', default: '' }, 'skip-nfcapd': { type: 'boolean', default: false }, sender: { type: 'string', default: 'both' }, workers: { type: 'string', default: '2' }, seconds: { type: 'string', default: '3' }, rates: { type: 'string', default: '20000,30000,40000,50000,60000,80000,100000' }, exporters: { type: 'string', default: '8' } },
     strict: false,
   });
   const rates = String(values.rates).split(',').map(Number);
   const seconds = Number(values.seconds);
   const exporters = Number(values.exporters);
   console.log(`e2e: ipt-netflow-shaped NetFlow v9, 27 records per datagram, ${seconds} s per step, loopback; load average now ${(await import('node:os')).loadavg()[0].toFixed(1)} on ${(await import('node:os')).availableParallelism()} cores`);
-  const ours = await benchCollector(rates, seconds, Number(values.workers), exporters, String(values.backend), String(values.spread));
-  if (values['skip-nfcapd']) return;
-  const nf = await benchNfcapd(rates, seconds, exporters);
-  summary(ours, nf);
+  const senders = String(values.sender) === 'both' ? ['node', 'nfgen'] : [String(values.sender)];
+  const tmp = mkdtempSync(join(tmpdir(), 'e2e-nfgen-'));
+  try {
+    for (const sender of senders) {
+      nfgen = undefined;
+      if (sender === 'nfgen') {
+        nfgen = buildNfgen(tmp);
+        if (!nfgen) continue;
+        console.log('\nsender: nfgen (C, one exporter, bursts of 64 datagrams; -P 4000 -C 20000 -x 5)');
+      } else {
+        console.log(`\nsender: bench/sender.ts (Node, smooth, ${exporters} exporters)`);
+      }
+      // The Node sender's 8 exporters are a Deployment's load (datagram spread, as that manifest
+      // sets); nfgen's one exporter is a DaemonSet collector's (the default, auto).
+      const spread = String(values.spread) || (sender === 'nfgen' ? 'auto' : 'datagram');
+      const ours = await benchCollector(rates, seconds, Number(values.workers), sender === 'nfgen' ? 1 : exporters, String(values.backend), spread);
+      if (values['skip-nfcapd']) continue;
+      const nf = await benchNfcapd(rates, seconds, sender === 'nfgen' ? 1 : exporters);
+      summary(ours, nf);
+    }
+  } finally {
+    nfgen = undefined;
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

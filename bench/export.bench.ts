@@ -1,14 +1,20 @@
 /**
  * Export costs for 20,000 series (pod level, realistic names): the seed's Prometheus text page,
- * one OTel collection by the store's MetricProducer, the /metrics/otel page, and a whole OTLP/gRPC
- * export (serialization and sending) with the longest event-loop stall it causes, into a sink
- * that does not decode.
+ * one OTel collection by the store's MetricProducer, the /metrics/otel page (our renderer and the
+ * official exporter it replaced, with the heap each adds), the CPU of an OTLP encoding of all
+ * 60,000 points, and a whole OTLP/gRPC export (serialization and sending) with its CPU and the
+ * longest event-loop stall it causes, into a sink that does not decode.
  */
+import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { PairStore } from '../src/aggregate/pair-store.ts';
 import { PrometheusTextRenderer } from '../src/export/prometheus-text.ts';
 import { StoreMetricProducer } from '../src/export/otel-producer.ts';
-import { OtelPrometheus } from '../src/export/otel-prometheus.ts';
+import { OtelPrometheus } from '../test/support/otel-prometheus-reference.ts';
+import { OtelPrometheusText } from '../src/export/otel-prometheus-text.ts';
+import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import { OtlpMetricsEncoder } from '../src/export/otlp-encode.ts';
+import { emptyResource } from '@opentelemetry/resources';
 import { OtlpMetrics } from '../src/export/otel-otlp.ts';
 import { buildResource } from '../src/export/otel-resource.ts';
 import { FlowRecord } from '../src/decode/record.ts';
@@ -16,7 +22,7 @@ import type { Endpoint } from '../src/identify/endpoint.ts';
 
 const SERIES = 20_000;
 
-function fill(): PairStore {
+export function fill(): PairStore {
   const s = new PairStore({ level: 'pod', dims: { protocol: true, serverPort: true } });
   const mk = (id: number, i: number): Endpoint => ({
     id, kind: 'pod', namespace: `team-${i % 40}-namespace`, name: `checkout-service-7d9f8c6b5-${i}`, app: `checkout-${i % 97}`,
@@ -81,6 +87,28 @@ async function sinkServer(): Promise<{ url: string; stats: { requests: number; b
   return { url: `http://127.0.0.1:${port}`, stats, stop: () => server.forceShutdown() };
 }
 
+/**
+ * OTLP encoding alone: one cumulative collection of the store, serialized by the SDK in the
+ * reader's 1,000-point requests, as the gRPC exporter does before sending.
+ */
+export function otlpEncoding(store: PairStore, encoder?: OtlpMetricsEncoder): { wallMs: number; cpuMs: number; bytes: number; points: number } {
+  const enc = new StoreMetricProducer(store);
+  const serialize = encoder ? (rm: Parameters<OtlpMetricsEncoder['encode']>[0]) => encoder.encode(rm) : (rm: Parameters<OtlpMetricsEncoder['encode']>[0]) => ProtobufMetricsSerializer.serializeRequest(rm);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const scope = enc.collectScope();
+  let bytes = 0, points = 0;
+  for (const metric of scope.metrics) {
+    points += metric.dataPoints.length;
+    for (let i = 0; i < metric.dataPoints.length; i += 1000) {
+      const part = { ...metric, dataPoints: metric.dataPoints.slice(i, i + 1000) } as typeof metric;
+      bytes += serialize({ resource: emptyResource(), scopeMetrics: [{ scope: scope.scope, metrics: [part] }] })?.length ?? 0;
+    }
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return { wallMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, bytes, points };
+}
+
 export async function main(): Promise<void> {
   const store = fill();
   const prom = new PrometheusTextRenderer(store);
@@ -97,24 +125,43 @@ export async function main(): Promise<void> {
   console.log(`otel producer: ${SERIES * 3} data points per collection: first ${ms(c0.min)} (builds attribute cache), then median ${ms(c.median)}, min ${ms(c.min)}`);
 
   const resource = buildResource({ clusterName: 'bench' });
+  const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+  const heapMiB = () => { gc(); return process.memoryUsage().heapUsed / 2 ** 20; };
+  const ownPage = new OtelPrometheusText({ store, resourceAttributes: resource.attributes });
+  const o0 = timeIt(1, () => Buffer.from(ownPage.render()));
+  const h0 = heapMiB();
+  let kept = ownPage.render();
+  const ownHeap = heapMiB() - h0;
+  const oo = timeIt(15, () => { Buffer.from(ownPage.render()); });
+  console.log(`/metrics/otel (own renderer): ${(kept.length / 1e6).toFixed(1)} MB, first ${ms(o0.min)} (builds label text), then median ${ms(oo.median)} (min ${ms(oo.min)}) with flattening to bytes; one page adds ${ownHeap.toFixed(0)} MiB of heap until collected`);
   const otel = new OtelPrometheus({ store, resource });
   const fakeRes = () => {
     let body = '';
     return { statusCode: 0, setHeader() {}, end(b: string) { body = b; }, get body() { return body; } };
   };
-  const scrape = () => new Promise<void>((r) => { const res = fakeRes(); res.end = () => r(); otel.handler({} as never, res as never); });
+  const scrape = () => new Promise<void>((r) => { const res = fakeRes(); res.end = (b: string) => { kept = b; r(); }; otel.handler({} as never, res as never); });
   await scrape();
   const o = await longestStall(scrape);
-  console.log(`/metrics/otel (official @opentelemetry/exporter-prometheus): ${ms(o.took)} per scrape, longest event-loop stall ${ms(o.stall)}`);
+  console.log(`/metrics/otel (official @opentelemetry/exporter-prometheus, the reference): ${ms(o.took)} per scrape, longest event-loop stall ${ms(o.stall)}`);
+  assert.equal(kept, ownPage.render(), 'the two pages are equal');
   await otel.shutdown();
+
+  const ours = new OtlpMetricsEncoder();
+  for (let round = 0; round < 3; round++) {
+    const r = otlpEncoding(store);
+    const o = otlpEncoding(store, ours);
+    console.log(`otlp encoding of ${SERIES * 3} points (collection and 1,000-point requests), run ${round + 1}: the SDK's ProtobufMetricsSerializer ${ms(r.cpuMs)} CPU, ours (same bytes) ${ms(o.cpuMs)} CPU, ${(o.bytes / 1e6).toFixed(1)} MB`);
+  }
 
   const sink = await sinkServer();
   for (const batch of [4000, 1000]) {
     const otlp = new OtlpMetrics({ store, resource, endpoint: sink.url, intervalMs: 600_000, timeoutMs: 60_000, maxBatchPoints: batch });
     await otlp.forceFlush(); // connect and warm up
     sink.stats.requests = sink.stats.bytes = sink.stats.largest = 0;
+    const cpu0 = process.cpuUsage();
     const { took, stall } = await longestStall(() => otlp.forceFlush());
-    console.log(`otlp grpc export, batches of ${batch} points: ${ms(took)} for ${SERIES * 3} points in ${sink.stats.requests} requests (${(sink.stats.bytes / 1e6).toFixed(1)} MB, largest ${(sink.stats.largest / 1048576).toFixed(2)} MiB), longest event-loop stall ${ms(stall)}`);
+    const cpu = process.cpuUsage(cpu0);
+    console.log(`otlp grpc export, batches of ${batch} points: ${ms(took)} (${ms((cpu.user + cpu.system) / 1000)} CPU, the sink's receiving included) for ${SERIES * 3} points in ${sink.stats.requests} requests (${(sink.stats.bytes / 1e6).toFixed(1)} MB, largest ${(sink.stats.largest / 1048576).toFixed(2)} MiB), longest event-loop stall ${ms(stall)}`);
     await otlp.shutdown();
   }
   sink.stop();

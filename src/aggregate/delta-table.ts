@@ -61,6 +61,11 @@ export interface DeltaTableOptions {
   maxEnds?: number;
   /** Keep conversations for NetworkPolicy work (see conversation-batch.ts): rows are then keyed by protocol and server port too. */
   conversations?: boolean;
+  /**
+   * Ends numbered beyond twice the most the dictionary's drains have used, before it starts over
+   * anyway (see #stale). Default 4,096.
+   */
+  staleSlack?: number;
 }
 
 export interface DeltaTableStats {
@@ -92,6 +97,12 @@ export class DeltaTable {
   #labels: EndLabels[] = [];
   #shipped = 0;
   #reset = false;
+  /** Drain number at which each end number last appeared in a row. */
+  #seen = new Int32Array(1024);
+  #drains = 0;
+  /** The most distinct ends one drain of this dictionary carried. */
+  #peakUsed = 0;
+  readonly #staleSlack: number;
 
   // The hash: slot → row + 1 (0 is empty).
   readonly #slots: Int32Array;
@@ -117,6 +128,7 @@ export class DeltaTable {
     if (!(Number.isInteger(this.maxRows) && this.maxRows >= 1)) throw new RangeError('maxRows must be a positive integer');
     this.maxEnds = opts.maxEnds ?? Math.max(4 * this.maxRows, 65_536);
     this.#conv = opts.conversations === true;
+    this.#staleSlack = opts.staleSlack ?? 4096;
     // Conversations need protocol and server port per row; the pairs get them masked off at drain.
     this.#dimProto = this.dimensions.protocol === true || this.#conv;
     this.#dimPort = this.dimensions.serverPort === true || this.#conv;
@@ -189,9 +201,20 @@ export class DeltaTable {
     };
     if (this.#conv) b.conversations = this.#conversations(rows, this.#ofFlows);
     const r8 = this.#row8;
+    const stamp = ++this.#drains;
+    if (this.#seen.length < this.#labels.length) {
+      const grown = new Int32Array(Math.max(this.#labels.length, this.#seen.length * 2));
+      grown.set(this.#seen);
+      this.#seen = grown;
+    }
+    const seen = this.#seen;
+    let used = 0;
     for (let i = 0, at = 0; i < rows; i++, at += ROW) {
-      b.src[i] = r8[at + SRC];
-      b.dst[i] = r8[at + DST];
+      const s = r8[at + SRC], d = r8[at + DST];
+      if (seen[s] !== stamp) { seen[s] = stamp; used++; }
+      if (seen[d] !== stamp) { seen[d] = stamp; used++; }
+      b.src[i] = s;
+      b.dst[i] = d;
       b.dims[i] = r8[at + DIMS] & this.#dimsMask;
       b.flows[i] = r8[at + FLOWS];
       b.bytes[i] = r8[at + BYTES];
@@ -209,7 +232,8 @@ export class DeltaTable {
     this.#shipped = this.#labels.length;
     this.#reset = false;
     this.#clear();
-    if (this.#labels.length > this.maxEnds) this.#restartDictionary();
+    if (used > this.#peakUsed) this.#peakUsed = used;
+    if (this.#labels.length > this.maxEnds || this.#stale()) this.#restartDictionary();
     return b;
   }
 
@@ -300,7 +324,21 @@ export class DeltaTable {
     this.#ofLastMs = 0;
   }
 
+  /**
+   * Most of the dictionary names ends no longer seen: pods replaced by others keep their numbers
+   * (and, on the main thread, their End objects) until the numbering starts over. Under churn
+   * that is about 2 KiB of heap per end on the two threads together, and with only maxEnds
+   * (80,000 at --max-series 20,000) as the bound, an hour of churn grew the heap by 50 MiB and
+   * more (bench/bounded.bench.ts). Starting over once the dictionary is more than twice what its
+   * busiest drain used keeps it near the ends really in use; it costs one re-send of the live
+   * ends' labels and a refill of the address memo.
+   */
+  #stale(): boolean {
+    return this.#labels.length > 2 * this.#peakUsed + this.#staleSlack;
+  }
+
   #restartDictionary(): void {
+    this.#peakUsed = 0;
     this.dictionary++;
     this.#endOf = new WeakMap();
     this.#cache.fill(0);

@@ -7,7 +7,7 @@
  * whole totals, so memory stays bounded while the collector is down.
  */
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
+import { otlpGrpcMetricExporter } from './otlp-grpc-exporter.ts';
 import type { Resource } from '@opentelemetry/resources';
 import {
   AggregationTemporality, InstrumentType, MeterProvider, PeriodicExportingMetricReader,
@@ -121,7 +121,7 @@ export class OtlpMetrics {
     const intervalMs = opts.intervalMs ?? 30_000;
     const timeoutMs = timeoutOf(opts);
     if (!opts.exporter && (opts.protocol ?? 'grpc') !== 'grpc') throw new Error(`OtlpMetrics: use OtlpMetrics.create for ${opts.protocol}`);
-    const inner = opts.exporter ?? new OTLPMetricExporter(exporterConfig(opts));
+    const inner = opts.exporter ?? otlpGrpcMetricExporter(exporterConfig(opts));
     const exporter = new CountingExporter(inner, opts.registry, opts.onFailure);
     // The exporter honours OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE; our producers follow it.
     this.temporality = exporter.selectAggregationTemporality(InstrumentType.COUNTER);

@@ -12,50 +12,14 @@ import {
   type CollectionResult, type DataPoint, type MetricData, type MetricProducer, type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type { Pair, PairStore } from '../aggregate/pair-store.ts';
-import { directionOf, protocolName, type EndLabels } from '../aggregate/level.ts';
+import { CONNECTION_METRICS, SCOPE, pairAttributes } from './otel-attributes.ts';
 import type { MetricsRegistry } from '../observe/metrics.ts';
 
-export const SCOPE = { name: 'netflow-k8s', version: '0.1.0' } as const;
-
-export const CONNECTION_METRICS = [
-  { name: 'netflow.connection.count', unit: '{flow}', description: 'Flows seen between the source and destination (one per flow record)' },
-  { name: 'netflow.connection.bytes', unit: 'By', description: 'Bytes sent from the source to the destination' },
-  { name: 'netflow.connection.packets', unit: '{packet}', description: 'Packets sent from the source to the destination' },
-] as const;
-
-const KIND_TYPE: Readonly<Record<string, string>> = { pod: 'Pod', node: 'Node', service: 'Service', external: 'External', unknown: 'Unknown' };
+export { SCOPE, CONNECTION_METRICS, pairAttributes } from './otel-attributes.ts';
 
 interface PairOtel {
   readonly attributes: Attributes;
   readonly startTime: HrTime;
-}
-
-function endAttributes(a: Record<string, string | number>, side: 'src' | 'dst', l: EndLabels): void {
-  if (l.namespace) a[`k8s.${side}.namespace`] = l.namespace;
-  if (l.name) a[`k8s.${side}.name`] = l.name;
-  if (l.kind) a[`k8s.${side}.type`] = KIND_TYPE[l.kind] ?? l.kind;
-  if (l.ownerName) a[`k8s.${side}.owner.name`] = l.ownerName;
-  if (l.ownerKind) a[`k8s.${side}.owner.type`] = l.ownerKind;
-  if (l.nodeName) a[`k8s.${side}.node.name`] = l.nodeName;
-}
-
-/**
- * The OBI-style attributes of a pair: `k8s.src.*`, `k8s.dst.*`, `direction` (request or response
- * where known), `network.transport` and `server.port` when those dimensions are on.
- */
-export function pairAttributes(store: PairStore, p: Pair): Attributes {
-  const a: Record<string, string | number> = {};
-  endAttributes(a, 'src', p.src.labels);
-  endAttributes(a, 'dst', p.dst.labels);
-  if (p.overflow) {
-    a['netflow.overflow'] = 'true';
-    return a;
-  }
-  const dir = directionOf(p.dims);
-  if (dir !== 'unknown') a.direction = dir;
-  if (store.dimensions.protocol) a['network.transport'] = protocolName(p.proto);
-  if (store.dimensions.serverPort && p.serverPort !== 0) a['server.port'] = p.serverPort;
-  return a;
 }
 
 function pairOtel(store: PairStore, p: Pair): PairOtel {

@@ -4,8 +4,12 @@
  * index calls this only on a miss of its own per-address cache.
  */
 import { readFileSync } from 'node:fs';
-import { Reader } from 'maxmind';
-import type { AsnResponse } from 'maxmind';
+import { createRequire } from 'node:module';
+import type { AsnResponse, Reader } from 'maxmind';
+
+// Loaded on the first open only: most deployments give no ASN database, and every receiving
+// thread would otherwise carry the reader's modules (about 0.7 MiB of heap per isolate).
+const loadReader = (): typeof Reader => (createRequire(import.meta.url)('maxmind') as typeof import('maxmind')).Reader;
 
 // The organization is missing for some networks, whatever the library's type says.
 type AsnRecord = AsnResponse;
@@ -23,7 +27,7 @@ export class AsnDatabase {
   static open(path: string): AsnDatabase {
     let reader: Reader<AsnRecord>;
     try {
-      reader = new Reader<AsnRecord>(readFileSync(path));
+      reader = new (loadReader())<AsnRecord>(readFileSync(path));
     } catch (err) {
       throw new Error(`asn-db ${path}: ${(err as Error).message}`);
     }

@@ -8,8 +8,7 @@ import type { RunConfig } from '../config/run-options.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
 import type { Logger } from '../observe/log.ts';
 import { PrometheusTextRenderer } from '../export/prometheus-text.ts';
-import { OtelPrometheus } from '../export/otel-prometheus.ts';
-import { buildResource } from '../export/otel-resource.ts';
+import { OtelPrometheusText, OTEL_PAGE_CONTENT_TYPE } from '../export/otel-prometheus-text.ts';
 import type { Resource } from '@opentelemetry/resources';
 import type { SelfMetrics } from './self-metrics.ts';
 import { dimensionsOf } from './parts.ts';
@@ -26,16 +25,26 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
     labels: dimensionsOf(config),
     selfMetrics: self.registry,
   });
-  const resource = buildResource({ clusterName: config.clusterName });
-  // The exporters are loaded only when OTLP is on.
-  const otlp = config.otlpEndpoint ? await startOtlp(config, store, resource, self, log) : undefined;
-  // Registered after OTLP so its own counters (exports, failures) appear on the page too.
-  const otelPage = new OtelPrometheus({ store, resource, registry: self.registry });
+  // The OpenTelemetry packages (the resource, the SDK, the exporters) are loaded only when OTLP is
+  // on, or for the resource alone at the first /metrics/otel scrape: together some 10 MiB of heap.
+  const resourceOf = async () => (await import('../export/otel-resource.ts')).buildResource({ clusterName: config.clusterName });
+  const otlp = config.otlpEndpoint ? await startOtlp(config, store, await resourceOf(), self, log) : undefined;
+  // The page reads the registry when scraped, so OTLP's own counters (exports, failures) appear on it too.
+  let otelPage: Promise<OtelPrometheusText> | undefined;
+  const page = () => (otelPage ??= resourceOf().then((r) => new OtelPrometheusText({ store, resourceAttributes: r.attributes, registry: self.registry })));
   if (otlp) log.info({ endpoint: config.otlpEndpoint, protocol: config.otlpProtocol, intervalMs: config.otlpIntervalMs, temporality: otlp.temporality }, 'OTLP export on');
   let down: Promise<void> | undefined;
   return {
     renderPrometheus: () => prom.render(),
-    otelHandler: (req, res) => otelPage.handler(req, res),
+    otelHandler: async (req, res) => {
+      const p = await page();
+      res.writeHead(200, { 'content-type': OTEL_PAGE_CONTENT_TYPE, 'cache-control': 'no-store' });
+      if (req.method === 'HEAD') {
+        res.end();
+        return;
+      }
+      await p.write(res);
+    },
     shutdown: () => (down ??= (async () => {
       try {
         // shutdown() collects and exports once more: the final totals go out.
@@ -43,7 +52,6 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
       } catch (err) {
         log.warn({ err: String(err) }, 'final OTLP export failed');
       }
-      await otelPage.shutdown().catch(() => {});
       self.stop();
     })()),
   };

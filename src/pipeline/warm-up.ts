@@ -49,9 +49,15 @@ export interface WarmUpOptions {
 
 const EXPORTERS = 4;
 const DATAGRAMS = 256;
-const ADDRESSES = 512;
+/**
+ * As many addresses as a busy node's pods, so the address memo and the delta table grow and probe
+ * past their first slots here. With 512, the first real traffic (4,000 pods) still deoptimised the
+ * memo's find/remember and the table's slot search ("insufficient type feedback for binary
+ * operation", --trace-deopt); with 4,096 those are gone and the warm-up takes no longer.
+ */
+const ADDRESSES = 4096;
 /** Pods for this many of the stream's addresses; the rest resolve as unknown ends. */
-const PODS = 384;
+const PODS = 3072;
 /** Small enough that every pass overflows the scratch table. */
 const ROWS = 1000;
 const BATCH = 64;

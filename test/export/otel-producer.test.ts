@@ -7,7 +7,7 @@ import { hrTimeToMilliseconds } from '@opentelemetry/core';
 import { PairStore } from '../../src/aggregate/pair-store.ts';
 import { StoreMetricProducer, SelfMetricProducer } from '../../src/export/otel-producer.ts';
 import { buildResource } from '../../src/export/otel-resource.ts';
-import { OtelPrometheus } from '../../src/export/otel-prometheus.ts';
+import { OtelPrometheus } from '../support/otel-prometheus-reference.ts';
 import { MetricsRegistry } from '../../src/observe/metrics.ts';
 import { ep, rec } from '../aggregate/fixtures.ts';
 

@@ -1,15 +1,17 @@
 /**
- * `/metrics/otel`: the same store in OpenTelemetry conventions through the official Prometheus
- * exporter (names get `_total`, labels come from the OTel attributes with dots as underscores).
- * The exporter never starts its own server; the run command mounts `handler` on ours.
+ * The reference for `/metrics/otel`: the store in OpenTelemetry conventions through the official
+ * Prometheus exporter (names get `_total`, labels come from the OTel attributes with dots as
+ * underscores), as the collector served it until it rendered the page itself
+ * (src/export/otel-prometheus-text.ts). Tests compare the two byte for byte; the bench compares
+ * their cost. The exporter never starts its own server.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Resource } from '@opentelemetry/resources';
 import { MeterProvider, type IMetricReader } from '@opentelemetry/sdk-metrics';
-import type { PairStore } from '../aggregate/pair-store.ts';
-import type { MetricsRegistry } from '../observe/metrics.ts';
-import { SelfMetricProducer, StoreMetricProducer } from './otel-producer.ts';
+import type { PairStore } from '../../src/aggregate/pair-store.ts';
+import type { MetricsRegistry } from '../../src/observe/metrics.ts';
+import { SelfMetricProducer, StoreMetricProducer } from '../../src/export/otel-producer.ts';
 
 export interface OtelPrometheusOptions {
   store: PairStore;

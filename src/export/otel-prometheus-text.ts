@@ -1,0 +1,183 @@
+/**
+ * `/metrics/otel`: the store and the self-metrics in OpenTelemetry conventions, rendered in the
+ * text of the official `@opentelemetry/exporter-prometheus` (0.301, default options: target_info,
+ * otel_scope_* labels, `_total` on monotonic sums, dots as underscores, `# UNIT` lines) but
+ * straight from the store. The official path builds three data-point objects per pair, then an
+ * attribute string per data point on every scrape: 1.2 to 3.9 s and +125 MiB for 20,000 pairs.
+ * Here each end's label text is built once, each pair caches a rope over its ends' text, and a
+ * scrape only joins strings, written to the socket in pieces. It loads no OpenTelemetry package. test/export/otel-prometheus-text.test.ts keeps the
+ * official exporter as the reference and checks the two pages byte for byte.
+ */
+import type { ServerResponse } from 'node:http';
+import type { End, Pair, PairStore } from '../aggregate/pair-store.ts';
+import type { MetricsRegistry } from '../observe/metrics.ts';
+import { CONNECTION_METRICS, SCOPE, pairAttributes } from './otel-attributes.ts';
+
+/** The official exporter's content type (no version, no charset). */
+export const OTEL_PAGE_CONTENT_TYPE = 'text/plain';
+
+
+// The exporter's own escaping and naming rules, copied so the output matches it exactly.
+const escapeString = (s: string): string => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+const escapeValue = (v: unknown): string => escapeString(typeof v === 'string' ? v : String(JSON.stringify(v))).replace(/"/g, '\\"');
+const sanitize = (name: string): string => name.replace(/[^a-z0-9_]/gi, '_').replace(/_{2,}/g, '_');
+
+function labelText(attributes: Readonly<Record<string, unknown>>, extra: Readonly<Record<string, unknown>>): string {
+  let s = '';
+  for (const [k, v] of Object.entries(attributes)) s += `${s.length > 0 ? ',' : ''}${sanitize(k)}="${escapeValue(v)}"`;
+  for (const [k, v] of Object.entries(extra)) s += `${s.length > 0 ? ',' : ''}${sanitize(k)}="${escapeValue(v)}"`;
+  return s.length > 0 ? `{${s}}` : '';
+}
+
+function metricName(otelName: string, monotonicSum: boolean): string {
+  let name = sanitize(escapeString(otelName));
+  if (name[0] >= '0' && name[0] <= '9') name = `_${name}`;
+  return monotonicSum && !name.endsWith('_total') ? `${name}_total` : name;
+}
+
+function head(name: string, help: string, unit: string, type: string): string {
+  return `# HELP ${name} ${escapeString(help || 'description missing')}${unit ? `\n# UNIT ${name} ${escapeString(unit)}` : ''}\n# TYPE ${name} ${type}\n`;
+}
+
+const STORE_SCOPE_LABELS = { 'otel.scope.name': SCOPE.name, 'otel.scope.version': SCOPE.version };
+const SELF_SCOPE_LABELS = { 'otel.scope.name': `${SCOPE.name}.self`, 'otel.scope.version': SCOPE.version };
+
+export interface OtelPageOptions {
+  store: PairStore;
+  /** The resource's attributes, for target_info. */
+  resourceAttributes: Readonly<Record<string, unknown>>;
+  /** Self-metrics on the same page. */
+  registry?: MetricsRegistry;
+}
+
+/** About this many characters per piece written to the socket. */
+const CHUNK_CHARS = 64 * 1024;
+
+export class OtelPrometheusText {
+  private readonly store: PairStore;
+  private readonly registry: MetricsRegistry | undefined;
+  private readonly target: string;
+  private readonly heads: string[];
+  private readonly names: string[];
+  /** Label text of each end, as source and as destination; many pairs share an end. */
+  private readonly endText = new WeakMap<End, [src: string, dst: string]>();
+  /** The pair-specific tail (direction, transport, port, scope), by packed dimensions. */
+  private readonly tails = new Map<number, string>();
+
+  constructor(opts: OtelPageOptions) {
+    this.store = opts.store;
+    this.registry = opts.registry;
+    this.target = `${head('target_info', 'Target metadata', '', 'gauge')}target_info${labelText(opts.resourceAttributes, {})} 1\n`;
+    this.names = CONNECTION_METRICS.map((m) => metricName(m.name, true));
+    this.heads = CONNECTION_METRICS.map((m, i) => head(this.names[i], m.description, m.unit, 'counter'));
+  }
+
+  /** The whole page, as the official exporter would serve it for the same store and registry. */
+  render(): string {
+    let out = '';
+    for (const c of this.chunks()) out += c;
+    return out;
+  }
+
+  /**
+   * Writes the page to an HTTP response piece by piece, waiting whenever the socket is behind, so
+   * a page of 30 MB never sits in memory whole and merges and OTLP run between the pieces. The
+   * pairs are the ones in the store when the scrape began; their counts are read as each line is
+   * written.
+   */
+  async write(res: ServerResponse): Promise<void> {
+    for (const c of this.chunks()) {
+      if (res.destroyed) return;
+      if (!res.write(c)) {
+        await new Promise<void>((r) => {
+          const done = () => { res.off('drain', done); res.off('close', done); r(); };
+          res.on('drain', done);
+          res.on('close', done);
+        });
+      }
+    }
+    res.end();
+  }
+
+  /** The page in pieces of about CHUNK_CHARS characters. */
+  *chunks(): Generator<string> {
+    const pairs = this.store.pairs.slice();
+    let out = this.target;
+    for (let m = 0; m < 3; m++) {
+      const name = this.names[m];
+      // The exporter trims each family and adds one newline: the same as head + lines, each line ending in one.
+      out += this.heads[m];
+      for (let i = 0; i < pairs.length; i++) {
+        const p = pairs[i];
+        const v = m === 0 ? p.flows : m === 1 ? p.bytes : p.packets;
+        out += `${name}${this.labels(p)} ${v}\n`;
+        if (out.length >= CHUNK_CHARS) {
+          yield out;
+          out = '';
+        }
+      }
+    }
+    if (this.registry) out += this.renderSelf(this.registry);
+    yield out;
+  }
+
+  /**
+   * `{...}` of a pair, in the attribute order of pairAttributes: source, destination, then the
+   * pair's own. Cached on the pair as a rope over shared pieces (a few dozen bytes a pair).
+   */
+  private labels(p: Pair): string {
+    let t = p.otelTextCache as string | undefined;
+    if (t === undefined) {
+      const src = this.ends(p.src)[0], dst = this.ends(p.dst)[1];
+      const key = p.overflow ? -1 : p.dims;
+      let tail = this.tails.get(key);
+      if (tail === undefined) {
+        // The attributes beyond the two ends, from a pair whose ends carry none.
+        const own = pairAttributes(this.store, { src: BARE, dst: BARE, overflow: p.overflow, dims: p.dims, proto: p.proto, serverPort: p.serverPort } as unknown as Pair);
+        tail = labelText(own, STORE_SCOPE_LABELS).slice(1, -1);
+        this.tails.set(key, tail);
+      }
+      t = `{${src}${src && dst ? ',' : ''}${dst}${src || dst ? ',' : ''}${tail}}`;
+      p.otelTextCache = t;
+    }
+    return t;
+  }
+
+  private ends(e: End): [string, string] {
+    let t = this.endText.get(e);
+    if (t === undefined) {
+      const half = (side: 'src' | 'dst') => {
+        const a = pairAttributes(this.store, { src: side === 'src' ? e : BARE, dst: side === 'dst' ? e : BARE, overflow: true } as unknown as Pair);
+        delete a['netflow.overflow'];
+        return labelText(a, {}).slice(1, -1);
+      };
+      t = [half('src'), half('dst')];
+      this.endText.set(e, t);
+    }
+    return t;
+  }
+
+  /** Counters as monotonic sums (`_total`), gauges as gauges, label names as attribute keys. */
+  private renderSelf(registry: MetricsRegistry): string {
+    let out = '';
+    for (const f of registry.all()) {
+      let body = '';
+      const name = metricName(f.type === 'counter' ? f.name.replace(/_total$/, '') : f.name, f.type === 'counter');
+      try {
+        for (const [values, value] of f.samples()) {
+          const attributes: Record<string, string> = {};
+          for (let i = 0; i < f.labelNames.length; i++) attributes[f.labelNames[i]] = values[i];
+          body += `${name}${labelText(attributes, SELF_SCOPE_LABELS)} ${value}\n`;
+        }
+      } catch {
+        // The official producer drops a family whose callback throws; so does the page.
+        continue;
+      }
+      out += head(name, f.help, '', f.type === 'counter' ? 'counter' : 'gauge') + body;
+    }
+    return out;
+  }
+}
+
+/** An end with no labels: stands in for the other side when one side's attributes are built. */
+const BARE = { labels: { host: '', namespace: '', kind: '', name: '', ownerKind: '', ownerName: '', nodeName: '' } };

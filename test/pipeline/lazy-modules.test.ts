@@ -1,0 +1,60 @@
+/**
+ * Packages a collector does not use stay unloaded: without OTLP no OpenTelemetry package, gRPC or
+ * the SDK; with a static inventory no Kubernetes client; without an ASN database no MaxMind
+ * reader. A scrape of /metrics/otel loads the resource package alone (for target_info), never the
+ * SDK or the official exporter. Each is some MiB of heap in an agent that runs on every node.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const url = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
+
+/** Packages the main thread loaded by the time the collector was ready, and after a /metrics/otel scrape. */
+function packagesLoaded(otlpEndpoint: string | undefined): { atStart: string[]; afterOtelScrape: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'lazy-'));
+  try {
+    const inv = join(dir, 'inventory.json');
+    writeFileSync(inv, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [] }));
+    const code = `
+      const { registerHooks } = await import('node:module');
+      const seen = new Set();
+      registerHooks({ load(u, ctx, next) { const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(u); if (m) seen.add(m[1]); return next(u, ctx); } });
+      const { startCollector } = await import(${url('../../src/cli/run.ts')});
+      const { defaultRunConfig } = await import(${url('../../src/config/run-options.ts')});
+      const cfg = { ...defaultRunConfig(), listen: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, workers: 1,
+        udpBackend: 'dgram', udpSpread: 'exporter', inventory: ${JSON.stringify(inv)}, logLevel: 'error', otlpEndpoint: ${JSON.stringify(otlpEndpoint ?? null)} ?? undefined };
+      const c = await startCollector(cfg);
+      const atStart = [...seen].sort();
+      const r = await fetch('http://127.0.0.1:' + c.http.port + '/metrics/otel');
+      if (r.status !== 200 || !(await r.text()).includes('target_info')) throw new Error('no page');
+      const afterOtelScrape = [...seen].sort();
+      await c.stop();
+      process.stdout.write(JSON.stringify({ atStart, afterOtelScrape }));
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as { atStart: string[]; afterOtelScrape: string[] };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('without OTLP the collector loads no OpenTelemetry, gRPC, Kubernetes or MaxMind package', { timeout: 90_000 }, () => {
+  const { atStart, afterOtelScrape } = packagesLoaded(undefined);
+  assert.ok(atStart.includes('pino'), `the hook sees packages: ${atStart.join(', ')}`);
+  const unwanted = (l: string[]) => l.filter((p) => p.startsWith('@opentelemetry/') || p.startsWith('@grpc/') || p === '@kubernetes/client-node' || p === 'maxmind');
+  assert.deepEqual(unwanted(atStart), []);
+  // The page needs the resource's attributes only.
+  assert.deepEqual(unwanted(afterOtelScrape).filter((p) => !['@opentelemetry/resources', '@opentelemetry/core', '@opentelemetry/api', '@opentelemetry/semantic-conventions'].includes(p)), []);
+  assert.ok(afterOtelScrape.includes('@opentelemetry/resources'));
+});
+
+test('with OTLP the gRPC exporter is loaded (the control)', { timeout: 90_000 }, () => {
+  const { atStart } = packagesLoaded('http://127.0.0.1:9');
+  assert.ok(atStart.includes('@grpc/grpc-js') && atStart.includes('@opentelemetry/sdk-metrics'), atStart.join(', '));
+  assert.ok(!atStart.includes('@opentelemetry/exporter-prometheus'), 'the official Prometheus exporter is never loaded');
+});
