@@ -592,6 +592,23 @@ export class Decoder {
     return es.domains.get(domainKey(9, sourceId))?.ifNames.get(ifIndex) ?? es.domains.get(domainKey(10, sourceId))?.ifNames.get(ifIndex);
   }
 
+  /**
+   * A rough size of the state exporters made this decoder keep (templates, options state, held
+   * data), for self-metrics: what one thread's memory is spent on. An estimate, not a count.
+   */
+  stateBytes(): number {
+    let n = 0;
+    for (const es of this.exporters.values()) {
+      n += 200;
+      for (const h of es.pending) n += 100 + h.data.byteLength;
+      for (const dom of es.domains.values()) {
+        n += 200 + 64 * (dom.ifNames.size + dom.samplers.size);
+        for (const t of dom.templates.values()) n += 300 + 48 * t.fields.length;
+      }
+    }
+    return n;
+  }
+
   /** Snapshot of templates and options state, JSON-serialisable. */
   saveTemplates(): SavedTemplates {
     const exporters: SavedExporter[] = [];

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { readlinkSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
 import { UdpReceiver } from './udp-receiver.ts';
 import { openReceiveSocket, plannedBackend } from './udp-backend.ts';
 import type { FromWorker, ToWorker, WorkerInit, WorkerReport } from './worker-protocol.ts';
@@ -13,10 +14,27 @@ import { buildWorkerParts } from '../pipeline/parts.ts';
 import { warmUp } from '../pipeline/warm-up.ts';
 import { spreadFor } from './udp-spread.ts';
 import { ERROR_REASONS } from '../decode/stats.ts';
+import { ThreadControl } from './thread-control.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
 const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer ?? []);
+const control = new ThreadControl(init.control);
+control.turned();
+
+/**
+ * Fault tests only (NETFLOW_K8S_TEST_WEDGE_THREAD=INDEX): this thread spins forever on its first
+ * datagram, as a thread stuck in a bug would, so shutdown and /healthz can be tried against it.
+ */
+function wedgeOnFirstDatagram(r: UdpReceiver): void {
+  const spin = (): void => {
+    for (;;) {
+      // stuck
+    }
+  };
+  r.receiveBatch = spin;
+  r.receive = spin;
+}
 
 /** The kernel's id of this thread (Linux: /proc/thread-self is `PID/task/TID`), so the main thread can leave its priority alone. */
 function threadId(): number | undefined {
@@ -47,13 +65,14 @@ async function start(): Promise<void> {
   const warm = await warmUp(cfg, backend);
   post({ t: 'log', level: 'info', key: 'warm-up', fields: { worker: init.index, ...warm, ms: Math.round(warm.ms) }, msg: 'receive path warmed up' });
   const receiver = new UdpReceiver(decoder, cfg.allowExporters, (now) => (pipeline.nowMs = now));
+  if (process.env.NETFLOW_K8S_TEST_WEDGE_THREAD === String(init.index)) wedgeOnFirstDatagram(receiver);
   if (spread.mode === 'datagram') {
     // Every thread may get any exporter's datagrams: what one decoder learns, all must know.
     decoder.onShare = (exp, set) => post({ t: 'share', exporter: { address: exp.address, port: exp.port }, set }, [set.body.buffer as ArrayBuffer]);
   }
   const bound = await openReceiveSocket(
     cfg.udpBackend,
-    { host: cfg.listen.host, port: init.port, recvBuffer: cfg.recvBuffer, reusePort: true, spread: spread.mode === 'datagram' ? cfg.workers : 0 },
+    { host: cfg.listen.host, port: init.port, recvBuffer: cfg.recvBuffer, reusePort: true, spread: spread.mode === 'datagram' ? cfg.workers : 0, stop: control.flags },
     receiver,
     (err) => post({ t: 'log', level: 'error', key: 'socket', fields: { err: String(err) }, msg: 'socket error' }),
   );
@@ -66,6 +85,8 @@ async function start(): Promise<void> {
     const d = performance.eventLoopUtilization(now, elu);
     elu = now;
     const s = counts.stats();
+    const heap = getHeapStatistics();
+    const stateBytes = (decoder.stats as { stateBytes?: number }).stateBytes;
     return {
       thread: init.index,
       receiver: {
@@ -81,9 +102,13 @@ async function start(): Promise<void> {
       pipeline: { ...pipeline.counters },
       counts: { rows: s.rows, ends: s.ends, overflowedFlows: s.overflowedFlows },
       elu: d.utilization,
+      memory: { heapUsed: heap.used_heap_size, heapTotal: heap.total_heap_size, external: heap.external_memory },
+      // The decoder's own weighing where it keeps one (its state budget), else its estimate.
+      decoderStateBytes: typeof stateBytes === 'number' ? stateBytes : decoder.stateBytes(),
     };
   };
   const ship = (seq?: number) => {
+    control.turned();
     const rep = report();
     const batch = counts.drain();
     // Decode errors are counted per datagram; the log hears about them once per interval, and
@@ -100,6 +125,7 @@ async function start(): Promise<void> {
   const shipTimer = setInterval(() => ship(), cfg.mergeIntervalMs);
   const expireTimer = setInterval(() => {
     const now = Date.now();
+    control.turned(now);
     decoder.expire(now);
     identity.prune(now);
   }, 1000);
@@ -132,7 +158,13 @@ async function start(): Promise<void> {
         clearInterval(expireTimer);
         bound.close(() => {
           // Datagrams already read are decoded; held data still waiting for a template stays in
-          // the saved state only as templates, like any collector restart.
+          // the saved state only as templates, like any collector restart, and is counted dropped.
+          const pending = decoder.stats.pending;
+          if (pending > 0) {
+            decoder.stats.heldDropped += pending;
+            decoder.stats.pending = 0;
+            post({ t: 'log', level: 'warn', key: 'held-at-stop', fields: { worker: init.index, sets: pending }, msg: 'data sets still waiting for their template dropped at shutdown' });
+          }
           ship();
           post({ t: 'stopped', saved: decoder.saveTemplates() });
           port.close();

@@ -38,6 +38,11 @@ export class HttpServer {
     return this;
   }
 
+  /** The Node server underneath, for settings that apply to it as a whole (see http-limits.ts). */
+  get node(): Server {
+    return this.#server;
+  }
+
   onError(fn: (err: unknown, req: IncomingMessage) => void): this {
     this.#onError = fn;
     return this;
@@ -79,6 +84,8 @@ export class HttpServer {
   }
 
   async #dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Closed before its turn (http-limits.ts): nobody is there to read an answer.
+    if (req.socket.destroyed) return;
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');

@@ -1,0 +1,116 @@
+/**
+ * Hardening, against the real program over real loopback UDP and HTTP:
+ * - the port is ours: a second instance exits 2 naming `listen`, a busy HTTP port exits 2 naming
+ *   `http`, and a stranger that joins our UDP port later is counted and logged;
+ * - a templates file whose directory cannot be written stops the start naming `templatesFile`;
+ * - a receiving thread wedged in a loop: /healthz goes 503 (readyz stays 200), and shutdown
+ *   terminates it without erasing the templates file.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCli, startCollectorProcess, pollUntil, metricSum, type CollectorProcess } from '../support/run-collector.ts';
+import { Decoder, type SavedTemplates } from '../../src/decode/decoder.ts';
+import { IptNetflowExporter, podAddress } from '../../src/generate/ipt-netflow.ts';
+import { templateCount } from '../../src/pipeline/templates.ts';
+
+const INVENTORY = fileURLToPath(new URL('./fixtures/k8s-basic-inventory.json', import.meta.url));
+
+async function bound(port = 0, reusePort = false): Promise<Socket> {
+  const s = createSocket({ type: 'udp4', reusePort });
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.bind(port, '127.0.0.1', () => resolve());
+  });
+  return s;
+}
+
+test('the port is ours: a second instance exits 2 naming listen, a busy HTTP port names http, a late stranger is counted', { timeout: 90_000 }, async (t) => {
+  let c: CollectorProcess | undefined;
+  const strangers: Socket[] = [];
+  t.after(async () => {
+    for (const s of strangers) s.close();
+    if (c) await c.stop('SIGKILL');
+  });
+  c = await startCollectorProcess(['--inventory', INVENTORY]);
+  const col = c;
+  const httpPort = Number(new URL(col.httpUrl).port);
+
+  const second = await runCli(['--listen', `127.0.0.1:${col.udpPort}`, '--http', '127.0.0.1:0', '--inventory', INVENTORY]);
+  assert.equal(second.code, 2, `a second instance on the same UDP port exits 2 (stderr: ${second.stderr})`);
+  assert.match(second.stderr, /listen/);
+  assert.match(second.stderr, /EADDRINUSE/);
+
+  const http = await runCli(['--listen', '127.0.0.1:0', '--http', `127.0.0.1:${httpPort}`, '--inventory', INVENTORY]);
+  assert.equal(http.code, 2, `a busy HTTP port exits 2 (stderr: ${http.stderr})`);
+  assert.match(http.stderr, /config: http:/);
+
+  // Same user, SO_REUSEPORT: the kernel lets it in; we must notice.
+  strangers.push(await bound(col.udpPort, true));
+  const body = await pollUntil(async () => {
+    const b = (await col.get('/metrics')).body;
+    return metricSum(b, 'netflow_k8s_udp_port_strangers') === 1 ? b : undefined;
+  }, 30_000);
+  assert.equal(metricSum(body, 'netflow_k8s_udp_port_stranger_joins_total'), 1);
+  await pollUntil(async () => col.logs().some((l) => l.level === 40 && String(l.msg).includes('joined our UDP port')), 15_000);
+  assert.equal((await col.stop('SIGTERM')).code, 0);
+  c = undefined;
+});
+
+test('a templates file in a directory that cannot be written stops the start naming templatesFile', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'run-tpl-dir-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // A regular file where the directory should be: not writable even for root.
+  const notDir = join(dir, 'plain-file');
+  writeFileSync(notDir, '');
+  const r = await runCli(['--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--inventory', INVENTORY, '--templates-file', join(notDir, 'templates.json')]);
+  assert.equal(r.code, 2, `exit 2 (stderr: ${r.stderr})`);
+  assert.match(r.stderr, /config: templatesFile:/);
+});
+
+/** A templates file holding the ipt-netflow template of `exporters` exporters (ports 9000...). */
+function templatesFor(exporters: number): SavedTemplates {
+  const d = new Decoder(() => {});
+  const exp = new IptNetflowExporter({ protocol: 9 });
+  const { payload } = exp.pack([{ src4: podAddress(1), dst4: podAddress(2), srcPort: 40000, dstPort: 80, proto: 6, packets: 1, bytes: 1, startMs: 0, endMs: 1 }], 0, Date.now());
+  for (let i = 0; i < exporters; i++) d.decode(payload, { address: '127.0.0.1', port: 9000 + i, key: `127.0.0.1|${9000 + i}` }, Date.now());
+  return d.saveTemplates();
+}
+
+test('a wedged receiving thread: /healthz goes 503, and shutdown keeps the templates file', { timeout: 120_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'run-wedge-'));
+  const file = join(dir, 'templates.json');
+  let c: CollectorProcess | undefined;
+  const s = await bound();
+  t.after(async () => {
+    s.close();
+    if (c) await c.stop('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const saved = templatesFor(5);
+  const before = templateCount(saved);
+  assert.ok(before >= 5);
+  writeFileSync(file, JSON.stringify(saved));
+  c = await startCollectorProcess(['--inventory', INVENTORY, '--templates-file', file, '--merge-interval', '100ms'], { env: { NETFLOW_K8S_TEST_WEDGE_THREAD: '0' } });
+  const col = c;
+  assert.equal((await col.get('/healthz')).status, 200);
+  // Its first datagram wedges thread 0 in a loop that never yields.
+  await new Promise<void>((resolve, reject) => s.send(new Uint8Array([0, 9, 0, 0]), col.udpPort, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+  const sick = await pollUntil(async () => {
+    const r = await col.get('/healthz');
+    return r.status === 503 ? r : undefined;
+  }, 40_000, 500);
+  assert.match(sick.body, /receiving thread 0 stuck/);
+  assert.equal((await col.get('/readyz')).status, 200, '/readyz stays as it was');
+
+  const exit = await col.stop('SIGTERM');
+  c = undefined;
+  assert.equal(exit.code, 0, `a clean exit, no crash (signal ${exit.signal}; stderr: ${col.stderr()})`);
+  const after = templateCount(JSON.parse(readFileSync(file, 'utf8')) as SavedTemplates);
+  assert.equal(after, before, 'the templates file still holds every template');
+  assert.ok(col.logs().some((l) => l.level === 40 && String(l.msg).includes('did not stop in time')), 'the log says what could not be saved');
+});
