@@ -114,3 +114,61 @@ test('a wedged receiving thread: /healthz goes 503, and shutdown keeps the templ
   assert.equal(after, before, 'the templates file still holds every template');
   assert.ok(col.logs().some((l) => l.level === 40 && String(l.msg).includes('did not stop in time')), 'the log says what could not be saved');
 });
+
+test('HTTP limits: slowloris sockets are closed after the headers timeout, extra connections and unread pipelines are refused and counted', { timeout: 90_000 }, async (t) => {
+  const { connect } = await import('node:net');
+  type Sock = import('node:net').Socket;
+  const socks: Sock[] = [];
+  let c: CollectorProcess | undefined;
+  t.after(async () => {
+    for (const s of socks) s.destroy();
+    if (c) await c.stop('SIGKILL');
+  });
+  c = await startCollectorProcess(['--inventory', INVENTORY, '--http-headers-timeout', '1s', '--http-request-timeout', '2s', '--http-max-connections', '20']);
+  const col = c;
+  const url = new URL(col.httpUrl);
+  const open = () => new Promise<Sock>((resolve, reject) => {
+    const s = connect(Number(url.port), url.hostname, () => resolve(s));
+    s.once('error', reject);
+    socks.push(s);
+  });
+  const closed = (s: Sock) => new Promise<void>((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())));
+
+  // Slowloris: headers that never end, a line every 300 ms.
+  const slow = await Promise.all(Array.from({ length: 10 }, () => open()));
+  const drips: NodeJS.Timeout[] = [];
+  for (const s of slow) {
+    s.on('error', () => {});
+    s.write('GET /metrics HTTP/1.1\r\nHost: x\r\n');
+    drips.push(setInterval(() => { if (!s.destroyed) s.write('X-Slow: 1\r\n'); }, 300));
+  }
+  const t0 = Date.now();
+  await Promise.race([Promise.all(slow.map(closed)), new Promise((r) => setTimeout(r, 10_000))]);
+  for (const d of drips) clearInterval(d);
+  assert.ok(slow.every((s) => s.destroyed), `every slowloris socket closed (${slow.filter((s) => !s.destroyed).length} still open after ${Date.now() - t0} ms)`);
+  assert.ok(Date.now() - t0 < 5000, `closed within the timeout and one check (${Date.now() - t0} ms)`);
+
+  // A client that pipelines scrapes and never reads the answers: closed once too many wait.
+  const greedy = await open();
+  greedy.on('error', () => {});
+  greedy.pause();
+  greedy.write('GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(200));
+  await pollUntil(async () => metricSum((await col.get('/metrics')).body, 'netflow_k8s_http_connections_refused_total', { reason: 'pipelined' }) >= 1, 10_000);
+  greedy.resume();
+  await Promise.race([closed(greedy), new Promise((r) => setTimeout(r, 10_000))]);
+  assert.ok(greedy.destroyed, 'the greedy socket was closed');
+
+  // More connections than allowed: the extra ones are closed at once, and counted.
+  const many = await Promise.all(Array.from({ length: 30 }, () => open().then((s) => (s.on('error', () => {}), s))));
+  await Promise.race([Promise.all(many.slice(20).map(closed)), new Promise((r) => setTimeout(r, 5000))]);
+  assert.ok(many.slice(20).every((s) => s.destroyed), 'connections over the cap are closed');
+  for (const s of many) s.destroy();
+  const body = await pollUntil(async () => {
+    const b = (await col.get('/metrics').catch(() => undefined))?.body;
+    return b && metricSum(b, 'netflow_k8s_http_connections_refused_total', { reason: 'max_connections' }) >= 10 ? b : undefined;
+  }, 10_000);
+  assert.ok(metricSum(body, 'netflow_k8s_http_connections_refused_total', { reason: 'pipelined' }) >= 1);
+  assert.equal((await col.get('/healthz')).status, 200, 'the server still answers');
+  assert.equal((await col.stop('SIGTERM')).code, 0);
+  c = undefined;
+});
