@@ -37,6 +37,8 @@ export interface OtlpOptions {
   registry?: MetricsRegistry;
   /** For tests: any PushMetricExporter instead of the gRPC one. */
   exporter?: PushMetricExporter;
+  /** Told of every request's outcome (the SDK itself only tells its diagnostics logger). */
+  onResult?: (ok: boolean, error: Error | undefined) => void;
 }
 
 /** Counts requests and failures of the exporter it wraps; changes nothing else. */
@@ -44,8 +46,12 @@ export class CountingExporter implements PushMetricExporter {
   private readonly inner: PushMetricExporter;
   private readonly exports: Counter | undefined;
   private readonly points: Counter | undefined;
-  constructor(inner: PushMetricExporter, registry?: MetricsRegistry) {
+  private readonly onResult: ((ok: boolean, error: Error | undefined) => void) | undefined;
+  /** Requests sent and not answered yet. */
+  inFlight = 0;
+  constructor(inner: PushMetricExporter, registry?: MetricsRegistry, onResult?: (ok: boolean, error: Error | undefined) => void) {
     this.inner = inner;
+    this.onResult = onResult;
     this.exports = registry?.counter('otlp_exports', 'OTLP export requests by result', ['result']);
     this.points = registry?.counter('otlp_exported_points', 'Data points in successful OTLP export requests');
     // Create both series up front so a failure rate can be computed from the start.
@@ -55,7 +61,10 @@ export class CountingExporter implements PushMetricExporter {
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
     let n = 0;
     for (const s of metrics.scopeMetrics) for (const m of s.metrics) n += m.dataPoints.length;
+    this.inFlight++;
     this.inner.export(metrics, (result) => {
+      this.inFlight--;
+      this.onResult?.(result.code === ExportResultCode.SUCCESS, result.error);
       if (result.code === ExportResultCode.SUCCESS) {
         this.exports?.labels('success').inc();
         this.points?.inc(n);
@@ -76,12 +85,14 @@ export class OtlpMetrics {
   readonly provider: MeterProvider;
   readonly reader: PeriodicExportingMetricReader;
   readonly temporality: AggregationTemporality;
+  readonly exporter: CountingExporter;
 
   constructor(opts: OtlpOptions) {
     const intervalMs = opts.intervalMs ?? 30_000;
     const timeoutMs = opts.timeoutMs ?? Math.min(intervalMs, 30_000);
     const inner = opts.exporter ?? new OTLPMetricExporter({ url: opts.endpoint, timeoutMillis: timeoutMs, concurrencyLimit: 4 });
-    const exporter = new CountingExporter(inner, opts.registry);
+    const exporter = new CountingExporter(inner, opts.registry, opts.onResult);
+    this.exporter = exporter;
     // The exporter honours OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE; our producers follow it.
     this.temporality = exporter.selectAggregationTemporality(InstrumentType.COUNTER);
     const producers = [new StoreMetricProducer(opts.store, { temporality: this.temporality })];

@@ -12,6 +12,7 @@ import { OtelPrometheus } from '../export/otel-prometheus.ts';
 import { buildResource } from '../export/otel-resource.ts';
 import type { SelfMetrics } from './self-metrics.ts';
 import { dimensionsOf } from './parts.ts';
+import { FailureLog } from '../observe/failure-log.ts';
 
 export interface ExportsHandle {
   renderPrometheus(): string;
@@ -27,8 +28,15 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
   });
   const resource = buildResource({ clusterName: config.clusterName });
   // The gRPC exporter is loaded only when OTLP is on.
+  // The SDK reports failed exports only to its diagnostics logger: say them here, once per change.
+  const otlpState = new FailureLog(log, 'OTLP export');
+  let final = false;
+  const onResult = (ok: boolean, error: Error | undefined) => {
+    if (final && !ok) log.warn({ endpoint: config.otlpEndpoint, err: String(error?.message ?? error) }, 'final OTLP export failed');
+    else otlpState.result(ok, error);
+  };
   const otlp = config.otlpEndpoint
-    ? new (await import('../export/otel-otlp.ts')).OtlpMetrics({ store, resource, endpoint: config.otlpEndpoint, intervalMs: config.otlpIntervalMs, registry: self.registry })
+    ? new (await import('../export/otel-otlp.ts')).OtlpMetrics({ store, resource, endpoint: config.otlpEndpoint, intervalMs: config.otlpIntervalMs, registry: self.registry, onResult })
     : undefined;
   // Registered after OTLP so its own counters (exports, failures) appear on the page too.
   const otelPage = new OtelPrometheus({ store, resource, registry: self.registry });
@@ -40,7 +48,9 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
     shutdown: () => (down ??= (async () => {
       try {
         // shutdown() collects and exports once more: the final totals go out.
+        final = true;
         await otlp?.shutdown();
+        if (otlp && otlp.exporter.inFlight > 0) log.warn({ endpoint: config.otlpEndpoint, requests: otlp.exporter.inFlight }, 'final OTLP export did not finish in time');
       } catch (err) {
         log.warn({ err: String(err) }, 'final OTLP export failed');
       }

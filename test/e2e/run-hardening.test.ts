@@ -172,3 +172,42 @@ test('HTTP limits: slowloris sockets are closed after the headers timeout, extra
   assert.equal((await col.stop('SIGTERM')).code, 0);
   c = undefined;
 });
+
+test('an OTLP black hole is logged once, its recovery once more, and a failed final export at SIGTERM too', { timeout: 120_000 }, async (t) => {
+  const { createServer } = await import('node:net');
+  const { OtlpReceiver } = await import('../support/otlp-receiver.ts');
+  // Accepts connections and never says a word.
+  const held: import('node:net').Socket[] = [];
+  const hole = createServer((s) => { held.push(s); s.on('error', () => {}); });
+  await new Promise<void>((r) => hole.listen(0, '127.0.0.1', () => r()));
+  const port = (hole.address() as import('node:net').AddressInfo).port;
+  let rx: InstanceType<typeof OtlpReceiver> | undefined;
+  let c: CollectorProcess | undefined;
+  t.after(async () => {
+    if (c) await c.stop('SIGKILL');
+    for (const s of held) s.destroy();
+    hole.close();
+    await rx?.stop();
+  });
+  c = await startCollectorProcess(['--inventory', INVENTORY, '--otlp-endpoint', `http://127.0.0.1:${port}`, '--otlp-interval', '300ms']);
+  const col = c;
+  const lines = (msg: string) => col.logs().filter((l) => l.msg === msg);
+  await pollUntil(async () => metricSum((await col.get('/metrics')).body, 'netflow_k8s_otlp_exports_total', { result: 'failure' }) >= 5, 60_000, 500);
+  assert.equal(lines('OTLP export failing').length, 1, 'one line for many failed exports');
+  assert.equal(lines('OTLP export failing')[0].level, 40);
+
+  // The endpoint comes back.
+  for (const s of held) s.destroy();
+  await new Promise<void>((r) => hole.close(() => r()));
+  rx = await OtlpReceiver.start({ port });
+  await pollUntil(async () => lines('OTLP export recovered').length === 1, 40_000, 500);
+  assert.equal(lines('OTLP export recovered')[0].level, 40);
+  assert.equal(lines('OTLP export failing').length, 1);
+
+  // Gone again at shutdown: the final export's failure is said too.
+  await rx.stop();
+  rx = undefined;
+  assert.equal((await col.stop('SIGTERM')).code, 0);
+  c = undefined;
+  assert.ok(lines('final OTLP export failed').length + lines('final OTLP export did not finish in time').length >= 1, 'the final export failure is logged');
+});
