@@ -603,7 +603,7 @@ export class Decoder {
       for (const h of es.pending) n += 100 + h.data.byteLength;
       for (const dom of es.domains.values()) {
         n += 200 + 64 * (dom.ifNames.size + dom.samplers.size);
-        for (const t of dom.templates.values()) n += 300 + 48 * t.fields.length;
+        for (const t of dom.templates.values()) n += 500 + 100 * t.fields.length;
       }
     }
     return n;

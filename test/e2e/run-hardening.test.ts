@@ -181,7 +181,7 @@ test('an OTLP black hole is logged once, its recovery once more, and a failed fi
   const hole = createServer((s) => { held.push(s); s.on('error', () => {}); });
   await new Promise<void>((r) => hole.listen(0, '127.0.0.1', () => r()));
   const port = (hole.address() as import('node:net').AddressInfo).port;
-  let rx: InstanceType<typeof OtlpReceiver> | undefined;
+  let rx: Awaited<ReturnType<typeof OtlpReceiver.start>> | undefined;
   let c: CollectorProcess | undefined;
   t.after(async () => {
     if (c) await c.stop('SIGKILL');
@@ -210,4 +210,43 @@ test('an OTLP black hole is logged once, its recovery once more, and a failed fi
   assert.equal((await col.stop('SIGTERM')).code, 0);
   c = undefined;
   assert.ok(lines('final OTLP export failed').length + lines('final OTLP export did not finish in time').length >= 1, 'the final export failure is logged');
+});
+
+test('memory per thread: the receiving thread\'s heap and decoder state grow with the templates it holds', { timeout: 120_000 }, async (t) => {
+  const { encodeV9 } = await import('../../src/generate/netflow-v9.ts');
+  let c: CollectorProcess | undefined;
+  const s = await bound();
+  t.after(async () => {
+    s.close();
+    if (c) await c.stop('SIGKILL');
+  });
+  c = await startCollectorProcess(['--inventory', INVENTORY, '--merge-interval', '100ms'], { env: { NODE_OPTIONS: '--expose-gc' } });
+  const col = c;
+  const sample = async () => {
+    const b = (await col.get('/metrics')).body;
+    return {
+      heap: metricSum(b, 'netflow_k8s_thread_memory_bytes', { thread: '0', kind: 'heap_used' }),
+      mainHeap: metricSum(b, 'netflow_k8s_thread_memory_bytes', { thread: 'main', kind: 'heap_used' }),
+      state: metricSum(b, 'netflow_k8s_decoder_state_bytes', { thread: '0' }),
+      templates: metricSum(b, 'netflow_k8s_templates'),
+    };
+  };
+  const base = await pollUntil(async () => { const v = await sample(); return v.heap > 0 ? v : undefined; }, 20_000);
+  // 200 domains x 100 templates of 20 fields each: 20,000 templates the thread must keep.
+  const fields = Array.from({ length: 20 }, (_, i) => ({ id: 1 + i, length: 4 }));
+  const payloads: Uint8Array[] = [];
+  for (let domain = 0; domain < 200; domain++) {
+    for (let first = 256; first < 356; first += 25) {
+      const templates = Array.from({ length: 25 }, (_, k) => ({ id: first + k, fields }));
+      payloads.push(encodeV9({ sysUptimeMs: 1000, unixSecs: Math.floor(Date.now() / 1000), sequence: payloads.length, sourceId: domain }, [{ kind: 'templates', templates }]));
+    }
+  }
+  const { sendPaced } = await import('../support/run-collector.ts');
+  await sendPaced(s, payloads, col.udpPort);
+  const grown = await pollUntil(async () => { const v = await sample(); return v.templates >= 20_000 ? v : undefined; }, 60_000, 500);
+  t.diagnostic(`thread 0 heap used ${(base.heap / 2 ** 20).toFixed(1)} -> ${(grown.heap / 2 ** 20).toFixed(1)} MiB, decoder state ${(base.state / 2 ** 20).toFixed(2)} -> ${(grown.state / 2 ** 20).toFixed(2)} MiB; main heap ${(base.mainHeap / 2 ** 20).toFixed(1)} -> ${(grown.mainHeap / 2 ** 20).toFixed(1)} MiB`);
+  assert.ok(grown.state - base.state > 5 * 2 ** 20, 'the decoder state counts the templates');
+  assert.ok(grown.heap - base.heap > 5 * 2 ** 20, 'the thread\'s own heap shows them');
+  assert.equal((await col.stop('SIGTERM')).code, 0);
+  c = undefined;
 });
