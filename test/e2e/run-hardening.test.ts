@@ -250,3 +250,27 @@ test('memory per thread: the receiving thread\'s heap and decoder state grow wit
   assert.equal((await col.stop('SIGTERM')).code, 0);
   c = undefined;
 });
+
+test('data sets still waiting for their template at shutdown are counted dropped and logged', { timeout: 60_000 }, async (t) => {
+  let c: CollectorProcess | undefined;
+  const s = await bound();
+  t.after(async () => {
+    s.close();
+    if (c) await c.stop('SIGKILL');
+  });
+  c = await startCollectorProcess(['--inventory', INVENTORY, '--merge-interval', '100ms']);
+  const col = c;
+  // ipt-netflow's second datagram carries no template: its data set is held, waiting.
+  const exp = new IptNetflowExporter({ protocol: 9 });
+  const flow = { src4: podAddress(1), dst4: podAddress(2), srcPort: 40000, dstPort: 80, proto: 6, packets: 1, bytes: 1, startMs: Date.now() - 2000, endMs: Date.now() - 1000 };
+  exp.pack([flow], 0, Date.now());
+  const { payload } = exp.pack([flow], 0, Date.now());
+  await new Promise<void>((resolve, reject) => s.send(payload, col.udpPort, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+  await pollUntil(async () => metricSum((await col.get('/metrics')).body, 'netflow_k8s_held_sets_pending') === 1, 20_000);
+  assert.equal((await col.stop('SIGTERM')).code, 0);
+  c = undefined;
+  const line = col.logs().find((l) => l.msg === 'data sets still waiting for their template dropped at shutdown');
+  assert.ok(line, 'the shutdown says what it dropped');
+  assert.equal(line.sets, 1);
+  assert.equal(line.level, 40);
+});
