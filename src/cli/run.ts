@@ -161,9 +161,11 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
         await inventory.stop();
         // The last deltas of every thread reach the store before the final export.
         const saved = await pool.stop();
-        await exportsHandle.shutdown();
         portWatch.stop();
+        // Before the final export: an OTLP endpoint that never answers must not let the shutdown
+        // deadline pass with the templates unsaved.
         await templatesFile?.save(saved);
+        await exportsHandle.shutdown();
         unmount();
         await server.close();
         log.info({ pairs: store.pairs.length }, 'stopped');
