@@ -13,6 +13,7 @@ import type { FromWorker, InventoryOp, ToWorker, WorkerInit, WorkerReport } from
 import { mergeTemplates } from './templates.ts';
 import { ThreadControl } from '../ingest/thread-control.ts';
 import { probePort } from '../ingest/port-owner.ts';
+import { ConfigError } from '../config/options.ts';
 
 /** A receiving thread whose loop has not turned for this long is stuck (/healthz says so). */
 export const STUCK_AFTER_MS = 10_000;
@@ -138,7 +139,11 @@ export class WorkerPool implements InventoryListener {
     this.#templates = templates;
     // Our own SO_REUSEPORT group is opened only once nobody else holds the port.
     this.#port = await probePort(this.#config.listen.host, this.#config.listen.port);
-    const first = await this.#spawn(0);
+    const first = await this.#spawn(0).catch((err: unknown) => {
+      // Taken between the probe and the bind: the same config error as the probe's.
+      if (/EADDRINUSE/.test(String(err))) throw new ConfigError('listen', String(err instanceof Error ? err.message : err));
+      throw err;
+    });
     this.#bound = first;
     this.#port = first.port;
     await Promise.all(Array.from({ length: this.#config.workers - 1 }, (_, i) => this.#spawn(i + 1)));
