@@ -36,6 +36,15 @@ function wedgeOnFirstDatagram(r: UdpReceiver): void {
   r.receive = spin;
 }
 
+/** Fault tests only (NETFLOW_K8S_TEST_CRASH_THREAD=INDEX): this thread dies on its first datagram, every incarnation of it. */
+function crashOnFirstDatagram(r: UdpReceiver): void {
+  const crash = (): void => {
+    throw new Error('NETFLOW_K8S_TEST_CRASH_THREAD: this receiving thread crashes on purpose');
+  };
+  r.receiveBatch = crash;
+  r.receive = crash;
+}
+
 /** The kernel's id of this thread (Linux: /proc/thread-self is `PID/task/TID`), so the main thread can leave its priority alone. */
 function threadId(): number | undefined {
   try {
@@ -66,6 +75,7 @@ async function start(): Promise<void> {
   post({ t: 'log', level: 'info', key: 'warm-up', fields: { worker: init.index, ...warm, ms: Math.round(warm.ms) }, msg: 'receive path warmed up' });
   const receiver = new UdpReceiver(decoder, cfg.allowExporters, (now) => (pipeline.nowMs = now));
   if (process.env.NETFLOW_K8S_TEST_WEDGE_THREAD === String(init.index)) wedgeOnFirstDatagram(receiver);
+  if (process.env.NETFLOW_K8S_TEST_CRASH_THREAD === String(init.index)) crashOnFirstDatagram(receiver);
   if (spread.mode === 'datagram') {
     // Every thread may get any exporter's datagrams: what one decoder learns, all must know.
     decoder.onShare = (exp, set) => post({ t: 'share', exporter: { address: exp.address, port: exp.port }, set }, [set.body.buffer as ArrayBuffer]);

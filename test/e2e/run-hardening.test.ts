@@ -274,3 +274,26 @@ test('data sets still waiting for their template at shutdown are counted dropped
   assert.equal(line.sets, 1);
   assert.equal(line.level, 40);
 });
+
+test('a receiving thread that keeps dying: /healthz goes 503 after 3 restarts', { timeout: 120_000 }, async (t) => {
+  let c: CollectorProcess | undefined;
+  const s = await bound();
+  t.after(async () => {
+    s.close();
+    if (c) await c.stop('SIGKILL');
+  });
+  c = await startCollectorProcess(['--inventory', INVENTORY], { env: { NETFLOW_K8S_TEST_CRASH_THREAD: '0' } });
+  const col = c;
+  assert.equal((await col.get('/healthz')).status, 200);
+  // Each incarnation dies on its first datagram; keep sending until three have.
+  const sick = await pollUntil(async () => {
+    await new Promise<void>((resolve) => s.send(new Uint8Array([0, 9, 0, 0]), col.udpPort, '127.0.0.1', () => resolve()));
+    const r = await col.get('/healthz');
+    return r.status === 503 ? r : undefined;
+  }, 90_000, 500);
+  assert.match(sick.body, /3 thread restarts/);
+  const m = (await col.get('/metrics')).body;
+  assert.ok(metricSum(m, 'netflow_k8s_receive_thread_restarts_total') >= 3);
+  assert.equal((await col.stop('SIGTERM')).code, 0);
+  c = undefined;
+});
