@@ -89,6 +89,19 @@ async function start(): Promise<void> {
   post({ t: 'log', level: 'info', key: 'udp-backend', fields: { worker: init.index, backend: bound.backend, reason: bound.reason, spread: spread.mode, spreadReason: spread.reason }, msg: `receiving thread uses the ${bound.backend} UDP backend` });
 
   let elu = performance.eventLoopUtilization();
+  // The estimate walks every template: once a second is plenty for a gauge, not every merge.
+  let stateEstimate = 0;
+  let stateEstimatedAt = -Infinity;
+  const decoderStateBytes = (): number => {
+    const own = (decoder.stats as { stateBytes?: number }).stateBytes;
+    if (typeof own === 'number') return own;
+    const now = performance.now();
+    if (now - stateEstimatedAt >= 1000) {
+      stateEstimate = decoder.stateBytes();
+      stateEstimatedAt = now;
+    }
+    return stateEstimate;
+  };
   const lastErrors: Record<string, number> = {};
   const report = (): WorkerReport => {
     const now = performance.eventLoopUtilization();
@@ -96,7 +109,6 @@ async function start(): Promise<void> {
     elu = now;
     const s = counts.stats();
     const heap = getHeapStatistics();
-    const stateBytes = (decoder.stats as { stateBytes?: number }).stateBytes;
     return {
       thread: init.index,
       receiver: {
@@ -114,7 +126,7 @@ async function start(): Promise<void> {
       elu: d.utilization,
       memory: { heapUsed: heap.used_heap_size, heapTotal: heap.total_heap_size, external: heap.external_memory },
       // The decoder's own weighing where it keeps one (its state budget), else its estimate.
-      decoderStateBytes: typeof stateBytes === 'number' ? stateBytes : decoder.stateBytes(),
+      decoderStateBytes: decoderStateBytes(),
     };
   };
   const ship = (seq?: number) => {

@@ -243,7 +243,10 @@ test('memory per thread: the receiving thread\'s heap and decoder state grow wit
   }
   const { sendPaced } = await import('../support/run-collector.ts');
   await sendPaced(s, payloads, col.udpPort);
-  const grown = await pollUntil(async () => { const v = await sample(); return v.templates >= 20_000 ? v : undefined; }, 60_000, 500);
+  // The gauges follow within a second or so of the templates' arrival.
+  const grown = await pollUntil(async () => { const v = await sample(); return v.templates >= 20_000 && v.state - base.state > 5 * 2 ** 20 ? v : undefined; }, 60_000, 500).catch(async (err: unknown) => {
+    throw new Error(`${String(err)}: last sample ${JSON.stringify(await sample())}`);
+  });
   t.diagnostic(`thread 0 heap used ${(base.heap / 2 ** 20).toFixed(1)} -> ${(grown.heap / 2 ** 20).toFixed(1)} MiB, decoder state ${(base.state / 2 ** 20).toFixed(2)} -> ${(grown.state / 2 ** 20).toFixed(2)} MiB; main heap ${(base.mainHeap / 2 ** 20).toFixed(1)} -> ${(grown.mainHeap / 2 ** 20).toFixed(1)} MiB`);
   assert.ok(grown.state - base.state > 5 * 2 ** 20, 'the decoder state counts the templates');
   assert.ok(grown.heap - base.heap > 5 * 2 ** 20, 'the thread\'s own heap shows them');
