@@ -5,7 +5,7 @@
  * cost a little memory and expire with --template-ttl).
  */
 import { readFile, rename, writeFile, mkdir, unlink } from 'node:fs/promises';
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Decoder, type SavedTemplates } from '../decode/decoder.ts';
 import type { Logger } from '../observe/log.ts';
@@ -75,6 +75,19 @@ export function checkTemplatesDir(file: string | undefined): void {
     accessSync(dir, constants.W_OK);
   } catch (err) {
     throw new ConfigError('templatesFile', `directory ${dir} is not writable: ${(err as Error).message}`);
+  }
+  // A file that is there but cannot be read or replaced would be overwritten blind, or never saved.
+  let st;
+  try {
+    st = statSync(file);
+  } catch {
+    return;
+  }
+  if (!st.isFile()) throw new ConfigError('templatesFile', `${file} is not a regular file`);
+  try {
+    accessSync(file, constants.R_OK | constants.W_OK);
+  } catch (err) {
+    throw new ConfigError('templatesFile', `${file} cannot be read and written: ${(err as Error).message}`);
   }
 }
 

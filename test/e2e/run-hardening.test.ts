@@ -70,6 +70,10 @@ test('a templates file in a directory that cannot be written stops the start nam
   const r = await runCli(['--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--inventory', INVENTORY, '--templates-file', join(notDir, 'templates.json')]);
   assert.equal(r.code, 2, `exit 2 (stderr: ${r.stderr})`);
   assert.match(r.stderr, /config: templatesFile:/);
+  // A directory where the file should be: it could never be replaced.
+  const r2 = await runCli(['--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--inventory', INVENTORY, '--templates-file', dir]);
+  assert.equal(r2.code, 2, `exit 2 (stderr: ${r2.stderr})`);
+  assert.match(r2.stderr, /config: templatesFile: .* is not a regular file/);
 });
 
 /** A templates file holding the ipt-netflow template of `exporters` exporters (ports 9000...). */
