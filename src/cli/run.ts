@@ -12,7 +12,7 @@ import { ConfigError } from '../config/options.ts';
 import { createLogger, RateLimitedLog, type Logger } from '../observe/log.ts';
 import { HttpServer, sendText } from '../observe/http.ts';
 import { applyHttpLimits, DEFAULT_HTTP_LIMITS } from '../observe/http-limits.ts';
-import { PROMETHEUS_CONTENT_TYPE } from '../export/prometheus-text.ts';
+import { serveMetrics } from '../export/metrics-endpoint.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
 import { checkIdentityConfig, storeFor } from '../pipeline/parts.ts';
 import { WorkerPool, RESTART_WINDOW_MS, RESTARTS_UNHEALTHY, STUCK_AFTER_MS, type BoundAddress } from '../pipeline/worker-pool.ts';
@@ -22,6 +22,8 @@ import { startInventory, type InventoryHandle } from '../pipeline/inventory.ts';
 import { SelfMetrics } from '../pipeline/self-metrics.ts';
 import { startExports, type ExportsHandle } from '../pipeline/exports.ts';
 import { yieldToReceivers } from '../pipeline/priority.ts';
+import { loadWebConfig } from '../observe/web-config.ts';
+import { registerWebMetrics, WebServing } from '../observe/web-server.ts';
 
 export interface Collector {
   readonly config: RunConfig;
@@ -53,6 +55,8 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
   const log = opts.logger ?? createLogger(config.logLevel);
   const limited = new RateLimitedLog(log);
   checkIdentityConfig(config);
+  // Read first: a bad web configuration stops the start before any socket opens.
+  const web = config.webConfigFile ? loadWebConfig(config.webConfigFile) : undefined;
   const store = storeFor(config);
   const pool = new WorkerPool(config, store, {
     info: (f, m) => log.info(f, m),
@@ -93,7 +97,9 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     const exportsHandle: ExportsHandle = await startExports(config, store, self, log);
     cleanups.push(() => exportsHandle.shutdown());
 
-    const server = new HttpServer().onError((err, req) => log.error({ err: String(err), url: req.url }, 'HTTP handler failed'));
+    const webMetrics = registerWebMetrics(self.registry);
+    const serving = web ? new WebServing(web, webMetrics) : undefined;
+    const server = new HttpServer(serving?.options() ?? {}).onError((err, req) => log.error({ err: String(err), url: req.url }, 'HTTP handler failed'));
     const refused = applyHttpLimits(server.node, {
       ...DEFAULT_HTTP_LIMITS,
       headersTimeoutMs: config.httpHeadersTimeoutMs,
@@ -116,10 +122,16 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
       const body = `${ok ? 'ready' : 'not ready'}: socket ${pool.bound ? 'bound' : 'not bound'}, inventory ${inventory.ready() ? 'synced' : 'not synced'}\n`;
       sendText(res, ok ? 200 : 503, 'text/plain; charset=utf-8', body, req.method === 'HEAD');
     });
-    server.route('GET', '/metrics', (req, res) => {
-      sendText(res, 200, PROMETHEUS_CONTENT_TYPE, exportsHandle.renderPrometheus(), req.method === 'HEAD');
-    });
+    // Classic text or OpenMetrics by Accept, gzipped by Accept-Encoding.
+    server.route('GET', '/metrics', (req, res) => serveMetrics(req, res, () => exportsHandle.renderPrometheus()));
     server.route('GET', '/metrics/otel', (req, res) => exportsHandle.otelHandler(req, res));
+
+    // A rotated certificate or a new user is taken up while running.
+    const unwatchWeb = serving?.watch(server, 10_000, (err) => {
+      if (err) log.warn({ file: config.webConfigFile, err: err.message }, 'web config not reloaded; the settings in force stay');
+      else log.info({ file: config.webConfigFile }, 'web config reloaded');
+    }) ?? (() => {});
+    cleanups.push(unwatchWeb);
 
     // Idle pairs leave the store; a sweep is cheap next to the TTL, so run it often enough to be prompt.
     const sweepMs = Math.max(1000, Math.min(30_000, Math.floor(config.seriesTtlMs / 10)));
@@ -167,6 +179,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
         await templatesFile?.save(saved);
         await exportsHandle.shutdown();
         unmount();
+        unwatchWeb();
         await server.close();
         log.info({ pairs: store.pairs.length }, 'stopped');
       })()),
@@ -184,7 +197,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     log.info(
       {
         udp: { address: udp.address, port: udp.port, recvBufferBytes: udp.recvBufferBytes, workers: config.workers },
-        http: { address: httpAddr.address, port: httpAddr.port },
+        http: { address: httpAddr.address, port: httpAddr.port, ...(web ? { tls: web.tls !== undefined, basicAuth: web.users.size > 0 } : {}) },
         inventory: inventory.kind,
         otlp: config.otlpEndpoint ?? null,
         host: hostname(),

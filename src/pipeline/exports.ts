@@ -10,9 +10,9 @@ import type { Logger } from '../observe/log.ts';
 import { PrometheusTextRenderer } from '../export/prometheus-text.ts';
 import { OtelPrometheus } from '../export/otel-prometheus.ts';
 import { buildResource } from '../export/otel-resource.ts';
+import type { Resource } from '@opentelemetry/resources';
 import type { SelfMetrics } from './self-metrics.ts';
 import { dimensionsOf } from './parts.ts';
-import { FailureLog } from '../observe/failure-log.ts';
 
 export interface ExportsHandle {
   renderPrometheus(): string;
@@ -27,20 +27,12 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
     selfMetrics: self.registry,
   });
   const resource = buildResource({ clusterName: config.clusterName });
-  // The gRPC exporter is loaded only when OTLP is on.
-  // The SDK reports failed exports only to its diagnostics logger: say them here, once per change.
-  const otlpState = new FailureLog(log, 'OTLP export');
-  let final = false;
-  const onResult = (ok: boolean, error: Error | undefined) => {
-    if (final && !ok) log.warn({ endpoint: config.otlpEndpoint, err: String(error?.message ?? error) }, 'final OTLP export failed');
-    else otlpState.result(ok, error);
-  };
-  const otlp = config.otlpEndpoint
-    ? new (await import('../export/otel-otlp.ts')).OtlpMetrics({ store, resource, endpoint: config.otlpEndpoint, intervalMs: config.otlpIntervalMs, registry: self.registry, onResult })
-    : undefined;
+  // The exporters are loaded only when OTLP is on.
+  const otlpState = { final: false };
+  const otlp = config.otlpEndpoint ? await startOtlp(config, store, resource, self, log, otlpState) : undefined;
   // Registered after OTLP so its own counters (exports, failures) appear on the page too.
   const otelPage = new OtelPrometheus({ store, resource, registry: self.registry });
-  if (otlp) log.info({ endpoint: config.otlpEndpoint, intervalMs: config.otlpIntervalMs, temporality: otlp.temporality }, 'OTLP export on');
+  if (otlp) log.info({ endpoint: config.otlpEndpoint, protocol: config.otlpProtocol, intervalMs: config.otlpIntervalMs, temporality: otlp.temporality }, 'OTLP export on');
   let down: Promise<void> | undefined;
   return {
     renderPrometheus: () => prom.render(),
@@ -48,7 +40,7 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
     shutdown: () => (down ??= (async () => {
       try {
         // shutdown() collects and exports once more: the final totals go out.
-        final = true;
+        otlpState.final = true;
         await otlp?.shutdown();
         if (otlp && otlp.exporter.inFlight > 0) log.warn({ endpoint: config.otlpEndpoint, requests: otlp.exporter.inFlight }, 'final OTLP export did not finish in time');
       } catch (err) {
@@ -58,4 +50,32 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
       self.stop();
     })()),
   };
+}
+
+async function startOtlp(config: RunConfig, store: PairStore, resource: Resource, self: SelfMetrics, log: Logger, state: { final: boolean }) {
+  const { OtlpMetrics, failureLogger } = await import('../export/otel-otlp.ts');
+  const where = { endpoint: config.otlpEndpoint, protocol: config.otlpProtocol };
+  const perInterval = failureLogger(config.otlpIntervalMs, (err, suppressed) => {
+    log.warn({ ...where, err: err?.message ?? 'unknown', ...(suppressed > 0 ? { suppressed } : {}) }, 'OTLP export failed');
+  });
+  // The SDK tells only its diagnostics logger about the final export at shutdown: say it always.
+  const onFailure = (err: Error | undefined) => {
+    if (state.final) log.warn({ ...where, err: err?.message ?? 'unknown' }, 'final OTLP export failed');
+    else perInterval(err);
+  };
+  // Failing → recovered is said once (issue 13), so the log does not end on a failure that is over.
+  let failures = 0;
+  let failingSinceMs = 0;
+  const onResult = (ok: boolean) => {
+    if (!ok) {
+      if (failures++ === 0) failingSinceMs = Date.now();
+    } else if (failures > 0) {
+      log.warn({ ...where, failures, failingMs: Date.now() - failingSinceMs }, 'OTLP export recovered');
+      failures = 0;
+    }
+  };
+  return OtlpMetrics.create({
+    store, resource, registry: self.registry, onFailure, onResult,
+    endpoint: config.otlpEndpoint, protocol: config.otlpProtocol, intervalMs: config.otlpIntervalMs, timeoutMs: config.otlpTimeoutMs,
+  });
 }
