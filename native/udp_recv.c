@@ -8,7 +8,10 @@
  * build loads in every Node version with Node-API 8.
  *
  * JS API:
- *   open(host, port, { recvBuffer, reusePort, slots, slotSize, maxBatches, spread }, onBatch) -> handle
+ *   open(host, port, { recvBuffer, reusePort, slots, slotSize, maxBatches, spread, stop }, onBatch) -> handle
+ *     stop            optional Int32Array (shared with the main thread): while its word 0 is non-zero
+ *                     no more batches are read, and a callback that fails then (the thread being
+ *                     terminated) is not raised as an uncaught exception
  *     spread          0 (default; 1 too) leaves a SO_REUSEPORT group to the kernel's 4-tuple hash,
  *                     which keeps an exporter on one socket; N (2..1024) with reusePort picks one of
  *                     the group's first N sockets at random for each datagram, so a few exporters
@@ -63,6 +66,8 @@ typedef struct {
   napi_ref callback; /* strong while open */
   napi_ref buffer_ref;
   napi_ref meta_ref;
+  napi_ref stop_ref; /* keeps the stop flag's array alive while `stop` points into it */
+  volatile int32_t *stop;
   napi_async_context async;
   uint8_t *buffer;
   uint32_t *meta;
@@ -116,13 +121,16 @@ static void throw_errno(napi_env env, const char *what, const char *host, int po
 static void free_poll(uv_handle_t *h) { free(h); }
 
 /* Stops receiving and closes the socket; touches no JavaScript, so the env cleanup hook and the
- * finalizer can call it too. */
-static void shutdown_socket(Receiver *r) {
+ * finalizer can call it too. `teardown`: the thread's environment is going away (a worker that
+ * exits or is terminated without close()); its loop then finishes closing handles after this
+ * addon is unloaded, so the poll handle gets no close callback (one that pointed into the
+ * unloaded library crashed the process with SIGSEGV) and its few bytes are left to the OS. */
+static void shutdown_socket(Receiver *r, int teardown) {
   if (r->closed) return;
   r->closed = 1;
   if (r->poll != NULL) {
     uv_poll_stop(r->poll);
-    uv_close((uv_handle_t *)r->poll, free_poll);
+    uv_close((uv_handle_t *)r->poll, teardown ? NULL : free_poll);
     r->poll = NULL;
   }
   if (r->fd >= 0) {
@@ -134,7 +142,7 @@ static void shutdown_socket(Receiver *r) {
 static void env_cleanup(void *arg) {
   Receiver *r = arg;
   r->hook = 0;
-  shutdown_socket(r);
+  shutdown_socket(r, 1);
 }
 
 static void release_refs(Receiver *r) {
@@ -143,6 +151,8 @@ static void release_refs(Receiver *r) {
   if (r->self) { napi_delete_reference(env, r->self); r->self = NULL; }
   if (r->buffer_ref) { napi_delete_reference(env, r->buffer_ref); r->buffer_ref = NULL; }
   if (r->meta_ref) { napi_delete_reference(env, r->meta_ref); r->meta_ref = NULL; }
+  if (r->stop_ref) { napi_delete_reference(env, r->stop_ref); r->stop_ref = NULL; }
+  r->stop = NULL;
   if (r->async) { napi_async_destroy(env, r->async); r->async = NULL; }
 }
 
@@ -152,7 +162,7 @@ static void finalize(napi_env env, void *data, void *hint) {
   Receiver *r = data;
   if (r->hook) napi_remove_env_cleanup_hook(r->env, env_cleanup, r);
   r->hook = 0;
-  shutdown_socket(r);
+  shutdown_socket(r, 1);
   free(r->msgs);
   free(r->iovs);
   free(r->addrs);
@@ -207,6 +217,10 @@ static void arm(Receiver *r) {
   }
 }
 
+static int stop_requested(const Receiver *r) {
+  return r->stop != NULL && __atomic_load_n(r->stop, __ATOMIC_ACQUIRE) != 0;
+}
+
 static void on_readable(uv_poll_t *handle, int status, int events) {
   (void)events;
   Receiver *r = handle->data;
@@ -221,7 +235,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   /* Drain until the queue is empty, but give the loop back after max_batches so timers and
    * messages on this thread still run while exporters keep the socket busy (the poll is
    * level-triggered: what is left wakes us again on the next turn). */
-  for (uint32_t b = 0; b < r->max_batches && !r->closed; b++) {
+  for (uint32_t b = 0; b < r->max_batches && !r->closed && !stop_requested(r); b++) {
     arm(r);
     int n = recvmmsg(r->fd, r->msgs, r->slots, MSG_DONTWAIT | MSG_TRUNC, NULL);
     if (n <= 0) break; /* EAGAIN, or an error a datagram socket reports once (ICMP): try again later */
@@ -234,10 +248,12 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       bool pending = false;
       napi_is_exception_pending(env, &pending);
       if (pending) {
-        /* Nobody up the stack can catch it: make it an uncaught exception of this thread. */
         napi_value err;
         napi_get_and_clear_last_exception(env, &err);
-        napi_fatal_exception(env, err);
+        /* Nobody up the stack can catch it: make it an uncaught exception of this thread, unless
+         * the thread is being stopped (terminate() unwinds through here; raising then would act
+         * on an environment that is going away). */
+        if (!stop_requested(r)) napi_fatal_exception(env, err);
       }
       break;
     }
@@ -266,7 +282,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
     napi_remove_env_cleanup_hook(env, env_cleanup, r);
     r->hook = 0;
   }
-  shutdown_socket(r);
+  shutdown_socket(r, 0);
   /* The handle object may be collected now; the buffers live as long as JS holds them. */
   release_refs(r);
   return NULL;
@@ -363,6 +379,34 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (spread > MAX_SPREAD) {
     napi_throw_range_error(env, NULL, "options: spread 0..1024 (0 or 1 off, 2..1024 sockets)");
     return NULL;
+  }
+
+  volatile int32_t *stop_flag = NULL;
+  napi_value stop_array = NULL;
+  {
+    bool has = false;
+    if (napi_has_named_property(env, argv[2], "stop", &has) == napi_ok && has) {
+      napi_value v;
+      napi_valuetype vt = napi_undefined;
+      bool is_ta = false;
+      napi_typedarray_type ta_type;
+      size_t ta_len = 0;
+      void *ta_data = NULL;
+      if (napi_get_named_property(env, argv[2], "stop", &v) != napi_ok || napi_typeof(env, v, &vt) != napi_ok) {
+        napi_throw_type_error(env, NULL, "options: stop is an Int32Array");
+        return NULL;
+      }
+      if (vt == napi_undefined) {
+        /* no stop flag */
+      } else if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta ||
+          napi_get_typedarray_info(env, v, &ta_type, &ta_len, &ta_data, NULL, NULL) != napi_ok || ta_type != napi_int32_array || ta_len < 1) {
+        napi_throw_type_error(env, NULL, "options: stop is an Int32Array");
+        return NULL;
+      } else {
+        stop_flag = ta_data;
+        stop_array = v;
+      }
+    }
   }
 
   struct sockaddr_storage ss;
@@ -483,6 +527,10 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   /* The handle owns its buffers; JS views of them outlive close() safely. */
   CHECK(napi_create_reference(env, buffer, 1, &r->buffer_ref));
   CHECK(napi_create_reference(env, meta, 1, &r->meta_ref));
+  if (stop_array != NULL) {
+    CHECK(napi_create_reference(env, stop_array, 1, &r->stop_ref));
+    r->stop = stop_flag;
+  }
 
   CHECK(napi_set_named_property(env, self, "buffer", buffer));
   CHECK(napi_set_named_property(env, self, "meta", meta));
@@ -515,7 +563,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     r->poll = NULL;
   }
   if (rc != 0) {
-    shutdown_socket(r);
+    shutdown_socket(r, 0);
     release_refs(r);
     throw_errno(env, "poll", host, (int)port, -rc);
     return NULL;

@@ -6,6 +6,7 @@ import { ConfigError, formatHelp, parseConfig, type OptionSpec } from '../config
 import { LOG_LEVELS } from '../config/run-options.ts';
 import { createLogger } from '../observe/log.ts';
 import { HttpServer, sendText } from '../observe/http.ts';
+import { applyHttpLimits, DEFAULT_HTTP_LIMITS } from '../observe/http-limits.ts';
 import { NodeGraphApi } from '../export/nodegraph.ts';
 import { mountMapPage } from '../export/nodegraph-page.ts';
 import { PrometheusClient, PrometheusError } from '../export/nodegraph-prometheus.ts';
@@ -41,6 +42,8 @@ export async function startNodeGraphServer(opts: { http: { host: string; port: n
     throw new ConfigError(err instanceof PrometheusError ? 'prometheusUrl' : 'prometheusCaFile', (err as Error).message);
   }
   const server = new HttpServer(web?.options() ?? {}).onError((err, req) => log.error({ err: String(err), url: req.url }, 'HTTP handler failed'));
+  // The same timeouts and caps as the collector's server (issue 13), at their defaults.
+  applyHttpLimits(server.node, DEFAULT_HTTP_LIMITS);
   new NodeGraphApi({ prometheus, onError: (err) => log.warn({ err: String(err) }, 'Prometheus query failed') }).mount(server);
   server.route('GET', '/healthz', (req, res) => sendText(res, 200, 'text/plain; charset=utf-8', 'ok\n', req.method === 'HEAD'));
   mountMapPage(server);

@@ -11,11 +11,13 @@ import { parseRunConfig, runHelp, type RunConfig } from '../config/run-options.t
 import { ConfigError } from '../config/options.ts';
 import { createLogger, RateLimitedLog, type Logger } from '../observe/log.ts';
 import { HttpServer, sendText } from '../observe/http.ts';
+import { applyHttpLimits, DEFAULT_HTTP_LIMITS } from '../observe/http-limits.ts';
 import { serveMetrics } from '../export/metrics-endpoint.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
 import { checkIdentityConfig, storeFor } from '../pipeline/parts.ts';
-import { WorkerPool, type BoundAddress } from '../pipeline/worker-pool.ts';
-import { loadTemplates, saveTemplates } from '../pipeline/templates.ts';
+import { WorkerPool, RESTART_WINDOW_MS, RESTARTS_UNHEALTHY, STUCK_AFTER_MS, type BoundAddress } from '../pipeline/worker-pool.ts';
+import { checkTemplatesDir, loadTemplates, TemplatesFile } from '../pipeline/templates.ts';
+import { PortWatch } from '../ingest/port-owner.ts';
 import { startInventory, type InventoryHandle } from '../pipeline/inventory.ts';
 import { SelfMetrics } from '../pipeline/self-metrics.ts';
 import { startExports, type ExportsHandle } from '../pipeline/exports.ts';
@@ -79,9 +81,13 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
   };
 
   try {
+    checkTemplatesDir(config.templatesFile);
     const templates = await loadTemplates(config.templatesFile, log);
+    const templatesFile = config.templatesFile ? new TemplatesFile(config.templatesFile, config.templateTtlMs, log, templates) : undefined;
     const udp = await pool.start(templates);
     cleanups.push(() => pool.stop().then(() => undefined));
+    const portWatch = new PortWatch(udp.port, (f, m) => log.warn(f, m)).start();
+    cleanups.push(() => portWatch.stop());
     if (udp.recvBufferBytes > 0 && udp.recvBufferBytes < config.recvBuffer) {
       log.warn({ requested: config.recvBuffer, granted: udp.recvBufferBytes }, 'receive buffer smaller than asked: raise net.core.rmem_max on the node');
     }
@@ -90,14 +96,31 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     cleanups.push(() => inventory.stop());
 
     const self = new SelfMetrics(config, store, pool, inventory, udp.port, udp.recvBufferBytes);
+    self.registry.callback('udp_port_strangers', 'Sockets of other processes on our UDP port now (they take a share of its datagrams)', 'gauge', () => portWatch.strangers);
+    self.registry.callback('udp_port_stranger_joins', 'Times a socket of another process was found joining our UDP port', 'counter', () => portWatch.joins);
     const exportsHandle: ExportsHandle = await startExports(config, store, self, log);
     cleanups.push(() => exportsHandle.shutdown());
 
     const webMetrics = registerWebMetrics(self.registry);
     const serving = web ? new WebServing(web, webMetrics) : undefined;
     const server = new HttpServer(serving?.options() ?? {}).onError((err, req) => log.error({ err: String(err), url: req.url }, 'HTTP handler failed'));
+    const refused = applyHttpLimits(server.node, {
+      ...DEFAULT_HTTP_LIMITS,
+      headersTimeoutMs: config.httpHeadersTimeoutMs,
+      requestTimeoutMs: config.httpRequestTimeoutMs,
+      maxConnections: config.httpMaxConnections,
+    });
+    self.registry.callback('http_connections_refused', 'HTTP connections closed by the server limits, by reason', 'counter', () => [
+      [['max_connections'], refused.maxConnections],
+      [['pipelined'], refused.pipelined],
+    ], ['reason']);
     const ready = () => pool.bound !== undefined && inventory.ready();
-    server.route('GET', '/healthz', (req, res) => sendText(res, 200, 'text/plain; charset=utf-8', 'ok\n', req.method === 'HEAD'));
+    // Liveness: a receiving thread whose loop stopped turning, or one that keeps dying, is only cured by a restart.
+    server.route('GET', '/healthz', (req, res) => {
+      const h = pool.health();
+      const body = h.ok ? 'ok\n' : `unhealthy:${h.stuck.length > 0 ? ` receiving thread ${h.stuck.join(', ')} stuck (no loop turn for ${STUCK_AFTER_MS / 1000} s);` : ''}${h.recentRestarts >= RESTARTS_UNHEALTHY ? ` ${h.recentRestarts} thread restarts in ${RESTART_WINDOW_MS / 60_000} min;` : ''}\n`;
+      sendText(res, h.ok ? 200 : 503, 'text/plain; charset=utf-8', body, req.method === 'HEAD');
+    });
     server.route('GET', '/readyz', (req, res) => {
       const ok = ready();
       const body = `${ok ? 'ready' : 'not ready'}: socket ${pool.bound ? 'bound' : 'not bound'}, inventory ${inventory.ready() ? 'synced' : 'not synced'}\n`;
@@ -131,10 +154,9 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     cleanups.push(() => clearInterval(sweep));
 
     // Templates also go to disk now and then, so a crash loses little.
-    if (config.templatesFile) {
-      const file = config.templatesFile;
+    if (templatesFile) {
       const t = setInterval(() => {
-        pool.templates().then((snaps) => saveTemplates(file, snaps, log), (err: unknown) => log.warn({ err: String(err) }, 'template snapshot failed'));
+        pool.templates().then((snaps) => templatesFile.save(snaps), (err: unknown) => log.warn({ err: String(err) }, 'template snapshot failed'));
       }, 60_000);
       t.unref();
       cleanups.push(() => clearInterval(t));
@@ -159,8 +181,11 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
         await inventory.stop();
         // The last deltas of every thread reach the store before the final export.
         const saved = await pool.stop();
+        portWatch.stop();
+        // Before the final export: an OTLP endpoint that never answers must not let the shutdown
+        // deadline pass with the templates unsaved.
+        await templatesFile?.save(saved);
         await exportsHandle.shutdown();
-        if (config.templatesFile) await saveTemplates(config.templatesFile, saved, log);
         unmount();
         unwatchWeb();
         await server.close();
@@ -171,7 +196,10 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
       const undo = await opts.mount(collector);
       if (typeof undo === 'function') unmount = undo;
     }
-    const httpAddr = await server.listen(config.http.host, config.http.port);
+    const httpAddr = await server.listen(config.http.host, config.http.port).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES') throw new ConfigError('http', `cannot listen on ${config.http.host}:${config.http.port} (${err.code}): ${err.message}`);
+      throw err;
+    });
     cleanups.push(() => server.close());
     (collector as { http: Collector['http'] }).http = { address: httpAddr.address, port: httpAddr.port };
     log.info(

@@ -63,6 +63,10 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'prometheusUrl', kind: 'string', group: 'Output', help: 'Prometheus that scrapes us, for Node Graph history' },
   { key: 'prometheusBearerTokenFile', kind: 'path', group: 'Output', help: 'bearer token file for --prometheus-url' },
   { key: 'prometheusCaFile', kind: 'path', group: 'Output', help: 'CA bundle for --prometheus-url' },
+  // HTTP server limits (issue 13).
+  { key: 'httpMaxConnections', kind: 'int', default: 256, min: 1, group: 'Output', help: 'HTTP connections open at once; more are closed as they arrive (counted)' },
+  { key: 'httpHeadersTimeout', kind: 'duration', default: '10s', min: 100, group: 'Output', help: 'an HTTP client has this long to send its request headers' },
+  { key: 'httpRequestTimeout', kind: 'duration', default: '30s', min: 100, group: 'Output', help: 'an HTTP client has this long to send its whole request (at least --http-headers-timeout)' },
 
   { key: 'logLevel', kind: 'enum', choices: LOG_LEVELS, default: 'info', group: 'Operation', help: 'log level' },
 ];
@@ -113,6 +117,10 @@ export interface RunConfig {
   prometheusUrl: string | undefined;
   prometheusBearerTokenFile: string | undefined;
   prometheusCaFile: string | undefined;
+  // HTTP server limits (issue 13).
+  httpMaxConnections: number;
+  httpHeadersTimeoutMs: number;
+  httpRequestTimeoutMs: number;
   logLevel: LogLevel;
 }
 
@@ -187,6 +195,9 @@ export function toRunConfig(v: ConfigValues, env: NodeJS.ProcessEnv = process.en
   if (v.udpSpread === 'datagram' && v.udpBackend === 'dgram') {
     throw new ConfigError('udpSpread', 'datagram needs the native UDP backend (Node\'s dgram sockets cannot steer datagrams): use --udp-backend native or auto, or --udp-spread exporter');
   }
+  if ((v.httpRequestTimeout as number) < (v.httpHeadersTimeout as number)) {
+    throw new ConfigError('httpRequestTimeout', 'must be at least --http-headers-timeout (the headers are part of the request)');
+  }
   if (v.inventory !== undefined && v.kubeconfig !== undefined) {
     throw new ConfigError('inventory', 'give either --inventory or --kubeconfig, not both');
   }
@@ -227,6 +238,9 @@ export function toRunConfig(v: ConfigValues, env: NodeJS.ProcessEnv = process.en
     prometheusUrl: promUrl,
     prometheusBearerTokenFile: v.prometheusBearerTokenFile as string | undefined,
     prometheusCaFile: v.prometheusCaFile as string | undefined,
+    httpMaxConnections: v.httpMaxConnections as number,
+    httpHeadersTimeoutMs: v.httpHeadersTimeout as number,
+    httpRequestTimeoutMs: v.httpRequestTimeout as number,
     logLevel: v.logLevel as LogLevel,
   };
 }

@@ -23,6 +23,9 @@ function parseTime(text: string | null, name: string): number | undefined {
   const t = text.trim();
   if (!/^\d+(\.\d+)?$/.test(t)) throw new QueryError(`${name} must be epoch milliseconds, got ${JSON.stringify(text)}`);
   const n = Number(t);
+  // Digits alone can still overflow a double (400 nines is Infinity), and an endless window
+  // would reach PromQL as `Infinity`: refuse it like any other bad time.
+  if (!Number.isFinite(n * 1000)) throw new QueryError(`${name} must be a finite time in epoch milliseconds`);
   return n < 1e11 ? n * 1000 : n;
 }
 

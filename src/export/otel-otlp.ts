@@ -43,6 +43,8 @@ export interface OtlpOptions {
   registry?: MetricsRegistry;
   /** For tests: any PushMetricExporter instead of the gRPC one. */
   exporter?: PushMetricExporter;
+  /** Told of every request's outcome (the SDK itself only tells its diagnostics logger). */
+  onResult?: (ok: boolean, error: Error | undefined) => void;
 }
 
 /** Counts requests and failures of the exporter it wraps; changes nothing else. */
@@ -51,9 +53,13 @@ export class CountingExporter implements PushMetricExporter {
   private readonly exports: Counter | undefined;
   private readonly points: Counter | undefined;
   private readonly onFailure: ((err: Error | undefined) => void) | undefined;
-  constructor(inner: PushMetricExporter, registry?: MetricsRegistry, onFailure?: (err: Error | undefined) => void) {
+  private readonly onResult: ((ok: boolean, error: Error | undefined) => void) | undefined;
+  /** Requests sent and not answered yet. */
+  inFlight = 0;
+  constructor(inner: PushMetricExporter, registry?: MetricsRegistry, onFailure?: (err: Error | undefined) => void, onResult?: (ok: boolean, error: Error | undefined) => void) {
     this.inner = inner;
     this.onFailure = onFailure;
+    this.onResult = onResult;
     this.exports = registry?.counter('otlp_exports', 'OTLP export requests by result', ['result']);
     this.points = registry?.counter('otlp_exported_points', 'Data points in successful OTLP export requests');
     // Create both series up front so a failure rate can be computed from the start.
@@ -63,7 +69,10 @@ export class CountingExporter implements PushMetricExporter {
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
     let n = 0;
     for (const s of metrics.scopeMetrics) for (const m of s.metrics) n += m.dataPoints.length;
+    this.inFlight++;
     this.inner.export(metrics, (result) => {
+      this.inFlight--;
+      this.onResult?.(result.code === ExportResultCode.SUCCESS, result.error);
       if (result.code === ExportResultCode.SUCCESS) {
         this.exports?.labels('success').inc();
         this.points?.inc(n);
@@ -106,6 +115,7 @@ export class OtlpMetrics {
   readonly provider: MeterProvider;
   readonly reader: PeriodicExportingMetricReader;
   readonly temporality: AggregationTemporality;
+  readonly exporter: CountingExporter;
 
   /** Any protocol: the official HTTP exporters are loaded only when chosen. */
   static async create(opts: OtlpOptions): Promise<OtlpMetrics> {
@@ -122,7 +132,8 @@ export class OtlpMetrics {
     const timeoutMs = timeoutOf(opts);
     if (!opts.exporter && (opts.protocol ?? 'grpc') !== 'grpc') throw new Error(`OtlpMetrics: use OtlpMetrics.create for ${opts.protocol}`);
     const inner = opts.exporter ?? otlpGrpcMetricExporter(exporterConfig(opts));
-    const exporter = new CountingExporter(inner, opts.registry, opts.onFailure);
+    const exporter = new CountingExporter(inner, opts.registry, opts.onFailure, opts.onResult);
+    this.exporter = exporter;
     // The exporter honours OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE; our producers follow it.
     this.temporality = exporter.selectAggregationTemporality(InstrumentType.COUNTER);
     const producers = [new StoreMetricProducer(opts.store, { temporality: this.temporality })];

@@ -69,6 +69,8 @@ export interface NativeUdpOpenOptions {
    * open every socket of a port with the same value. Without reusePort it has no effect.
    */
   spread?: number;
+  /** A stop flag shared with the main thread (word 0): while set, no more batches are read (see thread-control.ts). */
+  stop?: Int32Array;
 }
 
 interface Addon {

@@ -18,6 +18,8 @@ export interface WorkerInit {
   readonly port: number;
   /** Saved templates to start from (the merged file), or undefined. */
   readonly templates: unknown;
+  /** The stop flag and loop-turn time shared with the main thread (see thread-control.ts). */
+  readonly control: SharedArrayBuffer;
 }
 
 export type InventoryOp = keyof InventoryListener;
@@ -57,6 +59,10 @@ export interface WorkerReport {
   /** The thread's delta table as of the report (just before its drain). */
   readonly counts: { rows: number; ends: number; overflowedFlows: number };
   readonly elu: number;
+  /** This thread's own V8 heap and memory outside it (ArrayBuffers, the native receive buffers). */
+  readonly memory?: { heapUsed: number; heapTotal: number; external: number };
+  /** Bytes of decoder state (templates, options state, held data), as the decoder estimates them. */
+  readonly decoderStateBytes?: number;
 }
 
 export type FromWorker =

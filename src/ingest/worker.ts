@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { readlinkSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
 import { UdpReceiver } from './udp-receiver.ts';
 import { openReceiveSocket, plannedBackend } from './udp-backend.ts';
 import type { FromWorker, ToWorker, WorkerInit, WorkerReport } from './worker-protocol.ts';
@@ -14,10 +15,36 @@ import { warmUp } from '../pipeline/warm-up.ts';
 import { spreadFor } from './udp-spread.ts';
 import { conversationBuffers } from '../aggregate/conversation-batch.ts';
 import { ERROR_REASONS, LIMITS } from '../decode/stats.ts';
+import { ThreadControl } from './thread-control.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
 const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer ?? []);
+const control = new ThreadControl(init.control);
+control.turned();
+
+/**
+ * Fault tests only (NETFLOW_K8S_TEST_WEDGE_THREAD=INDEX): this thread spins forever on its first
+ * datagram, as a thread stuck in a bug would, so shutdown and /healthz can be tried against it.
+ */
+function wedgeOnFirstDatagram(r: UdpReceiver): void {
+  const spin = (): void => {
+    for (;;) {
+      // stuck
+    }
+  };
+  r.receiveBatch = spin;
+  r.receive = spin;
+}
+
+/** Fault tests only (NETFLOW_K8S_TEST_CRASH_THREAD=INDEX): this thread dies on its first datagram, every incarnation of it. */
+function crashOnFirstDatagram(r: UdpReceiver): void {
+  const crash = (): void => {
+    throw new Error('NETFLOW_K8S_TEST_CRASH_THREAD: this receiving thread crashes on purpose');
+  };
+  r.receiveBatch = crash;
+  r.receive = crash;
+}
 
 /** The kernel's id of this thread (Linux: /proc/thread-self is `PID/task/TID`), so the main thread can leave its priority alone. */
 function threadId(): number | undefined {
@@ -48,25 +75,41 @@ async function start(): Promise<void> {
   const warm = await warmUp(cfg, backend);
   post({ t: 'log', level: 'info', key: 'warm-up', fields: { worker: init.index, ...warm, ms: Math.round(warm.ms) }, msg: 'receive path warmed up' });
   const receiver = new UdpReceiver(decoder, cfg.allowExporters, (now) => (pipeline.nowMs = now));
+  if (process.env.NETFLOW_K8S_TEST_WEDGE_THREAD === String(init.index)) wedgeOnFirstDatagram(receiver);
+  if (process.env.NETFLOW_K8S_TEST_CRASH_THREAD === String(init.index)) crashOnFirstDatagram(receiver);
   if (spread.mode === 'datagram') {
     // Every thread may get any exporter's datagrams: what one decoder learns, all must know.
     decoder.onShare = (exp, set) => post({ t: 'share', exporter: { address: exp.address, port: exp.port }, set }, [set.body.buffer as ArrayBuffer]);
   }
   const bound = await openReceiveSocket(
     cfg.udpBackend,
-    { host: cfg.listen.host, port: init.port, recvBuffer: cfg.recvBuffer, reusePort: true, spread: spread.mode === 'datagram' ? cfg.workers : 0 },
+    { host: cfg.listen.host, port: init.port, recvBuffer: cfg.recvBuffer, reusePort: true, spread: spread.mode === 'datagram' ? cfg.workers : 0, stop: control.flags },
     receiver,
     (err) => post({ t: 'log', level: 'error', key: 'socket', fields: { err: String(err) }, msg: 'socket error' }),
   );
   post({ t: 'log', level: 'info', key: 'udp-backend', fields: { worker: init.index, backend: bound.backend, reason: bound.reason, spread: spread.mode, spreadReason: spread.reason }, msg: `receiving thread uses the ${bound.backend} UDP backend` });
 
   let elu = performance.eventLoopUtilization();
+  // The estimate walks every template: once a second is plenty for a gauge, not every merge.
+  let stateEstimate = 0;
+  let stateEstimatedAt = -Infinity;
+  const decoderStateBytes = (): number => {
+    const own = (decoder.stats as { stateBytes?: number }).stateBytes;
+    if (typeof own === 'number') return own;
+    const now = performance.now();
+    if (now - stateEstimatedAt >= 1000) {
+      stateEstimate = decoder.stateBytes();
+      stateEstimatedAt = now;
+    }
+    return stateEstimate;
+  };
   const lastErrors: Record<string, number> = {};
   const report = (): WorkerReport => {
     const now = performance.eventLoopUtilization();
     const d = performance.eventLoopUtilization(now, elu);
     elu = now;
     const s = counts.stats();
+    const heap = getHeapStatistics();
     return {
       thread: init.index,
       receiver: {
@@ -82,9 +125,13 @@ async function start(): Promise<void> {
       pipeline: { ...pipeline.counters },
       counts: { rows: s.rows, ends: s.ends, overflowedFlows: s.overflowedFlows },
       elu: d.utilization,
+      memory: { heapUsed: heap.used_heap_size, heapTotal: heap.total_heap_size, external: heap.external_memory },
+      // The decoder's own weighing where it keeps one (its state budget), else its estimate.
+      decoderStateBytes: decoderStateBytes(),
     };
   };
   const ship = (seq?: number) => {
+    control.turned();
     const rep = report();
     const batch = counts.drain();
     // Decode errors are counted per datagram; the log hears about them once per interval, and
@@ -117,6 +164,7 @@ async function start(): Promise<void> {
   const shipTimer = setInterval(() => ship(), cfg.mergeIntervalMs);
   const expireTimer = setInterval(() => {
     const now = Date.now();
+    control.turned(now);
     decoder.expire(now);
     identity.prune(now);
   }, 1000);
@@ -149,7 +197,13 @@ async function start(): Promise<void> {
         clearInterval(expireTimer);
         bound.close(() => {
           // Datagrams already read are decoded; held data still waiting for a template stays in
-          // the saved state only as templates, like any collector restart.
+          // the saved state only as templates, like any collector restart, and is counted dropped.
+          const pending = decoder.stats.pending;
+          if (pending > 0) {
+            decoder.stats.heldDropped += pending;
+            decoder.stats.pending = 0;
+            post({ t: 'log', level: 'warn', key: 'held-at-stop', fields: { worker: init.index, sets: pending }, msg: 'data sets still waiting for their template dropped at shutdown' });
+          }
           ship();
           post({ t: 'stopped', saved: decoder.saveTemplates() });
           port.close();

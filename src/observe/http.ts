@@ -61,6 +61,11 @@ export class HttpServer {
     return this;
   }
 
+  /** The Node server underneath, for settings that apply to it as a whole (see http-limits.ts). */
+  get node(): Server {
+    return this.#server;
+  }
+
   /** New certificates, keys or CA for connections from now on (HTTPS servers only). */
   setSecureContext(tls: HttpsOptions): void {
     (this.#server as unknown as import('node:https').Server).setSecureContext(tls);
@@ -107,6 +112,8 @@ export class HttpServer {
   }
 
   async #dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Closed before its turn (http-limits.ts): nobody is there to read an answer.
+    if (req.socket.destroyed) return;
     for (const [k, v] of Object.entries(this.#opts.headers ?? {})) res.setHeader(k, v);
     let url: URL;
     try {

@@ -28,7 +28,8 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
   // The OpenTelemetry packages (the resource, the SDK, the exporters) are loaded only when OTLP is
   // on, or for the resource alone at the first /metrics/otel scrape: together some 10 MiB of heap.
   const resourceOf = async () => (await import('../export/otel-resource.ts')).buildResource({ clusterName: config.clusterName });
-  const otlp = config.otlpEndpoint ? await startOtlp(config, store, await resourceOf(), self, log) : undefined;
+  const otlpState = { final: false };
+  const otlp = config.otlpEndpoint ? await startOtlp(config, store, await resourceOf(), self, log, otlpState) : undefined;
   // The page reads the registry when scraped, so OTLP's own counters (exports, failures) appear on it too.
   let otelPage: Promise<OtelPrometheusText> | undefined;
   const page = () => (otelPage ??= resourceOf().then((r) => new OtelPrometheusText({ store, resourceAttributes: r.attributes, registry: self.registry })));
@@ -48,7 +49,9 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
     shutdown: () => (down ??= (async () => {
       try {
         // shutdown() collects and exports once more: the final totals go out.
+        otlpState.final = true;
         await otlp?.shutdown();
+        if (otlp && otlp.exporter.inFlight > 0) log.warn({ endpoint: config.otlpEndpoint, requests: otlp.exporter.inFlight }, 'final OTLP export did not finish in time');
       } catch (err) {
         log.warn({ err: String(err) }, 'final OTLP export failed');
       }
@@ -57,14 +60,30 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
   };
 }
 
-async function startOtlp(config: RunConfig, store: PairStore, resource: Resource, self: SelfMetrics, log: Logger) {
+async function startOtlp(config: RunConfig, store: PairStore, resource: Resource, self: SelfMetrics, log: Logger, state: { final: boolean }) {
   const { OtlpMetrics, failureLogger } = await import('../export/otel-otlp.ts');
   const where = { endpoint: config.otlpEndpoint, protocol: config.otlpProtocol };
-  const onFailure = failureLogger(config.otlpIntervalMs, (err, suppressed) => {
+  const perInterval = failureLogger(config.otlpIntervalMs, (err, suppressed) => {
     log.warn({ ...where, err: err?.message ?? 'unknown', ...(suppressed > 0 ? { suppressed } : {}) }, 'OTLP export failed');
   });
+  // The SDK tells only its diagnostics logger about the final export at shutdown: say it always.
+  const onFailure = (err: Error | undefined) => {
+    if (state.final) log.warn({ ...where, err: err?.message ?? 'unknown' }, 'final OTLP export failed');
+    else perInterval(err);
+  };
+  // Failing → recovered is said once (issue 13), so the log does not end on a failure that is over.
+  let failures = 0;
+  let failingSinceMs = 0;
+  const onResult = (ok: boolean) => {
+    if (!ok) {
+      if (failures++ === 0) failingSinceMs = Date.now();
+    } else if (failures > 0) {
+      log.warn({ ...where, failures, failingMs: Date.now() - failingSinceMs }, 'OTLP export recovered');
+      failures = 0;
+    }
+  };
   return OtlpMetrics.create({
-    store, resource, registry: self.registry, onFailure,
+    store, resource, registry: self.registry, onFailure, onResult,
     endpoint: config.otlpEndpoint, protocol: config.otlpProtocol, intervalMs: config.otlpIntervalMs, timeoutMs: config.otlpTimeoutMs,
   });
 }

@@ -12,6 +12,7 @@ import type { PairStore } from '../aggregate/pair-store.ts';
 import type { WorkerPool } from './worker-pool.ts';
 import type { InventoryHandle } from './inventory.ts';
 import type { WorkerReport } from '../ingest/worker-protocol.ts';
+import { getHeapStatistics } from 'node:v8';
 
 export class SelfMetrics {
   readonly registry = new MetricsRegistry();
@@ -104,6 +105,28 @@ export class SelfMetrics {
       return s ? [[['RcvbufErrors'], s.rcvbufErrors], [['InErrors'], s.inErrors]] : undefined;
     }, ['counter']);
     this.#process = registerProcessMetrics(r);
+
+    // Where the memory is, thread by thread (issue 13): the process heap above is the main thread's
+    // alone, while the receiving threads' decoder state can be most of the resident memory.
+    const latest = (): Map<number, WorkerReport> => {
+      const by = new Map<number, WorkerReport>();
+      for (const w of reports()) by.set(w.thread, w);
+      return by;
+    };
+    r.callback('thread_memory_bytes', 'V8 heap (used, total) and memory outside it (external: buffers) of each thread, main and receiving', 'gauge', () => {
+      const h = getHeapStatistics();
+      const out: Sample[] = [[['main', 'heap_used'], h.used_heap_size], [['main', 'heap_total'], h.total_heap_size], [['main', 'external'], h.external_memory]];
+      for (const [i, w] of latest()) {
+        if (!w.memory) continue;
+        out.push([[String(i), 'heap_used'], w.memory.heapUsed], [[String(i), 'heap_total'], w.memory.heapTotal], [[String(i), 'external'], w.memory.external]);
+      }
+      return out;
+    }, ['thread', 'kind']);
+    r.callback('decoder_state_bytes', 'Decoder state (templates, options state, held data) of each receiving thread, in bytes as the decoder weighs it', 'gauge', () => {
+      const out: Sample[] = [];
+      for (const [i, w] of latest()) if (w.decoderStateBytes !== undefined) out.push([[String(i)], w.decoderStateBytes]);
+      return out;
+    }, ['thread']);
   }
 
   stop(): void {

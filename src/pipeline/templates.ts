@@ -4,10 +4,12 @@
  * templates and every thread starts from all of it (templates of exporters a thread never sees
  * cost a little memory and expire with --template-ttl).
  */
-import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, rename, writeFile, mkdir, unlink } from 'node:fs/promises';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Decoder, type SavedTemplates } from '../decode/decoder.ts';
 import type { Logger } from '../observe/log.ts';
+import { ConfigError } from '../config/options.ts';
 
 /**
  * The file's own decoders only carry what the threads' bounded decoders held (and each thread
@@ -50,20 +52,119 @@ export function mergeTemplates(snapshots: readonly unknown[]): SavedTemplates {
 }
 
 /** Merge the threads' snapshots into one file, written atomically (temp file, then rename). */
-export async function saveTemplates(file: string, snapshots: readonly unknown[], log: Logger): Promise<void> {
+export async function saveTemplates(file: string, snapshots: readonly unknown[], log: Logger): Promise<SavedTemplates | undefined> {
+  const tmp = `${file}.${process.pid}.tmp`;
   try {
     const merged = mergeTemplates(snapshots);
     await mkdir(dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
     await writeFile(tmp, JSON.stringify(merged));
     await rename(tmp, file);
     log.info({ file, templates: templateCount(merged) }, 'templates saved');
+    return merged;
   } catch (err) {
+    // A half-written temp file is no use to anyone, and would pile up with every failed save.
+    await unlink(tmp).catch(() => {});
     log.error({ file, err: String(err) }, 'templates not saved');
+    return undefined;
   }
 }
 
-function templateCount(saved: SavedTemplates): number {
+/**
+ * Fails the start (naming templatesFile) when the file's directory cannot be written, instead of
+ * at the first save a minute later. Creates the directory as the saves would.
+ */
+export function checkTemplatesDir(file: string | undefined): void {
+  if (file === undefined) return;
+  const dir = dirname(file);
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    throw new ConfigError('templatesFile', `directory ${dir} is not writable: ${(err as Error).message}`);
+  }
+  // A file that is there but cannot be read or replaced would be overwritten blind, or never saved.
+  let st;
+  try {
+    st = statSync(file);
+  } catch {
+    return;
+  }
+  if (!st.isFile()) throw new ConfigError('templatesFile', `${file} is not a regular file`);
+  try {
+    accessSync(file, constants.R_OK | constants.W_OK);
+  } catch (err) {
+    throw new ConfigError('templatesFile', `${file} cannot be read and written: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The templates file's keeper: what the file holds, and when each template was last held by a
+ * thread. A save never writes less than the file held unless the missing templates really expired
+ * (no thread held them for --template-ttl): a thread that could not answer, or a restart that lost
+ * a thread's state, must not erase what the exporters will not resend for half an hour.
+ */
+export class TemplatesFile {
+  readonly #file: string;
+  readonly #ttlMs: number;
+  readonly #log: Logger;
+  #held: SavedTemplates | undefined;
+  readonly #lastHeld = new Map<string, number>();
+
+  constructor(file: string, ttlMs: number, log: Logger, loaded: SavedTemplates | undefined, nowMs = Date.now()) {
+    this.#file = file;
+    this.#ttlMs = ttlMs;
+    this.#log = log;
+    this.#held = loaded;
+    // Loaded templates get a full lifetime, as the decoders give them.
+    if (loaded) for (const k of templateKeys(loaded)) this.#lastHeld.set(k, nowMs);
+  }
+
+  /** Writes the union of the threads' snapshots and the file's templates that have not expired. */
+  async save(snapshots: readonly unknown[], nowMs = Date.now()): Promise<void> {
+    let fresh: SavedTemplates;
+    try {
+      fresh = mergeTemplates(snapshots);
+    } catch (err) {
+      this.#log.error({ file: this.#file, err: String(err) }, 'templates not saved');
+      return;
+    }
+    for (const k of templateKeys(fresh)) this.#lastHeld.set(k, nowMs);
+    const kept: string[] = [];
+    const expired: string[] = [];
+    for (const [k, t] of this.#lastHeld) (nowMs - t <= this.#ttlMs ? kept : expired).push(k);
+    for (const k of expired) this.#lastHeld.delete(k);
+    const freshKeys = new Set(templateKeys(fresh));
+    const carried = this.#held ? keepTemplates(this.#held, (k) => this.#lastHeld.has(k) && !freshKeys.has(k)) : undefined;
+    const n = carried ? templateCount(carried) : 0;
+    if (n > 0) this.#log.info({ file: this.#file, templates: n }, 'templates no thread reported now are kept from the file until they expire');
+    const saved = await saveTemplates(this.#file, carried ? [carried, fresh] : [fresh], this.#log);
+    if (saved) this.#held = saved;
+  }
+}
+
+/** One key per template: exporter, version, domain, template ID. */
+function templateKeys(saved: SavedTemplates): string[] {
+  const out: string[] = [];
+  for (const e of saved.exporters) for (const d of e.domains) for (const t of d.templates) out.push(`${e.key}\u0000${d.version}\u0000${d.sourceId}\u0000${t.id}`);
+  return out;
+}
+
+/** The templates of a snapshot that `keep` accepts (options state goes with them). */
+function keepTemplates(saved: SavedTemplates, keep: (key: string) => boolean): SavedTemplates {
+  return {
+    ...saved,
+    exporters: saved.exporters
+      .map((e) => ({
+        ...e,
+        domains: e.domains
+          .map((d) => ({ ...d, templates: d.templates.filter((t) => keep(`${e.key}\u0000${d.version}\u0000${d.sourceId}\u0000${t.id}`)) }))
+          .filter((d) => d.templates.length > 0),
+      }))
+      .filter((e) => e.domains.length > 0),
+  };
+}
+
+export function templateCount(saved: SavedTemplates): number {
   let n = 0;
   for (const e of saved.exporters) for (const d of e.domains) n += d.templates.length;
   return n;

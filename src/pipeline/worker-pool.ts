@@ -12,6 +12,25 @@ import type { End, PairStore } from '../aggregate/pair-store.ts';
 import type { FromWorker, InventoryOp, ToWorker, WorkerInit, WorkerReport } from '../ingest/worker-protocol.ts';
 import { mergeTemplates } from './templates.ts';
 import type { ConversationBatch } from '../aggregate/conversation-batch.ts';
+import { ThreadControl } from '../ingest/thread-control.ts';
+import { probePort } from '../ingest/port-owner.ts';
+import { ConfigError } from '../config/options.ts';
+
+/** A receiving thread whose loop has not turned for this long is stuck (/healthz says so). */
+export const STUCK_AFTER_MS = 10_000;
+/** This many restarts within RESTART_WINDOW_MS is a thread that keeps dying (/healthz says so). */
+export const RESTARTS_UNHEALTHY = 3;
+export const RESTART_WINDOW_MS = 5 * 60_000;
+/** How long a thread has to answer a stop before it is terminated. */
+const STOP_TIMEOUT_MS = 10_000;
+
+export interface PoolHealth {
+  ok: boolean;
+  /** Threads (by index) whose loop has not turned for STUCK_AFTER_MS. */
+  stuck: number[];
+  /** Restarts within RESTART_WINDOW_MS. */
+  recentRestarts: number;
+}
 
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const WORKER_URL = new URL(`../ingest/worker${EXT}`, import.meta.url);
@@ -70,6 +89,11 @@ interface Slot {
   stopping: boolean;
   /** Exited; a restart takes the slot over. */
   dead: boolean;
+  /** Answered 'ready'. */
+  ready: boolean;
+  control: ThreadControl;
+  /** The thread's last template snapshot (at first, what it started from): what is saved for it if it cannot answer. */
+  templates: unknown;
   exited: Promise<void>;
 }
 
@@ -93,6 +117,7 @@ export class WorkerPool implements InventoryListener {
   restarts = 0;
   /** Hears each thread's conversations after its batch is merged, with that thread's ends (see ConversationStore). */
   onConversations: ((b: ConversationBatch, ends: readonly End[]) => void) | undefined;
+  readonly #restartTimes: number[] = [];
 
   constructor(config: RunConfig, store: PairStore, log: PoolLog) {
     this.#config = config;
@@ -125,8 +150,13 @@ export class WorkerPool implements InventoryListener {
 
   async start(templates: unknown): Promise<BoundAddress> {
     this.#templates = templates;
-    this.#port = this.#config.listen.port;
-    const first = await this.#spawn(0);
+    // Our own SO_REUSEPORT group is opened only once nobody else holds the port.
+    this.#port = await probePort(this.#config.listen.host, this.#config.listen.port);
+    const first = await this.#spawn(0).catch((err: unknown) => {
+      // Taken between the probe and the bind: the same config error as the probe's.
+      if (/EADDRINUSE/.test(String(err))) throw new ConfigError('listen', String(err instanceof Error ? err.message : err));
+      throw err;
+    });
     this.#bound = first;
     this.#port = first.port;
     await Promise.all(Array.from({ length: this.#config.workers - 1 }, (_, i) => this.#spawn(i + 1)));
@@ -134,9 +164,10 @@ export class WorkerPool implements InventoryListener {
   }
 
   #spawn(index: number, base: WorkerReport[] = [], templates: unknown = this.#templates): Promise<BoundAddress> {
-    const init: WorkerInit = { index, config: this.#config, port: this.#port, templates };
+    const control = new ThreadControl();
+    const init: WorkerInit = { index, config: this.#config, port: this.#port, templates, control: control.buffer };
     const worker = new Worker(WORKER_URL, { workerData: init, name: `netflow-k8s-recv-${index}`, execArgv: workerExecArgv(), resourceLimits: { ...WORKER_RESOURCE_LIMITS } });
-    const slot: Slot = { index, worker, ends: [], report: undefined, tid: undefined, base, stopping: false, dead: false, exited: new Promise<void>((r) => worker.once('exit', () => r())) };
+    const slot: Slot = { index, worker, ends: [], report: undefined, tid: undefined, base, stopping: false, dead: false, ready: false, control, templates, exited: new Promise<void>((r) => worker.once('exit', () => r())) };
     this.#slots[index] = slot;
     // Replay the inventory as it is now, so a late or restarted thread names ends like the others.
     const replay: { op: InventoryOp; a: unknown }[] = [];
@@ -151,6 +182,7 @@ export class WorkerPool implements InventoryListener {
         switch (m.t) {
           case 'ready':
             ready = true;
+            slot.ready = true;
             slot.tid = m.tid;
             this.#log.info({ worker: index, port: m.port, recvBufferBytes: m.recvBufferBytes, templatesLoaded: m.templatesLoaded }, 'receiving thread ready');
             resolve({ address: m.address, port: m.port, family: m.family, recvBufferBytes: m.recvBufferBytes });
@@ -167,6 +199,7 @@ export class WorkerPool implements InventoryListener {
             if (m.seq !== undefined) this.#answer(worker, m.seq, undefined);
             break;
           case 'templates':
+            if (m.saved !== undefined) slot.templates = m.saved;
             this.#answer(worker, m.seq, m.saved);
             break;
           case 'share':
@@ -178,6 +211,7 @@ export class WorkerPool implements InventoryListener {
             else this.#log[m.level](m.fields, m.msg);
             break;
           case 'stopped':
+            if (m.saved !== undefined) slot.templates = m.saved;
             this.#answer(worker, -1 - index, m.saved);
             break;
           case 'fatal':
@@ -201,6 +235,8 @@ export class WorkerPool implements InventoryListener {
         // Keep what the dead thread counted (its last delta is lost with it; the store already holds the rest).
         const keep = slot.report ? [...slot.base, slot.report] : slot.base;
         this.restarts++;
+        this.#restartTimes.push(Date.now());
+        if (this.#restartTimes.length > RESTARTS_UNHEALTHY) this.#restartTimes.shift();
         this.#log.warn({ worker: index, code }, 'receiving thread exited; restarting');
         setTimeout(() => {
           if (!this.#stopped) this.#restart(index, keep).catch((err) => this.#log.error({ worker: index, err: String(err) }, 'restart failed'));
@@ -231,12 +267,30 @@ export class WorkerPool implements InventoryListener {
     }
   }
 
-  #ask(msg: (seq: number) => ToWorker): Promise<unknown[]> {
+  /**
+   * Ask every live thread and collect the answers. A thread that has not answered after
+   * `timeoutMs` is struck off with `fallback(slot)` as its answer, so a stuck thread never hangs
+   * the caller.
+   */
+  #ask(msg: (seq: number) => ToWorker, timeoutMs = STOP_TIMEOUT_MS, fallback: (s: Slot) => unknown = () => undefined): Promise<unknown[]> {
     const seq = ++this.#seq;
     const live = this.#slots.filter((s) => !s.stopping && !s.dead);
     if (live.length === 0) return Promise.resolve([]);
     return new Promise((resolve) => {
-      this.#waiters.set(seq, { owing: new Set(live.map((s) => s.worker)), resolve, got: [] });
+      const timer = setTimeout(() => {
+        const w = this.#waiters.get(seq);
+        if (!w) return;
+        for (const s of live) if (w.owing.has(s.worker)) this.#answer(s.worker, seq, fallback(s));
+      }, timeoutMs);
+      timer.unref();
+      this.#waiters.set(seq, {
+        owing: new Set(live.map((s) => s.worker)),
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        got: [],
+      });
       for (const s of live) s.worker.postMessage(msg(seq));
     });
   }
@@ -246,32 +300,46 @@ export class WorkerPool implements InventoryListener {
     await this.#ask((seq) => ({ t: 'flush', seq }));
   }
 
-  /** Each thread's template snapshot. */
+  /** Each thread's template snapshot; a thread that does not answer in time is represented by its last one. */
   templates(): Promise<unknown[]> {
-    return this.#ask((seq) => ({ t: 'templates', seq }));
+    return this.#ask((seq) => ({ t: 'templates', seq }), 5000, (s) => s.templates);
   }
 
-  /** Stop receiving, merge the last deltas; resolves with each thread's final template snapshot. */
+  /**
+   * Stop receiving, merge the last deltas; resolves with each thread's final template snapshot. A
+   * thread that cannot answer in time is terminated, and its last snapshot stands for it.
+   */
   async stop(): Promise<unknown[]> {
     this.#stopped = true;
     this.#sendQueued();
+    // Every receive loop stops reading at once, so the stop messages do not queue behind datagrams.
+    for (const s of this.#slots) s.control.requestStop();
     const saved = await Promise.all(
       this.#slots.map(
         (s) =>
           new Promise<unknown>((resolve) => {
             s.stopping = true;
+            if (s.dead) {
+              resolve(s.templates);
+              return;
+            }
             const key = -1 - s.index;
             const timer = setTimeout(() => {
               this.#waiters.delete(key);
+              this.#log.warn(
+                { worker: s.index, waitedMs: STOP_TIMEOUT_MS, lastTurnMsAgo: s.control.lastTurnMs ? Date.now() - s.control.lastTurnMs : null },
+                'receiving thread did not stop in time and is terminated: its counts since its last merge are lost, and its templates are saved from its last snapshot',
+              );
+              // The stop flag is set: the native receive path raises nothing while the thread unwinds.
               void s.worker.terminate();
-              resolve(undefined);
-            }, 10_000);
+              resolve(s.templates);
+            }, STOP_TIMEOUT_MS);
             this.#waiters.set(key, {
               owing: new Set([s.worker]),
               got: [],
               resolve: (v) => {
                 clearTimeout(timer);
-                resolve(v[0]);
+                resolve(v[0] ?? s.templates);
               },
             });
             s.worker.postMessage({ t: 'stop' } satisfies ToWorker);
@@ -280,6 +348,13 @@ export class WorkerPool implements InventoryListener {
     );
     await Promise.all(this.#slots.map((s) => s.exited));
     return saved;
+  }
+
+  /** Stuck threads (no loop turn for STUCK_AFTER_MS) and threads that keep restarting. */
+  health(nowMs = Date.now()): PoolHealth {
+    const stuck = this.#slots.filter((s) => s.ready && !s.dead && !s.stopping && nowMs - s.control.lastTurnMs > STUCK_AFTER_MS).map((s) => s.index);
+    const recentRestarts = this.#restartTimes.filter((t) => nowMs - t <= RESTART_WINDOW_MS).length;
+    return { ok: stuck.length === 0 && recentRestarts < RESTARTS_UNHEALTHY, stuck, recentRestarts };
   }
 
   // InventoryListener: keep the current inventory, and pass each change to every thread in batches.

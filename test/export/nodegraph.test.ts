@@ -250,6 +250,14 @@ test('HTTP: routes, JSON content type, 400 on bad input, 405 on other methods', 
   assert.equal(bad.headers.get('content-type'), 'application/json; charset=utf-8');
   assert.match(((await bad.json()) as { error: string }).error, /not a namespace/);
 
+  // 400 nines parse as Infinity: refused like any other bad time, never a 200 over an endless window.
+  const nines = '9'.repeat(400);
+  for (const q of [`to=${nines}`, `from=${nines}`, `from=0&to=${nines}`]) {
+    const inf = await fetch(`${base}/api/graph/data?${q}`);
+    assert.equal(inf.status, 400, q.slice(0, 20));
+    assert.match(((await inf.json()) as { error: string }).error, /finite/);
+  }
+
   const post = await fetch(`${base}/api/graph/data`, { method: 'POST' });
   assert.equal(post.status, 405);
   await post.body?.cancel();

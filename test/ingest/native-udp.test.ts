@@ -188,6 +188,30 @@ describe('native UDP socket', { skip }, () => {
     }
   });
 
+  test('the stop flag: while it is set no batch is read (the datagrams wait in the kernel), once cleared they all arrive', async (t) => {
+    const stop = new Int32Array(new SharedArrayBuffer(8));
+    let got = 0;
+    const h = openNativeUdp(addon(), '127.0.0.1', 0, { recvBuffer: 1 << 20, stop }, (_b, n) => (got += n));
+    const senders: Socket[] = [];
+    t.after(() => {
+      for (const s of senders) s.close();
+      h.close();
+    });
+    const s1 = await sendAll('udp4', [Buffer.from('one')], h.port, '127.0.0.1');
+    senders.push(s1);
+    await waitFor(() => got === 1);
+    Atomics.store(stop, 0, 1);
+    senders.push(await sendAll('udp4', Array.from({ length: 5 }, () => Buffer.from('later')), h.port, '127.0.0.1'));
+    await waitFor(() => (socketDrops(h.port)?.rxQueue ?? 0) > 0);
+    // Several turns of the loop, each with the socket readable: nothing is read.
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(got, 1);
+    assert.ok((socketDrops(h.port)?.rxQueue ?? 0) > 0, 'the datagrams wait unread');
+    Atomics.store(stop, 0, 0);
+    // The poll is level-triggered: the waiting datagrams wake it again.
+    await waitFor(() => got === 6);
+  });
+
   test('many datagrams at once arrive in batches, none lost', async () => {
     const { h, got, batches } = collect('127.0.0.1', 0, { slots: 16 });
     const s = createSocket('udp4');
