@@ -228,7 +228,9 @@ test('memory per thread: the receiving thread\'s heap and decoder state grow wit
     s.close();
     if (c) await c.stop('SIGKILL');
   });
-  c = await startCollectorProcess(['--inventory', INVENTORY, '--merge-interval', '100ms'], { env: { NODE_OPTIONS: '--expose-gc' } });
+  // One exporter sends all 20,000 templates: the per-exporter caps are raised so they all stay.
+  const caps = ['--max-templates-per-exporter', '65536', '--decoder-state-budget', String(1024 * 2 ** 20)];
+  c = await startCollectorProcess(['--inventory', INVENTORY, '--merge-interval', '100ms', ...caps], { env: { NODE_OPTIONS: '--expose-gc' } });
   const col = c;
   const sample = async () => {
     const b = (await col.get('/metrics')).body;
