@@ -21,6 +21,7 @@ import type { FlowRecord } from '../decode/record.ts';
 import type { Endpoint, Role } from '../identify/endpoint.ts';
 import { type AggregationLevel, type Dimensions, type EndLabels, endKey, projectEndpoint } from './level.ts';
 import { DOUBLE_ZERO } from '../observe/double-zero.ts';
+import { NOWHERE, type Place } from './zone-class.ts';
 
 /**
  * One drain: row i is (end src[i], end dst[i], dims[i]) += (flows, bytes, packets); src -1 is the
@@ -39,11 +40,27 @@ export interface DeltaBatch {
   bytes: Float64Array;
   packets: Float64Array;
   lastMs: Float64Array;
+  /**
+   * Where row i's ends are (see whereOf): the sender's place numbers and whether both ends are
+   * on one node. Places are numbered like ends: `places` holds those from `firstPlace` on, first
+   * shipped in this batch (number 0 is always NOWHERE); they start over with the ends.
+   */
+  where?: Uint32Array;
+  firstPlace?: number;
+  places?: Place[];
+}
+
+/** Place numbers a table hands out; past this, further places count as NOWHERE. */
+export const MAX_PLACES = 8191;
+
+/** A row's place key: source and destination place numbers, and whether both ends are on one node. */
+export function whereOf(srcPlace: number, dstPlace: number, sameNode: boolean): number {
+  return ((srcPlace << 16) | (dstPlace << 1) | (sameNode ? 1 : 0)) >>> 0;
 }
 
 const ROW = 8;
 const CACHE_MASK = 16383;
-const SRC = 0, DST = 1, DIMS = 2, FLOWS = 3, BYTES = 4, PACKETS = 5, LAST = 6;
+const SRC = 0, DST = 1, DIMS = 2, FLOWS = 3, BYTES = 4, PACKETS = 5, LAST = 6, WHERE = 7;
 
 export interface DeltaTableOptions {
   level?: AggregationLevel;
@@ -83,6 +100,10 @@ export class DeltaTable {
   #labels: EndLabels[] = [];
   #shipped = 0;
   #reset = false;
+  // Place dictionary (zone classes): few entries, numbered per table like ends.
+  #placeNo = new Map<Place, number>([[NOWHERE, 0]]);
+  #places: Place[] = [NOWHERE];
+  #placesShipped = 1;
 
   // The hash: slot → row + 1 (0 is empty).
   readonly #slots: Int32Array;
@@ -121,9 +142,22 @@ export class DeltaTable {
    */
   dictionary = 0;
 
-  /** Counts one flow record (the pipeline's PairSink). `nowMs` is the caller's clock. */
-  add(src: Endpoint, dst: Endpoint, role: Role, rec: FlowRecord, nowMs: number): void {
-    this.addEnds(this.endOf(src), this.endOf(dst), role, rec, nowMs);
+  /** Counts one flow record (the pipeline's PairSink). `nowMs` is the caller's clock; places say where the ends are. */
+  add(src: Endpoint, dst: Endpoint, role: Role, rec: FlowRecord, nowMs: number, srcPlace: Place = NOWHERE, dstPlace: Place = NOWHERE): void {
+    const where = whereOf(this.placeNumber(srcPlace), this.placeNumber(dstPlace), src.nodeName !== '' && src.nodeName === dst.nodeName);
+    this.addEnds(this.endOf(src), this.endOf(dst), role, rec, nowMs, where);
+  }
+
+  /** This table's number for a place, valid until `dictionary` moves (0, NOWHERE, past MAX_PLACES). */
+  placeNumber(p: Place): number {
+    let n = this.#placeNo.get(p);
+    if (n === undefined) {
+      if (this.#places.length > MAX_PLACES) return 0;
+      n = this.#places.length;
+      this.#places.push(p);
+      this.#placeNo.set(p, n);
+    }
+    return n;
   }
 
   /** This table's number for an endpoint's end, valid until `dictionary` moves. */
@@ -133,13 +167,13 @@ export class DeltaTable {
     return c[i] === ep.id ? c[i + 1] : this.#endOfSlow(ep, i);
   }
 
-  /** add() for ends already numbered by endOf(). */
-  addEnds(s: number, d: number, role: Role, rec: FlowRecord, nowMs: number): void {
+  /** add() for ends already numbered by endOf(); `where` from whereOf() on placeNumber()s. */
+  addEnds(s: number, d: number, role: Role, rec: FlowRecord, nowMs: number, where = 0): void {
     const r = role === 'src-client' ? 1 : role === 'src-server' ? 2 : 0;
     const proto = this.#dimProto ? rec.proto & 255 : 0;
     const port = this.#dimPort ? (r === 1 ? rec.dstPort : r === 2 ? rec.srcPort : 0) : 0;
     const dims = (r | (proto << 2) | (port << 10)) >>> 0;
-    const at = this.#row(s, d, dims);
+    const at = this.#row(s, d, dims, where);
     if (at < 0) {
       this.#ofFlows += 1;
       this.#ofBytes += rec.bytes;
@@ -171,6 +205,9 @@ export class DeltaTable {
       bytes: new Float64Array(n),
       packets: new Float64Array(n),
       lastMs: new Float64Array(n),
+      where: new Uint32Array(n),
+      firstPlace: this.#placesShipped,
+      places: this.#places.slice(this.#placesShipped),
     };
     const r8 = this.#row8;
     for (let i = 0, at = 0; i < rows; i++, at += ROW) {
@@ -181,6 +218,7 @@ export class DeltaTable {
       b.bytes[i] = r8[at + BYTES];
       b.packets[i] = r8[at + PACKETS];
       b.lastMs[i] = r8[at + LAST];
+      b.where![i] = r8[at + WHERE];
     }
     if (withOverflow) {
       b.src[rows] = -1;
@@ -191,6 +229,7 @@ export class DeltaTable {
       b.lastMs[rows] = this.#ofLastMs;
     }
     this.#shipped = this.#labels.length;
+    this.#placesShipped = this.#places.length;
     this.#reset = false;
     this.#clear();
     if (this.#labels.length > this.maxEnds) this.#restartDictionary();
@@ -202,8 +241,8 @@ export class DeltaTable {
   }
 
   /** The offset in #row8 of (s, d, dims)'s row, made if new; -1 when the table is full. */
-  #row(s: number, d: number, dims: number): number {
-    let h = Math.imul(s, 0x9e3779b1) ^ Math.imul(d, 0x85ebca77) ^ Math.imul(dims, 0xc2b2ae3d);
+  #row(s: number, d: number, dims: number, where: number): number {
+    let h = Math.imul(s, 0x9e3779b1) ^ Math.imul(d, 0x85ebca77) ^ Math.imul(dims ^ where, 0xc2b2ae3d);
     h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
     const slots = this.#slots;
     const mask = this.#mask;
@@ -219,10 +258,11 @@ export class DeltaTable {
         r8[at + SRC] = s;
         r8[at + DST] = d;
         r8[at + DIMS] = dims;
+        r8[at + WHERE] = where;
         return at;
       }
       const at = row * ROW;
-      if (r8[at + SRC] === s && r8[at + DST] === d && r8[at + DIMS] === dims) return at;
+      if (r8[at + SRC] === s && r8[at + DST] === d && r8[at + DIMS] === dims && r8[at + WHERE] === where) return at;
     }
   }
 
@@ -267,6 +307,9 @@ export class DeltaTable {
     this.#endByKey.clear();
     this.#labels = [];
     this.#shipped = 0;
+    this.#placeNo = new Map([[NOWHERE, 0]]);
+    this.#places = [NOWHERE];
+    this.#placesShipped = 1;
     this.#reset = true;
   }
 }

@@ -16,6 +16,8 @@ import {
   dimsPort, dimsProto, dimsRole, endKey, packDims, projectEndpoint, ROLE_CODE, ROLES,
 } from './level.ts';
 import type { DeltaBatch } from './delta-table.ts';
+import { NOWHERE, classOf, internPlace, type Place } from './zone-class.ts';
+import { ZoneTraffic } from './zone-traffic.ts';
 
 /** One end of a pair at the store's level, shared by every pair that names it. */
 export class End {
@@ -50,6 +52,11 @@ export class Pair {
   next: Pair | undefined = undefined;
   /** Position in `PairStore.pairs`. */
   index = -1;
+  /**
+   * Bytes per zone class code (see zone-class.ts), for the workload and cost families: the ends
+   * of one pair at the app level may sit in several zones. Made at the pair's first count.
+   */
+  classBytes: number[] | undefined = undefined;
   /** Slots the exporters fill once per pair (rendered labels, attribute objects). */
   promCache: unknown = undefined;
   otelCache: unknown = undefined;
@@ -84,6 +91,11 @@ export interface PairStoreStats {
   overflowedFlows: number;
 }
 
+function addClassBytes(p: Pair, cls: number, bytes: number): void {
+  const cb = p.classBytes ?? (p.classBytes = [0, 0, 0, 0, 0, 0, 0]);
+  cb[cls] += bytes;
+}
+
 /** End ids are reused from a free list, so they stay small (V8 small-integer keys). */
 const MAX_END_ID = 2 ** 30;
 
@@ -113,6 +125,10 @@ export class PairStore {
   private readonly evictListeners: ((p: Pair) => void)[] = [];
   private evictions = 0;
   private overflowedFlows = 0;
+  /** Traffic per zone pair and class, counted alongside the pairs. */
+  readonly zones = new ZoneTraffic();
+  /** What each sender's place numbers stand for (see mergeBatch), beside its ends. */
+  private readonly senderPlaces = new WeakMap<End[], Place[]>();
 
   constructor(opts: PairStoreOptions = {}) {
     this.level = opts.level ?? 'app';
@@ -124,8 +140,8 @@ export class PairStore {
     if (!(this.maxSeries >= 1)) throw new RangeError('maxSeries must be at least 1');
   }
 
-  /** Counts one flow record. `nowMs` is the caller's clock (no Date.now per record). */
-  add(src: Endpoint, dst: Endpoint, role: Role, rec: FlowRecord, nowMs: number): void {
+  /** Counts one flow record. `nowMs` is the caller's clock (no Date.now per record); places say where the ends are. */
+  add(src: Endpoint, dst: Endpoint, role: Role, rec: FlowRecord, nowMs: number, srcPlace: Place = NOWHERE, dstPlace: Place = NOWHERE): void {
     const s = this.byEndpoint.get(src);
     const se = s === undefined || s.dead ? this.bindEndpoint(src) : s;
     const d = this.byEndpoint.get(dst);
@@ -133,7 +149,9 @@ export class PairStore {
     const r = role === 'src-client' ? 1 : role === 'src-server' ? 2 : 0;
     const proto = this.dimProto ? rec.proto & 255 : 0;
     const port = this.dimPort ? (r === 1 ? rec.dstPort : r === 2 ? rec.srcPort : 0) : 0;
-    this.count(se, de, r | (proto << 2) | (port << 10), 1, rec.bytes, rec.packets, nowMs);
+    const cls = classOf(srcPlace, dstPlace, src.nodeName !== '' && src.nodeName === dst.nodeName);
+    this.count(se, de, r | (proto << 2) | (port << 10), 1, rec.bytes, rec.packets, nowMs, cls);
+    this.zones.add(srcPlace, dstPlace, cls, 1, rec.bytes, rec.packets);
   }
 
   /**
@@ -160,10 +178,25 @@ export class PairStore {
     if (b.reset) sender.length = 0;
     if (b.firstEnd !== sender.length) throw new RangeError(`batch ends start at ${b.firstEnd}, ${sender.length} known`);
     for (const l of b.ends) sender.push(this.endFor(l));
+    let places = this.senderPlaces.get(sender);
+    if (places === undefined || b.reset) this.senderPlaces.set(sender, (places = [NOWHERE]));
+    if (b.places !== undefined) {
+      if (b.firstPlace !== places.length) throw new RangeError(`batch places start at ${b.firstPlace}, ${places.length} known`);
+      // Re-interned: a place crossed the thread boundary as a copy.
+      for (const p of b.places) places.push(internPlace(p.zone, p.region, p.outside));
+    }
+    const where = b.where;
     for (let i = 0; i < b.flows.length; i++) {
+      const w = where === undefined ? 0 : where[i];
+      const sp = places[w >>> 16] ?? NOWHERE;
+      const dp = places[(w >>> 1) & 0x7fff] ?? NOWHERE;
+      const cls = classOf(sp, dp, (w & 1) === 1);
+      this.zones.add(sp, dp, cls, b.flows[i], b.bytes[i], b.packets[i]);
       const si = b.src[i];
       if (si < 0) {
-        this.bump(this.getOverflowPair(b.lastMs[i]), b.flows[i], b.bytes[i], b.packets[i], b.lastMs[i]);
+        const o = this.getOverflowPair(b.lastMs[i]);
+        this.bump(o, b.flows[i], b.bytes[i], b.packets[i], b.lastMs[i]);
+        addClassBytes(o, cls, b.bytes[i]);
         continue;
       }
       const di = b.dst[i];
@@ -172,7 +205,7 @@ export class PairStore {
       if (s.dead) s = sender[si] = this.endFor(s.labels);
       let d = sender[di];
       if (d.dead) d = sender[di] = this.endFor(d.labels);
-      this.count(s, d, b.dims[i], b.flows[i], b.bytes[i], b.packets[i], b.lastMs[i]);
+      this.count(s, d, b.dims[i], b.flows[i], b.bytes[i], b.packets[i], b.lastMs[i], cls);
     }
   }
 
@@ -223,8 +256,10 @@ export class PairStore {
     return p;
   }
 
-  private count(s: End, d: End, dims: number, flows: number, bytes: number, packets: number, nowMs: number): void {
-    this.bump(this.lookup(s, d, dims) ?? this.createPair(s, d, dims, nowMs), flows, bytes, packets, nowMs);
+  private count(s: End, d: End, dims: number, flows: number, bytes: number, packets: number, nowMs: number, cls = 0): void {
+    const p = this.lookup(s, d, dims) ?? this.createPair(s, d, dims, nowMs);
+    this.bump(p, flows, bytes, packets, nowMs);
+    addClassBytes(p, cls, bytes);
   }
 
   private bump(p: Pair, flows: number, bytes: number, packets: number, nowMs: number): void {
