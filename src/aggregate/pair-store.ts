@@ -27,6 +27,12 @@ export class End {
   /** Pairs that use this end; at zero the end is freed at the next expiry sweep. */
   refs = 0;
   dead = false;
+  /**
+   * Bytes this end sent and received, per zone class code, over the end's life: the workload
+   * traffic and cost families. Like a seed row, they go when the end's last pair expires.
+   */
+  sent: number[] | undefined = undefined;
+  received: number[] | undefined = undefined;
   /** Pairs from this end, by destination end id (small integers: no boxed keys on the hot path). */
   readonly out = new Map<number, Pair>();
   constructor(id: number, key: string, labels: EndLabels) {
@@ -92,8 +98,9 @@ export interface PairStoreStats {
 }
 
 function addClassBytes(p: Pair, cls: number, bytes: number): void {
-  const cb = p.classBytes ?? (p.classBytes = [0, 0, 0, 0, 0, 0, 0]);
-  cb[cls] += bytes;
+  (p.classBytes ??= [0, 0, 0, 0, 0, 0, 0])[cls] += bytes;
+  (p.src.sent ??= [0, 0, 0, 0, 0, 0, 0])[cls] += bytes;
+  (p.dst.received ??= [0, 0, 0, 0, 0, 0, 0])[cls] += bytes;
 }
 
 /** End ids are reused from a free list, so they stay small (V8 small-integer keys). */
@@ -231,6 +238,12 @@ export class PairStore {
 
   stats(): PairStoreStats {
     return { pairs: this.pairs.length, ends: this.endsByKey.size, evictions: this.evictions, overflowedFlows: this.overflowedFlows };
+  }
+
+  /** Every live end, the overflow pair's included once it exists (the workload families read them). */
+  *ends(): IterableIterator<End> {
+    yield* this.endsByKey.values();
+    if (this.overflowPair) yield this.overflowPair.src;
   }
 
   /** Sum of every pair's counters (tests and self-checks). */

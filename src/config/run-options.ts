@@ -14,7 +14,8 @@ import { DEDUP_MODES, type DedupMode } from '../aggregate/dedup.ts';
 // Likewise the ingest stage owns its receive paths.
 import { UDP_BACKENDS, type UdpBackendChoice } from '../ingest/native-udp.ts';
 import { UDP_SPREADS, type UdpSpread } from '../ingest/udp-spread.ts';
-export const EXTRA_LABELS = ['kind', 'role', 'protocol', 'port'] as const;
+import { loadPrices, type Prices } from './prices.ts';
+export const EXTRA_LABELS = ['kind', 'role', 'protocol', 'port', 'zone'] as const;
 export type ExtraLabel = (typeof EXTRA_LABELS)[number];
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -42,6 +43,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'seriesTtl', kind: 'duration', default: '1h', min: 1000, group: 'Aggregation', help: 'a pair with no flows for this long is dropped' },
   { key: 'dedup', kind: 'enum', choices: DEDUP_MODES, default: 'auto', group: 'Aggregation', help: 'count a flow reported by both nodes once, from the source node' },
   { key: 'extraLabels', kind: 'list', group: 'Aggregation', help: `extra pair dimensions and labels, any of ${EXTRA_LABELS.join(',')}` },
+  { key: 'prices', kind: 'string', group: 'Aggregation', help: 'traffic prices per GiB by zone class: aws, gcp, azure (list prices) or a YAML file {currency, perGiB: {cross-zone: 0.02, ...}}' },
 
   { key: 'http', kind: 'hostport', default: '0.0.0.0:8080', group: 'Output', help: 'HTTP address: /metrics, /metrics/otel, /healthz, /readyz, /api/*, the map page' },
   { key: 'otlpEndpoint', kind: 'string', group: 'Output', help: 'OTLP gRPC endpoint (else OTEL_EXPORTER_OTLP_METRICS_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT; off when none)' },
@@ -83,6 +85,8 @@ export interface RunConfig {
   seriesTtlMs: number;
   dedup: DedupMode;
   extraLabels: ExtraLabel[];
+  /** Prices per zone class (--prices); undefined: no cost series. */
+  prices: Prices | undefined;
   http: { host: string; port: number };
   otlpEndpoint: string | undefined;
   otlpIntervalMs: number;
@@ -194,6 +198,7 @@ export function toRunConfig(v: ConfigValues, env: NodeJS.ProcessEnv = process.en
     seriesTtlMs: v.seriesTtl as number,
     dedup: v.dedup as DedupMode,
     extraLabels: extra as ExtraLabel[],
+    prices: v.prices === undefined ? undefined : loadPrices(String(v.prices).trim()),
     http: v.http as RunConfig['http'],
     otlpEndpoint: otlp,
     otlpIntervalMs: v.otlpInterval as number,

@@ -8,6 +8,7 @@ import type { RunConfig } from '../config/run-options.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
 import type { Logger } from '../observe/log.ts';
 import { PrometheusTextRenderer } from '../export/prometheus-text.ts';
+import { ZonePrometheusRenderer } from '../export/zone-prometheus.ts';
 import { OtelPrometheus } from '../export/otel-prometheus.ts';
 import { buildResource } from '../export/otel-resource.ts';
 import type { SelfMetrics } from './self-metrics.ts';
@@ -25,6 +26,7 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
     labels: dimensionsOf(config),
     selfMetrics: self.registry,
   });
+  const zones = new ZonePrometheusRenderer(store, config.prices);
   const resource = buildResource({ clusterName: config.clusterName });
   // The gRPC exporter is loaded only when OTLP is on.
   const otlp = config.otlpEndpoint
@@ -35,7 +37,7 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
   if (otlp) log.info({ endpoint: config.otlpEndpoint, intervalMs: config.otlpIntervalMs, temporality: otlp.temporality }, 'OTLP export on');
   let down: Promise<void> | undefined;
   return {
-    renderPrometheus: () => prom.render(),
+    renderPrometheus: () => prom.render() + zones.render(),
     otelHandler: (req, res) => otelPage.handler(req, res),
     shutdown: () => (down ??= (async () => {
       try {
