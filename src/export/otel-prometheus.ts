@@ -10,12 +10,16 @@ import { MeterProvider, type IMetricReader } from '@opentelemetry/sdk-metrics';
 import type { PairStore } from '../aggregate/pair-store.ts';
 import type { MetricsRegistry } from '../observe/metrics.ts';
 import { SelfMetricProducer, StoreMetricProducer } from './otel-producer.ts';
+import { ZoneMetricProducer } from './otel-zones.ts';
+import type { Prices } from '../config/prices.ts';
 
 export interface OtelPrometheusOptions {
   store: PairStore;
   resource: Resource;
   /** Self-metrics on the same page. */
   registry?: MetricsRegistry;
+  /** Prices per zone class: the workload cost metric (none without). */
+  prices?: Prices;
 }
 
 export class OtelPrometheus {
@@ -23,7 +27,7 @@ export class OtelPrometheus {
   private readonly exporter: PrometheusExporter;
 
   constructor(opts: OtelPrometheusOptions) {
-    const producers = [new StoreMetricProducer(opts.store), ...(opts.registry ? [new SelfMetricProducer(opts.registry)] : [])];
+    const producers = [new StoreMetricProducer(opts.store), new ZoneMetricProducer(opts.store, { prices: opts.prices }), ...(opts.registry ? [new SelfMetricProducer(opts.registry)] : [])];
     this.exporter = new PrometheusExporter({ preventServerStart: true, metricProducers: producers });
     // The exporter package pins its own copy of sdk-metrics; the reader contract is the same.
     this.provider = new MeterProvider({ resource: opts.resource, readers: [this.exporter as unknown as IMetricReader] });

@@ -30,10 +30,10 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
   const resource = buildResource({ clusterName: config.clusterName });
   // The gRPC exporter is loaded only when OTLP is on.
   const otlp = config.otlpEndpoint
-    ? new (await import('../export/otel-otlp.ts')).OtlpMetrics({ store, resource, endpoint: config.otlpEndpoint, intervalMs: config.otlpIntervalMs, registry: self.registry })
+    ? new (await import('../export/otel-otlp.ts')).OtlpMetrics({ store, resource, endpoint: config.otlpEndpoint, intervalMs: config.otlpIntervalMs, registry: self.registry, prices: config.prices })
     : undefined;
   // Registered after OTLP so its own counters (exports, failures) appear on the page too.
-  const otelPage = new OtelPrometheus({ store, resource, registry: self.registry });
+  const otelPage = new OtelPrometheus({ store, resource, registry: self.registry, prices: config.prices });
   if (otlp) log.info({ endpoint: config.otlpEndpoint, intervalMs: config.otlpIntervalMs, temporality: otlp.temporality }, 'OTLP export on');
   let down: Promise<void> | undefined;
   return {
