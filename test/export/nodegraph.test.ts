@@ -96,7 +96,7 @@ test('graph: both directions of a conversation form one client → server edge w
     {
       id: 'shop/web->shop/api', source: 'shop/web', target: 'shop/api', mainstat: 5200, secondarystat: 4,
       detail__direction: 'client-server', detail__request_bytes_per_s: 200, detail__response_bytes_per_s: 5000,
-      detail__packets_per_s: 52, detail__flows_per_s: 4,
+      detail__packets_per_s: 52, detail__flows_per_s: 4, detail__class: 'unknown', detail__cost_per_hour: 0, color: '',
     },
   );
   assert.ok(!g.edges.some((e) => e.source === 'shop/api' && e.target === 'shop/web'));
@@ -234,4 +234,25 @@ test('HTTP: routes, JSON content type, 400 on bad input, 405 on other methods', 
   const post = await fetch(`${base}/api/graph/data`, { method: 'POST' });
   assert.equal(post.status, 405);
   await post.body?.cancel();
+});
+
+test('zone classes on edges: the class most bytes have, its colour, cost per hour, and the header totals', () => {
+  const GiBps = 2 ** 30 / 3600; // one GiB an hour
+  const prices = { currency: 'USD', perGiB: { 'cross-zone': 0.02, internet: 0.09 }, source: 'test' } as const;
+  const g = buildGraph([
+    { ...rate('shop/api', 'shop/db', 'src-client', 10 * GiBps), classBytesPerS: [0, 0, 2 * GiBps, 8 * GiBps, 0, 0, 0] },
+    { ...rate('shop/web', 'external/cdn', 'unknown', 5 * GiBps), classBytesPerS: [0, 0, 0, 0, 0, 5 * GiBps, 0] },
+    rate('shop/web', 'shop/api', 'src-client', 100),
+  ], prices);
+  const edge = (id: string) => g.edges.find((e) => e.id === id)!;
+  assert.equal(edge('shop/api->shop/db').detail__class, 'cross-zone');
+  assert.equal(edge('shop/api->shop/db').color, '#e8a33d');
+  assert.equal(edge('shop/api->shop/db').detail__cost_per_hour, 0.16);
+  assert.equal(edge('shop/web->external/cdn').detail__class, 'internet');
+  assert.equal(edge('shop/web->external/cdn').detail__cost_per_hour, 0.45);
+  assert.equal(edge('shop/web->shop/api').detail__class, 'unknown', 'no class known: unknown, uncoloured');
+  assert.equal(edge('shop/web->shop/api').color, '');
+  assert.ok(Math.abs(g.zones!.gibPerHour['cross-zone'] - 8) < 1e-9);
+  assert.ok(Math.abs(g.zones!.totalCostPerHour - 0.61) < 1e-9);
+  assert.equal(g.zones!.currency, 'USD');
 });
