@@ -10,6 +10,7 @@ import { ConfigError, formatHelp, parseConfig, type OptionSpec } from '../config
 import { defaultRunConfig, LOG_LEVELS, type LogLevel } from '../config/run-options.ts';
 import { createLogger } from '../observe/log.ts';
 import { DEMO_APPS, DEMO_NETWORKS, DEMO_NODES, demoInventory } from '../demo/cluster.ts';
+import { PRICE_PRESETS } from '../config/prices.ts';
 import { DemoTraffic } from '../demo/traffic.ts';
 import { startCollector, type Collector } from './run.ts';
 import { mountNodeGraphOnCollector } from '../pipeline/mounts.ts';
@@ -55,6 +56,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
       networks: DEMO_NETWORKS,
       // The direction label lets Grafana and the Node Graph history tell requests from responses.
       extraLabels: ['role'],
+      // List prices, so the map's cost view and header have figures.
+      prices: PRICE_PRESETS.aws,
       prometheusUrl: opts.prometheusUrl,
       logLevel: opts.logLevel ?? 'warn',
       workers: 1,

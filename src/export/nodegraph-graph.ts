@@ -128,6 +128,10 @@ export function buildGraph(rates: Iterable<PairRate>, prices?: Prices): Graph {
   const nodes = new Map<string, GraphNode>();
   const edges = new Map<string, GraphEdge>();
   const edgeClassBytes = new Map<GraphEdge, number[]>();
+  // What an edge costs: the bytes its in-cluster ends sent (inbound traffic is not billed).
+  const edgeBilled = new Map<GraphEdge, number[]>();
+  // The sender pays: each rate's bytes are its source's, whatever the edge's direction.
+  const senderClassBytes = new Map<string, number[]>();
 
   const node = (namespace: string, app: string, kind: string | undefined): GraphNode => {
     const id = nodeId(namespace, app);
@@ -181,13 +185,20 @@ export function buildGraph(rates: Iterable<PairRate>, prices?: Prices): Graph {
       let cb = edgeClassBytes.get(e);
       if (cb === undefined) edgeClassBytes.set(e, (cb = [0, 0, 0, 0, 0, 0, 0]));
       for (let c = 0; c < cb.length; c++) cb[c] += r.classBytesPerS[c] ?? 0;
+      if (src.detail__kind !== 'external' && src.detail__kind !== 'unknown') {
+        let bb = edgeBilled.get(e);
+        if (bb === undefined) edgeBilled.set(e, (bb = [0, 0, 0, 0, 0, 0, 0]));
+        let sb = senderClassBytes.get(src.id);
+        if (sb === undefined) senderClassBytes.set(src.id, (sb = [0, 0, 0, 0, 0, 0, 0]));
+        for (let c = 0; c < bb.length; c++) { bb[c] += r.classBytesPerS[c] ?? 0; sb[c] += r.classBytesPerS[c] ?? 0; }
+      }
     }
   }
   for (const [e, cb] of edgeClassBytes) {
     const cls = dominantClass(cb);
     e.detail__class = cls;
     e.color = CLASS_COLOURS[cls] ?? '';
-    e.detail__cost_per_hour = Math.round(costPerHour(cb, prices) * 1e6) / 1e6;
+    e.detail__cost_per_hour = Math.round(costPerHour(edgeBilled.get(e), prices) * 1e6) / 1e6;
   }
 
   for (const n of nodes.values()) {
@@ -209,6 +220,6 @@ export function buildGraph(rates: Iterable<PairRate>, prices?: Prices): Graph {
   }
   const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   const graph: Graph = { nodes: [...nodes.values()].sort(byId), edges: [...edges.values()].sort(byId) };
-  if (edgeClassBytes.size > 0) graph.zones = summarize(edgeClassBytes.values(), prices);
+  if (edgeClassBytes.size > 0) graph.zones = summarize(edgeClassBytes.values(), prices, senderClassBytes, edgeBilled.values());
   return graph;
 }

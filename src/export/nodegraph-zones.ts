@@ -43,20 +43,41 @@ export interface ZoneSummary {
   costPerHour: Partial<Record<ZoneClass, number>>;
   totalCostPerHour: number;
   currency: string;
+  /** The five apps whose sent cross-zone bytes cost most (by bytes when there are no prices), node ids. */
+  topCrossZone: { id: string; gibPerHour: number; costPerHour: number }[];
 }
 
-export function summarize(perEdge: Iterable<readonly number[] | undefined>, prices: Prices | undefined): ZoneSummary {
+/** Apps listed in the header's top list. */
+export const TOP_APPS = 5;
+
+/**
+ * `perEdge`: bytes per second per class of every edge; `billed`: those its in-cluster ends sent
+ * (what costs money); `perSender`: bytes per second per class by sending node id.
+ */
+export function summarize(
+  perEdge: Iterable<readonly number[] | undefined>, prices: Prices | undefined,
+  perSender: ReadonlyMap<string, readonly number[]> = new Map(), billed: Iterable<readonly number[]> = perEdge as Iterable<readonly number[]>,
+): ZoneSummary {
   const gib = Object.fromEntries(ZONE_CLASSES.map((c) => [c, 0])) as Record<ZoneClass, number>;
   for (const cb of perEdge) if (cb) for (let c = 0; c < cb.length; c++) gib[ZONE_CLASSES[c]] += (cb[c] * 3600) / GiB;
+  const billedGib = Object.fromEntries(ZONE_CLASSES.map((c) => [c, 0])) as Record<ZoneClass, number>;
+  for (const cb of billed) if (cb) for (let c = 0; c < cb.length; c++) billedGib[ZONE_CLASSES[c]] += (cb[c] * 3600) / GiB;
   const cost: Partial<Record<ZoneClass, number>> = {};
   let total = 0;
   if (prices) {
     for (const c of ZONE_CLASSES) {
       const price = prices.perGiB[c];
       if (price === undefined) continue;
-      cost[c] = gib[c] * price;
+      cost[c] = billedGib[c] * price;
       total += cost[c]!;
     }
   }
-  return { gibPerHour: gib, costPerHour: cost, totalCostPerHour: total, currency: prices?.currency ?? '' };
+  const cz = 3; // cross-zone's class code
+  const price = prices?.perGiB['cross-zone'] ?? 0;
+  const top = [...perSender]
+    .filter(([, cb]) => cb[cz] > 0)
+    .map(([id, cb]) => ({ id, gibPerHour: (cb[cz] * 3600) / GiB, costPerHour: ((cb[cz] * 3600) / GiB) * price }))
+    .sort((a, b) => b.costPerHour - a.costPerHour || b.gibPerHour - a.gibPerHour || (a.id < b.id ? -1 : 1))
+    .slice(0, TOP_APPS);
+  return { gibPerHour: gib, costPerHour: cost, totalCostPerHour: total, currency: prices?.currency ?? '', topCrossZone: top };
 }

@@ -20,7 +20,7 @@ import type { PairStore } from '../aggregate/pair-store.ts';
 import { ZONE_CLASSES } from '../aggregate/zone-class.ts';
 import { costOf, type Prices } from '../config/prices.ts';
 import { SCOPE } from './otel-producer.ts';
-import { workloadTraffic } from './zone-prometheus.ts';
+import { outsideSender, workloadTraffic } from './zone-prometheus.ts';
 
 export interface ZoneProducerOptions {
   prices?: Prices;
@@ -78,7 +78,7 @@ export class ZoneMetricProducer implements MetricProducer {
         if (r.sent[c] > 0) point('wb', { ...base, 'network.io.direction': 'transmit' }, `${key}\u0000t`, r.sent[c], wb);
         if (r.received[c] > 0) point('wb', { ...base, 'network.io.direction': 'receive' }, `${key}\u0000r`, r.received[c], wb);
         const price = prices?.perGiB[cls];
-        if (prices && price !== undefined && r.sent[c] > 0) {
+        if (prices && price !== undefined && r.sent[c] > 0 && !outsideSender(r.namespace)) {
           point('wc', { ...base, 'network.io.direction': 'transmit', currency: prices.currency }, key, costOf(r.sent[c], price), wc);
         }
       }

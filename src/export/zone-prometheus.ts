@@ -40,6 +40,12 @@ export function workloadTraffic(store: PairStore): WorkloadTrafficRow[] {
   return [...rows.values()];
 }
 
+/**
+ * Ends outside the cluster (the seed's `external` and `unknown` pseudo-namespaces) pay nothing:
+ * what they send is inbound traffic, which the clouds do not bill.
+ */
+export const outsideSender = (namespace: string): boolean => namespace === 'external' || namespace === 'unknown';
+
 const head = (name: string, help: string): string => `# HELP ${name} ${help}\n# TYPE ${name} counter\n`;
 
 export class ZonePrometheusRenderer {
@@ -73,7 +79,7 @@ export class ZonePrometheusRenderer {
         if (r.sent[c] > 0) wl += `netflow_workload_traffic_bytes_total{${who},class="${cls}",direction="egress",${ns}} ${formatNumber(r.sent[c])}\n`;
         if (r.received[c] > 0) wl += `netflow_workload_traffic_bytes_total{${who},class="${cls}",direction="ingress",${ns}} ${formatNumber(r.received[c])}\n`;
         const price = prices?.perGiB[cls];
-        if (price !== undefined && r.sent[c] > 0) {
+        if (price !== undefined && r.sent[c] > 0 && !outsideSender(r.namespace)) {
           cost += `netflow_workload_traffic_cost_total{${who},class="${cls}",currency="${currency}",direction="egress",${ns}} ${formatNumber(costOf(r.sent[c], price))}\n`;
         }
       }

@@ -61,6 +61,7 @@ const FLOWS: Flow[] = [
   { src: '10.0.1.1', dst: '10.0.6.1', bytes: 7000, exporters: ['192.168.1.1'] }, // unknown: n6 has no zone
   { src: '10.0.1.1', dst: '10.96.0.10', bytes: 700, exporters: ['192.168.1.1'] }, // unknown: a ClusterIP has no zone
   { src: '192.168.1.3', dst: '192.168.1.5', bytes: 800, exporters: ['192.168.1.3'] }, // node to node: cross-region
+  { src: '198.51.100.7', dst: '10.0.1.1', bytes: 9 * GiB, exporters: ['192.168.1.1'] }, // internet, inbound: no cost
 ];
 
 function setup(memo: boolean) {
@@ -123,7 +124,7 @@ for (const memo of [true, false]) {
       'same-zone': 2 * 2 * GiB,
       'cross-zone': 2 * (3 * GiB + 12345),
       'cross-region': 2 * (4 * GiB + 800),
-      internet: 2 * (5 * GiB + 1),
+      internet: 2 * (5 * GiB + 1) + 2 * 9 * GiB,
       external: 2 * 6000,
       unknown: 2 * (7000 + 700),
     });
@@ -136,6 +137,7 @@ for (const memo of [true, false]) {
       'class="cross-region",dst_zone="us-east-1a",src_zone="eu-west-1b"': String(8 * GiB),
       'class="cross-region",dst_zone="us-east-1b",src_zone="eu-west-1b"': '1600',
       'class="internet",dst_zone="internet",src_zone="eu-west-1a"': String(2 * (5 * GiB + 1)),
+      'class="internet",dst_zone="eu-west-1a",src_zone="internet"': String(18 * GiB),
       'class="external",dst_zone="external",src_zone="eu-west-1a"': '12000',
       'class="unknown",dst_zone="unknown",src_zone="eu-west-1a"': '15400',
     });
@@ -155,7 +157,9 @@ for (const memo of [true, false]) {
     assert.equal(wl['app="backup",class="cross-region",direction="ingress",namespace="shop"'], String(8 * GiB));
     assert.equal(wl['app="n3",class="cross-region",direction="egress",namespace="node"'], '1600');
 
-    // Sender pays; only priced classes have a series: 2 × (3 GiB + 12345 B) at 0.02, 8 GiB at 0.02, 2 × (5 GiB + 1 B) at 0.09.
+    assert.equal(wl['app="unknown",class="internet",direction="egress",namespace="unknown"'], String(18 * GiB));
+    assert.equal(wl['app="web",class="internet",direction="ingress",namespace="shop"'], String(18 * GiB));
+    // Sender pays (an outside sender's bytes are inbound, not billed); only priced classes have a series: 2 × (3 GiB + 12345 B) at 0.02, 8 GiB at 0.02, 2 × (5 GiB + 1 B) at 0.09.
     assert.deepEqual(Object.fromEntries(samples(text, 'netflow_workload_traffic_cost_total')), {
       'app="web",class="internet",currency="USD",direction="egress",namespace="shop"': '0.900000000167638',
       'app="api",class="cross-zone",currency="USD",direction="egress",namespace="shop"': '0.12000045988708735',

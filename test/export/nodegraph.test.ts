@@ -256,3 +256,16 @@ test('zone classes on edges: the class most bytes have, its colour, cost per hou
   assert.ok(Math.abs(g.zones!.totalCostPerHour - 0.61) < 1e-9);
   assert.equal(g.zones!.currency, 'USD');
 });
+
+test('zone cost: what an outside end sends is inbound traffic, billed to no one', () => {
+  const GiBps = 2 ** 30 / 3600;
+  const prices = { currency: 'USD', perGiB: { internet: 0.09 }, source: 'test' } as const;
+  const g = buildGraph([
+    { ...rate('unknown/unknown', 'shop/web', 'src-client', 4 * GiBps, { srcKind: 'unknown' }), classBytesPerS: [0, 0, 0, 0, 0, 4 * GiBps, 0] },
+    { ...rate('shop/web', 'unknown/unknown', 'src-server', GiBps, { dstKind: 'unknown' }), classBytesPerS: [0, 0, 0, 0, 0, GiBps, 0] },
+  ], prices);
+  assert.equal(g.edges.length, 1);
+  assert.equal(g.edges[0].detail__cost_per_hour, 0.09, 'only the 1 GiB/h the web app sends');
+  assert.ok(Math.abs(g.zones!.gibPerHour.internet - 5) < 1e-9);
+  assert.ok(Math.abs(g.zones!.totalCostPerHour - 0.09) < 1e-9);
+});
