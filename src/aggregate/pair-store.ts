@@ -16,7 +16,7 @@ import {
   dimsPort, dimsProto, dimsRole, endKey, packDims, projectEndpoint, ROLE_CODE, ROLES,
 } from './level.ts';
 import type { DeltaBatch } from './delta-table.ts';
-import { NOWHERE, classOf, internPlace, type Place } from './zone-class.ts';
+import { NOWHERE, classOf, internPlace, zoneLabel, type Place } from './zone-class.ts';
 import { ZoneTraffic } from './zone-traffic.ts';
 
 /** One end of a pair at the store's level, shared by every pair that names it. */
@@ -54,6 +54,8 @@ export class Pair {
   packets = DOUBLE_ZERO;
   readonly createdMs: number;
   lastMs: number;
+  /** With the zone dimension, the pair's (source zone, destination zone) number in its store; else 0. */
+  zonePair = 0;
   /** Next pair with the same ends and other dimensions. */
   next: Pair | undefined = undefined;
   /** Position in `PairStore.pairs`. */
@@ -134,6 +136,10 @@ export class PairStore {
   private overflowedFlows = 0;
   /** Traffic per zone pair and class, counted alongside the pairs. */
   readonly zones = new ZoneTraffic();
+  private readonly dimZone: boolean;
+  /** Zone pairs numbered for the zone dimension: 0 is none; the labels of number n at n. */
+  private readonly zonePairLabels: (readonly [string, string])[] = [['', '']];
+  private readonly zonePairIds = new Map<Place, Map<Place, number>>();
   /** What each sender's place numbers stand for (see mergeBatch), beside its ends. */
   private readonly senderPlaces = new WeakMap<End[], Place[]>();
 
@@ -144,6 +150,7 @@ export class PairStore {
     this.seriesTtlMs = opts.seriesTtlMs ?? 3_600_000;
     this.dimProto = this.dimensions.protocol === true;
     this.dimPort = this.dimensions.serverPort === true;
+    this.dimZone = this.dimensions.zone === true;
     if (!(this.maxSeries >= 1)) throw new RangeError('maxSeries must be at least 1');
   }
 
@@ -157,7 +164,7 @@ export class PairStore {
     const proto = this.dimProto ? rec.proto & 255 : 0;
     const port = this.dimPort ? (r === 1 ? rec.dstPort : r === 2 ? rec.srcPort : 0) : 0;
     const cls = classOf(srcPlace, dstPlace, src.nodeName !== '' && src.nodeName === dst.nodeName);
-    this.count(se, de, r | (proto << 2) | (port << 10), 1, rec.bytes, rec.packets, nowMs, cls);
+    this.count(se, de, r | (proto << 2) | (port << 10), 1, rec.bytes, rec.packets, nowMs, cls, this.zonePairOf(srcPlace, dstPlace));
     this.zones.add(srcPlace, dstPlace, cls, 1, rec.bytes, rec.packets);
   }
 
@@ -212,7 +219,7 @@ export class PairStore {
       if (s.dead) s = sender[si] = this.endFor(s.labels);
       let d = sender[di];
       if (d.dead) d = sender[di] = this.endFor(d.labels);
-      this.count(s, d, b.dims[i], b.flows[i], b.bytes[i], b.packets[i], b.lastMs[i], cls);
+      this.count(s, d, b.dims[i], b.flows[i], b.bytes[i], b.packets[i], b.lastMs[i], cls, this.zonePairOf(sp, dp));
     }
   }
 
@@ -263,14 +270,36 @@ export class PairStore {
   }
 
   /** The pair from `s` to `d` with these packed dimensions, if it exists. */
-  private lookup(s: End, d: End, dims: number): Pair | undefined {
+  private lookup(s: End, d: End, dims: number, zonePair = 0): Pair | undefined {
     let p = s.out.get(d.id);
-    while (p !== undefined && p.dims !== dims) p = p.next;
+    while (p !== undefined && (p.dims !== dims || p.zonePair !== zonePair)) p = p.next;
     return p;
   }
 
-  private count(s: End, d: End, dims: number, flows: number, bytes: number, packets: number, nowMs: number, cls = 0): void {
-    const p = this.lookup(s, d, dims) ?? this.createPair(s, d, dims, nowMs);
+  /** The (source zone, destination zone) labels of a pair: ['', ''] without the zone dimension. */
+  zonesOf(p: Pair): readonly [string, string] {
+    return this.zonePairLabels[p.zonePair] ?? ['', ''];
+  }
+
+  private zonePairOf(sp: Place, dp: Place): number {
+    if (!this.dimZone) return 0;
+    let byDst = this.zonePairIds.get(sp);
+    if (byDst === undefined) this.zonePairIds.set(sp, (byDst = new Map()));
+    let id = byDst.get(dp);
+    if (id === undefined) {
+      id = this.zonePairLabels.length;
+      this.zonePairLabels.push([zoneLabel(sp), zoneLabel(dp)]);
+      byDst.set(dp, id);
+    }
+    return id;
+  }
+
+  private count(s: End, d: End, dims: number, flows: number, bytes: number, packets: number, nowMs: number, cls = 0, zonePair = 0): void {
+    let p = this.lookup(s, d, dims, zonePair);
+    if (p === undefined) {
+      p = this.createPair(s, d, dims, nowMs);
+      if (!p.overflow) p.zonePair = zonePair;
+    }
     this.bump(p, flows, bytes, packets, nowMs);
     addClassBytes(p, cls, bytes);
   }

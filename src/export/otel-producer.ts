@@ -55,6 +55,7 @@ export function pairAttributes(store: PairStore, p: Pair): Attributes {
   if (dir !== 'unknown') a.direction = dir;
   if (store.dimensions.protocol) a['network.transport'] = protocolName(p.proto);
   if (store.dimensions.serverPort && p.serverPort !== 0) a['server.port'] = p.serverPort;
+  if (store.dimensions.zone) [a['src.zone'], a['dst.zone']] = store.zonesOf(p);
   return a;
 }
 

@@ -203,3 +203,33 @@ test('a pod whose node object comes after it takes the zone once the node arrive
   assert.ok(identity.generation > before, 'the pod\'s address is listed as changed');
   assert.deepEqual({ ...identity.placeOf(web, parseIPv4('10.0.1.1'), null) }, { zone: 'eu-west-1a', region: 'eu-west-1', outside: '' });
 });
+
+test('--extra-labels zone: the seed families get srczone and dstzone; OTLP gets src.zone and dst.zone', async () => {
+  const { PrometheusTextRenderer } = await import('../../src/export/prometheus-text.ts');
+  const { pairAttributes } = await import('../../src/export/otel-producer.ts');
+  const identity = new IdentityIndex({ now: () => T0 });
+  for (const n of NODES) identity.upsertNode(n);
+  for (const p of PODS) identity.upsertPod(p);
+  const table = new DeltaTable({ level: 'app' });
+  const pipeline = new RecordPipeline(identity, table, 'off');
+  const store = new PairStore({ level: 'app', dims: { zone: true } });
+  const rec = new FlowRecord();
+  rec.exporter = { address: '192.0.2.1', port: 9995, key: '192.0.2.1|9995' };
+  // web → api from both web pods: one same-node (n1 → n1), one same-zone (n2 → n1); and web → db across zones.
+  for (const [src, dst, bytes] of [['10.0.1.1', '10.0.1.2', 100], ['10.0.2.1', '10.0.1.2', 200], ['10.0.1.1', '10.0.3.1', 400]] as const) {
+    Object.assign(rec, { family: 4, src4: parseIPv4(src), dst4: parseIPv4(dst), proto: 6, srcPort: 40000, dstPort: 8080, bytes, packets: 1, endMs: T0 });
+    pipeline.sink(rec);
+  }
+  store.mergeBatch(table.drain(), []);
+  const text = new PrometheusTextRenderer(store, { labels: { zone: true } }).render();
+  const bytes = Object.fromEntries(samples(text, 'netflow_connection_bytes'));
+  assert.deepEqual(bytes, {
+    'dsthost="api",dstnamespace="shop",dstzone="eu-west-1a",srchost="web",srcnamespace="shop",srczone="eu-west-1a"': '300',
+    'dsthost="db",dstnamespace="shop",dstzone="eu-west-1b",srchost="web",srcnamespace="shop",srczone="eu-west-1a"': '400',
+  });
+  const attrs = store.pairs.map((p) => pairAttributes(store, p));
+  assert.ok(attrs.some((a) => a['src.zone'] === 'eu-west-1a' && a['dst.zone'] === 'eu-west-1b'));
+  // Without the dimension the labels are the seed's four.
+  const plain = new PairStore({ level: 'app' });
+  assert.ok(!new PrometheusTextRenderer(plain).render().includes('zone'));
+});
