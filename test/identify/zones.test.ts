@@ -86,3 +86,30 @@ test('one class per pair of places', () => {
   assert.equal(cls(NOWHERE, NOWHERE), 'unknown');
   assert.deepEqual([a1, INTERNET, EXTERNAL, NOWHERE].map(zoneLabel), ['a1', 'internet', 'external', 'unknown']);
 });
+
+test('informers: a node\'s zone and region come through the watch; a label removed or changed reaches the pods', async (t) => {
+  const { startHarness, waitFor } = await import('../support/kube-harness.ts');
+  const { node, pod } = await import('../support/kube-objects.ts');
+  const labelled = (zone: string | undefined) => (n: { metadata: Record<string, unknown> }) => {
+    const labels = n.metadata.labels as Record<string, string>;
+    if (zone === undefined) delete labels['topology.kubernetes.io/zone'];
+    else Object.assign(labels, { 'topology.kubernetes.io/zone': zone, 'failure-domain.beta.kubernetes.io/region': 'eu-west-1' });
+  };
+  const h = await startHarness({
+    seed: (s) => {
+      const n = node({ name: 'n1', internalIP: '10.0.0.1' });
+      labelled('eu-west-1a')(n as never);
+      s.create('nodes', n);
+      s.create('pods', pod({ name: 'web-0', ip: '10.1.0.5', node: 'n1' }));
+    },
+  });
+  t.after(() => h.close());
+  await waitFor(() => h.index.ready, 'the index to sync');
+  const placeOfPod = () => h.index.placeOf(h.index.lookup('10.1.0.5'), parseIPv4('10.1.0.5'), null);
+  assert.deepEqual({ ...placeOfPod() }, { zone: 'eu-west-1a', region: 'eu-west-1', outside: '' });
+  assert.equal(h.index.placeOf(h.index.lookup('10.0.0.1'), parseIPv4('10.0.0.1'), null), placeOfPod(), 'the node\'s own address is where the node is');
+  h.server.update('nodes', '', 'n1', labelled(undefined) as never);
+  await waitFor(() => placeOfPod().zone === '', 'the label removal to reach the pod');
+  h.server.update('nodes', '', 'n1', labelled('eu-west-1b') as never);
+  await waitFor(() => placeOfPod().zone === 'eu-west-1b', 'the new zone to reach the pod');
+});
