@@ -28,11 +28,35 @@ export class End {
   refs = 0;
   dead = false;
   /**
-   * Bytes this end sent and received, per zone class code, over the end's life: the workload
-   * traffic and cost families. Like a seed row, they go when the end's last pair expires.
+   * Bytes this end sent and received per zone class code, over the end's life: the workload
+   * traffic and cost families. Like a seed row, they go when the end's last pair expires. While
+   * each direction has had one class, a class and a sum; after that an array (see traffic()).
    */
-  sent: number[] | undefined = undefined;
-  received: number[] | undefined = undefined;
+  sentCls = -1;
+  sentBytes = 0;
+  recvCls = -1;
+  recvBytes = 0;
+  mixed: number[] | undefined = undefined;
+
+  /** Sent bytes per class code at [0, 7), received at [7, 14); undefined when none yet. */
+  traffic(): readonly number[] | undefined {
+    if (this.mixed !== undefined) return this.mixed;
+    if (this.sentCls < 0 && this.recvCls < 0) return undefined;
+    const t = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    if (this.sentCls >= 0) t[this.sentCls] = this.sentBytes;
+    if (this.recvCls >= 0) t[7 + this.recvCls] = this.recvBytes;
+    return t;
+  }
+
+  /** `at` 0: sent, 7: received. */
+  addTraffic(at: number, cls: number, bytes: number): void {
+    if (this.mixed === undefined) {
+      if (at === 0 && (this.sentCls === cls || this.sentCls < 0)) { this.sentCls = cls; this.sentBytes += bytes; return; }
+      if (at === 7 && (this.recvCls === cls || this.recvCls < 0)) { this.recvCls = cls; this.recvBytes += bytes; return; }
+      this.mixed = this.traffic() as number[];
+    }
+    this.mixed[at + cls] += bytes;
+  }
   /** Pairs from this end, by destination end id (small integers: no boxed keys on the hot path). */
   readonly out = new Map<number, Pair>();
   constructor(id: number, key: string, labels: EndLabels) {
@@ -61,10 +85,12 @@ export class Pair {
   /** Position in `PairStore.pairs`. */
   index = -1;
   /**
-   * Bytes per zone class code (see zone-class.ts), for the workload and cost families: the ends
-   * of one pair at the app level may sit in several zones. Made at the pair's first count.
+   * The zone class code (see zone-class.ts) of all the pair's bytes while it has had one class
+   * (-1 before any), MIXED once it has had two; then `mixed` holds the bytes per class. Most pairs
+   * keep one class for life, so most never allocate the array.
    */
-  classBytes: number[] | undefined = undefined;
+  cls = -1;
+  mixed: number[] | undefined = undefined;
   /** Slots the exporters fill once per pair (rendered labels, attribute objects). */
   promCache: unknown = undefined;
   otelCache: unknown = undefined;
@@ -77,6 +103,14 @@ export class Pair {
     this.lastMs = nowMs;
   }
   get role(): Role { return ROLES[dimsRole(this.dims)]; }
+  /** Bytes per zone class code, or undefined before the first count (allocates unless mixed). */
+  get classBytes(): readonly number[] | undefined {
+    if (this.cls === MIXED) return this.mixed;
+    if (this.cls < 0) return undefined;
+    const out = [0, 0, 0, 0, 0, 0, 0];
+    out[this.cls] = this.bytes;
+    return out;
+  }
   get proto(): number { return dimsProto(this.dims); }
   get serverPort(): number { return dimsPort(this.dims); }
 }
@@ -99,10 +133,25 @@ export interface PairStoreStats {
   overflowedFlows: number;
 }
 
+/** A pair's `cls` once its bytes have had more than one class. */
+const MIXED = 7;
+
+/** After bump(): `bytes` of class `cls` are already in p.bytes. */
 function addClassBytes(p: Pair, cls: number, bytes: number): void {
-  (p.classBytes ??= [0, 0, 0, 0, 0, 0, 0])[cls] += bytes;
-  (p.src.sent ??= [0, 0, 0, 0, 0, 0, 0])[cls] += bytes;
-  (p.dst.received ??= [0, 0, 0, 0, 0, 0, 0])[cls] += bytes;
+  if (p.cls !== cls) {
+    if (p.cls < 0) p.cls = cls;
+    else {
+      if (p.cls !== MIXED) {
+        const m = [0, 0, 0, 0, 0, 0, 0];
+        m[p.cls] = p.bytes - bytes;
+        p.cls = MIXED;
+        p.mixed = m;
+      }
+      p.mixed![cls] += bytes;
+    }
+  }
+  p.src.addTraffic(0, cls, bytes);
+  p.dst.addTraffic(7, cls, bytes);
 }
 
 /** End ids are reused from a free list, so they stay small (V8 small-integer keys). */

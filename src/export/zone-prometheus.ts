@@ -25,7 +25,8 @@ export interface WorkloadTrafficRow {
 export function workloadTraffic(store: PairStore): WorkloadTrafficRow[] {
   const rows = new Map<string, WorkloadTrafficRow>();
   for (const e of store.ends()) {
-    if (e.sent === undefined && e.received === undefined) continue;
+    const t = e.traffic();
+    if (t === undefined) continue;
     const key = `${e.labels.namespace}\u0000${e.labels.host}`;
     let r = rows.get(key);
     if (r === undefined) {
@@ -33,8 +34,8 @@ export function workloadTraffic(store: PairStore): WorkloadTrafficRow[] {
       rows.set(key, r);
     }
     for (let c = 0; c < ZONE_CLASSES.length; c++) {
-      r.sent[c] += e.sent?.[c] ?? 0;
-      r.received[c] += e.received?.[c] ?? 0;
+      r.sent[c] += t[c];
+      r.received[c] += t[7 + c];
     }
   }
   return [...rows.values()];
