@@ -17,7 +17,7 @@ import {
 } from './level.ts';
 import type { DeltaBatch } from './delta-table.ts';
 import { NOWHERE, classOf, internPlace, zoneLabel, type Place } from './zone-class.ts';
-import { ZoneTraffic } from './zone-traffic.ts';
+import { ZoneTraffic, type ZoneRow } from './zone-traffic.ts';
 
 /** One end of a pair at the store's level, shared by every pair that names it. */
 export class End {
@@ -249,12 +249,21 @@ export class PairStore {
       for (const p of b.places) places.push(internPlace(p.zone, p.region, p.outside));
     }
     const where = b.where;
+    // A batch has few distinct place keys: decide each one's class, zone row and zone pair once.
+    const byWhere = new Map<number, { cls: number; row: ZoneRow; zonePair: number }>();
     for (let i = 0; i < b.flows.length; i++) {
       const w = where === undefined ? 0 : where[i];
-      const sp = places[w >>> 16] ?? NOWHERE;
-      const dp = places[(w >>> 1) & 0x7fff] ?? NOWHERE;
-      const cls = classOf(sp, dp, (w & 1) === 1);
-      this.zones.add(sp, dp, cls, b.flows[i], b.bytes[i], b.packets[i]);
+      let at = byWhere.get(w);
+      if (at === undefined) {
+        const sp = places[w >>> 16] ?? NOWHERE;
+        const dp = places[(w >>> 1) & 0x7fff] ?? NOWHERE;
+        const cls = classOf(sp, dp, (w & 1) === 1);
+        byWhere.set(w, (at = { cls, row: this.zones.rowFor(sp, dp, cls), zonePair: this.zonePairOf(sp, dp) }));
+      }
+      const cls = at.cls;
+      at.row.flows += b.flows[i];
+      at.row.bytes += b.bytes[i];
+      at.row.packets += b.packets[i];
       const si = b.src[i];
       if (si < 0) {
         const o = this.getOverflowPair(b.lastMs[i]);
@@ -268,7 +277,7 @@ export class PairStore {
       if (s.dead) s = sender[si] = this.endFor(s.labels);
       let d = sender[di];
       if (d.dead) d = sender[di] = this.endFor(d.labels);
-      this.count(s, d, b.dims[i], b.flows[i], b.bytes[i], b.packets[i], b.lastMs[i], cls, this.zonePairOf(sp, dp));
+      this.count(s, d, b.dims[i], b.flows[i], b.bytes[i], b.packets[i], b.lastMs[i], cls, at.zonePair);
     }
   }
 

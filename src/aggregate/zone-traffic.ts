@@ -27,14 +27,19 @@ export class ZoneTraffic {
   readonly #byPlaces = new Map<Place, Map<Place, (ZoneRow | undefined)[]>>();
 
   add(src: Place, dst: Place, cls: number, flows: number, bytes: number, packets: number): void {
+    const r = this.rowFor(src, dst, cls);
+    r.flows += flows;
+    r.bytes += bytes;
+    r.packets += packets;
+  }
+
+  /** The row (src zone, dst zone, class) of two places; rows live as long as the table. */
+  rowFor(src: Place, dst: Place, cls: number): ZoneRow {
     let byDst = this.#byPlaces.get(src);
     if (byDst === undefined) { byDst = new Map(); this.#byPlaces.set(src, byDst); }
     let byCls = byDst.get(dst);
     if (byCls === undefined) { byCls = []; byDst.set(dst, byCls); }
-    const r = byCls[cls] ?? (byCls[cls] = this.#row(zoneLabel(src), zoneLabel(dst), ZONE_CLASSES[cls] ?? 'unknown'));
-    r.flows += flows;
-    r.bytes += bytes;
-    r.packets += packets;
+    return byCls[cls] ?? (byCls[cls] = this.#row(zoneLabel(src), zoneLabel(dst), ZONE_CLASSES[cls] ?? 'unknown'));
   }
 
   /** Bytes per class over every zone pair (tests, headers). */
