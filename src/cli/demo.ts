@@ -118,6 +118,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const namespaces = new Set(DEMO_APPS.map((a) => a.namespace)).size;
   process.stdout.write([
     `netflow-k8s demo: a sample cluster (${DEMO_NODES.length} nodes, ${namespaces} namespaces, ${DEMO_APPS.length} apps) sends ipt-netflow-shaped NetFlow v9 to udp://${demo.collector.udp.address}:${demo.collector.udp.port}`,
+    `  (one node per zone, ${DEMO_NODES.map((n) => n.zone).join(', ')}, priced at AWS list prices: the map's "cost" view and header show what cross-zone traffic costs)`,
     '',
     `  service map      ${demo.urls.map}`,
     `  Prometheus       ${demo.urls.metrics}`,
