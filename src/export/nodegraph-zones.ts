@@ -56,8 +56,12 @@ export const TOP_APPS = 5;
  */
 export function summarize(
   perEdge: Iterable<readonly number[] | undefined>, prices: Prices | undefined,
-  perSender: ReadonlyMap<string, readonly number[]> = new Map(), billed: Iterable<readonly number[]> = perEdge as Iterable<readonly number[]>,
+  perSender: ReadonlyMap<string, readonly number[]> = new Map(), billedEdges?: Iterable<readonly number[]>,
 ): ZoneSummary {
+  // An iterator is read once: keep the edges when they are the billed ones too.
+  const edges = [...perEdge];
+  const billed = billedEdges ?? (edges.filter((e) => e !== undefined) as readonly number[][]);
+  perEdge = edges;
   const gib = Object.fromEntries(ZONE_CLASSES.map((c) => [c, 0])) as Record<ZoneClass, number>;
   for (const cb of perEdge) if (cb) for (let c = 0; c < cb.length; c++) gib[ZONE_CLASSES[c]] += (cb[c] * 3600) / GiB;
   const billedGib = Object.fromEntries(ZONE_CLASSES.map((c) => [c, 0])) as Record<ZoneClass, number>;
