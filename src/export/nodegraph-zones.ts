@@ -60,7 +60,7 @@ export function summarize(
 ): ZoneSummary {
   // An iterator is read once: keep the edges when they are the billed ones too.
   const edges = [...perEdge];
-  const billed = billedEdges ?? (edges.filter((e) => e !== undefined) as readonly number[][]);
+  const billed = billedEdges ?? edges.filter((e): e is readonly number[] => e !== undefined);
   perEdge = edges;
   const gib = Object.fromEntries(ZONE_CLASSES.map((c) => [c, 0])) as Record<ZoneClass, number>;
   for (const cb of perEdge) if (cb) for (let c = 0; c < cb.length; c++) gib[ZONE_CLASSES[c]] += (cb[c] * 3600) / GiB;
