@@ -26,6 +26,7 @@ import type { Endpoint, Role } from '../identify/endpoint.ts';
 import { type AggregationLevel, type Dimensions, type EndLabels, endKey, projectEndpoint } from './level.ts';
 import { DOUBLE_ZERO } from '../observe/double-zero.ts';
 import { UNDECIDED, type ConversationBatch } from './conversation-batch.ts';
+import { NOWHERE, type Place } from './zone-class.ts';
 
 /**
  * One drain: row i is (end src[i], end dst[i], dims[i]) += (flows, bytes, packets); src -1 is the
@@ -46,11 +47,27 @@ export interface DeltaBatch {
   lastMs: Float64Array;
   /** Conversations (server side of each connection) in the same end numbers, when kept. */
   conversations?: ConversationBatch;
+  /**
+   * Where row i's ends are (see whereOf): the sender's place numbers and whether both ends are
+   * on one node. Places are numbered like ends: `places` holds those from `firstPlace` on, first
+   * shipped in this batch (number 0 is always NOWHERE); they start over with the ends.
+   */
+  where?: Uint32Array;
+  firstPlace?: number;
+  places?: Place[];
+}
+
+/** Place numbers a table hands out; past this, further places count as NOWHERE. */
+export const MAX_PLACES = 8191;
+
+/** A row's place key: source and destination place numbers, and whether both ends are on one node. */
+export function whereOf(srcPlace: number, dstPlace: number, sameNode: boolean): number {
+  return ((srcPlace << 16) | (dstPlace << 1) | (sameNode ? 1 : 0)) >>> 0;
 }
 
 const ROW = 8;
 const CACHE_MASK = 16383;
-const SRC = 0, DST = 1, DIMS = 2, FLOWS = 3, BYTES = 4, PACKETS = 5, LAST = 6, FIRST = 7;
+const SRC = 0, DST = 1, DIMS = 2, FLOWS = 3, BYTES = 4, PACKETS = 5, LAST = 6, WHERE = 7;
 
 export interface DeltaTableOptions {
   level?: AggregationLevel;
@@ -103,13 +120,23 @@ export class DeltaTable {
   /** The most distinct ends one drain of this dictionary carried. */
   #peakUsed = 0;
   readonly #staleSlack: number;
+  // Place dictionary (zone classes): few entries, numbered per table like ends.
+  #placeNo = new Map<Place, number>([[NOWHERE, 0]]);
+  #places: Place[] = [NOWHERE];
+  #placesShipped = 1;
 
   // The hash: slot → row + 1 (0 is empty).
   readonly #slots: Int32Array;
   readonly #mask: number;
   readonly #shift: number;
-  /** Row r at r * ROW: src, dst, dims, flows, bytes, packets, lastMs, firstMs (doubles hold the integers exactly). */
+  /** Row r at r * ROW: src, dst, dims, flows, bytes, packets, lastMs, where (doubles hold the integers exactly). */
   readonly #row8: Float64Array;
+  /**
+   * Row r's first-seen time, for conversations only. Apart from the rows because it is written
+   * once when a row is made and read at drain, never on the per-record lookup, so the 64-byte row
+   * keeps its one cache line.
+   */
+  readonly #firstMs: Float64Array;
   #rows = 0;
   // The overflow row's sums grow past 2^31 within a busy interval: doubles from the start (see DOUBLE_ZERO).
   #ofFlows = DOUBLE_ZERO;
@@ -140,6 +167,7 @@ export class DeltaTable {
     this.#mask = cap - 1;
     this.#shift = 32 - Math.log2(cap);
     this.#row8 = new Float64Array(this.maxRows * ROW);
+    this.#firstMs = new Float64Array(this.#conv ? this.maxRows : 0);
   }
 
   /**
@@ -148,9 +176,22 @@ export class DeltaTable {
    */
   dictionary = 0;
 
-  /** Counts one flow record (the pipeline's PairSink). `nowMs` is the caller's clock. */
-  add(src: Endpoint, dst: Endpoint, role: Role, rec: FlowRecord, nowMs: number): void {
-    this.addEnds(this.endOf(src), this.endOf(dst), role, rec, nowMs);
+  /** Counts one flow record (the pipeline's PairSink). `nowMs` is the caller's clock; places say where the ends are. */
+  add(src: Endpoint, dst: Endpoint, role: Role, rec: FlowRecord, nowMs: number, srcPlace: Place = NOWHERE, dstPlace: Place = NOWHERE): void {
+    const where = whereOf(this.placeNumber(srcPlace), this.placeNumber(dstPlace), src.nodeName !== '' && src.nodeName === dst.nodeName);
+    this.addEnds(this.endOf(src), this.endOf(dst), role, rec, nowMs, where);
+  }
+
+  /** This table's number for a place, valid until `dictionary` moves (0, NOWHERE, past MAX_PLACES). */
+  placeNumber(p: Place): number {
+    let n = this.#placeNo.get(p);
+    if (n === undefined) {
+      if (this.#places.length > MAX_PLACES) return 0;
+      n = this.#places.length;
+      this.#places.push(p);
+      this.#placeNo.set(p, n);
+    }
+    return n;
   }
 
   /** This table's number for an endpoint's end, valid until `dictionary` moves. */
@@ -160,13 +201,13 @@ export class DeltaTable {
     return c[i] === ep.id ? c[i + 1] : this.#endOfSlow(ep, i);
   }
 
-  /** add() for ends already numbered by endOf(). */
-  addEnds(s: number, d: number, role: Role, rec: FlowRecord, nowMs: number): void {
+  /** add() for ends already numbered by endOf(); `where` from whereOf() on placeNumber()s. */
+  addEnds(s: number, d: number, role: Role, rec: FlowRecord, nowMs: number, where = 0): void {
     const r = role === 'src-client' ? 1 : role === 'src-server' ? 2 : 0;
     const proto = this.#dimProto ? rec.proto & 255 : 0;
     const port = this.#dimPort ? (r === 1 ? rec.dstPort : r === 2 ? rec.srcPort : 0) : 0;
     const dims = (r | (proto << 2) | (port << 10)) >>> 0;
-    const at = this.#row(s, d, dims, nowMs);
+    const at = this.#row(s, d, dims, where, nowMs);
     if (at < 0) {
       this.#ofFlows += 1;
       this.#ofBytes += rec.bytes;
@@ -198,6 +239,9 @@ export class DeltaTable {
       bytes: new Float64Array(n),
       packets: new Float64Array(n),
       lastMs: new Float64Array(n),
+      where: new Uint32Array(n),
+      firstPlace: this.#placesShipped,
+      places: this.#places.slice(this.#placesShipped),
     };
     if (this.#conv) b.conversations = this.#conversations(rows, this.#ofFlows);
     const r8 = this.#row8;
@@ -220,6 +264,7 @@ export class DeltaTable {
       b.bytes[i] = r8[at + BYTES];
       b.packets[i] = r8[at + PACKETS];
       b.lastMs[i] = r8[at + LAST];
+      b.where![i] = r8[at + WHERE];
     }
     if (withOverflow) {
       b.src[rows] = -1;
@@ -230,6 +275,7 @@ export class DeltaTable {
       b.lastMs[rows] = this.#ofLastMs;
     }
     this.#shipped = this.#labels.length;
+    this.#placesShipped = this.#places.length;
     this.#reset = false;
     this.#clear();
     if (used > this.#peakUsed) this.#peakUsed = used;
@@ -249,6 +295,7 @@ export class DeltaTable {
       dropped,
     };
     const r8 = this.#row8;
+    const firstMs = this.#firstMs;
     for (let i = 0, at = 0; i < rows; i++, at += ROW) {
       const dims = r8[at + DIMS];
       const role = dims & 3;
@@ -258,15 +305,15 @@ export class DeltaTable {
       c.key[i] = role === 0 ? UNDECIDED | (proto << 16) : (proto << 16) | (dims >>> 10);
       c.flows[i] = r8[at + FLOWS];
       c.bytes[i] = r8[at + BYTES];
-      c.firstMs[i] = r8[at + FIRST];
+      c.firstMs[i] = firstMs[i];
       c.lastMs[i] = r8[at + LAST];
     }
     return c;
   }
 
-  /** The offset in #row8 of (s, d, dims)'s row, made if new (first seen at `nowMs`); -1 when the table is full. */
-  #row(s: number, d: number, dims: number, nowMs: number): number {
-    let h = Math.imul(s, 0x9e3779b1) ^ Math.imul(d, 0x85ebca77) ^ Math.imul(dims, 0xc2b2ae3d);
+  /** The offset in #row8 of (s, d, dims, where)'s row, made if new (first seen at `nowMs`); -1 when the table is full. */
+  #row(s: number, d: number, dims: number, where: number, nowMs: number): number {
+    let h = Math.imul(s, 0x9e3779b1) ^ Math.imul(d, 0x85ebca77) ^ Math.imul(dims ^ where, 0xc2b2ae3d);
     h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
     const slots = this.#slots;
     const mask = this.#mask;
@@ -282,11 +329,12 @@ export class DeltaTable {
         r8[at + SRC] = s;
         r8[at + DST] = d;
         r8[at + DIMS] = dims;
-        r8[at + FIRST] = nowMs;
+        r8[at + WHERE] = where;
+        if (this.#conv) this.#firstMs[fresh] = nowMs;
         return at;
       }
       const at = row * ROW;
-      if (r8[at + SRC] === s && r8[at + DST] === d && r8[at + DIMS] === dims) return at;
+      if (r8[at + SRC] === s && r8[at + DST] === d && r8[at + DIMS] === dims && r8[at + WHERE] === where) return at;
     }
   }
 
@@ -345,6 +393,9 @@ export class DeltaTable {
     this.#endByKey.clear();
     this.#labels = [];
     this.#shipped = 0;
+    this.#placeNo = new Map([[NOWHERE, 0]]);
+    this.#places = [NOWHERE];
+    this.#placesShipped = 1;
     this.#reset = true;
   }
 }

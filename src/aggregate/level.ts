@@ -15,6 +15,8 @@ export interface Dimensions {
   readonly role?: boolean;
   readonly protocol?: boolean;
   readonly serverPort?: boolean;
+  /** Main store only: pairs split by source and destination zone (`--extra-labels zone`: srczone/dstzone). */
+  readonly zone?: boolean;
 }
 
 /** One end of a pair as the level sees it. Fields the level does not determine are ''. */

@@ -16,6 +16,8 @@ import {
   dimsPort, dimsProto, dimsRole, endKey, packDims, projectEndpoint, ROLE_CODE, ROLES,
 } from './level.ts';
 import type { DeltaBatch } from './delta-table.ts';
+import { NOWHERE, classOf, internPlace, zoneLabel, type Place } from './zone-class.ts';
+import { ZoneTraffic, type ZoneRow } from './zone-traffic.ts';
 
 /** One end of a pair at the store's level, shared by every pair that names it. */
 export class End {
@@ -25,6 +27,36 @@ export class End {
   /** Pairs that use this end; at zero the end is freed at the next expiry sweep. */
   refs = 0;
   dead = false;
+  /**
+   * Bytes this end sent and received per zone class code, over the end's life: the workload
+   * traffic and cost families. Like a seed row, they go when the end's last pair expires. While
+   * each direction has had one class, a class and a sum; after that an array (see traffic()).
+   */
+  sentCls = -1;
+  sentBytes = 0;
+  recvCls = -1;
+  recvBytes = 0;
+  mixed: number[] | undefined = undefined;
+
+  /** Sent bytes per class code at [0, 7), received at [7, 14); undefined when none yet. */
+  traffic(): readonly number[] | undefined {
+    if (this.mixed !== undefined) return this.mixed;
+    if (this.sentCls < 0 && this.recvCls < 0) return undefined;
+    const t = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    if (this.sentCls >= 0) t[this.sentCls] = this.sentBytes;
+    if (this.recvCls >= 0) t[7 + this.recvCls] = this.recvBytes;
+    return t;
+  }
+
+  /** `at` 0: sent, 7: received. */
+  addTraffic(at: number, cls: number, bytes: number): void {
+    if (this.mixed === undefined) {
+      if (at === 0 && (this.sentCls === cls || this.sentCls < 0)) { this.sentCls = cls; this.sentBytes += bytes; return; }
+      if (at === 7 && (this.recvCls === cls || this.recvCls < 0)) { this.recvCls = cls; this.recvBytes += bytes; return; }
+      this.mixed = this.traffic() as number[];
+    }
+    this.mixed[at + cls] += bytes;
+  }
   /** Pairs from this end, by destination end id (small integers: no boxed keys on the hot path). */
   readonly out = new Map<number, Pair>();
   constructor(id: number, key: string, labels: EndLabels) {
@@ -46,10 +78,19 @@ export class Pair {
   packets = DOUBLE_ZERO;
   readonly createdMs: number;
   lastMs: number;
+  /** With the zone dimension, the pair's (source zone, destination zone) number in its store; else 0. */
+  zonePair = 0;
   /** Next pair with the same ends and other dimensions. */
   next: Pair | undefined = undefined;
   /** Position in `PairStore.pairs`. */
   index = -1;
+  /**
+   * The zone class code (see zone-class.ts) of all the pair's bytes while it has had one class
+   * (-1 before any), MIXED once it has had two; then `mixed` holds the bytes per class. Most pairs
+   * keep one class for life, so most never allocate the array.
+   */
+  cls = -1;
+  mixed: number[] | undefined = undefined;
   /** Slots the exporters fill once per pair (rendered labels, attribute objects). */
   promCache: unknown = undefined;
   otelCache: unknown = undefined;
@@ -64,6 +105,14 @@ export class Pair {
     this.lastMs = nowMs;
   }
   get role(): Role { return ROLES[dimsRole(this.dims)]; }
+  /** Bytes per zone class code, or undefined before the first count (allocates unless mixed). */
+  get classBytes(): readonly number[] | undefined {
+    if (this.cls === MIXED) return this.mixed;
+    if (this.cls < 0) return undefined;
+    const out = [0, 0, 0, 0, 0, 0, 0];
+    out[this.cls] = this.bytes;
+    return out;
+  }
   get proto(): number { return dimsProto(this.dims); }
   get serverPort(): number { return dimsPort(this.dims); }
 }
@@ -84,6 +133,27 @@ export interface PairStoreStats {
   evictions: number;
   /** Flows that went to the overflow pair, ever. */
   overflowedFlows: number;
+}
+
+/** A pair's `cls` once its bytes have had more than one class. */
+const MIXED = 7;
+
+/** After bump(): `bytes` of class `cls` are already in p.bytes. */
+function addClassBytes(p: Pair, cls: number, bytes: number): void {
+  if (p.cls !== cls) {
+    if (p.cls < 0) p.cls = cls;
+    else {
+      if (p.cls !== MIXED) {
+        const m = [0, 0, 0, 0, 0, 0, 0];
+        m[p.cls] = p.bytes - bytes;
+        p.cls = MIXED;
+        p.mixed = m;
+      }
+      p.mixed![cls] += bytes;
+    }
+  }
+  p.src.addTraffic(0, cls, bytes);
+  p.dst.addTraffic(7, cls, bytes);
 }
 
 /** End ids are reused from a free list, so they stay small (V8 small-integer keys). */
@@ -115,6 +185,14 @@ export class PairStore {
   private readonly evictListeners: ((p: Pair) => void)[] = [];
   private evictions = 0;
   private overflowedFlows = 0;
+  /** Traffic per zone pair and class, counted alongside the pairs. */
+  readonly zones = new ZoneTraffic();
+  private readonly dimZone: boolean;
+  /** Zone pairs numbered for the zone dimension: 0 is none; the labels of number n at n. */
+  private readonly zonePairLabels: (readonly [string, string])[] = [['', '']];
+  private readonly zonePairIds = new Map<Place, Map<Place, number>>();
+  /** What each sender's place numbers stand for (see mergeBatch), beside its ends. */
+  private readonly senderPlaces = new WeakMap<End[], Place[]>();
 
   constructor(opts: PairStoreOptions = {}) {
     this.level = opts.level ?? 'app';
@@ -123,11 +201,12 @@ export class PairStore {
     this.seriesTtlMs = opts.seriesTtlMs ?? 3_600_000;
     this.dimProto = this.dimensions.protocol === true;
     this.dimPort = this.dimensions.serverPort === true;
+    this.dimZone = this.dimensions.zone === true;
     if (!(this.maxSeries >= 1)) throw new RangeError('maxSeries must be at least 1');
   }
 
-  /** Counts one flow record. `nowMs` is the caller's clock (no Date.now per record). */
-  add(src: Endpoint, dst: Endpoint, role: Role, rec: FlowRecord, nowMs: number): void {
+  /** Counts one flow record. `nowMs` is the caller's clock (no Date.now per record); places say where the ends are. */
+  add(src: Endpoint, dst: Endpoint, role: Role, rec: FlowRecord, nowMs: number, srcPlace: Place = NOWHERE, dstPlace: Place = NOWHERE): void {
     const s = this.byEndpoint.get(src);
     const se = s === undefined || s.dead ? this.bindEndpoint(src) : s;
     const d = this.byEndpoint.get(dst);
@@ -135,7 +214,9 @@ export class PairStore {
     const r = role === 'src-client' ? 1 : role === 'src-server' ? 2 : 0;
     const proto = this.dimProto ? rec.proto & 255 : 0;
     const port = this.dimPort ? (r === 1 ? rec.dstPort : r === 2 ? rec.srcPort : 0) : 0;
-    this.count(se, de, r | (proto << 2) | (port << 10), 1, rec.bytes, rec.packets, nowMs);
+    const cls = classOf(srcPlace, dstPlace, src.nodeName !== '' && src.nodeName === dst.nodeName);
+    this.count(se, de, r | (proto << 2) | (port << 10), 1, rec.bytes, rec.packets, nowMs, cls, this.zonePairOf(srcPlace, dstPlace));
+    this.zones.add(srcPlace, dstPlace, cls, 1, rec.bytes, rec.packets);
   }
 
   /**
@@ -162,10 +243,34 @@ export class PairStore {
     if (b.reset) sender.length = 0;
     if (b.firstEnd !== sender.length) throw new RangeError(`batch ends start at ${b.firstEnd}, ${sender.length} known`);
     for (const l of b.ends) sender.push(this.endFor(l));
+    let places = this.senderPlaces.get(sender);
+    if (places === undefined || b.reset) this.senderPlaces.set(sender, (places = [NOWHERE]));
+    if (b.places !== undefined) {
+      if (b.firstPlace !== places.length) throw new RangeError(`batch places start at ${b.firstPlace}, ${places.length} known`);
+      // Re-interned: a place crossed the thread boundary as a copy.
+      for (const p of b.places) places.push(internPlace(p.zone, p.region, p.outside));
+    }
+    const where = b.where;
+    // A batch has few distinct place keys: decide each one's class, zone row and zone pair once.
+    const byWhere = new Map<number, { cls: number; row: ZoneRow; zonePair: number }>();
     for (let i = 0; i < b.flows.length; i++) {
+      const w = where === undefined ? 0 : where[i];
+      let at = byWhere.get(w);
+      if (at === undefined) {
+        const sp = places[w >>> 16] ?? NOWHERE;
+        const dp = places[(w >>> 1) & 0x7fff] ?? NOWHERE;
+        const cls = classOf(sp, dp, (w & 1) === 1);
+        byWhere.set(w, (at = { cls, row: this.zones.rowFor(sp, dp, cls), zonePair: this.zonePairOf(sp, dp) }));
+      }
+      const cls = at.cls;
+      at.row.flows += b.flows[i];
+      at.row.bytes += b.bytes[i];
+      at.row.packets += b.packets[i];
       const si = b.src[i];
       if (si < 0) {
-        this.bump(this.getOverflowPair(b.lastMs[i]), b.flows[i], b.bytes[i], b.packets[i], b.lastMs[i]);
+        const o = this.getOverflowPair(b.lastMs[i]);
+        this.bump(o, b.flows[i], b.bytes[i], b.packets[i], b.lastMs[i]);
+        addClassBytes(o, cls, b.bytes[i]);
         continue;
       }
       const di = b.dst[i];
@@ -174,7 +279,7 @@ export class PairStore {
       if (s.dead) s = sender[si] = this.endFor(s.labels);
       let d = sender[di];
       if (d.dead) d = sender[di] = this.endFor(d.labels);
-      this.count(s, d, b.dims[i], b.flows[i], b.bytes[i], b.packets[i], b.lastMs[i]);
+      this.count(s, d, b.dims[i], b.flows[i], b.bytes[i], b.packets[i], b.lastMs[i], cls, at.zonePair);
     }
   }
 
@@ -202,6 +307,12 @@ export class PairStore {
     return { pairs: this.pairs.length, ends: this.endsByKey.size, evictions: this.evictions, overflowedFlows: this.overflowedFlows };
   }
 
+  /** Every live end, the overflow pair's included once it exists (the workload families read them). */
+  *ends(): IterableIterator<End> {
+    yield* this.endsByKey.values();
+    if (this.overflowPair) yield this.overflowPair.src;
+  }
+
   /** Sum of every pair's counters (tests and self-checks). */
   totals(): { flows: number; bytes: number; packets: number } {
     let flows = 0, bytes = 0, packets = 0;
@@ -219,14 +330,38 @@ export class PairStore {
   }
 
   /** The pair from `s` to `d` with these packed dimensions, if it exists. */
-  private lookup(s: End, d: End, dims: number): Pair | undefined {
+  private lookup(s: End, d: End, dims: number, zonePair = 0): Pair | undefined {
     let p = s.out.get(d.id);
-    while (p !== undefined && p.dims !== dims) p = p.next;
+    while (p !== undefined && (p.dims !== dims || p.zonePair !== zonePair)) p = p.next;
     return p;
   }
 
-  private count(s: End, d: End, dims: number, flows: number, bytes: number, packets: number, nowMs: number): void {
-    this.bump(this.lookup(s, d, dims) ?? this.createPair(s, d, dims, nowMs), flows, bytes, packets, nowMs);
+  /** The (source zone, destination zone) labels of a pair: ['', ''] without the zone dimension. */
+  zonesOf(p: Pair): readonly [string, string] {
+    return this.zonePairLabels[p.zonePair] ?? ['', ''];
+  }
+
+  private zonePairOf(sp: Place, dp: Place): number {
+    if (!this.dimZone) return 0;
+    let byDst = this.zonePairIds.get(sp);
+    if (byDst === undefined) this.zonePairIds.set(sp, (byDst = new Map()));
+    let id = byDst.get(dp);
+    if (id === undefined) {
+      id = this.zonePairLabels.length;
+      this.zonePairLabels.push([zoneLabel(sp), zoneLabel(dp)]);
+      byDst.set(dp, id);
+    }
+    return id;
+  }
+
+  private count(s: End, d: End, dims: number, flows: number, bytes: number, packets: number, nowMs: number, cls = 0, zonePair = 0): void {
+    let p = this.lookup(s, d, dims, zonePair);
+    if (p === undefined) {
+      p = this.createPair(s, d, dims, nowMs);
+      if (!p.overflow) p.zonePair = zonePair;
+    }
+    this.bump(p, flows, bytes, packets, nowMs);
+    addClassBytes(p, cls, bytes);
   }
 
   private bump(p: Pair, flows: number, bytes: number, packets: number, nowMs: number): void {

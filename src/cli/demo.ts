@@ -10,6 +10,7 @@ import { ConfigError, formatHelp, parseConfig, type OptionSpec } from '../config
 import { defaultRunConfig, LOG_LEVELS, type LogLevel } from '../config/run-options.ts';
 import { createLogger } from '../observe/log.ts';
 import { DEMO_APPS, DEMO_NETWORKS, DEMO_NODES, demoInventory } from '../demo/cluster.ts';
+import { PRICE_PRESETS } from '../config/prices.ts';
 import { DemoTraffic } from '../demo/traffic.ts';
 import { startCollector, type Collector } from './run.ts';
 import { mountNodeGraphOnCollector } from '../pipeline/mounts.ts';
@@ -55,6 +56,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
       networks: DEMO_NETWORKS,
       // The direction label lets Grafana and the Node Graph history tell requests from responses.
       extraLabels: ['role'],
+      // List prices, so the map's cost view and header have figures.
+      prices: PRICE_PRESETS.aws,
       prometheusUrl: opts.prometheusUrl,
       logLevel: opts.logLevel ?? 'warn',
       workers: 1,
@@ -115,6 +118,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const namespaces = new Set(DEMO_APPS.map((a) => a.namespace)).size;
   process.stdout.write([
     `netflow-k8s demo: a sample cluster (${DEMO_NODES.length} nodes, ${namespaces} namespaces, ${DEMO_APPS.length} apps) sends ipt-netflow-shaped NetFlow v9 to udp://${demo.collector.udp.address}:${demo.collector.udp.port}`,
+    `  (one node per zone, ${DEMO_NODES.map((n) => n.zone).join(', ')}, priced at AWS list prices: the map's "cost" view and header show what cross-zone traffic costs)`,
     '',
     `  service map      ${demo.urls.map}`,
     `  Prometheus       ${demo.urls.metrics}`,

@@ -17,7 +17,8 @@ import { UDP_SPREADS, type UdpSpread } from '../ingest/udp-spread.ts';
 import { OTLP_PROTOCOLS, otlpFromEnv, type OtlpProtocol } from './otlp-env.ts';
 export const TEMPLATE_SCOPES = ['session', 'address'] as const;
 export type TemplateScope = (typeof TEMPLATE_SCOPES)[number];
-export const EXTRA_LABELS = ['kind', 'role', 'protocol', 'port'] as const;
+import { loadPrices, type Prices } from './prices.ts';
+export const EXTRA_LABELS = ['kind', 'role', 'protocol', 'port', 'zone'] as const;
 export type ExtraLabel = (typeof EXTRA_LABELS)[number];
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -52,6 +53,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'dedup', kind: 'enum', choices: DEDUP_MODES, default: 'auto', group: 'Aggregation', help: 'count a flow reported by both nodes once, from the source node' },
   { key: 'maxConversations', kind: 'int', default: 20_000, min: 0, group: 'Aggregation', help: 'conversations (client, server, server port, protocol) kept for /api/policies, expiring with --series-ttl; 0: none' },
   { key: 'extraLabels', kind: 'list', group: 'Aggregation', help: `extra pair dimensions and labels, any of ${EXTRA_LABELS.join(',')}` },
+  { key: 'prices', kind: 'string', group: 'Aggregation', help: 'traffic prices per GiB by zone class: aws, gcp, azure (list prices) or a YAML file {currency, perGiB: {cross-zone: 0.02, ...}}' },
 
   { key: 'http', kind: 'hostport', default: '0.0.0.0:8080', group: 'Output', help: 'HTTP address: /metrics, /metrics/otel, /healthz, /readyz, /api/*, the map page' },
   { key: 'otlpEndpoint', kind: 'string', group: 'Output', help: 'OTLP endpoint (else OTEL_EXPORTER_OTLP_METRICS_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT; off when none); for http/* an endpoint with no path gets /v1/metrics' },
@@ -106,6 +108,8 @@ export interface RunConfig {
   dedup: DedupMode;
   extraLabels: ExtraLabel[];
   maxConversations: number;
+  /** Prices per zone class (--prices); undefined: no cost series. */
+  prices: Prices | undefined;
   http: { host: string; port: number };
   otlpEndpoint: string | undefined;
   otlpIntervalMs: number;
@@ -228,6 +232,7 @@ export function toRunConfig(v: ConfigValues, env: NodeJS.ProcessEnv = process.en
     dedup: v.dedup as DedupMode,
     extraLabels: extra as ExtraLabel[],
     maxConversations: v.maxConversations as number,
+    prices: v.prices === undefined ? undefined : loadPrices(String(v.prices).trim()),
     http: v.http as RunConfig['http'],
     otlpEndpoint: otlp,
     otlpIntervalMs: v.otlpInterval as number,

@@ -10,6 +10,9 @@ export interface DemoNode {
   readonly ip: string;
   /** First three octets of the node's pod CIDR. */
   readonly podNet: string;
+  /** topology.kubernetes.io/zone and /region. */
+  readonly zone?: string;
+  readonly region?: string;
 }
 
 export interface DemoApp {
@@ -36,9 +39,10 @@ export interface DemoPod {
 }
 
 export const DEMO_NODES: readonly DemoNode[] = [
-  { name: 'node-a', ip: '10.0.0.11', podNet: '10.244.1' },
-  { name: 'node-b', ip: '10.0.0.12', podNet: '10.244.2' },
-  { name: 'node-c', ip: '10.0.0.13', podNet: '10.244.3' },
+  // One node per zone, so the map shows cross-zone traffic (and what it costs) at first sight.
+  { name: 'node-a', ip: '10.0.0.11', podNet: '10.244.1', zone: 'eu-west-1a', region: 'eu-west-1' },
+  { name: 'node-b', ip: '10.0.0.12', podNet: '10.244.2', zone: 'eu-west-1b', region: 'eu-west-1' },
+  { name: 'node-c', ip: '10.0.0.13', podNet: '10.244.3', zone: 'eu-west-1c', region: 'eu-west-1' },
 ];
 
 export const DEMO_APPS: readonly DemoApp[] = [
@@ -114,7 +118,10 @@ export function demoInventory(startedAt: Date = new Date(Date.now() - 3_600_000)
   for (const n of DEMO_NODES) {
     items.push({
       apiVersion: 'v1', kind: 'Node',
-      metadata: { name: n.name, uid: uid(`node/${n.name}`), labels: { 'kubernetes.io/hostname': n.name }, creationTimestamp: ts },
+      metadata: {
+        name: n.name, uid: uid(`node/${n.name}`), creationTimestamp: ts,
+        labels: { 'kubernetes.io/hostname': n.name, ...(n.zone ? { 'topology.kubernetes.io/zone': n.zone, 'topology.kubernetes.io/region': n.region ?? '' } : {}) },
+      },
       spec: { podCIDR: `${n.podNet}.0/24` },
       status: { addresses: [{ type: 'InternalIP', address: n.ip }, { type: 'Hostname', address: n.name }] },
     });
@@ -158,5 +165,8 @@ export function demoInventory(startedAt: Date = new Date(Date.now() - 3_600_000)
   return { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items };
 }
 
-/** `--networks` for the demo: the external API's name. */
-export const DEMO_NETWORKS = `${DEMO_EXTERNAL.name}=${DEMO_EXTERNAL.cidr}`;
+/** A PostgreSQL replica in another region that payments' database streams to: the cross-region edge. */
+export const DEMO_DR = { name: 'dr-replica', cidr: '10.60.0.0/24', ip: '10.60.0.5', port: 5432, zone: 'us-east-1a', region: 'us-east-1' } as const;
+
+/** `--networks` for the demo: the external API (on the internet) and the replica's network (in its zone). */
+export const DEMO_NETWORKS = `${DEMO_EXTERNAL.name}=${DEMO_EXTERNAL.cidr};class=internet,${DEMO_DR.name}=${DEMO_DR.cidr};zone=${DEMO_DR.zone};region=${DEMO_DR.region}`;

@@ -8,6 +8,8 @@
  * not, the edge runs from source to destination.
  */
 import type { Role } from '../identify/endpoint.ts';
+import type { Prices } from '../config/prices.ts';
+import { CLASS_COLOURS, costPerHour, dominantClass, summarize, type ZoneSummary } from './nodegraph-zones.ts';
 
 /** One pair's rates over the asked window (per second). */
 export interface PairRate {
@@ -22,6 +24,8 @@ export interface PairRate {
   /** Endpoint kinds when the source knows them (the live store does; Prometheus does not). */
   readonly srcKind?: string;
   readonly dstKind?: string;
+  /** Bytes per second per zone class code (see zone-class.ts), when the source knows them (the live store). */
+  readonly classBytesPerS?: readonly number[];
 }
 
 export interface GraphNode {
@@ -50,11 +54,18 @@ export interface GraphEdge {
   detail__response_bytes_per_s: number;
   detail__packets_per_s: number;
   detail__flows_per_s: number;
+  /** The zone class most of the edge's bytes have, and what the edge costs per hour under --prices. */
+  detail__class: string;
+  detail__cost_per_hour: number;
+  /** Grafana's edge colour: set for cross-zone, cross-region and internet edges. */
+  color: string;
 }
 
 export interface Graph {
   nodes: GraphNode[];
   edges: GraphEdge[];
+  /** Totals per zone class for the map page's header (Grafana ignores it). */
+  zones?: ZoneSummary;
 }
 
 export interface FieldSpec {
@@ -91,6 +102,9 @@ export const EDGE_FIELDS: readonly FieldSpec[] = [
   { field_name: 'detail__response_bytes_per_s', type: 'number', displayName: 'Response bytes/s' },
   { field_name: 'detail__packets_per_s', type: 'number', displayName: 'Packets/s' },
   { field_name: 'detail__flows_per_s', type: 'number', displayName: 'Flows/s' },
+  { field_name: 'detail__class', type: 'string', displayName: 'Zone class' },
+  { field_name: 'detail__cost_per_hour', type: 'number', displayName: 'Cost/h' },
+  { field_name: 'color', type: 'string' },
 ];
 
 /** Namespace and app cannot hold a `/` (namespaces are DNS labels), so the id is unambiguous. */
@@ -110,9 +124,14 @@ export function kindOf(namespace: string, known?: string): string {
 /** Rounds rates for the wire: enough digits for a graph, no 17-digit noise. */
 const round = (x: number): number => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : 0);
 
-export function buildGraph(rates: Iterable<PairRate>): Graph {
+export function buildGraph(rates: Iterable<PairRate>, prices?: Prices): Graph {
   const nodes = new Map<string, GraphNode>();
   const edges = new Map<string, GraphEdge>();
+  const edgeClassBytes = new Map<GraphEdge, number[]>();
+  // What an edge costs: the bytes its in-cluster ends sent (inbound traffic is not billed).
+  const edgeBilled = new Map<GraphEdge, number[]>();
+  // The sender pays: each rate's bytes are its source's, whatever the edge's direction.
+  const senderClassBytes = new Map<string, number[]>();
 
   const node = (namespace: string, app: string, kind: string | undefined): GraphNode => {
     const id = nodeId(namespace, app);
@@ -150,6 +169,7 @@ export function buildGraph(rates: Iterable<PairRate>): Graph {
         id, source: from.id, target: to.id, mainstat: 0, secondarystat: 0,
         detail__direction: known ? 'client-server' : 'source-destination',
         detail__request_bytes_per_s: 0, detail__response_bytes_per_s: 0, detail__packets_per_s: 0, detail__flows_per_s: 0,
+        detail__class: 'unknown', detail__cost_per_hour: 0, color: '',
       };
       edges.set(id, e);
     } else if (known) {
@@ -161,6 +181,24 @@ export function buildGraph(rates: Iterable<PairRate>): Graph {
     e.detail__packets_per_s += r.packetsPerS;
     e.detail__flows_per_s += r.flowsPerS;
     e.secondarystat += r.flowsPerS;
+    if (r.classBytesPerS !== undefined) {
+      let cb = edgeClassBytes.get(e);
+      if (cb === undefined) edgeClassBytes.set(e, (cb = [0, 0, 0, 0, 0, 0, 0]));
+      for (let c = 0; c < cb.length; c++) cb[c] += r.classBytesPerS[c] ?? 0;
+      if (src.detail__kind !== 'external' && src.detail__kind !== 'unknown') {
+        let bb = edgeBilled.get(e);
+        if (bb === undefined) edgeBilled.set(e, (bb = [0, 0, 0, 0, 0, 0, 0]));
+        let sb = senderClassBytes.get(src.id);
+        if (sb === undefined) senderClassBytes.set(src.id, (sb = [0, 0, 0, 0, 0, 0, 0]));
+        for (let c = 0; c < bb.length; c++) { bb[c] += r.classBytesPerS[c] ?? 0; sb[c] += r.classBytesPerS[c] ?? 0; }
+      }
+    }
+  }
+  for (const [e, cb] of edgeClassBytes) {
+    const cls = dominantClass(cb);
+    e.detail__class = cls;
+    e.color = CLASS_COLOURS[cls] ?? '';
+    e.detail__cost_per_hour = Math.round(costPerHour(edgeBilled.get(e), prices) * 1e6) / 1e6;
   }
 
   for (const n of nodes.values()) {
@@ -181,5 +219,7 @@ export function buildGraph(rates: Iterable<PairRate>): Graph {
     e.detail__flows_per_s = round(e.detail__flows_per_s);
   }
   const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-  return { nodes: [...nodes.values()].sort(byId), edges: [...edges.values()].sort(byId) };
+  const graph: Graph = { nodes: [...nodes.values()].sort(byId), edges: [...edges.values()].sort(byId) };
+  if (edgeClassBytes.size > 0) graph.zones = summarize(edgeClassBytes.values(), prices, senderClassBytes, edgeBilled.values());
+  return graph;
 }

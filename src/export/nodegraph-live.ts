@@ -21,7 +21,7 @@ export interface PairEnd {
  * Called once per stored pair with its cumulative counts since the pair appeared in the store.
  * Several stored pairs may name the same two ends (extra dimensions such as port): they are summed.
  */
-export type PairVisitor = (src: PairEnd, dst: PairEnd, role: Role, flows: number, bytes: number, packets: number) => void;
+export type PairVisitor = (src: PairEnd, dst: PairEnd, role: Role, flows: number, bytes: number, packets: number, classBytes?: readonly number[]) => void;
 
 /**
  * What the live window reads: anything that can walk its pairs (the pair store, adapted). Handing
@@ -129,7 +129,9 @@ export class LiveWindow {
     let vals = new Float64Array(3072);
     let n = 0;
     const index = new Map<number, number>();
-    this.#source.forEachPair((src, dst, role, flows, bytes, packets) => {
+    // Zone classes: each key's bytes per class over its life (latest only), to split its rate by.
+    const classes = new Map<number, number[]>();
+    this.#source.forEachPair((src, dst, role, flows, bytes, packets, classBytes) => {
       const key = packKey(this.#endId(src), this.#endId(dst), role);
       let i = index.get(key);
       if (i === undefined) {
@@ -143,7 +145,13 @@ export class LiveWindow {
         vals[3 * i] = 0; vals[3 * i + 1] = 0; vals[3 * i + 2] = 0;
       }
       vals[3 * i] += flows; vals[3 * i + 1] += bytes; vals[3 * i + 2] += packets;
+      if (classBytes !== undefined) {
+        let cb = classes.get(key);
+        if (cb === undefined) classes.set(key, (cb = [0, 0, 0, 0, 0, 0, 0]));
+        for (let c = 0; c < cb.length; c++) cb[c] += classBytes[c] ?? 0;
+      }
     });
+    this.#classes = classes;
     return { t, n, keys: keys.slice(0, n), vals: vals.slice(0, 3 * n) };
   }
 
@@ -182,6 +190,8 @@ export class LiveWindow {
     }
   }
 
+  #classes = new Map<number, number[]>();
+
   /** Per-pair rates over the query's window, ending now or (with an offset) at a past snapshot. */
   rates(q: GraphQuery): PairRate[] {
     const now = this.#now();
@@ -218,9 +228,19 @@ export class LiveWindow {
         srcNamespace: src.namespace, srcApp: src.app, dstNamespace: dst.namespace, dstApp: dst.app, role,
         bytesPerS: bytes / seconds, packetsPerS: packets / seconds, flowsPerS: flows / seconds,
         srcKind: src.kind, dstKind: dst.kind,
+        ...this.#classRates(key, bytes / seconds),
       });
     }
     return out;
+  }
+
+  /** The pair's bytes per second split by its classes' shares of its bytes (none when not known). */
+  #classRates(key: number, bytesPerS: number): { classBytesPerS?: number[] } {
+    const cb = this.#classes.get(key);
+    if (cb === undefined) return {};
+    let total = 0;
+    for (const b of cb) total += b;
+    return total > 0 ? { classBytesPerS: cb.map((b) => (bytesPerS * b) / total) } : {};
   }
 
   /** The latest snapshot at or before `t`, else the earliest (the oldest history there is). */

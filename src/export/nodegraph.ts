@@ -8,12 +8,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendText, type HttpServer } from '../observe/http.ts';
 import { buildGraph, EDGE_FIELDS, NODE_FIELDS, type Graph, type PairRate } from './nodegraph-graph.ts';
 import type { LiveWindow } from './nodegraph-live.ts';
+import type { Prices } from '../config/prices.ts';
 import { prometheusRates, PrometheusError, type PrometheusClient } from './nodegraph-prometheus.ts';
 import { parseGraphQuery, QueryError } from './nodegraph-query.ts';
 
 export interface NodeGraphApiOptions {
   /** History source; when set, /api/graph/data asks it. */
   prometheus?: PrometheusClient;
+  /** Prices per zone class, for each edge's cost per hour. */
+  prices?: Prices;
   /** The live store's recent window; used when no Prometheus is configured. */
   live?: LiveWindow;
   now?: () => number;
@@ -26,12 +29,14 @@ export type NodeGraphSource = 'prometheus' | 'live' | 'none';
 export class NodeGraphApi {
   readonly #prometheus?: PrometheusClient;
   readonly #live?: LiveWindow;
+  readonly #prices?: Prices;
   readonly #now: () => number;
   readonly #onError: (err: unknown) => void;
 
   constructor(opts: NodeGraphApiOptions) {
     this.#prometheus = opts.prometheus;
     this.#live = opts.live;
+    this.#prices = opts.prices;
     this.#now = opts.now ?? Date.now;
     this.#onError = opts.onError ?? (() => {});
   }
@@ -47,7 +52,7 @@ export class NodeGraphApi {
     let rates: PairRate[] = [];
     if (this.#prometheus) rates = await prometheusRates(this.#prometheus, q, now);
     else if (this.#live) rates = this.#live.rates(q);
-    return buildGraph(rates);
+    return buildGraph(rates, this.#prices);
   }
 
   health(): Record<string, unknown> {

@@ -28,7 +28,7 @@ function endAttributes(a: PairAttributes, side: 'src' | 'dst', l: EndLabels): vo
 
 /**
  * The OBI-style attributes of a pair: `k8s.src.*`, `k8s.dst.*`, `direction` (request or response
- * where known), `network.transport` and `server.port` when those dimensions are on.
+ * where known), `network.transport`, `server.port` and `src.zone`/`dst.zone` when those dimensions are on.
  */
 export function pairAttributes(store: PairStore, p: Pair): PairAttributes {
   const a: PairAttributes = {};
@@ -42,5 +42,6 @@ export function pairAttributes(store: PairStore, p: Pair): PairAttributes {
   if (dir !== 'unknown') a.direction = dir;
   if (store.dimensions.protocol) a['network.transport'] = protocolName(p.proto);
   if (store.dimensions.serverPort && p.serverPort !== 0) a['server.port'] = p.serverPort;
+  if (store.dimensions.zone) [a['src.zone'], a['dst.zone']] = store.zonesOf(p);
   return a;
 }

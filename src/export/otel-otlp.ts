@@ -17,6 +17,8 @@ import type { PairStore } from '../aggregate/pair-store.ts';
 import type { Counter, MetricsRegistry } from '../observe/metrics.ts';
 import { SelfMetricProducer, StoreMetricProducer } from './otel-producer.ts';
 import type { OtlpProtocol } from '../config/otlp-env.ts';
+import { ZoneMetricProducer } from './otel-zones.ts';
+import type { Prices } from '../config/prices.ts';
 
 /**
  * Points per request. A connection point with its ~13 attributes is 300 to 600 bytes of protobuf,
@@ -41,6 +43,8 @@ export interface OtlpOptions {
   maxBatchPoints?: number;
   /** Self-metrics: exported alongside, and the place where exports and failures are counted. */
   registry?: MetricsRegistry;
+  /** Prices per zone class: the workload cost metric (none without). */
+  prices?: Prices;
   /** For tests: any PushMetricExporter instead of the gRPC one. */
   exporter?: PushMetricExporter;
   /** Told of every request's outcome (the SDK itself only tells its diagnostics logger). */
@@ -136,7 +140,7 @@ export class OtlpMetrics {
     this.exporter = exporter;
     // The exporter honours OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE; our producers follow it.
     this.temporality = exporter.selectAggregationTemporality(InstrumentType.COUNTER);
-    const producers = [new StoreMetricProducer(opts.store, { temporality: this.temporality })];
+    const producers = [new StoreMetricProducer(opts.store, { temporality: this.temporality }), new ZoneMetricProducer(opts.store, { temporality: this.temporality, prices: opts.prices })];
     const self = opts.registry ? [new SelfMetricProducer(opts.registry, { temporality: this.temporality })] : [];
     this.reader = new PeriodicExportingMetricReader({
       exporter,

@@ -12,6 +12,8 @@ import type { ServerResponse } from 'node:http';
 import type { End, Pair, PairStore } from '../aggregate/pair-store.ts';
 import type { MetricsRegistry } from '../observe/metrics.ts';
 import { CONNECTION_METRICS, SCOPE, pairAttributes } from './otel-attributes.ts';
+import type { Prices } from '../config/prices.ts';
+import { zoneSeries } from './zone-series.ts';
 
 /** The official exporter's content type (no version, no charset). */
 export const OTEL_PAGE_CONTENT_TYPE = 'text/plain';
@@ -48,6 +50,8 @@ export interface OtelPageOptions {
   resourceAttributes: Readonly<Record<string, unknown>>;
   /** Self-metrics on the same page. */
   registry?: MetricsRegistry;
+  /** Prices for the zone cost family (--prices); without, no cost family. */
+  prices?: Prices;
 }
 
 /** About this many characters per piece written to the socket. */
@@ -56,6 +60,7 @@ const CHUNK_CHARS = 64 * 1024;
 export class OtelPrometheusText {
   private readonly store: PairStore;
   private readonly registry: MetricsRegistry | undefined;
+  private readonly prices: Prices | undefined;
   private readonly target: string;
   private readonly heads: string[];
   private readonly names: string[];
@@ -67,6 +72,7 @@ export class OtelPrometheusText {
   constructor(opts: OtelPageOptions) {
     this.store = opts.store;
     this.registry = opts.registry;
+    this.prices = opts.prices;
     this.target = `${head('target_info', 'Target metadata', '', 'gauge')}target_info${labelText(opts.resourceAttributes, {})} 1\n`;
     this.names = CONNECTION_METRICS.map((m) => metricName(m.name, true));
     this.heads = CONNECTION_METRICS.map((m, i) => head(this.names[i], m.description, m.unit, 'counter'));
@@ -117,6 +123,7 @@ export class OtelPrometheusText {
         }
       }
     }
+    out += this.renderZones();
     if (this.registry) out += this.renderSelf(this.registry);
     yield out;
   }
@@ -130,12 +137,13 @@ export class OtelPrometheusText {
     if (t === undefined) {
       const src = this.ends(p.src)[0], dst = this.ends(p.dst)[1];
       const key = p.overflow ? -1 : p.dims;
-      let tail = this.tails.get(key);
+      // Zones are the pair's own, not its dimensions': no shared tail then.
+      let tail = this.store.dimensions.zone && !p.overflow ? undefined : this.tails.get(key);
       if (tail === undefined) {
         // The attributes beyond the two ends, from a pair whose ends carry none.
-        const own = pairAttributes(this.store, { src: BARE, dst: BARE, overflow: p.overflow, dims: p.dims, proto: p.proto, serverPort: p.serverPort } as unknown as Pair);
+        const own = pairAttributes(this.store, { ...p, src: BARE, dst: BARE } as unknown as Pair);
         tail = labelText(own, STORE_SCOPE_LABELS).slice(1, -1);
-        this.tails.set(key, tail);
+        if (!this.store.dimensions.zone) this.tails.set(key, tail);
       }
       t = `{${src}${src && dst ? ',' : ''}${dst}${src || dst ? ',' : ''}${tail}}`;
       p.otelTextCache = t;
@@ -155,6 +163,17 @@ export class OtelPrometheusText {
       this.endText.set(e, t);
     }
     return t;
+  }
+
+  /** The zone families, after the connection families as the official exporter orders its producers; few series. */
+  private renderZones(): string {
+    let out = '';
+    for (const z of zoneSeries(this.store, this.prices)) {
+      const name = metricName(z.name, true);
+      out += head(name, z.description, z.unit, 'counter');
+      for (const p of z.points) out += `${name}${labelText(p.attributes, STORE_SCOPE_LABELS)} ${p.value}\n`;
+    }
+    return out;
   }
 
   /** Counters as monotonic sums (`_total`), gauges as gauges, label names as attribute keys. */

@@ -101,10 +101,12 @@ export class PrometheusTextRenderer {
     if (x.role) parts.push(`direction="${p.overflow ? 'unknown' : directionOf(p.dims)}"`);
     if (x.kind) parts.push(`dstkind="${escapeLabelValue(d.kind || 'unknown')}"`);
     parts.push(`dsthost="${escapeLabelValue(d.host)}"`, `dstnamespace="${escapeLabelValue(d.namespace)}"`);
+    if (x.zone) parts.push(`dstzone="${escapeLabelValue(this.store.zonesOf(p)[1] || 'unknown')}"`);
     if (x.protocol) parts.push(`protocol="${p.overflow ? 'unknown' : protocolName(p.proto)}"`);
     if (x.serverPort) parts.push(`serverport="${p.overflow ? 'unknown' : String(p.serverPort)}"`);
     if (x.kind) parts.push(`srckind="${escapeLabelValue(s.kind || 'unknown')}"`);
     parts.push(`srchost="${escapeLabelValue(s.host)}"`, `srcnamespace="${escapeLabelValue(s.namespace)}"`);
+    if (x.zone) parts.push(`srczone="${escapeLabelValue(this.store.zonesOf(p)[0] || 'unknown')}"`);
     return parts.join(',');
   }
 

@@ -29,6 +29,8 @@ import {
 import { V4Table, V6Table } from './ip-table.ts';
 import { mappedIPv4, parseAddress } from './ip.ts';
 import type { ParsedAddress } from './ip.ts';
+import { EXTERNAL, INTERNET, NOWHERE, internPlace, type Place } from '../aggregate/zone-class.ts';
+import { scope4, scope6 } from './zones.ts';
 
 export { UNKNOWN_ENDPOINT } from './intern.ts';
 
@@ -179,6 +181,8 @@ class IpEntry {
 interface NodeState {
   readonly endpoint: Endpoint;
   readonly addrs: ParsedAddress[];
+  /** Its zone and region (NOWHERE when unlabelled). */
+  readonly place: Place;
 }
 
 interface ServiceState {
@@ -213,6 +217,8 @@ export class IdentityIndex implements InventoryListener {
   private readonly ext6 = new V6Table<Endpoint>(64);
   private readonly pods = new Map<string, PodState>();
   private readonly podsByNs = new Map<string, Set<PodState>>();
+  /** Pods (deleted ones too, until pruned) by node: their addresses change meaning with the node's zone. */
+  private readonly podsByNode = new Map<string, Set<PodState>>();
   private readonly nodes = new Map<string, NodeState>();
   private readonly services = new Map<string, ServiceState>();
   private readonly servicesByNs = new Map<string, Set<ServiceState>>();
@@ -531,9 +537,11 @@ export class IdentityIndex implements InventoryListener {
       this.detachAddrs(existing);
       this.setServerPorts(existing, NO_PORTS);
       this.nsRemove(this.podsByNs, existing.slim.namespace, existing);
+      this.nsRemove(this.podsByNode, existing.slim.nodeName, existing);
     }
     const st = new PodState(slim, endpoint);
     this.pods.set(slim.uid, st);
+    this.nsSet(this.podsByNode, slim.nodeName).add(st);
     st.containerPorts = makePortSet(slim.ports.map((p) => portKey(p.protocol, p.port)));
     this.nsSet(this.podsByNs, slim.namespace).add(st);
     this.setServerPorts(st, this.computeServerPorts(st));
@@ -553,16 +561,25 @@ export class IdentityIndex implements InventoryListener {
   }
 
   upsertNode(node: SlimNode): void {
-    this.deleteNode(node.name);
-    const st: NodeState = { endpoint: nodeEndpoint(node.name), addrs: parseAll(node.addresses) };
+    const before = this.nodePlace(node.name);
+    this.removeNode(node.name);
+    const place = internPlace(node.zone ?? '', node.region ?? '', '');
+    const st: NodeState = { endpoint: nodeEndpoint(node.name), addrs: parseAll(node.addresses), place };
     this.nodes.set(node.name, st);
     for (const a of st.addrs) {
       this.entryFor(a).node = st.endpoint;
       this.changed(a);
     }
+    if (place !== before) this.replacePods(node.name);
   }
 
   deleteNode(name: string): void {
+    const before = this.nodePlace(name);
+    this.removeNode(name);
+    if (before !== NOWHERE) this.replacePods(name);
+  }
+
+  private removeNode(name: string): void {
     const st = this.nodes.get(name);
     if (st === undefined) return;
     this.nodes.delete(name);
@@ -570,6 +587,46 @@ export class IdentityIndex implements InventoryListener {
       const e = this.getEntry(a);
       if (e !== undefined && e.node === st.endpoint) { e.node = null; this.dropIfEmpty(a, e); this.changed(a); }
     }
+  }
+
+  /**
+   * Where a resolved end is, for zone classes (allocates nothing; not for every record: callers
+   * remember it per address). Pods, hostNetwork pods and node addresses are where their node is;
+   * a named network where it says; an ASN-named address is on the internet; an address nobody
+   * names is the internet when public, outside the cluster when private, else nowhere. A Service
+   * ClusterIP is nowhere: its backends may be in any zone.
+   */
+  placeOf(ep: Endpoint, ip4: number, ip6: Uint8Array | null): Place {
+    switch (ep.kind) {
+      case 'pod':
+      case 'node':
+        return this.nodePlace(ep.nodeName);
+      case 'external':
+        return this.networks?.placeOf(ep.name) ?? INTERNET;
+      case 'unknown': {
+        const scope = ip6 === null ? scope4(ip4) : scope6(ip6);
+        return scope === 'public' ? INTERNET : scope === 'private' ? EXTERNAL : NOWHERE;
+      }
+      default:
+        return NOWHERE;
+    }
+  }
+
+  /** The zone and region of a node (NOWHERE while the node is not known or not labelled). */
+  nodePlace(name: string): Place {
+    return this.nodes.get(name)?.place ?? NOWHERE;
+  }
+
+  /**
+   * A node's zone or region changed (or the node came or went): its pods' addresses, deleted
+   * pods kept for late flows too, are listed as changed, so a caller that remembers what an
+   * address means (and where it is) learns it again. Their flows move to the new class from now
+   * on; counts already made stay where they were.
+   */
+  private replacePods(nodeName: string): void {
+    const pods = this.podsByNode.get(nodeName);
+    if (pods === undefined) return;
+    for (const st of pods) this.refreshAddrs(st);
   }
 
   upsertService(svc: SlimService): void {
@@ -610,6 +667,7 @@ export class IdentityIndex implements InventoryListener {
       this.detachAddrs(st);
       this.setServerPorts(st, NO_PORTS);
       this.pods.delete(st.uid);
+      this.nsRemove(this.podsByNode, st.slim.nodeName, st);
       this.pruned++;
     }
     if (head > 1024 && head * 2 > this.gone.length) {

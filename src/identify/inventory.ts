@@ -40,6 +40,9 @@ export interface SlimNode {
   readonly name: string;
   /** InternalIP and ExternalIP addresses (and pod CIDR gateway addresses are not included). */
   readonly addresses: readonly string[];
+  /** topology.kubernetes.io/zone and /region (failure-domain.beta.* as fallback); absent when unlabelled. */
+  readonly zone?: string;
+  readonly region?: string;
 }
 
 export interface SlimService {

@@ -2,12 +2,40 @@
  * Named CIDRs for external addresses (`office=192.0.2.0/24`). The narrowest matching network
  * wins, so `corp=10.0.0.0/8` and `lab=10.1.0.0/16` can overlap. Looked up only when an address
  * is not in the inventory and not yet in the index's external cache.
+ *
+ * A network may also say where it is, for zone classes: `vpc-b=10.1.0.0/16;zone=use1-az2;region=us-east-1`
+ * compares it with the cluster's zones like a node; `;class=internet` or `;class=external` fixes
+ * the class of every flow that reaches it. A network that says neither is `external`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { parseAddress } from './ip.ts';
+import { EXTERNAL, internPlace, type Place } from '../aggregate/zone-class.ts';
 
 export class NetworksError extends Error {}
+
+/** Where a named network is (see the file comment). */
+export type NetworkPlace = Place;
+
+export const NETWORK_CLASSES = ['internet', 'external'] as const;
+const DEFAULT_PLACE: NetworkPlace = EXTERNAL;
+
+/** zone / region / class as given (any may be absent) to a NetworkPlace; throws NetworksError naming the bad field. */
+export function networkPlace(name: string, attrs: { zone?: unknown; region?: unknown; class?: unknown }): NetworkPlace {
+  for (const k of ['zone', 'region', 'class'] as const) {
+    const v = attrs[k];
+    if (v !== undefined && (typeof v !== 'string' || v.trim() === '')) throw new NetworksError(`${name}: ${k} must be a non-empty string`);
+  }
+  const cls = attrs.class as string | undefined;
+  if (cls !== undefined && !(NETWORK_CLASSES as readonly string[]).includes(cls)) {
+    throw new NetworksError(`${name}: class ${JSON.stringify(cls)} is not one of ${NETWORK_CLASSES.join(', ')}`);
+  }
+  const zone = (attrs.zone as string | undefined)?.trim() ?? '';
+  const region = (attrs.region as string | undefined)?.trim() ?? '';
+  if (zone === '' && region === '' && cls === undefined) return DEFAULT_PLACE;
+  // Placed by zone: compared with the cluster's zones unless a class says otherwise.
+  return internPlace(zone, region, (cls as NetworkPlace['outside'] | undefined) ?? (zone === '' ? 'external' : ''));
+}
 
 interface Net6 {
   readonly bytes: Uint8Array;
@@ -25,15 +53,22 @@ export class NamedNetworks {
   private v4Lengths: number[] = [];
   private v6: Net6[] = [];
   private count = 0;
+  private readonly places = new Map<string, NetworkPlace>();
+
+  /** Where the network of this name is (`external` unless it said otherwise); undefined for a name no network has. */
+  placeOf(name: string): NetworkPlace | undefined {
+    return this.places.get(name);
+  }
 
   get size(): number {
     return this.count;
   }
 
   /** Add `cidr` (v4 or v6; a bare address is a /32 or /128) under `name`. Throws NetworksError on bad input. */
-  add(name: string, cidr: string): void {
+  add(name: string, cidr: string, place?: NetworkPlace): void {
     const n = name.trim();
     if (n === '') throw new NetworksError(`network ${JSON.stringify(cidr)} needs a name`);
+    this.places.set(n, place ?? this.places.get(n) ?? DEFAULT_PLACE);
     const [addrText, bitsText, extra] = cidr.trim().split('/');
     const addr = parseAddress(addrText ?? '');
     if (!addr || extra !== undefined) throw new NetworksError(`${n}: ${JSON.stringify(cidr)} is not a CIDR`);
@@ -81,12 +116,21 @@ export class NamedNetworks {
   }
 }
 
-/** Entries as `name=cidr`. */
+/** Entries as `name=cidr`, optionally followed by `;zone=Z`, `;region=R`, `;class=C`. */
 export function addNetworkList(nets: NamedNetworks, entries: readonly string[]): void {
   for (const e of entries) {
     const eq = e.indexOf('=');
     if (eq < 0) throw new NetworksError(`${JSON.stringify(e)}: expected name=cidr`);
-    nets.add(e.slice(0, eq), e.slice(eq + 1));
+    const name = e.slice(0, eq);
+    const [cidr, ...rest] = e.slice(eq + 1).split(';');
+    const attrs: Record<string, string> = {};
+    for (const kv of rest) {
+      const at = kv.indexOf('=');
+      const key = at < 0 ? kv.trim() : kv.slice(0, at).trim();
+      if (key !== 'zone' && key !== 'region' && key !== 'class') throw new NetworksError(`${name.trim()}: ${JSON.stringify(key)} is not zone, region or class`);
+      attrs[key] = at < 0 ? '' : kv.slice(at + 1);
+    }
+    nets.add(name, cidr ?? '', networkPlace(name.trim(), attrs));
   }
 }
 
@@ -115,10 +159,18 @@ export function addNetworksFile(nets: NamedNetworks, path: string): void {
         if (!item || typeof item !== 'object') throw new NetworksError(`networks file ${path}: entry ${i}: expected {name, cidr}`);
         const o = item as Record<string, unknown>;
         if (typeof o.name !== 'string') throw new NetworksError(`networks file ${path}: entry ${i}: missing name`);
-        for (const c of cidrsOf(o.cidrs ?? o.cidr, `entry ${i}`)) nets.add(o.name, c);
+        const place = networkPlace(o.name, o);
+        for (const c of cidrsOf(o.cidrs ?? o.cidr, `entry ${i}`)) nets.add(o.name, c, place);
       });
     } else if (doc && typeof doc === 'object') {
-      for (const [name, v] of Object.entries(doc)) for (const c of cidrsOf(v, name)) nets.add(name, c);
+      for (const [name, v] of Object.entries(doc)) {
+        // { name: { cidrs: [...], zone, region, class } } as well as { name: cidr(s) }.
+        if (v && typeof v === 'object' && !Array.isArray(v)) {
+          const o = v as Record<string, unknown>;
+          const place = networkPlace(name, o);
+          for (const c of cidrsOf(o.cidrs ?? o.cidr, name)) nets.add(name, c, place);
+        } else for (const c of cidrsOf(v, name)) nets.add(name, c);
+      }
     } else if (doc !== null && doc !== undefined) {
       throw new NetworksError(`networks file ${path}: expected a mapping or a list`);
     }

@@ -232,7 +232,13 @@ export function slimPod(pod: V1Pod, opts: SlimOptions = {}): SlimPod | undefined
   return slim;
 }
 
-/** A node's InternalIP and ExternalIP addresses. */
+/** The node's topology label, the GA name first, then the deprecated beta one older clusters still set. */
+function topologyLabel(labels: Readonly<Record<string, string>> | undefined, what: 'zone' | 'region'): string {
+  const v = labels?.[`topology.kubernetes.io/${what}`] || labels?.[`failure-domain.beta.kubernetes.io/${what}`];
+  return typeof v === 'string' ? v : '';
+}
+
+/** A node's InternalIP and ExternalIP addresses, and its zone and region. */
 export function slimNode(node: V1Node): SlimNode | undefined {
   const name = node.metadata?.name;
   if (!name) return undefined;
@@ -242,7 +248,9 @@ export function slimNode(node: V1Node): SlimNode | undefined {
       addresses.push(a.address);
     }
   }
-  return { name, addresses };
+  const zone = topologyLabel(node.metadata?.labels, 'zone');
+  const region = topologyLabel(node.metadata?.labels, 'region');
+  return { name, addresses, ...(zone ? { zone: str(zone) } : {}), ...(region ? { region: str(region) } : {}) };
 }
 
 /** A Service's virtual IPs, ports and selector. Headless ("None") and ExternalName services have no ClusterIP. */

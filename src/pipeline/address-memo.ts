@@ -22,7 +22,10 @@ const EPOCH = 0, ADDR = 1, END = 2, FLAGS = 3, NODE = 4, POD_NODE = 5, FROM = 6,
 const BASE_MS = 1_500_000_000_000;
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
+// FLAGS: bit 0 unknown, bits 1-17 the port set's number (up to MAX_NUMBERED), bits 18-30 the place number.
 const UNKNOWN = 1;
+const PORTS_MASK = (1 << 17) - 1;
+const PLACE_SHIFT = 18;
 const MIN_SLOTS = 1 << 12;
 /** 8 MiB: 131,072 addresses, twice the identity index's cache of external ones. Past it, the memo starts empty again. */
 const MAX_SLOTS = 1 << 18;
@@ -36,6 +39,8 @@ export interface AddressFacts {
   /** The server ports of the end, for role(). */
   ports: PortSet;
   unknown: boolean;
+  /** The delta table's number for where the end is (zone classes), under MAX_PLACES (8191); 0 when not given. */
+  place?: number;
   /** The end's node name ('' for none), and the same only when the end is a pod. */
   node: string;
   podNode: string;
@@ -101,7 +106,12 @@ export class AddressMemo {
   }
 
   ports(at: number): PortSet {
-    return this.#portSets[this.#slots[at + FLAGS] >>> 1];
+    return this.#portSets[(this.#slots[at + FLAGS] >>> 1) & PORTS_MASK];
+  }
+
+  /** The end's place number (AddressFacts.place). */
+  place(at: number): number {
+    return this.#slots[at + FLAGS] >>> PLACE_SHIFT;
   }
 
   /** The end's node, numbered as nodeId() numbers names (0: none). */
@@ -147,7 +157,7 @@ export class AddressMemo {
     s[at + EPOCH] = this.#epoch;
     s[at + ADDR] = key;
     s[at + END] = f.end;
-    s[at + FLAGS] = (this.#portId(f.ports) << 1) | (f.unknown ? UNKNOWN : 0);
+    s[at + FLAGS] = (((f.place ?? 0) & 0x1fff) << PLACE_SHIFT) | (this.#portId(f.ports) << 1) | (f.unknown ? UNKNOWN : 0);
     s[at + NODE] = this.nodeId(f.node);
     s[at + POD_NODE] = this.nodeId(f.podNode);
     s[at + FROM] = from;

@@ -10,6 +10,7 @@ import type { Logger } from '../observe/log.ts';
 import { PrometheusTextRenderer } from '../export/prometheus-text.ts';
 import { OtelPrometheusText, OTEL_PAGE_CONTENT_TYPE } from '../export/otel-prometheus-text.ts';
 import type { Resource } from '@opentelemetry/resources';
+import { ZonePrometheusRenderer } from '../export/zone-prometheus.ts';
 import type { SelfMetrics } from './self-metrics.ts';
 import { dimensionsOf } from './parts.ts';
 
@@ -28,15 +29,16 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
   // The OpenTelemetry packages (the resource, the SDK, the exporters) are loaded only when OTLP is
   // on, or for the resource alone at the first /metrics/otel scrape: together some 10 MiB of heap.
   const resourceOf = async () => (await import('../export/otel-resource.ts')).buildResource({ clusterName: config.clusterName });
+  const zones = new ZonePrometheusRenderer(store, config.prices);
   const otlpState = { final: false };
   const otlp = config.otlpEndpoint ? await startOtlp(config, store, await resourceOf(), self, log, otlpState) : undefined;
   // The page reads the registry when scraped, so OTLP's own counters (exports, failures) appear on it too.
   let otelPage: Promise<OtelPrometheusText> | undefined;
-  const page = () => (otelPage ??= resourceOf().then((r) => new OtelPrometheusText({ store, resourceAttributes: r.attributes, registry: self.registry })));
+  const page = () => (otelPage ??= resourceOf().then((r) => new OtelPrometheusText({ store, resourceAttributes: r.attributes, registry: self.registry, prices: config.prices })));
   if (otlp) log.info({ endpoint: config.otlpEndpoint, protocol: config.otlpProtocol, intervalMs: config.otlpIntervalMs, temporality: otlp.temporality }, 'OTLP export on');
   let down: Promise<void> | undefined;
   return {
-    renderPrometheus: () => prom.render(),
+    renderPrometheus: () => prom.render() + zones.render(),
     otelHandler: async (req, res) => {
       const p = await page();
       res.writeHead(200, { 'content-type': OTEL_PAGE_CONTENT_TYPE, 'cache-control': 'no-store' });
@@ -83,7 +85,7 @@ async function startOtlp(config: RunConfig, store: PairStore, resource: Resource
     }
   };
   return OtlpMetrics.create({
-    store, resource, registry: self.registry, onFailure, onResult,
+    store, resource, registry: self.registry, onFailure, onResult, prices: config.prices,
     endpoint: config.otlpEndpoint, protocol: config.otlpProtocol, intervalMs: config.otlpIntervalMs, timeoutMs: config.otlpTimeoutMs,
   });
 }

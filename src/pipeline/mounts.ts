@@ -24,7 +24,7 @@ export function storePairSource(store: PairStore): PairSource {
   };
   return {
     forEachPair(visit) {
-      for (const p of store.pairs) visit(endOf(p.src), endOf(p.dst), p.role, p.flows, p.bytes, p.packets);
+      for (const p of store.pairs) visit(endOf(p.src), endOf(p.dst), p.role, p.flows, p.bytes, p.packets, p.classBytes);
     },
   };
 }
@@ -37,7 +37,7 @@ export function mountNodeGraphOnCollector(c: Collector): () => void {
     : undefined;
   const live = prometheus ? undefined : new LiveWindow(storePairSource(c.store));
   live?.start();
-  const api = new NodeGraphApi({ prometheus, live, onError: (err) => c.log.warn({ err: String(err) }, 'node graph: Prometheus query failed') });
+  const api = new NodeGraphApi({ prometheus, live, prices: cfg.prices, onError: (err) => c.log.warn({ err: String(err) }, 'node graph: Prometheus query failed') });
   api.mount(c.server);
   try {
     mountMapPage(c.server);

@@ -52,6 +52,7 @@ export function dimensionsOf(cfg: RunConfig): Dimensions {
     role: cfg.extraLabels.includes('role'),
     protocol: cfg.extraLabels.includes('protocol'),
     serverPort: cfg.extraLabels.includes('port'),
+    zone: cfg.extraLabels.includes('zone'),
   };
 }
 

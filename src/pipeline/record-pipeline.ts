@@ -10,6 +10,8 @@
 import type { Exporter, FlowRecord, RecordSink } from '../decode/record.ts';
 import type { Endpoint, Role } from '../identify/endpoint.ts';
 import type { PortSet } from '../identify/index.ts';
+import type { Place } from '../aggregate/zone-class.ts';
+import { whereOf } from '../aggregate/delta-table.ts';
 import { type DedupMode, shouldCount, shouldCountNumbered } from '../aggregate/dedup.ts';
 import { DOUBLE_ZERO } from '../observe/double-zero.ts';
 import { AddressMemo, type AddressFacts } from './address-memo.ts';
@@ -28,11 +30,13 @@ export interface Identity {
   readonly hitPorts: PortSet;
   readonly hitFrom: number;
   readonly hitTo: number;
+  /** Where a resolved end is (zone classes); not called per remembered record. */
+  placeOf(ep: Endpoint, ip4: number, ip6: Uint8Array | null): Place;
 }
 
 /** The pair store's hot-path entry (PairStore, DeltaTable). */
 export interface PairSink {
-  add(src: Endpoint, dst: Endpoint, role: Role, rec: FlowRecord, nowMs: number): void;
+  add(src: Endpoint, dst: Endpoint, role: Role, rec: FlowRecord, nowMs: number, srcPlace?: Place, dstPlace?: Place): void;
 }
 
 /** A sink that numbers ends itself (DeltaTable), so addresses can be remembered by end number. */
@@ -40,7 +44,8 @@ export interface NumberedPairSink extends PairSink {
   /** Rises when the numbering starts over. */
   readonly dictionary: number;
   endOf(ep: Endpoint): number;
-  addEnds(s: number, d: number, role: Role, rec: FlowRecord, nowMs: number): void;
+  placeNumber(p: Place): number;
+  addEnds(s: number, d: number, role: Role, rec: FlowRecord, nowMs: number, where?: number): void;
 }
 
 export interface PipelineCounters {
@@ -73,7 +78,7 @@ export class RecordPipeline {
   /** What the memo's contents were learnt under. */
   #generation = -1;
   #dictionary = -1;
-  readonly #facts: AddressFacts = { end: 0, ports: [], unknown: false, node: '', podNode: '', from: 0, to: 0 };
+  readonly #facts: AddressFacts = { end: 0, ports: [], unknown: false, place: 0, node: '', podNode: '', from: 0, to: 0 };
   // Exporter objects are cached per (address, port) by ingest, so identity works as a key.
   #exporterNodes = new WeakMap<Exporter, string | null>();
 
@@ -131,10 +136,13 @@ export class RecordPipeline {
   #count(rec: FlowRecord, memo: AddressMemo | undefined): void {
     const c = this.counters;
     const id = this.#identity;
+    const v6 = rec.family === 6;
     const src = id.resolveSrc(rec);
-    if (memo !== undefined) this.#remember(memo, rec.src4, src);
+    const srcPlace = id.placeOf(src, rec.src4, v6 ? rec.src6 : null);
+    if (memo !== undefined) this.#remember(memo, rec.src4, src, srcPlace);
     const dst = id.resolveDst(rec);
-    if (memo !== undefined) this.#remember(memo, rec.dst4, dst);
+    const dstPlace = id.placeOf(dst, rec.dst4, v6 ? rec.dst6 : null);
+    if (memo !== undefined) this.#remember(memo, rec.dst4, dst, dstPlace);
     if (src.kind === 'unknown') c.unknownSrc++;
     if (dst.kind === 'unknown') c.unknownDst++;
     if (this.#dedup !== 'off') {
@@ -145,7 +153,7 @@ export class RecordPipeline {
         return;
       }
     }
-    this.#store.add(src, dst, id.role(rec, src, dst), rec, this.nowMs);
+    this.#store.add(src, dst, id.role(rec, src, dst), rec, this.nowMs, srcPlace, dstPlace);
   }
 
   #countRemembered(rec: FlowRecord, memo: AddressMemo, s: number, d: number): void {
@@ -161,15 +169,18 @@ export class RecordPipeline {
       }
     }
     const role = this.#identity.roleOfPorts(rec, memo.ports(s), memo.ports(d));
-    this.#numbered!.addEnds(memo.end(s), memo.end(d), role, rec, this.nowMs);
+    const sn = memo.node(s);
+    const where = whereOf(memo.place(s), memo.place(d), sn !== 0 && sn === memo.node(d));
+    this.#numbered!.addEnds(memo.end(s), memo.end(d), role, rec, this.nowMs, where);
   }
 
   /** Right after a resolve, while the identity's hit fields describe it. */
-  #remember(memo: AddressMemo, ip: number, ep: Endpoint): void {
+  #remember(memo: AddressMemo, ip: number, ep: Endpoint, place: Place): void {
     const id = this.#identity;
     if (id.hitFrom > id.hitTo) return;
     const f = this.#facts;
     f.end = this.#numbered!.endOf(ep);
+    f.place = this.#numbered!.placeNumber(place);
     f.ports = id.hitPorts;
     f.unknown = ep.kind === 'unknown';
     f.node = ep.nodeName;

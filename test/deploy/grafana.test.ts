@@ -26,7 +26,7 @@ const varQuery = (v: Variable): string | undefined =>
   typeof v.query === 'string' ? v.query : v.query && typeof v.query === 'object' ? (v.query as { query?: string }).query : undefined;
 
 test('dashboards: the expected files, valid JSON, sane structure', () => {
-  assert.deepEqual(FILES, ['netflow-k8s-health.json', 'netflow-nodegraph-api.json', 'netflow-nodegraph.json', 'netflow-seed.json']);
+  assert.deepEqual(FILES, ['netflow-k8s-health.json', 'netflow-nodegraph-api.json', 'netflow-nodegraph.json', 'netflow-seed.json', 'netflow-traffic-cost.json']);
   const uids = new Set<string>();
   for (const f of FILES) {
     const d = load(f);
@@ -166,4 +166,16 @@ test('every PromQL expression parses and finds the demo collector\'s series in a
   const edgeIds = new Set(edges.map((e) => e.metric.id));
   assert.ok(edgeIds.has('shop/frontend->shop/catalog'), [...edgeIds].join(', '));
   assert.ok(!edgeIds.has('shop/catalog->shop/frontend'), 'responses are folded into the client → server edge');
+});
+
+test('traffic cost dashboard: top workloads by cross-zone and internet cost, zone-to-zone matrices', () => {
+  const d = load('netflow-traffic-cost.json');
+  assert.match(d.title, /Traffic cost/);
+  const byTitle = Object.fromEntries(panelsOf(d).map((p) => [p.title, p]));
+  assert.match(byTitle['Top workloads by cross-zone cost (last 24 h)'].targets![0].expr!, /topk\(10, sum by \(namespace, app\) \(increase\(netflow_workload_traffic_cost_total\{class="cross-zone"/);
+  assert.match(byTitle['Top workloads by internet egress cost (last 24 h)'].targets![0].expr!, /class="internet"/);
+  for (const t of ['Zone to zone: bytes/s', 'Zone to zone: cross-zone and cross-region GiB (last 24 h)']) {
+    assert.match(byTitle[t].targets![0].expr!, /sum by \(src_zone, dst_zone\)/, t);
+    assert.deepEqual((byTitle[t] as unknown as { transformations: { id: string }[] }).transformations.map((x) => x.id), ['groupingToMatrix'], t);
+  }
 });

@@ -96,7 +96,7 @@ test('graph: both directions of a conversation form one client → server edge w
     {
       id: 'shop/web->shop/api', source: 'shop/web', target: 'shop/api', mainstat: 5200, secondarystat: 4,
       detail__direction: 'client-server', detail__request_bytes_per_s: 200, detail__response_bytes_per_s: 5000,
-      detail__packets_per_s: 52, detail__flows_per_s: 4,
+      detail__packets_per_s: 52, detail__flows_per_s: 4, detail__class: 'unknown', detail__cost_per_hour: 0, color: '',
     },
   );
   assert.ok(!g.edges.some((e) => e.source === 'shop/api' && e.target === 'shop/web'));
@@ -261,4 +261,38 @@ test('HTTP: routes, JSON content type, 400 on bad input, 405 on other methods', 
   const post = await fetch(`${base}/api/graph/data`, { method: 'POST' });
   assert.equal(post.status, 405);
   await post.body?.cancel();
+});
+
+test('zone classes on edges: the class most bytes have, its colour, cost per hour, and the header totals', () => {
+  const GiBps = 2 ** 30 / 3600; // one GiB an hour
+  const prices = { currency: 'USD', perGiB: { 'cross-zone': 0.02, internet: 0.09 }, source: 'test' } as const;
+  const g = buildGraph([
+    { ...rate('shop/api', 'shop/db', 'src-client', 10 * GiBps), classBytesPerS: [0, 0, 2 * GiBps, 8 * GiBps, 0, 0, 0] },
+    { ...rate('shop/web', 'external/cdn', 'unknown', 5 * GiBps), classBytesPerS: [0, 0, 0, 0, 0, 5 * GiBps, 0] },
+    rate('shop/web', 'shop/api', 'src-client', 100),
+  ], prices);
+  const edge = (id: string) => g.edges.find((e) => e.id === id)!;
+  assert.equal(edge('shop/api->shop/db').detail__class, 'cross-zone');
+  assert.equal(edge('shop/api->shop/db').color, '#e8a33d');
+  assert.equal(edge('shop/api->shop/db').detail__cost_per_hour, 0.16);
+  assert.equal(edge('shop/web->external/cdn').detail__class, 'internet');
+  assert.equal(edge('shop/web->external/cdn').detail__cost_per_hour, 0.45);
+  assert.equal(edge('shop/web->shop/api').detail__class, 'unknown', 'no class known: unknown, uncoloured');
+  assert.equal(edge('shop/web->shop/api').color, '');
+  assert.ok(Math.abs(g.zones!.gibPerHour['cross-zone'] - 8) < 1e-9);
+  assert.ok(Math.abs(g.zones!.totalCostPerHour - 0.61) < 1e-9);
+  assert.equal(g.zones!.currency, 'USD');
+});
+
+test('zone cost: what an outside end sends is inbound traffic, billed to no one', () => {
+  const GiBps = 2 ** 30 / 3600;
+  const prices = { currency: 'USD', perGiB: { internet: 0.09 }, source: 'test' } as const;
+  const g = buildGraph([
+    { ...rate('unknown/unknown', 'shop/web', 'src-client', 4 * GiBps, { srcKind: 'unknown' }), classBytesPerS: [0, 0, 0, 0, 0, 4 * GiBps, 0] },
+    { ...rate('shop/web', 'unknown/unknown', 'src-server', GiBps, { dstKind: 'unknown' }), classBytesPerS: [0, 0, 0, 0, 0, GiBps, 0] },
+  ], prices);
+  assert.equal(g.edges.length, 1);
+  assert.equal(g.edges[0].detail__cost_per_hour, 0.09, 'only the 1 GiB/h the web app sends');
+  assert.ok(Math.abs(g.zones!.gibPerHour.internet - 5) < 1e-9);
+  assert.ok(Math.abs(g.zones!.totalCostPerHour - 0.09) < 1e-9);
 });

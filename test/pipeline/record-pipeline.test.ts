@@ -13,6 +13,7 @@ import type { SlimPod } from '../../src/identify/inventory.ts';
 import { DeltaTable, type DeltaBatch } from '../../src/aggregate/delta-table.ts';
 import { endKey, type EndLabels } from '../../src/aggregate/level.ts';
 import { RecordPipeline } from '../../src/pipeline/record-pipeline.ts';
+import { NOWHERE, type Place } from '../../src/aggregate/zone-class.ts';
 import { prng } from '../../src/generate/ipt-netflow.ts';
 
 const T0 = Date.UTC(2026, 10, 26, 12);
@@ -24,13 +25,20 @@ const podIp = (i: number) => `10.244.0.${i + 1}`;
 class Totals {
   readonly rows = new Map<string, number[]>();
   #labels: EndLabels[] = [];
+  #places: Place[] = [];
 
   take(b: DeltaBatch): void {
-    if (b.reset) this.#labels = [];
+    if (b.reset) { this.#labels = []; this.#places = [NOWHERE]; }
+    if (this.#places.length === 0) this.#places = [NOWHERE];
     assert.equal(b.firstEnd, this.#labels.length);
     this.#labels.push(...b.ends);
+    assert.equal(b.firstPlace, this.#places.length);
+    this.#places.push(...b.places!);
     for (let i = 0; i < b.src.length; i++) {
-      const key = b.src[i] === -1 ? 'overflow' : `${endKey(this.#labels[b.src[i]])} > ${endKey(this.#labels[b.dst[i]])} #${b.dims[i]}`;
+      // Where the ends are (zone, region, outside, same node) is part of the key: the memo must remember it exactly.
+      const w = b.where![i];
+      const where = `${JSON.stringify(this.#places[w >>> 16])}>${JSON.stringify(this.#places[(w >>> 1) & 0x7fff])}${w & 1 ? ' same-node' : ''}`;
+      const key = b.src[i] === -1 ? 'overflow' : `${endKey(this.#labels[b.src[i]])} > ${endKey(this.#labels[b.dst[i]])} #${b.dims[i]} ${where}`;
       const t = this.rows.get(key) ?? [0, 0, 0, 0];
       t[0] += b.flows[i];
       t[1] += b.bytes[i];
@@ -54,7 +62,7 @@ for (const [seed, clockSkewMs] of [[1, 5000], [2, 5000], [3, 0], [4, 0]]) {
     const without = new RecordPipeline(identity, tables[1], 'auto', { memo: false });
     const totals = [new Totals(), new Totals()];
 
-    NODES.forEach((name, i) => identity.upsertNode({ name, addresses: [nodeIp(i)] }));
+    NODES.forEach((name, i) => identity.upsertNode({ name, addresses: [nodeIp(i)], zone: `z${i}`, region: i < 2 ? 'r1' : 'r2' }));
     const live: SlimPod[] = [];
     // Start and end times of every pod so far: flows are often sent to just around them.
     const edges: number[] = [];
@@ -105,7 +113,7 @@ for (const [seed, clockSkewMs] of [[1, 5000], [2, 5000], [3, 0], [4, 0]]) {
       } else if (r < 0.05) {
         // A node moves between two addresses, or goes away.
         if (rand() < 0.3) identity.deleteNode('n2');
-        else identity.upsertNode({ name: 'n2', addresses: [pick([nodeIp(2), '192.168.0.9'])] });
+        else identity.upsertNode({ name: 'n2', addresses: [pick([nodeIp(2), '192.168.0.9'])], ...(rand() < 0.5 ? { zone: pick(['z1', 'z2']), region: 'r2' } : {}) });
       } else if (r < 0.1) {
         identity.prune(clock);
       }

@@ -12,12 +12,16 @@ import { MeterProvider, type IMetricReader } from '@opentelemetry/sdk-metrics';
 import type { PairStore } from '../../src/aggregate/pair-store.ts';
 import type { MetricsRegistry } from '../../src/observe/metrics.ts';
 import { SelfMetricProducer, StoreMetricProducer } from '../../src/export/otel-producer.ts';
+import { ZoneMetricProducer } from '../../src/export/otel-zones.ts';
+import type { Prices } from '../../src/config/prices.ts';
 
 export interface OtelPrometheusOptions {
   store: PairStore;
   resource: Resource;
   /** Self-metrics on the same page. */
   registry?: MetricsRegistry;
+  /** Prices per zone class: the workload cost metric (none without). */
+  prices?: Prices;
 }
 
 export class OtelPrometheus {
@@ -25,7 +29,7 @@ export class OtelPrometheus {
   private readonly exporter: PrometheusExporter;
 
   constructor(opts: OtelPrometheusOptions) {
-    const producers = [new StoreMetricProducer(opts.store), ...(opts.registry ? [new SelfMetricProducer(opts.registry)] : [])];
+    const producers = [new StoreMetricProducer(opts.store), new ZoneMetricProducer(opts.store, { prices: opts.prices }), ...(opts.registry ? [new SelfMetricProducer(opts.registry)] : [])];
     this.exporter = new PrometheusExporter({ preventServerStart: true, metricProducers: producers });
     // The exporter package pins its own copy of sdk-metrics; the reader contract is the same.
     this.provider = new MeterProvider({ resource: opts.resource, readers: [this.exporter as unknown as IMetricReader] });

@@ -12,7 +12,9 @@
   const AGO = [[0, 'now'], [900, '15 min ago'], [3600, '1 hour ago'], [21600, '6 hours ago'], [86400, '1 day ago'], [604800, '7 days ago']];
 
   const $ = (id) => document.getElementById(id);
-  const state = { source: 'live', windowS: 300, agoS: 0, hidden: new Set(), search: '', graph: { nodes: [], edges: [] }, selected: null, dropped: 0, denied: new Set() };
+  const state = { source: 'live', windowS: 300, agoS: 0, hidden: new Set(), search: '', graph: { nodes: [], edges: [] }, selected: null, dropped: 0, denied: new Set(), view: 'traffic' };
+  // Zone classes that cost money get a colour (the same as Grafana's edge colour).
+  const CLASS_COLOURS = { 'cross-zone': '#e8a33d', 'cross-region': '#9b59d0', internet: '#d9488f' };
 
   function hash(s) {
     let h = 2166136261;
@@ -30,6 +32,25 @@
     return `${x.toFixed(digits)} ${steps[i]}${unit}`;
   }
   const bps = (x) => rate(x, 'B/s');
+  const money = (x, cur, per) => `${cur === 'USD' ? '$' : cur === 'EUR' ? '€' : cur ? cur + ' ' : ''}${x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toPrecision(2)}${per}`;
+  const gib = (x) => `${x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toPrecision(2)} GiB`;
+
+  /** The header total ("cross-zone: X GiB/h, $Y/h") and the top cross-zone senders per day. */
+  function renderZones(z) {
+    const total = $('zone-total');
+    const top = $('top-cost');
+    total.hidden = !z;
+    top.hidden = !z || z.topCrossZone.length === 0;
+    if (!z) return;
+    const cost = z.costPerHour['cross-zone'];
+    total.textContent = `cross-zone: ${gib(z.gibPerHour['cross-zone'])}/h` + (cost !== undefined ? `, ${money(cost, z.currency, '/h')}` : '');
+    const name = (id) => { const n = state.graph.nodes.find((x) => x.id === id); return n ? `${n.title} (${n.subtitle})` : id; };
+    $('top-cost-list').replaceChildren(...z.topCrossZone.map((t) => {
+      const li = document.createElement('li');
+      li.textContent = `${name(t.id)}: ${z.currency ? money(t.costPerHour * 24, z.currency, '/day') + ' · ' : ''}${gib(t.gibPerHour * 24)}/day`;
+      return li;
+    }));
+  }
   const perS = (x) => (x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toFixed(2)) + '/s';
 
   const cy = cytoscape({
@@ -63,6 +84,8 @@
         'text-background-padding': 1, opacity: 0.9,
       } },
       { selector: 'edge.unknown-role', style: { 'line-style': 'dashed', 'line-color': '#b4bfcc', 'target-arrow-color': '#b4bfcc' } },
+      ...Object.entries(CLASS_COLOURS).map(([c, colour]) => ({ selector: `edge.zc-${c}`, style: { 'line-color': colour, 'target-arrow-color': colour } })),
+      // After the zone colours: a denied conversation shows red whatever its class.
       { selector: 'edge.denied', style: { 'line-color': '#d64545', 'target-arrow-color': '#d64545', color: '#b42318' } },
       { selector: '.faded', style: { opacity: 0.12, 'text-opacity': 0.15 } },
       { selector: 'node.match', style: { 'border-color': '#f0b429', 'border-width': 4 } },
@@ -77,6 +100,8 @@
   function elementsOf(graph) {
     const maxNode = Math.max(1, ...graph.nodes.map((n) => n.mainstat));
     const maxEdge = Math.max(1, ...graph.edges.map((e) => e.mainstat));
+    const maxCost = Math.max(1e-9, ...graph.edges.map((e) => e.detail__cost_per_hour || 0));
+    const cur = (graph.zones && graph.zones.currency) || '';
     const els = [];
     const namespaces = new Set(graph.nodes.map((n) => n.subtitle));
     for (const ns of namespaces) {
@@ -102,10 +127,12 @@
       els.push({
         group: 'edges',
         data: {
-          id: e.id, source: e.source, target: e.target, label: bps(e.mainstat),
-          width: 1.2 + 6 * Math.log1p(e.mainstat) / Math.log1p(maxEdge), raw: e, curve: 0,
+          id: e.id, source: e.source, target: e.target, curve: 0, raw: e,
+          // The cost view sizes and labels edges by money per hour instead of bytes.
+          label: state.view === 'cost' ? money(e.detail__cost_per_hour || 0, cur, '/h') : bps(e.mainstat),
+          width: state.view === 'cost' ? 0.8 + 8 * Math.sqrt((e.detail__cost_per_hour || 0) / maxCost) : 1.2 + 6 * Math.log1p(e.mainstat) / Math.log1p(maxEdge),
         },
-        classes: (e.detail__direction === 'client-server' ? 'client-server' : 'unknown-role') + (state.denied.has(`${e.source}|${e.target}`) ? ' denied' : ''),
+        classes: (e.detail__direction === 'client-server' ? 'client-server' : 'unknown-role') + (CLASS_COLOURS[e.detail__class] ? ` zc-${e.detail__class}` : '') + (state.denied.has(`${e.source}|${e.target}`) ? ' denied' : ''),
       });
     }
     return els;
@@ -250,6 +277,7 @@
       cy.layout({ name: 'preset', positions: (n) => positions.get(n.id()) || { x: 0, y: 0 }, fit: true, padding: 40, animate: false }).run();
     }
     bendLongEdges();
+    renderZones(full.zones);
     renderChips();
     applyFilters();
     $('empty').hidden = graph.nodes.length > 0;
@@ -353,6 +381,8 @@
         row('Responses', bps(raw.detail__response_bytes_per_s)),
         row('Packets', perS(raw.detail__packets_per_s)),
         row('Flows', perS(raw.detail__flows_per_s)),
+        row('Zone class', raw.detail__class || 'unknown'),
+        ...(raw.detail__cost_per_hour ? [row('Cost', money(raw.detail__cost_per_hour, (state.graph.zones || {}).currency || '', '/h'))] : []),
       ]));
     }
     body.replaceChildren(...parts);
@@ -435,6 +465,7 @@
     $('ago-ctl').hidden = !history;
     if (history) fillSelect($('ago'), AGO, 0);
     $('window').addEventListener('change', (ev) => { state.windowS = Number(ev.target.value); refresh(); });
+    $('view').addEventListener('change', (ev) => { state.view = ev.target.value; refresh(); });
     $('ago').addEventListener('change', (ev) => { state.agoS = Number(ev.target.value); refresh(); });
     await refresh();
     setInterval(refresh, REFRESH_MS);

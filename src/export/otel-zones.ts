@@ -1,0 +1,76 @@
+/**
+ * The zone families (zone-series.ts) as OpenTelemetry metrics, read from the store when collected (like the
+ * connection metrics, no SDK call per record):
+ *
+ *   netflow.zone.traffic.bytes / .packets / .flows   {src.zone, dst.zone, netflow.zone.class}
+ *   netflow.workload.traffic.bytes                   {k8s.namespace.name, k8s.app.name, netflow.zone.class, network.io.direction}
+ *   netflow.workload.traffic.cost                    {... , network.io.direction=transmit, currency}
+ *
+ * `src.zone` / `dst.zone` are the names OBI gives its inter-zone metric's attributes. Direction
+ * is the semantic conventions' `network.io.direction`: transmit is our egress, receive ingress.
+ */
+import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
+import { hrTime } from '@opentelemetry/core';
+import { emptyResource } from '@opentelemetry/resources';
+import {
+  AggregationTemporality, DataPointType,
+  type CollectionResult, type DataPoint, type MetricData, type MetricProducer, type ScopeMetrics,
+} from '@opentelemetry/sdk-metrics';
+import type { PairStore } from '../aggregate/pair-store.ts';
+import type { Prices } from '../config/prices.ts';
+import { SCOPE } from './otel-producer.ts';
+import { zoneSeries } from './zone-series.ts';
+
+export interface ZoneProducerOptions {
+  prices?: Prices;
+  temporality?: AggregationTemporality;
+}
+
+export class ZoneMetricProducer implements MetricProducer {
+  readonly #store: PairStore;
+  readonly #prices: Prices | undefined;
+  readonly #temporality: AggregationTemporality;
+  readonly #startTime: HrTime = hrTime();
+  #lastCollect: HrTime = this.#startTime;
+  /** Delta only: last cumulative value per series key. */
+  readonly #last = new Map<string, number>();
+
+  constructor(store: PairStore, opts: ZoneProducerOptions = {}) {
+    this.#store = store;
+    this.#prices = opts.prices;
+    this.#temporality = opts.temporality ?? AggregationTemporality.CUMULATIVE;
+  }
+
+  async collect(): Promise<CollectionResult> {
+    return { resourceMetrics: { resource: emptyResource(), scopeMetrics: [this.collectScope()] }, errors: [] };
+  }
+
+  collectScope(): ScopeMetrics {
+    const endTime = hrTime();
+    const delta = this.#temporality === AggregationTemporality.DELTA;
+    const startTime = delta ? this.#lastCollect : this.#startTime;
+    const metrics: MetricData[] = zoneSeries(this.#store, this.#prices).map((s) => {
+      const dataPoints: DataPoint<number>[] = [];
+      for (const p of s.points) {
+        let value = p.value;
+        if (delta) {
+          const k = `${s.name}\u0000${p.key}`;
+          const prev = this.#last.get(k) ?? 0;
+          this.#last.set(k, value);
+          if (value === prev) continue;
+          value -= prev;
+        }
+        dataPoints.push({ startTime, endTime, attributes: p.attributes as Attributes, value });
+      }
+      return {
+        descriptor: { name: s.name, description: s.description, unit: s.unit, valueType: s.double ? ValueType.DOUBLE : ValueType.INT },
+        aggregationTemporality: this.#temporality,
+        dataPointType: DataPointType.SUM,
+        dataPoints,
+        isMonotonic: true,
+      };
+    });
+    this.#lastCollect = endTime;
+    return { scope: SCOPE, metrics };
+  }
+}
