@@ -123,8 +123,16 @@ export class OtelPrometheusText {
         }
       }
     }
-    out += this.renderZones();
-    if (this.registry) out += this.renderSelf(this.registry);
+    const rest = this.registry ? [this.renderZones(), this.renderSelf(this.registry)] : [this.renderZones()];
+    for (const part of rest) {
+      for (const text of part) {
+        out += text;
+        if (out.length >= CHUNK_CHARS) {
+          yield out;
+          out = '';
+        }
+      }
+    }
     yield out;
   }
 
@@ -141,7 +149,7 @@ export class OtelPrometheusText {
       let tail = this.store.dimensions.zone && !p.overflow ? undefined : this.tails.get(key);
       if (tail === undefined) {
         // The attributes beyond the two ends, from a pair whose ends carry none.
-        const own = pairAttributes(this.store, { ...p, src: BARE, dst: BARE } as unknown as Pair);
+        const own = pairAttributes(this.store, { src: BARE, dst: BARE, overflow: p.overflow, dims: p.dims, proto: p.proto, serverPort: p.serverPort, zonePair: p.zonePair } as unknown as Pair);
         tail = labelText(own, STORE_SCOPE_LABELS).slice(1, -1);
         if (!this.store.dimensions.zone) this.tails.set(key, tail);
       }
@@ -165,20 +173,17 @@ export class OtelPrometheusText {
     return t;
   }
 
-  /** The zone families, after the connection families as the official exporter orders its producers; few series. */
-  private renderZones(): string {
-    let out = '';
+  /** The zone families, after the connection families as the official exporter orders its producers; a line at a time. */
+  private *renderZones(): Generator<string> {
     for (const z of zoneSeries(this.store, this.prices)) {
       const name = metricName(z.name, true);
-      out += head(name, z.description, z.unit, 'counter');
-      for (const p of z.points) out += `${name}${labelText(p.attributes, STORE_SCOPE_LABELS)} ${p.value}\n`;
+      yield head(name, z.description, z.unit, 'counter');
+      for (const p of z.points) yield `${name}${labelText(p.attributes, STORE_SCOPE_LABELS)} ${p.value}\n`;
     }
-    return out;
   }
 
-  /** Counters as monotonic sums (`_total`), gauges as gauges, label names as attribute keys. */
-  private renderSelf(registry: MetricsRegistry): string {
-    let out = '';
+  /** Counters as monotonic sums (`_total`), gauges as gauges, label names as attribute keys; a family at a time. */
+  private *renderSelf(registry: MetricsRegistry): Generator<string> {
     for (const f of registry.all()) {
       let body = '';
       const name = metricName(f.type === 'counter' ? f.name.replace(/_total$/, '') : f.name, f.type === 'counter');
@@ -192,9 +197,8 @@ export class OtelPrometheusText {
         // The official producer drops a family whose callback throws; so does the page.
         continue;
       }
-      out += head(name, f.help, '', f.type === 'counter' ? 'counter' : 'gauge') + body;
+      yield head(name, f.help, '', f.type === 'counter' ? 'counter' : 'gauge') + body;
     }
-    return out;
   }
 }
 
