@@ -20,6 +20,7 @@ import { startInventory, type InventoryHandle } from '../pipeline/inventory.ts';
 import { SelfMetrics } from '../pipeline/self-metrics.ts';
 import { startExports, type ExportsHandle } from '../pipeline/exports.ts';
 import { yieldToReceivers } from '../pipeline/priority.ts';
+import { startDnstap, type DnstapHandle } from '../dns/dnstap-service.ts';
 
 export interface Collector {
   readonly config: RunConfig;
@@ -37,6 +38,8 @@ export interface Collector {
   flush(): Promise<void>;
   /** Kernel thread ids of the receiving threads (Linux), e.g. to leave their priority alone. */
   receiverThreadIds(): number[];
+  /** The dnstap input, when --dnstap-listen or --dnstap-socket is set. */
+  readonly dnstap: DnstapHandle | undefined;
   /** Stop receiving, merge the last counts, final OTLP export, save templates, close. */
   stop(): Promise<void>;
 }
@@ -81,7 +84,11 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     const inventory: InventoryHandle = await startInventory(config, pool, log);
     cleanups.push(() => inventory.stop());
 
+    const dnstap = await startDnstap(config, pool, log, limited);
+    if (dnstap !== undefined) cleanups.push(() => dnstap.stop());
+
     const self = new SelfMetrics(config, store, pool, inventory, udp.port, udp.recvBufferBytes);
+    dnstap?.registerMetrics(self.registry, () => pool.reports());
     const exportsHandle: ExportsHandle = await startExports(config, store, self, log);
     cleanups.push(() => exportsHandle.shutdown());
 
@@ -133,10 +140,12 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
       ready,
       flush: () => pool.flush(),
       receiverThreadIds: () => pool.threadIds,
+      dnstap,
       stop: () => (stopped ??= (async () => {
         log.info({}, 'stopping');
         clearInterval(sweep);
         await inventory.stop();
+        await dnstap?.stop();
         // The last deltas of every thread reach the store before the final export.
         const saved = await pool.stop();
         await exportsHandle.shutdown();
@@ -159,6 +168,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
         http: { address: httpAddr.address, port: httpAddr.port },
         inventory: inventory.kind,
         otlp: config.otlpEndpoint ?? null,
+        dnstap: dnstap === undefined ? undefined : { tcp: dnstap.tcp ?? null, socket: config.dnstap?.socket ?? null },
         host: hostname(),
       },
       'listening',

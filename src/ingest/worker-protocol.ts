@@ -10,6 +10,7 @@ import type { SharedSet } from '../decode/decoder.ts';
 import type { ExporterCounts } from './udp-receiver.ts';
 import type { UdpBackend } from './native-udp.ts';
 import type { PipelineCounters } from '../pipeline/record-pipeline.ts';
+import type { LearnOp } from '../dns/dns-names.ts';
 
 export interface WorkerInit {
   readonly index: number;
@@ -29,6 +30,8 @@ export type ToWorker =
   | { readonly t: 'templates'; readonly seq: number }
   /** A set another thread's decoder shared (--udp-spread datagram): apply it. */
   | { readonly t: 'shared'; readonly exporter: SharedExporter; readonly set: SharedSet }
+  /** DNS answers the main thread's dnstap receiver learnt: apply them to this thread's name table. */
+  | { readonly t: 'dns'; readonly ops: readonly LearnOp[] }
   | { readonly t: 'stop' };
 
 /** An exporter as it crosses between threads (each thread has its own Exporter objects). */

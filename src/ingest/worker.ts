@@ -102,6 +102,7 @@ async function start(): Promise<void> {
     const now = Date.now();
     decoder.expire(now);
     identity.prune(now);
+    identity.dnsNames?.prune(now);
   }, 1000);
 
   let stopping = false;
@@ -116,6 +117,9 @@ async function start(): Promise<void> {
         if (nodes) pipeline.nodesChanged();
         break;
       }
+      case 'dns':
+        for (const op of m.ops) identity.dnsNames?.learn(op);
+        break;
       case 'flush':
         ship(m.seq);
         break;

@@ -14,6 +14,7 @@ import { PairStore } from '../aggregate/pair-store.ts';
 import { DeltaTable } from '../aggregate/delta-table.ts';
 import type { Dimensions } from '../aggregate/level.ts';
 import { RecordPipeline, type RecordPipelineOptions } from './record-pipeline.ts';
+import { dnsNamesFor } from '../dns/dnstap-options.ts';
 
 export interface WorkerParts {
   decoder: Decoder;
@@ -76,13 +77,13 @@ export function deltaTableFor(cfg: RunConfig): DeltaTable {
 /** The identity index a run config describes (its inventory is fed separately). */
 export function identityFor(cfg: RunConfig): IdentityIndex {
   const { networks, asn } = identityOptions(cfg);
-  return new IdentityIndex({ ephemeralPorts: [cfg.ephemeralPorts.lo, cfg.ephemeralPorts.hi], networks, asn });
+  return new IdentityIndex({ ephemeralPorts: [cfg.ephemeralPorts.lo, cfg.ephemeralPorts.hi], networks, asn, dnsNames: dnsNamesFor(cfg.dnstap), dnsOverNetworks: cfg.dnstap?.overNetworks });
 }
 
 export async function buildWorkerParts(cfg: RunConfig, opts: RecordPipelineOptions = {}): Promise<WorkerParts> {
   const identity = identityFor(cfg);
   const counts = deltaTableFor(cfg);
-  const pipeline = new RecordPipeline(identity, counts, cfg.dedup, opts);
+  const pipeline = new RecordPipeline(identity, counts, cfg.dedup, { dns: cfg.dnstap !== undefined, ...opts });
   const decoder = new Decoder(pipeline.sink, { templateTtlMs: cfg.templateTtlMs });
   return { decoder, identity, counts, pipeline };
 }
