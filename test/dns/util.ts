@@ -1,0 +1,2 @@
+export { encodeDnstap } from '../../src/dns/dnstap-decode.ts';
+export const CLIENT_QUERY = 5;
