@@ -30,6 +30,13 @@ const msOf = (s: number): number => s * 1000 + BASE_MS;
 const dnsEndpoints = new WeakSet<Endpoint>();
 export const isDnsEndpoint = (ep: Endpoint): boolean => dnsEndpoints.has(ep);
 
+/**
+ * Names some table in this thread holds now (with how many tables hold each), so exports can
+ * tell a DNS name from a network's name: OTLP gives it `server.address` semantics.
+ */
+const heldNames = new Map<string, number>();
+export const isDnsName = (name: string): boolean => heldNames.has(name);
+
 /** A name as observations share it: its text and the Endpoint that names an end by it. */
 interface NameRef {
   readonly name: string;
@@ -176,6 +183,7 @@ export class DnsNames {
     if (r === undefined) {
       r = { name, endpoint: externalEndpoint(name), refs: 0 };
       dnsEndpoints.add(r.endpoint);
+      heldNames.set(name, (heldNames.get(name) ?? 0) + 1);
       this.#names.set(name, r);
     }
     r.refs++;
@@ -184,7 +192,12 @@ export class DnsNames {
 
   #removeAt(o: (number | NameRef)[], i: number): void {
     const r = o[i + NAME] as NameRef;
-    if (--r.refs === 0) this.#names.delete(r.name);
+    if (--r.refs === 0) {
+      this.#names.delete(r.name);
+      const held = heldNames.get(r.name)! - 1;
+      if (held === 0) heldNames.delete(r.name);
+      else heldNames.set(r.name, held);
+    }
     o.splice(i, STRIDE);
   }
 

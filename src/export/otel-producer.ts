@@ -14,6 +14,7 @@ import {
 import type { Pair, PairStore } from '../aggregate/pair-store.ts';
 import { directionOf, protocolName, type EndLabels } from '../aggregate/level.ts';
 import type { MetricsRegistry } from '../observe/metrics.ts';
+import { isDnsName } from '../dns/dns-names.ts';
 
 export const SCOPE = { name: 'netflow-k8s', version: '0.1.0' } as const;
 
@@ -53,6 +54,9 @@ export function pairAttributes(store: PairStore, p: Pair): Attributes {
   }
   const dir = directionOf(p.dims);
   if (dir !== 'unknown') a.direction = dir;
+  // An external server named by DNS (dnstap) is the host name the client connected to.
+  const server = dir === 'request' ? p.dst.labels : dir === 'response' ? p.src.labels : undefined;
+  if (server !== undefined && server.namespace === 'external' && isDnsName(server.name)) a['server.address'] = server.name;
   if (store.dimensions.protocol) a['network.transport'] = protocolName(p.proto);
   if (store.dimensions.serverPort && p.serverPort !== 0) a['server.port'] = p.serverPort;
   return a;

@@ -114,3 +114,21 @@ test('with the address memo on: a name learnt after an address was remembered as
   }
   assert.deepEqual(Object.fromEntries(byHost), { unknown: 5, 'api.stripe.com': 7 });
 });
+
+test('OTLP: an external server named by DNS carries server.address; a named network does not', async () => {
+  const { PairStore } = await import('../../src/aggregate/pair-store.ts');
+  const { pairAttributes } = await import('../../src/export/otel-producer.ts');
+  const { ep, rec } = await import('../aggregate/fixtures.ts');
+  const names = new DnsNames();
+  learn(names, '198.51.100.10', 'api.stripe.com', T0, 300);
+  const s = new PairStore({ level: 'app' });
+  const web = ep({ kind: 'pod', namespace: 'shop', name: 'web-1', app: 'web' });
+  const stripe = ep({ kind: 'external', namespace: 'external', name: 'api.stripe.com', app: 'api.stripe.com' });
+  const office = ep({ kind: 'external', namespace: 'external', name: 'office', app: 'office' });
+  s.add(web, stripe, 'src-client', rec(100, 1), T0);
+  s.add(stripe, web, 'src-server', rec(900, 2), T0);
+  s.add(web, office, 'src-client', rec(100, 1), T0);
+  const attrs = s.pairs.map((p) => pairAttributes(s, p));
+  assert.deepEqual(attrs.map((a) => a['server.address']), ['api.stripe.com', 'api.stripe.com', undefined]);
+  assert.deepEqual(attrs.map((a) => a['k8s.dst.name']), ['api.stripe.com', 'web', 'office']);
+});
