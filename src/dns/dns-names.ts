@@ -31,16 +31,16 @@ const dnsEndpoints = new WeakSet<Endpoint>();
 export const isDnsEndpoint = (ep: Endpoint): boolean => dnsEndpoints.has(ep);
 
 /**
- * Names some table in this thread holds now (with how many tables hold each), so exports can
+ * Names the tables made with `publishNames` hold now (with how many hold each), so exports can
  * tell a DNS name from a network's name: OTLP gives it `server.address` semantics.
  */
 const heldNames = new Map<string, number>();
 export const isDnsName = (name: string): boolean => heldNames.has(name);
 
-/** A name as observations share it: its text and the Endpoint that names an end by it. */
+/** A name as observations share it: its text and, once a flow needed it, the Endpoint that names an end by it. */
 interface NameRef {
   readonly name: string;
-  readonly endpoint: Endpoint;
+  endpoint: Endpoint | null;
   refs: number;
 }
 
@@ -80,6 +80,8 @@ export interface DnsNamesOptions {
   readonly graceMs?: number;
   /** How long an answer stays after it ran out, for late flows. Default 3,600,000. */
   readonly retentionMs?: number;
+  /** The names held answer isDnsName() (the main thread's table, which the exports read). */
+  readonly publishNames?: boolean;
 }
 
 export interface DnsNamesStats {
@@ -96,10 +98,22 @@ export interface DnsNamesStats {
 /** One answer as it crosses threads: [family, v4 (or 0), v6 (or null), client key, name, atMs, ttlSeconds]. */
 export type LearnOp = readonly [4 | 6, number, Uint8Array | null, number, string, number, number];
 
+/** Interned on first use: most names learnt never name a flow, and an Endpoint costs more than the answer. */
+function endpointOf(r: NameRef): Endpoint {
+  let ep = r.endpoint;
+  if (ep === null) {
+    ep = externalEndpoint(r.name);
+    dnsEndpoints.add(ep);
+    r.endpoint = ep;
+  }
+  return ep;
+}
+
 export class DnsNames {
   readonly maxAddresses: number;
   readonly graceMs: number;
   readonly retentionMs: number;
+  readonly #publish: boolean;
   readonly stats: DnsNamesStats = { learned: 0, addresses: 0, evictions: 0, expired: 0 };
   /** Called with every address whose answers changed (learnt, evicted, expired): what cached them must forget. */
   onChange: ((family: 4 | 6, v4: number, v6: Uint8Array | null) => void) | undefined;
@@ -117,6 +131,7 @@ export class DnsNames {
     this.maxAddresses = opts.maxAddresses ?? 100_000;
     this.graceMs = opts.graceMs ?? 600_000;
     this.retentionMs = opts.retentionMs ?? 3_600_000;
+    this.#publish = opts.publishNames ?? false;
   }
 
   get size(): number {
@@ -175,15 +190,16 @@ export class DnsNames {
       for (let i = STRIDE; i < o.length; i += STRIDE) if ((o[i + TO] as number) < (o[oldest + TO] as number)) oldest = i;
       this.#removeAt(o, oldest);
     }
-    o.push(client, this.#ref(name), from, to);
+    // A literal holds exactly one answer, the common case; more grow the array.
+    if (o.length === 0) e.obs = [client, this.#ref(name), from, to];
+    else o.push(client, this.#ref(name), from, to);
   }
 
   #ref(name: string): NameRef {
     let r = this.#names.get(name);
     if (r === undefined) {
-      r = { name, endpoint: externalEndpoint(name), refs: 0 };
-      dnsEndpoints.add(r.endpoint);
-      heldNames.set(name, (heldNames.get(name) ?? 0) + 1);
+      r = { name, endpoint: null, refs: 0 };
+      if (this.#publish) heldNames.set(name, (heldNames.get(name) ?? 0) + 1);
       this.#names.set(name, r);
     }
     r.refs++;
@@ -194,9 +210,11 @@ export class DnsNames {
     const r = o[i + NAME] as NameRef;
     if (--r.refs === 0) {
       this.#names.delete(r.name);
-      const held = heldNames.get(r.name)! - 1;
-      if (held === 0) heldNames.delete(r.name);
-      else heldNames.set(r.name, held);
+      if (this.#publish) {
+        const held = heldNames.get(r.name)! - 1;
+        if (held === 0) heldNames.delete(r.name);
+        else heldNames.set(r.name, held);
+      }
     }
     o.splice(i, STRIDE);
   }
@@ -264,7 +282,7 @@ export class DnsNames {
     } else {
       this.#span(o, pick, t);
     }
-    return pick < 0 ? null : (o[pick + NAME] as NameRef).endpoint;
+    return pick < 0 ? null : endpointOf(o[pick + NAME] as NameRef);
   }
 
   /**

@@ -47,6 +47,6 @@ export function toDnstapConfig(v: ConfigValues): DnstapConfig | undefined {
 }
 
 /** A name table as the config describes it (each receiving thread and the main thread hold one). */
-export function dnsNamesFor(cfg: DnstapConfig | undefined): DnsNames | undefined {
-  return cfg === undefined ? undefined : new DnsNames({ maxAddresses: cfg.maxNames, graceMs: cfg.graceMs });
+export function dnsNamesFor(cfg: DnstapConfig | undefined, more: { publishNames?: boolean } = {}): DnsNames | undefined {
+  return cfg === undefined ? undefined : new DnsNames({ maxAddresses: cfg.maxNames, graceMs: cfg.graceMs, ...more });
 }

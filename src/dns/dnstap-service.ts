@@ -34,7 +34,7 @@ export interface DnstapHandle {
 export async function startDnstap(config: RunConfig, pool: WorkerPool, log: Logger, limited: RateLimitedLog): Promise<DnstapHandle | undefined> {
   const cfg = config.dnstap;
   if (cfg === undefined) return undefined;
-  const names = dnsNamesFor(cfg)!;
+  const names = dnsNamesFor(cfg, { publishNames: true })!;
   pool.dnsNames = names;
   const receiver = new DnstapReceiver({
     suffixes: dnsSuffixesFromOption(cfg.nameSuffixes),

@@ -119,7 +119,7 @@ test('OTLP: an external server named by DNS carries server.address; a named netw
   const { PairStore } = await import('../../src/aggregate/pair-store.ts');
   const { pairAttributes } = await import('../../src/export/otel-producer.ts');
   const { ep, rec } = await import('../aggregate/fixtures.ts');
-  const names = new DnsNames();
+  const names = new DnsNames({ publishNames: true });
   learn(names, '198.51.100.10', 'api.stripe.com', T0, 300);
   const s = new PairStore({ level: 'app' });
   const web = ep({ kind: 'pod', namespace: 'shop', name: 'web-1', app: 'web' });

@@ -6,11 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCollectorProcess, metricSum, pollUntil, type CollectorProcess } from '../support/run-collector.ts';
+import { runCli, startCollectorProcess, metricSum, pollUntil, type CollectorProcess } from '../support/run-collector.ts';
 import { Unbound, haveUnbound } from '../support/unbound.ts';
 import { IptNetflowExporter, type IptFlow } from '../../src/generate/ipt-netflow.ts';
 import { parseIPv4 } from '../../src/identify/ip.ts';
@@ -64,6 +64,22 @@ function flows(src: string, dst: string, n: number, endMs = Date.now() - 500): I
 }
 
 const count = (body: string, labels: Record<string, string>) => metricSum(body, 'netflow_connection_count', labels);
+
+test('a dnstap listener that cannot be opened stops the start with exit code 2 naming the field', { timeout: 60_000 }, async (t) => {
+  const { dir, inventory } = setup(t);
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+  t.after(() => taken.close());
+  const port = (taken.address() as { port: number }).port;
+  for (const [args, re] of [
+    [['--dnstap-listen', `127.0.0.1:${port}`], /dnstapListen/],
+    [['--dnstap-socket', join(dir, 'no', 'such', 'dir', 'dnstap.sock')], /dnstapSocket/],
+  ] as const) {
+    const r = await runCli(['--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--inventory', inventory, ...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+  }
+});
 
 test('unbound → dnstap → names: resolved vs unresolved, a CNAME chain, two clients with different names, a reconnecting server', { skip, timeout: 120_000 }, async (t) => {
   const { dir, inventory } = setup(t);
