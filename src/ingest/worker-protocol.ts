@@ -59,6 +59,8 @@ export interface WorkerReport {
   readonly pipeline: PipelineCounters;
   /** The thread's delta table as of the report (just before its drain). */
   readonly counts: { rows: number; ends: number; overflowedFlows: number };
+  /** DNS answers this thread's name table has applied (relayed from the main thread), when dnstap is on. */
+  readonly dnsLearned?: number;
   readonly elu: number;
 }
 

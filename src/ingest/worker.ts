@@ -80,6 +80,7 @@ async function start(): Promise<void> {
       decoder: decoder.stats,
       pipeline: { ...pipeline.counters },
       counts: { rows: s.rows, ends: s.ends, overflowedFlows: s.overflowedFlows },
+      dnsLearned: identity.dnsNames?.stats.learned,
       elu: d.utilization,
     };
   };

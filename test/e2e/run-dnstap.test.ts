@@ -10,7 +10,7 @@ import { connect, createServer } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, startCollectorProcess, metricSum, pollUntil, type CollectorProcess } from '../support/run-collector.ts';
+import { runCli, startCollectorProcess, metricSum, parsePromText, pollUntil, type CollectorProcess } from '../support/run-collector.ts';
 import { Unbound, haveUnbound } from '../support/unbound.ts';
 import { IptNetflowExporter, type IptFlow } from '../../src/generate/ipt-netflow.ts';
 import { parseIPv4 } from '../../src/identify/ip.ts';
@@ -65,6 +65,20 @@ function flows(src: string, dst: string, n: number, endMs = Date.now() - 500): I
 
 const count = (body: string, labels: Record<string, string>) => metricSum(body, 'netflow_connection_count', labels);
 
+/**
+ * Until the collector knows `addresses` DNS-named addresses and every receiving thread has applied
+ * every answer: flows sent before that could reach a thread ahead of the names (in a cluster, a
+ * flow is reported seconds after the answer that preceded it).
+ */
+async function namesApplied(c: CollectorProcess, addresses: number, threads = 1): Promise<void> {
+  await pollUntil(async () => {
+    const b = (await c.get('/metrics')).body;
+    const learned = metricSum(b, 'netflow_k8s_dns_answers_learned_total');
+    const perThread = parsePromText(b).filter((x) => x.name === 'netflow_k8s_dns_thread_answers_learned_total');
+    return metricSum(b, 'netflow_k8s_dns_addresses') === addresses && perThread.length === threads && perThread.every((x) => x.value === learned);
+  }, 60_000, 100);
+}
+
 test('a dnstap listener that cannot be opened stops the start with exit code 2 naming the field', { timeout: 60_000 }, async (t) => {
   const { dir, inventory } = setup(t);
   const taken = createServer();
@@ -103,7 +117,7 @@ test('unbound → dnstap → names: resolved vs unresolved, a CNAME chain, two c
   assert.deepEqual((await u.dig('www.shop.chain', '127.0.0.2')).at(-1), '198.51.100.20');
   assert.deepEqual(await u.dig('a.cdn.test', '127.0.0.2'), ['203.0.113.7']);
   assert.deepEqual(await u.dig('b.cdn.test', '127.0.0.3'), ['203.0.113.7']);
-  await pollUntil(async () => metricSum((await col.get('/metrics')).body, 'netflow_k8s_dns_addresses') === 3, 20_000);
+  await namesApplied(col, 3);
 
   await sendFlows(s, col.udpPort, [
     ...flows('127.0.0.2', '198.51.100.10', 5),
@@ -130,7 +144,7 @@ test('unbound → dnstap → names: resolved vs unresolved, a CNAME chain, two c
   await pollUntil(async () => metricSum((await col.get('/metrics')).body, 'netflow_k8s_dnstap_connections') === 0, 20_000);
   await u.start();
   assert.deepEqual(await u.dig('later.test', '127.0.0.3'), ['198.51.100.30']);
-  await pollUntil(async () => metricSum((await col.get('/metrics')).body, 'netflow_k8s_dns_addresses') === 4, 20_000);
+  await namesApplied(col, 4);
   await sendFlows(s, col.udpPort, flows('127.0.0.3', '198.51.100.30', 2));
   const after = await pollUntil(async () => {
     const b = (await col.get('/metrics')).body;
@@ -152,7 +166,7 @@ test('TTL plus grace: a late flow that ended while the answer held is named, a f
   await pollUntil(async () => metricSum((await col.get('/metrics')).body, 'netflow_k8s_inventory_ready') === 1, 20_000);
   const asked = Date.now();
   assert.deepEqual(await u.dig('short.test', '127.0.0.2'), ['198.51.100.40']);
-  await pollUntil(async () => metricSum((await col.get('/metrics')).body, 'netflow_k8s_dns_addresses') === 1, 20_000);
+  await namesApplied(col, 1);
   // TTL 1 s + grace 1 s have run out before either flow is reported. (NetFlow v9 headers carry
   // whole seconds and the table rounds outwards to seconds, so the margins are a second or more.)
   await new Promise((r) => setTimeout(r, Math.max(0, asked + 6000 - Date.now())));
@@ -188,6 +202,7 @@ test('a DNS server flooding names past --dnstap-max-names: the cap holds on ever
     return metricSum(b, 'netflow_k8s_dns_answers_learned_total') === N ? b : undefined;
   }, 60_000, 200);
   sock.destroy();
+  await namesApplied(c, 5000, 2);
   assert.equal(metricSum(body, 'netflow_k8s_dns_addresses'), 5000);
   assert.equal(metricSum(body, 'netflow_k8s_dns_evictions_total'), N - 5000);
   assert.equal(metricSum(body, 'netflow_k8s_dns_names'), 5000);
