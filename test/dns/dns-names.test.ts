@@ -132,3 +132,18 @@ test('OTLP: an external server named by DNS carries server.address; a named netw
   assert.deepEqual(attrs.map((a) => a['server.address']), ['api.stripe.com', 'api.stripe.com', undefined]);
   assert.deepEqual(attrs.map((a) => a['k8s.dst.name']), ['api.stripe.com', 'web', 'office']);
 });
+
+test('IPv6: AAAA answers name v6 ends, with the v6 client\'s own name preferred', async () => {
+  const { parseIPv6 } = await import('../../src/identify/ip.ts');
+  const { clientKey6 } = await import('../../src/dns/dns-names.ts');
+  const names = new DnsNames();
+  const idx = new IdentityIndex({ dnsNames: names, now: () => T0 });
+  idx.upsertPod(pod({ uid: 'web6', ips: ['fd00::10'], appLabel: 'web6' }));
+  idx.upsertPod(pod({ uid: 'api6', ips: ['fd00::11'], appLabel: 'api6' }));
+  names.learn([6, 0, parseIPv6('2001:db8::7')!, clientKey6(parseIPv6('fd00::10')!), 'a.v6.example', T0, 300]);
+  names.learn([6, 0, parseIPv6('2001:db8::7')!, clientKey6(parseIPv6('fd00::11')!), 'b.v6.example', T0 + 1000, 300]);
+  assert.equal(idx.resolveDst(flow('fd00::10', 40000, '2001:db8::7', 443, T0 + 2000)).name, 'a.v6.example');
+  assert.equal(idx.resolveDst(flow('fd00::11', 40000, '2001:db8::7', 443, T0 + 2000)).name, 'b.v6.example');
+  assert.equal(idx.resolveSrc(flow('2001:db8::7', 443, 'fd00::12', 40000, T0 + 2000)).name, 'b.v6.example');
+  assert.equal(idx.resolveDst(flow('fd00::10', 40000, '2001:db8::8', 443, T0 + 2000)), UNKNOWN_ENDPOINT);
+});
