@@ -9,7 +9,9 @@ import fc from 'fast-check';
 import { DnstapReceiver } from '../../src/dns/dnstap-receiver.ts';
 import { DnsSuffixes, dnsSuffixesFromOption, DnsSuffixError } from '../../src/dns/dns-suffixes.ts';
 import { CONTROL_ACCEPT, CONTROL_FINISH, CONTROL_READY, CONTROL_START, CONTROL_STOP, DNSTAP_CONTENT_TYPE, controlFrame, dataFrame } from '../../src/dns/frame-streams.ts';
-import { CLIENT_QUERY, encodeDnstap } from './util.ts';
+import { encodeDnstap } from '../../src/dns/dnstap-decode.ts';
+
+const CLIENT_QUERY = 5;
 import { buildDnsResponse } from '../../src/dns/dns-message.ts';
 import type { LearnOp } from '../../src/dns/dns-names.ts';
 import { parseIPv4 } from '../../src/identify/ip.ts';

@@ -1,2 +1,0 @@
-export { encodeDnstap } from '../../src/dns/dnstap-decode.ts';
-export const CLIENT_QUERY = 5;
