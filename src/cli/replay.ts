@@ -6,7 +6,7 @@
  * counts the record and hands it to the output chosen by --format (which names both ends when
  * it shows them). A new format is one more entry in OUTPUTS.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { parseReplayConfig, replayHelp } from '../config/replay-options.ts';
 import type { ReplayConfig } from '../config/replay-options.ts';
@@ -23,6 +23,7 @@ import { StaticInventory } from '../identify/static-inventory.ts';
 import { dimensionsOf, identityFor, storeFor } from '../pipeline/parts.ts';
 import { RecordPipeline } from '../pipeline/record-pipeline.ts';
 import { PrometheusTextRenderer } from '../export/prometheus-text.ts';
+import { ReplayProgress, wantsProgress, type ProgressOut } from './replay-progress.ts';
 
 export interface ReplayIO {
   stdout: Writable;
@@ -251,17 +252,23 @@ export async function replay(config: ReplayConfig, io: ReplayIO): Promise<number
   };
   const decoder = new Decoder(sink);
   const feeder = new CaptureFeeder(decoder, saved);
+  const progress = wantsProgress(io.stderr as ProgressOut, io.stdout as ProgressOut, config.format === 'json')
+    ? new ReplayProgress(io.stderr as ProgressOut, config.files.reduce((n, f) => n + statSync(f).size, 0))
+    : undefined;
   try {
     files: for (const f of config.files) {
       for (const _ of feeder.feed(f)) {
+        progress?.tick(feeder.progress.bytes, totals.records);
         const wait = output.ready();
         if (wait) await wait;
         if (output.stopped()) break files;
       }
     }
     feeder.finish();
+    progress?.done();
     await output.end();
   } catch (err) {
+    progress?.done();
     await output.end().catch(() => {});
     return fail(err instanceof CaptureError ? err.message : (err as Error).message);
   }

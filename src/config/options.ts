@@ -41,6 +41,9 @@ export interface ParsedConfig {
   help: boolean;
 }
 
+/** The variable naming the YAML file, for commands that take no REPLAY_-style prefix of their own. */
+export const CONFIG_ENV = 'NETFLOW_K8S_CONFIG';
+
 export const flagName = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 export const envName = (spec: OptionSpec): string =>
   spec.env ?? `NETFLOW_K8S_${spec.key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
@@ -126,11 +129,11 @@ function checkRange(spec: OptionSpec, n: number, field: string, shown: string): 
  * Parse argv (after the subcommand), the environment and an optional YAML file against `specs`.
  * Unknown flags and unknown YAML keys are errors: a typo must not silently fall back to a default.
  */
-export function parseConfig(specs: readonly OptionSpec[], argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedConfig {
+export function parseConfig(specs: readonly OptionSpec[], argv: readonly string[], env: NodeJS.ProcessEnv = process.env, configEnv = CONFIG_ENV): ParsedConfig {
   const byFlag = new Map(specs.map((s) => [flagName(s.key), s]));
   const fromFlags = new Map<string, unknown>();
   const positionals: string[] = [];
-  let configFile: string | undefined = env.NETFLOW_K8S_CONFIG;
+  let configFile: string | undefined = env[configEnv] || undefined;
   let help = false;
 
   for (let i = 0; i < argv.length; i++) {
@@ -199,8 +202,10 @@ export function parseConfig(specs: readonly OptionSpec[], argv: readonly string[
 }
 
 /** --help text: every option with its flag, environment variable, default and meaning. */
-export function formatHelp(usage: string, specs: readonly OptionSpec[]): string {
+export function formatHelp(usage: string, specs: readonly OptionSpec[], configEnv = CONFIG_ENV): string {
   const lines = [usage, '', 'Every option is also an environment variable, or a key in the YAML file given by --config FILE.', ''];
+  lines.push('  --config FILE');
+  lines.push(`      YAML file of settings, keyed as below; flags and environment variables win over it  [${configEnv}]`);
   let group: string | undefined;
   for (const s of specs) {
     if (s.group !== group) { group = s.group; if (group) lines.push(`${group}:`); }

@@ -4,6 +4,9 @@
  * changes what an offline replay prints.
  */
 import { ConfigError, envName, formatHelp, parseConfig, type OptionSpec } from './options.ts';
+
+/** Even the YAML file: a collector's NETFLOW_K8S_CONFIG names keys replay does not take. */
+export const REPLAY_CONFIG_ENV = 'NETFLOW_K8S_REPLAY_CONFIG';
 import { RUN_OPTIONS, toRunConfig, type RunConfig } from './run-options.ts';
 
 /** Output formats. */
@@ -48,14 +51,15 @@ export interface ReplayConfig {
 
 export const REPLAY_USAGE = 'usage: netflow-k8s replay [OPTIONS] FILE...\n\n'
   + 'Decode pcap, pcapng and raw .dat captures (one datagram each) offline, files in the order given.\n'
-  + 'The exporter is each packet\'s source address and port (192.0.2.1:2055 for .dat files).';
+  + 'The exporter is each packet\'s source address and port (192.0.2.1:2055 for .dat files).\n'
+  + 'When stderr is a terminal (and JSON records do not go to it too), progress is shown there.';
 
 export function replayHelp(): string {
-  return formatHelp(REPLAY_USAGE, REPLAY_OPTIONS);
+  return formatHelp(REPLAY_USAGE, REPLAY_OPTIONS, REPLAY_CONFIG_ENV);
 }
 
 export function parseReplayConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ReplayConfig {
-  const { values, positionals, help } = parseConfig(REPLAY_OPTIONS, argv, env);
+  const { values, positionals, help } = parseConfig(REPLAY_OPTIONS, argv, env, REPLAY_CONFIG_ENV);
   if (!help && positionals.length === 0) throw new ConfigError('files', 'give at least one capture FILE (see --help)');
   const runValues = { ...parseConfig(RUN_OPTIONS, [], {}).values };
   for (const k of IDENTITY_KEYS) if (values[k] !== undefined) runValues[k] = values[k];

@@ -7,7 +7,7 @@
 import type { Decoder, SavedTemplates } from '../decode/decoder.ts';
 import type { Exporter } from '../decode/record.ts';
 import { newCaptureStats, readCapture } from './capture.ts';
-import type { CaptureStats } from './capture.ts';
+import type { CaptureProgress, CaptureStats } from './capture.ts';
 
 /** How often (capture time) held data and templates are aged, like the live collector's timer. */
 const EXPIRE_EVERY_MS = 1000;
@@ -15,6 +15,8 @@ const EXPIRE_EVERY_MS = 1000;
 export class CaptureFeeder {
   readonly decoder: Decoder;
   readonly captureStats: CaptureStats = newCaptureStats();
+  /** Bytes of the files read so far, all files together. */
+  readonly progress: CaptureProgress = { bytes: 0 };
   /** The capture clock: the latest packet timestamp seen (files without times keep it). */
   nowMs = 0;
   private lastExpireMs = 0;
@@ -44,7 +46,7 @@ export class CaptureFeeder {
    */
   *feed(path: string): Generator<void, void, undefined> {
     const d = this.decoder;
-    for (const p of readCapture(path, this.captureStats)) {
+    for (const p of readCapture(path, this.captureStats, this.progress)) {
       if (p.tsMs > this.nowMs) this.nowMs = p.tsMs;
       if (this.templates) {
         d.loadTemplates(this.templates, this.nowMs);

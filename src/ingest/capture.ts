@@ -62,12 +62,18 @@ export function detectFormat(name: string, head: Uint8Array): CaptureFormat | un
   return undefined;
 }
 
+/** How far into its files a reader has come: bytes consumed, added to across files (for progress). */
+export interface CaptureProgress {
+  bytes: number;
+}
+
 /**
  * Read every UDP datagram of a capture file, in file order. Throws CaptureError (naming the
  * file) when the file cannot be opened or is not a capture; frames it cannot use are counted in
  * `stats` and skipped. A file cut short mid-record ends the stream (counted as truncated).
+ * `progress.bytes` grows by each record's size as it is read.
  */
-export function* readCapture(name: string, stats: CaptureStats = newCaptureStats()): Generator<CapturePacket, void, undefined> {
+export function* readCapture(name: string, stats: CaptureStats = newCaptureStats(), progress: CaptureProgress = { bytes: 0 }): Generator<CapturePacket, void, undefined> {
   let file: ChunkedFile;
   try {
     if (statSync(name).isDirectory()) throw new Error('is a directory');
@@ -78,22 +84,23 @@ export function* readCapture(name: string, stats: CaptureStats = newCaptureStats
   try {
     file.ensure(24);
     const format = detectFormat(name, file.buffer.subarray(file.pos, file.pos + Math.min(file.available, 4)));
-    if (format === 'pcap') yield* readPcap(file, stats);
-    else if (format === 'pcapng') yield* readPcapng(file, stats);
-    else if (format === 'dat') yield* readDat(file, stats);
+    if (format === 'pcap') yield* readPcap(file, stats, progress);
+    else if (format === 'pcapng') yield* readPcapng(file, stats, progress);
+    else if (format === 'dat') yield* readDat(file, stats, progress);
     else throw new CaptureError(name, 'not a capture (expected a pcap or pcapng file, or a .dat file holding one datagram)');
   } finally {
     file.close();
   }
 }
 
-function* readDat(file: ChunkedFile, stats: CaptureStats): Generator<CapturePacket, void, undefined> {
+function* readDat(file: ChunkedFile, stats: CaptureStats, progress: CaptureProgress): Generator<CapturePacket, void, undefined> {
   file.ensure(MAX_DATAGRAM + 1);
   const n = file.available;
   if (n === 0) throw new CaptureError(file.name, 'empty .dat file (expected one datagram)');
   if (n > MAX_DATAGRAM) throw new CaptureError(file.name, `not a datagram: a .dat file holds one UDP payload of at most ${MAX_DATAGRAM} bytes`);
   stats.frames++;
   stats.datagrams++;
+  progress.bytes += n;
   yield {
     tsMs: 0,
     srcAddr: DAT_EXPORTER.address,
@@ -104,7 +111,7 @@ function* readDat(file: ChunkedFile, stats: CaptureStats): Generator<CapturePack
   };
 }
 
-function* readPcap(file: ChunkedFile, stats: CaptureStats): Generator<CapturePacket, void, undefined> {
+function* readPcap(file: ChunkedFile, stats: CaptureStats, progress: CaptureProgress): Generator<CapturePacket, void, undefined> {
   if (!file.ensure(24)) throw new CaptureError(file.name, 'truncated pcap header');
   const h = file.buffer;
   const magicBe = rd32(h, file.pos, false);
@@ -117,6 +124,7 @@ function* readPcap(file: ChunkedFile, stats: CaptureStats): Generator<CapturePac
   if (major !== 2) throw new CaptureError(file.name, `unsupported pcap version ${major}`);
   if (!SUPPORTED_LINK_TYPES.has(linkType)) throw new CaptureError(file.name, `unsupported link type ${linkType}`);
   file.pos += 24;
+  progress.bytes += 24;
   const out = emptyPacket();
   for (;;) {
     if (!file.ensure(16)) {
@@ -136,6 +144,7 @@ function* readPcap(file: ChunkedFile, stats: CaptureStats): Generator<CapturePac
     const start = file.pos + 16;
     const frame = file.buffer.subarray(start, start + incl);
     file.pos = start + incl;
+    progress.bytes += 16 + incl;
     stats.frames++;
     if (parseFrame(frame, linkType, sec * 1000 + Math.floor(frac / fracPerMs), stats, out)) yield out;
   }
@@ -150,7 +159,7 @@ interface Interface {
   snapLen: number;
 }
 
-function* readPcapng(file: ChunkedFile, stats: CaptureStats): Generator<CapturePacket, void, undefined> {
+function* readPcapng(file: ChunkedFile, stats: CaptureStats, progress: CaptureProgress): Generator<CapturePacket, void, undefined> {
   let le = false;
   let ifaces: Interface[] = [];
   let sawSection = false;
@@ -185,6 +194,7 @@ function* readPcapng(file: ChunkedFile, stats: CaptureStats): Generator<CaptureP
     const body = file.pos + 8;
     const bodyEnd = file.pos + total - 4;
     file.pos += total;
+    progress.bytes += total;
     switch (type) {
       case 1: { // Interface Description Block
         if (bodyEnd - body < 8) throw new CaptureError(file.name, 'corrupt pcapng interface block');

@@ -238,7 +238,7 @@ describe('deploy: overlays keep their promises', { skip: KUBECTL ? false : NO_KU
     const ports = (svc.spec.ports as K8sObject[]).map((p) => `${p.protocol}/${p.port}`).sort();
     assert.deepEqual(ports, ['TCP/8080', 'UDP/2055'], where);
     assert.equal(nodeSetupEnv(objs, where).NETFLOW_DESTINATION, `${svc.spec.clusterIP}:2055`, `${where}: ipt-netflow sends to the Service`);
-    assert.equal(svc.metadata.annotations['prometheus.io/scrape'], 'true', where);
+    assert.equal(svc.metadata.annotations?.['prometheus.io/scrape'], undefined, `${where}: scraped as a pod, not through the Service too`);
     assert.equal(env.NETFLOW_K8S_LISTEN, '0.0.0.0:2055', where);
     for (const o of objs) if (o.kind !== 'Namespace' && o.kind !== 'ClusterRole' && o.kind !== 'ClusterRoleBinding') assert.equal(o.metadata.namespace, 'netflow-k8s', `${o.kind}/${o.metadata.name} namespace`);
   });
@@ -294,6 +294,17 @@ describe('deploy: overlays keep their promises', { skip: KUBECTL ? false : NO_KU
     for (const o of ['deploy/overlays/deployment', 'deploy/overlays/daemonset']) assert.ok(!render(o).some((x) => String(x.apiVersion).startsWith('monitoring.coreos.com/')), o);
   });
 
+  test('Deployment with OTLP, Deployment on Deckhouse: the same collector, its pods kept to the same rules', () => {
+    const otel = render('deploy/overlays/deployment-otel');
+    checkPolicies(otel, 'deploy/overlays/deployment-otel');
+    const { env } = checkCollectorPod(otel, 'deploy/overlays/deployment-otel', 'Deployment');
+    assert.equal(new URL(env.NETFLOW_K8S_OTLP_ENDPOINT).hostname, '127.0.0.1', 'OTLP to the sidecar');
+    checkPoliciesGateway(otel);
+    const deckhouse = render('deploy/overlays/deployment-deckhouse');
+    checkCollectorPod(deckhouse, 'deploy/overlays/deployment-deckhouse', 'Deployment');
+    assert.ok(!deckhouse.some((o) => o.metadata?.name === 'netflow-node-setup'), 'no node-setup DaemonSet beside bashible');
+  });
+
   test('the OTel gateway runs otel/gateway.yaml with a remote-write URL', () => {
     const objs = render('deploy/otel-gateway');
     checkPoliciesGateway(objs);
@@ -305,7 +316,9 @@ describe('deploy: overlays keep their promises', { skip: KUBECTL ? false : NO_KU
     assert.equal(ngc.spec.content, readFileSync(join(DEPLOY, 'node-setup', 'script', 'node-setup.sh'), 'utf8'));
     const envNgc = find(objs, 'NodeGroupConfiguration', 'netflow-k8s-env.sh');
     assert.ok(envNgc.spec.weight < ngc.spec.weight, 'settings are written before the script runs');
-    assert.match(envNgc.spec.content, /NETFLOW_DESTINATION=\d+\.\d+\.\d+\.\d+:2055/);
+    // The first line holds the ClusterIP that overlays/deployment-deckhouse copies from the Service.
+    assert.match(envNgc.spec.content, /^cluster_ip="\d+\.\d+\.\d+\.\d+"\n/);
+    assert.match(envNgc.spec.content, /^NETFLOW_DESTINATION=\$\{cluster_ip\}:2055$/m);
     assert.match(envNgc.spec.content, /\/etc\/netflow-k8s\/node-setup\.env/);
     assert.equal(objs.length, 2, 'the script ConfigMap is local-config and not emitted');
   });

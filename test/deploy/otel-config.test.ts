@@ -11,6 +11,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { buildResource } from '../../src/export/otel-resource.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const OTEL = join(ROOT, 'otel');
@@ -151,6 +152,14 @@ describe('otel: Collector configurations', () => {
       assert.equal(Object.keys(cfg.receivers.otlp.protocols).join(), 'grpc', `${file}: gRPC only`);
       const attrs = (cfg.processors.resource.attributes as Config[]).map((a) => a.key);
       assert.ok(attrs.includes('service.instance.id') && attrs.includes('k8s.node.name'), `${file}: series keep their node apart`);
+      // An insert of a key netflow-k8s always sends would do nothing: it only fills in what is missing.
+      const sent = Object.keys(buildResource({ env: {} }).attributes);
+      assert.ok(sent.includes('service.instance.id'), 'the collector names its instance itself');
+      for (const a of cfg.processors.resource.attributes as Config[]) {
+        if (a.action === 'insert') assert.ok(!sent.includes(a.key), `${file}: insert of ${a.key}, which the collector always sends, does nothing`);
+      }
+      const instance = (cfg.processors.resource.attributes as Config[]).find((a) => a.key === 'service.instance.id')!;
+      assert.deepEqual([instance.action, instance.value], ['upsert', '${env:K8S_NODE_NAME}'], `${file}: the node names the instance`);
     }
     const sidecar = load('collector.yaml').cfg;
     assert.deepEqual(sidecar.service.pipelines.metrics.exporters, ['otlp/gateway']);
