@@ -47,7 +47,9 @@ export class DemoDnstap {
   /** Every calling pod asks again: TTLs are short, and a restarted collector learns at once. */
   #round(): void {
     const frames: Uint8Array[] = [];
-    const now = Date.now();
+    // Answered a moment before the traffic that uses them: NetFlow v9 times are whole seconds,
+    // so a flow sent right after could otherwise read as ending before its answer.
+    const now = Date.now() - 2000;
     for (const pod of demoPods()) {
       for (const a of DEMO_DNS_ANSWERS) {
         if (`${pod.namespace}/${pod.app.app}` !== a.client) continue;

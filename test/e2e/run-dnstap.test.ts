@@ -66,6 +66,15 @@ function flows(src: string, dst: string, n: number, endMs = Date.now() - 500): I
 const count = (body: string, labels: Record<string, string>) => metricSum(body, 'netflow_connection_count', labels);
 
 /**
+ * A connection starts after the answer it used, and its flow ends later still. NetFlow v9 headers
+ * carry whole seconds, so a flow's end can read up to a second early: flows made right after a
+ * dig could seem to end before the answer (and rightly go unnamed). Wait that out.
+ */
+async function afterAnswers(answeredBy: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, Math.max(0, answeredBy + 2000 - Date.now())));
+}
+
+/**
  * Until the collector knows `addresses` DNS-named addresses and every receiving thread has applied
  * every answer: flows sent before that could reach a thread ahead of the names (in a cluster, a
  * flow is reported seconds after the answer that preceded it).
@@ -117,7 +126,9 @@ test('unbound → dnstap → names: resolved vs unresolved, a CNAME chain, two c
   assert.deepEqual((await u.dig('www.shop.chain', '127.0.0.2')).at(-1), '198.51.100.20');
   assert.deepEqual(await u.dig('a.cdn.test', '127.0.0.2'), ['203.0.113.7']);
   assert.deepEqual(await u.dig('b.cdn.test', '127.0.0.3'), ['203.0.113.7']);
+  const asked = Date.now();
   await namesApplied(col, 3);
+  await afterAnswers(asked);
 
   await sendFlows(s, col.udpPort, [
     ...flows('127.0.0.2', '198.51.100.10', 5),
@@ -144,12 +155,17 @@ test('unbound → dnstap → names: resolved vs unresolved, a CNAME chain, two c
   await pollUntil(async () => metricSum((await col.get('/metrics')).body, 'netflow_k8s_dnstap_connections') === 0, 20_000);
   await u.start();
   assert.deepEqual(await u.dig('later.test', '127.0.0.3'), ['198.51.100.30']);
+  const askedLater = Date.now();
   await namesApplied(col, 4);
+  await afterAnswers(askedLater);
   await sendFlows(s, col.udpPort, flows('127.0.0.3', '198.51.100.30', 2));
   const after = await pollUntil(async () => {
     const b = (await col.get('/metrics')).body;
     return count(b, { srchost: 'batch', dsthost: 'later.test' }) === 2 ? b : undefined;
-  }, 30_000);
+  }, 30_000).catch(async (err: Error) => {
+    const b = (await col.get('/metrics')).body;
+    throw new Error(`${err.message}\n${b.split('\n').filter((l) => /^netflow_connection_count|^netflow_k8s_(dns|flow_records|datagrams_total)/.test(l)).join('\n')}`);
+  });
   assert.equal(metricSum(after, 'netflow_k8s_dnstap_connections_accepted_total'), 2);
   assert.equal(count(after, { srchost: 'web', dsthost: 'api.stripe.test' }), 5, 'names learnt before the reconnect stay');
 });
