@@ -78,6 +78,11 @@ export interface DnsNamesOptions {
   readonly maxAddresses?: number;
   /** Added to every TTL. Default 600,000 (10 min). */
   readonly graceMs?: number;
+  /**
+   * An answer also names flows that seem to end this much before it: the DNS server's clock and
+   * the exporters' differ, and NetFlow v9 times are whole seconds. Default 5000, like the index's.
+   */
+  readonly clockSkewMs?: number;
   /** How long an answer stays after it ran out, for late flows. Default 3,600,000. */
   readonly retentionMs?: number;
   /** The names held answer isDnsName() (the main thread's table, which the exports read). */
@@ -113,6 +118,7 @@ export class DnsNames {
   readonly maxAddresses: number;
   readonly graceMs: number;
   readonly retentionMs: number;
+  readonly clockSkewMs: number;
   readonly #publish: boolean;
   readonly stats: DnsNamesStats = { learned: 0, addresses: 0, evictions: 0, expired: 0 };
   /** Called with every address whose answers changed (learnt, evicted, expired): what cached them must forget. */
@@ -132,6 +138,7 @@ export class DnsNames {
     this.graceMs = opts.graceMs ?? 600_000;
     this.retentionMs = opts.retentionMs ?? 3_600_000;
     this.#publish = opts.publishNames ?? false;
+    this.clockSkewMs = opts.clockSkewMs ?? 5000;
   }
 
   get size(): number {
@@ -159,7 +166,7 @@ export class DnsNames {
       this.#order.delete(e);
     }
     this.#order.add(e);
-    const from = Math.floor(secondsOf(atMs));
+    const from = Math.floor(secondsOf(atMs - this.clockSkewMs));
     const to = Math.ceil(secondsOf(atMs + ttl * 1000 + this.graceMs));
     this.#observe(e, client, name, from, to, atMs);
     this.stats.learned++;
@@ -310,7 +317,7 @@ export class DnsNames {
     for (const e of this.#order) {
       const o = e.obs;
       for (let i = 0; i < o.length; i += STRIDE) {
-        const fromMs = msOf(o[i + FROM] as number);
+        const fromMs = msOf(o[i + FROM] as number) + this.clockSkewMs;
         const ttl = Math.max(0, (msOf(o[i + TO] as number) - fromMs - this.graceMs) / 1000);
         out.push([e.family, e.v4, e.v6, o[i + CLIENT] as number, (o[i + NAME] as NameRef).name, fromMs, ttl]);
       }
