@@ -150,6 +150,11 @@ export class DnsNames {
     return this.#names.size;
   }
 
+  /** Whether some answer held now names an address `name`. */
+  hasName(name: string): boolean {
+    return this.#names.has(name);
+  }
+
   has4(ip: number): boolean {
     return this.#v4.get(ip) !== undefined;
   }

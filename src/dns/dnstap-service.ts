@@ -92,10 +92,10 @@ export async function startDnstap(config: RunConfig, pool: WorkerPool, log: Logg
       r.callback('dns_expired', 'Addresses dropped because their answers ran out long ago', 'counter', () => names.stats.expired);
       r.callback('dns_thread_answers_learned', 'DNS answers each receiving thread has applied (the main thread relays them; behind dns_answers_learned while in flight)', 'counter', () => {
         const latest = new Map<number, number>();
-        for (const w of reports()) if (w.dnsLearned !== undefined) latest.set(w.thread, w.dnsLearned);
+        for (const w of reports()) if (w.dns !== undefined) latest.set(w.thread, w.dns.learned);
         return [...latest].map(([i, v]) => [[String(i)], v] as const);
       }, ['thread']);
-      r.callback('dns_named_flows', 'Flow records with an end named by DNS', 'counter', () => reports().reduce((a, w) => a + (w.pipeline.dnsNamed ?? 0), 0));
+      r.callback('dns_named_flows', 'Flows counted with an end named by DNS (none at --level namespace)', 'counter', () => reports().reduce((a, w) => a + (w.dns?.namedFlows ?? 0), 0));
     },
     async stop() {
       clearInterval(prune);

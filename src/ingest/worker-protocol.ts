@@ -59,8 +59,11 @@ export interface WorkerReport {
   readonly pipeline: PipelineCounters;
   /** The thread's delta table as of the report (just before its drain). */
   readonly counts: { rows: number; ends: number; overflowedFlows: number };
-  /** DNS answers this thread's name table has applied (relayed from the main thread), when dnstap is on. */
-  readonly dnsLearned?: number;
+  /**
+   * When dnstap is on: DNS answers this thread's name table has applied (relayed from the main
+   * thread), and the flows it counted with an end named by DNS.
+   */
+  readonly dns?: { learned: number; namedFlows: number };
   readonly elu: number;
 }
 

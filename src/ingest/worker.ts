@@ -13,6 +13,7 @@ import { buildWorkerParts } from '../pipeline/parts.ts';
 import { warmUp } from '../pipeline/warm-up.ts';
 import { spreadFor } from './udp-spread.ts';
 import { ERROR_REASONS } from '../decode/stats.ts';
+import { DnsFlowCount } from '../dns/dns-flow-count.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -59,6 +60,8 @@ async function start(): Promise<void> {
   );
   post({ t: 'log', level: 'info', key: 'udp-backend', fields: { worker: init.index, backend: bound.backend, reason: bound.reason, spread: spread.mode, spreadReason: spread.reason }, msg: `receiving thread uses the ${bound.backend} UDP backend` });
 
+  const names = identity.dnsNames;
+  const dnsFlows = names === undefined ? undefined : new DnsFlowCount((n) => names.hasName(n));
   let elu = performance.eventLoopUtilization();
   const lastErrors: Record<string, number> = {};
   const report = (): WorkerReport => {
@@ -80,13 +83,17 @@ async function start(): Promise<void> {
       decoder: decoder.stats,
       pipeline: { ...pipeline.counters },
       counts: { rows: s.rows, ends: s.ends, overflowedFlows: s.overflowedFlows },
-      dnsLearned: identity.dnsNames?.stats.learned,
+      dns: names === undefined ? undefined : { learned: names.stats.learned, namedFlows: dnsFlows!.total },
       elu: d.utilization,
     };
   };
   const ship = (seq?: number) => {
     const rep = report();
     const batch = counts.drain();
+    if (dnsFlows !== undefined && rep.dns !== undefined) {
+      dnsFlows.add(batch);
+      rep.dns.namedFlows = dnsFlows.total;
+    }
     // Decode errors are counted per datagram; the log hears about them once per interval, and
     // the main thread rate-limits those lines again.
     for (const r of ERROR_REASONS) {

@@ -83,7 +83,7 @@ export function identityFor(cfg: RunConfig): IdentityIndex {
 export async function buildWorkerParts(cfg: RunConfig, opts: RecordPipelineOptions = {}): Promise<WorkerParts> {
   const identity = identityFor(cfg);
   const counts = deltaTableFor(cfg);
-  const pipeline = new RecordPipeline(identity, counts, cfg.dedup, { dns: cfg.dnstap !== undefined, ...opts });
+  const pipeline = new RecordPipeline(identity, counts, cfg.dedup, opts);
   const decoder = new Decoder(pipeline.sink, { templateTtlMs: cfg.templateTtlMs });
   return { decoder, identity, counts, pipeline };
 }

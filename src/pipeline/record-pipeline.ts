@@ -13,7 +13,6 @@ import type { PortSet } from '../identify/index.ts';
 import { type DedupMode, shouldCount, shouldCountNumbered } from '../aggregate/dedup.ts';
 import { DOUBLE_ZERO } from '../observe/double-zero.ts';
 import { AddressMemo, type AddressFacts } from './address-memo.ts';
-import { DnsEnds } from '../dns/dns-ends.ts';
 
 /** The identity index as the pipeline uses it (IdentityIndex). */
 export interface Identity {
@@ -51,22 +50,18 @@ export interface PipelineCounters {
   dedupSkipped: number;
   /** Records whose two ends the memo named, without the identity index. */
   remembered: number;
-  /** Records with an end named by a DNS answer (dnstap). */
-  dnsNamed: number;
 }
 
 export interface RecordPipelineOptions {
   /** Remember addresses when the store numbers its ends. Default true; off only to compare against. */
   memo?: boolean;
-  /** Count the records DNS names (--dnstap-*). */
-  dns?: boolean;
 }
 
 const isNumbered = (s: PairSink): s is NumberedPairSink => 'addEnds' in s && 'endOf' in s;
 
 export class RecordPipeline {
   /** Doubles from the start: `records` passes 2^31 within minutes at line rate (see DOUBLE_ZERO). */
-  readonly counters: PipelineCounters = { records: DOUBLE_ZERO, unknownSrc: DOUBLE_ZERO, unknownDst: DOUBLE_ZERO, dedupSkipped: DOUBLE_ZERO, remembered: DOUBLE_ZERO, dnsNamed: DOUBLE_ZERO };
+  readonly counters: PipelineCounters = { records: DOUBLE_ZERO, unknownSrc: DOUBLE_ZERO, unknownDst: DOUBLE_ZERO, dedupSkipped: DOUBLE_ZERO, remembered: DOUBLE_ZERO };
   /** Milliseconds for the store's idle clock; set once per datagram by the receiver. */
   nowMs = 0;
   readonly sink: RecordSink;
@@ -75,7 +70,6 @@ export class RecordPipeline {
   readonly #dedup: DedupMode;
   readonly #numbered: NumberedPairSink | undefined;
   readonly #memo: AddressMemo | undefined;
-  readonly #dns: DnsEnds | undefined;
   /** What the memo's contents were learnt under. */
   #generation = -1;
   #dictionary = -1;
@@ -91,7 +85,6 @@ export class RecordPipeline {
       this.#numbered = store;
       this.#memo = new AddressMemo();
     }
-    if (opts.dns === true) this.#dns = new DnsEnds();
     this.sink = (rec) => this.#onRecord(rec);
   }
 
@@ -144,7 +137,6 @@ export class RecordPipeline {
     if (memo !== undefined) this.#remember(memo, rec.dst4, dst);
     if (src.kind === 'unknown') c.unknownSrc++;
     if (dst.kind === 'unknown') c.unknownDst++;
-    if (this.#dns !== undefined && this.#dns.named(src, dst)) c.dnsNamed++;
     if (this.#dedup !== 'off') {
       // Only an exporter that is a known node can report a flow twice.
       const node = this.#exporterNode(rec.exporter);
@@ -161,7 +153,6 @@ export class RecordPipeline {
     c.remembered++;
     if (memo.unknown(s)) c.unknownSrc++;
     if (memo.unknown(d)) c.unknownDst++;
-    if (this.#dns !== undefined && this.#dns.namedEnds(memo.end(s), memo.end(d))) c.dnsNamed++;
     if (this.#dedup !== 'off') {
       this.#exporterNode(rec.exporter);
       if (!shouldCountNumbered(this.#lastNodeId, memo.podNode(s), memo.node(d))) {
@@ -179,7 +170,6 @@ export class RecordPipeline {
     if (id.hitFrom > id.hitTo) return;
     const f = this.#facts;
     f.end = this.#numbered!.endOf(ep);
-    this.#dns?.remember(f.end, ep);
     f.ports = id.hitPorts;
     f.unknown = ep.kind === 'unknown';
     f.node = ep.nodeName;
@@ -200,7 +190,6 @@ export class RecordPipeline {
 
   #forgetAll(memo: AddressMemo): void {
     memo.forget();
-    this.#dns?.forget();
     // Node numbers may have started over.
     this.#lastExporter = undefined;
   }
