@@ -170,6 +170,25 @@ test('unbound → dnstap → names: resolved vs unresolved, a CNAME chain, two c
   assert.equal(count(after, { srchost: 'web', dsthost: 'api.stripe.test' }), 5, 'names learnt before the reconnect stay');
 });
 
+test('--dnstap-socket: unbound streams over a unix socket', { skip, timeout: 60_000 }, async (t) => {
+  const { dir, inventory } = setup(t);
+  let c: CollectorProcess | undefined;
+  let u: Unbound | undefined;
+  const s = await sender();
+  t.after(async () => { s.close(); await u?.stop(); await c?.stop('SIGKILL'); });
+  const path = join(dir, 'dnstap.sock');
+  c = await startCollectorProcess(['--inventory', inventory, '--dnstap-socket', path, '--merge-interval', '100ms']);
+  const col = c;
+  u = await Unbound.start({ dir, dnstapSocket: path, localData: ['unix.test. 300 IN A 198.51.100.50'] });
+  await pollUntil(async () => metricSum((await col.get('/metrics')).body, 'netflow_k8s_inventory_ready') === 1, 20_000);
+  assert.deepEqual(await u.dig('unix.test', '127.0.0.2'), ['198.51.100.50']);
+  const asked = Date.now();
+  await namesApplied(col, 1);
+  await afterAnswers(asked);
+  await sendFlows(s, col.udpPort, flows('127.0.0.2', '198.51.100.50', 4));
+  await pollUntil(async () => count((await col.get('/metrics')).body, { srchost: 'web', dsthost: 'unix.test' }) === 4, 30_000);
+});
+
 test('TTL plus grace: a late flow that ended while the answer held is named, a flow ending after it is not', { skip, timeout: 60_000 }, async (t) => {
   const { dir, inventory } = setup(t);
   let c: CollectorProcess | undefined;

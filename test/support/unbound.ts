@@ -23,7 +23,9 @@ export async function freeUdpPort(): Promise<number> {
 
 export interface UnboundOptions {
   dir: string;
-  dnstapPort: number;
+  /** dnstap over TCP to 127.0.0.1 at this port, or over the unix socket `dnstapSocket`. */
+  dnstapPort?: number;
+  dnstapSocket?: string;
   /** `NAME TTL IN A ADDR` lines. */
   localData?: readonly string[];
   /** Zone file text for `chain.` (resolved through the iterator, so CNAMEs are followed). */
@@ -69,7 +71,9 @@ export class Unbound {
       lines.push('auth-zone:', '  name: "chain."', `  zonefile: "${join(o.dir, 'chain.zone')}"`, '  for-downstream: no', '  for-upstream: yes', '  fallback-enabled: no');
     }
     lines.push(
-      'dnstap:', '  dnstap-enable: yes', `  dnstap-ip: "127.0.0.1@${o.dnstapPort}"`, '  dnstap-tls: no', '  dnstap-send-identity: yes',
+      'dnstap:', '  dnstap-enable: yes',
+      ...(o.dnstapSocket !== undefined ? [`  dnstap-socket-path: "${o.dnstapSocket}"`] : [`  dnstap-ip: "127.0.0.1@${o.dnstapPort}"`, '  dnstap-tls: no']),
+      '  dnstap-send-identity: yes',
       '  dnstap-log-client-response-messages: yes', '  dnstap-log-client-query-messages: yes',
     );
     writeFileSync(conf, lines.join('\n') + '\n');
