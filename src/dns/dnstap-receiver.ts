@@ -58,6 +58,7 @@ export interface ConnectionState {
 }
 
 const NOOP_LOG: DnstapLog = { info() {}, warn() {} };
+const MAX_CLOCK_OFFSET_MS = 600_000;
 
 export class DnstapReceiver {
   readonly stats: DnstapStats = {
@@ -206,7 +207,10 @@ export class DnstapReceiver {
     }
     if (answer === null || answer.addresses.length === 0 || answer.qname === '') return;
     const name = this.#o.suffixes.group(answer.qname);
-    const at = m.timeMs > 0 ? m.timeMs : this.#o.now();
+    // The server's own time says when the pod got its answer; a clock far off ours (or none) is
+    // not believed, and the answer counts from when it reached us.
+    const now = this.#o.now();
+    const at = m.timeMs > 0 && Math.abs(m.timeMs - now) <= MAX_CLOCK_OFFSET_MS ? m.timeMs : now;
     for (const a of answer.addresses) {
       ops.push([a.family, a.v4, a.v6, client, name, at, a.ttl]);
       st.answers++;

@@ -128,3 +128,16 @@ test('--dns-name-suffixes: grouping rules, defaults, bad rules named', () => {
   assert.equal(dnsSuffixesFromOption(['none']).group('x.s3.amazonaws.com'), 'x.s3.amazonaws.com');
   for (const bad of ['s3.amazonaws.com', '*.*', '*.a*b.com', '*.x=']) assert.throws(() => dnsSuffixesFromOption([bad]), DnsSuffixError, bad);
 });
+
+test('an answer is timed by the DNS server, unless its clock is far off ours', () => {
+  const now = 1_800_000_000_000;
+  const { r } = receiver({ now: () => now });
+  const at = (timeMs: number) => {
+    const ops: LearnOp[] = [];
+    r.ingest(encodeDnstap({ type: 6, queryAddress: Uint8Array.of(10, 0, 0, 1), timeMs, responseMessage: buildDnsResponse('t.example', [{ name: 't.example', type: 'A', ttl: 5, data: '192.0.2.1' }]) }), { sawClient: false }, ops);
+    return ops[0][5];
+  };
+  assert.equal(at(now - 3000), now - 3000);
+  assert.equal(at(now - 86_400_000), now, 'a day off: our time');
+  assert.equal(at(now + 3_600_000), now, 'an hour ahead: our time');
+});
