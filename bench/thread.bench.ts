@@ -5,10 +5,11 @@
  * core a record costs behind the socket, which with the receive cost (udp.bench.ts) bounds what
  * one thread can take. Drains every 250 ms of work, like --merge-interval.
  *
- *   node bench/thread.bench.ts [--no-memo] [--churn N]
+ *   node bench/thread.bench.ts [--no-memo] [--churn N] [--no-conversations]
  *
  * --no-memo: every record through the identity index, to compare. --churn N: N pod updates a
  * second reach the thread meanwhile, as an informer delivers them; each one empties the memo.
+ * --no-conversations: the delta table keeps no conversations (--max-conversations 0), to compare.
  */
 import { parseArgs } from 'node:util';
 import { defaultRunConfig } from '../src/config/run-options.ts';
@@ -31,10 +32,10 @@ function pod(k: number): SlimPod {
 }
 
 export async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { 'no-memo': { type: 'boolean', default: false }, churn: { type: 'string', default: '0' } } });
+  const { values } = parseArgs({ options: { 'no-memo': { type: 'boolean', default: false }, churn: { type: 'string', default: '0' }, 'no-conversations': { type: 'boolean', default: false } } });
   const memo = !values['no-memo'];
   const churn = Number(values.churn);
-  const parts = await buildWorkerParts(defaultRunConfig(), { memo });
+  const parts = await buildWorkerParts(defaultRunConfig(values['no-conversations'] ? { maxConversations: 0 } : {}), { memo });
   const { decoder, identity, counts, pipeline } = parts;
   for (let k = 0; k < ADDRESSES; k++) identity.upsertPod(pod(k));
   const receiver = new UdpReceiver(decoder, undefined, (now) => (pipeline.nowMs = now));
@@ -74,7 +75,7 @@ export async function main(): Promise<void> {
   const unknown = pipeline.counters.unknownSrc + pipeline.counters.unknownDst;
   const measured = pipeline.counters.records - before;
   const remembered = (100 * (pipeline.counters.remembered - rememberedBefore)) / measured;
-  console.log(`receiving thread behind the socket (decode → identify → count${memo ? '' : ', address memo off'}${churn > 0 ? `, ${churn} pod updates/s` : ''}), ${perDatagram.toFixed(0)} records/datagram, ${EXPORTERS} exporters, ${ADDRESSES} pods, ${counts.stats().rows} pairs this interval:`);
+  console.log(`receiving thread behind the socket (decode → identify → count${memo ? '' : ', address memo off'}${churn > 0 ? `, ${churn} pod updates/s` : ''}${values['no-conversations'] ? ', no conversations' : ''}), ${perDatagram.toFixed(0)} records/datagram, ${EXPORTERS} exporters, ${ADDRESSES} pods, ${counts.stats().rows} pairs this interval:`);
   console.log(`  ${results.map((r) => r.nsPerRecord.toFixed(0)).join(' / ')} ns per record (best ${best.toFixed(0)}: ${((1e9 / best) / 1e6).toFixed(2)} M records/s, ${fmt(1e9 / best / perDatagram)} datagrams/s on one core), ${fmt(measured)} records (${remembered.toFixed(1)}% named from the address memo), ${unknown} with an unknown end`);
 }
 

@@ -13,6 +13,10 @@
  * their labels cross to the main thread once, the first time a drain uses them (see
  * PairStore.mergeBatch); a drained batch is a handful of transferable arrays.
  *
+ * With `conversations`, rows are keyed by protocol and server port as well, and the drain ships them
+ * twice: as pairs with those masked off as --extra-labels says, and as conversations (see
+ * conversation-batch.ts), so keeping conversations costs the receive path no lookup of its own.
+ *
  * Past `maxRows` distinct pairs in one interval, further new pairs count into an overflow row,
  * so totals stay exact. The end dictionary starts over once it passes `maxEnds`, so pods that
  * come and go do not pile up in it.
@@ -21,6 +25,7 @@ import type { FlowRecord } from '../decode/record.ts';
 import type { Endpoint, Role } from '../identify/endpoint.ts';
 import { type AggregationLevel, type Dimensions, type EndLabels, endKey, projectEndpoint } from './level.ts';
 import { DOUBLE_ZERO } from '../observe/double-zero.ts';
+import { UNDECIDED, type ConversationBatch } from './conversation-batch.ts';
 
 /**
  * One drain: row i is (end src[i], end dst[i], dims[i]) += (flows, bytes, packets); src -1 is the
@@ -39,11 +44,13 @@ export interface DeltaBatch {
   bytes: Float64Array;
   packets: Float64Array;
   lastMs: Float64Array;
+  /** Conversations (server side of each connection) in the same end numbers, when kept. */
+  conversations?: ConversationBatch;
 }
 
 const ROW = 8;
 const CACHE_MASK = 16383;
-const SRC = 0, DST = 1, DIMS = 2, FLOWS = 3, BYTES = 4, PACKETS = 5, LAST = 6;
+const SRC = 0, DST = 1, DIMS = 2, FLOWS = 3, BYTES = 4, PACKETS = 5, LAST = 6, FIRST = 7;
 
 export interface DeltaTableOptions {
   level?: AggregationLevel;
@@ -52,6 +59,8 @@ export interface DeltaTableOptions {
   maxRows?: number;
   /** End numbers before the dictionary starts over (at the next drain). Default max(4 x maxRows, 65,536). */
   maxEnds?: number;
+  /** Keep conversations for NetworkPolicy work (see conversation-batch.ts): rows are then keyed by protocol and server port too. */
+  conversations?: boolean;
 }
 
 export interface DeltaTableStats {
@@ -88,7 +97,7 @@ export class DeltaTable {
   readonly #slots: Int32Array;
   readonly #mask: number;
   readonly #shift: number;
-  /** Row r at r * ROW: src, dst, dims, flows, bytes, packets, lastMs (doubles hold the integers exactly). */
+  /** Row r at r * ROW: src, dst, dims, flows, bytes, packets, lastMs, firstMs (doubles hold the integers exactly). */
   readonly #row8: Float64Array;
   #rows = 0;
   // The overflow row's sums grow past 2^31 within a busy interval: doubles from the start (see DOUBLE_ZERO).
@@ -97,6 +106,9 @@ export class DeltaTable {
   #ofPackets = DOUBLE_ZERO;
   #ofLastMs = DOUBLE_ZERO;
   #overflowedFlows = DOUBLE_ZERO;
+  readonly #conv: boolean;
+  /** What of the row key the pair batch keeps: all of it, unless conversations added protocol and port. */
+  readonly #dimsMask: number;
 
   constructor(opts: DeltaTableOptions = {}) {
     this.level = opts.level ?? 'app';
@@ -104,8 +116,11 @@ export class DeltaTable {
     this.maxRows = opts.maxRows ?? 40_000;
     if (!(Number.isInteger(this.maxRows) && this.maxRows >= 1)) throw new RangeError('maxRows must be a positive integer');
     this.maxEnds = opts.maxEnds ?? Math.max(4 * this.maxRows, 65_536);
-    this.#dimProto = this.dimensions.protocol === true;
-    this.#dimPort = this.dimensions.serverPort === true;
+    this.#conv = opts.conversations === true;
+    // Conversations need protocol and server port per row; the pairs get them masked off at drain.
+    this.#dimProto = this.dimensions.protocol === true || this.#conv;
+    this.#dimPort = this.dimensions.serverPort === true || this.#conv;
+    this.#dimsMask = 3 | (this.dimensions.protocol === true ? 255 << 2 : 0) | (this.dimensions.serverPort === true ? 0xffff << 10 : 0);
     // At most half full, so probe chains stay short.
     let cap = 16;
     while (cap < this.maxRows * 2) cap *= 2;
@@ -139,7 +154,7 @@ export class DeltaTable {
     const proto = this.#dimProto ? rec.proto & 255 : 0;
     const port = this.#dimPort ? (r === 1 ? rec.dstPort : r === 2 ? rec.srcPort : 0) : 0;
     const dims = (r | (proto << 2) | (port << 10)) >>> 0;
-    const at = this.#row(s, d, dims);
+    const at = this.#row(s, d, dims, nowMs);
     if (at < 0) {
       this.#ofFlows += 1;
       this.#ofBytes += rec.bytes;
@@ -172,11 +187,12 @@ export class DeltaTable {
       packets: new Float64Array(n),
       lastMs: new Float64Array(n),
     };
+    if (this.#conv) b.conversations = this.#conversations(rows, this.#ofFlows);
     const r8 = this.#row8;
     for (let i = 0, at = 0; i < rows; i++, at += ROW) {
       b.src[i] = r8[at + SRC];
       b.dst[i] = r8[at + DST];
-      b.dims[i] = r8[at + DIMS];
+      b.dims[i] = r8[at + DIMS] & this.#dimsMask;
       b.flows[i] = r8[at + FLOWS];
       b.bytes[i] = r8[at + BYTES];
       b.packets[i] = r8[at + PACKETS];
@@ -201,8 +217,31 @@ export class DeltaTable {
     return { rows: this.#rows + (this.#ofFlows > 0 ? 1 : 0), ends: this.#labels.length, overflowedFlows: this.#overflowedFlows };
   }
 
-  /** The offset in #row8 of (s, d, dims)'s row, made if new; -1 when the table is full. */
-  #row(s: number, d: number, dims: number): number {
+  /** The rows as conversations: client and server by the role, undecided ones as source and destination. */
+  #conversations(rows: number, dropped: number): ConversationBatch {
+    const c: ConversationBatch = {
+      client: new Int32Array(rows), server: new Int32Array(rows), key: new Uint32Array(rows),
+      flows: new Float64Array(rows), bytes: new Float64Array(rows), firstMs: new Float64Array(rows), lastMs: new Float64Array(rows),
+      dropped,
+    };
+    const r8 = this.#row8;
+    for (let i = 0, at = 0; i < rows; i++, at += ROW) {
+      const dims = r8[at + DIMS];
+      const role = dims & 3;
+      const proto = (dims >>> 2) & 255;
+      c.client[i] = role === 2 ? r8[at + DST] : r8[at + SRC];
+      c.server[i] = role === 2 ? r8[at + SRC] : r8[at + DST];
+      c.key[i] = role === 0 ? UNDECIDED | (proto << 16) : (proto << 16) | (dims >>> 10);
+      c.flows[i] = r8[at + FLOWS];
+      c.bytes[i] = r8[at + BYTES];
+      c.firstMs[i] = r8[at + FIRST];
+      c.lastMs[i] = r8[at + LAST];
+    }
+    return c;
+  }
+
+  /** The offset in #row8 of (s, d, dims)'s row, made if new (first seen at `nowMs`); -1 when the table is full. */
+  #row(s: number, d: number, dims: number, nowMs: number): number {
     let h = Math.imul(s, 0x9e3779b1) ^ Math.imul(d, 0x85ebca77) ^ Math.imul(dims, 0xc2b2ae3d);
     h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
     const slots = this.#slots;
@@ -219,6 +258,7 @@ export class DeltaTable {
         r8[at + SRC] = s;
         r8[at + DST] = d;
         r8[at + DIMS] = dims;
+        r8[at + FIRST] = nowMs;
         return at;
       }
       const at = row * ROW;

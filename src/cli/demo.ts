@@ -131,6 +131,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     `  service map      ${demo.urls.map}`,
     `  Prometheus       ${demo.urls.metrics}`,
     `  Node Graph API   ${demo.urls.graph}`,
+    `  NetworkPolicies  netflow-k8s policy suggest --url ${demo.urls.map.replace(/\/$/, '')} --namespace shop   (after a minute)`,
     '',
     v.duration === undefined ? 'Press Ctrl+C to stop.' : `Stopping in ${(v.duration as number) / 1000} s.`,
     '',

@@ -11,7 +11,7 @@ import { parseRunConfig, runHelp, type RunConfig } from '../config/run-options.t
 import { ConfigError } from '../config/options.ts';
 import { createLogger, RateLimitedLog, type Logger } from '../observe/log.ts';
 import { HttpServer, sendText } from '../observe/http.ts';
-import { PROMETHEUS_CONTENT_TYPE } from '../export/prometheus-text.ts';
+import { serveMetrics } from '../export/metrics-endpoint.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
 import { checkIdentityConfig, storeFor } from '../pipeline/parts.ts';
 import { WorkerPool, type BoundAddress } from '../pipeline/worker-pool.ts';
@@ -21,6 +21,9 @@ import { SelfMetrics } from '../pipeline/self-metrics.ts';
 import { startExports, type ExportsHandle } from '../pipeline/exports.ts';
 import { yieldToReceivers } from '../pipeline/priority.ts';
 import { startDnstap, type DnstapHandle } from '../dns/dnstap-service.ts';
+import { loadWebConfig } from '../observe/web-config.ts';
+import { registerWebMetrics, WebServing } from '../observe/web-server.ts';
+import { policyParts, type PolicyParts } from '../policy/collector.ts';
 
 export interface Collector {
   readonly config: RunConfig;
@@ -32,6 +35,8 @@ export interface Collector {
   /** Mount more routes here (the Node Graph API, the map page). */
   readonly server: HttpServer;
   readonly log: Logger;
+  /** Observed conversations and the inventory as NetworkPolicies see them (/api/policies). */
+  readonly policy: PolicyParts;
   /** Inventory synced and socket bound. */
   ready(): boolean;
   /** Every receiving thread ships its counts now; resolves once they are in the store. */
@@ -54,6 +59,8 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
   const log = opts.logger ?? createLogger(config.logLevel);
   const limited = new RateLimitedLog(log);
   checkIdentityConfig(config);
+  // Read first: a bad web configuration stops the start before any socket opens.
+  const web = config.webConfigFile ? loadWebConfig(config.webConfigFile) : undefined;
   const store = storeFor(config);
   const pool = new WorkerPool(config, store, {
     info: (f, m) => log.info(f, m),
@@ -62,6 +69,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     limited: (k, f, m) => limited.warn(k, f, m),
   });
 
+  const policy = policyParts(config, pool);
   const cleanups: (() => Promise<void> | void)[] = [];
   const cleanup = async () => {
     for (const c of cleanups.reverse()) {
@@ -81,7 +89,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
       log.warn({ requested: config.recvBuffer, granted: udp.recvBufferBytes }, 'receive buffer smaller than asked: raise net.core.rmem_max on the node');
     }
 
-    const inventory: InventoryHandle = await startInventory(config, pool, log);
+    const inventory: InventoryHandle = await startInventory(config, policy.listener(pool), log);
     cleanups.push(() => inventory.stop());
 
     const dnstap = await startDnstap(config, pool, log, limited);
@@ -92,7 +100,9 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     const exportsHandle: ExportsHandle = await startExports(config, store, self, log);
     cleanups.push(() => exportsHandle.shutdown());
 
-    const server = new HttpServer().onError((err, req) => log.error({ err: String(err), url: req.url }, 'HTTP handler failed'));
+    const webMetrics = registerWebMetrics(self.registry);
+    const serving = web ? new WebServing(web, webMetrics) : undefined;
+    const server = new HttpServer(serving?.options() ?? {}).onError((err, req) => log.error({ err: String(err), url: req.url }, 'HTTP handler failed'));
     const ready = () => pool.bound !== undefined && inventory.ready();
     server.route('GET', '/healthz', (req, res) => sendText(res, 200, 'text/plain; charset=utf-8', 'ok\n', req.method === 'HEAD'));
     server.route('GET', '/readyz', (req, res) => {
@@ -100,16 +110,25 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
       const body = `${ok ? 'ready' : 'not ready'}: socket ${pool.bound ? 'bound' : 'not bound'}, inventory ${inventory.ready() ? 'synced' : 'not synced'}\n`;
       sendText(res, ok ? 200 : 503, 'text/plain; charset=utf-8', body, req.method === 'HEAD');
     });
-    server.route('GET', '/metrics', (req, res) => {
-      sendText(res, 200, PROMETHEUS_CONTENT_TYPE, exportsHandle.renderPrometheus(), req.method === 'HEAD');
-    });
+    // Classic text or OpenMetrics by Accept, gzipped by Accept-Encoding.
+    server.route('GET', '/metrics', (req, res) => serveMetrics(req, res, () => exportsHandle.renderPrometheus()));
     server.route('GET', '/metrics/otel', (req, res) => exportsHandle.otelHandler(req, res));
+    policy.mount(server, () => pool.flush(), () => inventory.ready());
+    policy.registerMetrics(self.registry);
+
+    // A rotated certificate or a new user is taken up while running.
+    const unwatchWeb = serving?.watch(server, 10_000, (err) => {
+      if (err) log.warn({ file: config.webConfigFile, err: err.message }, 'web config not reloaded; the settings in force stay');
+      else log.info({ file: config.webConfigFile }, 'web config reloaded');
+    }) ?? (() => {});
+    cleanups.push(unwatchWeb);
 
     // Idle pairs leave the store; a sweep is cheap next to the TTL, so run it often enough to be prompt.
     const sweepMs = Math.max(1000, Math.min(30_000, Math.floor(config.seriesTtlMs / 10)));
     const gc = (globalThis as { gc?: () => void }).gc;
     const sweep = setInterval(() => {
       const removed = store.expire(Date.now());
+      policy.expire(Date.now());
       if (removed > 0) log.debug({ removed, pairs: store.pairs.length }, 'idle pairs expired');
       // Under --expose-gc a large expiry is followed by a full collection, so the memory it
       // frees shows at once in the process metrics (otherwise V8 collects it when it likes).
@@ -137,6 +156,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
       store,
       server,
       log,
+      policy,
       ready,
       flush: () => pool.flush(),
       receiverThreadIds: () => pool.threadIds,
@@ -151,6 +171,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
         await exportsHandle.shutdown();
         if (config.templatesFile) await saveTemplates(config.templatesFile, saved, log);
         unmount();
+        unwatchWeb();
         await server.close();
         log.info({ pairs: store.pairs.length }, 'stopped');
       })()),
@@ -165,7 +186,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     log.info(
       {
         udp: { address: udp.address, port: udp.port, recvBufferBytes: udp.recvBufferBytes, workers: config.workers },
-        http: { address: httpAddr.address, port: httpAddr.port },
+        http: { address: httpAddr.address, port: httpAddr.port, ...(web ? { tls: web.tls !== undefined, basicAuth: web.users.size > 0 } : {}) },
         inventory: inventory.kind,
         otlp: config.otlpEndpoint ?? null,
         dnstap: dnstap === undefined ? undefined : { tcp: dnstap.tcp ?? null, socket: config.dnstap?.socket ?? null },

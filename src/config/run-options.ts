@@ -16,6 +16,7 @@ import { UDP_BACKENDS, type UdpBackendChoice } from '../ingest/native-udp.ts';
 import { UDP_SPREADS, type UdpSpread } from '../ingest/udp-spread.ts';
 // The dnstap receiver (src/dns) owns its options.
 import { DNSTAP_OPTIONS, toDnstapConfig, type DnstapConfig } from '../dns/dnstap-options.ts';
+import { OTLP_PROTOCOLS, otlpFromEnv, type OtlpProtocol } from './otlp-env.ts';
 export const EXTRA_LABELS = ['kind', 'role', 'protocol', 'port'] as const;
 export type ExtraLabel = (typeof EXTRA_LABELS)[number];
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -44,10 +45,14 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'maxSeries', kind: 'int', default: 20_000, min: 1, group: 'Aggregation', help: 'pairs kept at most; flows past the cap go to one overflow pair' },
   { key: 'seriesTtl', kind: 'duration', default: '1h', min: 1000, group: 'Aggregation', help: 'a pair with no flows for this long is dropped' },
   { key: 'dedup', kind: 'enum', choices: DEDUP_MODES, default: 'auto', group: 'Aggregation', help: 'count a flow reported by both nodes once, from the source node' },
+  { key: 'maxConversations', kind: 'int', default: 20_000, min: 0, group: 'Aggregation', help: 'conversations (client, server, server port, protocol) kept for /api/policies, expiring with --series-ttl; 0: none' },
   { key: 'extraLabels', kind: 'list', group: 'Aggregation', help: `extra pair dimensions and labels, any of ${EXTRA_LABELS.join(',')}` },
 
   { key: 'http', kind: 'hostport', default: '0.0.0.0:8080', group: 'Output', help: 'HTTP address: /metrics, /metrics/otel, /healthz, /readyz, /api/*, the map page' },
-  { key: 'otlpEndpoint', kind: 'string', group: 'Output', help: 'OTLP gRPC endpoint (else OTEL_EXPORTER_OTLP_METRICS_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT; off when none)' },
+  { key: 'otlpEndpoint', kind: 'string', group: 'Output', help: 'OTLP endpoint (else OTEL_EXPORTER_OTLP_METRICS_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT; off when none); for http/* an endpoint with no path gets /v1/metrics' },
+  // Issue 19: the standard exporter conventions (OTLP protocols; TLS and basic auth on our HTTP).
+  { key: 'otlpProtocol', kind: 'enum', choices: OTLP_PROTOCOLS, group: 'Output', help: 'OTLP protocol (else OTEL_EXPORTER_OTLP_METRICS_PROTOCOL / OTEL_EXPORTER_OTLP_PROTOCOL, else grpc); headers, CA, client certificate, compression, timeout and temporality come from the standard OTEL_EXPORTER_OTLP_* variables' },
+  { key: 'webConfigFile', kind: 'path', group: 'Output', help: 'Prometheus exporter-toolkit web configuration (tls_server_config, basic_auth_users, http_server_config.headers) for every HTTP endpoint' },
   { key: 'otlpInterval', kind: 'duration', default: '30s', min: 100, group: 'Output', help: 'OTLP export interval' },
   { key: 'clusterName', kind: 'string', group: 'Output', help: 'k8s.cluster.name on the OTLP resource' },
   { key: 'prometheusUrl', kind: 'string', group: 'Output', help: 'Prometheus that scrapes us, for Node Graph history' },
@@ -88,9 +93,14 @@ export interface RunConfig {
   seriesTtlMs: number;
   dedup: DedupMode;
   extraLabels: ExtraLabel[];
+  maxConversations: number;
   http: { host: string; port: number };
   otlpEndpoint: string | undefined;
   otlpIntervalMs: number;
+  otlpProtocol: OtlpProtocol;
+  /** From OTEL_EXPORTER_OTLP_[METRICS_]TIMEOUT; undefined: min(interval, 30 s). */
+  otlpTimeoutMs: number | undefined;
+  webConfigFile: string | undefined;
   clusterName: string | undefined;
   prometheusUrl: string | undefined;
   prometheusBearerTokenFile: string | undefined;
@@ -156,14 +166,8 @@ export function toRunConfig(v: ConfigValues, env: NodeJS.ProcessEnv = process.en
     }
   }
   const allow = v.allowExporters as string[] | undefined;
-  const otlp = (v.otlpEndpoint as string | undefined) || env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined;
-  if (otlp !== undefined) {
-    try {
-      new URL(otlp);
-    } catch {
-      throw new ConfigError('otlpEndpoint', `${JSON.stringify(otlp)} is not a URL (e.g. http://otel-collector:4317)`);
-    }
-  }
+  const otlpEnv = otlpFromEnv(v.otlpProtocol as string | undefined, v.otlpEndpoint as string | undefined, env);
+  const otlp = otlpEnv.endpoint;
   const promUrl = v.prometheusUrl as string | undefined;
   if (promUrl !== undefined) {
     try {
@@ -200,9 +204,13 @@ export function toRunConfig(v: ConfigValues, env: NodeJS.ProcessEnv = process.en
     seriesTtlMs: v.seriesTtl as number,
     dedup: v.dedup as DedupMode,
     extraLabels: extra as ExtraLabel[],
+    maxConversations: v.maxConversations as number,
     http: v.http as RunConfig['http'],
     otlpEndpoint: otlp,
     otlpIntervalMs: v.otlpInterval as number,
+    otlpProtocol: otlpEnv.protocol,
+    otlpTimeoutMs: otlpEnv.timeoutMs,
+    webConfigFile: v.webConfigFile as string | undefined,
     clusterName: v.clusterName as string | undefined,
     prometheusUrl: promUrl,
     prometheusBearerTokenFile: v.prometheusBearerTokenFile as string | undefined,

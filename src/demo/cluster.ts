@@ -139,7 +139,12 @@ export function demoInventory(startedAt: Date = new Date(Date.now() - 3_600_000)
       owner = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${a.app}-${hash}`, uid: uid(`rs/${a.namespace}/${a.app}`), controller: true };
     } else {
       owner = { apiVersion: 'apps/v1', kind: a.workload, name: a.app, uid: uid(`${a.workload}/${a.namespace}/${a.app}`), controller: true };
+      // The labels their controllers add, per rollout and per pod: what a policy selector must not use.
+      labels['controller-revision-hash'] = `${a.app}-${podTemplateHash(a)}`;
+      if (a.workload === 'StatefulSet') labels['statefulset.kubernetes.io/pod-name'] = p.name;
     }
+    // CoreDNS keeps the label kube-dns pods have always had, which DNS egress policies select.
+    if (a.service?.name === 'kube-dns') labels['k8s-app'] = 'kube-dns';
     const ports = a.port ? [{ name: a.portName, containerPort: a.port, protocol: a.protocol ?? 'TCP' }] : [];
     items.push({
       apiVersion: 'v1', kind: 'Pod',

@@ -1,6 +1,7 @@
 /**
- * OTLP over gRPC: a PeriodicExportingMetricReader over the store's producer, exporting through
- * the official gRPC exporter. Requests are split by the reader (`maxExportBatchSize`) so each
+ * OTLP over gRPC, HTTP/protobuf or HTTP/JSON: a PeriodicExportingMetricReader over the store's
+ * producer, exporting through the official exporter of the protocol (each reads the standard
+ * OTEL_EXPORTER_OTLP_* headers, certificates, compression and temporality itself). Requests are split by the reader (`maxExportBatchSize`) so each
  * stays well under gRPC's 4 MiB default. Nothing is queued across intervals: with cumulative
  * temporality (the default) a failed interval is made good by the next one, which carries the
  * whole totals, so memory stays bounded while the collector is down.
@@ -15,6 +16,7 @@ import {
 import type { PairStore } from '../aggregate/pair-store.ts';
 import type { Counter, MetricsRegistry } from '../observe/metrics.ts';
 import { SelfMetricProducer, StoreMetricProducer } from './otel-producer.ts';
+import type { OtlpProtocol } from '../config/otlp-env.ts';
 
 /**
  * Points per request. A connection point with its ~13 attributes is 300 to 600 bytes of protobuf,
@@ -27,8 +29,12 @@ export const DEFAULT_MAX_BATCH_POINTS = 1000;
 export interface OtlpOptions {
   store: PairStore;
   resource: Resource;
-  /** `http://host:4317`; default OTEL_EXPORTER_OTLP_METRICS_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT, then localhost:4317. */
+  /** `http://host:4317` (grpc), `http://host:4318/v1/metrics` (http/*); default from the OTEL_* environment. */
   endpoint?: string;
+  /** Default grpc. */
+  protocol?: OtlpProtocol;
+  /** Called with each failed request's error (the caller decides how often to log). */
+  onFailure?: (err: Error | undefined) => void;
   intervalMs?: number;
   /** Per export request, retries included. Default: min(interval, 30 s). */
   timeoutMs?: number;
@@ -44,8 +50,10 @@ export class CountingExporter implements PushMetricExporter {
   private readonly inner: PushMetricExporter;
   private readonly exports: Counter | undefined;
   private readonly points: Counter | undefined;
-  constructor(inner: PushMetricExporter, registry?: MetricsRegistry) {
+  private readonly onFailure: ((err: Error | undefined) => void) | undefined;
+  constructor(inner: PushMetricExporter, registry?: MetricsRegistry, onFailure?: (err: Error | undefined) => void) {
     this.inner = inner;
+    this.onFailure = onFailure;
     this.exports = registry?.counter('otlp_exports', 'OTLP export requests by result', ['result']);
     this.points = registry?.counter('otlp_exported_points', 'Data points in successful OTLP export requests');
     // Create both series up front so a failure rate can be computed from the start.
@@ -61,6 +69,7 @@ export class CountingExporter implements PushMetricExporter {
         this.points?.inc(n);
       } else {
         this.exports?.labels('failure').inc();
+        this.onFailure?.(result.error);
       }
       resultCallback(result);
     });
@@ -72,16 +81,48 @@ export class CountingExporter implements PushMetricExporter {
   }
 }
 
+/** The reader allows no export longer than its interval, so a longer OTEL_EXPORTER_OTLP_TIMEOUT is cut to it. */
+const timeoutOf = (opts: OtlpOptions): number => Math.min(opts.timeoutMs ?? 30_000, opts.intervalMs ?? 30_000);
+/** Only what is ours to set: headers, TLS files, compression and temporality stay with OTEL_* so the standard variables work. */
+const exporterConfig = (opts: OtlpOptions) => ({ url: opts.endpoint, timeoutMillis: timeoutOf(opts), concurrencyLimit: 4 });
+
+/**
+ * One warn line per interval at most, however many requests of that interval failed: a receiver
+ * that is down must not flood the log, and the failure count is in `otlp_exports_total`.
+ */
+export function failureLogger(intervalMs: number, warn: (err: Error | undefined, suppressed: number) => void): (err: Error | undefined) => void {
+  let last = -Infinity;
+  let suppressed = 0;
+  return (err) => {
+    const now = performance.now();
+    if (now - last < intervalMs * 0.9) { suppressed++; return; }
+    last = now;
+    warn(err, suppressed);
+    suppressed = 0;
+  };
+}
+
 export class OtlpMetrics {
   readonly provider: MeterProvider;
   readonly reader: PeriodicExportingMetricReader;
   readonly temporality: AggregationTemporality;
 
+  /** Any protocol: the official HTTP exporters are loaded only when chosen. */
+  static async create(opts: OtlpOptions): Promise<OtlpMetrics> {
+    if (opts.exporter || (opts.protocol ?? 'grpc') === 'grpc') return new OtlpMetrics(opts);
+    const mod = opts.protocol === 'http/protobuf'
+      ? await import('@opentelemetry/exporter-metrics-otlp-proto')
+      : await import('@opentelemetry/exporter-metrics-otlp-http');
+    return new OtlpMetrics({ ...opts, exporter: new mod.OTLPMetricExporter(exporterConfig(opts)) });
+  }
+
+  /** gRPC, or the exporter given; use `create` for the HTTP protocols. */
   constructor(opts: OtlpOptions) {
     const intervalMs = opts.intervalMs ?? 30_000;
-    const timeoutMs = opts.timeoutMs ?? Math.min(intervalMs, 30_000);
-    const inner = opts.exporter ?? new OTLPMetricExporter({ url: opts.endpoint, timeoutMillis: timeoutMs, concurrencyLimit: 4 });
-    const exporter = new CountingExporter(inner, opts.registry);
+    const timeoutMs = timeoutOf(opts);
+    if (!opts.exporter && (opts.protocol ?? 'grpc') !== 'grpc') throw new Error(`OtlpMetrics: use OtlpMetrics.create for ${opts.protocol}`);
+    const inner = opts.exporter ?? new OTLPMetricExporter(exporterConfig(opts));
+    const exporter = new CountingExporter(inner, opts.registry, opts.onFailure);
     // The exporter honours OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE; our producers follow it.
     this.temporality = exporter.selectAggregationTemporality(InstrumentType.COUNTER);
     const producers = [new StoreMetricProducer(opts.store, { temporality: this.temporality })];

@@ -14,6 +14,7 @@ import { warmUp } from '../pipeline/warm-up.ts';
 import { spreadFor } from './udp-spread.ts';
 import { ERROR_REASONS } from '../decode/stats.ts';
 import { DnsFlowCount } from '../dns/dns-flow-count.ts';
+import { conversationBuffers } from '../aggregate/conversation-batch.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -103,6 +104,7 @@ async function start(): Promise<void> {
       lastErrors[r] = n;
     }
     const transfer = [batch.src.buffer, batch.dst.buffer, batch.dims.buffer, batch.flows.buffer, batch.bytes.buffer, batch.packets.buffer, batch.lastMs.buffer] as ArrayBuffer[];
+    if (batch.conversations) transfer.push(...conversationBuffers(batch.conversations));
     post({ t: 'delta', batch, report: rep, seq }, transfer);
   };
   const shipTimer = setInterval(() => ship(), cfg.mergeIntervalMs);

@@ -4,9 +4,25 @@
  * the others. Handlers may be async; an error becomes a 500 without killing the process.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
+
+/** TLS, access checks and fixed headers for every route (see web-config.ts). */
+export interface HttpServerOptions {
+  /** Serve HTTPS with these options instead of HTTP. */
+  tls?: HttpsOptions;
+  /** After the handshake: a reason to drop the connection, or undefined to keep it. */
+  checkConnection?: (socket: TLSSocket) => string | undefined;
+  /** A handshake failed (e.g. plain HTTP sent to the TLS port). */
+  onTlsError?: (err: Error) => void;
+  /** Before routing: false when it has answered the request itself (e.g. 401). */
+  guard?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
+  /** Set on every response. */
+  headers?: Readonly<Record<string, string>>;
+}
 
 interface Route {
   readonly method: string;
@@ -19,9 +35,16 @@ export class HttpServer {
   readonly #routes: Route[] = [];
   readonly #server: Server;
   #onError: (err: unknown, req: IncomingMessage) => void = () => {};
+  readonly #opts: HttpServerOptions;
 
-  constructor() {
-    this.#server = createServer((req, res) => void this.#dispatch(req, res));
+  constructor(opts: HttpServerOptions = {}) {
+    this.#opts = opts;
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.#dispatch(req, res);
+    // An https.Server is an http.Server in all that is used here.
+    this.#server = opts.tls ? (createHttpsServer(opts.tls, handler) as unknown as Server) : createServer(handler);
+    const check = opts.checkConnection;
+    if (opts.tls && check) this.#server.on('secureConnection', (socket: TLSSocket) => { if (check(socket) !== undefined) socket.destroy(); });
+    if (opts.tls && opts.onTlsError) this.#server.on('tlsClientError', opts.onTlsError);
     // Scrapers keep connections alive; a short keep-alive keeps close() prompt.
     this.#server.keepAliveTimeout = 5000;
   }
@@ -36,6 +59,11 @@ export class HttpServer {
   mount(prefix: string, handler: Handler, method = '*'): this {
     this.#routes.push({ method: method.toUpperCase(), path: prefix, prefix: true, handler });
     return this;
+  }
+
+  /** New certificates, keys or CA for connections from now on (HTTPS servers only). */
+  setSecureContext(tls: HttpsOptions): void {
+    (this.#server as unknown as import('node:https').Server).setSecureContext(tls);
   }
 
   onError(fn: (err: unknown, req: IncomingMessage) => void): this {
@@ -79,11 +107,20 @@ export class HttpServer {
   }
 
   async #dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    for (const [k, v] of Object.entries(this.#opts.headers ?? {})) res.setHeader(k, v);
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
     } catch {
       res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('bad request\n');
+      return;
+    }
+    try {
+      if (this.#opts.guard && !(await this.#opts.guard(req, res, url))) return;
+    } catch (err) {
+      this.#onError(err, req);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      if (!res.writableEnded) res.end('internal error\n');
       return;
     }
     const route = this.#find(req.method ?? 'GET', url.pathname);

@@ -10,6 +10,7 @@ import type { Logger } from '../observe/log.ts';
 import { PrometheusTextRenderer } from '../export/prometheus-text.ts';
 import { OtelPrometheus } from '../export/otel-prometheus.ts';
 import { buildResource } from '../export/otel-resource.ts';
+import type { Resource } from '@opentelemetry/resources';
 import type { SelfMetrics } from './self-metrics.ts';
 import { dimensionsOf } from './parts.ts';
 
@@ -26,13 +27,11 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
     selfMetrics: self.registry,
   });
   const resource = buildResource({ clusterName: config.clusterName });
-  // The gRPC exporter is loaded only when OTLP is on.
-  const otlp = config.otlpEndpoint
-    ? new (await import('../export/otel-otlp.ts')).OtlpMetrics({ store, resource, endpoint: config.otlpEndpoint, intervalMs: config.otlpIntervalMs, registry: self.registry })
-    : undefined;
+  // The exporters are loaded only when OTLP is on.
+  const otlp = config.otlpEndpoint ? await startOtlp(config, store, resource, self, log) : undefined;
   // Registered after OTLP so its own counters (exports, failures) appear on the page too.
   const otelPage = new OtelPrometheus({ store, resource, registry: self.registry });
-  if (otlp) log.info({ endpoint: config.otlpEndpoint, intervalMs: config.otlpIntervalMs, temporality: otlp.temporality }, 'OTLP export on');
+  if (otlp) log.info({ endpoint: config.otlpEndpoint, protocol: config.otlpProtocol, intervalMs: config.otlpIntervalMs, temporality: otlp.temporality }, 'OTLP export on');
   let down: Promise<void> | undefined;
   return {
     renderPrometheus: () => prom.render(),
@@ -48,4 +47,16 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
       self.stop();
     })()),
   };
+}
+
+async function startOtlp(config: RunConfig, store: PairStore, resource: Resource, self: SelfMetrics, log: Logger) {
+  const { OtlpMetrics, failureLogger } = await import('../export/otel-otlp.ts');
+  const where = { endpoint: config.otlpEndpoint, protocol: config.otlpProtocol };
+  const onFailure = failureLogger(config.otlpIntervalMs, (err, suppressed) => {
+    log.warn({ ...where, err: err?.message ?? 'unknown', ...(suppressed > 0 ? { suppressed } : {}) }, 'OTLP export failed');
+  });
+  return OtlpMetrics.create({
+    store, resource, registry: self.registry, onFailure,
+    endpoint: config.otlpEndpoint, protocol: config.otlpProtocol, intervalMs: config.otlpIntervalMs, timeoutMs: config.otlpTimeoutMs,
+  });
 }

@@ -71,7 +71,12 @@ export function storeFor(cfg: RunConfig): PairStore {
  * larger table would only hand the main thread more rows to merge when it is busiest.
  */
 export function deltaTableFor(cfg: RunConfig): DeltaTable {
-  return new DeltaTable({ level: cfg.level, dims: dimensionsOf(cfg), maxRows: cfg.maxSeries });
+  // Conversations name workloads: at the namespace level there is nothing to write a policy for.
+  const conversations = cfg.level !== 'namespace' && cfg.maxConversations > 0;
+  // Rows are then per pair and server port: room for the conversations too, so a pair using
+  // several ports does not push other pairs into the overflow row below the series cap.
+  const maxRows = cfg.maxSeries + (conversations ? cfg.maxConversations : 0);
+  return new DeltaTable({ level: cfg.level, dims: dimensionsOf(cfg), maxRows, conversations });
 }
 
 /** The identity index a run config describes (its inventory is fed separately). */

@@ -12,6 +12,7 @@ import type { End, PairStore } from '../aggregate/pair-store.ts';
 import type { FromWorker, InventoryOp, ToWorker, WorkerInit, WorkerReport } from '../ingest/worker-protocol.ts';
 import { mergeTemplates } from './templates.ts';
 import type { DnsNames, LearnOp } from '../dns/dns-names.ts';
+import type { ConversationBatch } from '../aggregate/conversation-batch.ts';
 
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const WORKER_URL = new URL(`../ingest/worker${EXT}`, import.meta.url);
@@ -84,6 +85,8 @@ export class WorkerPool implements InventoryListener {
   #bound: BoundAddress | undefined;
   #stopped = false;
   restarts = 0;
+  /** Hears each thread's conversations after its batch is merged, with that thread's ends (see ConversationStore). */
+  onConversations: ((b: ConversationBatch, ends: readonly End[]) => void) | undefined;
 
   constructor(config: RunConfig, store: PairStore, log: PoolLog) {
     this.#config = config;
@@ -150,6 +153,7 @@ export class WorkerPool implements InventoryListener {
           case 'delta':
             try {
               this.#store.mergeBatch(m.batch, slot.ends);
+              if (m.batch.conversations) this.onConversations?.(m.batch.conversations, slot.ends);
             } catch (err) {
               // Only a bug can get here (batches arrive in order); keep the process and its other counts.
               this.#log.error({ worker: index, err: String(err) }, 'batch from a receiving thread not merged');

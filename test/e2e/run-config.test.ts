@@ -44,6 +44,11 @@ test('bad settings stop the program at start with exit code 2 naming the field',
     [[], { NETFLOW_K8S_SERIES_TTL: 'forever' }, /seriesTtl/],
     [['--inventory', '/nonexistent/inventory.json'], {}, /inventory/],
     [['--networks', 'office=300.1.2.0/24'], {}, /networks/],
+    // Issue 19: the standard OTLP variables and the web configuration.
+    [['--otlp-protocol', 'http'], {}, /otlpProtocol/],
+    [[], { OTEL_EXPORTER_OTLP_PROTOCOL: 'thrift' }, /OTEL_EXPORTER_OTLP_PROTOCOL/],
+    [[], { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://c:4317', OTEL_EXPORTER_OTLP_CERTIFICATE: '/nonexistent/ca.pem' }, /OTEL_EXPORTER_OTLP_CERTIFICATE/],
+    [['--web-config-file', '/nonexistent/web.yml'], {}, /webConfigFile/],
   ];
   for (const [args, env, re] of cases) {
     const r = await runCli(['--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', ...args], env);

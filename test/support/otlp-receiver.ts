@@ -1,7 +1,10 @@
 /**
- * A real OTLP/gRPC metrics receiver for tests: a @grpc/grpc-js server that decodes requests with
- * the OTLP protobuf definitions (test/support/otlp-proto, upstream field numbers) and keeps what
- * arrived. It can go down and come back on the same port, to test exporters against an outage.
+ * A real OTLP metrics receiver for tests: a @grpc/grpc-js server, or an HTTP server taking
+ * OTLP/HTTP protobuf and JSON at /v1/metrics (gzip too), either of them over TLS or mTLS when
+ * given certificates. It decodes requests with the OTLP protobuf definitions
+ * (test/support/otlp-proto, upstream field numbers) and keeps what arrived, with the headers
+ * each request came with. It can go down and come back on the same port, to test exporters
+ * against an outage.
  *
  *   const rx = await OtlpReceiver.start();           // 127.0.0.1, a free port
  *   ... point the exporter at rx.url ...
@@ -9,6 +12,9 @@
  *   await rx.stop();
  */
 import { fileURLToPath } from 'node:url';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { gunzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
@@ -37,6 +43,19 @@ export interface ReceivedRequest {
   points: ReceivedPoint[];
   /** The decoded ExportMetricsServiceRequest as proto-loader gives it. */
   raw: unknown;
+  /** Request headers (gRPC: metadata), names in lower case. */
+  headers: Record<string, string>;
+  /** How it came: grpc, or the HTTP content type (application/x-protobuf, application/json). */
+  format: string;
+  /** Content-Encoding (HTTP); 'identity' when none, and always for gRPC (grpc-js hides grpc-encoding). */
+  encoding: string;
+}
+
+export interface ReceiverTls {
+  cert: Buffer;
+  key: Buffer;
+  /** Require a client certificate signed by this CA (mTLS). */
+  clientCa?: Buffer;
 }
 
 export interface ReceiverOptions {
@@ -45,6 +64,9 @@ export interface ReceiverOptions {
   port?: number;
   /** Largest request accepted; default 4 MiB like an OpenTelemetry Collector. */
   maxReceiveMessageLength?: number;
+  /** gRPC (default) or OTLP/HTTP (protobuf and JSON at /v1/metrics). */
+  transport?: 'grpc' | 'http';
+  tls?: ReceiverTls;
 }
 
 const PROTO_ROOT = fileURLToPath(new URL('./otlp-proto/', import.meta.url));
@@ -106,27 +128,37 @@ const TEMPORALITY: Record<string, ReceivedPoint['temporality']> = {
 export class OtlpReceiver {
   readonly host: string;
   readonly requests: ReceivedRequest[] = [];
-  /** Set to make every Export fail with this gRPC status (e.g. grpc.status.UNAVAILABLE). */
+  /** Set to make every Export fail with this gRPC status (e.g. grpc.status.UNAVAILABLE); over HTTP, a 503. */
   failWith: grpc.status | undefined;
-  private server: grpc.Server | undefined;
+  /** OTLP/HTTP: hold every answer this long (to test exporters' timeouts). */
+  delayMs = 0;
+  /** TLS handshakes the server refused (e.g. a client without a certificate under mTLS). */
+  readonly tlsErrors: string[] = [];
+  private server: grpc.Server | HttpServer | undefined;
   private boundPort = 0;
   private readonly maxLen: number;
+  private readonly transport: 'grpc' | 'http';
+  private readonly tls: ReceiverTls | undefined;
   private readonly waiters = new Set<() => void>();
 
-  private constructor(host: string, maxLen: number) {
+  private constructor(host: string, maxLen: number, transport: 'grpc' | 'http', tls: ReceiverTls | undefined) {
     this.host = host;
     this.maxLen = maxLen;
+    this.transport = transport;
+    this.tls = tls;
   }
 
   static async start(opts: ReceiverOptions = {}): Promise<OtlpReceiver> {
-    const rx = new OtlpReceiver(opts.host ?? '127.0.0.1', opts.maxReceiveMessageLength ?? 4 * 1024 * 1024);
+    const rx = new OtlpReceiver(opts.host ?? '127.0.0.1', opts.maxReceiveMessageLength ?? 4 * 1024 * 1024, opts.transport ?? 'grpc', opts.tls);
     await rx.listen(opts.port ?? 0);
     return rx;
   }
 
   get port(): number { return this.boundPort; }
-  /** What an OTLP gRPC exporter takes as its endpoint. */
-  get url(): string { return `http://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.boundPort}`; }
+  /** What an OTLP gRPC exporter takes as its endpoint; for HTTP, the base (OTEL_EXPORTER_OTLP_ENDPOINT). */
+  get url(): string { return `${this.tls ? 'https' : 'http'}://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.boundPort}`; }
+  /** The full OTLP/HTTP metrics URL (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT). */
+  get metricsUrl(): string { return `${this.url}/v1/metrics`; }
   get running(): boolean { return this.server !== undefined; }
 
   /** Every point received, in arrival order. */
@@ -175,7 +207,11 @@ export class OtlpReceiver {
     const s = this.server;
     if (!s) return;
     this.server = undefined;
-    s.forceShutdown();
+    if (s instanceof grpc.Server) s.forceShutdown();
+    else {
+      s.close();
+      s.closeAllConnections();
+    }
   }
 
   /** Comes back on the same port. */
@@ -185,6 +221,7 @@ export class OtlpReceiver {
   }
 
   private async listen(port: number): Promise<void> {
+    if (this.transport === 'http') return this.listenHttp(port);
     const def = protoLoader.loadSync('opentelemetry/proto/collector/metrics/v1/metrics_service.proto', {
       includeDirs: [PROTO_ROOT], longs: String, enums: String, defaults: true, oneofs: true, keepCase: true,
     });
@@ -212,12 +249,17 @@ export class OtlpReceiver {
           cb({ code: this.failWith, details: 'test receiver told to fail' });
           return;
         }
-        this.record(call.request, lastSize);
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(call.metadata.getMap())) headers[k.toLowerCase()] = String(v);
+        this.record(call.request, lastSize, headers, 'grpc', headers['grpc-encoding'] ?? 'identity');
         cb(null, {});
       },
     });
+    const creds = this.tls
+      ? grpc.ServerCredentials.createSsl(this.tls.clientCa ?? null, [{ private_key: this.tls.key, cert_chain: this.tls.cert }], this.tls.clientCa !== undefined)
+      : grpc.ServerCredentials.createInsecure();
     const bound = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${this.host.includes(':') ? `[${this.host}]` : this.host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => {
+      server.bindAsync(`${this.host.includes(':') ? `[${this.host}]` : this.host}:${port}`, creds, (err, p) => {
         if (err) reject(err); else resolve(p);
       });
     });
@@ -225,7 +267,50 @@ export class OtlpReceiver {
     this.server = server;
   }
 
-  private record(req: PRequest, bytes: number): void {
+  /** OTLP/HTTP: POST /v1/metrics, protobuf or JSON, maybe gzipped; answers as the Collector does. */
+  private async listenHttp(port: number): Promise<void> {
+    const decodeProto = exportRequestDecoder();
+    const handle = (req: IncomingMessage, res: ServerResponse) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (req.method !== 'POST' || req.url !== '/v1/metrics') {
+          res.writeHead(404).end();
+          return;
+        }
+        if (this.failWith !== undefined) {
+          res.writeHead(503, { 'content-type': 'text/plain' }).end('test receiver told to fail');
+          return;
+        }
+        const encoding = String(req.headers['content-encoding'] ?? 'identity');
+        const wire = Buffer.concat(chunks);
+        const body = encoding === 'gzip' ? gunzipSync(wire) : wire;
+        const type = String(req.headers['content-type'] ?? '').split(';')[0].trim();
+        const json = type === 'application/json';
+        const decoded = json ? fromOtlpJson(JSON.parse(body.toString('utf8'))) : decodeProto(body);
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
+        const answer = () => {
+          this.record(decoded, wire.length, headers, type, encoding);
+          res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' }).end(json ? '{}' : Buffer.alloc(0));
+        };
+        if (this.delayMs > 0) setTimeout(answer, this.delayMs);
+        else answer();
+      });
+    };
+    const server = this.tls
+      ? createHttpsServer({ cert: this.tls.cert, key: this.tls.key, ...(this.tls.clientCa ? { ca: this.tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}) }, handle)
+      : createHttpServer(handle);
+    server.on('tlsClientError', (err: Error) => this.tlsErrors.push(err.message));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, this.host, () => resolve());
+    });
+    this.boundPort = (server.address() as { port: number }).port;
+    this.server = server;
+  }
+
+  private record(req: PRequest, bytes: number, headers: Record<string, string>, format: string, encoding: string): void {
     const index = this.requests.length;
     const points: ReceivedPoint[] = [];
     for (const rm of req.resource_metrics) {
@@ -254,7 +339,64 @@ export class OtlpReceiver {
         }
       }
     }
-    this.requests.push({ bytes, points, raw: req });
+    this.requests.push({ bytes, points, raw: req, headers, format, encoding });
     for (const w of [...this.waiters]) w();
   }
+}
+
+/** The protobuf decoder of ExportMetricsServiceRequest, from the same definitions the gRPC server uses. */
+function exportRequestDecoder(): (buf: Buffer) => PRequest {
+  const def = protoLoader.loadSync('opentelemetry/proto/collector/metrics/v1/metrics_service.proto', {
+    includeDirs: [PROTO_ROOT], longs: String, enums: String, defaults: true, oneofs: true, keepCase: true,
+  });
+  const svc = def['opentelemetry.proto.collector.metrics.v1.MetricsService'] as unknown as Record<string, { requestDeserialize(b: Buffer): PRequest }>;
+  return (buf) => svc.Export.requestDeserialize(buf);
+}
+
+/* OTLP/JSON (the protobuf JSON mapping: lowerCamelCase keys, enums as numbers, 64-bit integers as strings). */
+type J = Record<string, unknown>;
+const arr = (v: unknown): J[] => (Array.isArray(v) ? (v as J[]) : []);
+const TEMPORALITY_JSON: Record<string, string> = {
+  '1': 'AGGREGATION_TEMPORALITY_DELTA', '2': 'AGGREGATION_TEMPORALITY_CUMULATIVE',
+  AGGREGATION_TEMPORALITY_DELTA: 'AGGREGATION_TEMPORALITY_DELTA', AGGREGATION_TEMPORALITY_CUMULATIVE: 'AGGREGATION_TEMPORALITY_CUMULATIVE',
+};
+
+function jsonAttrs(v: unknown): PKeyValue[] {
+  return arr(v).map((kv) => {
+    const val = (kv.value ?? {}) as J;
+    const value: PAnyValue = 'stringValue' in val ? { value: 'string_value', string_value: String(val.stringValue) }
+      : 'boolValue' in val ? { value: 'bool_value', bool_value: Boolean(val.boolValue) }
+        : 'intValue' in val ? { value: 'int_value', int_value: String(val.intValue) }
+          : 'doubleValue' in val ? { value: 'double_value', double_value: Number(val.doubleValue) } : {};
+    return { key: String(kv.key), value };
+  });
+}
+
+function jsonPoints(v: unknown): PNumberDataPoint[] {
+  return arr(v).map((dp) => ({
+    attributes: jsonAttrs(dp.attributes),
+    start_time_unix_nano: String(dp.startTimeUnixNano ?? '0'),
+    time_unix_nano: String(dp.timeUnixNano ?? '0'),
+    ...('asInt' in dp ? { value: 'as_int' as const, as_int: String(dp.asInt) } : { value: 'as_double' as const, as_double: Number(dp.asDouble ?? 0) }),
+  }));
+}
+
+export function fromOtlpJson(doc: J): PRequest {
+  return {
+    resource_metrics: arr(doc.resourceMetrics).map((rm) => ({
+      resource: { attributes: jsonAttrs((rm.resource as J | undefined)?.attributes) },
+      scope_metrics: arr(rm.scopeMetrics).map((sm) => ({
+        scope: { name: String((sm.scope as J | undefined)?.name ?? '') },
+        metrics: arr(sm.metrics).map((m): PMetric => {
+          const base = { name: String(m.name), unit: String(m.unit ?? '') };
+          if (m.sum) {
+            const sum = m.sum as J;
+            return { ...base, data: 'sum', sum: { data_points: jsonPoints(sum.dataPoints), aggregation_temporality: TEMPORALITY_JSON[String(sum.aggregationTemporality)] ?? 'unspecified', is_monotonic: Boolean(sum.isMonotonic) } };
+          }
+          if (m.gauge) return { ...base, data: 'gauge', gauge: { data_points: jsonPoints((m.gauge as J).dataPoints) } };
+          return base;
+        }),
+      })),
+    })),
+  };
 }

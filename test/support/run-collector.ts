@@ -71,8 +71,8 @@ export async function startCollectorProcess(args: string[], opts: { env?: NodeJS
     });
   });
   const udp = listening.udp as { address: string; port: number };
-  const http = listening.http as { address: string; port: number };
-  const httpUrl = `http://${http.address.includes(':') ? `[${http.address}]` : http.address}:${http.port}`;
+  const http = listening.http as { address: string; port: number; tls?: boolean };
+  const httpUrl = `${http.tls ? 'https' : 'http'}://${http.address.includes(':') ? `[${http.address}]` : http.address}:${http.port}`;
   return {
     child,
     udpHost: udp.address,

@@ -33,7 +33,7 @@ export interface UnboundOptions {
 }
 
 export class Unbound {
-  readonly port: number;
+  port: number;
   readonly #opts: UnboundOptions;
   #child: ChildProcess | undefined;
   #log = '';
@@ -43,10 +43,18 @@ export class Unbound {
     this.#opts = opts;
   }
 
+  /** On a free port; another one when something took the port between the look and the bind. */
   static async start(opts: UnboundOptions): Promise<Unbound> {
     const u = new Unbound(await freeUdpPort(), opts);
-    await u.start();
-    return u;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await u.start();
+        return u;
+      } catch (err) {
+        if (attempt >= 3) throw err;
+        u.port = await freeUdpPort();
+      }
+    }
   }
 
   get log(): string {
@@ -82,7 +90,10 @@ export class Unbound {
     child.stdout!.on('data', (d) => (this.#log += d));
     child.stderr!.on('data', (d) => (this.#log += d));
     for (let t = 0; !this.#log.includes('start of service'); t += 20) {
-      if (t > 15_000 || child.exitCode !== null) throw new Error(`unbound did not start:\n${this.#log}`);
+      if (t > 15_000 || child.exitCode !== null) {
+        child.kill('SIGKILL');
+        throw new Error(`unbound did not start:\n${this.#log}`);
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -99,8 +110,9 @@ export class Unbound {
   /** `dig +short` from source address `from`; the answer lines. */
   dig(name: string, from = '127.0.0.1'): Promise<string[]> {
     return new Promise((resolve, reject) => {
-      execFile(DIG, ['+short', '+tries=1', '+time=3', '-b', from, '@127.0.0.1', '-p', String(this.port), name], (err, stdout) => {
-        if (err) reject(err);
+      // Patient on a busy machine: a lost or late answer is asked again rather than failing the test.
+      execFile(DIG, ['+short', '+tries=3', '+time=5', '-b', from, '@127.0.0.1', '-p', String(this.port), name], (err, stdout, stderr) => {
+        if (err) reject(new Error(`dig ${name} from ${from}: ${err.message} ${stdout} ${stderr}`));
         else resolve(stdout.split('\n').filter(Boolean));
       });
     });

@@ -12,7 +12,7 @@
   const AGO = [[0, 'now'], [900, '15 min ago'], [3600, '1 hour ago'], [21600, '6 hours ago'], [86400, '1 day ago'], [604800, '7 days ago']];
 
   const $ = (id) => document.getElementById(id);
-  const state = { source: 'live', windowS: 300, agoS: 0, hidden: new Set(), search: '', graph: { nodes: [], edges: [] }, selected: null, dropped: 0 };
+  const state = { source: 'live', windowS: 300, agoS: 0, hidden: new Set(), search: '', graph: { nodes: [], edges: [] }, selected: null, dropped: 0, denied: new Set() };
 
   function hash(s) {
     let h = 2166136261;
@@ -63,6 +63,7 @@
         'text-background-padding': 1, opacity: 0.9,
       } },
       { selector: 'edge.unknown-role', style: { 'line-style': 'dashed', 'line-color': '#b4bfcc', 'target-arrow-color': '#b4bfcc' } },
+      { selector: 'edge.denied', style: { 'line-color': '#d64545', 'target-arrow-color': '#d64545', color: '#b42318' } },
       { selector: '.faded', style: { opacity: 0.12, 'text-opacity': 0.15 } },
       { selector: 'node.match', style: { 'border-color': '#f0b429', 'border-width': 4 } },
       { selector: ':selected', style: { 'border-color': '#1f2933', 'border-width': 3, 'line-color': '#3d7dd8', 'target-arrow-color': '#3d7dd8' } },
@@ -104,7 +105,7 @@
           id: e.id, source: e.source, target: e.target, label: bps(e.mainstat),
           width: 1.2 + 6 * Math.log1p(e.mainstat) / Math.log1p(maxEdge), raw: e, curve: 0,
         },
-        classes: e.detail__direction === 'client-server' ? 'client-server' : 'unknown-role',
+        classes: (e.detail__direction === 'client-server' ? 'client-server' : 'unknown-role') + (state.denied.has(`${e.source}|${e.target}`) ? ' denied' : ''),
       });
     }
     return els;
@@ -374,6 +375,18 @@
     s.classList.toggle('error', !!error);
   }
 
+  /** Conversations the last `policy check` would deny, drawn as red edges (absent without the policy API). */
+  async function loadDenied() {
+    try {
+      const r = await fetch('api/policies/denied', { cache: 'no-store' });
+      if (!r.ok) return;
+      const body = await r.json();
+      state.denied = new Set((body.denied || []).map((d) => `${d.clientEnd.namespace}/${d.clientEnd.name}|${d.serverEnd.namespace}/${d.serverEnd.name}`));
+    } catch {
+      // The map stands without it.
+    }
+  }
+
   let inFlight = false;
   async function refresh() {
     if (inFlight) return;
@@ -384,6 +397,7 @@
       const r = await fetch(`api/graph/data?from=${from}&to=${to}`, { cache: 'no-store' });
       const body = await r.json();
       if (!r.ok) throw new Error(body.error || `HTTP ${r.status}`);
+      await loadDenied();
       render(body);
       window.netflowMap.updates++;
       window.netflowMap.error = null;

@@ -1,0 +1,119 @@
+/**
+ * The main thread's observed conversations: who connected to whom, as (client end, server end,
+ * server port, protocol) with first and last seen, flows and bytes. Receiving threads count them
+ * per interval in their delta tables and ship them with their batches; this store keeps the
+ * totals, bounded and expiring like the pair store, for NetworkPolicy suggestions and checks.
+ *
+ * Flows whose ports did not say which end is the client are kept apart as "undecided": they are
+ * shown, never turned into permissions.
+ */
+import type { End } from '../aggregate/pair-store.ts';
+import { endKey, type EndLabels } from '../aggregate/level.ts';
+import { type ConversationBatch, convPort, convProto, convUndecided, UNDECIDED } from '../aggregate/conversation-batch.ts';
+
+export interface Conversation {
+  readonly client: EndLabels;
+  readonly server: EndLabels;
+  /** IP protocol number (6 TCP, 17 UDP, 132 SCTP, ...). */
+  readonly proto: number;
+  /** The server's port; 0 when undecided. */
+  readonly port: number;
+  /** The ports did not tell the client from the server: `client` is the source, `server` the destination of the first record. */
+  readonly undecided: boolean;
+  flows: number;
+  bytes: number;
+  firstMs: number;
+  lastMs: number;
+}
+
+export interface ConversationStoreOptions {
+  /** Conversations kept at most; new ones past it are refused and counted. Default 20,000. */
+  max?: number;
+  /** A conversation not seen for this long is dropped. Default 1 h. */
+  ttlMs?: number;
+}
+
+export interface ConversationStats {
+  conversations: number;
+  undecided: number;
+  /** Flows not kept because a thread's table or this store was full, ever. */
+  droppedFlows: number;
+  /** Conversations removed by idle expiry, ever. */
+  expired: number;
+}
+
+const SEP = '\u0001';
+
+export class ConversationStore {
+  readonly max: number;
+  readonly ttlMs: number;
+  readonly #byKey = new Map<string, Conversation>();
+  #dropped = 0;
+  #expired = 0;
+
+  constructor(opts: ConversationStoreOptions = {}) {
+    this.max = opts.max ?? 20_000;
+    this.ttlMs = opts.ttlMs ?? 3_600_000;
+  }
+
+  /** A thread's conversations in its end numbers, `ends` being what those numbers stand for after its batch merged. */
+  merge(b: ConversationBatch, ends: readonly End[]): void {
+    this.#dropped += b.dropped;
+    for (let i = 0; i < b.flows.length; i++) {
+      const c = ends[b.client[i]];
+      const s = ends[b.server[i]];
+      if (c === undefined || s === undefined) continue;
+      this.#add(c.labels, c.key, s.labels, s.key, b.key[i], b.flows[i], b.bytes[i], b.firstMs[i], b.lastMs[i]);
+    }
+  }
+
+  /** One conversation's counts by labels (tests, single-threaded callers). */
+  add(client: EndLabels, server: EndLabels, proto: number, port: number, undecided: boolean, flows: number, bytes: number, firstMs: number, lastMs = firstMs): void {
+    const key = (undecided ? UNDECIDED : 0) | ((proto & 255) << 16) | (undecided ? 0 : port & 0xffff);
+    this.#add(client, endKey(client), server, endKey(server), key, flows, bytes, firstMs, lastMs);
+  }
+
+  #add(cl: EndLabels, ck: string, sl: EndLabels, sk: string, key: number, flows: number, bytes: number, firstMs: number, lastMs: number): void {
+    const k = ck + SEP + sk + SEP + key;
+    let c = this.#byKey.get(k);
+    if (c === undefined) {
+      if (this.#byKey.size >= this.max) {
+        this.#dropped += flows;
+        return;
+      }
+      c = { client: cl, server: sl, proto: convProto(key), port: convPort(key), undecided: convUndecided(key), flows: 0, bytes: 0, firstMs, lastMs };
+      this.#byKey.set(k, c);
+    }
+    c.flows += flows;
+    c.bytes += bytes;
+    if (firstMs < c.firstMs) c.firstMs = firstMs;
+    if (lastMs > c.lastMs) c.lastMs = lastMs;
+  }
+
+  /** Drops conversations idle for longer than the TTL; returns how many. */
+  expire(nowMs: number): number {
+    const cutoff = nowMs - this.ttlMs;
+    let n = 0;
+    for (const [k, c] of this.#byKey) {
+      if (c.lastMs < cutoff) {
+        this.#byKey.delete(k);
+        n++;
+      }
+    }
+    this.#expired += n;
+    return n;
+  }
+
+  /** Every conversation last seen at or after `sinceMs`. */
+  list(sinceMs = -Infinity): Conversation[] {
+    const out: Conversation[] = [];
+    for (const c of this.#byKey.values()) if (c.lastMs >= sinceMs) out.push(c);
+    return out;
+  }
+
+  stats(): ConversationStats {
+    let undecided = 0;
+    for (const c of this.#byKey.values()) if (c.undecided) undecided++;
+    return { conversations: this.#byKey.size, undecided, droppedFlows: this.#dropped, expired: this.#expired };
+  }
+}
