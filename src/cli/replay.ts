@@ -250,7 +250,7 @@ export async function replay(config: ReplayConfig, io: ReplayIO): Promise<number
     totals.packets += rec.packets;
     output.record(rec);
   };
-  const decoder = new Decoder(sink);
+  const decoder = new Decoder(sink, { templateScope: config.run.templateScope });
   const feeder = new CaptureFeeder(decoder, saved);
   const progress = wantsProgress(io.stderr as ProgressOut, io.stdout as ProgressOut, config.format === 'json')
     ? new ReplayProgress(io.stderr as ProgressOut, config.files.reduce((n, f) => n + statSync(f).size, 0))
@@ -293,6 +293,8 @@ export function summarize(config: ReplayConfig, feeder: CaptureFeeder, totals: R
     held: s.held,
     heldDecoded: s.heldDecoded,
     heldDropped: s.heldDropped,
+    setsRefused: s.setsRefused,
+    templateScopeFallbacks: s.templateScopeFallbacks,
     capture: {
       frames: c.frames, nonUdp: c.nonUdp, nonIp: c.nonIp, fragments: c.fragments,
       firstFragments: c.firstFragments, truncated: c.truncated, unsupportedLink: c.unsupportedLink,

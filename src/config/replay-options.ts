@@ -13,7 +13,7 @@ import { RUN_OPTIONS, toRunConfig, type RunConfig } from './run-options.ts';
 export const REPLAY_FORMATS = ['json', 'none', 'prometheus'] as const;
 export type ReplayFormat = (typeof REPLAY_FORMATS)[number];
 
-const IDENTITY_KEYS = ['inventory', 'labelPrecedence', 'networks', 'asnDb', 'ephemeralPorts', 'level', 'dedup', 'extraLabels'];
+const IDENTITY_KEYS = ['inventory', 'labelPrecedence', 'networks', 'asnDb', 'ephemeralPorts', 'level', 'dedup', 'extraLabels', 'templateScope'];
 
 export const REPLAY_OPTIONS: readonly OptionSpec[] = [
   {

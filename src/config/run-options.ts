@@ -17,6 +17,8 @@ import { UDP_SPREADS, type UdpSpread } from '../ingest/udp-spread.ts';
 // The dnstap receiver (src/dns) owns its options.
 import { DNSTAP_OPTIONS, toDnstapConfig, type DnstapConfig } from '../dns/dnstap-options.ts';
 import { OTLP_PROTOCOLS, otlpFromEnv, type OtlpProtocol } from './otlp-env.ts';
+export const TEMPLATE_SCOPES = ['session', 'address'] as const;
+export type TemplateScope = (typeof TEMPLATE_SCOPES)[number];
 export const EXTRA_LABELS = ['kind', 'role', 'protocol', 'port'] as const;
 export type ExtraLabel = (typeof EXTRA_LABELS)[number];
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -31,6 +33,12 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'templateTtl', kind: 'duration', default: '2h', min: 1000, group: 'Input', help: 'a template not refreshed for this long expires' },
   { key: 'udpBackend', kind: 'enum', choices: UDP_BACKENDS, default: 'auto', group: 'Input', help: 'receive path: native (batched recvmmsg, Linux), dgram (Node\'s), or auto (native when its addon loads, else dgram)' },
   { key: 'udpSpread', kind: 'enum', choices: UDP_SPREADS, default: 'auto', group: 'Input', help: 'how datagrams are dealt to the receiving threads: exporter (the kernel keeps each exporter on one thread; few exporters load threads unevenly), datagram (each datagram to a thread at random, templates and sampling shared between threads; native backend), or auto (datagram where the native backend runs more than one thread)' },
+  // Decoder state and template scope (issue 12): one block, so parallel edits merge cleanly.
+  { key: 'templateScope', kind: 'enum', choices: TEMPLATE_SCOPES, default: 'address', group: 'Input', help: 'where data finds its template: session (address and source port, as RFC 7011 scopes templates) or address (the session first, then the same address\'s template from another port: exporters that change source port on restart lose nothing)' },
+  { key: 'maxExporters', kind: 'int', default: 10_000, min: 1, group: 'Input', help: 'exporters (address and port) each receiving thread keeps templates and held data for; past it the least recently seen is evicted' },
+  { key: 'decoderStateBudget', kind: 'int', default: 33_554_432, min: 1_048_576, group: 'Input', help: 'bytes of decoder state (templates, held data, options state) per receiving thread; one exporter may take a sixteenth, its held data a sixty-fourth' },
+  { key: 'maxTemplatesPerExporter', kind: 'int', default: 1024, min: 1, max: 65_536, group: 'Input', help: 'templates and options templates kept per exporter, all its source IDs / domains together' },
+  { key: 'maxTemplateFields', kind: 'int', default: 512, min: 1, max: 16_383, group: 'Input', help: 'fields per template; a longer template is refused and counted' },
   { key: 'mergeInterval', kind: 'duration', default: '250ms', min: 10, max: 10_000, group: 'Input', help: 'how often receiving threads hand their counts to the store' },
 
   { key: 'inventory', kind: 'path', group: 'Identity', help: 'static inventory file (kubectl get pods,nodes,services,jobs -A -o json), reloaded on change' },
@@ -77,6 +85,11 @@ export interface RunConfig {
   allowExporters: Cidr[] | undefined;
   templatesFile: string | undefined;
   templateTtlMs: number;
+  templateScope: TemplateScope;
+  maxExporters: number;
+  decoderStateBudget: number;
+  maxTemplatesPerExporter: number;
+  maxTemplateFields: number;
   mergeIntervalMs: number;
   udpBackend: UdpBackendChoice;
   udpSpread: UdpSpread;
@@ -189,6 +202,11 @@ export function toRunConfig(v: ConfigValues, env: NodeJS.ProcessEnv = process.en
     allowExporters: allow && allow.length > 0 ? allow.map((c) => parseCidr(c, 'allowExporters')) : undefined,
     templatesFile: v.templatesFile as string | undefined,
     templateTtlMs: v.templateTtl as number,
+    templateScope: v.templateScope as TemplateScope,
+    maxExporters: v.maxExporters as number,
+    decoderStateBudget: v.decoderStateBudget as number,
+    maxTemplatesPerExporter: v.maxTemplatesPerExporter as number,
+    maxTemplateFields: v.maxTemplateFields as number,
     mergeIntervalMs: v.mergeInterval as number,
     udpBackend: v.udpBackend as UdpBackendChoice,
     udpSpread: v.udpSpread as UdpSpread,

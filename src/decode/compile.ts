@@ -29,6 +29,8 @@ export class ReadContext {
   initMs = 0;
   /** Set by a reader that met a variable-length field running past the set. */
   truncated = false;
+  /** Where the reader stopped: the bytes from here to the set's end were not a whole record. */
+  stop = 0;
 }
 
 /** Decodes the records in u[p, end) and returns how many flow records went to the sink. */
@@ -268,6 +270,7 @@ export function readerSource(version: 9 | 10, fields: readonly TemplateField[]):
   }
   lines.push(...post);
   lines.push('}');
+  lines.push('c.stop = p;');
   lines.push('return n;');
   lines.push('};');
   return lines.join('\n');

@@ -3,13 +3,22 @@
  * Pure: no I/O and no clock; the caller passes the time with every call.
  *
  * Templates are keyed by (exporter address|port, version, source ID / observation domain,
- * template ID). Every set in a datagram is decoded, whatever the header's count says (as nfdump
- * does). Data that arrives before its template is held per exporter and decoded when the
+ * template ID); on a miss, the same address's template of another port may serve
+ * (templateScope). Every set in a datagram is decoded, whatever the header's count says (as
+ * nfdump does). Data that arrives before its template is held per exporter and decoded when the
  * template comes. Every length is checked before it is read; what cannot be read is counted in
- * `stats.errors` by reason and skipped. See stats.ts for how the counters add up.
+ * `stats.errors` by reason and skipped, and every data set that gives no record is counted. See
+ * stats.ts for how the counters add up.
+ *
+ * State is bounded against hostile exporters: a byte budget with a per-exporter share, caps on
+ * exporters (least recently seen evicted), templates per exporter, fields per template, and work
+ * per datagram; each cap hit is counted in `stats.limits`. Expiry costs what is due, not what is
+ * kept.
  */
 import { FlowRecord, type Exporter, type RecordSink } from './record.ts';
 import { newStats, totalErrors, type DecoderStats } from './stats.ts';
+import { DeadlineWheel } from './deadline-wheel.ts';
+import { HeldPool, sizeClass, type Held as PooledHeld } from './held-pool.ts';
 import { cachedReader, compileReader, ReadContext } from './compile.ts';
 import { interpretSet, makePlan } from './interpret.ts';
 import { DomainState, MAX_OPTION_ENTRIES, readOptionsData } from './options-data.ts';
@@ -20,11 +29,11 @@ export interface DecoderOptions {
   /** A template not refreshed for this long expires (ipt-netflow refreshes every 30 min). */
   templateTtlMs: number;
   /**
-   * Held data per exporter while waiting for its template, in records. The record length is
-   * unknown until the template arrives, so a held set counts as ceil(bytes / 40) records
-   * (40 bytes: ipt-netflow's IPv4 record); that also bounds held memory to about 40 × this.
+   * Held data per exporter while waiting for its template, in bytes as held data is weighed: the
+   * set's bytes with its header, plus HELD_ENTRY_BYTES per held set, so even an empty set costs
+   * something. Default: stateBudgetBytes / 64. When full, the exporter's oldest held set goes.
    */
-  pendingMaxRecords: number;
+  pendingMaxBytes: number | undefined;
   /** Held data older than this is dropped and counted. */
   pendingMaxAgeMs: number;
   /**
@@ -39,18 +48,61 @@ export interface DecoderOptions {
    * compiled yet are interpreted, slower but bounded. 0 interprets everything.
    */
   compilesPerDatagram: number;
+  /**
+   * 'address' (default): data whose template this session (address and source port) never sent
+   * is decoded with the template of the same ID, version and source ID / domain that another
+   * session of the same address sent last (counted in templateScopeFallbacks). Exporters that
+   * change source port between template and data (a restart, several line cards, some IOS XR
+   * builds) then lose nothing; nfdump keys exporters by address alone. 'session': RFC 7011's
+   * scope only.
+   */
+  templateScope: 'session' | 'address';
+  /** Bytes of decoder state at most: templates, held data, options state, per-exporter overhead. */
+  stateBudgetBytes: number;
+  /** One exporter's share of that budget. Default: stateBudgetBytes / 16. */
+  exporterShareBytes: number | undefined;
+  /** Exporters (address and port) tracked; past it the least recently seen one is evicted. */
+  maxExporters: number;
+  /** Templates and options templates per exporter (all its source IDs / domains together). */
+  maxTemplatesPerExporter: number;
+  /** Fields per template; a longer template is refused (nfdump and goflow2 cap them too). */
+  maxTemplateFields: number;
+  /** Data sets held per datagram; past it they are dropped and counted (a hostile datagram holds 16,000). */
+  maxHeldPerDatagram: number;
+  /** Template records read per datagram; past it the rest of the datagram's templates are skipped and counted. */
+  maxTemplateRecordsPerDatagram: number;
 }
 
 export const DEFAULT_DECODER_OPTIONS: Readonly<DecoderOptions> = Object.freeze({
   templateTtlMs: 2 * 3600_000,
-  pendingMaxRecords: 10_000,
+  pendingMaxBytes: undefined,
   pendingMaxAgeMs: 30_000,
   sampling: 'rfc',
   compilesPerDatagram: 8,
+  templateScope: 'address',
+  stateBudgetBytes: 32 * 1024 * 1024,
+  exporterShareBytes: undefined,
+  maxExporters: 10_000,
+  maxTemplatesPerExporter: 1024,
+  maxTemplateFields: 512,
+  maxHeldPerDatagram: 64,
+  maxTemplateRecordsPerDatagram: 1024,
 });
 
-/** Bytes a held set counts as one record towards pendingMaxRecords. */
-export const HELD_RECORD_BYTES = 40;
+/**
+ * What the budget charges. Estimates of V8's real cost (objects, Map entries, strings), on the
+ * high side; RSS under the hostile test in test/e2e/run-hostile.test.ts is what keeps them honest.
+ */
+export const HELD_ENTRY_BYTES = 512;
+export const EXPORTER_BYTES = 512;
+export const DOMAIN_BYTES = 640;
+export const TEMPLATE_BYTES = 512;
+export const TEMPLATE_FIELD_BYTES = 80;
+export const OPTION_ENTRY_BYTES = 128;
+
+export const templateCost = (fields: number): number => TEMPLATE_BYTES + TEMPLATE_FIELD_BYTES * fields;
+/** What a held data set of `len` body bytes weighs: its pooled buffer (held-pool.ts), its set header and the entry. */
+export const heldWeight = (len: number): number => 4 + (1 << (sizeClass(len) + 4)) + HELD_ENTRY_BYTES;
 
 /**
  * A set that changed a decoder's state: templates and options templates (new, changed or
@@ -93,31 +145,88 @@ export interface SavedDomain {
   ifNames: [ifIndex: number, name: string][];
 }
 
-interface Held {
-  version: 9 | 10;
-  sourceId: number;
-  setId: number;
-  data: Uint8Array;
-  baseMs: number;
-  uptime: number;
-  arrivedMs: number;
-  weight: number;
+type Held = PooledHeld<ExporterState>;
+
+/** A template as the decoder keeps it: with its owner, so the address index can lead back. */
+interface LiveTemplate extends Template {
+  readonly es: ExporterState;
+  readonly dk: number;
+  readonly dom: DomainState;
+  readonly bytes: number;
 }
 
 class ExporterState {
   readonly domains = new Map<number, DomainState>();
   pending: Held[] = [];
-  pendingWeight = 0;
+  heldBytes = 0;
+  /** Everything this exporter costs the budget, held data included. */
+  bytes = EXPORTER_BYTES;
+  templateCount = 0;
   /** A template arrived in the current datagram: held data may now be decodable. */
   newTemplate = false;
+  /** Last datagram (or shared set) from it. */
+  touchedMs = -Infinity;
+  /**
+   * Seen since the eviction hand last passed it (CLOCK, a second chance): a datagram only sets
+   * this flag on the object it touches anyway. Moving the exporter in a list on every datagram
+   * cost three more cache misses, a tenth of the decode time with 50,000 exporters.
+   */
+  referenced = false;
+  /** Neighbours in the eviction order: oldest first, and whoever the hand spares goes to the end. */
+  older: ExporterState | undefined = undefined;
+  newer: ExporterState | undefined = undefined;
+  /** Evicted or forgotten: queued references to it are stale. */
+  gone = false;
+  /** Its bucket in the template-expiry wheel, 0 when none. */
+  wheelSec = 0;
+  readonly key: string;
+  readonly address: string;
+  /** The first Exporter object it came with: records of held data decoded for a sibling session name it. */
+  readonly exporter: Exporter;
+  constructor(key: string, address: string, exporter: Exporter) {
+    this.key = key;
+    this.address = address;
+    this.exporter = exporter;
+  }
 }
+
+/** Sessions of one exporter address, and the template each (version, domain, ID) had last there. */
+class AddressState {
+  readonly sessions = new Set<ExporterState>();
+  readonly templates = new Map<number, LiveTemplate>();
+}
+
+/** Template layouts by signature, shared by every decoder of the thread (templates never change their fields). */
+const layouts = new Map<string, { signature: string; fields: readonly TemplateField[] }>();
+const MAX_SHARED_LAYOUTS = 4096;
+
+/** Padding is zeros (RFC 7011 section 3.3.1; v9 pads to 4 bytes): anything else after the last record is a record cut short. */
+function allZero(u: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (u[i] !== 0) return false;
+  return true;
+}
+
+/** What a pooled held entry points to. */
+const VACANT = new ExporterState('', '', { address: '', port: 0, key: '' });
+VACANT.gone = true;
 
 /** v9 and IPFIX domains with the same number are different scopes. */
 const domainKey = (version: number, sourceId: number): number => sourceId * 2 + (version === 10 ? 1 : 0);
+/** (domain, template ID) in one number: domainKey < 2^33, so this stays below 2^49. */
+const addressKey = (dk: number, id: number): number => dk * 65536 + id;
+const addressOf = (key: string): string => {
+  const bar = key.lastIndexOf('|');
+  return bar < 0 ? key : key.slice(0, bar);
+};
 
 /** Caps on state an exporter can make us keep (a hostile one must not exhaust memory). */
-const MAX_TEMPLATES_PER_DOMAIN = 4096;
 const MAX_DOMAINS_PER_EXPORTER = 1024;
+/** Siblings whose held data a new template is tried on (an address with thousands of ports must not make each template cost thousands). */
+const MAX_SIBLING_REPLAYS = 64;
+/** Held sets looked at for a newly arrived template, per datagram (an exporter's held share is about 1,000). */
+const MAX_REPLAY_PER_DATAGRAM = 4096;
+/** The budget evicts an exporter only after this long without a datagram from it. */
+export const IDLE_EVICTABLE_MS = 60_000;
 
 export class Decoder {
   readonly stats: DecoderStats = newStats();
@@ -129,7 +238,28 @@ export class Decoder {
   private readonly rec = new FlowRecord();
   private readonly ctx = new ReadContext();
   private readonly exporters = new Map<string, ExporterState>();
+  /** Eviction order (CLOCK, see ExporterState.referenced): oldest first. */
+  private oldest: ExporterState | undefined = undefined;
+  private newest: ExporterState | undefined = undefined;
+  private readonly addresses = new Map<string, AddressState>();
+  /** Held sets of every exporter in arrival order, for age expiry and the global budget. */
+  private heldQueue: Held[] = [];
+  /** The seq each queue slot was given: a slot whose entry has been reused since is dead. */
+  private heldQueueSeq: number[] = [];
+  private heldHead = 0;
+  private heldLive = 0;
+  private readonly heldPool = new HeldPool<ExporterState>(VACANT, 8 * 1024 * 1024);
+  private readonly wheel = new DeadlineWheel<ExporterState>();
+  private bytes = 0;
+  private readonly exporterShare: number;
+  private readonly heldShare: number;
+  private readonly scopeAddress: boolean;
+  /** The exporter whose datagram (or shared set) is being decoded: never forgotten from under it. */
+  private current: ExporterState | undefined = undefined;
   private compileBudget = 0;
+  private heldBudget = 0;
+  private templateRecordBudget = 0;
+  private replayBudget = 0;
   /** Told of every set that changed this decoder's state (see SharedSet); unset, nothing is shared. */
   onShare: ((exporter: Exporter, set: SharedSet) => void) | undefined = undefined;
   /** Templates added, changed or withdrawn, ever: tells a template set that changed state from a refresh. */
@@ -139,14 +269,28 @@ export class Decoder {
 
   constructor(sink: RecordSink, options?: Partial<DecoderOptions>) {
     this.sink = sink;
-    this.options = { ...DEFAULT_DECODER_OPTIONS, ...options };
+    const o = { ...DEFAULT_DECODER_OPTIONS };
+    for (const [k, v] of Object.entries(options ?? {})) if (v !== undefined) (o as Record<string, unknown>)[k] = v;
+    this.options = o;
+    this.exporterShare = o.exporterShareBytes ?? Math.floor(o.stateBudgetBytes / 16);
+    this.heldShare = o.pendingMaxBytes ?? Math.floor(o.stateBudgetBytes / 64);
+    this.scopeAddress = o.templateScope === 'address';
+  }
+
+  /** Bytes of decoder state now, as the budget weighs them (also stats.stateBytes). */
+  stateBytes(): number {
+    return this.bytes;
   }
 
   /** Decodes one datagram. Never throws, whatever the bytes. */
   decode(datagram: Uint8Array, exporter: Exporter, nowMs: number): void {
     const s = this.stats;
     s.datagrams++;
-    this.compileBudget = this.options.compilesPerDatagram;
+    const o = this.options;
+    this.compileBudget = o.compilesPerDatagram;
+    this.heldBudget = o.maxHeldPerDatagram;
+    this.templateRecordBudget = o.maxTemplateRecordsPerDatagram;
+    this.replayBudget = MAX_REPLAY_PER_DATAGRAM;
     const decodedBefore = s.datagramsDecoded;
     try {
       if (datagram.length < 4) {
@@ -162,6 +306,7 @@ export class Decoder {
       }
       if (s.datagramsDecoded === decodedBefore) s.datagramsRefused++;
     } catch (err) {
+      this.current = undefined;
       if (s.datagramsDecoded === decodedBefore) s.datagramsRefused++;
       s.errors.exception++;
       this.lastException = err;
@@ -196,23 +341,73 @@ export class Decoder {
     this.walkSets(v, u, 16, length, 10, exporter, domain, baseMs, 0, nowMs);
   }
 
-  private exporterState(key: string): ExporterState {
+  /** The exporter's state, made if new (evicting one past maxExporters); marks it seen. */
+  private exporterState(exporter: Exporter, nowMs: number): ExporterState {
+    const { key, address } = exporter;
     let es = this.exporters.get(key);
-    if (!es) {
-      es = new ExporterState();
-      this.exporters.set(key, es);
+    if (es !== undefined) {
+      es.touchedMs = nowMs;
+      es.referenced = true;
+      return es;
     }
+    if (this.exporters.size >= this.options.maxExporters) {
+      const lru = this.evictionCandidate();
+      if (lru !== undefined) {
+        this.evict(lru);
+        this.stats.limits.exporters++;
+      }
+    }
+    es = new ExporterState(key, address, exporter);
+    es.touchedMs = nowMs;
+    this.exporters.set(key, es);
+    this.appendLru(es);
+    let a = this.addresses.get(address);
+    if (a === undefined) {
+      a = new AddressState();
+      this.addresses.set(address, a);
+    }
+    a.sessions.add(es);
+    this.bytes += es.bytes;
+    this.stats.exporters = this.exporters.size;
     return es;
   }
 
-  private domain(es: ExporterState, version: 9 | 10, sourceId: number): DomainState | undefined {
-    const key = domainKey(version, sourceId);
-    let d = es.domains.get(key);
-    if (!d && es.domains.size < MAX_DOMAINS_PER_EXPORTER) {
-      d = new DomainState();
-      es.domains.set(key, d);
+  /**
+   * The exporter to evict: the oldest not seen since the hand last passed; those seen since go to
+   * the end with their flag cleared (one pass at most, so bounded by the exporters kept).
+   */
+  private evictionCandidate(): ExporterState | undefined {
+    for (let es = this.oldest; es !== undefined; es = this.oldest) {
+      if (!es.referenced) return es;
+      es.referenced = false;
+      if (es === this.newest) return es;
+      this.unlinkLru(es);
+      this.appendLru(es);
     }
-    return d;
+    return undefined;
+  }
+
+  private appendLru(es: ExporterState): void {
+    es.older = this.newest;
+    es.newer = undefined;
+    if (this.newest !== undefined) this.newest.newer = es;
+    else this.oldest = es;
+    this.newest = es;
+  }
+
+  private unlinkLru(es: ExporterState): void {
+    if (es.older !== undefined) es.older.newer = es.newer;
+    else this.oldest = es.newer;
+    if (es.newer !== undefined) es.newer.older = es.older;
+    else this.newest = es.older;
+    es.older = es.newer = undefined;
+  }
+
+  /** Adds `delta` bytes to an exporter's and the global tally. */
+  private charge(es: ExporterState, delta: number): void {
+    es.bytes += delta;
+    this.bytes += delta;
+    this.stats.stateBytes = this.bytes;
   }
 
   private walkSets(
@@ -228,9 +423,11 @@ export class Decoder {
     nowMs: number,
   ): void {
     const s = this.stats;
-    const es = this.exporterState(exporter.key);
+    const es = this.exporterState(exporter, nowMs);
+    this.current = es;
     const tplSet = version === 9 ? 0 : 2;
     const optSet = version === 9 ? 1 : 3;
+    const dk = domainKey(version, sourceId);
     let p = start;
     // Fewer than 4 bytes after the last set is padding.
     while (p + 4 <= end) {
@@ -248,14 +445,20 @@ export class Decoder {
       const setEnd = p + setLen;
       if (setId >= 256) {
         s.dataSets++;
-        const dom = es.domains.get(domainKey(version, sourceId));
-        const tpl = dom?.templates.get(setId);
-        if (dom && tpl) {
-          if (this.decodeData(tpl, dom, v, u, body, setEnd, version, exporter, sourceId, baseMs, uptime)) s.setsDecoded++;
+        let tpl = es.domains.get(dk)?.templates.get(setId) as LiveTemplate | undefined;
+        if (tpl === undefined && setLen > 4 && this.scopeAddress) {
+          tpl = this.addressTemplate(es, dk, setId);
+          if (tpl !== undefined) s.templateScopeFallbacks++;
+        }
+        if (tpl !== undefined) {
+          this.decodeData(tpl, v, u, body, setEnd, version, exporter, sourceId, baseMs, uptime);
+        } else if (setLen === 4) {
+          // No records whatever the template: nothing to wait for.
+          s.errors.short_data_set++;
+          s.setsRefused++;
         } else {
           s.templateMisses++;
-          // A copy (Buffer#slice would be a view): the caller may reuse its buffer.
-          this.hold(es, { version, sourceId, setId, data: Uint8Array.prototype.slice.call(u, body, setEnd), baseMs, uptime, arrivedMs: nowMs, weight: 0 });
+          this.hold(es, version, sourceId, setId, u, body, setEnd, baseMs, uptime, nowMs);
         }
       } else if (setId === tplSet || setId === optSet) {
         const changes = this.templateChanges;
@@ -269,16 +472,38 @@ export class Decoder {
       }
       p = setEnd;
     }
+    this.current = undefined;
+    this.afterSets(es, exporter, nowMs);
+  }
+
+  /** After a datagram's sets: held data its templates made decodable, and an exporter left with nothing. */
+  private afterSets(es: ExporterState, exporter: Exporter, nowMs: number): void {
     if (es.newTemplate) {
       es.newTemplate = false;
       if (es.pending.length > 0) this.replayHeld(es, exporter, nowMs);
+      if (this.scopeAddress) {
+        const a = this.addresses.get(es.address);
+        if (a !== undefined && a.sessions.size > 1 && a.sessions.size <= MAX_SIBLING_REPLAYS) {
+          for (const sib of a.sessions) if (sib !== es && sib.pending.length > 0) this.replayHeld(sib, sib.exporter, nowMs);
+        }
+      }
     }
+    this.forgetIfEmpty(es);
   }
 
-  /** Decodes one data set with its template. False when the template cannot give records. */
+  /** The template another session of this address sent last for (version, domain, ID), if any. */
+  private addressTemplate(es: ExporterState, dk: number, id: number): LiveTemplate | undefined {
+    const t = this.addresses.get(es.address)?.templates.get(addressKey(dk, id));
+    return t !== undefined && t.es !== es && this.isLive(t) ? t : undefined;
+  }
+
+  private isLive(t: LiveTemplate): boolean {
+    return !t.es.gone && t.es.domains.get(t.dk)?.templates.get(t.id) === t;
+  }
+
+  /** Decodes one data set with its template; a set that gives no record is counted with its reason. */
   private decodeData(
-    tpl: Template,
-    dom: DomainState,
+    tpl: LiveTemplate,
     v: DataView,
     u: Uint8Array,
     body: number,
@@ -288,21 +513,35 @@ export class Decoder {
     sourceId: number,
     baseMs: number,
     uptime: number,
-  ): boolean {
+  ): void {
     const s = this.stats;
+    const dom = tpl.dom;
     if (tpl.minLength === 0) {
       s.errors.zero_length_record++;
-      return false;
+      s.setsRefused++;
+      return;
+    }
+    if (setEnd - body < tpl.minLength) {
+      s.errors.short_data_set++;
+      s.setsRefused++;
+      return;
     }
     if (tpl.options) {
       const changes = dom.changes;
-      const res = readOptionsData(tpl, dom, v, u, body, setEnd, this.options.sampling === 'nfdump');
+      const res = readOptionsData(tpl, dom, v, u, body, setEnd, this.options.sampling === 'nfdump', this.optionEntriesAllowed(tpl.es, dom));
+      this.chargeOptions(tpl.es, dom);
       s.optionsRecords += res.records;
       if (res.truncated) s.errors.truncated_record++;
-      else if (this.onShare !== undefined && !this.applying && dom.changes !== changes) {
+      if (res.records === 0) {
+        if (!res.truncated) s.errors.short_data_set++;
+        s.setsRefused++;
+        return;
+      }
+      s.setsDecoded++;
+      if (!res.truncated && this.onShare !== undefined && !this.applying && dom.changes !== changes) {
         this.onShare(exporter, { version, sourceId, setId: tpl.id, body: Uint8Array.prototype.slice.call(u, body, setEnd), baseMs, uptime });
       }
-      return true;
+      return;
     }
     const c = this.ctx;
     c.version = version;
@@ -319,18 +558,38 @@ export class Decoder {
     if (!reader && this.compileBudget > 0) {
       this.compileBudget--;
       s.readersCompiled++;
-      reader = tpl.reader = compileReader(version, tpl.signature, tpl.fields);
+      reader = tpl.reader = compileReader(tpl.version, tpl.signature, tpl.fields);
     }
     let n: number;
     if (reader) n = reader(v, u, body, setEnd, this.rec, this.sink, c);
     else {
       s.setsInterpreted++;
-      n = interpretSet((tpl.plan ??= makePlan(version, tpl.fields)), v, u, body, setEnd, this.rec, this.sink, c);
+      n = interpretSet((tpl.plan ??= makePlan(tpl.version, tpl.fields)), v, u, body, setEnd, this.rec, this.sink, c);
     }
     if (version === 9) s.records.v9 += n;
     else s.records.ipfix += n;
     if (c.truncated) s.errors.truncated_record++;
-    return true;
+    else if (setEnd - c.stop >= 4 && !allZero(u, c.stop, setEnd)) s.errors.short_record++;
+    if (n > 0) s.setsDecoded++;
+    else {
+      if (!c.truncated) s.errors.short_data_set++;
+      s.setsRefused++;
+    }
+  }
+
+  /** Sampler / interface-name entries a domain may reach within its exporter's share and the budget. */
+  private optionEntriesAllowed(es: ExporterState, dom: DomainState): number {
+    const room = Math.min(this.exporterShare - es.bytes, this.options.stateBudgetBytes - this.bytes);
+    const more = Math.max(0, Math.floor(room / OPTION_ENTRY_BYTES / 2));
+    return Math.min(MAX_OPTION_ENTRIES, Math.max(dom.samplers.size, dom.ifNames.size) + more);
+  }
+
+  private chargeOptions(es: ExporterState, dom: DomainState): void {
+    const bytes = (dom.samplers.size + dom.ifNames.size) * OPTION_ENTRY_BYTES;
+    if (bytes !== dom.optionBytes) {
+      this.charge(es, bytes - dom.optionBytes);
+      dom.optionBytes = bytes;
+    }
   }
 
   private readTemplateSet(es: ExporterState, v: DataView, body: number, setEnd: number, version: 9 | 10, options: boolean, sourceId: number, nowMs: number): void {
@@ -350,8 +609,13 @@ export class Decoder {
     const s = this.stats;
     const received = s.templatesReceived;
     const optionsRecords = s.optionsRecords;
-    const es = this.exporterState(exporter.key);
+    const setsDecoded = s.setsDecoded;
+    const setsRefused = s.setsRefused;
+    const es = this.exporterState(exporter, nowMs);
+    this.current = es;
     this.applying = true;
+    this.templateRecordBudget = this.options.maxTemplateRecordsPerDatagram;
+    this.replayBudget = MAX_REPLAY_PER_DATAGRAM;
     try {
       const v = new DataView(set.body.buffer, set.body.byteOffset, set.body.byteLength);
       const tplSet = set.version === 9 ? 0 : 2;
@@ -359,20 +623,19 @@ export class Decoder {
       if (set.setId === tplSet || set.setId === optSet) {
         this.readTemplateSet(es, v, 0, set.body.length, set.version, set.setId === optSet, set.sourceId, nowMs);
       } else {
-        const dom = es.domains.get(domainKey(set.version, set.sourceId));
-        const tpl = dom?.templates.get(set.setId);
-        if (dom && tpl?.options) this.decodeData(tpl, dom, v, set.body, 0, set.body.length, set.version, exporter, set.sourceId, set.baseMs, set.uptime);
+        const tpl = es.domains.get(domainKey(set.version, set.sourceId))?.templates.get(set.setId) as LiveTemplate | undefined;
+        if (tpl?.options) this.decodeData(tpl, v, set.body, 0, set.body.length, set.version, exporter, set.sourceId, set.baseMs, set.uptime);
       }
     } finally {
       this.applying = false;
+      this.current = undefined;
       s.templatesReceived = received;
       s.optionsRecords = optionsRecords;
+      s.setsDecoded = setsDecoded;
+      s.setsRefused = setsRefused;
     }
     // Held data is this thread's own: counted here, and options it teaches are shared as usual.
-    if (es.newTemplate) {
-      es.newTemplate = false;
-      if (es.pending.length > 0) this.replayHeld(es, exporter, nowMs);
-    }
+    this.afterSets(es, exporter, nowMs);
   }
 
   /** v9 template sets, and IPFIX template and options template sets (RFC 7011 section 3.4). */
@@ -387,10 +650,15 @@ export class Decoder {
     options = false,
   ): void {
     const s = this.stats;
+    const maxFields = this.options.maxTemplateFields;
     while (p + 4 <= end) {
       const id = v.getUint16(p);
       const count = v.getUint16(p + 2);
       if (id === 0 && count === 0) break; // padding
+      if (--this.templateRecordBudget < 0) {
+        s.limits.datagram_work++;
+        return;
+      }
       p += 4;
       if (version === 10 && count === 0) {
         this.withdraw(es, sourceId, id, options);
@@ -405,7 +673,9 @@ export class Decoder {
         scopeCount = v.getUint16(p);
         p += 2;
       }
-      const fields: TemplateField[] = [];
+      // A template that cannot be kept is walked over, never built: a hostile one costs its bytes only.
+      const keep = count <= maxFields && (id < 256 || this.roomForTemplate(es, version, sourceId, id, count, nowMs));
+      const fields: TemplateField[] | undefined = keep ? [] : undefined;
       for (let i = 0; i < count; i++) {
         if (p + 4 > end) {
           s.errors.template_overflow++;
@@ -424,10 +694,17 @@ export class Decoder {
           p += 4;
           type &= 0x7fff;
         }
-        fields.push({ type, length, enterprise, scope: i < scopeCount });
+        fields?.push({ type, length, enterprise, scope: i < scopeCount });
       }
       if (id < 256 || scopeCount > count) {
         s.errors.bad_template++;
+        continue;
+      }
+      if (fields === undefined) {
+        if (count > maxFields) {
+          s.errors.template_too_large++;
+          s.limits.template_fields++;
+        }
         continue;
       }
       this.addTemplate(es, version, sourceId, id, options, fields, nowMs);
@@ -442,6 +719,10 @@ export class Decoder {
       const scopeLen = v.getUint16(p + 2);
       const optLen = v.getUint16(p + 4);
       if (id === 0 && scopeLen === 0 && optLen === 0) break; // padding
+      if (--this.templateRecordBudget < 0) {
+        s.limits.datagram_work++;
+        return;
+      }
       p += 6;
       if (scopeLen % 4 !== 0 || optLen % 4 !== 0) {
         s.errors.bad_template++;
@@ -451,9 +732,17 @@ export class Decoder {
         s.errors.template_overflow++;
         return;
       }
-      const fields: TemplateField[] = [];
       const nScope = scopeLen / 4;
       const n = nScope + optLen / 4;
+      if (n > this.options.maxTemplateFields || (id >= 256 && !this.roomForTemplate(es, 9, sourceId, id, n, nowMs))) {
+        p += scopeLen + optLen;
+        if (n > this.options.maxTemplateFields) {
+          s.errors.template_too_large++;
+          s.limits.template_fields++;
+        }
+        continue;
+      }
+      const fields: TemplateField[] = [];
       for (let i = 0; i < n; i++, p += 4) {
         fields.push({ type: v.getUint16(p), length: v.getUint16(p + 2), enterprise: 0, scope: i < nScope });
       }
@@ -463,6 +752,21 @@ export class Decoder {
       }
       this.addTemplate(es, 9, sourceId, id, true, fields, nowMs);
     }
+  }
+
+  /**
+   * Whether a template of `count` fields could be kept, asked before its fields are read: a flood
+   * of templates we would refuse then makes no garbage. A template this exporter has already is
+   * left to addTemplate (a refresh needs no room).
+   */
+  private roomForTemplate(es: ExporterState, version: 9 | 10, sourceId: number, id: number, count: number, nowMs: number): boolean {
+    const dom = es.domains.get(domainKey(version, sourceId));
+    if (dom?.templates.has(id)) return true;
+    if (es.templateCount >= this.options.maxTemplatesPerExporter) {
+      this.stats.limits.templates_per_exporter++;
+      return false;
+    }
+    return this.makeRoom(es, templateCost(count) + (dom === undefined ? DOMAIN_BYTES : 0), nowMs);
   }
 
   private addTemplate(
@@ -475,117 +779,380 @@ export class Decoder {
     nowMs: number,
   ): void {
     const s = this.stats;
-    const dom = this.domain(es, version, sourceId);
-    if (!dom) {
+    const o = this.options;
+    if (fields.length > o.maxTemplateFields) {
+      s.errors.template_too_large++;
+      s.limits.template_fields++;
+      return;
+    }
+    const dk = domainKey(version, sourceId);
+    let dom = es.domains.get(dk);
+    if (dom === undefined && es.domains.size >= MAX_DOMAINS_PER_EXPORTER) {
       s.errors.bad_template++;
       return;
     }
     const signature = templateSignature(version, options, fields);
-    const old = dom.templates.get(id);
+    const old = dom?.templates.get(id) as LiveTemplate | undefined;
     if (old && old.signature === signature) {
       // A refresh: keep the compiled reader, just extend its life.
       old.lastSeenMs = nowMs;
       s.templatesReceived++;
+      // The address index only matters once the address has a second session; a refresh keeps it pointing at the latest.
+      if (this.scopeAddress) {
+        const a = this.addresses.get(es.address);
+        if (a !== undefined && a.sessions.size > 1) a.templates.set(addressKey(dk, id), old);
+      }
       return;
     }
-    if (!old && dom.templates.size >= MAX_TEMPLATES_PER_DOMAIN) {
-      s.errors.bad_template++;
+    if (!old && es.templateCount >= o.maxTemplatesPerExporter) {
+      s.limits.templates_per_exporter++;
       return;
+    }
+    const bytes = templateCost(fields.length);
+    if (!this.makeRoom(es, bytes - (old?.bytes ?? 0) + (dom === undefined ? DOMAIN_BYTES : 0), nowMs)) return;
+    if (dom === undefined) {
+      dom = new DomainState();
+      es.domains.set(dk, dom);
+      this.charge(es, DOMAIN_BYTES);
+    }
+    // Exporters of one kind send the same layouts: one fields array and signature serve them all
+    // (50,000 exporters x 8 templates otherwise hold 400,000 copies).
+    let layout = layouts.get(signature);
+    if (layout === undefined) {
+      if (layouts.size >= MAX_SHARED_LAYOUTS) layouts.clear();
+      layout = { signature, fields };
+      layouts.set(signature, layout);
     }
     const { fixedLength, minLength } = layoutOf(version, fields);
     // Compiled on first use (see decodeData), unless this layout was compiled already.
     const reader = options || minLength === 0 ? undefined : cachedReader(signature);
-    dom.templates.set(id, { version, id, options, fields, fixedLength, minLength, signature, lastSeenMs: nowMs, reader, plan: undefined });
+    const tpl: LiveTemplate = { version, id, options, fields: layout.fields, fixedLength, minLength, signature: layout.signature, lastSeenMs: nowMs, reader, plan: undefined, es, dk, dom, bytes };
+    dom.templates.set(id, tpl);
+    if (old) this.charge(es, -old.bytes);
+    else es.templateCount++;
+    this.charge(es, bytes);
+    this.addresses.get(es.address)?.templates.set(addressKey(dk, id), tpl);
+    this.wheel.schedule(es, nowMs + o.templateTtlMs);
     this.templateChanges++;
     if (!old) s.templates++;
     s.templatesReceived++;
     es.newTemplate = true;
   }
 
+  /**
+   * Makes room for `need` more bytes of `es`'s state: within its share, then within the budget by
+   * dropping the oldest held data of anyone, then by evicting the least recently seen exporters
+   * (a few at most, never `es`). False when there is still no room: the caller refuses.
+   */
+  private makeRoom(es: ExporterState, need: number, nowMs: number): boolean {
+    if (need <= 0) return true;
+    const s = this.stats;
+    if (es.bytes + need > this.exporterShare) {
+      s.limits.exporter_share++;
+      return false;
+    }
+    const budget = this.options.stateBudgetBytes;
+    if (this.bytes + need <= budget) return true;
+    s.limits.state_budget++;
+    while (this.bytes + need > budget && this.dropOldestHeld()) {}
+    // Only exporters silent for a while: under a flood, active ones (the good ones among them) keep
+    // what they have, and newcomers are refused until the flood's state expires or goes idle.
+    for (let evictions = 0; this.bytes + need > budget && evictions < 4; evictions++) {
+      const lru = this.evictionCandidate();
+      if (lru === undefined || lru === es || nowMs - lru.touchedMs < IDLE_EVICTABLE_MS) break;
+      this.evict(lru);
+    }
+    return this.bytes + need <= budget;
+  }
+
   /** IPFIX withdrawal: template ID 2 (or 3 in an options set) withdraws all of that kind. */
   private withdraw(es: ExporterState, sourceId: number, id: number, options: boolean): void {
-    const dom = es.domains.get(domainKey(10, sourceId));
+    const dk = domainKey(10, sourceId);
+    const dom = es.domains.get(dk);
     if (!dom) return;
     const all = id === (options ? 3 : 2);
     for (const [tid, tpl] of dom.templates) {
       if (all ? tpl.options === options : tid === id) {
-        dom.templates.delete(tid);
+        this.removeTemplate(tpl as LiveTemplate, dom);
         this.templateChanges++;
-        this.stats.templates--;
         this.stats.templatesWithdrawn++;
       }
     }
+    this.forgetDomainIfEmpty(es, dk, dom);
   }
 
-  private hold(es: ExporterState, h: Held): void {
+  /** Takes a template out of its domain and the address index; the caller counts why. */
+  private removeTemplate(tpl: LiveTemplate, dom: DomainState): void {
+    const es = tpl.es;
+    dom.templates.delete(tpl.id);
+    es.templateCount--;
+    this.charge(es, -tpl.bytes);
+    this.stats.templates--;
+    const a = this.addresses.get(es.address);
+    const k = addressKey(tpl.dk, tpl.id);
+    if (a !== undefined && a.templates.get(k) === tpl) a.templates.delete(k);
+  }
+
+  private forgetDomainIfEmpty(es: ExporterState, dk: number, dom: DomainState): void {
+    if (dom.templates.size === 0 && dom.ifNames.size === 0 && dom.samplers.size === 0 && dom.defaultRate === 1 && dom.initMs === 0) {
+      es.domains.delete(dk);
+      this.charge(es, -DOMAIN_BYTES - dom.optionBytes);
+    }
+  }
+
+  /** An exporter with no templates, options state or held data costs nothing to forget. */
+  private forgetIfEmpty(es: ExporterState): void {
+    if (es.domains.size === 0 && es.pending.length === 0 && !es.gone) this.forget(es);
+  }
+
+  private forget(es: ExporterState): void {
+    es.gone = true;
+    this.exporters.delete(es.key);
+    this.unlinkLru(es);
+    this.wheel.remove(es);
+    const a = this.addresses.get(es.address);
+    if (a !== undefined) {
+      a.sessions.delete(es);
+      if (a.sessions.size === 0) this.addresses.delete(es.address);
+    }
+    this.bytes -= es.bytes;
+    es.bytes = 0;
+    this.stats.stateBytes = this.bytes;
+    this.stats.exporters = this.exporters.size;
+  }
+
+  /** Drops everything an exporter holds, counted, then forgets it. */
+  private evict(es: ExporterState): void {
     const s = this.stats;
-    const o = this.options;
-    h.weight = Math.max(1, Math.ceil(h.data.length / HELD_RECORD_BYTES));
+    for (const h of es.pending) this.settle(h, false);
+    es.pending = [];
+    for (const dom of es.domains.values()) {
+      for (const tpl of dom.templates.values()) {
+        this.removeTemplate(tpl as LiveTemplate, dom);
+        s.templatesEvicted++;
+      }
+    }
+    es.domains.clear();
+    this.forget(es);
+  }
+
+  private hold(es: ExporterState, version: 9 | 10, sourceId: number, setId: number, u: Uint8Array, body: number, setEnd: number, baseMs: number, uptime: number, nowMs: number): void {
+    const s = this.stats;
     s.held++;
     s.pending++;
-    this.dropOld(es, h.arrivedMs);
+    // Its real bytes (the pooled buffer), the set header and the entry: an empty or tiny set is never free.
+    const weight = heldWeight(setEnd - body);
+    if (--this.heldBudget < 0) {
+      s.limits.datagram_work++;
+      this.dropUnheld();
+      return;
+    }
+    this.dropOld(es, nowMs);
+    if (weight > this.heldShare) {
+      s.limits.held_exporter_share++;
+      this.dropUnheld();
+      return;
+    }
+    while (es.heldBytes + weight > this.heldShare && es.pending.length > 0) {
+      s.limits.held_exporter_share++;
+      this.settle(es.pending.shift()!, false);
+    }
+    while (es.bytes + weight > this.exporterShare && es.pending.length > 0) {
+      s.limits.exporter_share++;
+      this.settle(es.pending.shift()!, false);
+    }
+    if (es.bytes + weight > this.exporterShare) {
+      s.limits.exporter_share++;
+      this.dropUnheld();
+      return;
+    }
+    const budget = this.options.stateBudgetBytes;
+    if (this.bytes + weight > budget) {
+      s.limits.state_budget++;
+      while (this.bytes + weight > budget && this.dropOldestHeld()) {}
+      if (this.bytes + weight > budget) {
+        this.dropUnheld();
+        return;
+      }
+    }
+    // A copy: the caller may reuse its buffer.
+    const h = this.heldPool.acquire(es, u, body, setEnd);
+    h.version = version;
+    h.sourceId = sourceId;
+    h.setId = setId;
+    h.baseMs = baseMs;
+    h.uptime = uptime;
+    h.arrivedMs = nowMs;
+    h.weight = weight;
+    this.compactHeld();
     es.pending.push(h);
-    es.pendingWeight += h.weight;
-    while (es.pendingWeight > o.pendingMaxRecords && es.pending.length > 0) this.dropFirst(es);
+    es.heldBytes += weight;
+    this.charge(es, weight);
+    this.heldQueue.push(h);
+    this.heldQueueSeq.push(h.seq);
+    this.heldLive++;
   }
 
-  private dropFirst(es: ExporterState): void {
-    const h = es.pending.shift()!;
-    es.pendingWeight -= h.weight;
+  /** A set counted as held that could not be kept: dropped at once. */
+  private dropUnheld(): void {
     this.stats.pending--;
     this.stats.heldDropped++;
   }
 
+  /** A held set leaves: decoded (counted by the caller) or dropped. The caller takes it out of es.pending. */
+  private settle(h: Held, decoded: boolean): void {
+    const s = this.stats;
+    h.owner.heldBytes -= h.weight;
+    this.charge(h.owner, -h.weight);
+    this.heldPool.release(h);
+    s.pending--;
+    if (decoded) s.heldDecoded++;
+    else s.heldDropped++;
+    this.heldLive--;
+  }
+
+  /** The held entry in queue slot i, unless it has been settled (and maybe reused) since. */
+  private queued(i: number): Held | undefined {
+    const h = this.heldQueue[i];
+    return !h.done && h.seq === this.heldQueueSeq[i] ? h : undefined;
+  }
+
+  /** Settled sets leave the global queue lazily; once they are most of it, it is rebuilt. */
+  private compactHeld(): void {
+    const q = this.heldQueue;
+    const dead = q.length - this.heldHead - this.heldLive;
+    if (dead > 1024 && dead > this.heldLive / 4) {
+      const live: Held[] = [];
+      const seqs: number[] = [];
+      for (let i = this.heldHead; i < q.length; i++) {
+        const h = this.queued(i);
+        if (h !== undefined) {
+          live.push(h);
+          seqs.push(h.seq);
+        }
+      }
+      this.heldQueue = live;
+      this.heldQueueSeq = seqs;
+      this.heldHead = 0;
+    }
+  }
+
+  /** Drops the oldest held set of any exporter; false when nothing is held. */
+  private dropOldestHeld(): boolean {
+    while (this.heldHead < this.heldQueue.length) {
+      const h = this.queued(this.heldHead++);
+      if (h === undefined) continue;
+      const es = h.owner;
+      this.unlink(h);
+      this.settle(h, false);
+      if (es !== this.current) this.forgetIfEmpty(es);
+      return true;
+    }
+    return false;
+  }
+
+  private unlink(h: Held): void {
+    const p = h.owner.pending;
+    if (p[0] === h) p.shift();
+    else {
+      const i = p.indexOf(h);
+      if (i >= 0) p.splice(i, 1);
+    }
+  }
+
   private dropOld(es: ExporterState, nowMs: number): void {
     const maxAge = this.options.pendingMaxAgeMs;
-    while (es.pending.length > 0 && nowMs - es.pending[0].arrivedMs > maxAge) this.dropFirst(es);
+    while (es.pending.length > 0 && nowMs - es.pending[0].arrivedMs > maxAge) this.settle(es.pending.shift()!, false);
   }
 
   private replayHeld(es: ExporterState, exporter: Exporter, nowMs: number): void {
     const s = this.stats;
     this.dropOld(es, nowMs);
     const waiting: Held[] = [];
-    const ready: [Held, Template, DomainState][] = [];
+    const ready: [Held, LiveTemplate][] = [];
     for (const h of es.pending) {
-      const dom = es.domains.get(domainKey(h.version, h.sourceId));
-      const tpl = dom?.templates.get(h.setId);
-      if (dom && tpl) ready.push([h, tpl, dom]);
+      // Held sets looked at per datagram are bounded too: the rest wait for the next template.
+      if (--this.replayBudget < 0) {
+        if (this.replayBudget === -1) s.limits.datagram_work++;
+        waiting.push(h);
+        continue;
+      }
+      const dk = domainKey(h.version, h.sourceId);
+      let tpl = es.domains.get(dk)?.templates.get(h.setId) as LiveTemplate | undefined;
+      if (tpl === undefined && this.scopeAddress) {
+        tpl = this.addressTemplate(es, dk, h.setId);
+        if (tpl !== undefined) s.templateScopeFallbacks++;
+      }
+      if (tpl) ready.push([h, tpl]);
       else waiting.push(h);
     }
     if (ready.length === 0) return;
     es.pending = waiting;
-    for (const [h, tpl, dom] of ready) {
-      es.pendingWeight -= h.weight;
-      s.pending--;
-      s.heldDecoded++;
-      const v = new DataView(h.data.buffer, h.data.byteOffset, h.data.byteLength);
-      if (this.decodeData(tpl, dom, v, h.data, 0, h.data.length, h.version, exporter, h.sourceId, h.baseMs, h.uptime)) s.setsDecoded++;
+    for (const [h, tpl] of ready) {
+      // Settled after decoding: its buffer goes back to the pool only then.
+      try {
+        const v = new DataView(h.buf.buffer, h.buf.byteOffset, h.len);
+        this.decodeData(tpl, v, h.buf, 0, h.len, h.version, exporter, h.sourceId, h.baseMs, h.uptime);
+      } finally {
+        this.settle(h, true);
+      }
     }
   }
 
-  /** Drops held data older than pendingMaxAgeMs and templates not refreshed within templateTtlMs. */
+  /**
+   * Drops held data older than pendingMaxAgeMs and templates not refreshed within templateTtlMs.
+   * Costs what is due, not what is kept: held data waits in one queue in arrival order, and each
+   * exporter in the deadline wheel at its earliest template deadline.
+   */
   expire(nowMs: number): void {
     const s = this.stats;
+    const maxAge = this.options.pendingMaxAgeMs;
+    while (this.heldHead < this.heldQueue.length) {
+      const h = this.queued(this.heldHead);
+      if (h !== undefined) {
+        if (nowMs - h.arrivedMs <= maxAge) break;
+        const es = h.owner;
+        this.unlink(h);
+        this.settle(h, false);
+        this.forgetIfEmpty(es);
+      }
+      this.heldHead++;
+    }
+    if (this.heldHead > 1024 && this.heldHead > this.heldQueue.length / 2) {
+      this.heldQueue = this.heldQueue.slice(this.heldHead);
+      this.heldQueueSeq = this.heldQueueSeq.slice(this.heldHead);
+      this.heldHead = 0;
+    }
+    // Shrink what a flood left behind: V8 arrays keep their capacity, and the pool its entries.
+    if (this.heldLive === 0 && this.heldQueue.length > 0) {
+      this.heldQueue = [];
+      this.heldQueueSeq = [];
+      this.heldHead = 0;
+      this.heldPool.trim();
+    }
     const ttl = this.options.templateTtlMs;
-    for (const [key, es] of this.exporters) {
-      this.dropOld(es, nowMs);
+    this.wheel.take(nowMs, (es) => {
+      if (es.gone) return;
+      let next = Infinity;
       for (const [dk, dom] of es.domains) {
-        for (const [id, tpl] of dom.templates) {
+        for (const tpl of dom.templates.values()) {
           if (nowMs - tpl.lastSeenMs > ttl) {
-            dom.templates.delete(id);
-            s.templates--;
+            this.removeTemplate(tpl as LiveTemplate, dom);
             s.templatesExpired++;
-          }
+          } else if (tpl.lastSeenMs < next) next = tpl.lastSeenMs;
         }
-        if (dom.templates.size === 0 && dom.ifNames.size === 0 && dom.samplers.size === 0 && dom.defaultRate === 1 && dom.initMs === 0) {
+        // Options state outlives no template: an exporter silent for a whole TTL resends it with its templates.
+        if (dom.templates.size === 0) {
           es.domains.delete(dk);
+          this.charge(es, -DOMAIN_BYTES - dom.optionBytes);
         }
       }
-      if (es.domains.size === 0 && es.pending.length === 0) this.exporters.delete(key);
-    }
+      if (next !== Infinity) this.wheel.schedule(es, next + ttl);
+      this.forgetIfEmpty(es);
+    });
   }
 
-  /** Interface name (options field 82) an exporter gave for an ifIndex, v9 source ID or IPFIX domain. */
+/** Interface name (options field 82) an exporter gave for an ifIndex, v9 source ID or IPFIX domain. */
   interfaceName(exporter: Exporter, sourceId: number, ifIndex: number): string | undefined {
     const es = this.exporters.get(exporter.key);
     if (!es) return undefined;
@@ -657,15 +1224,20 @@ export class Decoder {
         const samplers = pairs(sd.samplers, 'samplers');
         const ifNames = pairs(sd.ifNames, 'interface names');
         apply.push(() => {
-          const es = this.exporterState(se.key);
-          const dom = this.domain(es, sd.version, sd.sourceId);
-          if (!dom) return;
+          const address = addressOf(se.key);
+          const es = this.exporterState({ address, port: Number(se.key.slice(address.length + 1)) || 0, key: se.key }, nowMs);
           for (const t of templates) this.addTemplate(es, sd.version, sd.sourceId, t.id, t.options, t.fields, nowMs);
           es.newTemplate = false;
+          const dom = es.domains.get(domainKey(sd.version, sd.sourceId));
+          if (!dom) {
+            this.forgetIfEmpty(es);
+            return;
+          }
           if (typeof sd.defaultRate === 'number' && sd.defaultRate > 0) dom.defaultRate = sd.defaultRate;
           if (typeof sd.initMs === 'number' && sd.initMs >= 0) dom.initMs = sd.initMs;
           for (const [id, rate] of samplers) if (typeof rate === 'number' && rate > 0 && dom.samplers.size < MAX_OPTION_ENTRIES) dom.samplers.set(id, rate);
           for (const [ifIndex, name] of ifNames) if (dom.ifNames.size < MAX_OPTION_ENTRIES) dom.ifNames.set(ifIndex, String(name));
+          this.chargeOptions(es, dom);
         });
       }
     }

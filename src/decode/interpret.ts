@@ -137,5 +137,6 @@ export function interpretSet(plan: ReadPlan, v: DataView, u: Uint8Array, p: numb
       }
     }
   }
+  c.stop = p;
   return n;
 }

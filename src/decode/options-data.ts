@@ -19,6 +19,8 @@ export class DomainState {
   readonly ifNames = new Map<number, string>();
   /** Bumped whenever options data changes any of the above (what other threads must hear of). */
   changes = 0;
+  /** What the decoder's state budget charged for the samplers and names above. */
+  optionBytes = 0;
 }
 
 /** A hostile exporter must not make us keep unbounded option state. */
@@ -38,6 +40,8 @@ export function readOptionsData(
   p: number,
   end: number,
   nfdumpSampling = false,
+  /** Sampler and interface-name entries this domain may hold (the decoder's state budget). */
+  maxEntries = MAX_OPTION_ENTRIES,
 ): { records: number; truncated: boolean } {
   let records = 0;
   const fields = tpl.fields;
@@ -105,12 +109,12 @@ export function readOptionsData(
     if (rate > 0 && (!nfdumpSampling || (records === 1 && samplerId >= 0))) {
       if (samplerId < 0) {
         if (dom.defaultRate !== rate) { dom.defaultRate = rate; dom.changes++; }
-      } else if ((dom.samplers.size < MAX_OPTION_ENTRIES || dom.samplers.has(samplerId)) && dom.samplers.get(samplerId) !== rate) {
+      } else if ((dom.samplers.size < maxEntries || dom.samplers.has(samplerId)) && dom.samplers.get(samplerId) !== rate) {
         dom.samplers.set(samplerId, rate);
         dom.changes++;
       }
     }
-    if (ifName !== undefined && ifIndex >= 0 && (dom.ifNames.size < MAX_OPTION_ENTRIES || dom.ifNames.has(ifIndex)) && dom.ifNames.get(ifIndex) !== ifName) {
+    if (ifName !== undefined && ifIndex >= 0 && (dom.ifNames.size < maxEntries || dom.ifNames.has(ifIndex)) && dom.ifNames.get(ifIndex) !== ifName) {
       dom.ifNames.set(ifIndex, ifName);
       dom.changes++;
     }

@@ -8,10 +8,10 @@
  *   - held === heldDecoded + heldDropped + pending: every held set is eventually decoded when its
  *     template arrives, or dropped (too old, hold over its bound, template never came), or is
  *     still waiting.
- *   - dataSets + heldDecoded === setsDecoded + templateMisses + errors.zero_length_record: every
- *     data set found in a datagram, and every held set taken up again, is decoded with its
- *     template, or (on arrival only) waits for it, or is refused because its template has a zero
- *     record length.
+ *   - dataSets + heldDecoded === setsDecoded + templateMisses + setsRefused: every data set found
+ *     in a datagram, and every held set taken up again, gives at least one record (setsDecoded),
+ *     or (on arrival only) waits for its template, or gives none and is refused, counted under
+ *     one of DATA_SET_REASONS. Nothing is dropped without a counter.
  *   - datagrams === datagramsDecoded + datagramsRefused (refused whole: short_header,
  *     unknown_version, bad_message_length, or a v5 first header with bad_count / truncated_v5).
  *     Inside a datagram decoding goes on after a bad set where the set boundary is still known;
@@ -48,11 +48,46 @@ export const ERROR_REASONS = [
   'zero_length_record',
   /** A variable-length field that runs past the end of its set: rest of that set skipped. */
   'truncated_record',
+  /** A data set with fewer bytes than one record of its template (an empty set included). */
+  'short_data_set',
+  /**
+   * Bytes after a data set's last record that are not padding (4 or more, not all zero): a record
+   * cut short. The records before it are kept; the set counts as decoded.
+   */
+  'short_record',
+  /** A template with more fields than the decoder keeps (maxTemplateFields): not kept. */
+  'template_too_large',
   /** An exception escaped (a bug, or a sink that threw): the rest of the datagram is skipped. */
   'exception',
 ] as const;
 
 export type ErrorReason = (typeof ERROR_REASONS)[number];
+
+/** The reasons a data set can give no record for (each such set also counts in setsRefused). */
+export const DATA_SET_REASONS = ['short_data_set', 'zero_length_record', 'truncated_record'] as const satisfies readonly ErrorReason[];
+
+/**
+ * Caps on the decoder's state and work (see DecoderOptions). Each counts the times it refused or
+ * evicted something, so an operator sees which one bites.
+ */
+export const LIMITS = [
+  /** The global byte budget for decoder state (templates, held data, options state). */
+  'state_budget',
+  /** One exporter's share of the budget. */
+  'exporter_share',
+  /** One exporter's share of held data (the oldest of its held sets went). */
+  'held_exporter_share',
+  /** Fields per template. */
+  'template_fields',
+  /** Templates per exporter. */
+  'templates_per_exporter',
+  /** Exporters tracked: the least recently seen one was evicted. */
+  'exporters',
+  /** Work per datagram (held sets, template records): the rest was dropped and counted. */
+  'datagram_work',
+] as const;
+
+export type Limit = (typeof LIMITS)[number];
 
 export interface DecoderStats {
   /** decode() calls. */
@@ -67,8 +102,12 @@ export interface DecoderStats {
   optionsRecords: number;
   /** Data sets (v9/IPFIX) found in datagrams, whatever became of them. */
   dataSets: number;
-  /** Data sets decoded at once with a known template. */
+  /** Data sets (at once, or held and taken up again) that gave at least one record. */
   setsDecoded: number;
+  /** Data sets that gave no record: each is counted under one of DATA_SET_REASONS too. */
+  setsRefused: number;
+  /** Data sets decoded with a template another session (source port) of the same exporter address sent. */
+  templateScopeFallbacks: number;
   /** Templates and options templates alive now (a gauge). */
   templates: number;
   /** Template (and options template) records accepted, including refreshes. */
@@ -88,8 +127,16 @@ export interface DecoderStats {
   heldDropped: number;
   /** Data sets on hold now (a gauge). */
   pending: number;
+  /** Templates dropped with their exporter (--max-exporters, the state budget). */
+  templatesEvicted: number;
+  /** Exporters (address and port) with state now (a gauge). */
+  exporters: number;
+  /** Bytes of decoder state now, as the budget weighs them (a gauge). */
+  stateBytes: number;
   /** Refused input by reason. */
   errors: Record<ErrorReason, number>;
+  /** Times each cap on state or work was hit. */
+  limits: Record<Limit, number>;
 }
 
 /** Every counter starts as a double zero, so passing 2^31 never changes the object's class (see DOUBLE_ZERO). */
@@ -97,6 +144,8 @@ export function newStats(): DecoderStats {
   const Z = DOUBLE_ZERO;
   const errors = {} as Record<ErrorReason, number>;
   for (const r of ERROR_REASONS) errors[r] = Z;
+  const limits = {} as Record<Limit, number>;
+  for (const l of LIMITS) limits[l] = Z;
   return {
     datagrams: Z,
     datagramsDecoded: Z,
@@ -105,6 +154,8 @@ export function newStats(): DecoderStats {
     optionsRecords: Z,
     dataSets: Z,
     setsDecoded: Z,
+    setsRefused: Z,
+    templateScopeFallbacks: Z,
     templates: Z,
     templatesReceived: Z,
     readersCompiled: Z,
@@ -116,7 +167,11 @@ export function newStats(): DecoderStats {
     heldDecoded: Z,
     heldDropped: Z,
     pending: Z,
+    templatesEvicted: Z,
+    exporters: Z,
+    stateBytes: Z,
     errors,
+    limits,
   };
 }
 

@@ -62,7 +62,7 @@ export const VARLEN = 65535;
 export interface TemplateField {
   /** Information element (or v9 scope type when `scope` in a v9 options template). */
   readonly type: number;
-  /** Bytes, or VARLEN (IPFIX only). */
+  /** Bytes, or VARLEN (IPFIX, and v9 as Comware sends it). */
   readonly length: number;
   /** Private enterprise number; 0 for IANA elements. */
   readonly enterprise: number;
@@ -93,9 +93,14 @@ export function templateSignature(version: number, options: boolean, fields: rea
   return s;
 }
 
-/** v9 has no variable-length fields: there 65535 is just a (too) long field. */
-export function isVariable(version: number, f: TemplateField): boolean {
-  return version === 10 && f.length === VARLEN;
+/**
+ * RFC 7011 section 7's variable length. RFC 3954 has none, but H3C/HPE Comware NetStream v9
+ * declares string fields with length 65535 and encodes them as IPFIX does (nfdump and logstash
+ * decode them so); a fixed 65535-byte field could never fit a datagram anyway, so the marker
+ * means the same in both versions.
+ */
+export function isVariable(_version: number, f: TemplateField): boolean {
+  return f.length === VARLEN;
 }
 
 export function layoutOf(version: number, fields: readonly TemplateField[]): { fixedLength: number; minLength: number } {

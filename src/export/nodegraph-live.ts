@@ -185,7 +185,9 @@ export class LiveWindow {
   /** Per-pair rates over the query's window, ending now or (with an offset) at a past snapshot. */
   rates(q: GraphQuery): PairRate[] {
     const now = this.#now();
-    const end = q.window.offsetS === 0 ? this.#take(now) : this.#at(q.window.endMs);
+    // A `to` within one snapshot interval of now (truncated to the second, as curl scripts and
+    // some Grafana versions send it) is now: the last snapshot may predate the traffic.
+    const end = q.window.offsetS * 1000 < this.fineIntervalMs ? this.#take(now) : this.#at(q.window.endMs);
     const start = this.#at(end.t - q.window.windowS * 1000);
     if (start.t >= end.t) return [];
     const seconds = (end.t - start.t) / 1000;

@@ -12,9 +12,9 @@ import type { FromWorker, ToWorker, WorkerInit, WorkerReport } from './worker-pr
 import { buildWorkerParts } from '../pipeline/parts.ts';
 import { warmUp } from '../pipeline/warm-up.ts';
 import { spreadFor } from './udp-spread.ts';
-import { ERROR_REASONS } from '../decode/stats.ts';
 import { DnsFlowCount } from '../dns/dns-flow-count.ts';
 import { conversationBuffers } from '../aggregate/conversation-batch.ts';
+import { ERROR_REASONS, LIMITS } from '../decode/stats.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -103,9 +103,24 @@ async function start(): Promise<void> {
       if (n > before) post({ t: 'log', level: 'warn', key: `decode:${r}`, fields: { reason: r, count: n - before, worker: init.index }, msg: 'malformed NetFlow input' });
       lastErrors[r] = n;
     }
+    logLimits();
     const transfer = [batch.src.buffer, batch.dst.buffer, batch.dims.buffer, batch.flows.buffer, batch.bytes.buffer, batch.packets.buffer, batch.lastMs.buffer] as ArrayBuffer[];
     if (batch.conversations) transfer.push(...conversationBuffers(batch.conversations));
     post({ t: 'delta', batch, report: rep, seq }, transfer);
+  };
+  // A cap on decoder state or work that bites is logged at most once a minute per cap, with the hits since the last line.
+  const limitsLogged: Record<string, { n: number; at: number }> = {};
+  const logLimits = (): void => {
+    const now = Date.now();
+    for (const l of LIMITS) {
+      const n = decoder.stats.limits[l];
+      const last = (limitsLogged[l] ??= { n: 0, at: -Infinity });
+      if (n > last.n && now - last.at >= 60_000) {
+        post({ t: 'log', level: 'warn', key: `decoder-limit:${l}`, fields: { limit: l, hits: n - last.n, worker: init.index, stateBytes: decoder.stateBytes(), exporters: decoder.stats.exporters }, msg: 'decoder state limit reached' });
+        last.n = n;
+        last.at = now;
+      }
+    }
   };
   const shipTimer = setInterval(() => ship(), cfg.mergeIntervalMs);
   const expireTimer = setInterval(() => {

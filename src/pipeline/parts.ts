@@ -6,7 +6,7 @@
  */
 import type { RunConfig } from '../config/run-options.ts';
 import { ConfigError } from '../config/options.ts';
-import { Decoder } from '../decode/decoder.ts';
+import { Decoder, type DecoderOptions } from '../decode/decoder.ts';
 import { IdentityIndex } from '../identify/index.ts';
 import { networksFromOption, type NamedNetworks } from '../identify/networks.ts';
 import { AsnDatabase } from '../identify/asn.ts';
@@ -89,6 +89,18 @@ export async function buildWorkerParts(cfg: RunConfig, opts: RecordPipelineOptio
   const identity = identityFor(cfg);
   const counts = deltaTableFor(cfg);
   const pipeline = new RecordPipeline(identity, counts, cfg.dedup, opts);
-  const decoder = new Decoder(pipeline.sink, { templateTtlMs: cfg.templateTtlMs });
+  const decoder = new Decoder(pipeline.sink, decoderOptions(cfg));
   return { decoder, identity, counts, pipeline };
+}
+
+/** The decoder's settings from the run config (the templates file's merge uses them too). */
+export function decoderOptions(cfg: RunConfig): Partial<DecoderOptions> {
+  return {
+    templateTtlMs: cfg.templateTtlMs,
+    templateScope: cfg.templateScope,
+    maxExporters: cfg.maxExporters,
+    stateBudgetBytes: cfg.decoderStateBudget,
+    maxTemplatesPerExporter: cfg.maxTemplatesPerExporter,
+    maxTemplateFields: cfg.maxTemplateFields,
+  };
 }

@@ -6,7 +6,7 @@
 import { MetricsRegistry, registerProcessMetrics, type Sample, type ProcessMetrics } from '../observe/metrics.ts';
 import { snmpUdp, socketDrops } from '../observe/udp-drops.ts';
 import { registerUdpBackendMetrics } from '../observe/udp-backend-metrics.ts';
-import { ERROR_REASONS } from '../decode/stats.ts';
+import { ERROR_REASONS, LIMITS } from '../decode/stats.ts';
 import type { RunConfig } from '../config/run-options.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
 import type { WorkerPool } from './worker-pool.ts';
@@ -55,6 +55,14 @@ export class SelfMetrics {
       ];
     }, ['outcome']);
     r.callback('held_sets_pending', 'Data sets waiting for their template now', 'gauge', sum((w) => w.decoder.pending));
+    // Decoder state bounds and template scope (issue 12).
+    r.callback('data_sets_refused', 'Data sets that gave no record (their reason is in netflow_k8s_decode_errors_total)', 'counter', sum((w) => w.decoder.setsRefused ?? 0));
+    r.callback('template_scope_fallbacks', 'Data sets decoded with the template another source port of the same exporter address sent (--template-scope address)', 'counter', sum((w) => w.decoder.templateScopeFallbacks ?? 0));
+    r.callback('decoder_limit_hits', 'Times a cap on decoder state or work refused or evicted something, by cap', 'counter', () => {
+      const ws = reports();
+      return LIMITS.map((l) => [[l], ws.reduce((a, w) => a + (w.decoder.limits?.[l] ?? 0), 0)] as const);
+    }, ['limit']);
+    r.callback('decoder_exporters', 'Exporters (address and port) the receiving threads keep decoder state for', 'gauge', sum((w) => w.decoder.exporters ?? 0));
     r.callback('flow_records', 'Flow records seen by the identify stage', 'counter', sum((w) => w.pipeline.records));
     r.callback('unknown_ends', 'Flow record ends that no pod, node, service or network names', 'counter', () => {
       const ws = reports();

@@ -9,6 +9,12 @@ import { dirname } from 'node:path';
 import { Decoder, type SavedTemplates } from '../decode/decoder.ts';
 import type { Logger } from '../observe/log.ts';
 
+/**
+ * The file's own decoders only carry what the threads' bounded decoders held (and each thread
+ * applies its caps again on load): no cap of theirs may drop a template on the way.
+ */
+const UNBOUNDED = { maxExporters: Infinity, stateBudgetBytes: Infinity, exporterShareBytes: Infinity, maxTemplatesPerExporter: Infinity } as const;
+
 /** The saved snapshot to hand to every thread, or undefined (no file, or nothing usable in it). */
 export async function loadTemplates(file: string | undefined, log: Logger): Promise<SavedTemplates | undefined> {
   if (file === undefined) return undefined;
@@ -22,7 +28,7 @@ export async function loadTemplates(file: string | undefined, log: Logger): Prom
   // A corrupt file is reported and ignored: templates come back with the exporters' next refresh.
   try {
     const saved = JSON.parse(text) as SavedTemplates;
-    const d = new Decoder(() => {});
+    const d = new Decoder(() => {}, UNBOUNDED);
     d.loadTemplates(saved, Date.now());
     log.info({ file, templates: d.stats.templates }, 'templates loaded');
     return d.saveTemplates();
@@ -37,7 +43,7 @@ export async function loadTemplates(file: string | undefined, log: Logger): Prom
  * later one's wins. Throws on a snapshot that is not one of ours.
  */
 export function mergeTemplates(snapshots: readonly unknown[]): SavedTemplates {
-  const d = new Decoder(() => {});
+  const d = new Decoder(() => {}, UNBOUNDED);
   const now = Date.now();
   for (const s of snapshots) if (s !== undefined) d.loadTemplates(s as SavedTemplates, now);
   return d.saveTemplates();

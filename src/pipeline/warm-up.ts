@@ -63,7 +63,10 @@ export async function warmUp(cfg: RunConfig, backend: UdpBackend, opts: WarmUpOp
   const rounds = opts.rounds ?? 12;
   const budgetMs = opts.budgetMs ?? 500;
   // No ASN database: its lookups are cached per address and never hot, and a second copy per thread is not worth it.
-  const { decoder, identity, counts, pipeline } = await buildWorkerParts({ ...cfg, asnDb: undefined, maxSeries: ROWS });
+  // Conversation rows are capped as small as the pair rows, so the scratch table still overflows
+  // while keyed by server port the way the live one is.
+  const maxConversations = Math.min(cfg.maxConversations, ROWS);
+  const { decoder, identity, counts, pipeline } = await buildWorkerParts({ ...cfg, asnDb: undefined, maxSeries: ROWS, maxConversations });
   const exporters = Array.from({ length: EXPORTERS }, (_, i) => `10.1.0.${i + 1}`);
   for (let i = 0; i < EXPORTERS; i++) identity.upsertNode({ name: `warm-up-node-${i}`, addresses: [exporters[i]] });
   for (let k = 0; k < PODS; k++) {

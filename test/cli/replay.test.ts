@@ -223,3 +223,13 @@ test('a reader that goes away (replay ... | head) ends replay early and quietly'
     assert.ok(s.datagrams < 3000, `stopped early (${s.datagrams} datagrams read)`);
   });
 });
+
+test('--template-scope: the Comware capture\'s restart on a new port decodes by address by default; session scope holds it until the templates come again', async () => {
+  const cap = new URL('../decode/fixtures/comware-netstream-v9.pcap', import.meta.url).pathname;
+  const last = (r: CliRun) => JSON.parse(r.stderr.trim().split('\n').pop()!) as Record<string, number>;
+  const byAddress = last(await replay(['--format', 'none', '--summary', cap]));
+  const bySession = last(await replay(['--format', 'none', '--summary', '--template-scope', 'session', cap]));
+  for (const s of [byAddress, bySession]) assert.deepEqual([s.records, s.packets, s.bytes, s.setsRefused], [288, 69_904, 53_517_785, 0]);
+  assert.deepEqual([byAddress.templateScopeFallbacks, byAddress.held], [6, 0]);
+  assert.deepEqual([bySession.templateScopeFallbacks, bySession.held, bySession.heldDecoded], [0, 6, 6]);
+});

@@ -66,3 +66,18 @@ test('udp spread: datagram only where the native backend runs several threads', 
   assert.deepEqual(spreadFor('auto', 'dgram', 2), { mode: 'exporter', reason: 'the dgram backend cannot steer datagrams' });
   assert.deepEqual(spreadFor('exporter', 'native', 2).mode, 'exporter');
 });
+
+test('decoder state and template scope: defaults, flags, environment, and bad values name the field', () => {
+  const d = defaultRunConfig();
+  assert.deepEqual([d.templateScope, d.maxExporters, d.decoderStateBudget, d.maxTemplatesPerExporter, d.maxTemplateFields], ['address', 10_000, 33_554_432, 1024, 512]);
+  const c = parseRunConfig(['--template-scope', 'session', '--max-exporters', '500', '--decoder-state-budget', '8388608', '--max-template-fields', '64'], { NETFLOW_K8S_MAX_TEMPLATES_PER_EXPORTER: '32' }).config!;
+  assert.deepEqual([c.templateScope, c.maxExporters, c.decoderStateBudget, c.maxTemplatesPerExporter, c.maxTemplateFields], ['session', 500, 8_388_608, 32, 64]);
+  for (const [argv, field] of [
+    [['--template-scope', 'port'], 'templateScope'],
+    [['--max-exporters', '0'], 'maxExporters'],
+    [['--decoder-state-budget', '1000'], 'decoderStateBudget'],
+    [['--max-template-fields', '20000'], 'maxTemplateFields'],
+  ] as const) {
+    assert.throws(() => parseRunConfig([...argv], {}), (e: unknown) => e instanceof ConfigError && e.field === field, argv.join(' '));
+  }
+});

@@ -5,13 +5,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { Decoder } from '../../src/decode/decoder.ts';
 import type { FlowRecord } from '../../src/decode/record.ts';
-import { totalErrors, type DecoderStats } from '../../src/decode/stats.ts';
+import { DATA_SET_REASONS, totalErrors, type DecoderStats } from '../../src/decode/stats.ts';
+import { readCapture } from '../../src/ingest/capture.ts';
 import { iptNetflowStream } from '../../src/generate/ipt-netflow.ts';
-import { dat, exporter, pcapPayloads } from './util.ts';
+import { dat, exporter, pcapPayloads, TESTDATA } from './util.ts';
 
 /** Cases: datagrams in send order, so templates precede data and mutations reach the readers. */
 function corpus(): Uint8Array[][] {
@@ -102,7 +104,7 @@ function checkInvariants(s: DecoderStats, sinkCalls: number, bytesFed: number): 
   assert.equal(s.datagrams, s.datagramsDecoded + s.datagramsRefused);
   assert.equal(s.templateMisses, s.held);
   assert.equal(s.held, s.heldDecoded + s.heldDropped + s.pending);
-  assert.equal(s.dataSets + s.heldDecoded, s.setsDecoded + s.templateMisses + s.errors.zero_length_record);
+  assert.equal(s.dataSets + s.heldDecoded, s.setsDecoded + s.templateMisses + s.setsRefused);
   assert.ok(s.templates >= 0);
   // Bounded output: every record takes at least one byte (a biflow gives two records).
   assert.ok(sinkCalls <= 2 * bytesFed, `${sinkCalls} records from ${bytesFed} bytes`);
@@ -126,7 +128,7 @@ test('fuzz: mutated real datagrams never throw, do bounded work, and the counter
         if (r.family !== 4 && r.family !== 6) bad = `family ${r.family}`;
         if (!Number.isFinite(r.startMs) || !Number.isFinite(r.endMs)) bad = 'times';
       };
-      const dec = new Decoder(sink, { sampling: nfdump ? "nfdump" : "rfc", pendingMaxRecords: 50, compilesPerDatagram: ci % 3 === 0 ? 0 : 8 });
+      const dec = new Decoder(sink, { sampling: nfdump ? "nfdump" : "rfc", pendingMaxBytes: 10_000, compilesPerDatagram: ci % 3 === 0 ? 0 : 8 });
       const E = exporter();
       let bytesFed = 0;
       for (let i = 0; i < c.length; i++) {
@@ -219,4 +221,130 @@ test('fuzz: the mutations reached every part of the decoder', () => {
   for (const reason of ['short_header', 'unknown_version', 'bad_set_length', 'zero_length_set', 'template_overflow', 'truncated_record', 'bad_count']) {
     assert.ok((AGG.errors[reason] ?? 0) > 0, `no mutation produced ${reason}: ${JSON.stringify(AGG.errors)}`);
   }
+});
+
+/** Every capture we have: ../shared/testdata (pcap, pcapng, .dat) and test/**​/fixtures, each in file order with its exporters. */
+function everyCapture(): { name: string; datagrams: { payload: Uint8Array; key: string; address: string; port: number; tsMs: number }[] }[] {
+  const files: string[] = [];
+  const walk = (dir: string, fixturesOnly: boolean): void => {
+    for (const f of readdirSync(dir).sort()) {
+      const path = join(dir, f);
+      if (statSync(path).isDirectory()) {
+        if (f !== 'node_modules') walk(path, fixturesOnly && f !== 'fixtures' ? fixturesOnly : false);
+      } else if ((!fixturesOnly || dir.includes('/fixtures')) && /\.(pcap|pcapng|dat)$/.test(f) && !f.includes('.traffic.')) files.push(path);
+    }
+  };
+  walk(TESTDATA, false);
+  walk(new URL('..', import.meta.url).pathname, true);
+  return files.map((f) => ({
+    name: f,
+    datagrams: f.endsWith('.dat')
+      ? [{ payload: new Uint8Array(readFileSync(f)), ...exporter(), tsMs: 0 }]
+      : Array.from(readCapture(f), (p) => ({ payload: p.payload.slice(), ...exporter(p.srcAddr, p.srcPort), tsMs: p.tsMs })),
+  }));
+}
+
+/** Data sets (ID >= 256) in a v9 / IPFIX datagram, walked independently of the decoder, up to the first set whose length cannot be trusted. */
+function dataSetsIn(d: Uint8Array): number {
+  if (d.length < 4) return 0;
+  const version = (d[0] << 8) | d[1];
+  let p: number;
+  let end = d.length;
+  if (version === 9) {
+    if (d.length < 20) return 0;
+    p = 20;
+  } else if (version === 10) {
+    if (d.length < 16) return 0;
+    end = (d[2] << 8) | d[3];
+    if (end < 16 || end > d.length) return 0;
+    p = 16;
+  } else return 0;
+  let n = 0;
+  while (p + 4 <= end) {
+    const id = (d[p] << 8) | d[p + 1];
+    const len = (d[p + 2] << 8) | d[p + 3];
+    if (len < 4 || p + len > end) break;
+    if (id >= 256) n++;
+    p += len;
+  }
+  return n;
+}
+
+const CAPTURES = everyCapture();
+
+/** Inserts a data set (a known or unknown template ID, an empty or short body) before the nth set of a v9 / IPFIX datagram. */
+function insertSet(d: Uint8Array, nth: number, id: number, body: Uint8Array): Uint8Array {
+  const version = d.length >= 4 ? (d[0] << 8) | d[1] : 0;
+  let p = version === 9 ? 20 : version === 10 ? 16 : 0;
+  if (p === 0 || d.length < p) return d;
+  const end = version === 10 ? Math.min(d.length, (d[2] << 8) | d[3]) : d.length;
+  for (let i = 0; i < nth && p + 4 <= end; i++) {
+    const len = (d[p + 2] << 8) | d[p + 3];
+    if (len < 4 || p + len > end) break;
+    p += len;
+  }
+  const set = new Uint8Array(4 + body.length);
+  set[0] = id >> 8;
+  set[1] = id & 255;
+  set[2] = set.length >> 8;
+  set[3] = set.length & 255;
+  set.set(body, 4);
+  const out = new Uint8Array(d.length + set.length);
+  out.set(d.subarray(0, p));
+  out.set(set, p);
+  out.set(d.subarray(p), p + set.length);
+  if (version === 10) {
+    const len = Math.min(65535, ((d[2] << 8) | d[3]) + set.length);
+    out[2] = len >> 8;
+    out[3] = len & 255;
+  }
+  return out;
+}
+
+const inserted = fc.record({ nth: fc.nat({ max: 4 }), id: fc.oneof(fc.integer({ min: 256, max: 270 }), fc.integer({ min: 256, max: 65535 })), body: fc.uint8Array({ maxLength: 12 }) });
+
+test('no silent drops: per datagram, sets that gave records + sets refused with a reason + sets held account for every data set (every capture, mutated)', () => {
+  assert.ok(CAPTURES.length >= 100, `${CAPTURES.length} captures`);
+  assert.ok(CAPTURES.some((c) => c.name.endsWith('comware-netstream-v9.pcap')));
+  const allPayloads = CAPTURES.flatMap((c) => c.datagrams.map((d) => d.payload));
+  let setsSeen = 0;
+  fc.assert(
+    fc.property(fc.nat(), fc.nat(), fc.array(mutation, { minLength: 0, maxLength: 2 }), fc.array(inserted, { maxLength: 3 }), fc.constantFrom<'session' | 'address'>('session', 'address'), fc.nat({ max: 8 }), (ci, di, muts, inserts, templateScope, compiles) => {
+      const c = CAPTURES[ci % CAPTURES.length];
+      const target = di % c.datagrams.length;
+      let sunk = 0;
+      const dec = new Decoder(() => sunk++, { templateScope, compilesPerDatagram: compiles, maxHeldPerDatagram: 4 });
+      for (let i = 0; i < c.datagrams.length; i++) {
+        const g = c.datagrams[i];
+        let d = g.payload;
+        if (i === target) for (const m of muts) d = mutate(d, m, allPayloads);
+        if (i >= target) for (const x of inserts) d = insertSet(d, x.nth, x.id, x.body);
+        const before = structuredClone(dec.stats) as DecoderStats;
+        const recordsBefore = sunk;
+        dec.decode(d, { address: g.address, port: g.port, key: g.key }, g.tsMs);
+        const s = dec.stats;
+        const delta = (f: (x: DecoderStats) => number): number => f(s) - f(before);
+        const sets = dataSetsIn(d);
+        setsSeen += sets;
+        assert.equal(delta((x) => x.dataSets), sets, 'the decoder found every data set');
+        // Held sets taken up again in this datagram add to what it must account for.
+        assert.equal(
+          delta((x) => x.setsDecoded) + delta((x) => x.setsRefused) + delta((x) => x.templateMisses),
+          sets + delta((x) => x.heldDecoded),
+          'each data set gave records, was refused with a reason, or was held',
+        );
+        assert.ok(delta((x) => x.setsDecoded) <= sunk - recordsBefore + delta((x) => x.optionsRecords), 'a set counted as decoded gave a record');
+        const reasons = DATA_SET_REASONS.reduce((a, r) => a + delta((x) => x.errors[r]), 0);
+        assert.ok(reasons >= delta((x) => x.setsRefused), 'every refused set moved a reason');
+        assert.equal(s.held, s.heldDecoded + s.heldDropped + s.pending);
+      }
+      dec.expire(1e13);
+      assert.equal(dec.stats.pending, 0);
+      assert.equal(dec.stats.templates, 0);
+      assert.equal(dec.stateBytes(), 0, 'every byte of state given back');
+      assert.equal(dec.stats.exporters, 0);
+    }),
+    { numRuns: 800, seed: 20261201 },
+  );
+  assert.ok(setsSeen > 1000, `${setsSeen} data sets checked`);
 });

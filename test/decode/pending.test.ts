@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeRecord, IE, type TemplateSpec } from '../../src/generate/fields.ts';
 import { encodeV9 } from '../../src/generate/netflow-v9.ts';
+import { heldWeight } from '../../src/decode/decoder.ts';
 import { collecting, dat, exporter, pcapPayloads, totals } from './util.ts';
 
 const E = exporter();
@@ -40,9 +41,9 @@ test('held: data older than pendingMaxAgeMs is dropped and counted, at expire() 
   assert.equal(dec.stats.held, dec.stats.heldDecoded + dec.stats.heldDropped + dec.stats.pending);
 });
 
-test('held: bounded per exporter by pendingMaxRecords; the oldest go first', () => {
-  // A 3-record set of 12-byte records is 40 bytes: it counts as one record of the bound.
-  const { dec, recs } = collecting({ pendingMaxRecords: 2 });
+test('held: bounded per exporter by pendingMaxBytes; the oldest go first', () => {
+  // A 3-record set of 12-byte records weighs its (pooled) 36 bytes, its 4-byte header and the entry overhead.
+  const { dec, recs } = collecting({ pendingMaxBytes: 2 * heldWeight(36) });
   for (let i = 1; i <= 5; i++) dec.decode(data(i * 3, i * 3 + 1, i * 3 + 2), E, i);
   assert.deepEqual([dec.stats.held, dec.stats.heldDropped, dec.stats.pending], [5, 3, 2]);
   dec.decode(data(99), exporter('10.7.7.7'), 6);

@@ -129,3 +129,18 @@ test('options data a thread held for its template is shared once the shared temp
   assert.equal(a.recs[0].samplingRate, 32, 'A applies the sampling B held');
   assert.deepEqual([a.dec.stats.optionsRecords, b.dec.stats.optionsRecords], [0, 1]);
 });
+
+test('the address fallback works across threads: a template one thread learned from one port serves data another thread gets from another port', () => {
+  const { a, b } = pair();
+  const oldPort = exporter('192.0.2.1', 2055);
+  const newPort = exporter('192.0.2.1', 40_001);
+  a.dec.decode(template(), oldPort, 0);
+  b.dec.decode(data(1, 2), newPort, 10);
+  assert.deepEqual(b.recs.map((r) => [r.src, r.exporter]), [['10.0.0.1', newPort.key], ['10.0.0.2', newPort.key]]);
+  assert.deepEqual([b.dec.stats.templateScopeFallbacks, b.dec.stats.held], [1, 0]);
+  // In session scope the data waits for a template of its own session.
+  const c = collecting({ templateScope: 'session' });
+  c.dec.applyShared(oldPort, { version: 9, sourceId: 0, setId: 0, body: template().subarray(24), baseMs: 0, uptime: 0 }, 0);
+  c.dec.decode(data(3), newPort, 10);
+  assert.deepEqual([c.recs.length, c.dec.stats.pending], [0, 1]);
+});

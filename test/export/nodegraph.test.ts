@@ -192,6 +192,25 @@ test('live window: right after start the baseline is zero; a pair that expired a
   assert.ok(Math.abs(r2[0].bytesPerS - 500 / 61) < 1e-9, String(r2[0].bytesPerS));
 });
 
+test('live window: a `to` within the fine interval of now (900 ms, or truncated to the second) is answered from the live store', () => {
+  let now = 1_700_000_300_000;
+  const store = new Counts();
+  const live = new LiveWindow(store, { now: () => now });
+  now += 4_000;
+  live.tick();
+  // Traffic after the last snapshot, then queries whose `to` lies just behind now.
+  now += 3_000;
+  store.add('shop/web', 'shop/api', 'src-client', 7000);
+  now += 100;
+  for (const to of [now - 900, Math.floor(now / 1000) * 1000, Math.floor(now / 1000)]) {
+    const r = live.rates(parseGraphQuery(new URLSearchParams(`from=${now - 60_000}&to=${to}`), now));
+    assert.equal(r.length, 1, `to=${to}`);
+    assert.ok(r[0].bytesPerS > 0);
+  }
+  // A `to` further back than the interval still reads the snapshots: nothing had arrived 6 s ago.
+  assert.equal(live.rates(parseGraphQuery(new URLSearchParams(`from=${now - 66_000}&to=${now - 6_000}`), now)).length, 0);
+});
+
 test('HTTP: routes, JSON content type, 400 on bad input, 405 on other methods', async (t) => {
   let now = 1_700_000_200_000;
   const store = new Counts();
