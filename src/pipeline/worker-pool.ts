@@ -328,9 +328,13 @@ export class WorkerPool implements InventoryListener {
   #sendQueued(): void {
     this.#flushScheduled = false;
     if (this.#dnsQueue.length > 0) {
-      const ops = this.#dnsQueue;
+      const queued = this.#dnsQueue;
       this.#dnsQueue = [];
-      for (const s of this.#slots) if (!s.stopping) s.worker.postMessage({ t: 'dns', ops } satisfies ToWorker);
+      // In slices, so a burst of answers never makes one huge message for the threads to clone.
+      for (let i = 0; i < queued.length; i += 8192) {
+        const ops = queued.slice(i, i + 8192);
+        for (const s of this.#slots) if (!s.stopping) s.worker.postMessage({ t: 'dns', ops } satisfies ToWorker);
+      }
     }
     if (this.#queue.length === 0) return;
     const ops = this.#queue;
