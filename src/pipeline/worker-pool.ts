@@ -138,7 +138,10 @@ export class WorkerPool implements InventoryListener {
     for (const s of this.#services.values()) replay.push({ op: 'upsertService', a: s });
     for (const p of this.#pods.values()) replay.push({ op: 'upsertPod', a: p });
     if (replay.length > 0) worker.postMessage({ t: 'inv-batch', ops: replay } satisfies ToWorker);
-    if (this.dnsNames !== undefined && this.dnsNames.size > 0) worker.postMessage({ t: 'dns', ops: this.dnsNames.snapshot() } satisfies ToWorker);
+    if (this.dnsNames !== undefined && this.dnsNames.size > 0) {
+      const all = this.dnsNames.snapshot();
+      for (let i = 0; i < all.length; i += 8192) worker.postMessage({ t: 'dns', ops: all.slice(i, i + 8192) } satisfies ToWorker);
+    }
 
     return new Promise<BoundAddress>((resolve, reject) => {
       let ready = false;
