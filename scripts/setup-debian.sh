@@ -10,7 +10,7 @@ if ! "$NODE_PREFIX/node_modules/node/bin/node" --version 2>/dev/null | grep -q '
 fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   need=()
-  for p in softflowd prometheus chromium fonts-dejavu-core openssl nfdump; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+  for p in softflowd prometheus chromium fonts-dejavu-core openssl nfdump unbound dnsutils; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
   if [ ${#need[@]} -gt 0 ]; then
     apt-get update >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >&2
@@ -18,6 +18,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     (systemctl stop prometheus 2>/dev/null || service prometheus stop 2>/dev/null || pkill -x prometheus || true) >&2
     # Likewise nfdump's nfcapd service; the tests run nfcapd on ports of their own.
     (systemctl stop nfdump 2>/dev/null || service nfdump stop 2>/dev/null || true) >&2
+    # And unbound's system resolver service; the dnstap tests start their own on loopback.
+    (systemctl stop unbound 2>/dev/null || service unbound stop 2>/dev/null || true) >&2
   fi
 fi
 echo "$NODE_PREFIX/node_modules/node/bin"

@@ -12,6 +12,7 @@ import { createLogger } from '../observe/log.ts';
 import { DEMO_APPS, DEMO_NETWORKS, DEMO_NODES, demoInventory } from '../demo/cluster.ts';
 import { PRICE_PRESETS } from '../config/prices.ts';
 import { DemoTraffic } from '../demo/traffic.ts';
+import { DemoDnstap } from '../demo/dnstap.ts';
 import { startCollector, type Collector } from './run.ts';
 import { mountNodeGraphOnCollector } from '../pipeline/mounts.ts';
 
@@ -48,6 +49,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
   writeFileSync(inventory, JSON.stringify(demoInventory(), null, 1));
   let collector: Collector | undefined;
   let traffic: DemoTraffic | undefined;
+  let dnstap: DemoDnstap | undefined;
   try {
     const config = defaultRunConfig({
       listen: opts.listen ?? { host: '127.0.0.1', port: 0 },
@@ -61,15 +63,24 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
       prometheusUrl: opts.prometheusUrl,
       logLevel: opts.logLevel ?? 'warn',
       workers: 1,
+      // The demo's own dnstap stream names its external services; its names go above the networks'.
+      dnstap: { listen: { host: '127.0.0.1', port: 0 }, socket: undefined, maxNames: 100_000, graceMs: 600_000, overNetworks: true, nameSuffixes: ['default'] },
     });
     collector = await startCollector(config, { logger: createLogger(config.logLevel, process.stderr), mount: mountNodeGraphOnCollector });
     // Traffic before the inventory is in would be counted as `unknown`: wait for it (a static file is quick).
     for (let waited = 0; !collector.ready() && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    // Names before traffic, so the first flows to external services already carry them.
+    dnstap = new DemoDnstap();
+    await dnstap.start('127.0.0.1', collector.dnstap!.tcp!.port);
+    for (let waited = 0; collector.dnstap!.names.stats.learned < dnstap.answers && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setImmediate(r));
+    await collector.flush();
     const udpHost = collector.udp.address === '0.0.0.0' || collector.udp.address === '::' ? '127.0.0.1' : collector.udp.address;
     traffic = new DemoTraffic({ host: udpHost, port: collector.udp.port, speed: opts.speed ?? 1 });
     await traffic.start();
   } catch (err) {
     await traffic?.stop();
+    await dnstap?.stop();
     await collector?.stop();
     rmSync(dir, { recursive: true, force: true });
     throw err;
@@ -85,6 +96,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
     urls: { map: `${base}/`, metrics: `${base}/metrics`, graph: `${base}/api/graph/data` },
     stop: () => (stopped ??= (async () => {
       await t.stop();
+      await dnstap?.stop();
       await c.stop();
       rmSync(dir, { recursive: true, force: true });
     })()),

@@ -22,6 +22,7 @@ import { startInventory, type InventoryHandle } from '../pipeline/inventory.ts';
 import { SelfMetrics } from '../pipeline/self-metrics.ts';
 import { startExports, type ExportsHandle } from '../pipeline/exports.ts';
 import { yieldToReceivers } from '../pipeline/priority.ts';
+import { startDnstap, type DnstapHandle } from '../dns/dnstap-service.ts';
 import { loadWebConfig } from '../observe/web-config.ts';
 import { registerWebMetrics, WebServing } from '../observe/web-server.ts';
 import { policyParts, type PolicyParts } from '../policy/collector.ts';
@@ -44,6 +45,8 @@ export interface Collector {
   flush(): Promise<void>;
   /** Kernel thread ids of the receiving threads (Linux), e.g. to leave their priority alone. */
   receiverThreadIds(): number[];
+  /** The dnstap input, when --dnstap-listen or --dnstap-socket is set. */
+  readonly dnstap: DnstapHandle | undefined;
   /** Stop receiving, merge the last counts, final OTLP export, save templates, close. */
   stop(): Promise<void>;
 }
@@ -95,9 +98,13 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     const inventory: InventoryHandle = await startInventory(config, policy.listener(pool), log);
     cleanups.push(() => inventory.stop());
 
+    const dnstap = await startDnstap(config, pool, log, limited);
+    if (dnstap !== undefined) cleanups.push(() => dnstap.stop());
+
     const self = new SelfMetrics(config, store, pool, inventory, udp.port, udp.recvBufferBytes);
     self.registry.callback('udp_port_strangers', 'Sockets of other processes on our UDP port now (they take a share of its datagrams)', 'gauge', () => portWatch.strangers);
     self.registry.callback('udp_port_stranger_joins', 'Times a socket of another process was found joining our UDP port', 'counter', () => portWatch.joins);
+    dnstap?.registerMetrics(self.registry, () => pool.reports());
     const exportsHandle: ExportsHandle = await startExports(config, store, self, log);
     cleanups.push(() => exportsHandle.shutdown());
 
@@ -175,10 +182,12 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
       ready,
       flush: () => pool.flush(),
       receiverThreadIds: () => pool.threadIds,
+      dnstap,
       stop: () => (stopped ??= (async () => {
         log.info({}, 'stopping');
         clearInterval(sweep);
         await inventory.stop();
+        await dnstap?.stop();
         // The last deltas of every thread reach the store before the final export.
         const saved = await pool.stop();
         portWatch.stop();
@@ -208,6 +217,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
         http: { address: httpAddr.address, port: httpAddr.port, ...(web ? { tls: web.tls !== undefined, basicAuth: web.users.size > 0 } : {}) },
         inventory: inventory.kind,
         otlp: config.otlpEndpoint ?? null,
+        dnstap: dnstap === undefined ? undefined : { tcp: dnstap.tcp ?? null, socket: config.dnstap?.socket ?? null },
         host: hostname(),
       },
       'listening',

@@ -14,6 +14,8 @@ import { DEDUP_MODES, type DedupMode } from '../aggregate/dedup.ts';
 // Likewise the ingest stage owns its receive paths.
 import { UDP_BACKENDS, type UdpBackendChoice } from '../ingest/native-udp.ts';
 import { UDP_SPREADS, type UdpSpread } from '../ingest/udp-spread.ts';
+// The dnstap receiver (src/dns) owns its options.
+import { DNSTAP_OPTIONS, toDnstapConfig, type DnstapConfig } from '../dns/dnstap-options.ts';
 import { OTLP_PROTOCOLS, otlpFromEnv, type OtlpProtocol } from './otlp-env.ts';
 export const TEMPLATE_SCOPES = ['session', 'address'] as const;
 export type TemplateScope = (typeof TEMPLATE_SCOPES)[number];
@@ -46,6 +48,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'networks', kind: 'string', group: 'Identity', help: 'named CIDRs for external ends: name=cidr,... or a YAML/JSON file' },
   { key: 'asnDb', kind: 'path', group: 'Identity', help: 'MaxMind GeoLite2-ASN database naming external addresses' },
   { key: 'ephemeralPorts', kind: 'string', default: '32768-60999', group: 'Identity', help: 'client port range LO-HI used to tell clients from servers' },
+  ...DNSTAP_OPTIONS,
 
   { key: 'level', kind: 'enum', choices: AGGREGATION_LEVELS, default: 'app', group: 'Aggregation', help: 'what one end of a pair is' },
   { key: 'maxSeries', kind: 'int', default: 20_000, min: 1, group: 'Aggregation', help: 'pairs kept at most; flows past the cap go to one overflow pair' },
@@ -102,6 +105,8 @@ export interface RunConfig {
   networks: string | undefined;
   asnDb: string | undefined;
   ephemeralPorts: { lo: number; hi: number };
+  /** Names from DNS answers (--dnstap-*); undefined when no dnstap input is configured. */
+  dnstap: DnstapConfig | undefined;
   level: AggregationLevel;
   maxSeries: number;
   seriesTtlMs: number;
@@ -226,6 +231,7 @@ export function toRunConfig(v: ConfigValues, env: NodeJS.ProcessEnv = process.en
     networks: v.networks as string | undefined,
     asnDb: v.asnDb as string | undefined,
     ephemeralPorts: { lo: Number(eph[1]), hi: Number(eph[2]) },
+    dnstap: toDnstapConfig(v),
     level: v.level as AggregationLevel,
     maxSeries: v.maxSeries as number,
     seriesTtlMs: v.seriesTtl as number,

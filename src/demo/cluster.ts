@@ -62,8 +62,18 @@ export const DEMO_APPS: readonly DemoApp[] = [
   { namespace: 'monitoring', app: 'node-exporter', workload: 'DaemonSet', replicas: 3, port: 9100, portName: 'metrics' },
 ];
 
-/** The external API the payments service calls, named by `--networks`. */
-export const DEMO_EXTERNAL = { name: 'payment-gateway', cidr: '203.0.113.0/24', ip: '203.0.113.10', port: 443 } as const;
+/**
+ * The external API the payments service calls: named by the DNS answer its pods got (the demo's
+ * dnstap stream), which the demo puts above its `--networks` name for the provider's range.
+ */
+export const DEMO_EXTERNAL = { name: 'api.stripe.com', network: 'payment-gateway', cidr: '203.0.113.0/24', ip: '203.0.113.10', port: 443 } as const;
+/** The product images bucket the catalog reads: one name per bucket, grouped by --dns-name-suffixes. */
+export const DEMO_BUCKET = { qname: 'product-images.s3.eu-west-1.amazonaws.com', name: 's3.eu-west-1.amazonaws.com', ip: '192.0.2.80', port: 443 } as const;
+/** What the calling pods resolve, as the demo's dnstap stream answers them. */
+export const DEMO_DNS_ANSWERS: readonly { client: string; qname: string; cname?: string; ip: string; ttl: number }[] = [
+  { client: 'payments/payments-api', qname: DEMO_EXTERNAL.name, ip: DEMO_EXTERNAL.ip, ttl: 60 },
+  { client: 'shop/catalog', qname: DEMO_BUCKET.qname, cname: 's3-r-w.eu-west-1.amazonaws.com', ip: DEMO_BUCKET.ip, ttl: 5 },
+];
 /** Where the shop's visitors come from: addresses nothing names, so they show as `unknown`. */
 export const DEMO_VISITORS_NET = '198.51.100';
 
@@ -168,5 +178,5 @@ export function demoInventory(startedAt: Date = new Date(Date.now() - 3_600_000)
 /** A PostgreSQL replica in another region that payments' database streams to: the cross-region edge. */
 export const DEMO_DR = { name: 'dr-replica', cidr: '10.60.0.0/24', ip: '10.60.0.5', port: 5432, zone: 'us-east-1a', region: 'us-east-1' } as const;
 
-/** `--networks` for the demo: the external API (on the internet) and the replica's network (in its zone). */
-export const DEMO_NETWORKS = `${DEMO_EXTERNAL.name}=${DEMO_EXTERNAL.cidr};class=internet,${DEMO_DR.name}=${DEMO_DR.cidr};zone=${DEMO_DR.zone};region=${DEMO_DR.region}`;
+/** `--networks` for the demo: the external API's network (on the internet; dnstap names the API itself) and the replica's network (in its zone). */
+export const DEMO_NETWORKS = `${DEMO_EXTERNAL.network}=${DEMO_EXTERNAL.cidr};class=internet,${DEMO_DR.name}=${DEMO_DR.cidr};zone=${DEMO_DR.zone};region=${DEMO_DR.region}`;

@@ -8,7 +8,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { IptNetflowExporter, prng, type IptFlow } from '../generate/ipt-netflow.ts';
 import { parseIPv4 } from '../identify/ip.ts';
-import { DEMO_DR, DEMO_EXTERNAL, DEMO_NODES, DEMO_VISITORS_NET, demoPods, type DemoNode, type DemoPod } from './cluster.ts';
+import { DEMO_BUCKET, DEMO_DR, DEMO_EXTERNAL, DEMO_NODES, DEMO_VISITORS_NET, demoPods, type DemoNode, type DemoPod } from './cluster.ts';
 
 export interface Conversation {
   /** `namespace/app`, or `visitors` for the internet. */
@@ -38,6 +38,7 @@ export const DEMO_CONVERSATIONS: readonly Conversation[] = [
   { client: 'payments/payments-api', server: 'external', perSecond: 1, requestBytes: 2_200, responseBytes: 1_800 },
   // WAL streamed to a replica in another region: the one cross-region edge.
   { client: 'payments/postgres', server: 'dr', perSecond: 0.5, requestBytes: 120_000, responseBytes: 400 },
+  { client: 'shop/catalog', server: 'bucket', perSecond: 2, requestBytes: 700, responseBytes: 60_000 },
   { client: 'monitoring/prometheus', server: 'monitoring/node-exporter', perSecond: 0.6, requestBytes: 300, responseBytes: 40_000 },
   { client: 'monitoring/prometheus', server: 'shop/frontend', perSecond: 0.2, requestBytes: 300, responseBytes: 12_000 },
   { client: 'monitoring/prometheus', server: 'payments/payments-api', perSecond: 0.2, requestBytes: 300, responseBytes: 9_000 },
@@ -128,6 +129,7 @@ export class DemoTraffic {
     }
     if (name === 'external') return { ip: parseIPv4(DEMO_EXTERNAL.ip), node: DEMO_NODES[0], port: DEMO_EXTERNAL.port, udp: false };
     if (name === 'dr') return { ip: parseIPv4(DEMO_DR.ip), node: DEMO_NODES[0], port: DEMO_DR.port, udp: false };
+    if (name === 'bucket') return { ip: parseIPv4(DEMO_BUCKET.ip), node: DEMO_NODES[0], port: DEMO_BUCKET.port, udp: false };
     const pod = this.#pick(this.#pods.get(name) ?? []);
     return { ip: parseIPv4(pod.ip), node: pod.node, port: serving ? pod.app.port ?? 80 : 0, udp: pod.app.protocol === 'UDP' };
   }

@@ -4,6 +4,7 @@
  */
 import type { Pair, PairStore } from '../aggregate/pair-store.ts';
 import { directionOf, protocolName, type EndLabels } from '../aggregate/level.ts';
+import { isDnsName } from '../dns/dns-names.ts';
 
 export const SCOPE = { name: 'netflow-k8s', version: '0.1.0' } as const;
 
@@ -27,8 +28,8 @@ function endAttributes(a: PairAttributes, side: 'src' | 'dst', l: EndLabels): vo
 }
 
 /**
- * The OBI-style attributes of a pair: `k8s.src.*`, `k8s.dst.*`, `direction` (request or response
- * where known), `network.transport`, `server.port` and `src.zone`/`dst.zone` when those dimensions are on.
+ * The OBI-style attributes of a pair: `k8s.src.*`, `k8s.dst.*`, then the pair's own (see
+ * ownAttributes).
  */
 export function pairAttributes(store: PairStore, p: Pair): PairAttributes {
   const a: PairAttributes = {};
@@ -38,10 +39,25 @@ export function pairAttributes(store: PairStore, p: Pair): PairAttributes {
     a['netflow.overflow'] = 'true';
     return a;
   }
+  ownAttributes(a, store, p);
+  return a;
+}
+
+/**
+ * What a pair adds to its ends' attributes: `direction` (request or response where known),
+ * `server.address` for an external server named by DNS, `network.transport`, `server.port` and
+ * `src.zone`/`dst.zone` when those dimensions are on. Returns whether any of it depends on more
+ * than the pair's dimensions (so /metrics/otel can share the text between pairs when it does not).
+ */
+export function ownAttributes(a: PairAttributes, store: PairStore, p: Pair): boolean {
   const dir = directionOf(p.dims);
   if (dir !== 'unknown') a.direction = dir;
+  // An external server named by DNS (dnstap) is the host name the client connected to.
+  const server = dir === 'request' ? p.dst.labels : dir === 'response' ? p.src.labels : undefined;
+  const named = server !== undefined && server.namespace === 'external' && isDnsName(server.name);
+  if (named) a['server.address'] = server.name;
   if (store.dimensions.protocol) a['network.transport'] = protocolName(p.proto);
   if (store.dimensions.serverPort && p.serverPort !== 0) a['server.port'] = p.serverPort;
   if (store.dimensions.zone) [a['src.zone'], a['dst.zone']] = store.zonesOf(p);
-  return a;
+  return named || store.dimensions.zone === true;
 }

@@ -11,7 +11,7 @@
 import type { ServerResponse } from 'node:http';
 import type { End, Pair, PairStore } from '../aggregate/pair-store.ts';
 import type { MetricsRegistry } from '../observe/metrics.ts';
-import { CONNECTION_METRICS, SCOPE, pairAttributes } from './otel-attributes.ts';
+import { CONNECTION_METRICS, SCOPE, ownAttributes, pairAttributes, type PairAttributes } from './otel-attributes.ts';
 import type { Prices } from '../config/prices.ts';
 import { zoneSeries } from './zone-series.ts';
 
@@ -145,13 +145,15 @@ export class OtelPrometheusText {
     if (t === undefined) {
       const src = this.ends(p.src)[0], dst = this.ends(p.dst)[1];
       const key = p.overflow ? -1 : p.dims;
-      // Zones are the pair's own, not its dimensions': no shared tail then.
-      let tail = this.store.dimensions.zone && !p.overflow ? undefined : this.tails.get(key);
-      if (tail === undefined) {
-        // The attributes beyond the two ends, from a pair whose ends carry none.
-        const own = pairAttributes(this.store, { src: BARE, dst: BARE, overflow: p.overflow, dims: p.dims, proto: p.proto, serverPort: p.serverPort, zonePair: p.zonePair } as unknown as Pair);
-        tail = labelText(own, STORE_SCOPE_LABELS).slice(1, -1);
-        if (!this.store.dimensions.zone) this.tails.set(key, tail);
+      let tail = this.tails.get(key);
+      if (tail === undefined || !p.overflow) {
+        const own: PairAttributes = {};
+        if (p.overflow) own['netflow.overflow'] = 'true';
+        const personal = !p.overflow && ownAttributes(own, this.store, p);
+        // The text beyond the two ends is shared by every pair of the same dimensions, unless a
+        // DNS name or zones make it the pair's own.
+        if (tail === undefined || personal) tail = labelText(own, STORE_SCOPE_LABELS).slice(1, -1);
+        if (!personal) this.tails.set(key, tail);
       }
       t = `{${src}${src && dst ? ',' : ''}${dst}${src || dst ? ',' : ''}${tail}}`;
       p.otelTextCache = t;

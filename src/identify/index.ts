@@ -18,6 +18,8 @@ import type { Endpoint, Role } from './endpoint.ts';
 import type { InventoryListener, SlimNode, SlimPod, SlimService } from './inventory.ts';
 import type { AsnDatabase } from './asn.ts';
 import type { NamedNetworks } from './networks.ts';
+import type { DnsNames } from '../dns/dns-names.ts';
+import { clientKey4, clientKey6, NO_CLIENT } from '../dns/dns-names.ts';
 import {
   UNKNOWN_ENDPOINT,
   externalEndpoint,
@@ -48,6 +50,10 @@ export interface IdentityIndexOptions {
   readonly networks?: NamedNetworks;
   /** ASN database for external addresses not in a named CIDR. */
   readonly asn?: AsnDatabase;
+  /** Names the pods resolved (dnstap): external ends get them below named networks and above the ASN. */
+  readonly dnsNames?: DnsNames;
+  /** DNS names above named networks. */
+  readonly dnsOverNetworks?: boolean;
   /** Most external addresses remembered; the cache starts over when full. Default 65,536 per family. */
   readonly externalCacheSize?: number;
   /** Clock for flows without times and for deletion bookkeeping. Default Date.now. */
@@ -244,6 +250,11 @@ export class IdentityIndex implements InventoryListener {
   private readonly asn: AsnDatabase | undefined;
   private readonly extCacheMax: number;
   private readonly now: () => number;
+  /** The DNS name table (dnstap), when on; its answers depend on time and client, so they are never cached here. */
+  readonly dnsNames: DnsNames | undefined;
+  private readonly dnsOverNetworks: boolean;
+  /** Endpoints named by --networks, which keep their precedence over DNS names unless flipped. */
+  private readonly networkEps = new Set<Endpoint>();
 
   constructor(opts: IdentityIndexOptions = {}) {
     const [lo, hi] = opts.ephemeralPorts ?? [32768, 60999];
@@ -256,6 +267,9 @@ export class IdentityIndex implements InventoryListener {
     this.asn = opts.asn;
     this.extCacheMax = opts.externalCacheSize ?? 65_536;
     this.now = opts.now ?? Date.now;
+    this.dnsNames = opts.dnsNames;
+    this.dnsOverNetworks = opts.dnsOverNetworks ?? false;
+    if (this.dnsNames !== undefined) this.dnsNames.onChange = (family, v4, v6) => this.changed(family === 4 ? { family, v4 } : { family, v6: v6! });
   }
 
   // ---- the hot path -------------------------------------------------------------------------
@@ -264,8 +278,8 @@ export class IdentityIndex implements InventoryListener {
   resolveSrc(rec: FlowRecord): Endpoint {
     const t = rec.endMs > 0 ? rec.endMs : this.now();
     const ep = rec.family === 4
-      ? this.lookup4(rec.src4, rec.proto, rec.srcPort, t)
-      : this.lookup6(rec.src6, rec.proto, rec.srcPort, t);
+      ? this.lookup4(rec.src4, rec.proto, rec.srcPort, t, rec.dst4)
+      : this.lookup6(rec.src6, rec.proto, rec.srcPort, t, rec.dst6);
     this.srcEp = ep;
     this.srcPorts = this.hitPorts;
     return ep;
@@ -275,8 +289,8 @@ export class IdentityIndex implements InventoryListener {
   resolveDst(rec: FlowRecord): Endpoint {
     const t = rec.endMs > 0 ? rec.endMs : this.now();
     const ep = rec.family === 4
-      ? this.lookup4(rec.dst4, rec.proto, rec.dstPort, t)
-      : this.lookup6(rec.dst6, rec.proto, rec.dstPort, t);
+      ? this.lookup4(rec.dst4, rec.proto, rec.dstPort, t, rec.src4)
+      : this.lookup6(rec.dst6, rec.proto, rec.dstPort, t, rec.src6);
     this.dstEp = ep;
     this.dstPorts = this.hitPorts;
     return ep;
@@ -317,27 +331,41 @@ export class IdentityIndex implements InventoryListener {
     return s === undefined ? NO_PORTS : s.ports;
   }
 
-  /** IPv4 address (uint32) with the flow's protocol, this side's port and time. */
-  lookup4(ip: number, proto: number, port: number, t: number): Endpoint {
+  /** IPv4 address (uint32) with the flow's protocol, this side's port and time; `peer` is the other end's address (for DNS names). */
+  lookup4(ip: number, proto: number, port: number, t: number, peer = -1): Endpoint {
     const e = this.v4.get(ip);
     if (e !== undefined) {
       const ep = this.fromEntry(e, proto, port, t);
       if (ep !== null) return ep;
     }
     this.noPorts(e === undefined);
-    return this.ext4.get(ip) ?? this.cacheExternal4(ip);
+    const ext = this.ext4.get(ip) ?? this.cacheExternal4(ip);
+    const dns = this.dnsNames;
+    if (dns === undefined || (!this.dnsOverNetworks && this.networkEps.has(ext))) return ext;
+    return this.dnsName(dns.name4(ip, peer < 0 ? NO_CLIENT : clientKey4(peer), t), ext);
   }
 
-  lookup6(b: Uint8Array, proto: number, port: number, t: number): Endpoint {
+  lookup6(b: Uint8Array, proto: number, port: number, t: number, peer: Uint8Array | null = null): Endpoint {
     const mapped = mappedIPv4(b);
-    if (mapped >= 0) return this.lookup4(mapped, proto, port, t);
+    if (mapped >= 0) return this.lookup4(mapped, proto, port, t, peer === null ? -1 : mappedIPv4(peer));
     const e = this.v6.get(b);
     if (e !== undefined) {
       const ep = this.fromEntry(e, proto, port, t);
       if (ep !== null) return ep;
     }
     this.noPorts(e === undefined);
-    return this.ext6.get(b) ?? this.cacheExternal6(b);
+    const ext = this.ext6.get(b) ?? this.cacheExternal6(b);
+    const dns = this.dnsNames;
+    if (dns === undefined || (!this.dnsOverNetworks && this.networkEps.has(ext))) return ext;
+    return this.dnsName(dns.name6(b, peer === null ? NO_CLIENT : clientKey6(peer), t), ext);
+  }
+
+  /** A DNS answer (or none) for an external address; what it holds for narrows the hit span. */
+  private dnsName(named: Endpoint | null, ext: Endpoint): Endpoint {
+    const dns = this.dnsNames!;
+    if (dns.spanFrom > this.hitFrom) this.hitFrom = dns.spanFrom;
+    if (dns.spanTo < this.hitTo) this.hitTo = dns.spanTo;
+    return named ?? ext;
   }
 
   private fromEntry(e: IpEntry, proto: number, port: number, t: number): Endpoint | null {
@@ -452,7 +480,11 @@ export class IdentityIndex implements InventoryListener {
 
   private external(ip4: number, ip6: Uint8Array | null): Endpoint {
     const named = ip6 === null ? this.networks?.lookup4(ip4) : this.networks?.lookup6(ip6);
-    if (named !== undefined) return externalEndpoint(named);
+    if (named !== undefined) {
+      const ep = externalEndpoint(named);
+      if (this.dnsNames !== undefined) this.networkEps.add(ep);
+      return ep;
+    }
     if (this.asn !== undefined) {
       const as = this.asn.lookup(ip6 === null ? ipv4ToString(ip4) : ipv6ToString(ip6));
       if (as !== undefined) return externalEndpoint(as);

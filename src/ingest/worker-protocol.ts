@@ -10,6 +10,7 @@ import type { SharedSet } from '../decode/decoder.ts';
 import type { ExporterCounts } from './udp-receiver.ts';
 import type { UdpBackend } from './native-udp.ts';
 import type { PipelineCounters } from '../pipeline/record-pipeline.ts';
+import type { LearnOp } from '../dns/dns-names.ts';
 
 export interface WorkerInit {
   readonly index: number;
@@ -31,6 +32,8 @@ export type ToWorker =
   | { readonly t: 'templates'; readonly seq: number }
   /** A set another thread's decoder shared (--udp-spread datagram): apply it. */
   | { readonly t: 'shared'; readonly exporter: SharedExporter; readonly set: SharedSet }
+  /** DNS answers the main thread's dnstap receiver learnt: apply them to this thread's name table. */
+  | { readonly t: 'dns'; readonly ops: readonly LearnOp[] }
   | { readonly t: 'stop' };
 
 /** An exporter as it crosses between threads (each thread has its own Exporter objects). */
@@ -58,6 +61,11 @@ export interface WorkerReport {
   readonly pipeline: PipelineCounters;
   /** The thread's delta table as of the report (just before its drain). */
   readonly counts: { rows: number; ends: number; overflowedFlows: number };
+  /**
+   * When dnstap is on: DNS answers this thread's name table has applied (relayed from the main
+   * thread), and the flows it counted with an end named by DNS.
+   */
+  readonly dns?: { learned: number; namedFlows: number };
   readonly elu: number;
   /** This thread's own V8 heap and memory outside it (ArrayBuffers, the native receive buffers). */
   readonly memory?: { heapUsed: number; heapTotal: number; external: number };

@@ -13,6 +13,7 @@ import type { FromWorker, ToWorker, WorkerInit, WorkerReport } from './worker-pr
 import { buildWorkerParts } from '../pipeline/parts.ts';
 import { warmUp } from '../pipeline/warm-up.ts';
 import { spreadFor } from './udp-spread.ts';
+import { DnsFlowCount } from '../dns/dns-flow-count.ts';
 import { conversationBuffers } from '../aggregate/conversation-batch.ts';
 import { ERROR_REASONS, LIMITS } from '../decode/stats.ts';
 import { ThreadControl } from './thread-control.ts';
@@ -89,6 +90,8 @@ async function start(): Promise<void> {
   );
   post({ t: 'log', level: 'info', key: 'udp-backend', fields: { worker: init.index, backend: bound.backend, reason: bound.reason, spread: spread.mode, spreadReason: spread.reason }, msg: `receiving thread uses the ${bound.backend} UDP backend` });
 
+  const names = identity.dnsNames;
+  const dnsFlows = names === undefined ? undefined : new DnsFlowCount((n) => names.hasName(n));
   let elu = performance.eventLoopUtilization();
   // The estimate walks every template: once a second is plenty for a gauge, not every merge.
   let stateEstimate = 0;
@@ -124,6 +127,7 @@ async function start(): Promise<void> {
       decoder: decoder.stats,
       pipeline: { ...pipeline.counters },
       counts: { rows: s.rows, ends: s.ends, overflowedFlows: s.overflowedFlows },
+      dns: names === undefined ? undefined : { learned: names.stats.learned, namedFlows: dnsFlows!.total },
       elu: d.utilization,
       memory: { heapUsed: heap.used_heap_size, heapTotal: heap.total_heap_size, external: heap.external_memory },
       // The decoder's own weighing where it keeps one (its state budget), else its estimate.
@@ -134,6 +138,10 @@ async function start(): Promise<void> {
     control.turned();
     const rep = report();
     const batch = counts.drain();
+    if (dnsFlows !== undefined && rep.dns !== undefined) {
+      dnsFlows.add(batch);
+      rep.dns.namedFlows = dnsFlows.total;
+    }
     // Decode errors are counted per datagram; the log hears about them once per interval, and
     // the main thread rate-limits those lines again.
     for (const r of ERROR_REASONS) {
@@ -167,6 +175,7 @@ async function start(): Promise<void> {
     control.turned(now);
     decoder.expire(now);
     identity.prune(now);
+    identity.dnsNames?.prune(now);
   }, 1000);
 
   let stopping = false;
@@ -181,6 +190,9 @@ async function start(): Promise<void> {
         if (nodes) pipeline.nodesChanged();
         break;
       }
+      case 'dns':
+        for (const op of m.ops) identity.dnsNames?.learn(op);
+        break;
       case 'flush':
         ship(m.seq);
         break;

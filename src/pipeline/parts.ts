@@ -14,6 +14,7 @@ import { PairStore } from '../aggregate/pair-store.ts';
 import { DeltaTable } from '../aggregate/delta-table.ts';
 import type { Dimensions } from '../aggregate/level.ts';
 import { RecordPipeline, type RecordPipelineOptions } from './record-pipeline.ts';
+import { dnsNamesFor } from '../dns/dnstap-options.ts';
 
 export interface WorkerParts {
   decoder: Decoder;
@@ -82,7 +83,7 @@ export function deltaTableFor(cfg: RunConfig): DeltaTable {
 /** The identity index a run config describes (its inventory is fed separately). */
 export function identityFor(cfg: RunConfig): IdentityIndex {
   const { networks, asn } = identityOptions(cfg);
-  return new IdentityIndex({ ephemeralPorts: [cfg.ephemeralPorts.lo, cfg.ephemeralPorts.hi], networks, asn });
+  return new IdentityIndex({ ephemeralPorts: [cfg.ephemeralPorts.lo, cfg.ephemeralPorts.hi], networks, asn, dnsNames: dnsNamesFor(cfg.dnstap), dnsOverNetworks: cfg.dnstap?.overNetworks });
 }
 
 export async function buildWorkerParts(cfg: RunConfig, opts: RecordPipelineOptions = {}): Promise<WorkerParts> {

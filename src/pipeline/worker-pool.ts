@@ -11,6 +11,7 @@ import type { InventoryListener, SlimNode, SlimPod, SlimService } from '../ident
 import type { End, PairStore } from '../aggregate/pair-store.ts';
 import type { FromWorker, InventoryOp, ToWorker, WorkerInit, WorkerReport } from '../ingest/worker-protocol.ts';
 import { mergeTemplates } from './templates.ts';
+import type { DnsNames, LearnOp } from '../dns/dns-names.ts';
 import type { ConversationBatch } from '../aggregate/conversation-batch.ts';
 import { ThreadControl } from '../ingest/thread-control.ts';
 import { probePort } from '../ingest/port-owner.ts';
@@ -111,6 +112,9 @@ export class WorkerPool implements InventoryListener {
   // Each request waits for the threads in `owing`; a thread that exits is struck off, so a request never hangs on it.
   readonly #waiters = new Map<number, { owing: Set<Worker>; resolve: (v: unknown[]) => void; got: unknown[] }>();
   #port = 0;
+  /** The main thread's DNS name table: what a late or restarted thread starts from. */
+  dnsNames: DnsNames | undefined;
+  #dnsQueue: LearnOp[] = [];
   #templates: unknown;
   #bound: BoundAddress | undefined;
   #stopped = false;
@@ -175,6 +179,10 @@ export class WorkerPool implements InventoryListener {
     for (const s of this.#services.values()) replay.push({ op: 'upsertService', a: s });
     for (const p of this.#pods.values()) replay.push({ op: 'upsertPod', a: p });
     if (replay.length > 0) worker.postMessage({ t: 'inv-batch', ops: replay } satisfies ToWorker);
+    if (this.dnsNames !== undefined && this.dnsNames.size > 0) {
+      const all = this.dnsNames.snapshot();
+      for (let i = 0; i < all.length; i += 8192) worker.postMessage({ t: 'dns', ops: all.slice(i, i + 8192) } satisfies ToWorker);
+    }
 
     return new Promise<BoundAddress>((resolve, reject) => {
       let ready = false;
@@ -388,6 +396,15 @@ export class WorkerPool implements InventoryListener {
     return { pods: this.#pods.size, nodes: this.#nodes.size, services: this.#services.size };
   }
 
+  /** DNS answers for every thread, batched like inventory changes. */
+  learnNames(ops: readonly LearnOp[]): void {
+    for (const op of ops) this.#dnsQueue.push(op);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#sendQueued());
+    }
+  }
+
   #enqueue(op: InventoryOp, a: unknown, b?: unknown): void {
     this.#queue.push(b === undefined ? { op, a } : { op, a, b });
     if (!this.#flushScheduled) {
@@ -398,6 +415,15 @@ export class WorkerPool implements InventoryListener {
 
   #sendQueued(): void {
     this.#flushScheduled = false;
+    if (this.#dnsQueue.length > 0) {
+      const queued = this.#dnsQueue;
+      this.#dnsQueue = [];
+      // In slices, so a burst of answers never makes one huge message for the threads to clone.
+      for (let i = 0; i < queued.length; i += 8192) {
+        const ops = queued.slice(i, i + 8192);
+        for (const s of this.#slots) if (!s.stopping) s.worker.postMessage({ t: 'dns', ops } satisfies ToWorker);
+      }
+    }
     if (this.#queue.length === 0) return;
     const ops = this.#queue;
     this.#queue = [];

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { startDemoProcess } from './demo-process.ts';
-import { DEMO_APPS, DEMO_EXTERNAL } from '../../src/demo/cluster.ts';
+import { DEMO_APPS, DEMO_BUCKET, DEMO_EXTERNAL } from '../../src/demo/cluster.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -39,6 +39,9 @@ test('demo: starts, prints its URLs, and the map, /metrics and the Node Graph AP
   const ids = graph.nodes.map((n) => n.id);
   for (const id of want) assert.ok(ids.includes(id), `${id} missing from ${ids.join(', ')}`);
   assert.ok(ids.includes(`external/${DEMO_EXTERNAL.name}`), ids.join(', '));
+  // External services carry the names their pods resolved (the demo's dnstap stream), not the CIDR's name.
+  assert.ok(ids.includes(`external/${DEMO_BUCKET.name}`), ids.join(', '));
+  assert.ok(!ids.includes(`external/${DEMO_EXTERNAL.network}`), ids.join(', '));
   assert.ok(ids.includes('unknown/unknown'), 'the visitors are unknown addresses');
   // redis in two namespaces: two nodes.
   assert.equal(graph.nodes.filter((n) => n.title === 'redis').length, 2);
