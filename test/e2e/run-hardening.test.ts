@@ -259,7 +259,7 @@ test('memory per thread: the receiving thread\'s heap and decoder state grow wit
   });
   t.diagnostic(`thread 0 heap used ${(base.heap / 2 ** 20).toFixed(1)} -> ${(grown.heap / 2 ** 20).toFixed(1)} MiB, decoder state ${(base.state / 2 ** 20).toFixed(2)} -> ${(grown.state / 2 ** 20).toFixed(2)} MiB; main heap ${(base.mainHeap / 2 ** 20).toFixed(1)} -> ${(grown.mainHeap / 2 ** 20).toFixed(1)} MiB`);
   assert.ok(grown.state - base.state > 5 * 2 ** 20, 'the decoder state counts the templates');
-  assert.ok(grown.heap - base.heap > 5 * 2 ** 20, 'the thread\'s own heap shows them');
+  assert.ok(grown.heap - base.heap > 2 * 2 ** 20, 'the thread\'s own heap shows them (layouts are shared: a few hundred bytes a template)');
   assert.equal((await col.stop('SIGTERM')).code, 0);
   c = undefined;
 });
