@@ -121,7 +121,12 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
       [['max_connections'], refused.maxConnections],
       [['pipelined'], refused.pipelined],
     ], ['reason']);
-    const ready = () => pool.bound !== undefined && inventory.ready();
+    // Ready once the threads hold the synced inventory too; latched, so later changes in flight
+    // (a millisecond each) never flap the probe.
+    let threadsSynced = false;
+    const threadsHaveInventory = () => (threadsSynced ||= inventory.ready() && pool.threadsBehindInventory() === 0);
+    const ready = () => pool.bound !== undefined && inventory.ready() && threadsHaveInventory();
+    self.registry.callback('inventory_threads_behind', 'Receiving threads that have not yet applied every inventory change sent to them', 'gauge', () => pool.threadsBehindInventory());
     // Liveness: a receiving thread whose loop stopped turning, or one that keeps dying, is only cured by a restart.
     server.route('GET', '/healthz', (req, res) => {
       const h = pool.health();
@@ -130,7 +135,8 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     });
     server.route('GET', '/readyz', (req, res) => {
       const ok = ready();
-      const body = `${ok ? 'ready' : 'not ready'}: socket ${pool.bound ? 'bound' : 'not bound'}, inventory ${inventory.ready() ? 'synced' : 'not synced'}\n`;
+      const synced = inventory.ready() ? (threadsHaveInventory() ? 'synced' : 'synced, not yet applied by the receiving threads') : 'not synced';
+      const body = `${ok ? 'ready' : 'not ready'}: socket ${pool.bound ? 'bound' : 'not bound'}, inventory ${synced}\n`;
       sendText(res, ok ? 200 : 503, 'text/plain; charset=utf-8', body, req.method === 'HEAD');
     });
     // Classic text or OpenMetrics by Accept, gzipped by Accept-Encoding.

@@ -3,7 +3,9 @@
  * messages, so it works while the thread's event loop is busy or wedged:
  * - a stop flag the receive loop checks between batches (a stop request must not wait behind a
  *   queue of datagrams, and a thread that never sees it is terminated as a last resort);
- * - the time of the thread's last loop turn, so /healthz can tell a stuck thread.
+ * - the time of the thread's last loop turn, so /healthz can tell a stuck thread;
+ * - the last inventory batch the thread applied, so readiness waits until the threads can name
+ *   what the inventory says (a datagram can overtake a message on its way to the thread).
  */
 export const CONTROL_BYTES = 16;
 
@@ -34,6 +36,15 @@ export class ThreadControl {
   /** The receiving thread's loop turned now. */
   turned(nowMs = Date.now()): void {
     this.#turn[0] = nowMs;
+  }
+
+  /** The thread applied inventory batches up to `generation` (word 1). */
+  inventoryApplied(generation: number): void {
+    Atomics.store(this.#flags, 1, generation);
+  }
+
+  get inventoryGeneration(): number {
+    return Atomics.load(this.#flags, 1);
   }
 
   /** Epoch ms of the last loop turn (0 before the first). */

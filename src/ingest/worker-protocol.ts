@@ -26,7 +26,8 @@ export interface WorkerInit {
 export type InventoryOp = keyof InventoryListener;
 
 export type ToWorker =
-  | { readonly t: 'inv-batch'; readonly ops: readonly { op: InventoryOp; a: unknown; b?: unknown }[] }
+  /** Inventory changes; `generation` numbers the batches, and the thread says which it applied (ThreadControl). */
+  | { readonly t: 'inv-batch'; readonly ops: readonly { op: InventoryOp; a: unknown; b?: unknown }[]; readonly generation: number }
   /** Ship counts now (tests, shutdown) and answer with 'delta' carrying `seq`. */
   | { readonly t: 'flush'; readonly seq: number }
   | { readonly t: 'templates'; readonly seq: number }

@@ -188,6 +188,7 @@ async function start(): Promise<void> {
           nodes ||= o.op === 'upsertNode' || o.op === 'deleteNode';
         }
         if (nodes) pipeline.nodesChanged();
+        control.inventoryApplied(m.generation);
         break;
       }
       case 'dns':

@@ -109,6 +109,8 @@ export class WorkerPool implements InventoryListener {
   #queue: { op: InventoryOp; a: unknown; b?: unknown }[] = [];
   #flushScheduled = false;
   #seq = 0;
+  /** Inventory batches sent so far (see threadsBehindInventory). */
+  #generation = 0;
   // Each request waits for the threads in `owing`; a thread that exits is struck off, so a request never hangs on it.
   readonly #waiters = new Map<number, { owing: Set<Worker>; resolve: (v: unknown[]) => void; got: unknown[] }>();
   #port = 0;
@@ -178,7 +180,8 @@ export class WorkerPool implements InventoryListener {
     for (const n of this.#nodes.values()) replay.push({ op: 'upsertNode', a: n });
     for (const s of this.#services.values()) replay.push({ op: 'upsertService', a: s });
     for (const p of this.#pods.values()) replay.push({ op: 'upsertPod', a: p });
-    if (replay.length > 0) worker.postMessage({ t: 'inv-batch', ops: replay } satisfies ToWorker);
+    if (replay.length > 0) worker.postMessage({ t: 'inv-batch', ops: replay, generation: this.#generation } satisfies ToWorker);
+    else control.inventoryApplied(this.#generation);
     if (this.dnsNames !== undefined && this.dnsNames.size > 0) {
       const all = this.dnsNames.snapshot();
       for (let i = 0; i < all.length; i += 8192) worker.postMessage({ t: 'dns', ops: all.slice(i, i + 8192) } satisfies ToWorker);
@@ -427,6 +430,20 @@ export class WorkerPool implements InventoryListener {
     if (this.#queue.length === 0) return;
     const ops = this.#queue;
     this.#queue = [];
-    for (const s of this.#slots) if (!s.stopping) s.worker.postMessage({ t: 'inv-batch', ops } satisfies ToWorker);
+    const generation = ++this.#generation;
+    for (const s of this.#slots) if (!s.stopping) s.worker.postMessage({ t: 'inv-batch', ops, generation } satisfies ToWorker);
+  }
+
+  /**
+   * Receiving threads that have not yet applied every inventory change sent or queued: until they
+   * have, a flow may be named from an older inventory than the main thread's.
+   */
+  threadsBehindInventory(): number {
+    let behind = 0;
+    for (const s of this.#slots) {
+      if (s === undefined || s.dead || s.stopping) continue;
+      if (this.#queue.length > 0 || s.control.inventoryGeneration < this.#generation) behind++;
+    }
+    return behind;
   }
 }

@@ -73,8 +73,8 @@ test('the Kubernetes API drops mid-run: nothing counted is lost and new pods are
     const b = (await col.get('/metrics')).body;
     return metric(b, 'netflow_k8s_inventory_objects', { kind: 'pods' }) === 3 && metric(b, 'netflow_k8s_informer_restarts_total') > 0;
   }, 60_000);
-  // Give the receiving threads a moment to apply the change they were sent.
-  await new Promise((r) => setTimeout(r, 300));
+  // The receiving threads have applied the change they were sent.
+  await pollUntil(async () => metric((await col.get('/metrics')).body, 'netflow_k8s_inventory_threads_behind') === 0, 30_000);
   await send('10.244.1.11', '10.244.2.20', 60);
   body = await counted(sent);
   assert.equal(metric(body, 'netflow_connection_count', { srchost: 'checkout', srcnamespace: 'shop', dsthost: 'svc1' }), 60);
