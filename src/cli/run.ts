@@ -1,7 +1,7 @@
 /**
  * `netflow-k8s run`: UDP in, decode, identify, aggregate, Prometheus and OTLP out.
  *
- * Receiving threads (src/ingest/worker.ts) each decode, identify and count into a local store and
+ * Receiving threads (src/pipeline/threads/receiver-thread.ts) each decode, identify and count into a local store and
  * ship exact deltas here; this thread owns the one PairStore, the inventory source, HTTP
  * (scrapes) and OTLP, so no export ever stalls the receive path. `startCollector` runs the whole
  * thing in-process (the demo and tests use it); `runCommand` adds flags and signals.
@@ -15,13 +15,13 @@ import { applyHttpLimits, DEFAULT_HTTP_LIMITS } from '../observe/http-limits.ts'
 import { serveMetrics } from '../export/metrics-endpoint.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
 import { checkIdentityConfig, storeFor } from '../pipeline/parts.ts';
-import { WorkerPool, RESTART_WINDOW_MS, RESTARTS_UNHEALTHY, STUCK_AFTER_MS, type BoundAddress } from '../pipeline/worker-pool.ts';
+import { WorkerPool, RESTART_WINDOW_MS, RESTARTS_UNHEALTHY, STUCK_AFTER_MS, type BoundAddress } from '../pipeline/threads/pool.ts';
 import { checkTemplatesDir, loadTemplates, TemplatesFile } from '../pipeline/templates.ts';
 import { PortWatch } from '../ingest/port-owner.ts';
 import { startInventory, type InventoryHandle } from '../pipeline/inventory.ts';
 import { SelfMetrics } from '../pipeline/self-metrics.ts';
 import { startExports, type ExportsHandle } from '../pipeline/exports.ts';
-import { yieldToReceivers } from '../pipeline/priority.ts';
+import { yieldToReceivers } from '../pipeline/threads/priority.ts';
 import { startDnstap, type DnstapHandle } from '../dns/dnstap-service.ts';
 import { loadWebConfig } from '../observe/web-config.ts';
 import { registerWebMetrics, WebServing } from '../observe/web-server.ts';

@@ -69,7 +69,7 @@ export interface NativeUdpOpenOptions {
    * open every socket of a port with the same value. Without reusePort it has no effect.
    */
   spread?: number;
-  /** A stop flag shared with the main thread (word 0): while set, no more batches are read (see thread-control.ts). */
+  /** A stop flag shared with the main thread (word 0): while set, no more batches are read (see pipeline/threads/thread-control.ts). */
   stop?: Int32Array;
 }
 

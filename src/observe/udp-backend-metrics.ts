@@ -5,7 +5,7 @@
  * of the self-metrics (src/pipeline/self-metrics.ts registers them).
  */
 import type { MetricsRegistry, Sample } from './metrics.ts';
-import type { WorkerReport } from '../ingest/worker-protocol.ts';
+import type { WorkerReport } from '../pipeline/threads/protocol.ts';
 
 export function registerUdpBackendMetrics(r: MetricsRegistry, reports: () => readonly WorkerReport[]): void {
   /** 1 per thread, labelled with what its latest report says (a restarted thread's earlier reports come first). */

@@ -9,9 +9,9 @@ import { registerUdpBackendMetrics } from '../observe/udp-backend-metrics.ts';
 import { ERROR_REASONS, LIMITS } from '../decode/stats.ts';
 import type { RunConfig } from '../config/run-options.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
-import type { WorkerPool } from './worker-pool.ts';
+import type { WorkerPool } from './threads/pool.ts';
 import type { InventoryHandle } from './inventory.ts';
-import type { WorkerReport } from '../ingest/worker-protocol.ts';
+import type { WorkerReport } from './threads/protocol.ts';
 import { getHeapStatistics } from 'node:v8';
 
 export class SelfMetrics {

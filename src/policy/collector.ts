@@ -5,7 +5,7 @@
 import type { RunConfig } from '../config/run-options.ts';
 import type { InventoryListener } from '../identify/inventory.ts';
 import type { HttpServer } from '../observe/http.ts';
-import type { WorkerPool } from '../pipeline/worker-pool.ts';
+import type { WorkerPool } from '../pipeline/threads/pool.ts';
 import { ConversationStore } from './conversations.ts';
 import { networkCidrs, PolicyInventory, teeInventory } from './inventory.ts';
 import { mountPolicyRoutes } from './routes.ts';

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { WorkerPool } from '../../src/pipeline/worker-pool.ts';
+import { WorkerPool } from '../../src/pipeline/threads/pool.ts';
 import { defaultRunConfig } from '../../src/config/run-options.ts';
 import { storeFor } from '../../src/pipeline/parts.ts';
 import { DnsNames, NO_CLIENT } from '../../src/dns/dns-names.ts';

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MetricsRegistry } from '../../src/observe/metrics.ts';
 import { registerUdpBackendMetrics } from '../../src/observe/udp-backend-metrics.ts';
-import type { WorkerReport } from '../../src/ingest/worker-protocol.ts';
+import type { WorkerReport } from '../../src/pipeline/threads/protocol.ts';
 
 const report = (thread: number, backend: 'native' | 'dgram', truncated: number) =>
   ({ thread, receiver: { datagrams: 0, bytes: 0, denied: 0, perExporter: [], backend, truncated, spread: backend === 'native' ? 'datagram' : 'exporter' } }) as unknown as WorkerReport;

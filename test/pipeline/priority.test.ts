@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { getPriority } from 'node:os';
 import { startCollectorProcess, type CollectorProcess } from '../support/run-collector.ts';
-import { EXPORT_NICE_STEPS } from '../../src/pipeline/priority.ts';
+import { EXPORT_NICE_STEPS } from '../../src/pipeline/threads/priority.ts';
 
 const linux = process.platform === 'linux';
 
@@ -29,7 +29,7 @@ function threads(pid: number): { tid: number; name: string; nice: number }[] {
 test('yieldToReceivers lowers every thread but the named ones', { skip: !linux }, async () => {
   // Run where the change cannot touch this test process: a child that starts one worker thread,
   // names it as the receiver, and reports every thread's nice value afterwards.
-  const priority = JSON.stringify(new URL('../../src/pipeline/priority.ts', import.meta.url).href);
+  const priority = JSON.stringify(new URL('../../src/pipeline/threads/priority.ts', import.meta.url).href);
   const code = `
     import { Worker } from 'node:worker_threads';
     import { readdirSync, readFileSync } from 'node:fs';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultRunConfig } from '../../src/config/run-options.ts';
 import { buildWorkerParts } from '../../src/pipeline/parts.ts';
-import { warmUp } from '../../src/pipeline/warm-up.ts';
+import { warmUp } from '../../src/pipeline/threads/warm-up.ts';
 
 for (const backend of ['native', 'dgram'] as const) {
   test(`warm-up (${backend} shape) takes every branch of the hot path and decodes every record`, async () => {

@@ -2,15 +2,15 @@
  * Messages between the main thread and the receiving threads. Inventory changes go down to
  * every worker; counts (exact delta batches), decoder stats and per-exporter counters come up.
  */
-import type { RunConfig } from '../config/run-options.ts';
-import type { InventoryListener } from '../identify/inventory.ts';
-import type { DeltaBatch } from '../aggregate/delta-table.ts';
-import type { DecoderStats } from '../decode/stats.ts';
-import type { SharedSet } from '../decode/decoder.ts';
-import type { ExporterCounts } from './udp-receiver.ts';
-import type { UdpBackend } from './native-udp.ts';
-import type { PipelineCounters } from '../pipeline/record-pipeline.ts';
-import type { LearnOp } from '../dns/dns-names.ts';
+import type { RunConfig } from '../../config/run-options.ts';
+import type { InventoryListener } from '../../identify/inventory.ts';
+import type { DeltaBatch } from '../../aggregate/delta-table.ts';
+import type { DecoderStats } from '../../decode/stats.ts';
+import type { SharedSet } from '../../decode/decoder.ts';
+import type { ExporterCounts } from '../../ingest/udp-receiver.ts';
+import type { UdpBackend } from '../../ingest/native-udp.ts';
+import type { PipelineCounters } from '../record-pipeline.ts';
+import type { LearnOp } from '../../dns/dns-names.ts';
 
 export interface WorkerInit {
   readonly index: number;

@@ -15,15 +15,15 @@
  * exporters that are nodes, a delta table that overflows and drains. Other layouts (IPFIX, IPv6,
  * other exporters' templates) get their reader compiled on first use as before.
  */
-import type { RunConfig } from '../config/run-options.ts';
-import { iptNetflowStream, podAddress } from '../generate/ipt-netflow.ts';
-import { ipv4ToString } from '../decode/record.ts';
-import { totalErrors } from '../decode/stats.ts';
-import { parseIPv4 } from '../identify/ip.ts';
-import { UdpReceiver } from '../ingest/udp-receiver.ts';
-import { META_ADDRESS, META_FAMILY, META_LENGTH, META_PORT, META_WORDS, type DatagramBatch, type UdpBackend } from '../ingest/native-udp.ts';
+import type { RunConfig } from '../../config/run-options.ts';
+import { iptNetflowStream, podAddress } from '../../generate/ipt-netflow.ts';
+import { ipv4ToString } from '../../decode/record.ts';
+import { totalErrors } from '../../decode/stats.ts';
+import { parseIPv4 } from '../../identify/ip.ts';
+import { UdpReceiver } from '../../ingest/udp-receiver.ts';
+import { META_ADDRESS, META_FAMILY, META_LENGTH, META_PORT, META_WORDS, type DatagramBatch, type UdpBackend } from '../../ingest/native-udp.ts';
 import type { RemoteInfo } from 'node:dgram';
-import { buildWorkerParts } from './parts.ts';
+import { buildWorkerParts } from '../parts.ts';
 
 export interface WarmUpReport {
   /** Flow records that went through the scratch pipeline. */

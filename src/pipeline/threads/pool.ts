@@ -6,16 +6,16 @@
  * threads hold, so its first datagrams decode without waiting for the exporters' next refresh.
  */
 import { Worker } from 'node:worker_threads';
-import type { RunConfig } from '../config/run-options.ts';
-import type { InventoryListener, SlimNode, SlimPod, SlimService } from '../identify/inventory.ts';
-import type { End, PairStore } from '../aggregate/pair-store.ts';
-import type { FromWorker, InventoryOp, ToWorker, WorkerInit, WorkerReport } from '../ingest/worker-protocol.ts';
-import { mergeTemplates } from './templates.ts';
-import type { DnsNames, LearnOp } from '../dns/dns-names.ts';
-import type { ConversationBatch } from '../aggregate/conversation-batch.ts';
-import { ThreadControl } from '../ingest/thread-control.ts';
-import { probePort } from '../ingest/port-owner.ts';
-import { ConfigError } from '../config/options.ts';
+import type { RunConfig } from '../../config/run-options.ts';
+import type { InventoryListener, SlimNode, SlimPod, SlimService } from '../../identify/inventory.ts';
+import type { End, PairStore } from '../../aggregate/pair-store.ts';
+import type { FromWorker, InventoryOp, ToWorker, WorkerInit, WorkerReport } from './protocol.ts';
+import { mergeTemplates } from '../templates.ts';
+import type { DnsNames, LearnOp } from '../../dns/dns-names.ts';
+import type { ConversationBatch } from '../../aggregate/conversation-batch.ts';
+import { ThreadControl } from './thread-control.ts';
+import { probePort } from '../../ingest/port-owner.ts';
+import { ConfigError } from '../../config/options.ts';
 
 /** A receiving thread whose loop has not turned for this long is stuck (/healthz says so). */
 export const STUCK_AFTER_MS = 10_000;
@@ -34,7 +34,7 @@ export interface PoolHealth {
 }
 
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-const WORKER_URL = new URL(`../ingest/worker${EXT}`, import.meta.url);
+const WORKER_URL = new URL(`./receiver-thread${EXT}`, import.meta.url);
 
 /**
  * The parent's Node flags for a worker: inherited as they are (Node leaves out the per-process
