@@ -8,15 +8,15 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { PairStore } from '../src/aggregate/pair-store.ts';
-import { PrometheusTextRenderer } from '../src/export/prometheus-text.ts';
-import { StoreMetricProducer } from '../src/export/otel-producer.ts';
+import { PrometheusTextRenderer } from '../src/export/prometheus/text.ts';
+import { StoreMetricProducer } from '../src/export/otel/producer.ts';
 import { OtelPrometheus } from '../test/support/otel-prometheus-reference.ts';
-import { OtelPrometheusText } from '../src/export/otel-prometheus-text.ts';
+import { OtelPrometheusText } from '../src/export/otel/prometheus-text.ts';
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
-import { OtlpMetricsEncoder } from '../src/export/otlp-encode.ts';
+import { OtlpMetricsEncoder } from '../src/export/otel/otlp-encode.ts';
 import { emptyResource } from '@opentelemetry/resources';
-import { OtlpMetrics } from '../src/export/otel-otlp.ts';
-import { buildResource } from '../src/export/otel-resource.ts';
+import { OtlpMetrics } from '../src/export/otel/otlp.ts';
+import { buildResource } from '../src/export/otel/resource.ts';
 import { FlowRecord } from '../src/decode/record.ts';
 import type { Endpoint } from '../src/identify/endpoint.ts';
 

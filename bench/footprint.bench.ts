@@ -26,7 +26,7 @@ import { startCollectorProcess, parsePromText, type CollectorProcess } from '../
 import { freePort } from '../test/support/prometheus.ts';
 import { appPodList } from '../test/support/kube-objects.ts';
 import { fill, otlpEncoding } from './export.bench.ts';
-import { OtlpMetricsEncoder } from '../src/export/otlp-encode.ts';
+import { OtlpMetricsEncoder } from '../src/export/otel/otlp-encode.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 

@@ -5,9 +5,9 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { buildGraph } from '../src/export/nodegraph-graph.ts';
-import { LiveWindow, type PairSource, type PairVisitor, type PairEnd } from '../src/export/nodegraph-live.ts';
-import { parseGraphQuery } from '../src/export/nodegraph-query.ts';
+import { buildGraph } from '../src/export/nodegraph/graph.ts';
+import { LiveWindow, type PairSource, type PairVisitor, type PairEnd } from '../src/export/nodegraph/live.ts';
+import { parseGraphQuery } from '../src/export/nodegraph/query.ts';
 import type { Role } from '../src/identify/endpoint.ts';
 
 function gc(): void {

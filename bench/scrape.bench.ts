@@ -7,10 +7,10 @@
 import { request } from 'node:http';
 import { gzip, constants } from 'node:zlib';
 import { promisify } from 'node:util';
-import { openMetricsBytes } from '../src/export/openmetrics.ts';
+import { openMetricsBytes } from '../src/export/prometheus/openmetrics.ts';
 import { PairStore } from '../src/aggregate/pair-store.ts';
-import { PrometheusTextRenderer } from '../src/export/prometheus-text.ts';
-import { serveMetrics } from '../src/export/metrics-endpoint.ts';
+import { PrometheusTextRenderer } from '../src/export/prometheus/text.ts';
+import { serveMetrics } from '../src/export/prometheus/endpoint.ts';
 import { HttpServer } from '../src/observe/http.ts';
 import { FlowRecord } from '../src/decode/record.ts';
 import type { Endpoint } from '../src/identify/endpoint.ts';

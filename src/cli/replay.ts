@@ -22,7 +22,7 @@ import { UNKNOWN_ENDPOINT, type IdentityIndex } from '../identify/index.ts';
 import { StaticInventory } from '../identify/static-inventory.ts';
 import { dimensionsOf, identityFor, storeFor } from '../pipeline/parts.ts';
 import { RecordPipeline } from '../pipeline/record-pipeline.ts';
-import { PrometheusTextRenderer } from '../export/prometheus-text.ts';
+import { PrometheusTextRenderer } from '../export/prometheus/text.ts';
 import { ReplayProgress, wantsProgress, type ProgressOut } from './replay-progress.ts';
 
 export interface ReplayIO {

@@ -12,7 +12,7 @@ import { ConfigError } from '../config/options.ts';
 import { createLogger, RateLimitedLog, type Logger } from '../observe/log.ts';
 import { HttpServer, sendText } from '../observe/http.ts';
 import { applyHttpLimits, DEFAULT_HTTP_LIMITS } from '../observe/http-limits.ts';
-import { serveMetrics } from '../export/metrics-endpoint.ts';
+import { serveMetrics } from '../export/prometheus/endpoint.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
 import { checkIdentityConfig, storeFor } from '../pipeline/parts.ts';
 import { WorkerPool, RESTART_WINDOW_MS, RESTARTS_UNHEALTHY, STUCK_AFTER_MS, type BoundAddress } from '../pipeline/threads/pool.ts';

@@ -7,10 +7,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RunConfig } from '../config/run-options.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
 import type { Logger } from '../observe/log.ts';
-import { PrometheusTextRenderer } from '../export/prometheus-text.ts';
-import { OtelPrometheusText, OTEL_PAGE_CONTENT_TYPE } from '../export/otel-prometheus-text.ts';
+import { PrometheusTextRenderer } from '../export/prometheus/text.ts';
+import { OtelPrometheusText, OTEL_PAGE_CONTENT_TYPE } from '../export/otel/prometheus-text.ts';
 import type { Resource } from '@opentelemetry/resources';
-import { ZonePrometheusRenderer } from '../export/zone-prometheus.ts';
+import { ZonePrometheusRenderer } from '../export/prometheus/zones.ts';
 import type { SelfMetrics } from './self-metrics.ts';
 import { dimensionsOf } from './parts.ts';
 
@@ -28,7 +28,7 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
   });
   // The OpenTelemetry packages (the resource, the SDK, the exporters) are loaded only when OTLP is
   // on, or for the resource alone at the first /metrics/otel scrape: together some 10 MiB of heap.
-  const resourceOf = async () => (await import('../export/otel-resource.ts')).buildResource({ clusterName: config.clusterName });
+  const resourceOf = async () => (await import('../export/otel/resource.ts')).buildResource({ clusterName: config.clusterName });
   const zones = new ZonePrometheusRenderer(store, config.prices);
   const otlpState = { final: false };
   const otlp = config.otlpEndpoint ? await startOtlp(config, store, await resourceOf(), self, log, otlpState) : undefined;
@@ -63,7 +63,7 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
 }
 
 async function startOtlp(config: RunConfig, store: PairStore, resource: Resource, self: SelfMetrics, log: Logger, state: { final: boolean }) {
-  const { OtlpMetrics, failureLogger } = await import('../export/otel-otlp.ts');
+  const { OtlpMetrics, failureLogger } = await import('../export/otel/otlp.ts');
   const where = { endpoint: config.otlpEndpoint, protocol: config.otlpProtocol };
   const perInterval = failureLogger(config.otlpIntervalMs, (err, suppressed) => {
     log.warn({ ...where, err: err?.message ?? 'unknown', ...(suppressed > 0 ? { suppressed } : {}) }, 'OTLP export failed');

@@ -5,10 +5,10 @@
  */
 import type { Collector } from '../cli/run.ts';
 import type { End, PairStore } from '../aggregate/pair-store.ts';
-import { NodeGraphApi } from '../export/nodegraph.ts';
-import { LiveWindow, type PairEnd, type PairSource } from '../export/nodegraph-live.ts';
-import { PrometheusClient } from '../export/nodegraph-prometheus.ts';
-import { mountMapPage } from '../export/nodegraph-page.ts';
+import { NodeGraphApi } from '../export/nodegraph/api.ts';
+import { LiveWindow, type PairEnd, type PairSource } from '../export/nodegraph/live.ts';
+import { PrometheusClient } from '../export/nodegraph/prometheus.ts';
+import { mountMapPage } from '../export/map-page/serve.ts';
 
 /** The store's pairs as the live window reads them: the ends as the store's level names them. */
 export function storePairSource(store: PairStore): PairSource {

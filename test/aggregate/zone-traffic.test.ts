@@ -14,7 +14,7 @@ import type { SlimNode, SlimPod } from '../../src/identify/inventory.ts';
 import { DeltaTable } from '../../src/aggregate/delta-table.ts';
 import { PairStore, type End } from '../../src/aggregate/pair-store.ts';
 import { RecordPipeline } from '../../src/pipeline/record-pipeline.ts';
-import { ZonePrometheusRenderer } from '../../src/export/zone-prometheus.ts';
+import { ZonePrometheusRenderer } from '../../src/export/prometheus/zones.ts';
 import { parsePrices } from '../../src/config/prices.ts';
 
 const T0 = Date.UTC(2026, 11, 1, 12);
@@ -205,8 +205,8 @@ test('a pod whose node object comes after it takes the zone once the node arrive
 });
 
 test('--extra-labels zone: the seed families get srczone and dstzone; OTLP gets src.zone and dst.zone', async () => {
-  const { PrometheusTextRenderer } = await import('../../src/export/prometheus-text.ts');
-  const { pairAttributes } = await import('../../src/export/otel-producer.ts');
+  const { PrometheusTextRenderer } = await import('../../src/export/prometheus/text.ts');
+  const { pairAttributes } = await import('../../src/export/otel/producer.ts');
   const identity = new IdentityIndex({ now: () => T0 });
   for (const n of NODES) identity.upsertNode(n);
   for (const p of PODS) identity.upsertPod(p);

@@ -11,7 +11,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
-import { buildResource } from '../../src/export/otel-resource.ts';
+import { buildResource } from '../../src/export/otel/resource.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const OTEL = join(ROOT, 'otel');

@@ -120,7 +120,7 @@ test('with the address memo on: a name learnt after an address was remembered as
 
 test('OTLP: an external server named by DNS carries server.address; a named network does not', async () => {
   const { PairStore } = await import('../../src/aggregate/pair-store.ts');
-  const { pairAttributes } = await import('../../src/export/otel-producer.ts');
+  const { pairAttributes } = await import('../../src/export/otel/producer.ts');
   const { ep, rec } = await import('../aggregate/fixtures.ts');
   const names = new DnsNames({ publishNames: true });
   learn(names, '198.51.100.10', 'api.stripe.com', T0, 300);

@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { HttpServer } from '../../src/observe/http.ts';
-import { NodeGraphApi } from '../../src/export/nodegraph.ts';
-import { LiveWindow, type PairSource, type PairVisitor } from '../../src/export/nodegraph-live.ts';
-import { mountMapPage } from '../../src/export/nodegraph-page.ts';
+import { NodeGraphApi } from '../../src/export/nodegraph/api.ts';
+import { LiveWindow, type PairSource, type PairVisitor } from '../../src/export/nodegraph/live.ts';
+import { mountMapPage } from '../../src/export/map-page/serve.ts';
 import type { Role } from '../../src/identify/endpoint.ts';
-import { PrometheusClient } from '../../src/export/nodegraph-prometheus.ts';
+import { PrometheusClient } from '../../src/export/nodegraph/prometheus.ts';
 import { prometheusAvailable, startPrometheus } from '../support/prometheus.ts';
 
 const CHROMIUM = '/usr/bin/chromium';

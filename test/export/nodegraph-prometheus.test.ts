@@ -12,10 +12,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prometheusAvailable, startPrometheus } from '../support/prometheus.ts';
-import { escapeLabelValue, PrometheusClient, PrometheusError } from '../../src/export/nodegraph-prometheus.ts';
-import { NodeGraphApi } from '../../src/export/nodegraph.ts';
+import { escapeLabelValue, PrometheusClient, PrometheusError } from '../../src/export/nodegraph/prometheus.ts';
+import { NodeGraphApi } from '../../src/export/nodegraph/api.ts';
 import { startNodeGraphServer } from '../../src/cli/nodegraph.ts';
-import type { Graph } from '../../src/export/nodegraph-graph.ts';
+import type { Graph } from '../../src/export/nodegraph/graph.ts';
 
 const WEIRD = 'we"ird\\app\nx';
 

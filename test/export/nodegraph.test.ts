@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildGraph, EDGE_FIELDS, NODE_FIELDS, type PairRate } from '../../src/export/nodegraph-graph.ts';
-import { parseGraphQuery, parseNamespaces, parseWindow, QueryError } from '../../src/export/nodegraph-query.ts';
-import { buildPromQL, escapeLabelValue, labelMatcher } from '../../src/export/nodegraph-prometheus.ts';
-import { LiveWindow, type PairSource, type PairVisitor } from '../../src/export/nodegraph-live.ts';
-import { NodeGraphApi } from '../../src/export/nodegraph.ts';
+import { buildGraph, EDGE_FIELDS, NODE_FIELDS, type PairRate } from '../../src/export/nodegraph/graph.ts';
+import { parseGraphQuery, parseNamespaces, parseWindow, QueryError } from '../../src/export/nodegraph/query.ts';
+import { buildPromQL, escapeLabelValue, labelMatcher } from '../../src/export/nodegraph/prometheus.ts';
+import { LiveWindow, type PairSource, type PairVisitor } from '../../src/export/nodegraph/live.ts';
+import { NodeGraphApi } from '../../src/export/nodegraph/api.ts';
 import { HttpServer } from '../../src/observe/http.ts';
 import type { Role } from '../../src/identify/endpoint.ts';
 

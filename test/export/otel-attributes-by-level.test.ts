@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { SumMetricData } from '@opentelemetry/sdk-metrics';
 import { PairStore } from '../../src/aggregate/pair-store.ts';
 import type { AggregationLevel, Dimensions } from '../../src/aggregate/level.ts';
-import { StoreMetricProducer } from '../../src/export/otel-producer.ts';
+import { StoreMetricProducer } from '../../src/export/otel/producer.ts';
 import { ep, rec } from '../aggregate/fixtures.ts';
 
 async function srcKeys(level: AggregationLevel, dims: Dimensions = {}): Promise<string[]> {

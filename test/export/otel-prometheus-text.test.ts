@@ -10,8 +10,8 @@ import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { PairStore } from '../../src/aggregate/pair-store.ts';
-import { buildResource } from '../../src/export/otel-resource.ts';
-import { OtelPrometheusText } from '../../src/export/otel-prometheus-text.ts';
+import { buildResource } from '../../src/export/otel/resource.ts';
+import { OtelPrometheusText } from '../../src/export/otel/prometheus-text.ts';
 import { MetricsRegistry } from '../../src/observe/metrics.ts';
 import { OtelPrometheus } from '../support/otel-prometheus-reference.ts';
 import { ep, rec } from '../aggregate/fixtures.ts';
@@ -112,10 +112,10 @@ test('rendering /metrics/otel loads no OpenTelemetry package', () => {
   const url = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
   const loaded = modulesLoadedBy(`
     const { PairStore } = await import(${url('../../src/aggregate/pair-store.ts')});
-    const { OtelPrometheusText } = await import(${url('../../src/export/otel-prometheus-text.ts')});
+    const { OtelPrometheusText } = await import(${url('../../src/export/otel/prometheus-text.ts')});
     new OtelPrometheusText({ store: new PairStore(), resourceAttributes: { 'service.name': 'x' } }).render();
   `);
-  assert.ok(loaded.some((u) => u.endsWith('otel-prometheus-text.ts')), 'the hook sees our modules');
+  assert.ok(loaded.some((u) => u.endsWith('otel/prometheus-text.ts')), 'the hook sees our modules');
   assert.deepEqual(loaded.filter((u) => u.includes('@opentelemetry')), []);
   // The control: the reference does load the exporter.
   const ref = modulesLoadedBy(`await import(${url('../support/otel-prometheus-reference.ts')});`);

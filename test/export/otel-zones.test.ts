@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import { PairStore } from '../../src/aggregate/pair-store.ts';
 import { internPlace, INTERNET } from '../../src/aggregate/zone-class.ts';
-import { ZoneMetricProducer } from '../../src/export/otel-zones.ts';
+import { ZoneMetricProducer } from '../../src/export/otel/zones.ts';
 import { parsePrices } from '../../src/config/prices.ts';
 import { ep, rec } from '../aggregate/fixtures.ts';
 

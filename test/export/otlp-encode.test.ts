@@ -12,9 +12,9 @@ import { ValueType } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType, type ResourceMetrics, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import { PairStore } from '../../src/aggregate/pair-store.ts';
-import { StoreMetricProducer, SelfMetricProducer } from '../../src/export/otel-producer.ts';
-import { buildResource } from '../../src/export/otel-resource.ts';
-import { OtlpMetricsEncoder } from '../../src/export/otlp-encode.ts';
+import { StoreMetricProducer, SelfMetricProducer } from '../../src/export/otel/producer.ts';
+import { buildResource } from '../../src/export/otel/resource.ts';
+import { OtlpMetricsEncoder } from '../../src/export/otel/otlp-encode.ts';
 import { MetricsRegistry } from '../../src/observe/metrics.ts';
 import { ep, rec } from '../aggregate/fixtures.ts';
 

@@ -12,8 +12,8 @@ import { UdpReceiver } from '../../src/ingest/udp-receiver.ts';
 import { iptNetflowStream, podAddress } from '../../src/generate/ipt-netflow.ts';
 import { ipv4ToString } from '../../src/decode/record.ts';
 import type { End } from '../../src/aggregate/pair-store.ts';
-import { PrometheusTextRenderer } from '../../src/export/prometheus-text.ts';
-import { OtelPrometheusText } from '../../src/export/otel-prometheus-text.ts';
+import { PrometheusTextRenderer } from '../../src/export/prometheus/text.ts';
+import { OtelPrometheusText } from '../../src/export/otel/prometheus-text.ts';
 import type { SlimPod } from '../../src/identify/inventory.ts';
 
 export interface BoundedRunOptions {

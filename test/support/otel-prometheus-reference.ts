@@ -2,7 +2,7 @@
  * The reference for `/metrics/otel`: the store in OpenTelemetry conventions through the official
  * Prometheus exporter (names get `_total`, labels come from the OTel attributes with dots as
  * underscores), as the collector served it until it rendered the page itself
- * (src/export/otel-prometheus-text.ts). Tests compare the two byte for byte; the bench compares
+ * (src/export/otel/prometheus-text.ts). Tests compare the two byte for byte; the bench compares
  * their cost. The exporter never starts its own server.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,8 +11,8 @@ import type { Resource } from '@opentelemetry/resources';
 import { MeterProvider, type IMetricReader } from '@opentelemetry/sdk-metrics';
 import type { PairStore } from '../../src/aggregate/pair-store.ts';
 import type { MetricsRegistry } from '../../src/observe/metrics.ts';
-import { SelfMetricProducer, StoreMetricProducer } from '../../src/export/otel-producer.ts';
-import { ZoneMetricProducer } from '../../src/export/otel-zones.ts';
+import { SelfMetricProducer, StoreMetricProducer } from '../../src/export/otel/producer.ts';
+import { ZoneMetricProducer } from '../../src/export/otel/zones.ts';
 import type { Prices } from '../../src/config/prices.ts';
 
 export interface OtelPrometheusOptions {

@@ -16,9 +16,9 @@ import {
   AggregationTemporality, DataPointType,
   type CollectionResult, type DataPoint, type MetricData, type MetricProducer, type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
-import type { PairStore } from '../aggregate/pair-store.ts';
-import type { Prices } from '../config/prices.ts';
-import { SCOPE } from './otel-producer.ts';
+import type { PairStore } from '../../aggregate/pair-store.ts';
+import type { Prices } from '../../config/prices.ts';
+import { SCOPE } from './producer.ts';
 import { zoneSeries } from './zone-series.ts';
 
 export interface ZoneProducerOptions {

@@ -1,6 +1,6 @@
 /**
  * History for the Node Graph API from Prometheus: the seed families, summed per pair over the
- * asked window. Every label value is validated (see nodegraph-query.ts) and then escaped again
+ * asked window. Every label value is validated (see query.ts) and then escaped again
  * here, so no caller's text can change the shape of the query. TLS is verified; a CA file adds to
  * the system roots, it never turns checking off.
  */
@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
-import type { Role } from '../identify/endpoint.ts';
-import type { PairRate } from './nodegraph-graph.ts';
-import { matchesFilters, type GraphQuery } from './nodegraph-query.ts';
+import type { Role } from '../../identify/endpoint.ts';
+import type { PairRate } from './graph.ts';
+import { matchesFilters, type GraphQuery } from './query.ts';
 
 /** A PromQL string literal's body: backslash, double quote and line breaks escaped. */
 export function escapeLabelValue(value: string): string {

@@ -5,12 +5,12 @@
  * Prometheus when one is configured; otherwise the live store's recent window answers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendText, type HttpServer } from '../observe/http.ts';
-import { buildGraph, EDGE_FIELDS, NODE_FIELDS, type Graph, type PairRate } from './nodegraph-graph.ts';
-import type { LiveWindow } from './nodegraph-live.ts';
-import type { Prices } from '../config/prices.ts';
-import { prometheusRates, PrometheusError, type PrometheusClient } from './nodegraph-prometheus.ts';
-import { parseGraphQuery, QueryError } from './nodegraph-query.ts';
+import { sendText, type HttpServer } from '../../observe/http.ts';
+import { buildGraph, EDGE_FIELDS, NODE_FIELDS, type Graph, type PairRate } from './graph.ts';
+import type { LiveWindow } from './live.ts';
+import type { Prices } from '../../config/prices.ts';
+import { prometheusRates, PrometheusError, type PrometheusClient } from './prometheus.ts';
+import { parseGraphQuery, QueryError } from './query.ts';
 
 export interface NodeGraphApiOptions {
   /** History source; when set, /api/graph/data asks it. */

@@ -2,7 +2,7 @@
  * OTLP metrics as protobuf, the bytes the SDK's ProtobufMetricsSerializer (otlp-transformer 0.301)
  * writes, with one difference in cost: a data point's attributes are encoded once per attributes
  * object and copied afterwards. The store's producer hands every pair the same attributes object
- * collection after collection (otel-producer.ts), so an export of 60,000 points encodes each
+ * collection after collection (producer.ts), so an export of 60,000 points encodes each
  * pair's 13 attributes once in its life instead of twice per point per export (the SDK sizes,
  * then writes): measured 200 to 390 ms of CPU per export with the SDK's serializer
  * (bench/export.bench.ts). test/export/otlp-encode.test.ts checks the bytes against the SDK's.

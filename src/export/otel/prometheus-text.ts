@@ -9,10 +9,10 @@
  * official exporter as the reference and checks the two pages byte for byte.
  */
 import type { ServerResponse } from 'node:http';
-import type { End, Pair, PairStore } from '../aggregate/pair-store.ts';
-import type { MetricsRegistry } from '../observe/metrics.ts';
-import { CONNECTION_METRICS, SCOPE, ownAttributes, pairAttributes, type PairAttributes } from './otel-attributes.ts';
-import type { Prices } from '../config/prices.ts';
+import type { End, Pair, PairStore } from '../../aggregate/pair-store.ts';
+import type { MetricsRegistry } from '../../observe/metrics.ts';
+import { CONNECTION_METRICS, SCOPE, ownAttributes, pairAttributes, type PairAttributes } from './attributes.ts';
+import type { Prices } from '../../config/prices.ts';
 import { zoneSeries } from './zone-series.ts';
 
 /** The official exporter's content type (no version, no charset). */

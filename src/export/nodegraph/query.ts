@@ -2,7 +2,7 @@
  * The query half of /api/graph/data: the time window (the seed's semantics) and the namespace
  * filters, validated here so that nothing a caller sends reaches PromQL unchecked.
  */
-import type { Role } from '../identify/endpoint.ts';
+import type { Role } from '../../identify/endpoint.ts';
 
 export class QueryError extends Error {}
 

@@ -3,9 +3,9 @@
  * 1.0.0 as the Accept header asks, gzipped when Accept-Encoding allows.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.ts';
+import { PROMETHEUS_CONTENT_TYPE } from './text.ts';
 import { negotiateFormat, OPENMETRICS_CONTENT_TYPE, openMetricsBytes } from './openmetrics.ts';
-import { sendMaybeGzip } from '../observe/http-gzip.ts';
+import { sendMaybeGzip } from '../../observe/http-gzip.ts';
 
 /** `render` gives the classic page. */
 export function serveMetrics(req: IncomingMessage, res: ServerResponse, render: () => string): Promise<void> {

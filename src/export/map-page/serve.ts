@@ -1,13 +1,13 @@
 /**
  * Serves the map page at / with Cytoscape.js from the installed package (clusters are often
- * offline, so no CDN). The page's files are read once at start from map-page/ next to this module
+ * offline, so no CDN). The page's files are read once at start from the folder of this module
  * (`npm run build` copies them to dist/export/map-page/; a dist/ built by tsc alone finds them in src/).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import type { HttpServer } from '../observe/http.ts';
+import type { HttpServer } from '../../observe/http.ts';
 
 interface Asset {
   readonly type: string;
@@ -15,7 +15,7 @@ interface Asset {
 }
 
 function pageDir(): string {
-  const candidates = [new URL('./map-page/', import.meta.url), new URL('../../src/export/map-page/', import.meta.url)];
+  const candidates = [new URL('./', import.meta.url), new URL('./', import.meta.url)];
   for (const c of candidates) {
     const dir = fileURLToPath(c);
     if (existsSync(`${dir}index.html`)) return dir;

@@ -7,9 +7,9 @@
  * conversation become one edge from client to server with request and response bytes; where it is
  * not, the edge runs from source to destination.
  */
-import type { Role } from '../identify/endpoint.ts';
-import type { Prices } from '../config/prices.ts';
-import { CLASS_COLOURS, costPerHour, dominantClass, summarize, type ZoneSummary } from './nodegraph-zones.ts';
+import type { Role } from '../../identify/endpoint.ts';
+import type { Prices } from '../../config/prices.ts';
+import { CLASS_COLOURS, costPerHour, dominantClass, summarize, type ZoneSummary } from './zones.ts';
 
 /** One pair's rates over the asked window (per second). */
 export interface PairRate {

@@ -4,8 +4,8 @@
  * page's header shows ("cross-zone: X GiB/h, $Y/h"). Rates per class come from the live store;
  * Prometheus-backed graphs have no class per pair and leave edges `unknown`.
  */
-import { ZONE_CLASSES, type ZoneClass } from '../aggregate/zone-class.ts';
-import type { Prices } from '../config/prices.ts';
+import { ZONE_CLASSES, type ZoneClass } from '../../aggregate/zone-class.ts';
+import type { Prices } from '../../config/prices.ts';
 
 /** Colours of the classes worth seeing (amber, purple, magenta); the rest keep the default. */
 export const CLASS_COLOURS: Readonly<Partial<Record<ZoneClass, string>>> = {

@@ -11,11 +11,11 @@ import {
   AggregationTemporality, DataPointType,
   type CollectionResult, type DataPoint, type MetricData, type MetricProducer, type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
-import type { Pair, PairStore } from '../aggregate/pair-store.ts';
-import { CONNECTION_METRICS, SCOPE, pairAttributes } from './otel-attributes.ts';
-import type { MetricsRegistry } from '../observe/metrics.ts';
+import type { Pair, PairStore } from '../../aggregate/pair-store.ts';
+import { CONNECTION_METRICS, SCOPE, pairAttributes } from './attributes.ts';
+import type { MetricsRegistry } from '../../observe/metrics.ts';
 
-export { SCOPE, CONNECTION_METRICS, pairAttributes } from './otel-attributes.ts';
+export { SCOPE, CONNECTION_METRICS, pairAttributes } from './attributes.ts';
 
 interface PairOtel {
   readonly attributes: Attributes;

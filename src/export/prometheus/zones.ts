@@ -8,10 +8,10 @@
  *
  * `app` is the seed's srchost/dsthost value. Rendered from the store when scraped.
  */
-import type { PairStore } from '../aggregate/pair-store.ts';
-import { ZONE_CLASSES, type ZoneClass } from '../aggregate/zone-class.ts';
-import { costOf, type Prices } from '../config/prices.ts';
-import { escapeLabelValue, formatNumber } from '../observe/metrics.ts';
+import type { PairStore } from '../../aggregate/pair-store.ts';
+import { ZONE_CLASSES, type ZoneClass } from '../../aggregate/zone-class.ts';
+import { costOf, type Prices } from '../../config/prices.ts';
+import { escapeLabelValue, formatNumber } from '../../observe/metrics.ts';
 
 export interface WorkloadTrafficRow {
   readonly namespace: string;

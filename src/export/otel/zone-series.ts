@@ -1,7 +1,7 @@
 /**
  * The zone families in OpenTelemetry terms, without loading any OpenTelemetry package: the OTLP
- * producer (otel-zones.ts) adds times and temporality, and the `/metrics/otel` page
- * (otel-prometheus-text.ts) renders them as the official Prometheus exporter would.
+ * producer (zones.ts) adds times and temporality, and the `/metrics/otel` page
+ * (prometheus-text.ts) renders them as the official Prometheus exporter would.
  *
  *   netflow.zone.traffic.bytes / .packets / .flows   {src.zone, dst.zone, netflow.zone.class}
  *   netflow.workload.traffic.bytes                   {k8s.namespace.name, k8s.app.name, netflow.zone.class, network.io.direction}
@@ -10,10 +10,10 @@
  * `src.zone` / `dst.zone` are the names OBI gives its inter-zone metric's attributes. Direction
  * is the semantic conventions' `network.io.direction`: transmit is our egress, receive ingress.
  */
-import type { PairStore } from '../aggregate/pair-store.ts';
-import { ZONE_CLASSES } from '../aggregate/zone-class.ts';
-import { costOf, type Prices } from '../config/prices.ts';
-import { outsideSender, workloadTraffic } from './zone-prometheus.ts';
+import type { PairStore } from '../../aggregate/pair-store.ts';
+import { ZONE_CLASSES } from '../../aggregate/zone-class.ts';
+import { costOf, type Prices } from '../../config/prices.ts';
+import { outsideSender, workloadTraffic } from '../prometheus/zones.ts';
 
 export interface ZonePoint {
   attributes: Record<string, string>;

@@ -13,12 +13,12 @@ import {
   AggregationTemporality, InstrumentType, MeterProvider, PeriodicExportingMetricReader,
   type PushMetricExporter, type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import type { PairStore } from '../aggregate/pair-store.ts';
-import type { Counter, MetricsRegistry } from '../observe/metrics.ts';
-import { SelfMetricProducer, StoreMetricProducer } from './otel-producer.ts';
-import type { OtlpProtocol } from '../config/otlp-env.ts';
-import { ZoneMetricProducer } from './otel-zones.ts';
-import type { Prices } from '../config/prices.ts';
+import type { PairStore } from '../../aggregate/pair-store.ts';
+import type { Counter, MetricsRegistry } from '../../observe/metrics.ts';
+import { SelfMetricProducer, StoreMetricProducer } from './producer.ts';
+import type { OtlpProtocol } from '../../config/otlp-env.ts';
+import { ZoneMetricProducer } from './zones.ts';
+import type { Prices } from '../../config/prices.ts';
 
 /**
  * Points per request. A connection point with its ~13 attributes is 300 to 600 bytes of protobuf,
