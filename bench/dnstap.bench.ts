@@ -9,7 +9,7 @@
  *   node bench/dnstap.bench.ts
  */
 import { defaultRunConfig } from '../src/config/run-options.ts';
-import { buildWorkerParts } from '../src/pipeline/parts.ts';
+import { buildWorkerParts } from '../src/pipeline/build-parts.ts';
 import { UdpReceiver } from '../src/ingest/udp-receiver.ts';
 import { iptNetflowStream, podAddress } from '../src/generate/ipt-netflow.ts';
 import type { SlimPod } from '../src/identify/inventory.ts';

@@ -7,7 +7,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { FlowRecord } from '../src/decode/record.ts';
-import { IdentityIndex } from '../src/identify/index.ts';
+import { IdentityIndex } from '../src/identify/identity-index.ts';
 import type { SlimPod, SlimService } from '../src/identify/inventory.ts';
 import { parseAddress } from '../src/identify/ip.ts';
 import { networksFromOption } from '../src/identify/networks.ts';

@@ -13,7 +13,7 @@
  */
 import { parseArgs } from 'node:util';
 import { defaultRunConfig } from '../src/config/run-options.ts';
-import { buildWorkerParts } from '../src/pipeline/parts.ts';
+import { buildWorkerParts } from '../src/pipeline/build-parts.ts';
 import { UdpReceiver } from '../src/ingest/udp-receiver.ts';
 import { iptNetflowStream, podAddress } from '../src/generate/ipt-netflow.ts';
 import type { SlimPod } from '../src/identify/inventory.ts';

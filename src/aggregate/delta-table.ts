@@ -23,7 +23,7 @@
  */
 import type { FlowRecord } from '../decode/record.ts';
 import type { Endpoint, Role } from '../identify/endpoint.ts';
-import { type AggregationLevel, type Dimensions, type EndLabels, endKey, projectEndpoint } from './level.ts';
+import { type AggregationLevel, type Dimensions, type EndLabels, endKey, projectEndpoint } from './aggregation-level.ts';
 import { DOUBLE_ZERO } from '../observe/double-zero.ts';
 import { UNDECIDED, type ConversationBatch } from './conversation-batch.ts';
 import { NOWHERE, type Place } from './zone-class.ts';

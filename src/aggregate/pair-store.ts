@@ -14,7 +14,7 @@ import { DOUBLE_ZERO } from '../observe/double-zero.ts';
 import {
   type AggregationLevel, type Dimensions, type EndLabels,
   dimsPort, dimsProto, dimsRole, endKey, packDims, projectEndpoint, ROLE_CODE, ROLES,
-} from './level.ts';
+} from './aggregation-level.ts';
 import type { DeltaBatch } from './delta-table.ts';
 import { NOWHERE, classOf, internPlace, zoneLabel, type Place } from './zone-class.ts';
 import { ZoneTraffic, type ZoneRow } from './zone-traffic.ts';
@@ -69,7 +69,7 @@ export class End {
 export class Pair {
   readonly src: End;
   readonly dst: End;
-  /** Packed role | protocol | server port (see level.ts). */
+  /** Packed role | protocol | server port (see aggregation-level.ts). */
   readonly dims: number;
   readonly overflow: boolean;
   /** Cumulative for the life of the pair. Exact up to 2^53. Doubles from the start (see DOUBLE_ZERO): totals pass 2^31. */

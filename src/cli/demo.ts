@@ -14,7 +14,7 @@ import { PRICE_PRESETS } from '../config/prices.ts';
 import { DemoTraffic } from '../demo/traffic.ts';
 import { DemoDnstap } from '../demo/dnstap.ts';
 import { startCollector, type Collector } from './run.ts';
-import { mountNodeGraphOnCollector } from '../pipeline/mounts.ts';
+import { mountNodeGraphOnCollector } from '../pipeline/nodegraph-routes.ts';
 
 export const DEMO_OPTIONS: readonly OptionSpec[] = [
   { key: 'http', kind: 'hostport', default: '0.0.0.0:8080', help: 'HTTP address of the map, /metrics and the Node Graph API' },

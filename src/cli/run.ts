@@ -14,7 +14,7 @@ import { HttpServer, sendText } from '../observe/http.ts';
 import { applyHttpLimits, DEFAULT_HTTP_LIMITS } from '../observe/http-limits.ts';
 import { serveMetrics } from '../export/prometheus/endpoint.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
-import { checkIdentityConfig, storeFor } from '../pipeline/parts.ts';
+import { checkIdentityConfig, storeFor } from '../pipeline/build-parts.ts';
 import { WorkerPool, RESTART_WINDOW_MS, RESTARTS_UNHEALTHY, STUCK_AFTER_MS, type BoundAddress } from '../pipeline/threads/pool.ts';
 import { checkTemplatesDir, loadTemplates, TemplatesFile } from '../pipeline/templates.ts';
 import { PortWatch } from '../ingest/port-owner.ts';
@@ -275,7 +275,7 @@ export async function runCommand(argv: string[]): Promise<number> {
 
 /** The Node Graph API and the map page, when their module is present. */
 async function loadExtraRoutes(): Promise<CollectorOptions['mount']> {
-  const { mountNodeGraphOnCollector } = await import('../pipeline/mounts.ts');
+  const { mountNodeGraphOnCollector } = await import('../pipeline/nodegraph-routes.ts');
   return mountNodeGraphOnCollector;
 }
 

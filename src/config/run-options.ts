@@ -9,7 +9,7 @@ import { ConfigError, parseConfig, formatHelp, type OptionSpec, type ConfigValue
 import { parseIPv4, parseIPv6 } from '../identify/ip.ts';
 
 // The aggregation stage owns its levels and dedup modes; the options only offer them.
-import { AGGREGATION_LEVELS, type AggregationLevel } from '../aggregate/level.ts';
+import { AGGREGATION_LEVELS, type AggregationLevel } from '../aggregate/aggregation-level.ts';
 import { DEDUP_MODES, type DedupMode } from '../aggregate/dedup.ts';
 // Likewise the ingest stage owns its receive paths.
 import { UDP_BACKENDS, type UdpBackendChoice } from '../ingest/native-udp.ts';

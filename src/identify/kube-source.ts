@@ -31,7 +31,7 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import type { InventoryListener, SlimNode, SlimPod, SlimService } from './inventory.ts';
-import { DEFAULT_APP_LABELS, JobOwners, controllerRef, slimNode, slimPod, slimService } from './slim.ts';
+import { DEFAULT_APP_LABELS, JobOwners, controllerRef, slimNode, slimPod, slimService } from './kube-objects.ts';
 
 export type KubeKind = 'pods' | 'nodes' | 'services' | 'jobs';
 /** Jobs first, so a Job's CronJob is usually known before its pods are named. */

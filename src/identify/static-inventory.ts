@@ -12,7 +12,7 @@ import { basename, dirname } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { V1Job, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { InventoryListener, SlimNode, SlimPod, SlimService } from './inventory.ts';
-import { JobOwners, slimNode, slimPod, slimService } from './slim.ts';
+import { JobOwners, slimNode, slimPod, slimService } from './kube-objects.ts';
 
 const MISSING = 'missing';
 

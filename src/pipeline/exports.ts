@@ -12,7 +12,7 @@ import { OtelPrometheusText, OTEL_PAGE_CONTENT_TYPE } from '../export/otel/prome
 import type { Resource } from '@opentelemetry/resources';
 import { ZonePrometheusRenderer } from '../export/prometheus/zones.ts';
 import type { SelfMetrics } from './self-metrics.ts';
-import { dimensionsOf } from './parts.ts';
+import { dimensionsOf } from './build-parts.ts';
 
 export interface ExportsHandle {
   renderPrometheus(): string;

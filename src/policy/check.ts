@@ -11,7 +11,7 @@ import { parseCidr } from './policy-yaml.ts';
 import { selectorKeys } from './label-selector.ts';
 import type { NetworkPolicy } from './types.ts';
 import { endLabel, portLabel } from './suggest.ts';
-import { endKey } from '../aggregate/level.ts';
+import { endKey } from '../aggregate/aggregation-level.ts';
 import { throughServices } from './services.ts';
 
 export interface DeniedConversation {

@@ -8,7 +8,7 @@
  * shown, never turned into permissions.
  */
 import type { End } from '../aggregate/pair-store.ts';
-import { endKey, type EndLabels } from '../aggregate/level.ts';
+import { endKey, type EndLabels } from '../aggregate/aggregation-level.ts';
 import { type ConversationBatch, convPort, convProto, convUndecided, UNDECIDED } from '../aggregate/conversation-batch.ts';
 
 export interface Conversation {

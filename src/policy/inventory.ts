@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import type { InventoryListener, SlimNode, SlimPod, SlimService } from '../identify/inventory.ts';
 import { addNetworkList, addNetworksFile, NamedNetworks } from '../identify/networks.ts';
-import type { AggregationLevel, EndLabels } from '../aggregate/level.ts';
+import type { AggregationLevel, EndLabels } from '../aggregate/aggregation-level.ts';
 
 /** A conversation end, as policies see it. */
 export type PolicyEnd =

@@ -7,7 +7,7 @@
  */
 import type { Conversation } from './conversations.ts';
 import type { PolicyInventory } from './inventory.ts';
-import type { EndLabels } from '../aggregate/level.ts';
+import type { EndLabels } from '../aggregate/aggregation-level.ts';
 import { PROTOCOL_NUMBERS, type PolicyProtocol } from './types.ts';
 
 export function throughServices(convs: readonly Conversation[], inv: PolicyInventory): Conversation[] {

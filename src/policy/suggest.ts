@@ -13,8 +13,8 @@ import type { PolicyEnd, PolicyInventory } from './inventory.ts';
 import { chooseSelector } from './selector-labels.ts';
 import { throughServices } from './services.ts';
 import { PROTOCOL_OF_NUMBER, type NetworkPolicy, type NetworkPolicyPeer, type NetworkPolicyPort } from './types.ts';
-import { endKey } from '../aggregate/level.ts';
-import { protocolName } from '../aggregate/level.ts';
+import { endKey } from '../aggregate/aggregation-level.ts';
+import { protocolName } from '../aggregate/aggregation-level.ts';
 
 export interface SuggestOptions {
   /** Namespaces to write policies for; empty: every namespace with a workload seen. */

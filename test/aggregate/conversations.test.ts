@@ -12,7 +12,7 @@ import { DeltaTable } from '../../src/aggregate/delta-table.ts';
 import { PairStore, type End } from '../../src/aggregate/pair-store.ts';
 import { convPort, convProto, convUndecided } from '../../src/aggregate/conversation-batch.ts';
 import { ConversationStore } from '../../src/policy/conversations.ts';
-import type { Dimensions } from '../../src/aggregate/level.ts';
+import type { Dimensions } from '../../src/aggregate/aggregation-level.ts';
 import { ep, rec } from './fixtures.ts';
 
 const T0 = 1_700_000_000_000;

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlowRecord, type Exporter } from '../../src/decode/record.ts';
-import { IdentityIndex } from '../../src/identify/index.ts';
+import { IdentityIndex } from '../../src/identify/identity-index.ts';
 import { networksFromOption } from '../../src/identify/networks.ts';
 import { parseIPv4 } from '../../src/identify/ip.ts';
 import type { SlimNode, SlimPod } from '../../src/identify/inventory.ts';

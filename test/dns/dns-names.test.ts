@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DnsNames, clientKey4, NO_CLIENT, type LearnOp } from '../../src/dns/dns-names.ts';
-import { IdentityIndex, UNKNOWN_ENDPOINT } from '../../src/identify/index.ts';
+import { IdentityIndex, UNKNOWN_ENDPOINT } from '../../src/identify/identity-index.ts';
 import { networksFromOption } from '../../src/identify/networks.ts';
 import { parseIPv4 } from '../../src/identify/ip.ts';
 import { RecordPipeline } from '../../src/pipeline/record-pipeline.ts';

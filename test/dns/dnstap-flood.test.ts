@@ -14,7 +14,7 @@ import { DnsSuffixes } from '../../src/dns/dns-suffixes.ts';
 import { CONTROL_START, controlFrame, dataFrame } from '../../src/dns/frame-streams.ts';
 import { encodeDnstap } from '../../src/dns/dnstap-decode.ts';
 import { buildDnsResponse } from '../../src/dns/dns-message.ts';
-import { IdentityIndex } from '../../src/identify/index.ts';
+import { IdentityIndex } from '../../src/identify/identity-index.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

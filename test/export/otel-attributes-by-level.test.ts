@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SumMetricData } from '@opentelemetry/sdk-metrics';
 import { PairStore } from '../../src/aggregate/pair-store.ts';
-import type { AggregationLevel, Dimensions } from '../../src/aggregate/level.ts';
+import type { AggregationLevel, Dimensions } from '../../src/aggregate/aggregation-level.ts';
 import { StoreMetricProducer } from '../../src/export/otel/producer.ts';
 import { ep, rec } from '../aggregate/fixtures.ts';
 

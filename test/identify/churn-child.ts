@@ -3,7 +3,7 @@
  * heap after a full collection at the end of each round as one JSON line.
  */
 import { setImmediate as tick } from 'node:timers/promises';
-import { IdentityIndex } from '../../src/identify/index.ts';
+import { IdentityIndex } from '../../src/identify/identity-index.ts';
 import { internedCount } from '../../src/identify/intern.ts';
 import { FlowRecord } from '../../src/decode/record.ts';
 import { pod } from './helpers.ts';

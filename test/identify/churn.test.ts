@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { IdentityIndex, UNKNOWN_ENDPOINT } from '../../src/identify/index.ts';
+import { IdentityIndex, UNKNOWN_ENDPOINT } from '../../src/identify/identity-index.ts';
 import { MIN, T0, pod } from './helpers.ts';
 
 test('churn soak: thousands of pods created and deleted over a reused address pool; every flow lands right and the index stays flat', () => {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AsnDatabase } from '../../src/identify/asn.ts';
-import { IdentityIndex, UNKNOWN_ENDPOINT } from '../../src/identify/index.ts';
+import { IdentityIndex, UNKNOWN_ENDPOINT } from '../../src/identify/identity-index.ts';
 import { NamedNetworks, NetworksError, addNetworkList, networksFromOption } from '../../src/identify/networks.ts';
 import { parseIPv4, parseIPv6 } from '../../src/identify/ip.ts';
 import { T0, flow, pod } from './helpers.ts';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { IdentityIndex } from '../../src/identify/index.ts';
+import { IdentityIndex } from '../../src/identify/identity-index.ts';
 import { pod } from './helpers.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IdentityIndex, UNKNOWN_ENDPOINT } from '../../src/identify/index.ts';
+import { IdentityIndex, UNKNOWN_ENDPOINT } from '../../src/identify/identity-index.ts';
 import { internEndpoint } from '../../src/identify/intern.ts';
 import { MIN, T0, flow, pod, service } from './helpers.ts';
 import { parseIPv4 } from '../../src/identify/ip.ts';

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { IdentityIndex } from '../../src/identify/index.ts';
+import { IdentityIndex } from '../../src/identify/identity-index.ts';
 import type { InventoryListener, SlimPod } from '../../src/identify/inventory.ts';
 import { loadKubeConfig } from '../../src/identify/kube-config.ts';
 import { KubeSource } from '../../src/identify/kube-source.ts';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
-import { JobOwners, appFromLabels, slimNode, slimPod, slimService } from '../../src/identify/slim.ts';
+import { JobOwners, appFromLabels, slimNode, slimPod, slimService } from '../../src/identify/kube-objects.ts';
 
 function pod(over: { labels?: Record<string, string>; owner?: { kind: string; name: string; uid?: string }; phase?: string; status?: object; spec?: object; name?: string }): V1Pod {
   return {

@@ -7,11 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlowRecord, type Exporter } from '../../src/decode/record.ts';
-import { IdentityIndex } from '../../src/identify/index.ts';
+import { IdentityIndex } from '../../src/identify/identity-index.ts';
 import { parseIPv4 } from '../../src/identify/ip.ts';
 import type { SlimPod } from '../../src/identify/inventory.ts';
 import { DeltaTable, type DeltaBatch } from '../../src/aggregate/delta-table.ts';
-import { endKey, type EndLabels } from '../../src/aggregate/level.ts';
+import { endKey, type EndLabels } from '../../src/aggregate/aggregation-level.ts';
 import { RecordPipeline } from '../../src/pipeline/record-pipeline.ts';
 import { NOWHERE, type Place } from '../../src/aggregate/zone-class.ts';
 import { prng } from '../../src/generate/ipt-netflow.ts';

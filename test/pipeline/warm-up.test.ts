@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultRunConfig } from '../../src/config/run-options.ts';
-import { buildWorkerParts } from '../../src/pipeline/parts.ts';
+import { buildWorkerParts } from '../../src/pipeline/build-parts.ts';
 import { warmUp } from '../../src/pipeline/threads/warm-up.ts';
 
 for (const backend of ['native', 'dgram'] as const) {

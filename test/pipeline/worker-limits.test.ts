@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Worker } from 'node:worker_threads';
 import { defaultRunConfig } from '../../src/config/run-options.ts';
-import { storeFor } from '../../src/pipeline/parts.ts';
+import { storeFor } from '../../src/pipeline/build-parts.ts';
 import { WorkerPool, WORKER_RESOURCE_LIMITS } from '../../src/pipeline/threads/pool.ts';
 
 test('receiving threads start with the pool\'s V8 resource limits', { timeout: 60_000 }, async (t) => {

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAllDocuments } from 'yaml';
 import type { SlimPod, SlimService } from '../../src/identify/inventory.ts';
-import { projectEndpoint, type EndLabels } from '../../src/aggregate/level.ts';
+import { projectEndpoint, type EndLabels } from '../../src/aggregate/aggregation-level.ts';
 import type { EndpointKind } from '../../src/identify/endpoint.ts';
 import { ConversationStore, type Conversation } from '../../src/policy/conversations.ts';
 import { PolicyInventory } from '../../src/policy/inventory.ts';

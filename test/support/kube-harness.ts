@@ -4,7 +4,7 @@
  * (flow records come from test/identify/helpers.ts).
  */
 import type { FlowRecord } from '../../src/decode/record.ts';
-import { IdentityIndex, type IdentityIndexOptions } from '../../src/identify/index.ts';
+import { IdentityIndex, type IdentityIndexOptions } from '../../src/identify/identity-index.ts';
 import { loadKubeConfig } from '../../src/identify/kube-config.ts';
 import { KubeSource, type KubeSourceOptions } from '../../src/identify/kube-source.ts';
 import { FakeApiServer, type FakeApiServerOptions } from './fake-apiserver.ts';

@@ -5,7 +5,7 @@
  * arrays keyed by endpoint ids, so 20,000 pairs cost about 40 snapshots × 32 bytes × 20,000 =
  * 26 MB at most, and nothing per pair is allocated between queries.
  */
-import { ROLE_CODE, ROLES } from '../../aggregate/level.ts';
+import { ROLE_CODE, ROLES } from '../../aggregate/aggregation-level.ts';
 import type { Role } from '../../identify/endpoint.ts';
 import type { PairRate } from './graph.ts';
 import { matchesFilters, type GraphQuery } from './query.ts';

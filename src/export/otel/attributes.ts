@@ -3,7 +3,7 @@
  * /metrics/otel page both name pairs this way, and the page must not load the SDK to do it.
  */
 import type { Pair, PairStore } from '../../aggregate/pair-store.ts';
-import { directionOf, protocolName, type EndLabels } from '../../aggregate/level.ts';
+import { directionOf, protocolName, type EndLabels } from '../../aggregate/aggregation-level.ts';
 import { isDnsName } from '../../dns/dns-names.ts';
 
 export const SCOPE = { name: 'netflow-k8s', version: '0.1.0' } as const;

@@ -8,7 +8,7 @@
  * such a pair expires its counts stay in the row so the row's counter never goes down.
  */
 import type { Pair, PairStore } from '../../aggregate/pair-store.ts';
-import { directionOf, protocolName, type Dimensions } from '../../aggregate/level.ts';
+import { directionOf, protocolName, type Dimensions } from '../../aggregate/aggregation-level.ts';
 import { escapeHelp, escapeLabelValue, formatNumber, type MetricsRegistry } from '../../observe/metrics.ts';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';

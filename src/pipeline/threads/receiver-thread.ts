@@ -10,7 +10,7 @@ import { getHeapStatistics } from 'node:v8';
 import { UdpReceiver } from '../../ingest/udp-receiver.ts';
 import { openReceiveSocket, plannedBackend } from '../../ingest/udp-backend.ts';
 import type { FromWorker, ToWorker, WorkerInit, WorkerReport } from './protocol.ts';
-import { buildWorkerParts } from '../parts.ts';
+import { buildWorkerParts } from '../build-parts.ts';
 import { warmUp } from './warm-up.ts';
 import { spreadFor } from '../../ingest/udp-spread.ts';
 import { DnsFlowCount } from '../../dns/dns-flow-count.ts';

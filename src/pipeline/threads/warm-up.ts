@@ -23,7 +23,7 @@ import { parseIPv4 } from '../../identify/ip.ts';
 import { UdpReceiver } from '../../ingest/udp-receiver.ts';
 import { META_ADDRESS, META_FAMILY, META_LENGTH, META_PORT, META_WORDS, type DatagramBatch, type UdpBackend } from '../../ingest/native-udp.ts';
 import type { RemoteInfo } from 'node:dgram';
-import { buildWorkerParts } from '../parts.ts';
+import { buildWorkerParts } from '../build-parts.ts';
 
 export interface WarmUpReport {
   /** Flow records that went through the scratch pipeline. */

@@ -7,12 +7,12 @@
 import type { RunConfig } from '../config/run-options.ts';
 import { ConfigError } from '../config/options.ts';
 import { Decoder, type DecoderOptions } from '../decode/decoder.ts';
-import { IdentityIndex } from '../identify/index.ts';
+import { IdentityIndex } from '../identify/identity-index.ts';
 import { networksFromOption, type NamedNetworks } from '../identify/networks.ts';
 import { AsnDatabase } from '../identify/asn.ts';
 import { PairStore } from '../aggregate/pair-store.ts';
 import { DeltaTable } from '../aggregate/delta-table.ts';
-import type { Dimensions } from '../aggregate/level.ts';
+import type { Dimensions } from '../aggregate/aggregation-level.ts';
 import { RecordPipeline, type RecordPipelineOptions } from './record-pipeline.ts';
 import { dnsNamesFor } from '../dns/dnstap-options.ts';
 
