@@ -13,7 +13,7 @@ import { DEMO_APPS, DEMO_NETWORKS, DEMO_NODES, demoInventory } from '../demo/clu
 import { PRICE_PRESETS } from '../config/prices.ts';
 import { DemoTraffic } from '../demo/traffic.ts';
 import { DemoDnstap } from '../demo/dnstap.ts';
-import { startCollector, type Collector } from './run.ts';
+import { startCollector, type Collector } from '../pipeline/collector.ts';
 import { mountNodeGraphOnCollector } from '../pipeline/nodegraph-routes.ts';
 
 export const DEMO_OPTIONS: readonly OptionSpec[] = [

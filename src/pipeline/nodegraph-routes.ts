@@ -3,7 +3,7 @@
  * (/api/health, /api/graph/fields, /api/graph/data) and the map page at /. History comes from
  * --prometheus-url when set; otherwise a live window over the store answers.
  */
-import type { Collector } from '../cli/run.ts';
+import type { Collector } from './collector.ts';
 import type { End, PairStore } from '../aggregate/pair-store.ts';
 import { NodeGraphApi } from '../export/nodegraph/api.ts';
 import { LiveWindow, type PairEnd, type PairSource } from '../export/nodegraph/live.ts';

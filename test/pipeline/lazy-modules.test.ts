@@ -23,7 +23,7 @@ function packagesLoaded(otlpEndpoint: string | undefined): { atStart: string[]; 
       const { registerHooks } = await import('node:module');
       const seen = new Set();
       registerHooks({ load(u, ctx, next) { const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(u); if (m) seen.add(m[1]); return next(u, ctx); } });
-      const { startCollector } = await import(${url('../../src/cli/run.ts')});
+      const { startCollector } = await import(${url('../../src/pipeline/collector.ts')});
       const { defaultRunConfig } = await import(${url('../../src/config/run-options.ts')});
       const cfg = { ...defaultRunConfig(), listen: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, workers: 1,
         udpBackend: 'dgram', udpSpread: 'exporter', inventory: ${JSON.stringify(inv)}, logLevel: 'error', otlpEndpoint: ${JSON.stringify(otlpEndpoint ?? null)} ?? undefined };

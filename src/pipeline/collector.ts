@@ -1,0 +1,236 @@
+/**
+ * The collector assembled: UDP in, decode, identify, aggregate, Prometheus and OTLP out.
+ *
+ * Receiving threads (src/pipeline/threads/receiver-thread.ts) each decode, identify and count into a local store and
+ * ship exact deltas here; this thread owns the one PairStore, the inventory source, HTTP
+ * (scrapes) and OTLP, so no export ever stalls the receive path. `startCollector` runs the whole
+ * thing in-process (the demo and tests use it); `runCommand` (src/cli/run.ts) adds flags, signals
+ * and exit codes.
+ */
+import { hostname } from 'node:os';
+import type { RunConfig } from '../config/run-options.ts';
+import { ConfigError } from '../config/options.ts';
+import { createLogger, RateLimitedLog, type Logger } from '../observe/log.ts';
+import { HttpServer, sendText } from '../observe/http.ts';
+import { applyHttpLimits, DEFAULT_HTTP_LIMITS } from '../observe/http-limits.ts';
+import { serveMetrics } from '../export/prometheus/endpoint.ts';
+import type { PairStore } from '../aggregate/pair-store.ts';
+import { checkIdentityConfig, storeFor } from './build-parts.ts';
+import { WorkerPool, RESTART_WINDOW_MS, RESTARTS_UNHEALTHY, STUCK_AFTER_MS, type BoundAddress } from './threads/pool.ts';
+import { checkTemplatesDir, loadTemplates, TemplatesFile } from './templates.ts';
+import { PortWatch } from '../ingest/port-owner.ts';
+import { startInventory, type InventoryHandle } from './inventory.ts';
+import { SelfMetrics } from './self-metrics.ts';
+import { startExports, type ExportsHandle } from './exports.ts';
+import { startDnstap, type DnstapHandle } from '../dns/dnstap-service.ts';
+import { loadWebConfig } from '../observe/web-config.ts';
+import { registerWebMetrics, WebServing } from '../observe/web-server.ts';
+import { policyParts, type PolicyParts } from '../policy/collector.ts';
+
+export interface Collector {
+  readonly config: RunConfig;
+  /** The UDP address the receiving threads share, and the receive buffer the kernel granted. */
+  readonly udp: BoundAddress;
+  readonly http: { address: string; port: number };
+  /** The one store of counts; read it, never write it. */
+  readonly store: PairStore;
+  /** Mount more routes here (the Node Graph API, the map page). */
+  readonly server: HttpServer;
+  readonly log: Logger;
+  /** Observed conversations and the inventory as NetworkPolicies see them (/api/policies). */
+  readonly policy: PolicyParts;
+  /** Inventory synced and socket bound. */
+  ready(): boolean;
+  /** Every receiving thread ships its counts now; resolves once they are in the store. */
+  flush(): Promise<void>;
+  /** Kernel thread ids of the receiving threads (Linux), e.g. to leave their priority alone. */
+  receiverThreadIds(): number[];
+  /** The dnstap input, when --dnstap-listen or --dnstap-socket is set. */
+  readonly dnstap: DnstapHandle | undefined;
+  /** Stop receiving, merge the last counts, final OTLP export, save templates, close. */
+  stop(): Promise<void>;
+}
+
+export interface CollectorOptions {
+  logger?: Logger;
+  /** Called before the HTTP server listens, to mount more routes; may return what to stop at shutdown. */
+  mount?: (c: Collector) => void | (() => void) | Promise<void | (() => void)>;
+}
+
+export async function startCollector(config: RunConfig, opts: CollectorOptions = {}): Promise<Collector> {
+  const log = opts.logger ?? createLogger(config.logLevel);
+  const limited = new RateLimitedLog(log);
+  checkIdentityConfig(config);
+  // Read first: a bad web configuration stops the start before any socket opens.
+  const web = config.webConfigFile ? loadWebConfig(config.webConfigFile) : undefined;
+  const store = storeFor(config);
+  const pool = new WorkerPool(config, store, {
+    info: (f, m) => log.info(f, m),
+    warn: (f, m) => log.warn(f, m),
+    error: (f, m) => log.error(f, m),
+    limited: (k, f, m) => limited.warn(k, f, m),
+  });
+
+  const policy = policyParts(config, pool);
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log.error({ err: String(err) }, 'cleanup failed');
+      }
+    }
+  };
+
+  try {
+    checkTemplatesDir(config.templatesFile);
+    const templates = await loadTemplates(config.templatesFile, log);
+    const templatesFile = config.templatesFile ? new TemplatesFile(config.templatesFile, config.templateTtlMs, log, templates) : undefined;
+    const udp = await pool.start(templates);
+    cleanups.push(() => pool.stop().then(() => undefined));
+    const portWatch = new PortWatch(udp.port, (f, m) => log.warn(f, m)).start();
+    cleanups.push(() => portWatch.stop());
+    if (udp.recvBufferBytes > 0 && udp.recvBufferBytes < config.recvBuffer) {
+      log.warn({ requested: config.recvBuffer, granted: udp.recvBufferBytes }, 'receive buffer smaller than asked: raise net.core.rmem_max on the node');
+    }
+
+    const inventory: InventoryHandle = await startInventory(config, policy.listener(pool), log);
+    cleanups.push(() => inventory.stop());
+
+    const dnstap = await startDnstap(config, pool, log, limited);
+    if (dnstap !== undefined) cleanups.push(() => dnstap.stop());
+
+    const self = new SelfMetrics(config, store, pool, inventory, udp.port, udp.recvBufferBytes);
+    self.registry.callback('udp_port_strangers', 'Sockets of other processes on our UDP port now (they take a share of its datagrams)', 'gauge', () => portWatch.strangers);
+    self.registry.callback('udp_port_stranger_joins', 'Times a socket of another process was found joining our UDP port', 'counter', () => portWatch.joins);
+    dnstap?.registerMetrics(self.registry, () => pool.reports());
+    const exportsHandle: ExportsHandle = await startExports(config, store, self, log);
+    cleanups.push(() => exportsHandle.shutdown());
+
+    const webMetrics = registerWebMetrics(self.registry);
+    const serving = web ? new WebServing(web, webMetrics) : undefined;
+    const server = new HttpServer(serving?.options() ?? {}).onError((err, req) => log.error({ err: String(err), url: req.url }, 'HTTP handler failed'));
+    const refused = applyHttpLimits(server.node, {
+      ...DEFAULT_HTTP_LIMITS,
+      headersTimeoutMs: config.httpHeadersTimeoutMs,
+      requestTimeoutMs: config.httpRequestTimeoutMs,
+      maxConnections: config.httpMaxConnections,
+    });
+    self.registry.callback('http_connections_refused', 'HTTP connections closed by the server limits, by reason', 'counter', () => [
+      [['max_connections'], refused.maxConnections],
+      [['pipelined'], refused.pipelined],
+    ], ['reason']);
+    // Ready once the threads hold the synced inventory too; latched, so later changes in flight
+    // (a millisecond each) never flap the probe.
+    let threadsSynced = false;
+    const threadsHaveInventory = () => (threadsSynced ||= inventory.ready() && pool.threadsBehindInventory() === 0);
+    const ready = () => pool.bound !== undefined && inventory.ready() && threadsHaveInventory();
+    self.registry.callback('inventory_threads_behind', 'Receiving threads that have not yet applied every inventory change sent to them', 'gauge', () => pool.threadsBehindInventory());
+    // Liveness: a receiving thread whose loop stopped turning, or one that keeps dying, is only cured by a restart.
+    server.route('GET', '/healthz', (req, res) => {
+      const h = pool.health();
+      const body = h.ok ? 'ok\n' : `unhealthy:${h.stuck.length > 0 ? ` receiving thread ${h.stuck.join(', ')} stuck (no loop turn for ${STUCK_AFTER_MS / 1000} s);` : ''}${h.recentRestarts >= RESTARTS_UNHEALTHY ? ` ${h.recentRestarts} thread restarts in ${RESTART_WINDOW_MS / 60_000} min;` : ''}\n`;
+      sendText(res, h.ok ? 200 : 503, 'text/plain; charset=utf-8', body, req.method === 'HEAD');
+    });
+    server.route('GET', '/readyz', (req, res) => {
+      const ok = ready();
+      const synced = inventory.ready() ? (threadsHaveInventory() ? 'synced' : 'synced, not yet applied by the receiving threads') : 'not synced';
+      const body = `${ok ? 'ready' : 'not ready'}: socket ${pool.bound ? 'bound' : 'not bound'}, inventory ${synced}\n`;
+      sendText(res, ok ? 200 : 503, 'text/plain; charset=utf-8', body, req.method === 'HEAD');
+    });
+    // Classic text or OpenMetrics by Accept, gzipped by Accept-Encoding.
+    server.route('GET', '/metrics', (req, res) => serveMetrics(req, res, () => exportsHandle.renderPrometheus()));
+    server.route('GET', '/metrics/otel', (req, res) => exportsHandle.otelHandler(req, res));
+    policy.mount(server, () => pool.flush(), () => inventory.ready());
+    policy.registerMetrics(self.registry);
+
+    // A rotated certificate or a new user is taken up while running.
+    const unwatchWeb = serving?.watch(server, 10_000, (err) => {
+      if (err) log.warn({ file: config.webConfigFile, err: err.message }, 'web config not reloaded; the settings in force stay');
+      else log.info({ file: config.webConfigFile }, 'web config reloaded');
+    }) ?? (() => {});
+    cleanups.push(unwatchWeb);
+
+    // Idle pairs leave the store; a sweep is cheap next to the TTL, so run it often enough to be prompt.
+    const sweepMs = Math.max(1000, Math.min(30_000, Math.floor(config.seriesTtlMs / 10)));
+    const gc = (globalThis as { gc?: () => void }).gc;
+    const sweep = setInterval(() => {
+      const removed = store.expire(Date.now());
+      policy.expire(Date.now());
+      if (removed > 0) log.debug({ removed, pairs: store.pairs.length }, 'idle pairs expired');
+      // Under --expose-gc a large expiry is followed by a full collection, so the memory it
+      // frees shows at once in the process metrics (otherwise V8 collects it when it likes).
+      if (gc && removed >= 10_000) gc();
+    }, sweepMs);
+    sweep.unref();
+    cleanups.push(() => clearInterval(sweep));
+
+    // Templates also go to disk now and then, so a crash loses little.
+    if (templatesFile) {
+      const t = setInterval(() => {
+        pool.templates().then((snaps) => templatesFile.save(snaps), (err: unknown) => log.warn({ err: String(err) }, 'template snapshot failed'));
+      }, 60_000);
+      t.unref();
+      cleanups.push(() => clearInterval(t));
+    }
+
+    let stopped: Promise<void> | undefined;
+    let unmount: () => void = () => {};
+    const collector: Collector = {
+      config,
+      udp,
+      http: { address: '', port: 0 },
+      store,
+      server,
+      log,
+      policy,
+      ready,
+      flush: () => pool.flush(),
+      receiverThreadIds: () => pool.threadIds,
+      dnstap,
+      stop: () => (stopped ??= (async () => {
+        log.info({}, 'stopping');
+        clearInterval(sweep);
+        await inventory.stop();
+        await dnstap?.stop();
+        // The last deltas of every thread reach the store before the final export.
+        const saved = await pool.stop();
+        portWatch.stop();
+        // Before the final export: an OTLP endpoint that never answers must not let the shutdown
+        // deadline pass with the templates unsaved.
+        await templatesFile?.save(saved);
+        await exportsHandle.shutdown();
+        unmount();
+        unwatchWeb();
+        await server.close();
+        log.info({ pairs: store.pairs.length }, 'stopped');
+      })()),
+    };
+    if (opts.mount) {
+      const undo = await opts.mount(collector);
+      if (typeof undo === 'function') unmount = undo;
+    }
+    const httpAddr = await server.listen(config.http.host, config.http.port).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES') throw new ConfigError('http', `cannot listen on ${config.http.host}:${config.http.port} (${err.code}): ${err.message}`);
+      throw err;
+    });
+    cleanups.push(() => server.close());
+    (collector as { http: Collector['http'] }).http = { address: httpAddr.address, port: httpAddr.port };
+    log.info(
+      {
+        udp: { address: udp.address, port: udp.port, recvBufferBytes: udp.recvBufferBytes, workers: config.workers },
+        http: { address: httpAddr.address, port: httpAddr.port, ...(web ? { tls: web.tls !== undefined, basicAuth: web.users.size > 0 } : {}) },
+        inventory: inventory.kind,
+        otlp: config.otlpEndpoint ?? null,
+        dnstap: dnstap === undefined ? undefined : { tcp: dnstap.tcp ?? null, socket: config.dnstap?.socket ?? null },
+        host: hostname(),
+      },
+      'listening',
+    );
+    return collector;
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
