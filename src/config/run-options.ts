@@ -12,8 +12,7 @@ import { parseIPv4, parseIPv6 } from '../identify/ip.ts';
 import { AGGREGATION_LEVELS, type AggregationLevel } from '../aggregate/aggregation-level.ts';
 import { DEDUP_MODES, type DedupMode } from '../aggregate/dedup.ts';
 // Likewise the ingest stage owns its receive paths.
-import { UDP_BACKENDS, type UdpBackendChoice } from '../ingest/native-udp.ts';
-import { UDP_SPREADS, type UdpSpread } from '../ingest/udp-spread.ts';
+import { UDP_BACKENDS, UDP_SPREADS, type UdpBackendChoice, type UdpSpread } from './udp-choices.ts';
 // The dnstap receiver (src/dns) owns its options.
 import { DNSTAP_OPTIONS, toDnstapConfig, type DnstapConfig } from '../dns/dnstap-options.ts';
 import { OTLP_PROTOCOLS, otlpFromEnv, type OtlpProtocol } from './otlp-env.ts';

@@ -11,11 +11,6 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** The receive paths a receiving thread can take (declared here, where run-options can import them without a cycle). */
-export const UDP_BACKENDS = ['auto', 'native', 'dgram'] as const;
-export type UdpBackendChoice = (typeof UDP_BACKENDS)[number];
-export type UdpBackend = Exclude<UdpBackendChoice, 'auto'>;
-
 /** Words of metadata per datagram, as the addon lays them out (see META in native/udp_recv.c). */
 export const META_WORDS = 8;
 /** Offsets within one datagram's metadata words. */

@@ -5,7 +5,8 @@
  * UdpReceiver, so counting, the allowlist and decoding do not depend on the choice.
  */
 import { openUdpSocket, type UdpSocketOptions } from './udp-socket.ts';
-import { loadNativeUdp, openNativeUdp, type UdpBackend, type UdpBackendChoice } from './native-udp.ts';
+import { loadNativeUdp, openNativeUdp } from './native-udp.ts';
+import type { UdpBackend, UdpBackendChoice } from '../config/udp-choices.ts';
 import type { UdpReceiver } from './udp-receiver.ts';
 
 export interface ReceiveSocket {

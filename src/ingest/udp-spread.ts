@@ -16,10 +16,7 @@
  * main thread's share 0.9 s against 0.6 s per 600,000 datagrams). A DaemonSet's collector has one
  * exporter, its node; a Deployment fed by many nodes sets `datagram` to keep its threads even.
  */
-import type { UdpBackend } from './native-udp.ts';
-
-export const UDP_SPREADS = ['auto', 'exporter', 'datagram'] as const;
-export type UdpSpread = (typeof UDP_SPREADS)[number];
+import type { UdpBackend, UdpSpread } from '../config/udp-choices.ts';
 
 /** What a thread does for this setting, given the backend it runs and the number of threads. */
 export function spreadFor(choice: UdpSpread, backend: UdpBackend, threads: number): { mode: 'exporter' | 'datagram'; reason: string } {

@@ -8,7 +8,7 @@ import type { DeltaBatch } from '../../aggregate/delta-table.ts';
 import type { DecoderStats } from '../../decode/stats.ts';
 import type { SharedSet } from '../../decode/decoder.ts';
 import type { ExporterCounts } from '../../ingest/udp-receiver.ts';
-import type { UdpBackend } from '../../ingest/native-udp.ts';
+import type { UdpBackend } from '../../config/udp-choices.ts';
 import type { PipelineCounters } from '../record-pipeline.ts';
 import type { LearnOp } from '../../dns/dns-names.ts';
 

@@ -21,7 +21,8 @@ import { ipv4ToString } from '../../decode/record.ts';
 import { totalErrors } from '../../decode/stats.ts';
 import { parseIPv4 } from '../../identify/ip.ts';
 import { UdpReceiver } from '../../ingest/udp-receiver.ts';
-import { META_ADDRESS, META_FAMILY, META_LENGTH, META_PORT, META_WORDS, type DatagramBatch, type UdpBackend } from '../../ingest/native-udp.ts';
+import { META_ADDRESS, META_FAMILY, META_LENGTH, META_PORT, META_WORDS, type DatagramBatch } from '../../ingest/native-udp.ts';
+import type { UdpBackend } from '../../config/udp-choices.ts';
 import type { RemoteInfo } from 'node:dgram';
 import { buildWorkerParts } from '../build-parts.ts';
 
