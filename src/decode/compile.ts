@@ -8,48 +8,9 @@
  * Only integers taken from the template (offsets, lengths, field numbers) are ever written into
  * the generated source, so hostile templates cannot inject code.
  */
-import type { Exporter, FlowRecord, RecordSink } from './record.ts';
-import { NO_EXPORTER } from './record.ts';
+import type { FlowRecord, RecordSink } from './record.ts';
+import type { FlowReader, ReadContext, Role } from './read-context.ts';
 import { IE, REVERSE_PEN, isVariable, layoutOf, type TemplateField } from './template.ts';
-
-/** Per-set state the reader needs: set by the decoder before each call, never per record. */
-export class ReadContext {
-  version = 9;
-  exporter: Exporter = NO_EXPORTER;
-  sourceId = 0;
-  /** Sampling interval for records without a sampler ID (or with an unknown one). */
-  rate = 1;
-  /** Sampler ID → interval, from options data. */
-  samplers: Map<number, number> = new Map();
-  /** v9: header unix_secs × 1000; IPFIX: export time × 1000. */
-  baseMs = 0;
-  /** v9 header sysUptime (ms). */
-  uptime = 0;
-  /** IPFIX systemInitTimeMilliseconds of this observation domain, 0 when unknown. */
-  initMs = 0;
-  /** Set by a reader that met a variable-length field running past the set. */
-  truncated = false;
-  /** Where the reader stopped: the bytes from here to the set's end were not a whole record. */
-  stop = 0;
-}
-
-/** Decodes the records in u[p, end) and returns how many flow records went to the sink. */
-export type FlowReader = (
-  v: DataView,
-  u: Uint8Array,
-  p: number,
-  end: number,
-  r: FlowRecord,
-  sink: RecordSink,
-  c: ReadContext,
-) => number;
-
-export type Role =
-  | 'B' | 'P' | 'RB' | 'RP'
-  | 'S4' | 'D4' | 'S6' | 'D6'
-  | 'SP' | 'DP' | 'PR' | 'FL' | 'II' | 'OI' | 'IC'
-  | 'SID' | 'INIT'
-  | 'SU' | 'EU' | 'SS' | 'ES' | 'SM' | 'EM' | 'SN' | 'EN' | 'SD' | 'ED';
 
 /** A field's role and its priority (lower wins when several fields map to one role). */
 function roleOf(f: TemplateField): [Role, number] | undefined {

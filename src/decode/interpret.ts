@@ -5,18 +5,9 @@
  * templates cost bounded time per datagram. test/decode/interpret.test.ts checks both agree.
  */
 import type { FlowRecord, RecordSink } from './record.ts';
-import { chooseRoles, type ReadContext, type Role } from './compile.ts';
+import { chooseRoles } from './compile.ts';
+import type { ReadContext, ReadPlan, Role } from './read-context.ts';
 import { isVariable, layoutOf, type TemplateField } from './template.ts';
-
-/** What a template's fields mean, ready for interpretation. */
-export interface ReadPlan {
-  readonly version: 9 | 10;
-  /** Field lengths; -1 for variable length. */
-  readonly lengths: Int32Array;
-  readonly roles: readonly (Role | undefined)[];
-  readonly has: ReadonlySet<Role>;
-  readonly minLength: number;
-}
 
 export function makePlan(version: 9 | 10, fields: readonly TemplateField[]): ReadPlan {
   const roleAt = chooseRoles(version, fields);

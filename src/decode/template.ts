@@ -2,8 +2,7 @@
  * Templates as the decoder keeps them, and the information element numbers it understands.
  * v9 (RFC 3954) and IPFIX (RFC 7011, IANA registry) share the numbers below 128 and most above.
  */
-import type { FlowReader } from './compile.ts';
-import type { ReadPlan } from './interpret.ts';
+import type { FlowReader, ReadPlan } from './read-context.ts';
 
 /** IANA / RFC 3954 information elements the decoder reads. */
 export const IE = {
