@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import type { RunConfig } from '../../config/run-options.ts';
 import type { InventoryListener, SlimNode, SlimPod, SlimService } from '../../identify/inventory.ts';
 import type { End, PairStore } from '../../aggregate/pair-store.ts';
-import type { FromWorker, InventoryOp, ToWorker, WorkerInit, WorkerReport } from './protocol.ts';
+import type { FromWorker, InventoryChange, ToWorker, WorkerInit, WorkerReport } from './protocol.ts';
 import { mergeTemplates } from '../templates.ts';
 import type { DnsNames, LearnOp } from '../../dns/dns-names.ts';
 import type { ConversationBatch } from '../../aggregate/conversation-batch.ts';
@@ -106,7 +106,7 @@ export class WorkerPool implements InventoryListener {
   readonly #pods = new Map<string, SlimPod>();
   readonly #nodes = new Map<string, SlimNode>();
   readonly #services = new Map<string, SlimService>();
-  #queue: { op: InventoryOp; a: unknown; b?: unknown }[] = [];
+  #queue: InventoryChange[] = [];
   #flushScheduled = false;
   #seq = 0;
   /** Inventory batches sent so far (see threadsBehindInventory). */
@@ -176,10 +176,10 @@ export class WorkerPool implements InventoryListener {
     const slot: Slot = { index, worker, ends: [], report: undefined, tid: undefined, base, stopping: false, dead: false, ready: false, control, templates, exited: new Promise<void>((r) => worker.once('exit', () => r())) };
     this.#slots[index] = slot;
     // Replay the inventory as it is now, so a late or restarted thread names ends like the others.
-    const replay: { op: InventoryOp; a: unknown }[] = [];
-    for (const n of this.#nodes.values()) replay.push({ op: 'upsertNode', a: n });
-    for (const s of this.#services.values()) replay.push({ op: 'upsertService', a: s });
-    for (const p of this.#pods.values()) replay.push({ op: 'upsertPod', a: p });
+    const replay: InventoryChange[] = [];
+    for (const node of this.#nodes.values()) replay.push({ op: 'upsertNode', node });
+    for (const service of this.#services.values()) replay.push({ op: 'upsertService', service });
+    for (const pod of this.#pods.values()) replay.push({ op: 'upsertPod', pod });
     if (replay.length > 0) worker.postMessage({ t: 'inv-batch', ops: replay, generation: this.#generation } satisfies ToWorker);
     else control.inventoryApplied(this.#generation);
     if (this.dnsNames !== undefined && this.dnsNames.size > 0) {
@@ -371,27 +371,27 @@ export class WorkerPool implements InventoryListener {
   // InventoryListener: keep the current inventory, and pass each change to every thread in batches.
   upsertPod(pod: SlimPod): void {
     this.#pods.set(pod.uid, pod);
-    this.#enqueue('upsertPod', pod);
+    this.#enqueue({ op: 'upsertPod', pod });
   }
   deletePod(uid: string, atMs: number): void {
     this.#pods.delete(uid);
-    this.#enqueue('deletePod', uid, atMs);
+    this.#enqueue({ op: 'deletePod', uid, atMs });
   }
   upsertNode(node: SlimNode): void {
     this.#nodes.set(node.name, node);
-    this.#enqueue('upsertNode', node);
+    this.#enqueue({ op: 'upsertNode', node });
   }
   deleteNode(name: string): void {
     this.#nodes.delete(name);
-    this.#enqueue('deleteNode', name);
+    this.#enqueue({ op: 'deleteNode', name });
   }
   upsertService(svc: SlimService): void {
     this.#services.set(svc.uid, svc);
-    this.#enqueue('upsertService', svc);
+    this.#enqueue({ op: 'upsertService', service: svc });
   }
   deleteService(uid: string): void {
     this.#services.delete(uid);
-    this.#enqueue('deleteService', uid);
+    this.#enqueue({ op: 'deleteService', uid });
   }
 
   /** How many pods, nodes and services the inventory holds now. */
@@ -408,8 +408,8 @@ export class WorkerPool implements InventoryListener {
     }
   }
 
-  #enqueue(op: InventoryOp, a: unknown, b?: unknown): void {
-    this.#queue.push(b === undefined ? { op, a } : { op, a, b });
+  #enqueue(change: InventoryChange): void {
+    this.#queue.push(change);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(() => this.#sendQueued());

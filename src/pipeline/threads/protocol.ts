@@ -1,9 +1,12 @@
 /**
- * Messages between the main thread and the receiving threads. Inventory changes go down to
- * every worker; counts (exact delta batches), decoder stats and per-exporter counters come up.
+ * Messages between the main thread and the receiving threads, all of them: ToWorker goes down
+ * (inventory changes, DNS answers, shared decoder state, flush and stop), FromWorker comes up
+ * (counts as exact delta batches with the thread's report, templates, logs). One union per
+ * direction, discriminated by `t`, so each side's switch covers exactly what it can receive;
+ * a request and its answer carry the same `seq`.
  */
 import type { RunConfig } from '../../config/run-options.ts';
-import type { InventoryListener } from '../../identify/inventory.ts';
+import type { InventoryListener, SlimNode, SlimPod, SlimService } from '../../identify/inventory.ts';
 import type { DeltaBatch } from '../../aggregate/delta-table.ts';
 import type { DecoderStats } from '../../decode/stats.ts';
 import type { SharedSet } from '../../decode/decoder.ts';
@@ -23,11 +26,30 @@ export interface WorkerInit {
   readonly control: SharedArrayBuffer;
 }
 
-export type InventoryOp = keyof InventoryListener;
+/** One inventory change as it crosses to a receiving thread: an InventoryListener call as data. */
+export type InventoryChange =
+  | { readonly op: 'upsertPod'; readonly pod: SlimPod }
+  | { readonly op: 'deletePod'; readonly uid: string; readonly atMs: number }
+  | { readonly op: 'upsertNode'; readonly node: SlimNode }
+  | { readonly op: 'deleteNode'; readonly name: string }
+  | { readonly op: 'upsertService'; readonly service: SlimService }
+  | { readonly op: 'deleteService'; readonly uid: string };
+
+/** The one place a change becomes a call, so the listener's methods are never looked up by name. */
+export function applyInventoryChange(to: InventoryListener, c: InventoryChange): void {
+  switch (c.op) {
+    case 'upsertPod': return to.upsertPod(c.pod);
+    case 'deletePod': return to.deletePod(c.uid, c.atMs);
+    case 'upsertNode': return to.upsertNode(c.node);
+    case 'deleteNode': return to.deleteNode(c.name);
+    case 'upsertService': return to.upsertService(c.service);
+    case 'deleteService': return to.deleteService(c.uid);
+  }
+}
 
 export type ToWorker =
   /** Inventory changes; `generation` numbers the batches, and the thread says which it applied (ThreadControl). */
-  | { readonly t: 'inv-batch'; readonly ops: readonly { op: InventoryOp; a: unknown; b?: unknown }[]; readonly generation: number }
+  | { readonly t: 'inv-batch'; readonly ops: readonly InventoryChange[]; readonly generation: number }
   /** Ship counts now (tests, shutdown) and answer with 'delta' carrying `seq`. */
   | { readonly t: 'flush'; readonly seq: number }
   | { readonly t: 'templates'; readonly seq: number }

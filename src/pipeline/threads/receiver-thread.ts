@@ -9,7 +9,7 @@ import { readlinkSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
 import { UdpReceiver } from '../../ingest/udp-receiver.ts';
 import { openReceiveSocket, plannedBackend } from '../../ingest/udp-backend.ts';
-import type { FromWorker, ToWorker, WorkerInit, WorkerReport } from './protocol.ts';
+import { applyInventoryChange, type FromWorker, type ToWorker, type WorkerInit, type WorkerReport } from './protocol.ts';
 import { buildWorkerParts } from '../build-parts.ts';
 import { warmUp } from './warm-up.ts';
 import { spreadFor } from '../../ingest/udp-spread.ts';
@@ -184,7 +184,7 @@ async function start(): Promise<void> {
       case 'inv-batch': {
         let nodes = false;
         for (const o of m.ops) {
-          (identity[o.op] as (a: unknown, b?: unknown) => void)(o.a, o.b);
+          applyInventoryChange(identity, o);
           nodes ||= o.op === 'upsertNode' || o.op === 'deleteNode';
         }
         if (nodes) pipeline.nodesChanged();
