@@ -1,11 +1,11 @@
 /**
  * The collector's self-metrics (prefix netflow_k8s_), read at scrape time from the receiving
  * threads' latest reports, the store, the inventory source and the kernel. Counters from threads
- * are cumulative per thread, so summing the latest report of each is exact.
+ * are cumulative per thread, so summing the latest report of each is exact. (The inventory source,
+ * dnstap and the HTTP server add theirs to the same registry where they are started.)
  */
 import { MetricsRegistry, registerProcessMetrics, type Sample, type ProcessMetrics } from '../observe/metrics.ts';
 import { snmpUdp, socketDrops } from '../observe/udp-drops.ts';
-import { registerUdpBackendMetrics } from '../observe/udp-backend-metrics.ts';
 import { ERROR_REASONS, LIMITS } from '../decode/stats.ts';
 import type { RunConfig } from '../config/run-options.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
@@ -132,4 +132,30 @@ export class SelfMetrics {
   stop(): void {
     this.#process.stop();
   }
+}
+
+/**
+ * The receive path each receiving thread took (--udp-backend, --udp-spread): info-style gauges,
+ * 1 per thread labelled with its backend and its spread, and the datagrams the native path
+ * dropped for being longer than a slot.
+ */
+export function registerUdpBackendMetrics(r: MetricsRegistry, reports: () => readonly WorkerReport[]): void {
+  /** 1 per thread, labelled with what its latest report says (a restarted thread's earlier reports come first). */
+  const perThread = (label: (w: WorkerReport) => string) => (): Sample[] => {
+    const latest = new Map<number, string>();
+    for (const w of reports()) latest.set(w.thread, label(w));
+    return [...latest].map(([thread, value]): Sample => [[String(thread), value], 1]);
+  };
+  r.callback('udp_backend', 'The UDP receive path of each receiving thread (native: batched recvmmsg; dgram: Node\'s); always 1', 'gauge', perThread((w) => w.receiver.backend), ['thread', 'backend']);
+  r.callback('udp_spread', 'How datagrams reach each receiving thread (exporter: the kernel\'s per-exporter hash; datagram: dealt at random, templates shared); always 1', 'gauge', perThread((w) => w.receiver.spread), ['thread', 'spread']);
+  r.callback('udp_truncated_datagrams', 'Datagrams longer than the native receive slot, counted and dropped undecoded', 'counter', () => reports().reduce((a, w) => a + w.receiver.truncated, 0));
+}
+
+/** The pair store's own numbers, for a registry beside a bare store (the export tests and benches). */
+export function registerStoreMetrics(reg: MetricsRegistry, store: PairStore): void {
+  reg.callback('store_pairs', 'Pairs in the store (series per counter family)', 'gauge', () => store.pairs.length);
+  reg.callback('store_ends', 'Distinct endpoint identities the store keys pairs by', 'gauge', () => store.stats().ends);
+  reg.callback('store_max_pairs', 'The cardinality cap (--max-series)', 'gauge', () => store.maxSeries);
+  reg.callback('store_evictions', 'Pairs removed after being idle for the series TTL', 'counter', () => store.stats().evictions);
+  reg.callback('store_overflow_flows', 'Flows counted in the overflow pair because the cap was reached', 'counter', () => store.stats().overflowedFlows);
 }

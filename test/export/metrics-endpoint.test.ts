@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { PairStore } from '../../src/aggregate/pair-store.ts';
-import { registerStoreMetrics } from '../../src/aggregate/store-metrics.ts';
+import { registerStoreMetrics } from '../../src/pipeline/self-metrics.ts';
 import { PrometheusTextRenderer, PROMETHEUS_CONTENT_TYPE } from '../../src/export/prometheus/text.ts';
 import { negotiateFormat, OPENMETRICS_CONTENT_TYPE, toOpenMetrics } from '../../src/export/prometheus/openmetrics.ts';
 import { serveMetrics } from '../../src/export/prometheus/endpoint.ts';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { PairStore } from '../../src/aggregate/pair-store.ts';
-import { registerStoreMetrics } from '../../src/aggregate/store-metrics.ts';
+import { registerStoreMetrics } from '../../src/pipeline/self-metrics.ts';
 import { PrometheusTextRenderer, PROMETHEUS_CONTENT_TYPE } from '../../src/export/prometheus/text.ts';
 import { MetricsRegistry, registerProcessMetrics } from '../../src/observe/metrics.ts';
 import { ep, rec } from '../aggregate/fixtures.ts';

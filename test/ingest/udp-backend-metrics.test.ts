@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MetricsRegistry } from '../../src/observe/metrics.ts';
-import { registerUdpBackendMetrics } from '../../src/observe/udp-backend-metrics.ts';
+import { registerUdpBackendMetrics } from '../../src/pipeline/self-metrics.ts';
 import type { WorkerReport } from '../../src/pipeline/threads/protocol.ts';
 
 const report = (thread: number, backend: 'native' | 'dgram', truncated: number) =>
