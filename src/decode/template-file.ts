@@ -4,18 +4,12 @@
  * Decoder.saveTemplates(), written atomically (temp file + rename) so a crash mid-write never
  * leaves a half file behind.
  */
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../observe/atomic-write.ts';
 import type { Decoder, SavedTemplates } from './decoder.ts';
 
 export async function saveTemplateFile(path: string, decoder: Decoder): Promise<void> {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    await writeFile(tmp, `${JSON.stringify(decoder.saveTemplates())}\n`, { mode: 0o644 });
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
+  await writeFileAtomic(path, `${JSON.stringify(decoder.saveTemplates())}\n`, { mode: 0o644 });
 }
 
 /**

@@ -4,7 +4,8 @@
  * templates and every thread starts from all of it (templates of exporters a thread never sees
  * cost a little memory and expire with --template-ttl).
  */
-import { readFile, rename, writeFile, mkdir, unlink } from 'node:fs/promises';
+import { readFile, mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../observe/atomic-write.ts';
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Decoder, type SavedTemplates } from '../decode/decoder.ts';
@@ -53,17 +54,13 @@ export function mergeTemplates(snapshots: readonly unknown[]): SavedTemplates {
 
 /** Merge the threads' snapshots into one file, written atomically (temp file, then rename). */
 export async function saveTemplates(file: string, snapshots: readonly unknown[], log: Logger): Promise<SavedTemplates | undefined> {
-  const tmp = `${file}.${process.pid}.tmp`;
   try {
     const merged = mergeTemplates(snapshots);
     await mkdir(dirname(file), { recursive: true });
-    await writeFile(tmp, JSON.stringify(merged));
-    await rename(tmp, file);
+    await writeFileAtomic(file, JSON.stringify(merged));
     log.info({ file, templates: templateCount(merged) }, 'templates saved');
     return merged;
   } catch (err) {
-    // A half-written temp file is no use to anyone, and would pile up with every failed save.
-    await unlink(tmp).catch(() => {});
     log.error({ file, err: String(err) }, 'templates not saved');
     return undefined;
   }
