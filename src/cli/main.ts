@@ -15,7 +15,7 @@ export function usage(): string {
   const lines = ['usage: netflow-k8s [COMMAND] [OPTIONS]', '', 'Commands:'];
   for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
   lines.push('', 'Run `netflow-k8s COMMAND --help` for the options of a command.');
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -140,6 +140,6 @@ async function check(argv: string[]): Promise<number> {
   for (const [why, n] of Object.entries(r.notEvaluated)) lines.push(`  not evaluated (${n}): ${why}`);
   if (r.undecided > 0) lines.push(`  ${r.undecided} undecided conversation${r.undecided === 1 ? '' : 's'} (the ports did not tell the client) not evaluated`);
   for (const n of r.notes) lines.push(`  note: ${n}`);
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(`${lines.join('\n')}\n`);
   return r.denied.length > 0 ? 1 : 0;
 }

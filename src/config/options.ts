@@ -214,5 +214,5 @@ export function formatHelp(usage: string, specs: readonly OptionSpec[], configEn
     lines.push(`  ${flagName(s.key)}${arg}`);
     lines.push(`      ${s.help}${def}  [${envName(s)}; yaml: ${s.key}]`);
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

@@ -8,8 +8,7 @@
  * Only integers taken from the template (offsets, lengths, field numbers) are ever written into
  * the generated source, so hostile templates cannot inject code.
  */
-import type { FlowRecord, RecordSink } from './record.ts';
-import type { FlowReader, ReadContext, Role } from './read-context.ts';
+import type { FlowReader, Role } from './read-context.ts';
 import { IE, REVERSE_PEN, isVariable, layoutOf, type TemplateField } from './template.ts';
 
 /** A field's role and its priority (lower wins when several fields map to one role). */

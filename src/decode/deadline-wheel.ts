@@ -33,7 +33,7 @@ export class DeadlineWheel<T extends { wheelSec: number }> {
   remove(item: T): void {
     if (item.wheelSec === 0) return;
     const b = this.buckets.get(item.wheelSec);
-    if (b !== undefined && b.delete(item) && b.size === 0) this.buckets.delete(item.wheelSec);
+    if (b?.delete(item) && b.size === 0) this.buckets.delete(item.wheelSec);
     this.size_--;
     item.wheelSec = 0;
   }

@@ -1193,7 +1193,7 @@ export class Decoder {
   loadTemplates(saved: SavedTemplates, nowMs: number): void {
     // Check everything first, so a bad snapshot changes nothing.
     const apply: (() => void)[] = [];
-    if (!saved || saved.format !== 'netflow-k8s-templates' || saved.formatVersion !== 1 || !Array.isArray(saved.exporters)) {
+    if (saved?.format !== 'netflow-k8s-templates' || saved.formatVersion !== 1 || !Array.isArray(saved.exporters)) {
       throw new Error('not a netflow-k8s template snapshot (format netflow-k8s-templates, formatVersion 1)');
     }
     const isUint = (x: unknown, max: number): x is number => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= max;

@@ -179,7 +179,7 @@ export class DnstapReceiver {
   /** One data frame: decode it and add what it teaches to `ops`. Public for the bench and fuzz tests. */
   ingest(frame: Uint8Array, conn: ConnectionState, ops: LearnOp[]): void {
     const st = this.stats;
-    let m;
+    let m: ReturnType<typeof decodeDnstap>;
     try {
       m = decodeDnstap(frame);
     } catch {
@@ -197,7 +197,7 @@ export class DnstapReceiver {
       return;
     }
     if (m.responseMessage === null) return;
-    let answer;
+    let answer: ReturnType<typeof parseDnsResponse>;
     try {
       answer = parseDnsResponse(m.responseMessage);
     } catch (err) {

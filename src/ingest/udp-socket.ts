@@ -88,7 +88,7 @@ export class ExporterCache {
     const raw = rinfo.address;
     const port = rinfo.port;
     // Cheap first lookup on the raw text; the unwrapped form is computed only on a miss.
-    const probe = raw + '|' + port;
+    const probe = `${raw}|${port}`;
     let e = this.#byKey.get(probe);
     if (e) return e;
     e = this.#make(unwrapMapped(raw), port);

@@ -194,7 +194,7 @@ export function labelText(names: readonly string[], values: readonly string[]): 
   if (names.length === 0) return '';
   let s = '{';
   for (let i = 0; i < names.length; i++) s += `${i ? ',' : ''}${names[i]}="${escapeLabelValue(values[i] ?? '')}"`;
-  return s + '}';
+  return `${s}}`;
 }
 
 /**

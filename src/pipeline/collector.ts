@@ -54,6 +54,7 @@ export interface Collector {
 export interface CollectorOptions {
   logger?: Logger;
   /** Called before the HTTP server listens, to mount more routes; may return what to stop at shutdown. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a mount may return nothing, a stopper, or a promise of either
   mount?: (c: Collector) => void | (() => void) | Promise<void | (() => void)>;
 }
 

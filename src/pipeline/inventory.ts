@@ -24,7 +24,7 @@ export async function startInventory(config: RunConfig, listener: InventoryListe
   // The Kubernetes client is large: load it only when watching a cluster.
   const { loadKubeConfig } = await import('../identify/kube-config.ts');
   const { KubeSource, KUBE_KINDS } = await import('../identify/kube-source.ts');
-  let loaded;
+  let loaded: ReturnType<typeof loadKubeConfig>;
   try {
     loaded = loadKubeConfig({ kubeconfig: config.kubeconfig });
   } catch (err) {

@@ -6,7 +6,7 @@
  */
 import { readFile, mkdir } from 'node:fs/promises';
 import { writeFileAtomic } from '../observe/atomic-write.ts';
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { Decoder, type SavedTemplates } from '../decode/decoder.ts';
 import type { Logger } from '../observe/log.ts';
@@ -80,7 +80,7 @@ export function checkTemplatesDir(file: string | undefined): void {
     throw new ConfigError('templatesFile', `directory ${dir} is not writable: ${(err as Error).message}`);
   }
   // A file that is there but cannot be read or replaced would be overwritten blind, or never saved.
-  let st;
+  let st: Stats;
   try {
     st = statSync(file);
   } catch {

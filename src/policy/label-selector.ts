@@ -65,7 +65,7 @@ export function selectorErrors(sel: unknown, path: string): [string, string][] {
 export function matches(sel: LabelSelector, labels: Readonly<Record<string, string>>): boolean {
   if (sel.matchLabels) for (const [k, v] of Object.entries(sel.matchLabels)) if (labels[k] !== v) return false;
   if (sel.matchExpressions) for (const e of sel.matchExpressions) {
-    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
+    const has = Object.hasOwn(labels, e.key);
     switch (e.operator) {
       case 'In': if (!has || !e.values!.includes(labels[e.key])) return false; break;
       case 'NotIn': if (has && e.values!.includes(labels[e.key])) return false; break;

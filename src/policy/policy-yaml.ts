@@ -48,6 +48,7 @@ export function parsePolicies(text: string, source = 'input'): NetworkPolicy[] {
   return out;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML, checked field by field below before any is trusted
 function isObject(v: unknown): v is Record<string, any> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
@@ -162,7 +163,7 @@ function v6Bytes(addr: string): Uint8Array {
   let t = tail === undefined ? [] : parse(tail);
   const v4 = (parts: string[]) => {
     const last = parts[parts.length - 1];
-    if (last !== undefined && last.includes('.')) {
+    if (last?.includes('.')) {
       const o = last.split('.').map(Number);
       parts.splice(parts.length - 1, 1, ((o[0] << 8) | o[1]).toString(16), ((o[2] << 8) | o[3]).toString(16));
     }

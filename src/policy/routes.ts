@@ -34,7 +34,7 @@ export interface PolicyApiOptions {
 const MAX_BODY = 4 << 20;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-const sendJson = (res: ServerResponse, status: number, v: unknown) => sendText(res, status, JSON_TYPE, JSON.stringify(v, null, 1) + '\n');
+const sendJson = (res: ServerResponse, status: number, v: unknown) => sendText(res, status, JSON_TYPE, `${JSON.stringify(v, null, 1)}\n`);
 
 function sinceOf(url: URL, res: ServerResponse): number | undefined | null {
   const s = url.searchParams.get('since');
@@ -92,7 +92,7 @@ export function mountPolicyRoutes(server: HttpServer, o: PolicyApiOptions): void
     if (sinceMs === null) return;
     const body = await readBody(req);
     if (body === undefined) return sendJson(res, 413, { error: `body larger than ${MAX_BODY} bytes` });
-    let policies;
+    let policies: ReturnType<typeof parsePolicies>;
     try {
       policies = parsePolicies(body, 'body');
     } catch (err) {

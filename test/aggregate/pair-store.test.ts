@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import fc from 'fast-check';
 import { PairStore, type Pair } from '../../src/aggregate/pair-store.ts';
 import { ep, rec } from './fixtures.ts';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { IdentityIndex, UNKNOWN_ENDPOINT } from '../../src/identify/identity-index.ts';
+import { IdentityIndex } from '../../src/identify/identity-index.ts';
 import { InventoryFileError, StaticInventory, parseInventory } from '../../src/identify/static-inventory.ts';
 import { flow } from './helpers.ts';
 

@@ -167,7 +167,7 @@ function anyValue(out: Out, value: unknown): void {
     out.tag(6, 2);
     out.nested(() => {
       for (const k in value) {
-        if (!Object.prototype.hasOwnProperty.call(value, k)) continue;
+        if (!Object.hasOwn(value, k)) continue;
         out.tag(1, 2);
         out.nested(() => keyValue(out, k, (value as Record<string, unknown>)[k]));
       }
@@ -184,7 +184,7 @@ function keyValue(out: Out, key: string, value: unknown): void {
 
 function attributes(out: Out, attrs: Attributes, field: number): void {
   for (const key in attrs) {
-    if (!Object.prototype.hasOwnProperty.call(attrs, key)) continue;
+    if (!Object.hasOwn(attrs, key)) continue;
     out.tag(field, 2);
     out.nested(() => keyValue(out, key, attrs[key]));
   }

@@ -270,7 +270,7 @@ export class WorkerPool implements InventoryListener {
 
   #answer(from: Worker, seq: number, value: unknown): void {
     const w = this.#waiters.get(seq);
-    if (!w || !w.owing.delete(from)) return;
+    if (!w?.owing.delete(from)) return;
     w.got.push(value);
     if (w.owing.size === 0) {
       this.#waiters.delete(seq);

@@ -38,12 +38,24 @@ export type InventoryChange =
 /** The one place a change becomes a call, so the listener's methods are never looked up by name. */
 export function applyInventoryChange(to: InventoryListener, c: InventoryChange): void {
   switch (c.op) {
-    case 'upsertPod': return to.upsertPod(c.pod);
-    case 'deletePod': return to.deletePod(c.uid, c.atMs);
-    case 'upsertNode': return to.upsertNode(c.node);
-    case 'deleteNode': return to.deleteNode(c.name);
-    case 'upsertService': return to.upsertService(c.service);
-    case 'deleteService': return to.deleteService(c.uid);
+    case 'upsertPod':
+      to.upsertPod(c.pod);
+      break;
+    case 'deletePod':
+      to.deletePod(c.uid, c.atMs);
+      break;
+    case 'upsertNode':
+      to.upsertNode(c.node);
+      break;
+    case 'deleteNode':
+      to.deleteNode(c.name);
+      break;
+    case 'upsertService':
+      to.upsertService(c.service);
+      break;
+    case 'deleteService':
+      to.deleteService(c.uid);
+      break;
   }
 }
 
