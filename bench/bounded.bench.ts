@@ -12,23 +12,38 @@
 import { boundedRun, type BoundedRunOptions } from '../test/support/bounded-run.ts';
 
 async function run(name: string, o: BoundedRunOptions, show: number[]): Promise<void> {
-  console.log(`${name}: ${o.pods} pods, --max-series ${o.maxSeries}, ${o.rounds} rounds of ${o.recordsPerRound} records, ${o.churnPerRound} pods replaced a round`);
+  console.log(
+    `${name}: ${o.pods} pods, --max-series ${o.maxSeries}, ${o.rounds} rounds of ${o.recordsPerRound} records, ${o.churnPerRound} pods replaced a round`,
+  );
   console.log('  round | heap MiB | store pairs | store ends | page rows | thread ends | pods | deleted pods kept | endpoints | end map');
-  let first = NaN, last = NaN;
+  let first = NaN,
+    last = NaN;
   for await (const c of boundedRun(o)) {
     if (c.round === show[0]) first = c.heapMiB;
     last = c.heapMiB;
     if (show.includes(c.round)) {
-      console.log(`  ${String(c.round).padStart(5)} | ${c.heapMiB.toFixed(1).padStart(8)} | ${String(c.storePairs).padStart(11)} | ${String(c.storeEnds).padStart(10)} | ${String(c.pageRows).padStart(9)} | ${String(c.tableEnds).padStart(11)} | ${String(c.pods).padStart(4)} | ${String(c.podsRetained).padStart(17)} | ${String(c.endpoints).padStart(9)} | ${String(c.endMap).padStart(7)}`);
+      console.log(
+        `  ${String(c.round).padStart(5)} | ${c.heapMiB.toFixed(1).padStart(8)} | ${String(c.storePairs).padStart(11)} | ${String(c.storeEnds).padStart(10)} | ${String(c.pageRows).padStart(9)} | ${String(c.tableEnds).padStart(11)} | ${String(c.pods).padStart(4)} | ${String(c.podsRetained).padStart(17)} | ${String(c.endpoints).padStart(9)} | ${String(c.endMap).padStart(7)}`,
+      );
     }
   }
-  console.log(`  heap from round ${show[0]} to the end: ${first.toFixed(1)} -> ${last.toFixed(1)} MiB (${(last - first >= 0 ? '+' : '') + (last - first).toFixed(1)})`);
+  console.log(
+    `  heap from round ${show[0]} to the end: ${first.toFixed(1)} -> ${last.toFixed(1)} MiB (${(last - first >= 0 ? '+' : '') + (last - first).toFixed(1)})`,
+  );
 }
 
 export async function main(): Promise<void> {
   if (!(globalThis as { gc?: unknown }).gc) console.log('(no --expose-gc: heap figures are NaN)');
-  await run('series explosion', { pods: 4000, maxSeries: 20_000, rounds: 40, recordsPerRound: 25_000, churnPerRound: 0 }, [2, 10, 20, 30, 40]);
-  await run('pod churn (an hour compressed)', { pods: 4000, maxSeries: 20_000, rounds: 60, recordsPerRound: 20_000, churnPerRound: 400 }, [2, 15, 30, 45, 60]);
+  await run(
+    'series explosion',
+    { pods: 4000, maxSeries: 20_000, rounds: 40, recordsPerRound: 25_000, churnPerRound: 0 },
+    [2, 10, 20, 30, 40],
+  );
+  await run(
+    'pod churn (an hour compressed)',
+    { pods: 4000, maxSeries: 20_000, rounds: 60, recordsPerRound: 20_000, churnPerRound: 400 },
+    [2, 15, 30, 45, 60],
+  );
 }
 
 if (import.meta.main) await main();

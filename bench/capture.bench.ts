@@ -30,7 +30,9 @@ export async function main(): Promise<void> {
     records += d.records;
   }
   const genMs = performance.now() - t0;
-  console.log(`generate ipt-netflow v9: ${DATAGRAMS} datagrams (${records} records) in ${genMs.toFixed(0)} ms: ${rate(DATAGRAMS, genMs)} datagrams, ${rate(records, genMs)} records`);
+  console.log(
+    `generate ipt-netflow v9: ${DATAGRAMS} datagrams (${records} records) in ${genMs.toFixed(0)} ms: ${rate(DATAGRAMS, genMs)} datagrams, ${rate(records, genMs)} records`,
+  );
 
   const dir = mkdtempSync(join(tmpdir(), 'nfk-bench-capture-'));
   try {
@@ -48,17 +50,30 @@ export async function main(): Promise<void> {
       }
     }
     const readMs = performance.now() - t1;
-    console.log(`read pcap: ${n} datagrams in ${readMs.toFixed(0)} ms: ${rate(n, readMs)} datagrams, ${((5 * size) / 1048576 / (readMs / 1000)).toFixed(0)} MiB/s (payload ${bytes} bytes)`);
+    console.log(
+      `read pcap: ${n} datagrams in ${readMs.toFixed(0)} ms: ${rate(n, readMs)} datagrams, ${((5 * size) / 1048576 / (readMs / 1000)).toFixed(0)} MiB/s (payload ${bytes} bytes)`,
+    );
 
     for (const format of ['none', 'json'] as const) {
       let out = 0;
-      const sink = new Writable({ write(chunk: Buffer, _enc, cb) { out += chunk.length; cb(); } });
-      const quiet = new Writable({ write(_c, _e, cb) { cb(); } });
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          out += chunk.length;
+          cb();
+        },
+      });
+      const quiet = new Writable({
+        write(_c, _e, cb) {
+          cb();
+        },
+      });
       const t2 = performance.now();
       const code = await replay(parseReplayConfig(['--format', format, file], {}), { stdout: sink, stderr: quiet });
       const ms = performance.now() - t2;
       if (code !== 0) throw new Error(`replay exited ${code}`);
-      console.log(`replay --format ${format}: ${records} records in ${ms.toFixed(0)} ms: ${rate(records, ms)} records${format === 'json' ? `, ${(out / 1048576).toFixed(0)} MiB of JSON` : ''}`);
+      console.log(
+        `replay --format ${format}: ${records} records in ${ms.toFixed(0)} ms: ${rate(records, ms)} records${format === 'json' ? `, ${(out / 1048576).toFixed(0)} MiB of JSON` : ''}`,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -13,7 +13,15 @@ const SECONDS = 1.5;
 function build(protocol: 9 | 10): { payloads: Uint8Array[]; records: number } {
   const payloads: Uint8Array[] = [];
   let records = 0;
-  for (const d of iptNetflowStream({ protocol, exporters: 1, recordsPerDatagram: 34, addresses: 4000, count: DATAGRAMS, startMs: 1_760_000_000_000, seed: 7 })) {
+  for (const d of iptNetflowStream({
+    protocol,
+    exporters: 1,
+    recordsPerDatagram: 34,
+    addresses: 4000,
+    count: DATAGRAMS,
+    startMs: 1_760_000_000_000,
+    seed: 7,
+  })) {
     payloads.push(d.payload);
     records += d.records;
   }
@@ -56,7 +64,7 @@ function run(label: string, protocol: 9 | 10): void {
   const perDatagram = records / payloads.length;
   console.log(
     `decode ${label}: ${(decoded / cpu / 1e6).toFixed(1)} M records per CPU-second, ${(decoded / elapsed / 1e6).toFixed(1)} M records/s wall ` +
-      `(${((decoded / perDatagram) / cpu / 1e3).toFixed(0)}k datagrams per CPU-second, ${perDatagram.toFixed(1)} records/datagram, ` +
+      `(${(decoded / perDatagram / cpu / 1e3).toFixed(0)}k datagrams per CPU-second, ${perDatagram.toFixed(1)} records/datagram, ` +
       `${passes} passes over ${payloads.length} datagrams in ${elapsed.toFixed(2)} s wall, ${cpu.toFixed(2)} s CPU) ` +
       `heap ${(mem.heapUsed / 2 ** 20).toFixed(1)} MiB (${((heapAfter - heapBefore) / 2 ** 20).toFixed(1)} MiB grown while timing), rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB` +
       ` [check ${check & 0xff}]`,

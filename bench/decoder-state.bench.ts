@@ -24,12 +24,30 @@ const DATA_PER_SECOND = 3_000;
 /** ipt-netflow's IPv4 layout, then variants (IPv6, with and without direction and physdev fields). */
 function layouts(): TemplateSpec[] {
   const v4: FieldSpec[] = [
-    { id: IE.IPV4_SRC_ADDR, length: 4 }, { id: IE.IPV4_DST_ADDR, length: 4 }, { id: IE.IPV4_NEXT_HOP, length: 4 },
-    { id: IE.L4_SRC_PORT, length: 2 }, { id: IE.L4_DST_PORT, length: 2 }, { id: IE.TCP_FLAGS, length: 1 },
-    { id: IE.INPUT_SNMP, length: 2 }, { id: IE.OUTPUT_SNMP, length: 2 }, { id: IE.IN_PKTS, length: 4 }, { id: IE.IN_BYTES, length: 4 },
-    { id: IE.FIRST_SWITCHED, length: 4 }, { id: IE.LAST_SWITCHED, length: 4 }, { id: IE.PROTOCOL, length: 1 }, { id: IE.TOS, length: 1 },
+    { id: IE.IPV4_SRC_ADDR, length: 4 },
+    { id: IE.IPV4_DST_ADDR, length: 4 },
+    { id: IE.IPV4_NEXT_HOP, length: 4 },
+    { id: IE.L4_SRC_PORT, length: 2 },
+    { id: IE.L4_DST_PORT, length: 2 },
+    { id: IE.TCP_FLAGS, length: 1 },
+    { id: IE.INPUT_SNMP, length: 2 },
+    { id: IE.OUTPUT_SNMP, length: 2 },
+    { id: IE.IN_PKTS, length: 4 },
+    { id: IE.IN_BYTES, length: 4 },
+    { id: IE.FIRST_SWITCHED, length: 4 },
+    { id: IE.LAST_SWITCHED, length: 4 },
+    { id: IE.PROTOCOL, length: 1 },
+    { id: IE.TOS, length: 1 },
   ];
-  const v6 = v4.map((f) => (f.id === IE.IPV4_SRC_ADDR ? { id: IE.IPV6_SRC_ADDR, length: 16 } : f.id === IE.IPV4_DST_ADDR ? { id: IE.IPV6_DST_ADDR, length: 16 } : f.id === IE.IPV4_NEXT_HOP ? { id: IE.IPV6_NEXT_HOP, length: 16 } : f));
+  const v6 = v4.map((f) =>
+    f.id === IE.IPV4_SRC_ADDR
+      ? { id: IE.IPV6_SRC_ADDR, length: 16 }
+      : f.id === IE.IPV4_DST_ADDR
+        ? { id: IE.IPV6_DST_ADDR, length: 16 }
+        : f.id === IE.IPV4_NEXT_HOP
+          ? { id: IE.IPV6_NEXT_HOP, length: 16 }
+          : f,
+  );
   const out: TemplateSpec[] = [];
   for (let i = 0; i < TEMPLATES; i++) {
     const base = i % 2 === 0 ? v4 : v6;
@@ -65,10 +83,21 @@ export async function main(): Promise<void> {
   // 64 data datagrams, 27 records each, over the 8 layouts; which exporter sends one is drawn per send.
   const dataMsgs = Array.from({ length: 64 }, (_, k) => {
     const t = specs[k % TEMPLATES];
-    const records = Array.from({ length: 27 }, (_, r) => encodeRecord(t, {
-      [IE.IPV4_SRC_ADDR]: `10.244.${k}.${r + 1}`, [IE.IPV4_DST_ADDR]: `10.244.${r}.${k + 1}`, [IE.IPV6_SRC_ADDR]: `fd00::${k}:${r + 1}`, [IE.IPV6_DST_ADDR]: `fd00::${r}:${k + 1}`,
-      [IE.L4_SRC_PORT]: 40_000 + r, [IE.L4_DST_PORT]: 8080, [IE.PROTOCOL]: 6, [IE.IN_PKTS]: 1 + r, [IE.IN_BYTES]: 100 * (1 + r), [IE.FIRST_SWITCHED]: 3_500_000, [IE.LAST_SWITCHED]: 3_599_000,
-    }));
+    const records = Array.from({ length: 27 }, (_, r) =>
+      encodeRecord(t, {
+        [IE.IPV4_SRC_ADDR]: `10.244.${k}.${r + 1}`,
+        [IE.IPV4_DST_ADDR]: `10.244.${r}.${k + 1}`,
+        [IE.IPV6_SRC_ADDR]: `fd00::${k}:${r + 1}`,
+        [IE.IPV6_DST_ADDR]: `fd00::${r}:${k + 1}`,
+        [IE.L4_SRC_PORT]: 40_000 + r,
+        [IE.L4_DST_PORT]: 8080,
+        [IE.PROTOCOL]: 6,
+        [IE.IN_PKTS]: 1 + r,
+        [IE.IN_BYTES]: 100 * (1 + r),
+        [IE.FIRST_SWITCHED]: 3_500_000,
+        [IE.LAST_SWITCHED]: 3_599_000,
+      }),
+    );
     return encodeV9(hdr(k, t0Ms), [{ kind: 'data', templateId: t.id, records }]);
   });
 
@@ -77,7 +106,12 @@ export async function main(): Promise<void> {
     check = (check + r.bytes + r.dstPort) | 0;
   };
   // Room for all of it: this bench measures cost at scale, the caps are tested elsewhere.
-  const dec = new Decoder(sink, { maxExporters: EXPORTERS + 1, stateBudgetBytes: 2 ** 31, exporterShareBytes: 2 ** 31, templateTtlMs: 60_000 });
+  const dec = new Decoder(sink, {
+    maxExporters: EXPORTERS + 1,
+    stateBudgetBytes: 2 ** 31,
+    exporterShareBytes: 2 ** 31,
+    templateTtlMs: 60_000,
+  });
   gc();
   const heap0 = process.memoryUsage().heapUsed;
   const l0 = performance.now();
@@ -112,7 +146,8 @@ export async function main(): Promise<void> {
     tick.push(performance.now() - e0);
   }
   const cpu = process.cpuUsage(cpu0);
-  if (dec.stats.templates !== EXPORTERS * TEMPLATES || dec.stats.templateMisses !== 0) throw new Error(`steady state lost templates: ${dec.stats.templates}, misses ${dec.stats.templateMisses}`);
+  if (dec.stats.templates !== EXPORTERS * TEMPLATES || dec.stats.templateMisses !== 0)
+    throw new Error(`steady state lost templates: ${dec.stats.templates}, misses ${dec.stats.templateMisses}`);
   // Then every exporter goes silent: the templates expire within one TTL and the tables empty.
   let drainMs = 0;
   let drainMax = 0;
@@ -123,7 +158,8 @@ export async function main(): Promise<void> {
     drainMs += dt;
     drainMax = Math.max(drainMax, dt);
   }
-  if (dec.stats.templates !== 0 || dec.stats.exporters !== 0 || dec.stateBytes() !== 0) throw new Error(`after expiry: ${dec.stats.templates} templates, ${dec.stats.exporters} exporters, ${dec.stateBytes()} bytes`);
+  if (dec.stats.templates !== 0 || dec.stats.exporters !== 0 || dec.stateBytes() !== 0)
+    throw new Error(`after expiry: ${dec.stats.templates} templates, ${dec.stats.exporters} exporters, ${dec.stateBytes()} bytes`);
   gc();
   const heapAfter = process.memoryUsage().heapUsed - heap0;
   console.log(
@@ -150,13 +186,29 @@ function hostileCosts(): void {
     { kind: 'templates', templates: [layouts()[0]] },
   ]);
   const t = layouts()[0];
-  const records = Array.from({ length: 27 }, (_, r) => encodeRecord(t, { [IE.IPV4_SRC_ADDR]: `10.244.0.${r + 1}`, [IE.IN_PKTS]: 1, [IE.IN_BYTES]: 100 }));
-  const goodData = encodeV9({ sysUptimeMs: 3_600_000, unixSecs: 1_760_000_000, sequence: 2, sourceId: 1 }, [{ kind: 'data', templateId: t.id, records }]);
+  const records = Array.from({ length: 27 }, (_, r) =>
+    encodeRecord(t, { [IE.IPV4_SRC_ADDR]: `10.244.0.${r + 1}`, [IE.IN_PKTS]: 1, [IE.IN_BYTES]: 100 }),
+  );
+  const goodData = encodeV9({ sysUptimeMs: 3_600_000, unixSecs: 1_760_000_000, sequence: 2, sourceId: 1 }, [
+    { kind: 'data', templateId: t.id, records },
+  ]);
   const kinds: [string, (n: number) => { payload: Uint8Array; exporter: Exporter }][] = [
     ['good (27 ipt-netflow records)', () => ({ payload: goodData, exporter: { address: '10.0.0.1', port: 2055, key: '10.0.0.1|2055' } })],
-    ['template flood (110 templates)', (n) => ({ payload: templateFlood(n), exporter: { address: '10.9.0.1', port: 1 + (n % 300), key: `10.9.0.1|${1 + (n % 300)}` } })],
-    ['huge template (16,368 fields)', (n) => ({ payload: hugeTemplate(n), exporter: { address: '10.9.0.2', port: 1 + (n % 30), key: `10.9.0.2|${1 + (n % 30)}` } })],
-    ['held flood (280 tiny sets, new exporter)', (n) => ({ payload: heldFlood(n), exporter: { address: `10.8.${(n >> 8) & 255}.${n & 255}`, port: 9, key: `10.8.${(n >> 8) & 255}.${n & 255}|9` } })],
+    [
+      'template flood (110 templates)',
+      (n) => ({ payload: templateFlood(n), exporter: { address: '10.9.0.1', port: 1 + (n % 300), key: `10.9.0.1|${1 + (n % 300)}` } }),
+    ],
+    [
+      'huge template (16,368 fields)',
+      (n) => ({ payload: hugeTemplate(n), exporter: { address: '10.9.0.2', port: 1 + (n % 30), key: `10.9.0.2|${1 + (n % 30)}` } }),
+    ],
+    [
+      'held flood (280 tiny sets, new exporter)',
+      (n) => ({
+        payload: heldFlood(n),
+        exporter: { address: `10.8.${(n >> 8) & 255}.${n & 255}`, port: 9, key: `10.8.${(n >> 8) & 255}.${n & 255}|9` },
+      }),
+    ],
   ];
   const parts: string[] = [];
   for (const [label, make] of kinds) {

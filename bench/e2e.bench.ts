@@ -35,10 +35,23 @@ import { buildNfgen, runNfgen } from './footprint.bench.ts';
 const SENDER = fileURLToPath(new URL('./sender.ts', import.meta.url));
 const ADDRESSES = 4000;
 
-interface SendResult { datagrams: number; records: number; bytes: number; seconds: number; rate: number; cpuSeconds: number }
+interface SendResult {
+  datagrams: number;
+  records: number;
+  bytes: number;
+  seconds: number;
+  rate: number;
+  cpuSeconds: number;
+}
 
 /** One side's outcome, for the side-by-side summary. */
-interface Outcome { best?: { rate: number; cpuPerM: number }; rssMiB: number; exportSteps: number; exportStepsLossy: number; backend?: string }
+interface Outcome {
+  best?: { rate: number; cpuPerM: number };
+  rssMiB: number;
+  exportSteps: number;
+  exportStepsLossy: number;
+  backend?: string;
+}
 
 /** nfgen's binary while the bursty pass runs (see main); undefined for the smooth Node sender. */
 let nfgen: string | undefined;
@@ -47,11 +60,26 @@ function runSender(ports: number[], rate: number, seconds: number, exporters: nu
   if (nfgen) {
     // One exporter sending in sendmmsg bursts of 64, as a busy kernel exporter flushes.
     return runNfgen(nfgen, ports[0], rate, Math.round(rate * seconds)).then((r) => ({
-      datagrams: r.packets, records: r.records, bytes: NaN, seconds: r.seconds, rate: r.pps, cpuSeconds: NaN,
+      datagrams: r.packets,
+      records: r.records,
+      bytes: NaN,
+      seconds: r.seconds,
+      rate: r.pps,
+      cpuSeconds: NaN,
     }));
   }
   return new Promise((resolve, reject) => {
-    const args = [SENDER, '--rate', String(rate), '--seconds', String(seconds), '--exporters', String(exporters), '--addresses', String(ADDRESSES)];
+    const args = [
+      SENDER,
+      '--rate',
+      String(rate),
+      '--seconds',
+      String(seconds),
+      '--exporters',
+      String(exporters),
+      '--addresses',
+      String(ADDRESSES),
+    ];
     for (const p of ports) args.push('--port', String(p));
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -66,11 +94,21 @@ function inventoryFile(dir: string): string {
   return file;
 }
 
-interface Snapshot { records: number; drops: number; cpu: number; rss: number; series: number; otlpOk: number; datagrams: number; perThread: number[] }
+interface Snapshot {
+  records: number;
+  drops: number;
+  cpu: number;
+  rss: number;
+  series: number;
+  otlpOk: number;
+  datagrams: number;
+  perThread: number[];
+}
 
 function snapshot(text: string): Snapshot {
   const s = parsePromText(text);
-  const sum = (name: string, label?: [string, string]) => s.filter((x) => x.name === name && (!label || x.labels[label[0]] === label[1])).reduce((a, x) => a + x.value, 0);
+  const sum = (name: string, label?: [string, string]) =>
+    s.filter((x) => x.name === name && (!label || x.labels[label[0]] === label[1])).reduce((a, x) => a + x.value, 0);
   return {
     records: sum('netflow_k8s_flow_records_total'),
     datagrams: sum('netflow_k8s_datagrams_total'),
@@ -79,12 +117,19 @@ function snapshot(text: string): Snapshot {
     rss: sum('netflow_k8s_process_resident_memory_bytes'),
     series: s.filter((x) => x.name === 'netflow_connection_count').length,
     otlpOk: sum('netflow_k8s_otlp_exports_total', ['result', 'success']),
-    perThread: s.filter((x) => x.name === 'netflow_k8s_receive_thread_datagrams_total').sort((a, b) => Number(a.labels.thread) - Number(b.labels.thread)).map((x) => x.value),
+    perThread: s
+      .filter((x) => x.name === 'netflow_k8s_receive_thread_datagrams_total')
+      .sort((a, b) => Number(a.labels.thread) - Number(b.labels.thread))
+      .map((x) => x.value),
   };
 }
 
 /** Scrape /metrics every `everyMs` while `run` goes on; returns the slowest and the count. */
-async function whileScraping<T>(c: CollectorProcess, everyMs: number, run: () => Promise<T>): Promise<{ result: T; maxMs: number; scrapes: number; bytes: number }> {
+async function whileScraping<T>(
+  c: CollectorProcess,
+  everyMs: number,
+  run: () => Promise<T>,
+): Promise<{ result: T; maxMs: number; scrapes: number; bytes: number }> {
   let stop = false;
   let maxMs = 0;
   let scrapes = 0;
@@ -131,21 +176,35 @@ async function startOtlpSink(): Promise<{ url: string; requests: () => number; b
   let bytes = 0;
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   const raw = (b: Buffer) => b;
-  server.addService({
-    Export: {
-      path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
-      requestStream: false, responseStream: false,
-      requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw,
+  server.addService(
+    {
+      Export: {
+        path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: raw,
+        requestDeserialize: raw,
+        responseSerialize: raw,
+        responseDeserialize: raw,
+      },
     },
-  }, {
-    Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
-      requests++;
-      bytes += call.request.length;
-      cb(null, Buffer.alloc(0));
+    {
+      Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+        requests++;
+        bytes += call.request.length;
+        cb(null, Buffer.alloc(0));
+      },
     },
-  });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
-  return { url: `http://127.0.0.1:${port}`, requests: () => requests, bytes: () => bytes, stop: () => new Promise((r) => server.tryShutdown(() => r())) };
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests: () => requests,
+    bytes: () => bytes,
+    stop: () => new Promise((r) => server.tryShutdown(() => r())),
+  };
 }
 
 /**
@@ -175,24 +234,61 @@ class Ladder {
   }
 }
 
-async function benchCollector(rates: number[], seconds: number, workers: number, exporters: number, backend: string, spread: string): Promise<Outcome> {
+async function benchCollector(
+  rates: number[],
+  seconds: number,
+  workers: number,
+  exporters: number,
+  backend: string,
+  spread: string,
+): Promise<Outcome> {
   const dir = mkdtempSync(join(tmpdir(), 'e2e-bench-'));
   const rx = await startOtlpSink();
   let c: CollectorProcess | undefined;
   try {
     c = await startCollectorProcess([
-      '--inventory', inventoryFile(dir), '--workers', String(workers), '--max-series', '20000', '--merge-interval', '250ms',
-      '--otlp-endpoint', rx.url, '--otlp-interval', '5s', '--udp-backend', backend, '--udp-spread', spread, '--log-level', 'info',
+      '--inventory',
+      inventoryFile(dir),
+      '--workers',
+      String(workers),
+      '--max-series',
+      '20000',
+      '--merge-interval',
+      '250ms',
+      '--otlp-endpoint',
+      rx.url,
+      '--otlp-interval',
+      '5s',
+      '--udp-backend',
+      backend,
+      '--udp-spread',
+      spread,
+      '--log-level',
+      'info',
     ]);
-    const used = c.logs().filter((l) => typeof l.backend === 'string').map((l) => String(l.backend));
+    const used = c
+      .logs()
+      .filter((l) => typeof l.backend === 'string')
+      .map((l) => String(l.backend));
     const why = c.logs().find((l) => typeof l.backend === 'string')?.reason;
     const usedBackend = [...new Set(used)].join('+') || 'unknown';
-    const spreads = [...new Set(c.logs().filter((l) => typeof l.spread === 'string').map((l) => `${String(l.spread)} (${String(l.spreadReason)})`))].join(', ');
+    const spreads = [
+      ...new Set(
+        c
+          .logs()
+          .filter((l) => typeof l.spread === 'string')
+          .map((l) => `${String(l.spread)} (${String(l.spreadReason)})`),
+      ),
+    ].join(', ');
     // Fill the store to its cap first, so every step scrapes and exports ~20,000 series.
     const fill = await runSender([c.udpPort], 5000, 1, exporters);
     let before = await settle(c, fill.records);
-    console.log(`collector: ${workers} receiving thread(s), UDP backend ${usedBackend} (--udp-backend ${backend}: ${String(why)}), datagrams spread by ${spreads}, ${exporters} exporters, ${before.series} series on /metrics`);
-    console.log('  rate dgram/s | sent rate | records sent | counted | lost | kernel drops | CPU s / M records | RSS MiB | slowest scrape ms (n) | OTLP exports | thread split % | CPU s main/recv/v8/other | sender CPU s');
+    console.log(
+      `collector: ${workers} receiving thread(s), UDP backend ${usedBackend} (--udp-backend ${backend}: ${String(why)}), datagrams spread by ${spreads}, ${exporters} exporters, ${before.series} series on /metrics`,
+    );
+    console.log(
+      '  rate dgram/s | sent rate | records sent | counted | lost | kernel drops | CPU s / M records | RSS MiB | slowest scrape ms (n) | OTLP exports | thread split % | CPU s main/recv/v8/other | sender CPU s',
+    );
     const ladder = new Ladder();
     // Steps during which a scrape and an OTLP collection of the whole store ran, and which of them lost.
     const exportSteps: { rate: number; ok: boolean }[] = [];
@@ -211,19 +307,28 @@ async function benchCollector(rates: number[], seconds: number, workers: number,
       const splitTotal = split.reduce((a, b) => a + b, 0) || 1;
       if (run.scrapes > 0 && after.otlpOk > before.otlpOk) exportSteps.push({ rate, ok });
       console.log(
-        `  ${String(rate).padStart(12)} | ${fmt(sent.rate).padStart(9)} | ${fmt(sent.records).padStart(12)} | ${fmt(counted).padStart(9)} | ${fmt(sent.records - counted).padStart(7)} | ${String(drops).padStart(12)} | ${cpuPerM.toFixed(2).padStart(17)} | ${(after.rss / 2 ** 20).toFixed(0).padStart(7)} | ${run.maxMs.toFixed(0).padStart(8)} (${run.scrapes}, ${(run.bytes / 2 ** 20).toFixed(1)} MiB) | ${String(after.otlpOk - before.otlpOk).padStart(12)} | ${split.map((n) => Math.round((100 * n) / splitTotal)).join('/').padStart(14)} | ${byThread.padStart(23)} | ${sent.cpuSeconds.toFixed(2).padStart(12)}${ok ? '' : '   LOSS'}`,
+        `  ${String(rate).padStart(12)} | ${fmt(sent.rate).padStart(9)} | ${fmt(sent.records).padStart(12)} | ${fmt(counted).padStart(9)} | ${fmt(sent.records - counted).padStart(7)} | ${String(drops).padStart(12)} | ${cpuPerM.toFixed(2).padStart(17)} | ${(after.rss / 2 ** 20).toFixed(0).padStart(7)} | ${run.maxMs.toFixed(0).padStart(8)} (${run.scrapes}, ${(run.bytes / 2 ** 20).toFixed(1)} MiB) | ${String(after.otlpOk - before.otlpOk).padStart(12)} | ${split
+          .map((n) => Math.round((100 * n) / splitTotal))
+          .join('/')
+          .padStart(14)} | ${byThread.padStart(23)} | ${sent.cpuSeconds.toFixed(2).padStart(12)}${ok ? '' : '   LOSS'}`,
       );
       before = after;
       if (!ladder.step(rate, sent.rate, ok, cpuPerM)) break;
     }
     const best = ladder.best;
     console.log(`OTLP: ${rx.requests()} requests received, ${(rx.bytes() / 2 ** 20).toFixed(1)} MiB`);
-    if (best) console.log(`collector lossless up to ${fmt(best.rate)} datagrams/s (${fmt(best.rate * 27)} records/s)${ladder.note}, ${best.cpuPerM.toFixed(2)} CPU s per million records, RSS ${(before.rss / 2 ** 20).toFixed(0)} MiB, with /metrics (${before.series} series) scraped every second and OTLP every 5 s`);
+    if (best)
+      console.log(
+        `collector lossless up to ${fmt(best.rate)} datagrams/s (${fmt(best.rate * 27)} records/s)${ladder.note}, ${best.cpuPerM.toFixed(2)} CPU s per million records, RSS ${(before.rss / 2 ** 20).toFixed(0)} MiB, with /metrics (${before.series} series) scraped every second and OTLP every 5 s`,
+      );
     else console.log('collector: no lossless step (machine too busy?)');
     const upTo = exportSteps.filter((x) => best === undefined || x.rate <= best.step);
     return {
-      best: best && { rate: best.rate, cpuPerM: best.cpuPerM }, rssMiB: before.rss / 2 ** 20,
-      exportSteps: upTo.length, exportStepsLossy: upTo.filter((x) => !x.ok).length, backend: usedBackend,
+      best: best && { rate: best.rate, cpuPerM: best.cpuPerM },
+      rssMiB: before.rss / 2 ** 20,
+      exportSteps: upTo.length,
+      exportStepsLossy: upTo.filter((x) => !x.ok).length,
+      backend: usedBackend,
     };
   } finally {
     await c?.stop('SIGTERM');
@@ -254,7 +359,8 @@ function threadCpu(pid: number): Record<ThreadKind, number> {
   for (const t of tasks) {
     try {
       const { name, cpu } = statCpu(readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8'));
-      const kind: ThreadKind = name === 'MainThread' ? 'main' : name.startsWith('netflow-k8s-rec') ? 'receiving' : name.startsWith('V8') ? 'v8' : 'other';
+      const kind: ThreadKind =
+        name === 'MainThread' ? 'main' : name.startsWith('netflow-k8s-rec') ? 'receiving' : name.startsWith('V8') ? 'v8' : 'other';
       out[kind] += cpu;
     } catch {
       // the thread ended between readdir and read
@@ -302,7 +408,9 @@ async function benchNfcapd(rates: number[], seconds: number, exporters: number):
       const ok = flows === sent.records;
       const cpuPerM = ((u1.cpu - u0.cpu) / flows) * 1e6;
       rssMiB = u1.rssMiB;
-      console.log(`  ${String(rate).padStart(12)} | ${fmt(sent.rate).padStart(9)} | ${fmt(sent.records).padStart(12)} | ${fmt(flows).padStart(12)} | ${fmt(sent.records - flows).padStart(7)} | ${cpuPerM.toFixed(2).padStart(17)} | ${u1.rssMiB.toFixed(0).padStart(7)}${ok ? '' : '   LOSS'}`);
+      console.log(
+        `  ${String(rate).padStart(12)} | ${fmt(sent.rate).padStart(9)} | ${fmt(sent.records).padStart(12)} | ${fmt(flows).padStart(12)} | ${fmt(sent.records - flows).padStart(7)} | ${cpuPerM.toFixed(2).padStart(17)} | ${u1.rssMiB.toFixed(0).padStart(7)}${ok ? '' : '   LOSS'}`,
+      );
       if (!ladder.step(rate, sent.rate, ok, cpuPerM)) break;
     } finally {
       if (nf.exitCode === null) nf.kill('SIGKILL');
@@ -310,7 +418,11 @@ async function benchNfcapd(rates: number[], seconds: number, exporters: number):
     }
   }
   const best = ladder.best;
-  console.log(best ? `nfcapd lossless up to ${fmt(best.rate)} datagrams/s (${fmt(best.rate * 27)} records/s)${ladder.note}` : 'nfcapd: no lossless step');
+  console.log(
+    best
+      ? `nfcapd lossless up to ${fmt(best.rate)} datagrams/s (${fmt(best.rate * 27)} records/s)${ladder.note}`
+      : 'nfcapd: no lossless step',
+  );
   return { best: best && { rate: best.rate, cpuPerM: best.cpuPerM }, rssMiB, exportSteps: 0, exportStepsLossy: 0 };
 }
 
@@ -323,11 +435,12 @@ function summary(ours: Outcome, nf: Outcome | undefined): void {
   console.log(`  ${'lossless up to (no loss at any step below)'.padEnd(42)} | ${rate(ours).padEnd(32)} | ${rate(nf)}`);
   console.log(`  ${'CPU s per million records (at that rate)'.padEnd(42)} | ${cpu(ours).padEnd(32)} | ${cpu(nf)}`);
   console.log(`  ${'RSS MiB'.padEnd(42)} | ${rss(ours).padEnd(32)} | ${rss(nf)}`);
-  const costs = ours.exportSteps === 0
-    ? 'not shown (no step up to the best rate had both a scrape and an OTLP collection)'
-    : ours.exportStepsLossy === 0
-      ? `no (${ours.exportSteps} step(s) up to the best rate had scrapes and an OTLP collection, all lossless)`
-      : `YES (${ours.exportStepsLossy} of ${ours.exportSteps} steps with scrapes + OTLP below the best rate lost)`;
+  const costs =
+    ours.exportSteps === 0
+      ? 'not shown (no step up to the best rate had both a scrape and an OTLP collection)'
+      : ours.exportStepsLossy === 0
+        ? `no (${ours.exportSteps} step(s) up to the best rate had scrapes and an OTLP collection, all lossless)`
+        : `YES (${ours.exportStepsLossy} of ${ours.exportSteps} steps with scrapes + OTLP below the best rate lost)`;
   console.log(`  ${'scrapes / OTLP of ~20,000 series cost datagrams'.padEnd(42)} | ${costs}`);
 }
 
@@ -335,13 +448,24 @@ export async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
     allowPositionals: true,
-    options: { backend: { type: 'string', default: 'auto' }, spread: { type: 'string', default: '' }, 'skip-nfcapd': { type: 'boolean', default: false }, sender: { type: 'string', default: 'both' }, workers: { type: 'string', default: '2' }, seconds: { type: 'string', default: '3' }, rates: { type: 'string', default: '20000,30000,40000,50000,60000,80000,100000' }, exporters: { type: 'string', default: '8' } },
+    options: {
+      backend: { type: 'string', default: 'auto' },
+      spread: { type: 'string', default: '' },
+      'skip-nfcapd': { type: 'boolean', default: false },
+      sender: { type: 'string', default: 'both' },
+      workers: { type: 'string', default: '2' },
+      seconds: { type: 'string', default: '3' },
+      rates: { type: 'string', default: '20000,30000,40000,50000,60000,80000,100000' },
+      exporters: { type: 'string', default: '8' },
+    },
     strict: false,
   });
   const rates = String(values.rates).split(',').map(Number);
   const seconds = Number(values.seconds);
   const exporters = Number(values.exporters);
-  console.log(`e2e: ipt-netflow-shaped NetFlow v9, 27 records per datagram, ${seconds} s per step, loopback; load average now ${(await import('node:os')).loadavg()[0].toFixed(1)} on ${(await import('node:os')).availableParallelism()} cores`);
+  console.log(
+    `e2e: ipt-netflow-shaped NetFlow v9, 27 records per datagram, ${seconds} s per step, loopback; load average now ${(await import('node:os')).loadavg()[0].toFixed(1)} on ${(await import('node:os')).availableParallelism()} cores`,
+  );
   const senders = String(values.sender) === 'both' ? ['node', 'nfgen'] : [String(values.sender)];
   const tmp = mkdtempSync(join(tmpdir(), 'e2e-nfgen-'));
   try {
@@ -357,7 +481,14 @@ export async function main(): Promise<void> {
       // The Node sender's 8 exporters are a Deployment's load (datagram spread, as that manifest
       // sets); nfgen's one exporter is a DaemonSet collector's (the default, auto).
       const spread = String(values.spread) || (sender === 'nfgen' ? 'auto' : 'datagram');
-      const ours = await benchCollector(rates, seconds, Number(values.workers), sender === 'nfgen' ? 1 : exporters, String(values.backend), spread);
+      const ours = await benchCollector(
+        rates,
+        seconds,
+        Number(values.workers),
+        sender === 'nfgen' ? 1 : exporters,
+        String(values.backend),
+        spread,
+      );
       if (values['skip-nfcapd']) continue;
       const nf = await benchNfcapd(rates, seconds, sender === 'nfgen' ? 1 : exporters);
       summary(ours, nf);

@@ -25,12 +25,30 @@ const SERIES = 20_000;
 export function fill(): PairStore {
   const s = new PairStore({ level: 'pod', dims: { protocol: true, serverPort: true } });
   const mk = (id: number, i: number): Endpoint => ({
-    id, kind: 'pod', namespace: `team-${i % 40}-namespace`, name: `checkout-service-7d9f8c6b5-${i}`, app: `checkout-${i % 97}`,
-    ownerKind: 'Deployment', ownerName: `checkout-service-${i % 97}`, nodeName: `ip-10-0-${i % 200}-1.eu-west-1.compute.internal`,
+    id,
+    kind: 'pod',
+    namespace: `team-${i % 40}-namespace`,
+    name: `checkout-service-7d9f8c6b5-${i}`,
+    app: `checkout-${i % 97}`,
+    ownerKind: 'Deployment',
+    ownerName: `checkout-service-${i % 97}`,
+    nodeName: `ip-10-0-${i % 200}-1.eu-west-1.compute.internal`,
   });
-  const db: Endpoint = { id: 1, kind: 'pod', namespace: 'payments', name: 'postgres-0', app: 'postgres', ownerKind: 'StatefulSet', ownerName: 'postgres', nodeName: 'n1' };
+  const db: Endpoint = {
+    id: 1,
+    kind: 'pod',
+    namespace: 'payments',
+    name: 'postgres-0',
+    app: 'postgres',
+    ownerKind: 'StatefulSet',
+    ownerName: 'postgres',
+    nodeName: 'n1',
+  };
   const r = new FlowRecord();
-  r.proto = 6; r.dstPort = 5432; r.bytes = 123_456_789; r.packets = 4242;
+  r.proto = 6;
+  r.dstPort = 5432;
+  r.bytes = 123_456_789;
+  r.packets = 4242;
   for (let i = 0; i < SERIES; i++) s.add(mk(i + 2, i), db, 'src-client', r, Date.now());
   return s;
 }
@@ -70,20 +88,30 @@ async function sinkServer(): Promise<{ url: string; stats: { requests: number; b
   const stats = { requests: 0, bytes: 0, largest: 0 };
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
   const raw = (b: Buffer) => b;
-  server.addService({
-    Export: {
-      path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export', requestStream: false, responseStream: false,
-      requestSerialize: raw, requestDeserialize: raw, responseSerialize: () => Buffer.alloc(0), responseDeserialize: raw,
+  server.addService(
+    {
+      Export: {
+        path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: raw,
+        requestDeserialize: raw,
+        responseSerialize: () => Buffer.alloc(0),
+        responseDeserialize: raw,
+      },
+    } as grpc.ServiceDefinition,
+    {
+      Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+        stats.requests++;
+        stats.bytes += call.request.length;
+        stats.largest = Math.max(stats.largest, call.request.length);
+        cb(null, Buffer.alloc(0));
+      },
     },
-  } as grpc.ServiceDefinition, {
-    Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
-      stats.requests++;
-      stats.bytes += call.request.length;
-      stats.largest = Math.max(stats.largest, call.request.length);
-      cb(null, Buffer.alloc(0));
-    },
-  });
-  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  );
+  const port = await new Promise<number>((res, rej) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+  );
   return { url: `http://127.0.0.1:${port}`, stats, stop: () => server.forceShutdown() };
 }
 
@@ -91,13 +119,19 @@ async function sinkServer(): Promise<{ url: string; stats: { requests: number; b
  * OTLP encoding alone: one cumulative collection of the store, serialized by the SDK in the
  * reader's 1,000-point requests, as the gRPC exporter does before sending.
  */
-export function otlpEncoding(store: PairStore, encoder?: OtlpMetricsEncoder): { wallMs: number; cpuMs: number; bytes: number; points: number } {
+export function otlpEncoding(
+  store: PairStore,
+  encoder?: OtlpMetricsEncoder,
+): { wallMs: number; cpuMs: number; bytes: number; points: number } {
   const enc = new StoreMetricProducer(store);
-  const serialize = encoder ? (rm: Parameters<OtlpMetricsEncoder['encode']>[0]) => encoder.encode(rm) : (rm: Parameters<OtlpMetricsEncoder['encode']>[0]) => ProtobufMetricsSerializer.serializeRequest(rm);
+  const serialize = encoder
+    ? (rm: Parameters<OtlpMetricsEncoder['encode']>[0]) => encoder.encode(rm)
+    : (rm: Parameters<OtlpMetricsEncoder['encode']>[0]) => ProtobufMetricsSerializer.serializeRequest(rm);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const scope = enc.collectScope();
-  let bytes = 0, points = 0;
+  let bytes = 0,
+    points = 0;
   for (const metric of scope.metrics) {
     points += metric.dataPoints.length;
     for (let i = 0; i < metric.dataPoints.length; i += 1000) {
@@ -116,33 +150,65 @@ export async function main(): Promise<void> {
   const page = prom.render();
   const p = timeIt(15, () => prom.render());
   // What a scrape really pays: the rope flattened into bytes for the socket.
-  const pb = timeIt(15, () => { Buffer.from(prom.render()); });
-  console.log(`prometheus text: ${SERIES} series x 3 families, ${(page.length / 1e6).toFixed(1)} MB: first render ${ms(first.min)} (builds label cache), then median ${ms(p.median)} (min ${ms(p.min)}); with flattening to bytes median ${ms(pb.median)}`);
+  const pb = timeIt(15, () => {
+    Buffer.from(prom.render());
+  });
+  console.log(
+    `prometheus text: ${SERIES} series x 3 families, ${(page.length / 1e6).toFixed(1)} MB: first render ${ms(first.min)} (builds label cache), then median ${ms(p.median)} (min ${ms(p.min)}); with flattening to bytes median ${ms(pb.median)}`,
+  );
 
   const producer = new StoreMetricProducer(store);
   const c0 = timeIt(1, () => producer.collectScope());
   const c = timeIt(15, () => producer.collectScope());
-  console.log(`otel producer: ${SERIES * 3} data points per collection: first ${ms(c0.min)} (builds attribute cache), then median ${ms(c.median)}, min ${ms(c.min)}`);
+  console.log(
+    `otel producer: ${SERIES * 3} data points per collection: first ${ms(c0.min)} (builds attribute cache), then median ${ms(c.median)}, min ${ms(c.min)}`,
+  );
 
   const resource = buildResource({ clusterName: 'bench' });
   const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
-  const heapMiB = () => { gc(); return process.memoryUsage().heapUsed / 2 ** 20; };
+  const heapMiB = () => {
+    gc();
+    return process.memoryUsage().heapUsed / 2 ** 20;
+  };
   const ownPage = new OtelPrometheusText({ store, resourceAttributes: resource.attributes });
   const o0 = timeIt(1, () => Buffer.from(ownPage.render()));
   const h0 = heapMiB();
   let kept = ownPage.render();
   const ownHeap = heapMiB() - h0;
-  const oo = timeIt(15, () => { Buffer.from(ownPage.render()); });
-  console.log(`/metrics/otel (own renderer): ${(kept.length / 1e6).toFixed(1)} MB, first ${ms(o0.min)} (builds label text), then median ${ms(oo.median)} (min ${ms(oo.min)}) with flattening to bytes; one page adds ${ownHeap.toFixed(0)} MiB of heap until collected`);
+  const oo = timeIt(15, () => {
+    Buffer.from(ownPage.render());
+  });
+  console.log(
+    `/metrics/otel (own renderer): ${(kept.length / 1e6).toFixed(1)} MB, first ${ms(o0.min)} (builds label text), then median ${ms(oo.median)} (min ${ms(oo.min)}) with flattening to bytes; one page adds ${ownHeap.toFixed(0)} MiB of heap until collected`,
+  );
   const otel = new OtelPrometheus({ store, resource });
   const fakeRes = () => {
     let body = '';
-    return { statusCode: 0, setHeader() {}, end(b: string) { body = b; }, get body() { return body; } };
+    return {
+      statusCode: 0,
+      setHeader() {},
+      end(b: string) {
+        body = b;
+      },
+      get body() {
+        return body;
+      },
+    };
   };
-  const scrape = () => new Promise<void>((r) => { const res = fakeRes(); res.end = (b: string) => { kept = b; r(); }; otel.handler({} as never, res as never); });
+  const scrape = () =>
+    new Promise<void>((r) => {
+      const res = fakeRes();
+      res.end = (b: string) => {
+        kept = b;
+        r();
+      };
+      otel.handler({} as never, res as never);
+    });
   await scrape();
   const o = await longestStall(scrape);
-  console.log(`/metrics/otel (official @opentelemetry/exporter-prometheus, the reference): ${ms(o.took)} per scrape, longest event-loop stall ${ms(o.stall)}`);
+  console.log(
+    `/metrics/otel (official @opentelemetry/exporter-prometheus, the reference): ${ms(o.took)} per scrape, longest event-loop stall ${ms(o.stall)}`,
+  );
   assert.equal(kept, ownPage.render(), 'the two pages are equal');
   await otel.shutdown();
 
@@ -150,7 +216,9 @@ export async function main(): Promise<void> {
   for (let round = 0; round < 3; round++) {
     const r = otlpEncoding(store);
     const o = otlpEncoding(store, ours);
-    console.log(`otlp encoding of ${SERIES * 3} points (collection and 1,000-point requests), run ${round + 1}: the SDK's ProtobufMetricsSerializer ${ms(r.cpuMs)} CPU, ours (same bytes) ${ms(o.cpuMs)} CPU, ${(o.bytes / 1e6).toFixed(1)} MB`);
+    console.log(
+      `otlp encoding of ${SERIES * 3} points (collection and 1,000-point requests), run ${round + 1}: the SDK's ProtobufMetricsSerializer ${ms(r.cpuMs)} CPU, ours (same bytes) ${ms(o.cpuMs)} CPU, ${(o.bytes / 1e6).toFixed(1)} MB`,
+    );
   }
 
   const sink = await sinkServer();
@@ -161,7 +229,9 @@ export async function main(): Promise<void> {
     const cpu0 = process.cpuUsage();
     const { took, stall } = await longestStall(() => otlp.forceFlush());
     const cpu = process.cpuUsage(cpu0);
-    console.log(`otlp grpc export, batches of ${batch} points: ${ms(took)} (${ms((cpu.user + cpu.system) / 1000)} CPU, the sink's receiving included) for ${SERIES * 3} points in ${sink.stats.requests} requests (${(sink.stats.bytes / 1e6).toFixed(1)} MB, largest ${(sink.stats.largest / 1048576).toFixed(2)} MiB), longest event-loop stall ${ms(stall)}`);
+    console.log(
+      `otlp grpc export, batches of ${batch} points: ${ms(took)} (${ms((cpu.user + cpu.system) / 1000)} CPU, the sink's receiving included) for ${SERIES * 3} points in ${sink.stats.requests} requests (${(sink.stats.bytes / 1e6).toFixed(1)} MB, largest ${(sink.stats.largest / 1048576).toFixed(2)} MiB), longest event-loop stall ${ms(stall)}`,
+    );
     await otlp.shutdown();
   }
   sink.stop();

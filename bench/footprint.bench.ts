@@ -54,12 +54,21 @@ export function buildNfgen(dir: string): string | undefined {
   return out;
 }
 
-export interface NfgenResult { packets: number; records: number; seconds: number; pps: number }
+export interface NfgenResult {
+  packets: number;
+  records: number;
+  seconds: number;
+  pps: number;
+}
 
 /** Sends `packets` datagrams at `rate` to 127.0.0.1:port with the issue's shape of traffic. */
 export function runNfgen(bin: string, port: number, rate: number, packets: number, extra: string[] = []): Promise<NfgenResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['-d', String(port), '-n', String(packets), '-r', String(rate), '-P', '4000', '-C', '20000', '-x', '5', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      bin,
+      ['-d', String(port), '-n', String(packets), '-r', String(rate), '-P', '4000', '-C', '20000', '-x', '5', ...extra],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => {
@@ -90,10 +99,19 @@ function smapsRollup(pid: number): Record<string, number> {
   return out;
 }
 
-interface HeapReport { used: number; committed: number; spaces: Record<string, number> }
-interface IsolateBreakdown { name: string; heap: HeapReport }
+interface HeapReport {
+  used: number;
+  committed: number;
+  spaces: Record<string, number>;
+}
+interface IsolateBreakdown {
+  name: string;
+  heap: HeapReport;
+}
 
-function heapOf(r: { javascriptHeap?: { totalMemory: number; usedMemory: number; heapSpaces: Record<string, { memorySize: number; used: number }> } }): HeapReport {
+function heapOf(r: {
+  javascriptHeap?: { totalMemory: number; usedMemory: number; heapSpaces: Record<string, { memorySize: number; used: number }> };
+}): HeapReport {
   const h = r.javascriptHeap;
   const spaces: Record<string, number> = {};
   for (const [k, v] of Object.entries(h?.heapSpaces ?? {})) spaces[k] = v.memorySize / MiB;
@@ -123,31 +141,66 @@ async function isolateBreakdown(pid: number, dir: string): Promise<IsolateBreakd
 function printBreakdown(label: string, pid: number, isolates: IsolateBreakdown[]): void {
   const s = smapsRollup(pid);
   const heaps = isolates.reduce((a, x) => a + x.heap.committed, 0);
-  console.log(`  ${label}: RSS ${s.Rss?.toFixed(0)} MiB = anonymous ${s.Anonymous?.toFixed(0)} + file-backed ${((s.Rss ?? 0) - (s.Anonymous ?? 0)).toFixed(0)} (code, shared libraries); V8 heaps committed ${heaps.toFixed(0)} MiB, the rest of the anonymous memory is native (buffers, malloc, thread stacks)`);
+  console.log(
+    `  ${label}: RSS ${s.Rss?.toFixed(0)} MiB = anonymous ${s.Anonymous?.toFixed(0)} + file-backed ${((s.Rss ?? 0) - (s.Anonymous ?? 0)).toFixed(0)} (code, shared libraries); V8 heaps committed ${heaps.toFixed(0)} MiB, the rest of the anonymous memory is native (buffers, malloc, thread stacks)`,
+  );
   for (const x of isolates) {
     const sp = x.heap.spaces;
     const young = (sp.new_space ?? 0) + (sp.semi_space ?? 0);
     const code = (sp.code_space ?? 0) + (sp.code_large_object_space ?? 0);
     const large = (sp.large_object_space ?? 0) + (sp.new_large_object_space ?? 0);
-    console.log(`    ${x.name.padEnd(12)} heap committed ${x.heap.committed.toFixed(1).padStart(6)} MiB (used ${x.heap.used.toFixed(1)}): new ${young.toFixed(1)}, old ${(sp.old_space ?? 0).toFixed(1)}, code ${code.toFixed(1)}, large objects ${large.toFixed(1)}, other ${(x.heap.committed - young - code - large - (sp.old_space ?? 0)).toFixed(1)}`);
+    console.log(
+      `    ${x.name.padEnd(12)} heap committed ${x.heap.committed.toFixed(1).padStart(6)} MiB (used ${x.heap.used.toFixed(1)}): new ${young.toFixed(1)}, old ${(sp.old_space ?? 0).toFixed(1)}, code ${code.toFixed(1)}, large objects ${large.toFixed(1)}, other ${(x.heap.committed - young - code - large - (sp.old_space ?? 0)).toFixed(1)}`,
+    );
   }
 }
 
 async function otlpSink(): Promise<{ url: string; stop: () => Promise<void> }> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * MiB });
   const raw = (b: Buffer) => b;
-  server.addService({
-    Export: { path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export', requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw },
-  }, { Export: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.alloc(0)) });
-  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  server.addService(
+    {
+      Export: {
+        path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: raw,
+        requestDeserialize: raw,
+        responseSerialize: raw,
+        responseDeserialize: raw,
+      },
+    },
+    { Export: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.alloc(0)) },
+  );
+  const port = await new Promise<number>((res, rej) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+  );
   return { url: `http://127.0.0.1:${port}`, stop: () => new Promise((r) => server.tryShutdown(() => r())) };
 }
 
-const sum = (text: string, name: string) => parsePromText(text).filter((x) => x.name === name).reduce((a, x) => a + x.value, 0);
+const sum = (text: string, name: string) =>
+  parsePromText(text)
+    .filter((x) => x.name === name)
+    .reduce((a, x) => a + x.value, 0);
 
-interface Ours { idleMiB: number; peakMiB: number; slowestMetricsMs: number; slowestOtelMs: number; otelAddMiB: number; lost: number; sent: number }
+interface Ours {
+  idleMiB: number;
+  peakMiB: number;
+  slowestMetricsMs: number;
+  slowestOtelMs: number;
+  otelAddMiB: number;
+  lost: number;
+  sent: number;
+}
 
-async function benchOurs(nfgen: string | undefined, rate: number, seconds: number, workers: number, spread: string, nodeOptions: string): Promise<Ours> {
+async function benchOurs(
+  nfgen: string | undefined,
+  rate: number,
+  seconds: number,
+  workers: number,
+  spread: string,
+  nodeOptions: string,
+): Promise<Ours> {
   const dir = mkdtempSync(join(tmpdir(), 'footprint-'));
   const reports = join(dir, 'reports');
   spawnSync('mkdir', [reports]);
@@ -156,15 +209,36 @@ async function benchOurs(nfgen: string | undefined, rate: number, seconds: numbe
   const sink = await otlpSink();
   let c: CollectorProcess | undefined;
   try {
-    c = await startCollectorProcess([
-      '--inventory', inv, '--workers', String(workers), '--max-series', '20000', '--otlp-endpoint', sink.url, '--otlp-interval', '5s',
-      '--udp-spread', spread, '--log-level', 'info',
-    ], { env: { NODE_OPTIONS: `--report-on-signal --report-signal=SIGUSR2 --report-directory=${reports} --report-exclude-network --report-exclude-env ${nodeOptions}` } });
+    c = await startCollectorProcess(
+      [
+        '--inventory',
+        inv,
+        '--workers',
+        String(workers),
+        '--max-series',
+        '20000',
+        '--otlp-endpoint',
+        sink.url,
+        '--otlp-interval',
+        '5s',
+        '--udp-spread',
+        spread,
+        '--log-level',
+        'info',
+      ],
+      {
+        env: {
+          NODE_OPTIONS: `--report-on-signal --report-signal=SIGUSR2 --report-directory=${reports} --report-exclude-network --report-exclude-env ${nodeOptions}`,
+        },
+      },
+    );
     const pid = c.child.pid!;
     while ((await c.get('/readyz')).status !== 200) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 3000));
     const idleMiB = rssMiB(pid);
-    console.log(`netflow-k8s run: ${workers} receiving threads, 4,000 pods, OTLP every 5 s, --udp-spread ${spread}, node ${nodeOptions || '(no flags)'}`);
+    console.log(
+      `netflow-k8s run: ${workers} receiving threads, 4,000 pods, OTLP every 5 s, --udp-spread ${spread}, node ${nodeOptions || '(no flags)'}`,
+    );
     printBreakdown('idle', pid, await isolateBreakdown(pid, reports));
     if (!nfgen) return { idleMiB, peakMiB: NaN, slowestMetricsMs: NaN, slowestOtelMs: NaN, otelAddMiB: NaN, lost: NaN, sent: NaN };
 
@@ -173,7 +247,9 @@ async function benchOurs(nfgen: string | undefined, rate: number, seconds: numbe
     let stop = false;
     const sampler = setInterval(() => (peakMiB = Math.max(peakMiB, rssMiB(pid))), 50);
     const drops: { s: number; drops: number }[] = [];
-    let slowestMetricsMs = 0, slowestOtelMs = 0, otelAddMiB = 0;
+    let slowestMetricsMs = 0,
+      slowestOtelMs = 0,
+      otelAddMiB = 0;
     const failed: string[] = [];
     const scraper = (async () => {
       let last = 0;
@@ -184,7 +260,9 @@ async function benchOurs(nfgen: string | undefined, rate: number, seconds: numbe
           body = (await c!.get('/metrics')).body;
         } catch (err) {
           // A main thread stalled past the keep-alive timeout resets the connection the client reuses.
-          failed.push(`${Math.round((a - t0) / 1000)} s: ${String((err as Error).cause ?? err)} after ${Math.round(performance.now() - a)} ms`);
+          failed.push(
+            `${Math.round((a - t0) / 1000)} s: ${String((err as Error).cause ?? err)} after ${Math.round(performance.now() - a)} ms`,
+          );
         }
         slowestMetricsMs = Math.max(slowestMetricsMs, performance.now() - a);
         const d = sum(body, 'netflow_k8s_udp_socket_drops_total');
@@ -193,7 +271,9 @@ async function benchOurs(nfgen: string | undefined, rate: number, seconds: numbe
         if (i % 5 === 2) {
           const r0 = rssMiB(pid);
           const b = performance.now();
-          await c!.get('/metrics/otel').catch((err: unknown) => failed.push(`${Math.round((b - t0) / 1000)} s: /metrics/otel ${String((err as Error).cause ?? err)}`));
+          await c!
+            .get('/metrics/otel')
+            .catch((err: unknown) => failed.push(`${Math.round((b - t0) / 1000)} s: /metrics/otel ${String((err as Error).cause ?? err)}`));
           slowestOtelMs = Math.max(slowestOtelMs, performance.now() - b);
           otelAddMiB = Math.max(otelAddMiB, rssMiB(pid) - r0);
         }
@@ -204,13 +284,21 @@ async function benchOurs(nfgen: string | undefined, rate: number, seconds: numbe
     await new Promise((r) => setTimeout(r, 1500));
     stop = true;
     await scraper.catch((err: unknown) => {
-      throw new Error(`scrape failed (${String(err)}); collector stderr:\n${c!.stderr().slice(-3000)}\nlast log lines:\n${c!.logs().slice(-10).map((l) => JSON.stringify(l)).join('\n')}`);
+      throw new Error(
+        `scrape failed (${String(err)}); collector stderr:\n${c!.stderr().slice(-3000)}\nlast log lines:\n${c!
+          .logs()
+          .slice(-10)
+          .map((l) => JSON.stringify(l))
+          .join('\n')}`,
+      );
     });
     clearInterval(sampler);
     const text = (await c.get('/metrics')).body;
     const counted = sum(text, 'netflow_k8s_flow_records_total');
     const lost = sent.records - counted;
-    console.log(`  nfgen: ${sent.packets.toLocaleString('en-US')} datagrams (${sent.records.toLocaleString('en-US')} records) at ${Math.round(sent.pps).toLocaleString('en-US')}/s; counted ${counted.toLocaleString('en-US')} records, lost ${lost.toLocaleString('en-US')}; kernel drops by second after ready: ${drops.length ? drops.map((d) => `${d.s} s: ${d.drops}`).join(', ') : 'none'}`);
+    console.log(
+      `  nfgen: ${sent.packets.toLocaleString('en-US')} datagrams (${sent.records.toLocaleString('en-US')} records) at ${Math.round(sent.pps).toLocaleString('en-US')}/s; counted ${counted.toLocaleString('en-US')} records, lost ${lost.toLocaleString('en-US')}; kernel drops by second after ready: ${drops.length ? drops.map((d) => `${d.s} s: ${d.drops}`).join(', ') : 'none'}`,
+    );
     if (failed.length > 0) console.log(`  failed scrapes: ${failed.join('; ')}`);
     printBreakdown('after load', pid, await isolateBreakdown(pid, reports));
     return { idleMiB, peakMiB, slowestMetricsMs, slowestOtelMs, otelAddMiB, lost, sent: sent.records };
@@ -250,14 +338,26 @@ async function benchNfcapd(nfgen: string, rate: number, seconds: number): Promis
 
 export async function main(): Promise<void> {
   const { values } = parseArgs({
-    args: process.argv.slice(2), allowPositionals: true, strict: false,
-    options: { rate: { type: 'string', default: '60000' }, seconds: { type: 'string', default: '20' }, workers: { type: 'string', default: '2' }, spread: { type: 'string', default: 'auto' }, 'skip-nfcapd': { type: 'boolean', default: false }, 'node-options': { type: 'string', default: imageNodeFlags() } },
+    args: process.argv.slice(2),
+    allowPositionals: true,
+    strict: false,
+    options: {
+      rate: { type: 'string', default: '60000' },
+      seconds: { type: 'string', default: '20' },
+      workers: { type: 'string', default: '2' },
+      spread: { type: 'string', default: 'auto' },
+      'skip-nfcapd': { type: 'boolean', default: false },
+      'node-options': { type: 'string', default: imageNodeFlags() },
+    },
   });
-  const rate = Number(values.rate), seconds = Number(values.seconds);
+  const rate = Number(values.rate),
+    seconds = Number(values.seconds);
   const tmp = mkdtempSync(join(tmpdir(), 'nfgen-'));
   try {
     const nfgen = buildNfgen(tmp);
-    console.log(`footprint: nfgen -P 4000 -C 20000 -x 5 -r ${rate} for ${seconds} s from the first second after ready; load average now ${(await import('node:os')).loadavg()[0].toFixed(1)}`);
+    console.log(
+      `footprint: nfgen -P 4000 -C 20000 -x 5 -r ${rate} for ${seconds} s from the first second after ready; load average now ${(await import('node:os')).loadavg()[0].toFixed(1)}`,
+    );
     const ours = await benchOurs(nfgen, rate, seconds, Number(values.workers), String(values.spread), String(values['node-options']));
     const nf = nfgen && !values['skip-nfcapd'] ? await benchNfcapd(nfgen, rate, seconds) : undefined;
     const f = (n: number | undefined, d = 0) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(d));
@@ -266,14 +366,21 @@ export async function main(): Promise<void> {
     console.log(`  ${'RSS idle MiB'.padEnd(34)} | ${f(ours.idleMiB).padEnd(12)} | n/a`);
     console.log(`  ${'RSS peak MiB'.padEnd(34)} | ${f(ours.peakMiB).padEnd(12)} | ${f(nf?.rssMiB)}`);
     console.log(`  ${'slowest /metrics ms'.padEnd(34)} | ${f(ours.slowestMetricsMs).padEnd(12)} | n/a`);
-    console.log(`  ${'slowest /metrics/otel ms (+MiB)'.padEnd(34)} | ${`${f(ours.slowestOtelMs)} (+${f(ours.otelAddMiB)})`.padEnd(12)} | n/a`);
+    console.log(
+      `  ${'slowest /metrics/otel ms (+MiB)'.padEnd(34)} | ${`${f(ours.slowestOtelMs)} (+${f(ours.otelAddMiB)})`.padEnd(12)} | n/a`,
+    );
     console.log(`  ${'records lost'.padEnd(34)} | ${f(ours.lost).padEnd(12)} | ${f(nf?.lost)}`);
     // In this process, on a store of 20,000 pairs: what one OTLP export's encoding costs the main thread.
     const store = fill();
     const encoder = new OtlpMetricsEncoder();
     const enc = [0, 1, 2].map(() => otlpEncoding(store, encoder));
     const sdk = [0, 1, 2].map(() => otlpEncoding(store));
-    console.log(`  ${`OTLP encoding CPU ms, ${enc[0].points} points`.padEnd(34)} | ${enc.map((e) => e.cpuMs.toFixed(0)).join(', ').padEnd(12)} | n/a   (the SDK's serializer: ${sdk.map((e) => e.cpuMs.toFixed(0)).join(', ')})`);
+    console.log(
+      `  ${`OTLP encoding CPU ms, ${enc[0].points} points`.padEnd(34)} | ${enc
+        .map((e) => e.cpuMs.toFixed(0))
+        .join(', ')
+        .padEnd(12)} | n/a   (the SDK's serializer: ${sdk.map((e) => e.cpuMs.toFixed(0)).join(', ')})`,
+    );
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -48,12 +48,23 @@ function cluster(): { pods: SlimPod[]; services: SlimService[]; now: number } {
       ownerKind: 'Deployment',
       ownerName: app,
       labels: { app, 'pod-template-hash': '7d9f8b6c5', 'app.kubernetes.io/part-of': ns },
-      ports: [{ port: 8080, name: 'http', protocol: 'TCP' }, { port: 9090, name: 'metrics', protocol: 'TCP' }],
+      ports: [
+        { port: 8080, name: 'http', protocol: 'TCP' },
+        { port: 9090, name: 'metrics', protocol: 'TCP' },
+      ],
     });
   }
   const services: SlimService[] = [];
   for (let i = 0; i < SERVICES; i++) {
-    services.push({ uid: `svc-${i}`, namespace: `team-${i % 25}`, name: `app-${i}`, clusterIPs: [`10.96.${i >> 8}.${i & 255}`], ports: [{ port: 80, protocol: 'TCP' }], targetPorts: ['http'], selector: { app: `app-${i}` } });
+    services.push({
+      uid: `svc-${i}`,
+      namespace: `team-${i % 25}`,
+      name: `app-${i}`,
+      clusterIPs: [`10.96.${i >> 8}.${i & 255}`],
+      ports: [{ port: 80, protocol: 'TCP' }],
+      targetPorts: ['http'],
+      selector: { app: `app-${i}` },
+    });
   }
   return { pods, services, now };
 }
@@ -67,15 +78,22 @@ function records(family: 4 | 6, n: number, now: number, mix: 'pods' | 'mixed'): 
     const kind = mix === 'pods' ? 0 : i % 4; // pod, node, service, external
     const srcText = family === 4 ? `10.244.${a >> 8}.${a & 255}` : `fd00:10:244::${a.toString(16)}`;
     const dstText =
-      kind === 0 ? (family === 4 ? `10.244.${b >> 8}.${b & 255}` : `fd00:10:244::${b.toString(16)}`)
-      : kind === 1 ? `192.168.${(b % NODES) >> 8}.${(b % NODES) & 255}`
-      : kind === 2 ? `10.96.${(b % SERVICES) >> 8}.${(b % SERVICES) & 255}`
-      : `203.0.113.${b & 255}`;
+      kind === 0
+        ? family === 4
+          ? `10.244.${b >> 8}.${b & 255}`
+          : `fd00:10:244::${b.toString(16)}`
+        : kind === 1
+          ? `192.168.${(b % NODES) >> 8}.${(b % NODES) & 255}`
+          : kind === 2
+            ? `10.96.${(b % SERVICES) >> 8}.${(b % SERVICES) & 255}`
+            : `203.0.113.${b & 255}`;
     const s = parseAddress(srcText)!;
     const d = parseAddress(dstText)!;
     r.family = s.family === 4 && d.family === 4 ? 4 : 6;
-    if (s.family === 4) r.src4 = s.v4; else r.src6.set(s.v6);
-    if (d.family === 4) r.dst4 = d.v4; else r.dst6.set(d.v6);
+    if (s.family === 4) r.src4 = s.v4;
+    else r.src6.set(s.v6);
+    if (d.family === 4) r.dst4 = d.v4;
+    else r.dst6.set(d.v6);
     if (r.family === 6 && (s.family === 4 || d.family === 4)) continue;
     r.proto = 6;
     r.srcPort = 32768 + (i % 28000);
@@ -88,12 +106,23 @@ function records(family: 4 | 6, n: number, now: number, mix: 'pods' | 'mixed'): 
 
 function countGcs(): { stop: () => number } {
   let n = 0;
-  const obs = new PerformanceObserver((list) => { n += list.getEntries().length; });
+  const obs = new PerformanceObserver((list) => {
+    n += list.getEntries().length;
+  });
   obs.observe({ entryTypes: ['gc'] });
-  return { stop: () => { obs.disconnect(); return n; } };
+  return {
+    stop: () => {
+      obs.disconnect();
+      return n;
+    },
+  };
 }
 
-function lookupRate(idx: IdentityIndex, recs: FlowRecord[], withRole: boolean): { perSec: number; wallPerSec: number; gcs: number; check: number } {
+function lookupRate(
+  idx: IdentityIndex,
+  recs: FlowRecord[],
+  withRole: boolean,
+): { perSec: number; wallPerSec: number; gcs: number; check: number } {
   let check = 0;
   // Warm up so the timed loop runs optimised code.
   for (let k = 0; k < 50; k++) for (const r of recs) check += idx.resolveSrc(r).id + idx.resolveDst(r).id;
@@ -138,12 +167,16 @@ export async function main(): Promise<void> {
     const st = held.stats;
     held = undefined;
     const without = await heap();
-    console.log(`identify: index memory for ${PODS} pods (${dual ? 'dual-stack' : 'IPv4'}), ${NODES} nodes, ${SERVICES} services: ${((withIndex - without) / 1048576).toFixed(2)} MB (${((withIndex - without) / PODS).toFixed(0)} B a pod; address tables ${(st.tableBytes / 1048576).toFixed(2)} MB for ${st.ipv4Addresses} v4 + ${st.ipv6Addresses} v6 addresses)`);
+    console.log(
+      `identify: index memory for ${PODS} pods (${dual ? 'dual-stack' : 'IPv4'}), ${NODES} nodes, ${SERVICES} services: ${((withIndex - without) / 1048576).toFixed(2)} MB (${((withIndex - without) / PODS).toFixed(0)} B a pod; address tables ${(st.tableBytes / 1048576).toFixed(2)} MB for ${st.ipv4Addresses} v4 + ${st.ipv6Addresses} v6 addresses)`,
+    );
   }
   const t0 = performance.now();
   const idx = build(true);
   const buildMs = performance.now() - t0;
-  console.log(`identify: building the dual-stack index (${PODS} pods, ${NODES} nodes, ${SERVICES} services): ${buildMs.toFixed(0)} ms (${((PODS + NODES + SERVICES) / (buildMs / 1000) / 1000).toFixed(0)}k objects/s)`);
+  console.log(
+    `identify: building the dual-stack index (${PODS} pods, ${NODES} nodes, ${SERVICES} services): ${buildMs.toFixed(0)} ms (${((PODS + NODES + SERVICES) / (buildMs / 1000) / 1000).toFixed(0)}k objects/s)`,
+  );
 
   const fmt = (r: { perSec: number; wallPerSec: number; gcs: number }): string =>
     `${(r.perSec / 1e6).toFixed(1)} M lookups per CPU-second (${(r.wallPerSec / 1e6).toFixed(1)} M/s wall clock), ${r.gcs} GCs while timed`;
@@ -154,7 +187,6 @@ export async function main(): Promise<void> {
   console.log(`identify: IPv4 mixed with role(): ${fmt(lookupRate(idx, mixed4, true))}`);
   const pods6 = records(6, 4096, now, 'pods');
   console.log(`identify: IPv6 pod→pod resolveSrc+resolveDst: ${fmt(lookupRate(idx, pods6, false))}`);
-
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -28,11 +28,17 @@ async function child(mode: 'full' | 'slim'): Promise<Figures> {
   const gc = (globalThis as { gc?: () => void }).gc!;
   const server = await FakeApiServer.start();
   for (let i = 0; i < PODS; i++) {
-    server.create('pods', pod({
-      name: `app-${i % 50}-7d9f8-${i}`, namespace: `ns-${i % 20}`, ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-      labels: { app: `app-${i % 50}`, 'pod-template-hash': '7d9f8', tier: 'backend' }, ports: [8080, { port: 9090, name: 'metrics' }],
-      owner: { kind: 'ReplicaSet', name: `app-${i % 50}-7d9f8` },
-    }));
+    server.create(
+      'pods',
+      pod({
+        name: `app-${i % 50}-7d9f8-${i}`,
+        namespace: `ns-${i % 20}`,
+        ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+        labels: { app: `app-${i % 50}`, 'pod-template-hash': '7d9f8', tier: 'backend' },
+        ports: [8080, { port: 9090, name: 'metrics' }],
+        owner: { kind: 'ReplicaSet', name: `app-${i % 50}-7d9f8` },
+      }),
+    );
   }
   const { kubeConfig } = loadKubeConfig({ kubeconfig: server.writeKubeconfig() });
   const core = kubeConfig.makeApiClient(CoreV1Api);
@@ -51,7 +57,14 @@ async function child(mode: 'full' | 'slim'): Promise<Figures> {
     const source = new KubeSource({
       kubeConfig,
       // The index would hold the same slim objects; here a list stands in for it.
-      listener: { upsertPod: (p) => slimPods.push(p), deletePod() {}, upsertNode() {}, deleteNode() {}, upsertService() {}, deleteService() {} },
+      listener: {
+        upsertPod: (p) => slimPods.push(p),
+        deletePod() {},
+        upsertNode() {},
+        deleteNode() {},
+        upsertService() {},
+        deleteService() {},
+      },
     });
     source.start();
     await source.ready;
@@ -69,14 +82,19 @@ async function child(mode: 'full' | 'slim'): Promise<Figures> {
 export async function main(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   const run = async (mode: string): Promise<Figures> => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', self], { env: { ...process.env, [MODE_ENV]: mode }, timeout: 120_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', self], {
+      env: { ...process.env, [MODE_ENV]: mode },
+      timeout: 120_000,
+    });
     return JSON.parse(stdout) as Figures;
   };
   const full = await run('full');
   const slim = await run('slim');
   for (const f of [full, slim]) {
     const label = f.mode === 'full' ? 'makeInformer (whole objects)' : 'kube-source (slim)          ';
-    console.log(`informer ${label}: ${f.pods} pods held, heap ${(f.heapBytes / 1048576).toFixed(1)} MiB (${Math.round(f.heapBytes / f.pods)} B/pod), first list ${f.listMs.toFixed(0)} ms`);
+    console.log(
+      `informer ${label}: ${f.pods} pods held, heap ${(f.heapBytes / 1048576).toFixed(1)} MiB (${Math.round(f.heapBytes / f.pods)} B/pod), first list ${f.listMs.toFixed(0)} ms`,
+    );
   }
   console.log(`informer memory: slim holds ${(full.heapBytes / Math.max(1, slim.heapBytes)).toFixed(1)}x less for ${PODS} pods`);
 }

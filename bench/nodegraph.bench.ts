@@ -39,7 +39,14 @@ class Synthetic implements PairSource {
   }
   forEachPair(visit: PairVisitor): void {
     for (let i = 0; i < PAIRS; i++) {
-      visit(this.ends[this.src[i]], this.ends[this.dst[i]], ROLES[i % 3], this.counts[3 * i], this.counts[3 * i + 1], this.counts[3 * i + 2]);
+      visit(
+        this.ends[this.src[i]],
+        this.ends[this.dst[i]],
+        ROLES[i % 3],
+        this.counts[3 * i],
+        this.counts[3 * i + 1],
+        this.counts[3 * i + 2],
+      );
     }
   }
 }
@@ -63,8 +70,12 @@ export async function main(): Promise<void> {
   gc();
   const heap1 = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
   tickMs.sort((a, b) => a - b);
-  console.log(`live window, ${PAIRS} pairs: snapshot median ${tickMs[tickMs.length >> 1].toFixed(1)} ms, p95 ${tickMs[Math.floor(tickMs.length * 0.95)].toFixed(1)} ms`);
-  console.log(`live window ring full: ${live.snapshotCount} snapshots, ${((heap1 - heap0) / 1048576).toFixed(1)} MiB (heap + array buffers)`);
+  console.log(
+    `live window, ${PAIRS} pairs: snapshot median ${tickMs[tickMs.length >> 1].toFixed(1)} ms, p95 ${tickMs[Math.floor(tickMs.length * 0.95)].toFixed(1)} ms`,
+  );
+  console.log(
+    `live window ring full: ${live.snapshotCount} snapshots, ${((heap1 - heap0) / 1048576).toFixed(1)} MiB (heap + array buffers)`,
+  );
 
   // The same, with new end objects on every visit (no identity cache): the string-key path.
   const fresh: PairSource = { forEachPair: (visit) => source.forEachPair((s, d, r, f, b, p) => visit({ ...s }, { ...d }, r, f, b, p)) };
@@ -89,7 +100,9 @@ export async function main(): Promise<void> {
       bytes = body.length;
     }
     runs.sort((a, b) => a - b);
-    console.log(`/api/graph/data from the live window (${windowS} s): median ${runs[3].toFixed(1)} ms, answer ${(bytes / 1024).toFixed(0)} KiB`);
+    console.log(
+      `/api/graph/data from the live window (${windowS} s): median ${runs[3].toFixed(1)} ms, answer ${(bytes / 1024).toFixed(0)} KiB`,
+    );
   }
 
   const rates = live.rates(parseGraphQuery(new URLSearchParams(''), now));

@@ -20,12 +20,30 @@ const SERIES = 20_000;
 function fill(): PairStore {
   const s = new PairStore({ level: 'pod', dims: { protocol: true, serverPort: true } });
   const mk = (id: number, i: number): Endpoint => ({
-    id, kind: 'pod', namespace: `team-${i % 40}-namespace`, name: `checkout-service-7d9f8c6b5-${i}`, app: `checkout-service-${i}`,
-    ownerKind: 'Deployment', ownerName: `checkout-service-${i % 97}`, nodeName: `ip-10-0-${i % 200}-1.eu-west-1.compute.internal`,
+    id,
+    kind: 'pod',
+    namespace: `team-${i % 40}-namespace`,
+    name: `checkout-service-7d9f8c6b5-${i}`,
+    app: `checkout-service-${i}`,
+    ownerKind: 'Deployment',
+    ownerName: `checkout-service-${i % 97}`,
+    nodeName: `ip-10-0-${i % 200}-1.eu-west-1.compute.internal`,
   });
-  const db: Endpoint = { id: 1, kind: 'pod', namespace: 'payments', name: 'postgres-0', app: 'postgres', ownerKind: 'StatefulSet', ownerName: 'postgres', nodeName: 'n1' };
+  const db: Endpoint = {
+    id: 1,
+    kind: 'pod',
+    namespace: 'payments',
+    name: 'postgres-0',
+    app: 'postgres',
+    ownerKind: 'StatefulSet',
+    ownerName: 'postgres',
+    nodeName: 'n1',
+  };
   const r = new FlowRecord();
-  r.proto = 6; r.dstPort = 5432; r.bytes = 123_456_789; r.packets = 4242;
+  r.proto = 6;
+  r.dstPort = 5432;
+  r.bytes = 123_456_789;
+  r.packets = 4242;
   for (let i = 0; i < SERIES; i++) s.add(mk(i + 2, i), db, 'src-client', r, Date.now());
   return s;
 }
@@ -37,7 +55,9 @@ function scrape(port: number, headers: Record<string, string>): Promise<{ ms: nu
     request({ host: '127.0.0.1', port, path: '/metrics', headers }, (res) => {
       res.on('data', (c: Buffer) => (wire += c.length));
       res.on('end', () => resolve({ ms: performance.now() - t, wire }));
-    }).on('error', reject).end();
+    })
+      .on('error', reject)
+      .end();
   });
 }
 
@@ -50,7 +70,10 @@ export async function main(): Promise<void> {
   const cases: [string, Record<string, string>][] = [
     ['classic, identity', {}],
     ['classic, gzip', { 'accept-encoding': 'gzip' }],
-    ['openmetrics, gzip (what Prometheus asks)', { accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5', 'accept-encoding': 'gzip' }],
+    [
+      'openmetrics, gzip (what Prometheus asks)',
+      { accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5', 'accept-encoding': 'gzip' },
+    ],
   ];
   console.log(`scrape: ${SERIES} series x 3 families, ${(Buffer.byteLength(plain) / 1048576).toFixed(1)} MiB uncompressed`);
   for (const [name, headers] of cases) {
@@ -71,7 +94,9 @@ export async function main(): Promise<void> {
     }
     clearInterval(tick);
     times.sort((a, b) => a - b);
-    console.log(`  ${name}: median ${times[7].toFixed(1)} ms (min ${times[0].toFixed(1)}, max ${times[14].toFixed(1)}), ${(wire / 1048576).toFixed(2)} MiB on the wire, longest event-loop stall ${stall.toFixed(1)} ms`);
+    console.log(
+      `  ${name}: median ${times[7].toFixed(1)} ms (min ${times[0].toFixed(1)}, max ${times[14].toFixed(1)}), ${(wire / 1048576).toFixed(2)} MiB on the wire, longest event-loop stall ${stall.toFixed(1)} ms`,
+    );
   }
   await server.close();
 
@@ -93,7 +118,11 @@ export async function main(): Promise<void> {
     steps['gzip (thread pool)'].push(performance.now() - t);
   }
   const med = (a: number[]) => a.sort((x, y) => x - y)[7].toFixed(1);
-  console.log(`  steps (median ms): ${Object.entries(steps).map(([k, v]) => `${k} ${med(v)}`).join(', ')}`);
+  console.log(
+    `  steps (median ms): ${Object.entries(steps)
+      .map(([k, v]) => `${k} ${med(v)}`)
+      .join(', ')}`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -34,7 +34,13 @@ const total = Math.round(rate * seconds);
 // Each pretend node sends from its own socket; its stream (templates first) stays on that socket.
 const perExporter: { payload: Uint8Array; records: number }[][] = Array.from({ length: nExporters }, () => []);
 const poolSize = Math.min(total, Number(values.pool));
-for (const d of iptNetflowStream({ exporters: nExporters, recordsPerDatagram: 27, addresses: Number(values.addresses), count: poolSize, seed: 42 })) {
+for (const d of iptNetflowStream({
+  exporters: nExporters,
+  recordsPerDatagram: 27,
+  addresses: Number(values.addresses),
+  count: poolSize,
+  seed: 42,
+})) {
   perExporter[d.exporterIndex].push({ payload: d.payload.slice(), records: d.records });
 }
 // One connected socket per (exporter, target port): send() then skips the per-datagram address
@@ -88,4 +94,14 @@ const secondsTaken = elapsed();
 await new Promise((r) => setTimeout(r, 100));
 for (const row of sockets) for (const s of row) s.close();
 const c = process.cpuUsage(cpu0);
-process.stdout.write(JSON.stringify({ datagrams: sent, records, bytes, seconds: secondsTaken, rate: sent / secondsTaken, refused, cpuSeconds: (c.user + c.system) / 1e6 }) + '\n');
+process.stdout.write(
+  JSON.stringify({
+    datagrams: sent,
+    records,
+    bytes,
+    seconds: secondsTaken,
+    rate: sent / secondsTaken,
+    refused,
+    cpuSeconds: (c.user + c.system) / 1e6,
+  }) + '\n',
+);

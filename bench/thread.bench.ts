@@ -26,13 +26,30 @@ const POOL = 20_000;
 function pod(k: number): SlimPod {
   const ip = ipv4ToString(podAddress(k));
   return {
-    uid: `uid-${k}`, name: `app-${k}-0`, namespace: `ns-${k % 16}`, nodeName: `node-${k % 4}`, hostNetwork: false,
-    ips: [ip], phase: 'Running', startMs: 0, appLabel: `app-${k}`, ownerKind: '', ownerName: '', labels: { app: `app-${k}` }, ports: [],
+    uid: `uid-${k}`,
+    name: `app-${k}-0`,
+    namespace: `ns-${k % 16}`,
+    nodeName: `node-${k % 4}`,
+    hostNetwork: false,
+    ips: [ip],
+    phase: 'Running',
+    startMs: 0,
+    appLabel: `app-${k}`,
+    ownerKind: '',
+    ownerName: '',
+    labels: { app: `app-${k}` },
+    ports: [],
   };
 }
 
 export async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { 'no-memo': { type: 'boolean', default: false }, churn: { type: 'string', default: '0' }, 'no-conversations': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: {
+      'no-memo': { type: 'boolean', default: false },
+      churn: { type: 'string', default: '0' },
+      'no-conversations': { type: 'boolean', default: false },
+    },
+  });
   const memo = !values['no-memo'];
   const churn = Number(values.churn);
   const parts = await buildWorkerParts(defaultRunConfig(values['no-conversations'] ? { maxConversations: 0 } : {}), { memo });
@@ -43,7 +60,10 @@ export async function main(): Promise<void> {
   const stream: { payload: Buffer; rinfo: { address: string; port: number; family: 'IPv4'; size: number } }[] = [];
   let records = 0;
   for (const d of iptNetflowStream({ exporters: EXPORTERS, recordsPerDatagram: 27, addresses: ADDRESSES, count: POOL, seed: 42 })) {
-    stream.push({ payload: Buffer.from(d.payload), rinfo: { address: d.exporter, port: 40000 + d.exporterIndex, family: 'IPv4', size: d.payload.length } });
+    stream.push({
+      payload: Buffer.from(d.payload),
+      rinfo: { address: d.exporter, port: 40000 + d.exporterIndex, family: 'IPv4', size: d.payload.length },
+    });
     records += d.records;
   }
   const perDatagram = records / stream.length;
@@ -61,7 +81,10 @@ export async function main(): Promise<void> {
         receiver.receive(d.payload, d.rinfo);
       }
       now = performance.now();
-      if (now - lastDrain >= 250) { counts.drain(); lastDrain = now; }
+      if (now - lastDrain >= 250) {
+        counts.drain();
+        lastDrain = now;
+      }
       // An update that changes nothing still counts as a change: the memo cannot tell.
       for (; churn > 0 && nextChange <= now; nextChange += 1000 / churn) identity.upsertPod(pod(changes++ % ADDRESSES));
     }
@@ -75,8 +98,12 @@ export async function main(): Promise<void> {
   const unknown = pipeline.counters.unknownSrc + pipeline.counters.unknownDst;
   const measured = pipeline.counters.records - before;
   const remembered = (100 * (pipeline.counters.remembered - rememberedBefore)) / measured;
-  console.log(`receiving thread behind the socket (decode → identify → count${memo ? '' : ', address memo off'}${churn > 0 ? `, ${churn} pod updates/s` : ''}${values['no-conversations'] ? ', no conversations' : ''}), ${perDatagram.toFixed(0)} records/datagram, ${EXPORTERS} exporters, ${ADDRESSES} pods, ${counts.stats().rows} pairs this interval:`);
-  console.log(`  ${results.map((r) => r.nsPerRecord.toFixed(0)).join(' / ')} ns per record (best ${best.toFixed(0)}: ${((1e9 / best) / 1e6).toFixed(2)} M records/s, ${fmt(1e9 / best / perDatagram)} datagrams/s on one core), ${fmt(measured)} records (${remembered.toFixed(1)}% named from the address memo), ${unknown} with an unknown end`);
+  console.log(
+    `receiving thread behind the socket (decode → identify → count${memo ? '' : ', address memo off'}${churn > 0 ? `, ${churn} pod updates/s` : ''}${values['no-conversations'] ? ', no conversations' : ''}), ${perDatagram.toFixed(0)} records/datagram, ${EXPORTERS} exporters, ${ADDRESSES} pods, ${counts.stats().rows} pairs this interval:`,
+  );
+  console.log(
+    `  ${results.map((r) => r.nsPerRecord.toFixed(0)).join(' / ')} ns per record (best ${best.toFixed(0)}: ${(1e9 / best / 1e6).toFixed(2)} M records/s, ${fmt(1e9 / best / perDatagram)} datagrams/s on one core), ${fmt(measured)} records (${remembered.toFixed(1)}% named from the address memo), ${unknown} with an unknown end`,
+  );
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');

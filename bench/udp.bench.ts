@@ -35,9 +35,14 @@ let sent = 0;
 
 async function measure(backend: 'native' | 'dgram', rounds: number): Promise<{ nsPerDatagram: number; received: number; sent: number }> {
   const receiver = new UdpReceiver({ decode: () => {} }, undefined);
-  const sock: ReceiveSocket = await openReceiveSocket(backend, { host: '127.0.0.1', port: 0, recvBuffer: 8 << 20, reusePort: false }, receiver, (err) => {
-    throw err;
-  });
+  const sock: ReceiveSocket = await openReceiveSocket(
+    backend,
+    { host: '127.0.0.1', port: 0, recvBuffer: 8 << 20, reusePort: false },
+    receiver,
+    (err) => {
+      throw err;
+    },
+  );
   let ns = 0;
   let sent = 0;
   try {
@@ -75,9 +80,12 @@ export async function main(): Promise<void> {
     const r = await measure(b, rounds);
     results.set(b, r.nsPerDatagram);
     const lost = r.sent - r.received;
-    console.log(`  ${b.padEnd(6)} ${(r.nsPerDatagram / 1000).toFixed(2).padStart(6)} µs per datagram (${r.received} drained${lost > 0 ? `, ${lost} dropped by the kernel before the drain` : ''})`);
+    console.log(
+      `  ${b.padEnd(6)} ${(r.nsPerDatagram / 1000).toFixed(2).padStart(6)} µs per datagram (${r.received} drained${lost > 0 ? `, ${lost} dropped by the kernel before the drain` : ''})`,
+    );
   }
-  if (results.size === 2) console.log(`  native costs ${((results.get('native')! / results.get('dgram')!) * 100).toFixed(0)}% of dgram per datagram`);
+  if (results.size === 2)
+    console.log(`  native costs ${((results.get('native')! / results.get('dgram')!) * 100).toFixed(0)}% of dgram per datagram`);
   else console.log(`  native: not available (${(loadNativeUdp() as { error: string }).error})`);
 }
 

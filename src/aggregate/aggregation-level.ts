@@ -37,9 +37,25 @@ export function projectEndpoint(ep: Omit<Endpoint, 'id'>, level: AggregationLeve
   const keepKind = dims.kind === true;
   switch (level) {
     case 'namespace':
-      return { host: ep.namespace, namespace: ep.namespace, kind: keepKind ? ep.kind : '', name: '', ownerKind: '', ownerName: '', nodeName: '' };
+      return {
+        host: ep.namespace,
+        namespace: ep.namespace,
+        kind: keepKind ? ep.kind : '',
+        name: '',
+        ownerKind: '',
+        ownerName: '',
+        nodeName: '',
+      };
     case 'app':
-      return { host: ep.app, namespace: ep.namespace, kind: keepKind ? ep.kind : '', name: ep.app, ownerKind: '', ownerName: '', nodeName: '' };
+      return {
+        host: ep.app,
+        namespace: ep.namespace,
+        kind: keepKind ? ep.kind : '',
+        name: ep.app,
+        ownerKind: '',
+        ownerName: '',
+        nodeName: '',
+      };
     case 'workload': {
       // A pod without an owner is its own workload.
       const name = ep.ownerName || ep.name;
@@ -47,8 +63,13 @@ export function projectEndpoint(ep: Omit<Endpoint, 'id'>, level: AggregationLeve
     }
     case 'pod':
       return {
-        host: ep.name, namespace: ep.namespace, kind: ep.kind, name: ep.name,
-        ownerKind: ep.ownerKind, ownerName: ep.ownerName, nodeName: ep.nodeName,
+        host: ep.name,
+        namespace: ep.namespace,
+        kind: ep.kind,
+        name: ep.name,
+        ownerKind: ep.ownerKind,
+        ownerName: ep.ownerName,
+        nodeName: ep.nodeName,
       };
   }
 }

@@ -33,5 +33,13 @@ export interface ConversationBatch {
 }
 
 export function conversationBuffers(b: ConversationBatch): ArrayBuffer[] {
-  return [b.client.buffer, b.server.buffer, b.key.buffer, b.flows.buffer, b.bytes.buffer, b.firstMs.buffer, b.lastMs.buffer] as ArrayBuffer[];
+  return [
+    b.client.buffer,
+    b.server.buffer,
+    b.key.buffer,
+    b.flows.buffer,
+    b.bytes.buffer,
+    b.firstMs.buffer,
+    b.lastMs.buffer,
+  ] as ArrayBuffer[];
 }

@@ -67,7 +67,14 @@ export function whereOf(srcPlace: number, dstPlace: number, sameNode: boolean): 
 
 const ROW = 8;
 const CACHE_MASK = 16383;
-const SRC = 0, DST = 1, DIMS = 2, FLOWS = 3, BYTES = 4, PACKETS = 5, LAST = 6, WHERE = 7;
+const SRC = 0,
+  DST = 1,
+  DIMS = 2,
+  FLOWS = 3,
+  BYTES = 4,
+  PACKETS = 5,
+  LAST = 6,
+  WHERE = 7;
 
 export interface DeltaTableOptions {
   level?: AggregationLevel;
@@ -177,7 +184,15 @@ export class DeltaTable {
   dictionary = 0;
 
   /** Counts one flow record (the pipeline's PairSink). `nowMs` is the caller's clock; places say where the ends are. */
-  add(src: Endpoint, dst: Endpoint, role: Role, rec: FlowRecord, nowMs: number, srcPlace: Place = NOWHERE, dstPlace: Place = NOWHERE): void {
+  add(
+    src: Endpoint,
+    dst: Endpoint,
+    role: Role,
+    rec: FlowRecord,
+    nowMs: number,
+    srcPlace: Place = NOWHERE,
+    dstPlace: Place = NOWHERE,
+  ): void {
     const where = whereOf(this.placeNumber(srcPlace), this.placeNumber(dstPlace), src.nodeName !== '' && src.nodeName === dst.nodeName);
     this.addEnds(this.endOf(src), this.endOf(dst), role, rec, nowMs, where);
   }
@@ -254,9 +269,16 @@ export class DeltaTable {
     const seen = this.#seen;
     let used = 0;
     for (let i = 0, at = 0; i < rows; i++, at += ROW) {
-      const s = r8[at + SRC], d = r8[at + DST];
-      if (seen[s] !== stamp) { seen[s] = stamp; used++; }
-      if (seen[d] !== stamp) { seen[d] = stamp; used++; }
+      const s = r8[at + SRC],
+        d = r8[at + DST];
+      if (seen[s] !== stamp) {
+        seen[s] = stamp;
+        used++;
+      }
+      if (seen[d] !== stamp) {
+        seen[d] = stamp;
+        used++;
+      }
       b.src[i] = s;
       b.dst[i] = d;
       b.dims[i] = r8[at + DIMS] & this.#dimsMask;
@@ -290,8 +312,13 @@ export class DeltaTable {
   /** The rows as conversations: client and server by the role, undecided ones as source and destination. */
   #conversations(rows: number, dropped: number): ConversationBatch {
     const c: ConversationBatch = {
-      client: new Int32Array(rows), server: new Int32Array(rows), key: new Uint32Array(rows),
-      flows: new Float64Array(rows), bytes: new Float64Array(rows), firstMs: new Float64Array(rows), lastMs: new Float64Array(rows),
+      client: new Int32Array(rows),
+      server: new Int32Array(rows),
+      key: new Uint32Array(rows),
+      flows: new Float64Array(rows),
+      bytes: new Float64Array(rows),
+      firstMs: new Float64Array(rows),
+      lastMs: new Float64Array(rows),
       dropped,
     };
     const r8 = this.#row8;

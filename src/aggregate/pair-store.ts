@@ -12,8 +12,17 @@ import type { FlowRecord } from '../decode/record.ts';
 import type { Endpoint, Role } from '../identify/endpoint.ts';
 import { DOUBLE_ZERO } from '../observe/double-zero.ts';
 import {
-  type AggregationLevel, type Dimensions, type EndLabels,
-  dimsPort, dimsProto, dimsRole, endKey, packDims, projectEndpoint, ROLE_CODE, ROLES,
+  type AggregationLevel,
+  type Dimensions,
+  type EndLabels,
+  dimsPort,
+  dimsProto,
+  dimsRole,
+  endKey,
+  packDims,
+  projectEndpoint,
+  ROLE_CODE,
+  ROLES,
 } from './aggregation-level.ts';
 import type { DeltaBatch } from './delta-table.ts';
 import { NOWHERE, classOf, internPlace, zoneLabel, type Place } from './zone-class.ts';
@@ -51,8 +60,16 @@ export class End {
   /** `at` 0: sent, 7: received. */
   addTraffic(at: number, cls: number, bytes: number): void {
     if (this.mixed === undefined) {
-      if (at === 0 && (this.sentCls === cls || this.sentCls < 0)) { this.sentCls = cls; this.sentBytes += bytes; return; }
-      if (at === 7 && (this.recvCls === cls || this.recvCls < 0)) { this.recvCls = cls; this.recvBytes += bytes; return; }
+      if (at === 0 && (this.sentCls === cls || this.sentCls < 0)) {
+        this.sentCls = cls;
+        this.sentBytes += bytes;
+        return;
+      }
+      if (at === 7 && (this.recvCls === cls || this.recvCls < 0)) {
+        this.recvCls = cls;
+        this.recvBytes += bytes;
+        return;
+      }
       this.mixed = this.traffic() as number[];
     }
     this.mixed[at + cls] += bytes;
@@ -104,7 +121,9 @@ export class Pair {
     this.createdMs = nowMs;
     this.lastMs = nowMs;
   }
-  get role(): Role { return ROLES[dimsRole(this.dims)]; }
+  get role(): Role {
+    return ROLES[dimsRole(this.dims)];
+  }
   /** Bytes per zone class code, or undefined before the first count (allocates unless mixed). */
   get classBytes(): readonly number[] | undefined {
     if (this.cls === MIXED) return this.mixed;
@@ -113,8 +132,12 @@ export class Pair {
     out[this.cls] = this.bytes;
     return out;
   }
-  get proto(): number { return dimsProto(this.dims); }
-  get serverPort(): number { return dimsPort(this.dims); }
+  get proto(): number {
+    return dimsProto(this.dims);
+  }
+  get serverPort(): number {
+    return dimsPort(this.dims);
+  }
 }
 
 export interface PairStoreOptions {
@@ -160,7 +183,13 @@ function addClassBytes(p: Pair, cls: number, bytes: number): void {
 const MAX_END_ID = 2 ** 30;
 
 export const OVERFLOW_LABELS: EndLabels = Object.freeze({
-  host: 'overflow', namespace: 'overflow', kind: '', name: 'overflow', ownerKind: '', ownerName: '', nodeName: '',
+  host: 'overflow',
+  namespace: 'overflow',
+  kind: '',
+  name: 'overflow',
+  ownerKind: '',
+  ownerName: '',
+  nodeName: '',
 });
 
 export class PairStore {
@@ -206,7 +235,15 @@ export class PairStore {
   }
 
   /** Counts one flow record. `nowMs` is the caller's clock (no Date.now per record); places say where the ends are. */
-  add(src: Endpoint, dst: Endpoint, role: Role, rec: FlowRecord, nowMs: number, srcPlace: Place = NOWHERE, dstPlace: Place = NOWHERE): void {
+  add(
+    src: Endpoint,
+    dst: Endpoint,
+    role: Role,
+    rec: FlowRecord,
+    nowMs: number,
+    srcPlace: Place = NOWHERE,
+    dstPlace: Place = NOWHERE,
+  ): void {
     const s = this.byEndpoint.get(src);
     const se = s === undefined || s.dead ? this.bindEndpoint(src) : s;
     const d = this.byEndpoint.get(dst);
@@ -225,8 +262,15 @@ export class PairStore {
    * dimension is on.
    */
   addCounts(
-    src: Omit<Endpoint, 'id'>, dst: Omit<Endpoint, 'id'>, role: Role, proto: number, serverPort: number,
-    flows: number, bytes: number, packets: number, nowMs: number,
+    src: Omit<Endpoint, 'id'>,
+    dst: Omit<Endpoint, 'id'>,
+    role: Role,
+    proto: number,
+    serverPort: number,
+    flows: number,
+    bytes: number,
+    packets: number,
+    nowMs: number,
   ): void {
     const se = this.endFor(projectEndpoint(src, this.level, this.dimensions));
     const de = this.endFor(projectEndpoint(dst, this.level, this.dimensions));
@@ -315,8 +359,14 @@ export class PairStore {
 
   /** Sum of every pair's counters (tests and self-checks). */
   totals(): { flows: number; bytes: number; packets: number } {
-    let flows = 0, bytes = 0, packets = 0;
-    for (const p of this.pairs) { flows += p.flows; bytes += p.bytes; packets += p.packets; }
+    let flows = 0,
+      bytes = 0,
+      packets = 0;
+    for (const p of this.pairs) {
+      flows += p.flows;
+      bytes += p.bytes;
+      packets += p.packets;
+    }
     return { flows, bytes, packets };
   }
 
@@ -400,7 +450,8 @@ export class PairStore {
     const out = p.src.out;
     const head = out.get(p.dst.id);
     if (head === p) {
-      if (p.next) out.set(p.dst.id, p.next); else out.delete(p.dst.id);
+      if (p.next) out.set(p.dst.id, p.next);
+      else out.delete(p.dst.id);
     } else {
       let q = head;
       while (q !== undefined && q.next !== p) q = q.next;
@@ -408,7 +459,10 @@ export class PairStore {
     }
     p.next = undefined;
     const last = this.pairs.pop()!;
-    if (last !== p) { last.index = p.index; this.pairs[p.index] = last; }
+    if (last !== p) {
+      last.index = p.index;
+      this.pairs[p.index] = last;
+    }
     p.index = -1;
     p.src.refs--;
     p.dst.refs--;

@@ -8,7 +8,15 @@
 export type ZoneClass = 'unknown' | 'same-node' | 'same-zone' | 'cross-zone' | 'cross-region' | 'internet' | 'external';
 
 /** In code order: a class's code is its index (3 bits; 0 is unknown, so an unset code is unknown). */
-export const ZONE_CLASSES: readonly ZoneClass[] = ['unknown', 'same-node', 'same-zone', 'cross-zone', 'cross-region', 'internet', 'external'];
+export const ZONE_CLASSES: readonly ZoneClass[] = [
+  'unknown',
+  'same-node',
+  'same-zone',
+  'cross-zone',
+  'cross-region',
+  'internet',
+  'external',
+];
 export const CLASS_CODE: Readonly<Record<ZoneClass, number>> = Object.freeze(
   Object.fromEntries(ZONE_CLASSES.map((c, i) => [c, i])) as Record<ZoneClass, number>,
 );
@@ -67,4 +75,3 @@ export function classOf(a: Place, b: Place, sameNode: boolean): number {
 export function zoneLabel(p: Place): string {
   return p.zone !== '' ? p.zone : p.outside !== '' ? p.outside : 'unknown';
 }
-

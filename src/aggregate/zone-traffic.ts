@@ -36,9 +36,15 @@ export class ZoneTraffic {
   /** The row (src zone, dst zone, class) of two places; rows live as long as the table. */
   rowFor(src: Place, dst: Place, cls: number): ZoneRow {
     let byDst = this.#byPlaces.get(src);
-    if (byDst === undefined) { byDst = new Map(); this.#byPlaces.set(src, byDst); }
+    if (byDst === undefined) {
+      byDst = new Map();
+      this.#byPlaces.set(src, byDst);
+    }
     let byCls = byDst.get(dst);
-    if (byCls === undefined) { byCls = []; byDst.set(dst, byCls); }
+    if (byCls === undefined) {
+      byCls = [];
+      byDst.set(dst, byCls);
+    }
     return byCls[cls] ?? (byCls[cls] = this.#row(zoneLabel(src), zoneLabel(dst), ZONE_CLASSES[cls] ?? 'unknown'));
   }
 

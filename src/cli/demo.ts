@@ -25,7 +25,8 @@ export const DEMO_OPTIONS: readonly OptionSpec[] = [
   { key: 'logLevel', kind: 'enum', choices: LOG_LEVELS, default: 'warn', help: 'log level' },
 ];
 
-const USAGE = 'usage: netflow-k8s demo [OPTIONS]\n\nRun the collector on a sample cluster with built-in NetFlow v9 traffic, and serve its map, metrics and Node Graph API.';
+const USAGE =
+  'usage: netflow-k8s demo [OPTIONS]\n\nRun the collector on a sample cluster with built-in NetFlow v9 traffic, and serve its map, metrics and Node Graph API.';
 
 export interface Demo {
   readonly collector: Collector;
@@ -64,7 +65,14 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
       logLevel: opts.logLevel ?? 'warn',
       workers: 1,
       // The demo's own dnstap stream names its external services; its names go above the networks'.
-      dnstap: { listen: { host: '127.0.0.1', port: 0 }, socket: undefined, maxNames: 100_000, graceMs: 600_000, overNetworks: true, nameSuffixes: ['default'] },
+      dnstap: {
+        listen: { host: '127.0.0.1', port: 0 },
+        socket: undefined,
+        maxNames: 100_000,
+        graceMs: 600_000,
+        overNetworks: true,
+        nameSuffixes: ['default'],
+      },
     });
     collector = await startCollector(config, { logger: createLogger(config.logLevel, process.stderr), mount: mountNodeGraphOnCollector });
     // Traffic before the inventory is in would be counted as `unknown`: wait for it (a static file is quick).
@@ -72,7 +80,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
     // Names before traffic, so the first flows to external services already carry them.
     dnstap = new DemoDnstap();
     await dnstap.start('127.0.0.1', collector.dnstap!.tcp!.port);
-    for (let waited = 0; collector.dnstap!.names.stats.learned < dnstap.answers && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    for (let waited = 0; collector.dnstap!.names.stats.learned < dnstap.answers && waited < 10_000; waited += 20)
+      await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setImmediate(r));
     await collector.flush();
     const udpHost = collector.udp.address === '0.0.0.0' || collector.udp.address === '::' ? '127.0.0.1' : collector.udp.address;
@@ -87,19 +96,25 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
   }
   const c = collector;
   const t = traffic;
-  const host = c.http.address === '0.0.0.0' || c.http.address === '::' ? 'localhost' : c.http.address.includes(':') ? `[${c.http.address}]` : c.http.address;
+  const host =
+    c.http.address === '0.0.0.0' || c.http.address === '::'
+      ? 'localhost'
+      : c.http.address.includes(':')
+        ? `[${c.http.address}]`
+        : c.http.address;
   const base = `http://${host}:${c.http.port}`;
   let stopped: Promise<void> | undefined;
   return {
     collector: c,
     traffic: t,
     urls: { map: `${base}/`, metrics: `${base}/metrics`, graph: `${base}/api/graph/data` },
-    stop: () => (stopped ??= (async () => {
-      await t.stop();
-      await dnstap?.stop();
-      await c.stop();
-      rmSync(dir, { recursive: true, force: true });
-    })()),
+    stop: () =>
+      (stopped ??= (async () => {
+        await t.stop();
+        await dnstap?.stop();
+        await c.stop();
+        rmSync(dir, { recursive: true, force: true });
+      })()),
   };
 }
 
@@ -128,18 +143,20 @@ export async function demoCommand(argv: string[]): Promise<number> {
     throw err;
   }
   const namespaces = new Set(DEMO_APPS.map((a) => a.namespace)).size;
-  process.stdout.write([
-    `netflow-k8s demo: a sample cluster (${DEMO_NODES.length} nodes, ${namespaces} namespaces, ${DEMO_APPS.length} apps) sends ipt-netflow-shaped NetFlow v9 to udp://${demo.collector.udp.address}:${demo.collector.udp.port}`,
-    `  (one node per zone, ${DEMO_NODES.map((n) => n.zone).join(', ')}, priced at AWS list prices: the map's "cost" view and header show what cross-zone traffic costs)`,
-    '',
-    `  service map      ${demo.urls.map}`,
-    `  Prometheus       ${demo.urls.metrics}`,
-    `  Node Graph API   ${demo.urls.graph}`,
-    `  NetworkPolicies  netflow-k8s policy suggest --url ${demo.urls.map.replace(/\/$/, '')} --namespace shop   (after a minute)`,
-    '',
-    v.duration === undefined ? 'Press Ctrl+C to stop.' : `Stopping in ${(v.duration as number) / 1000} s.`,
-    '',
-  ].join('\n'));
+  process.stdout.write(
+    [
+      `netflow-k8s demo: a sample cluster (${DEMO_NODES.length} nodes, ${namespaces} namespaces, ${DEMO_APPS.length} apps) sends ipt-netflow-shaped NetFlow v9 to udp://${demo.collector.udp.address}:${demo.collector.udp.port}`,
+      `  (one node per zone, ${DEMO_NODES.map((n) => n.zone).join(', ')}, priced at AWS list prices: the map's "cost" view and header show what cross-zone traffic costs)`,
+      '',
+      `  service map      ${demo.urls.map}`,
+      `  Prometheus       ${demo.urls.metrics}`,
+      `  Node Graph API   ${demo.urls.graph}`,
+      `  NetworkPolicies  netflow-k8s policy suggest --url ${demo.urls.map.replace(/\/$/, '')} --namespace shop   (after a minute)`,
+      '',
+      v.duration === undefined ? 'Press Ctrl+C to stop.' : `Stopping in ${(v.duration as number) / 1000} s.`,
+      '',
+    ].join('\n'),
+  );
   await new Promise<void>((resolve) => {
     const done = () => resolve();
     process.once('SIGINT', done);

@@ -4,11 +4,26 @@ import { ConfigError } from '../config/options.ts';
 type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  run: { summary: 'receive NetFlow/IPFIX over UDP, identify, aggregate and export (default)', load: async () => (await import('./run.ts')).runCommand },
-  replay: { summary: 'decode pcap, pcapng and .dat captures offline and print records or metrics', load: async () => (await import('./replay.ts')).replayCommand },
-  demo: { summary: 'run the collector on a sample cluster with built-in NetFlow traffic', load: async () => (await import('./demo.ts')).demoCommand },
-  policy: { summary: 'suggest NetworkPolicies from observed traffic, or check policies against it', load: async () => (await import('./policy.ts')).policyCommand },
-  nodegraph: { summary: 'serve the Grafana Node Graph API from Prometheus on its own', load: async () => (await import('./nodegraph.ts')).nodegraphCommand },
+  run: {
+    summary: 'receive NetFlow/IPFIX over UDP, identify, aggregate and export (default)',
+    load: async () => (await import('./run.ts')).runCommand,
+  },
+  replay: {
+    summary: 'decode pcap, pcapng and .dat captures offline and print records or metrics',
+    load: async () => (await import('./replay.ts')).replayCommand,
+  },
+  demo: {
+    summary: 'run the collector on a sample cluster with built-in NetFlow traffic',
+    load: async () => (await import('./demo.ts')).demoCommand,
+  },
+  policy: {
+    summary: 'suggest NetworkPolicies from observed traffic, or check policies against it',
+    load: async () => (await import('./policy.ts')).policyCommand,
+  },
+  nodegraph: {
+    summary: 'serve the Grafana Node Graph API from Prometheus on its own',
+    load: async () => (await import('./nodegraph.ts')).nodegraphCommand,
+  },
 };
 
 export function usage(): string {

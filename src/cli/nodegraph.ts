@@ -15,15 +15,25 @@ import { loadWebConfig } from '../observe/web-config.ts';
 import { registerWebMetrics, WebServing } from '../observe/web-server.ts';
 
 export const NODEGRAPH_OPTIONS: readonly OptionSpec[] = [
-  { key: 'http', kind: 'hostport', default: '0.0.0.0:8080', help: 'HTTP address: /api/health, /api/graph/fields, /api/graph/data, /healthz and the map page' },
+  {
+    key: 'http',
+    kind: 'hostport',
+    default: '0.0.0.0:8080',
+    help: 'HTTP address: /api/health, /api/graph/fields, /api/graph/data, /healthz and the map page',
+  },
   { key: 'prometheusUrl', kind: 'string', help: 'Prometheus that scrapes the collectors (required), e.g. http://prometheus:9090' },
   { key: 'prometheusBearerTokenFile', kind: 'path', help: 'bearer token file, read on every query (rotated tokens work)' },
   { key: 'prometheusCaFile', kind: 'path', help: 'CA bundle trusted in addition to the system roots (TLS is always verified)' },
   { key: 'logLevel', kind: 'enum', choices: LOG_LEVELS, default: 'info', help: 'log level' },
-  { key: 'webConfigFile', kind: 'path', help: 'Prometheus exporter-toolkit web configuration (tls_server_config, basic_auth_users, http_server_config.headers), as for run' },
+  {
+    key: 'webConfigFile',
+    kind: 'path',
+    help: 'Prometheus exporter-toolkit web configuration (tls_server_config, basic_auth_users, http_server_config.headers), as for run',
+  },
 ];
 
-const USAGE = 'usage: netflow-k8s nodegraph --prometheus-url URL [OPTIONS]\n\nServe the Grafana Node Graph API and the service map from Prometheus, without a collector.';
+const USAGE =
+  'usage: netflow-k8s nodegraph --prometheus-url URL [OPTIONS]\n\nServe the Grafana Node Graph API and the service map from Prometheus, without a collector.';
 
 export interface NodeGraphServer {
   readonly server: HttpServer;
@@ -31,17 +41,30 @@ export interface NodeGraphServer {
   stop(): Promise<void>;
 }
 
-export async function startNodeGraphServer(opts: { http: { host: string; port: number }; prometheusUrl: string; prometheusBearerTokenFile?: string; prometheusCaFile?: string; logLevel?: string; webConfigFile?: string }): Promise<NodeGraphServer> {
+export async function startNodeGraphServer(opts: {
+  http: { host: string; port: number };
+  prometheusUrl: string;
+  prometheusBearerTokenFile?: string;
+  prometheusCaFile?: string;
+  logLevel?: string;
+  webConfigFile?: string;
+}): Promise<NodeGraphServer> {
   const log = createLogger(opts.logLevel ?? 'info');
   // TLS and basic auth as on the collector; there is no /metrics here to show the refusals.
   const web = opts.webConfigFile ? new WebServing(loadWebConfig(opts.webConfigFile), registerWebMetrics(new MetricsRegistry())) : undefined;
   let prometheus: PrometheusClient;
   try {
-    prometheus = new PrometheusClient({ url: opts.prometheusUrl, bearerTokenFile: opts.prometheusBearerTokenFile, caFile: opts.prometheusCaFile });
+    prometheus = new PrometheusClient({
+      url: opts.prometheusUrl,
+      bearerTokenFile: opts.prometheusBearerTokenFile,
+      caFile: opts.prometheusCaFile,
+    });
   } catch (err) {
     throw new ConfigError(err instanceof PrometheusError ? 'prometheusUrl' : 'prometheusCaFile', (err as Error).message);
   }
-  const server = new HttpServer(web?.options() ?? {}).onError((err, req) => log.error({ err: String(err), url: req.url }, 'HTTP handler failed'));
+  const server = new HttpServer(web?.options() ?? {}).onError((err, req) =>
+    log.error({ err: String(err), url: req.url }, 'HTTP handler failed'),
+  );
   // The same timeouts and caps as the collector's server (issue 13), at their defaults.
   applyHttpLimits(server.node, DEFAULT_HTTP_LIMITS);
   new NodeGraphApi({ prometheus, onError: (err) => log.warn({ err: String(err) }, 'Prometheus query failed') }).mount(server);
@@ -52,8 +75,25 @@ export async function startNodeGraphServer(opts: { http: { host: string; port: n
     if (err) log.warn({ file: opts.webConfigFile, err: err.message }, 'web config not reloaded; the settings in force stay');
     else log.info({ file: opts.webConfigFile }, 'web config reloaded');
   });
-  log.info({ http: { address: addr.address, port: addr.port, ...(web ? { tls: web.config.tls !== undefined, basicAuth: web.config.users.size > 0 } : {}) }, prometheus: prometheus.base.origin }, 'node graph API listening');
-  return { server, port: addr.port, stop: () => { unwatch?.(); return server.close(); } };
+  log.info(
+    {
+      http: {
+        address: addr.address,
+        port: addr.port,
+        ...(web ? { tls: web.config.tls !== undefined, basicAuth: web.config.users.size > 0 } : {}),
+      },
+      prometheus: prometheus.base.origin,
+    },
+    'node graph API listening',
+  );
+  return {
+    server,
+    port: addr.port,
+    stop: () => {
+      unwatch?.();
+      return server.close();
+    },
+  };
 }
 
 export async function nodegraphCommand(argv: string[]): Promise<number> {

@@ -15,11 +15,20 @@ import type { CheckResult } from '../policy/check.ts';
 
 const COMMON: OptionSpec[] = [
   { key: 'url', kind: 'string', env: 'NETFLOW_K8S_URL', help: 'the collector, e.g. http://localhost:8080' },
-  { key: 'since', kind: 'duration', min: 1000, help: 'only conversations seen in this last while (default: all the collector keeps, up to its --series-ttl)' },
+  {
+    key: 'since',
+    kind: 'duration',
+    min: 1000,
+    help: 'only conversations seen in this last while (default: all the collector keeps, up to its --series-ttl)',
+  },
 ];
 const SUGGEST: OptionSpec[] = [
   ...COMMON,
-  { key: 'namespace', kind: 'list', help: 'namespaces to write policies for; repeat or comma-separate (default: every namespace with a workload seen)' },
+  {
+    key: 'namespace',
+    kind: 'list',
+    help: 'namespaces to write policies for; repeat or comma-separate (default: every namespace with a workload seen)',
+  },
   { key: 'egress', kind: 'bool', default: false, help: 'also write Egress policies (DNS to kube-dns allowed)' },
   { key: 'out', kind: 'path', help: 'write one file per policy under DIR/NAMESPACE/ instead of printing a List' },
 ];
@@ -36,8 +45,14 @@ function joinRepeated(argv: readonly string[], flag: string): string[] {
   const values: string[] = [];
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === flag) { if (argv[i + 1] !== undefined) values.push(argv[++i]); continue; }
-    if (argv[i].startsWith(`${flag}=`)) { values.push(argv[i].slice(flag.length + 1)); continue; }
+    if (argv[i] === flag) {
+      if (argv[i + 1] !== undefined) values.push(argv[++i]);
+      continue;
+    }
+    if (argv[i].startsWith(`${flag}=`)) {
+      values.push(argv[i].slice(flag.length + 1));
+      continue;
+    }
     rest.push(argv[i]);
   }
   return values.length > 0 ? [...rest, flag, values.join(',')] : rest;
@@ -73,7 +88,10 @@ export async function policyCommand(argv: string[]): Promise<number> {
 
 async function suggest(argv: string[]): Promise<number> {
   const parsed = parseConfig(SUGGEST, joinRepeated(argv, '--namespace'));
-  if (parsed.help) { process.stdout.write(formatHelp(USAGE, SUGGEST)); return 0; }
+  if (parsed.help) {
+    process.stdout.write(formatHelp(USAGE, SUGGEST));
+    return 0;
+  }
   if (parsed.positionals.length > 0) throw new ConfigError(parsed.positionals[0], 'unexpected argument (suggest takes only options)');
   const v = parsed.values;
   const url = new URL('api/policies', baseUrl(v.url));
@@ -83,8 +101,14 @@ async function suggest(argv: string[]): Promise<number> {
   const out = v.out as string | undefined;
   const res = await request(url, { headers: { accept: out ? 'application/json' : 'application/yaml' } });
   const body = await res.text();
-  if (!res.ok) { process.stderr.write(`netflow-k8s policy suggest: ${url.origin} answered ${res.status}: ${body}`); return 1; }
-  if (!out) { process.stdout.write(body); return 0; }
+  if (!res.ok) {
+    process.stderr.write(`netflow-k8s policy suggest: ${url.origin} answered ${res.status}: ${body}`);
+    return 1;
+  }
+  if (!out) {
+    process.stdout.write(body);
+    return 0;
+  }
   const { files, notes } = JSON.parse(body) as { files: { path: string; yaml: string }[]; notes: string[] };
   for (const f of files) {
     const path = join(out, f.path);
@@ -98,7 +122,10 @@ async function suggest(argv: string[]): Promise<number> {
 
 async function check(argv: string[]): Promise<number> {
   const parsed = parseConfig(CHECK, argv);
-  if (parsed.help) { process.stdout.write(formatHelp(USAGE, CHECK)); return 0; }
+  if (parsed.help) {
+    process.stdout.write(formatHelp(USAGE, CHECK));
+    return 0;
+  }
   const files = parsed.positionals;
   if (files.length === 0) throw new ConfigError('FILE', 'give the NetworkPolicy YAML files to check');
   const v = parsed.values;
@@ -128,17 +155,27 @@ async function check(argv: string[]): Promise<number> {
   }
   const url = new URL('api/policies/check', base);
   if (v.since !== undefined) url.searchParams.set('since', `${v.since as number}ms`);
-  const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: texts.map((t) => t.replace(/\n?$/, '\n')).join('---\n') });
+  const res = await request(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/yaml' },
+    body: texts.map((t) => t.replace(/\n?$/, '\n')).join('---\n'),
+  });
   const body = await res.text();
-  if (!res.ok) { process.stderr.write(`netflow-k8s policy check: ${url.origin} answered ${res.status}: ${body}`); return 2; }
+  if (!res.ok) {
+    process.stderr.write(`netflow-k8s policy check: ${url.origin} answered ${res.status}: ${body}`);
+    return 2;
+  }
   const r = JSON.parse(body) as CheckResult;
-  const lines = [`${r.policies} polic${r.policies === 1 ? 'y' : 'ies'} checked against ${r.evaluated} observed conversation${r.evaluated === 1 ? '' : 's'}: ${r.denied.length} would be denied.`];
+  const lines = [
+    `${r.policies} polic${r.policies === 1 ? 'y' : 'ies'} checked against ${r.evaluated} observed conversation${r.evaluated === 1 ? '' : 's'}: ${r.denied.length} would be denied.`,
+  ];
   for (const d of r.denied) {
     const where = [d.ingress === 'denied' ? 'ingress' : '', d.egress === 'denied' ? 'egress' : ''].filter(Boolean).join(' and ');
     lines.push(`  DENIED ${d.client} -> ${d.server} ${d.port}: ${d.flows} flows, ${d.bytes} bytes, last seen ${d.lastSeen} (by ${where})`);
   }
   for (const [why, n] of Object.entries(r.notEvaluated)) lines.push(`  not evaluated (${n}): ${why}`);
-  if (r.undecided > 0) lines.push(`  ${r.undecided} undecided conversation${r.undecided === 1 ? '' : 's'} (the ports did not tell the client) not evaluated`);
+  if (r.undecided > 0)
+    lines.push(`  ${r.undecided} undecided conversation${r.undecided === 1 ? '' : 's'} (the ports did not tell the client) not evaluated`);
   for (const n of r.notes) lines.push(`  note: ${n}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return r.denied.length > 0 ? 1 : 0;

@@ -71,7 +71,11 @@ export class ReplayProgress {
     if (elapsedMs >= MIN_RATE_MS && bytes > 0) {
       const s = elapsedMs / 1000;
       const bytesPerS = bytes / s;
-      parts.push(`${formatBytes(bytesPerS)}/s`, `${formatCount(records / s)} records/s`, `ETA ${formatDuration(Math.max(0, total - bytes) / bytesPerS)}`);
+      parts.push(
+        `${formatBytes(bytesPerS)}/s`,
+        `${formatCount(records / s)} records/s`,
+        `ETA ${formatDuration(Math.max(0, total - bytes) / bytesPerS)}`,
+      );
     }
     return parts.join(', ');
   }
@@ -88,7 +92,10 @@ export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = n;
   let u = 0;
-  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
   return u === 0 ? `${Math.round(v)} B` : `${v.toFixed(1)} ${units[u]}`;
 }
 

@@ -67,8 +67,13 @@ function jsonEndpoint(ep: Endpoint): string {
   let j = endpointJson.get(ep);
   if (j === undefined) {
     j = JSON.stringify({
-      kind: ep.kind, namespace: ep.namespace, name: ep.name, app: ep.app,
-      ownerKind: ep.ownerKind, ownerName: ep.ownerName, node: ep.nodeName,
+      kind: ep.kind,
+      namespace: ep.namespace,
+      name: ep.name,
+      app: ep.app,
+      ownerKind: ep.ownerKind,
+      ownerName: ep.ownerName,
+      node: ep.nodeName,
     });
     endpointJson.set(ep, j);
   }
@@ -78,12 +83,13 @@ function jsonEndpoint(ep: Endpoint): string {
 export const OUTPUTS: Record<string, (io: ReplayIO, config: ReplayConfig, naming: Naming | undefined) => RecordOutput> = {
   json: (io, _config, naming) => {
     const w = new LineWriter(io.stdout);
-    const record = naming === undefined
-      ? (rec: FlowRecord) => w.push(`${jsonFields(rec)}}`)
-      : (rec: FlowRecord) => {
-        naming.hook(rec);
-        w.push(`${jsonFields(rec)},"src":${jsonEndpoint(naming.src)},"dst":${jsonEndpoint(naming.dst)},"role":"${naming.role}"}`);
-      };
+    const record =
+      naming === undefined
+        ? (rec: FlowRecord) => w.push(`${jsonFields(rec)}}`)
+        : (rec: FlowRecord) => {
+            naming.hook(rec);
+            w.push(`${jsonFields(rec)},"src":${jsonEndpoint(naming.src)},"dst":${jsonEndpoint(naming.dst)},"role":"${naming.role}"}`);
+          };
     return { record, ready: () => w.ready(), stopped: () => w.closed, end: () => w.end() };
   },
   none: () => ({ record: () => {}, ready: () => undefined, stopped: () => false, end: async () => {} }),
@@ -131,10 +137,12 @@ export function jsonRecord(r: FlowRecord): string {
 /** The record's own fields as an unclosed JSON object, so the ends' names can follow. */
 function jsonFields(r: FlowRecord): string {
   const e = r.exporter;
-  return `{"exporter":"${e.address}","exporterPort":${e.port},"version":${r.version},"sourceId":${r.sourceId},`
-    + `"srcAddr":"${srcAddrString(r)}","dstAddr":"${dstAddrString(r)}","srcPort":${r.srcPort},"dstPort":${r.dstPort},`
-    + `"proto":${r.proto},"bytes":${r.bytes},"packets":${r.packets},"samplingRate":${r.samplingRate},"tcpFlags":${r.tcpFlags},`
-    + `"start":${isoOrNull(r.startMs)},"end":${isoOrNull(r.endMs)},"inputIf":${r.inputIf},"outputIf":${r.outputIf}`;
+  return (
+    `{"exporter":"${e.address}","exporterPort":${e.port},"version":${r.version},"sourceId":${r.sourceId},` +
+    `"srcAddr":"${srcAddrString(r)}","dstAddr":"${dstAddrString(r)}","srcPort":${r.srcPort},"dstPort":${r.dstPort},` +
+    `"proto":${r.proto},"bytes":${r.bytes},"packets":${r.packets},"samplingRate":${r.samplingRate},"tcpFlags":${r.tcpFlags},` +
+    `"start":${isoOrNull(r.startMs)},"end":${isoOrNull(r.endMs)},"inputIf":${r.inputIf},"outputIf":${r.outputIf}`
+  );
 }
 
 /**
@@ -213,7 +221,8 @@ export async function replay(config: ReplayConfig, io: ReplayIO): Promise<number
   if (config.templates !== undefined) {
     try {
       // Checked on a throwaway decoder so a bad file fails before any output.
-      if (!(await loadTemplateFile(config.templates, new Decoder(() => {}), 0))) return fail(`template file ${config.templates}: no such file`);
+      if (!(await loadTemplateFile(config.templates, new Decoder(() => {}), 0)))
+        return fail(`template file ${config.templates}: no such file`);
       saved = JSON.parse(readFileSync(config.templates, 'utf8')) as SavedTemplates;
     } catch (err) {
       return fail((err as Error).message);
@@ -253,7 +262,10 @@ export async function replay(config: ReplayConfig, io: ReplayIO): Promise<number
   const decoder = new Decoder(sink, { templateScope: config.run.templateScope });
   const feeder = new CaptureFeeder(decoder, saved);
   const progress = wantsProgress(io.stderr as ProgressOut, io.stdout as ProgressOut, config.format === 'json')
-    ? new ReplayProgress(io.stderr as ProgressOut, config.files.reduce((n, f) => n + statSync(f).size, 0))
+    ? new ReplayProgress(
+        io.stderr as ProgressOut,
+        config.files.reduce((n, f) => n + statSync(f).size, 0),
+      )
     : undefined;
   try {
     files: for (const f of config.files) {
@@ -296,8 +308,13 @@ export function summarize(config: ReplayConfig, feeder: CaptureFeeder, totals: R
     setsRefused: s.setsRefused,
     templateScopeFallbacks: s.templateScopeFallbacks,
     capture: {
-      frames: c.frames, nonUdp: c.nonUdp, nonIp: c.nonIp, fragments: c.fragments,
-      firstFragments: c.firstFragments, truncated: c.truncated, unsupportedLink: c.unsupportedLink,
+      frames: c.frames,
+      nonUdp: c.nonUdp,
+      nonIp: c.nonIp,
+      fragments: c.fragments,
+      firstFragments: c.firstFragments,
+      truncated: c.truncated,
+      unsupportedLink: c.unsupportedLink,
     },
     errors: { ...s.errors },
   };

@@ -45,8 +45,7 @@ export interface ParsedConfig {
 export const CONFIG_ENV = 'NETFLOW_K8S_CONFIG';
 
 export const flagName = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-export const envName = (spec: OptionSpec): string =>
-  spec.env ?? `NETFLOW_K8S_${spec.key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+export const envName = (spec: OptionSpec): string => spec.env ?? `NETFLOW_K8S_${spec.key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -104,7 +103,11 @@ function coerce(spec: OptionSpec, raw: unknown, field: string): unknown {
     }
     case 'list': {
       if (Array.isArray(raw)) return raw.map((v) => String(v).trim()).filter(Boolean);
-      if (text !== undefined) return text.split(',').map((s) => s.trim()).filter(Boolean);
+      if (text !== undefined)
+        return text
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
       throw new ConfigError(field, `expected a comma-separated list, got ${JSON.stringify(raw)}`);
     }
     case 'enum':
@@ -129,7 +132,12 @@ function checkRange(spec: OptionSpec, n: number, field: string, shown: string): 
  * Parse argv (after the subcommand), the environment and an optional YAML file against `specs`.
  * Unknown flags and unknown YAML keys are errors: a typo must not silently fall back to a default.
  */
-export function parseConfig(specs: readonly OptionSpec[], argv: readonly string[], env: NodeJS.ProcessEnv = process.env, configEnv = CONFIG_ENV): ParsedConfig {
+export function parseConfig(
+  specs: readonly OptionSpec[],
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  configEnv = CONFIG_ENV,
+): ParsedConfig {
   const byFlag = new Map(specs.map((s) => [flagName(s.key), s]));
   const fromFlags = new Map<string, unknown>();
   const positionals: string[] = [];
@@ -138,9 +146,18 @@ export function parseConfig(specs: readonly OptionSpec[], argv: readonly string[
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === '--') { positionals.push(...argv.slice(i + 1)); break; }
-    if (arg === '-h' || arg === '--help') { help = true; continue; }
-    if (!arg.startsWith('--')) { positionals.push(arg); continue; }
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg === '-h' || arg === '--help') {
+      help = true;
+      continue;
+    }
+    if (!arg.startsWith('--')) {
+      positionals.push(arg);
+      continue;
+    }
     const eq = arg.indexOf('=');
     const name = eq < 0 ? arg : arg.slice(0, eq);
     let value: string | undefined = eq < 0 ? undefined : arg.slice(eq + 1);
@@ -192,10 +209,19 @@ export function parseConfig(specs: readonly OptionSpec[], argv: readonly string[
 
   const values: ConfigValues = {};
   for (const spec of specs) {
-    if (fromFlags.has(spec.key)) { values[spec.key] = fromFlags.get(spec.key); continue; }
+    if (fromFlags.has(spec.key)) {
+      values[spec.key] = fromFlags.get(spec.key);
+      continue;
+    }
     const e = env[envName(spec)];
-    if (e !== undefined && e !== '') { values[spec.key] = coerce(spec, e, spec.key); continue; }
-    if (spec.key in fromFile && fromFile[spec.key] !== null) { values[spec.key] = coerce(spec, fromFile[spec.key], spec.key); continue; }
+    if (e !== undefined && e !== '') {
+      values[spec.key] = coerce(spec, e, spec.key);
+      continue;
+    }
+    if (spec.key in fromFile && fromFile[spec.key] !== null) {
+      values[spec.key] = coerce(spec, fromFile[spec.key], spec.key);
+      continue;
+    }
     values[spec.key] = spec.default === undefined ? undefined : coerce(spec, spec.default, spec.key);
   }
   return { values, positionals, help };
@@ -208,7 +234,10 @@ export function formatHelp(usage: string, specs: readonly OptionSpec[], configEn
   lines.push(`      YAML file of settings, keyed as below; flags and environment variables win over it  [${configEnv}]`);
   let group: string | undefined;
   for (const s of specs) {
-    if (s.group !== group) { group = s.group; if (group) lines.push(`${group}:`); }
+    if (s.group !== group) {
+      group = s.group;
+      if (group) lines.push(`${group}:`);
+    }
     const arg = s.kind === 'bool' ? '' : ` ${s.kind === 'enum' ? (s.choices ?? []).join('|') : s.kind.toUpperCase()}`;
     const def = s.default === undefined ? '' : ` (default ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)})`;
     lines.push(`  ${flagName(s.key)}${arg}`);

@@ -42,7 +42,10 @@ function checkUrl(field: string, text: string): URL {
   try {
     return new URL(text);
   } catch {
-    throw new ConfigError(field, `${JSON.stringify(text)} is not a URL (e.g. http://otel-collector:4317 for grpc, http://otel-collector:4318 for http/protobuf)`);
+    throw new ConfigError(
+      field,
+      `${JSON.stringify(text)} is not a URL (e.g. http://otel-collector:4317 for grpc, http://otel-collector:4318 for http/protobuf)`,
+    );
   }
 }
 
@@ -78,21 +81,29 @@ export function otlpFromEnv(flagProtocol: string | undefined, flagEndpoint: stri
   const t = pick(env, 'TIMEOUT');
   if (t) {
     timeoutMs = Number(t[1]);
-    if (!/^\d+$/.test(t[1]) || timeoutMs <= 0) throw new ConfigError(t[0], `expected a positive number of milliseconds, got ${JSON.stringify(t[1])}`);
+    if (!/^\d+$/.test(t[1]) || timeoutMs <= 0)
+      throw new ConfigError(t[0], `expected a positive number of milliseconds, got ${JSON.stringify(t[1])}`);
   }
   // The exporters drop a malformed entry with a diagnostic nobody sees, and the backend answers 401.
   for (const name of ['OTEL_EXPORTER_OTLP_METRICS_HEADERS', 'OTEL_EXPORTER_OTLP_HEADERS']) {
     const h = env[name]?.trim();
     if (!h) continue;
     for (const entry of h.split(',')) {
-      if (!/^\s*[^=\s]+\s*=/.test(entry)) throw new ConfigError(name, `expected key=value pairs separated by commas (e.g. Authorization=Bearer%20TOKEN), got an entry ${JSON.stringify(entry.trim().replace(/=.*/, '=...'))}`);
+      if (!/^\s*[^=\s]+\s*=/.test(entry))
+        throw new ConfigError(
+          name,
+          `expected key=value pairs separated by commas (e.g. Authorization=Bearer%20TOKEN), got an entry ${JSON.stringify(entry.trim().replace(/=.*/, '=...'))}`,
+        );
     }
   }
   const c = pick(env, 'COMPRESSION');
   if (c && c[1] !== 'gzip' && c[1] !== 'none') throw new ConfigError(c[0], `expected gzip or none, got ${JSON.stringify(c[1])}`);
   const tp = env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE?.trim();
   if (tp && !/^(cumulative|delta|lowmemory)$/i.test(tp)) {
-    throw new ConfigError('OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', `expected cumulative, delta or lowmemory, got ${JSON.stringify(tp)}`);
+    throw new ConfigError(
+      'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE',
+      `expected cumulative, delta or lowmemory, got ${JSON.stringify(tp)}`,
+    );
   }
 
   if (endpoint !== undefined) {
@@ -108,7 +119,10 @@ export function otlpFromEnv(flagProtocol: string | undefined, flagEndpoint: stri
       }
     }
     if (!pick(env, 'CLIENT_KEY') !== !pick(env, 'CLIENT_CERTIFICATE')) {
-      throw new ConfigError(pick(env, 'CLIENT_KEY')?.[0] ?? pick(env, 'CLIENT_CERTIFICATE')![0], 'mTLS needs both OTEL_EXPORTER_OTLP_CLIENT_KEY and OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE');
+      throw new ConfigError(
+        pick(env, 'CLIENT_KEY')?.[0] ?? pick(env, 'CLIENT_CERTIFICATE')![0],
+        'mTLS needs both OTEL_EXPORTER_OTLP_CLIENT_KEY and OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE',
+      );
     }
   }
   return { protocol, endpoint, timeoutMs };

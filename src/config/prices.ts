@@ -61,12 +61,14 @@ export function parsePrices(doc: unknown, where: string): Prices {
   const o = doc as Record<string, unknown>;
   for (const k of Object.keys(o)) if (k !== 'currency' && k !== 'perGiB') fail(k, 'unknown field; expected currency and perGiB');
   if (o.currency === undefined) fail('currency', 'missing (e.g. currency: USD)');
-  if (typeof o.currency !== 'string' || !/^[A-Za-z][A-Za-z0-9_$€£¥.-]{0,15}$/.test(o.currency)) fail('currency', `${JSON.stringify(o.currency)} is not a currency code`);
+  if (typeof o.currency !== 'string' || !/^[A-Za-z][A-Za-z0-9_$€£¥.-]{0,15}$/.test(o.currency))
+    fail('currency', `${JSON.stringify(o.currency)} is not a currency code`);
   if (o.perGiB === undefined) fail('perGiB', 'missing (e.g. perGiB: { cross-zone: 0.02 })');
   if (!o.perGiB || typeof o.perGiB !== 'object' || Array.isArray(o.perGiB)) fail('perGiB', 'expected a mapping of class to price');
   const perGiB: Partial<Record<ZoneClass, number>> = {};
   for (const [cls, price] of Object.entries(o.perGiB as Record<string, unknown>)) {
-    if (!(ZONE_CLASSES as readonly string[]).includes(cls)) fail(`perGiB.${cls}`, `unknown class; expected some of ${ZONE_CLASSES.join(', ')}`);
+    if (!(ZONE_CLASSES as readonly string[]).includes(cls))
+      fail(`perGiB.${cls}`, `unknown class; expected some of ${ZONE_CLASSES.join(', ')}`);
     if (typeof price !== 'number' || !Number.isFinite(price)) fail(`perGiB.${cls}`, `${JSON.stringify(price)} is not a number`);
     if ((price as number) < 0) fail(`perGiB.${cls}`, `${String(price)} is negative`);
     perGiB[cls as ZoneClass] = price as number;

@@ -13,21 +13,44 @@ import { RUN_OPTIONS, toRunConfig, type RunConfig } from './run-options.ts';
 export const REPLAY_FORMATS = ['json', 'none', 'prometheus'] as const;
 export type ReplayFormat = (typeof REPLAY_FORMATS)[number];
 
-const IDENTITY_KEYS = ['inventory', 'labelPrecedence', 'networks', 'asnDb', 'ephemeralPorts', 'level', 'dedup', 'extraLabels', 'templateScope'];
+const IDENTITY_KEYS = [
+  'inventory',
+  'labelPrecedence',
+  'networks',
+  'asnDb',
+  'ephemeralPorts',
+  'level',
+  'dedup',
+  'extraLabels',
+  'templateScope',
+];
 
 export const REPLAY_OPTIONS: readonly OptionSpec[] = [
   {
-    key: 'format', kind: 'enum', choices: REPLAY_FORMATS, default: 'json', env: 'NETFLOW_K8S_REPLAY_FORMAT', group: 'Output',
-    help: 'json: one JSON object per flow record per line (with --inventory: both ends named); '
-      + 'none: decode only (for timing); prometheus: the /metrics exposition the collector would serve for these captures',
+    key: 'format',
+    kind: 'enum',
+    choices: REPLAY_FORMATS,
+    default: 'json',
+    env: 'NETFLOW_K8S_REPLAY_FORMAT',
+    group: 'Output',
+    help:
+      'json: one JSON object per flow record per line (with --inventory: both ends named); ' +
+      'none: decode only (for timing); prometheus: the /metrics exposition the collector would serve for these captures',
   },
   {
-    key: 'summary', kind: 'bool', default: false, env: 'NETFLOW_K8S_REPLAY_SUMMARY', group: 'Output',
+    key: 'summary',
+    kind: 'bool',
+    default: false,
+    env: 'NETFLOW_K8S_REPLAY_SUMMARY',
+    group: 'Output',
     help: 'print totals (datagrams, flow records, bytes, packets) and every error counter by reason as a last JSON line on stderr',
   },
   {
-    key: 'templates', kind: 'path', env: 'NETFLOW_K8S_REPLAY_TEMPLATES', group: 'Input',
-    help: 'load this saved template set (a collector\'s --templates-file) before the first datagram',
+    key: 'templates',
+    kind: 'path',
+    env: 'NETFLOW_K8S_REPLAY_TEMPLATES',
+    group: 'Input',
+    help: "load this saved template set (a collector's --templates-file) before the first datagram",
   },
   // Naming and counting take the collector's own options, so a replay names and counts exactly as `run` would.
   ...RUN_OPTIONS.filter((s) => IDENTITY_KEYS.includes(s.key)).map((s) => ({
@@ -49,10 +72,11 @@ export interface ReplayConfig {
   naming: boolean;
 }
 
-export const REPLAY_USAGE = 'usage: netflow-k8s replay [OPTIONS] FILE...\n\n'
-  + 'Decode pcap, pcapng and raw .dat captures (one datagram each) offline, files in the order given.\n'
-  + 'The exporter is each packet\'s source address and port (192.0.2.1:2055 for .dat files).\n'
-  + 'When stderr is a terminal (and JSON records do not go to it too), progress is shown there.';
+export const REPLAY_USAGE =
+  'usage: netflow-k8s replay [OPTIONS] FILE...\n\n' +
+  'Decode pcap, pcapng and raw .dat captures (one datagram each) offline, files in the order given.\n' +
+  "The exporter is each packet's source address and port (192.0.2.1:2055 for .dat files).\n" +
+  'When stderr is a terminal (and JSON records do not go to it too), progress is shown there.';
 
 export function replayHelp(): string {
   return formatHelp(REPLAY_USAGE, REPLAY_OPTIONS, REPLAY_CONFIG_ENV);

@@ -16,48 +16,82 @@ function roleOf(f: TemplateField): [Role, number] | undefined {
   if (f.scope) return undefined;
   if (f.enterprise === REVERSE_PEN) {
     switch (f.type) {
-      case IE.octetDeltaCount: return ['RB', 0];
-      case IE.octetTotalCount: return ['RB', 1];
-      case IE.packetDeltaCount: return ['RP', 0];
-      case IE.packetTotalCount: return ['RP', 1];
+      case IE.octetDeltaCount:
+        return ['RB', 0];
+      case IE.octetTotalCount:
+        return ['RB', 1];
+      case IE.packetDeltaCount:
+        return ['RP', 0];
+      case IE.packetTotalCount:
+        return ['RP', 1];
     }
     return undefined;
   }
   if (f.enterprise !== 0) return undefined;
   const len = f.length;
   switch (f.type) {
-    case IE.octetDeltaCount: return ['B', 0];
-    case IE.octetTotalCount: return ['B', 1];
-    case IE.initiatorOctets: return ['B', 2];
-    case IE.packetDeltaCount: return ['P', 0];
-    case IE.packetTotalCount: return ['P', 1];
-    case IE.initiatorPackets: return ['P', 2];
-    case IE.sourceIPv4Address: return len === 4 ? ['S4', 0] : undefined;
-    case IE.destinationIPv4Address: return len === 4 ? ['D4', 0] : undefined;
-    case IE.sourceIPv6Address: return len === 16 ? ['S6', 0] : undefined;
-    case IE.destinationIPv6Address: return len === 16 ? ['D6', 0] : undefined;
-    case IE.sourceTransportPort: return ['SP', 0];
-    case IE.destinationTransportPort: return ['DP', 0];
-    case IE.protocolIdentifier: return ['PR', 0];
-    case IE.tcpControlBits: return ['FL', 0];
-    case IE.ingressInterface: return ['II', 0];
-    case IE.egressInterface: return ['OI', 0];
-    case IE.icmpTypeCodeIPv4: return ['IC', 0];
-    case IE.icmpTypeCodeIPv6: return ['IC', 1];
-    case IE.samplerId: return ['SID', 0];
-    case IE.systemInitTimeMilliseconds: return ['INIT', 0];
-    case IE.flowStartSysUpTime: return ['SU', 0];
-    case IE.flowEndSysUpTime: return ['EU', 0];
-    case IE.flowStartSeconds: return ['SS', 0];
-    case IE.flowEndSeconds: return ['ES', 0];
-    case IE.flowStartMilliseconds: return ['SM', 0];
-    case IE.flowEndMilliseconds: return ['EM', 0];
+    case IE.octetDeltaCount:
+      return ['B', 0];
+    case IE.octetTotalCount:
+      return ['B', 1];
+    case IE.initiatorOctets:
+      return ['B', 2];
+    case IE.packetDeltaCount:
+      return ['P', 0];
+    case IE.packetTotalCount:
+      return ['P', 1];
+    case IE.initiatorPackets:
+      return ['P', 2];
+    case IE.sourceIPv4Address:
+      return len === 4 ? ['S4', 0] : undefined;
+    case IE.destinationIPv4Address:
+      return len === 4 ? ['D4', 0] : undefined;
+    case IE.sourceIPv6Address:
+      return len === 16 ? ['S6', 0] : undefined;
+    case IE.destinationIPv6Address:
+      return len === 16 ? ['D6', 0] : undefined;
+    case IE.sourceTransportPort:
+      return ['SP', 0];
+    case IE.destinationTransportPort:
+      return ['DP', 0];
+    case IE.protocolIdentifier:
+      return ['PR', 0];
+    case IE.tcpControlBits:
+      return ['FL', 0];
+    case IE.ingressInterface:
+      return ['II', 0];
+    case IE.egressInterface:
+      return ['OI', 0];
+    case IE.icmpTypeCodeIPv4:
+      return ['IC', 0];
+    case IE.icmpTypeCodeIPv6:
+      return ['IC', 1];
+    case IE.samplerId:
+      return ['SID', 0];
+    case IE.systemInitTimeMilliseconds:
+      return ['INIT', 0];
+    case IE.flowStartSysUpTime:
+      return ['SU', 0];
+    case IE.flowEndSysUpTime:
+      return ['EU', 0];
+    case IE.flowStartSeconds:
+      return ['SS', 0];
+    case IE.flowEndSeconds:
+      return ['ES', 0];
+    case IE.flowStartMilliseconds:
+      return ['SM', 0];
+    case IE.flowEndMilliseconds:
+      return ['EM', 0];
     case IE.flowStartMicroseconds:
-    case IE.flowStartNanoseconds: return len === 8 ? ['SN', 0] : undefined;
+    case IE.flowStartNanoseconds:
+      return len === 8 ? ['SN', 0] : undefined;
     case IE.flowEndMicroseconds:
-    case IE.flowEndNanoseconds: return len === 8 ? ['EN', 0] : undefined;
-    case IE.flowStartDeltaMicroseconds: return ['SD', 0];
-    case IE.flowEndDeltaMicroseconds: return ['ED', 0];
+    case IE.flowEndNanoseconds:
+      return len === 8 ? ['EN', 0] : undefined;
+    case IE.flowStartDeltaMicroseconds:
+      return ['SD', 0];
+    case IE.flowEndDeltaMicroseconds:
+      return ['ED', 0];
   }
   return undefined;
 }
@@ -65,11 +99,16 @@ function roleOf(f: TemplateField): [Role, number] | undefined {
 /** Big-endian unsigned read of `len` bytes at `off` (a JS expression). Exact up to 2^53. */
 function readNum(off: string, len: number): string {
   switch (len) {
-    case 0: return '0';
-    case 1: return `u[${off}]`;
-    case 2: return `v.getUint16(${off})`;
-    case 3: return `((u[${off}] << 16) | (u[${off} + 1] << 8) | u[${off} + 2])`;
-    case 4: return `v.getUint32(${off})`;
+    case 0:
+      return '0';
+    case 1:
+      return `u[${off}]`;
+    case 2:
+      return `v.getUint16(${off})`;
+    case 3:
+      return `((u[${off}] << 16) | (u[${off} + 1] << 8) | u[${off} + 2])`;
+    case 4:
+      return `v.getUint32(${off})`;
   }
   // Longer counters (8-byte octetDeltaCount): hi * 2^32 + lo. Beyond 8 bytes keep the low 8.
   if (len > 8) return readNum(`${off} + ${len - 8}`, 8);
@@ -81,7 +120,25 @@ function readNtpMs(off: string): string {
   return `((v.getUint32(${off}) - 2208988800) * 1000 + Math.round(v.getUint32(${off} + 4) / 4294967.296))`;
 }
 
-const LOCAL_ROLES: readonly Role[] = ['B', 'P', 'RB', 'RP', 'SID', 'INIT', 'IC', 'SU', 'EU', 'SS', 'ES', 'SM', 'EM', 'SN', 'EN', 'SD', 'ED'];
+const LOCAL_ROLES: readonly Role[] = [
+  'B',
+  'P',
+  'RB',
+  'RP',
+  'SID',
+  'INIT',
+  'IC',
+  'SU',
+  'EU',
+  'SS',
+  'ES',
+  'SM',
+  'EM',
+  'SN',
+  'EN',
+  'SD',
+  'ED',
+];
 
 /**
  * Which field gives each role: per role the field with the best priority (first one on ties).
@@ -134,18 +191,42 @@ export function readerSource(version: 9 | 10, fields: readonly TemplateField[]):
     if (role) {
       const len = f.length;
       switch (role) {
-        case 'S4': segLines.push(`r.src4 = v.getUint32(${off});`); break;
-        case 'D4': segLines.push(`r.dst4 = v.getUint32(${off});`); break;
-        case 'S6': segLines.push(`s6 = ${off};`); break;
-        case 'D6': segLines.push(`d6 = ${off};`); break;
-        case 'SP': segLines.push(`r.srcPort = ${readNum(off, Math.min(len, 4))};`); break;
-        case 'DP': segLines.push(`r.dstPort = ${readNum(off, Math.min(len, 4))};`); break;
-        case 'PR': segLines.push(`r.proto = ${readNum(off, Math.min(len, 4))};`); break;
-        case 'FL': segLines.push(`r.tcpFlags = ${readNum(off, Math.min(len, 4))};`); break;
-        case 'II': segLines.push(`r.inputIf = ${readNum(off, len)};`); break;
-        case 'OI': segLines.push(`r.outputIf = ${readNum(off, len)};`); break;
-        case 'SN': case 'EN': segLines.push(`${role} = ${readNtpMs(off)};`); break;
-        default: segLines.push(`${role} = ${readNum(off, len)};`);
+        case 'S4':
+          segLines.push(`r.src4 = v.getUint32(${off});`);
+          break;
+        case 'D4':
+          segLines.push(`r.dst4 = v.getUint32(${off});`);
+          break;
+        case 'S6':
+          segLines.push(`s6 = ${off};`);
+          break;
+        case 'D6':
+          segLines.push(`d6 = ${off};`);
+          break;
+        case 'SP':
+          segLines.push(`r.srcPort = ${readNum(off, Math.min(len, 4))};`);
+          break;
+        case 'DP':
+          segLines.push(`r.dstPort = ${readNum(off, Math.min(len, 4))};`);
+          break;
+        case 'PR':
+          segLines.push(`r.proto = ${readNum(off, Math.min(len, 4))};`);
+          break;
+        case 'FL':
+          segLines.push(`r.tcpFlags = ${readNum(off, Math.min(len, 4))};`);
+          break;
+        case 'II':
+          segLines.push(`r.inputIf = ${readNum(off, len)};`);
+          break;
+        case 'OI':
+          segLines.push(`r.outputIf = ${readNum(off, len)};`);
+          break;
+        case 'SN':
+        case 'EN':
+          segLines.push(`${role} = ${readNtpMs(off)};`);
+          break;
+        default:
+          segLines.push(`${role} = ${readNum(off, len)};`);
       }
     }
     k += f.length;

@@ -540,7 +540,14 @@ export class Decoder {
       }
       s.setsDecoded++;
       if (!res.truncated && this.onShare !== undefined && !this.applying && dom.changes !== changes) {
-        this.onShare(exporter, { version, sourceId, setId: tpl.id, body: Uint8Array.prototype.slice.call(u, body, setEnd), baseMs, uptime });
+        this.onShare(exporter, {
+          version,
+          sourceId,
+          setId: tpl.id,
+          body: Uint8Array.prototype.slice.call(u, body, setEnd),
+          baseMs,
+          uptime,
+        });
       }
       return;
     }
@@ -593,7 +600,16 @@ export class Decoder {
     }
   }
 
-  private readTemplateSet(es: ExporterState, v: DataView, body: number, setEnd: number, version: 9 | 10, options: boolean, sourceId: number, nowMs: number): void {
+  private readTemplateSet(
+    es: ExporterState,
+    v: DataView,
+    body: number,
+    setEnd: number,
+    version: 9 | 10,
+    options: boolean,
+    sourceId: number,
+    nowMs: number,
+  ): void {
     if (version === 9 && options) this.readV9OptionTemplates(es, v, body, setEnd, sourceId, nowMs);
     else this.readTemplates(es, v, body, setEnd, version, sourceId, nowMs, options);
   }
@@ -625,7 +641,8 @@ export class Decoder {
         this.readTemplateSet(es, v, 0, set.body.length, set.version, set.setId === optSet, set.sourceId, nowMs);
       } else {
         const tpl = es.domains.get(domainKey(set.version, set.sourceId))?.templates.get(set.setId) as LiveTemplate | undefined;
-        if (tpl?.options) this.decodeData(tpl, v, set.body, 0, set.body.length, set.version, exporter, set.sourceId, set.baseMs, set.uptime);
+        if (tpl?.options)
+          this.decodeData(tpl, v, set.body, 0, set.body.length, set.version, exporter, set.sourceId, set.baseMs, set.uptime);
       }
     } finally {
       this.applying = false;
@@ -827,7 +844,22 @@ export class Decoder {
     const { fixedLength, minLength } = layoutOf(version, fields);
     // Compiled on first use (see decodeData), unless this layout was compiled already.
     const reader = options || minLength === 0 ? undefined : cachedReader(signature);
-    const tpl: LiveTemplate = { version, id, options, fields: layout.fields, fixedLength, minLength, signature: layout.signature, lastSeenMs: nowMs, reader, plan: undefined, es, dk, dom, bytes };
+    const tpl: LiveTemplate = {
+      version,
+      id,
+      options,
+      fields: layout.fields,
+      fixedLength,
+      minLength,
+      signature: layout.signature,
+      lastSeenMs: nowMs,
+      reader,
+      plan: undefined,
+      es,
+      dk,
+      dom,
+      bytes,
+    };
     dom.templates.set(id, tpl);
     if (old) this.charge(es, -old.bytes);
     else es.templateCount++;
@@ -937,7 +969,18 @@ export class Decoder {
     this.forget(es);
   }
 
-  private hold(es: ExporterState, version: 9 | 10, sourceId: number, setId: number, u: Uint8Array, body: number, setEnd: number, baseMs: number, uptime: number, nowMs: number): void {
+  private hold(
+    es: ExporterState,
+    version: 9 | 10,
+    sourceId: number,
+    setId: number,
+    u: Uint8Array,
+    body: number,
+    setEnd: number,
+    baseMs: number,
+    uptime: number,
+    nowMs: number,
+  ): void {
     const s = this.stats;
     s.held++;
     s.pending++;
@@ -1153,7 +1196,7 @@ export class Decoder {
     });
   }
 
-/** Interface name (options field 82) an exporter gave for an ifIndex, v9 source ID or IPFIX domain. */
+  /** Interface name (options field 82) an exporter gave for an ifIndex, v9 source ID or IPFIX domain. */
   interfaceName(exporter: Exporter, sourceId: number, ifIndex: number): string | undefined {
     const es = this.exporters.get(exporter.key);
     if (!es) return undefined;
@@ -1236,7 +1279,8 @@ export class Decoder {
           }
           if (typeof sd.defaultRate === 'number' && sd.defaultRate > 0) dom.defaultRate = sd.defaultRate;
           if (typeof sd.initMs === 'number' && sd.initMs >= 0) dom.initMs = sd.initMs;
-          for (const [id, rate] of samplers) if (typeof rate === 'number' && rate > 0 && dom.samplers.size < MAX_OPTION_ENTRIES) dom.samplers.set(id, rate);
+          for (const [id, rate] of samplers)
+            if (typeof rate === 'number' && rate > 0 && dom.samplers.size < MAX_OPTION_ENTRIES) dom.samplers.set(id, rate);
           for (const [ifIndex, name] of ifNames) if (dom.ifNames.size < MAX_OPTION_ENTRIES) dom.ifNames.set(ifIndex, String(name));
           this.chargeOptions(es, dom);
         });

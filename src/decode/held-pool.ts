@@ -59,7 +59,21 @@ export class HeldPool<O> {
     const c = sizeClass(len);
     let h = this.free[c].pop();
     if (h !== undefined) this.pooledBytes -= h.buf.length;
-    else h = { owner, version: 9, sourceId: 0, setId: 0, buf: new Uint8Array(1 << (c + MIN_SHIFT)), len: 0, baseMs: 0, uptime: 0, arrivedMs: 0, weight: 0, seq: 0, done: false };
+    else
+      h = {
+        owner,
+        version: 9,
+        sourceId: 0,
+        setId: 0,
+        buf: new Uint8Array(1 << (c + MIN_SHIFT)),
+        len: 0,
+        baseMs: 0,
+        uptime: 0,
+        arrivedMs: 0,
+        weight: 0,
+        seq: 0,
+        done: false,
+      };
     const b = h.buf;
     if (len <= 64) for (let i = 0; i < len; i++) b[i] = u[from + i];
     else b.set(u.subarray(from, to));

@@ -19,11 +19,16 @@ export function makePlan(version: 9 | 10, fields: readonly TemplateField[]): Rea
 /** Big-endian unsigned integer of `len` bytes at q; exact up to 2^53, beyond 8 bytes the low 8. */
 export function num(v: DataView, u: Uint8Array, q: number, len: number): number {
   switch (len) {
-    case 0: return 0;
-    case 1: return u[q];
-    case 2: return v.getUint16(q);
-    case 3: return (u[q] << 16) | (u[q + 1] << 8) | u[q + 2];
-    case 4: return v.getUint32(q);
+    case 0:
+      return 0;
+    case 1:
+      return u[q];
+    case 2:
+      return v.getUint16(q);
+    case 3:
+      return (u[q] << 16) | (u[q + 1] << 8) | u[q + 2];
+    case 4:
+      return v.getUint32(q);
   }
   if (len > 8) return num(v, u, q + len - 8, 8);
   return num(v, u, q, len - 4) * 4294967296 + v.getUint32(q + len - 4);
@@ -47,7 +52,16 @@ function time(plan: ReadPlan, c: ReadContext, x: Map<Role, number>, side: 'S' | 
 }
 
 /** Decodes the records in u[p, end) like the compiled reader would; returns records sunk. */
-export function interpretSet(plan: ReadPlan, v: DataView, u: Uint8Array, p: number, end: number, r: FlowRecord, sink: RecordSink, c: ReadContext): number {
+export function interpretSet(
+  plan: ReadPlan,
+  v: DataView,
+  u: Uint8Array,
+  p: number,
+  end: number,
+  r: FlowRecord,
+  sink: RecordSink,
+  c: ReadContext,
+): number {
   const { lengths, roles, has } = plan;
   const x = new Map<Role, number>();
   let n = 0;
@@ -63,30 +77,63 @@ export function interpretSet(plan: ReadPlan, v: DataView, u: Uint8Array, p: numb
     for (let i = 0; i < lengths.length; i++) {
       let len = lengths[i];
       if (len < 0) {
-        if (q + 1 > end) { c.truncated = true; break records; }
+        if (q + 1 > end) {
+          c.truncated = true;
+          break records;
+        }
         len = u[q++];
         if (len === 255) {
-          if (q + 2 > end) { c.truncated = true; break records; }
+          if (q + 2 > end) {
+            c.truncated = true;
+            break records;
+          }
           len = v.getUint16(q);
           q += 2;
         }
       }
-      if (q + len > end) { c.truncated = true; break records; }
+      if (q + len > end) {
+        c.truncated = true;
+        break records;
+      }
       const role = roles[i];
       if (role !== undefined) {
         switch (role) {
-          case 'S4': r.src4 = v.getUint32(q); break;
-          case 'D4': r.dst4 = v.getUint32(q); break;
-          case 'S6': s6 = q; break;
-          case 'D6': d6 = q; break;
-          case 'SP': r.srcPort = num(v, u, q, Math.min(len, 4)); break;
-          case 'DP': r.dstPort = num(v, u, q, Math.min(len, 4)); break;
-          case 'PR': r.proto = num(v, u, q, Math.min(len, 4)); break;
-          case 'FL': r.tcpFlags = num(v, u, q, Math.min(len, 4)); break;
-          case 'II': r.inputIf = num(v, u, q, len); break;
-          case 'OI': r.outputIf = num(v, u, q, len); break;
-          case 'SN': case 'EN': x.set(role, ntpMs(v, q)); break;
-          default: x.set(role, num(v, u, q, len));
+          case 'S4':
+            r.src4 = v.getUint32(q);
+            break;
+          case 'D4':
+            r.dst4 = v.getUint32(q);
+            break;
+          case 'S6':
+            s6 = q;
+            break;
+          case 'D6':
+            d6 = q;
+            break;
+          case 'SP':
+            r.srcPort = num(v, u, q, Math.min(len, 4));
+            break;
+          case 'DP':
+            r.dstPort = num(v, u, q, Math.min(len, 4));
+            break;
+          case 'PR':
+            r.proto = num(v, u, q, Math.min(len, 4));
+            break;
+          case 'FL':
+            r.tcpFlags = num(v, u, q, Math.min(len, 4));
+            break;
+          case 'II':
+            r.inputIf = num(v, u, q, len);
+            break;
+          case 'OI':
+            r.outputIf = num(v, u, q, len);
+            break;
+          case 'SN':
+          case 'EN':
+            x.set(role, ntpMs(v, q));
+            break;
+          default:
+            x.set(role, num(v, u, q, len));
         }
       }
       q += len;
@@ -117,10 +164,21 @@ export function interpretSet(plan: ReadPlan, v: DataView, u: Uint8Array, p: numb
       const rb = x.get('RB') ?? 0;
       const rp = x.get('RP') ?? 0;
       if (rb !== 0 || rp !== 0) {
-        let t = r.src4; r.src4 = r.dst4; r.dst4 = t;
-        t = r.srcPort; r.srcPort = r.dstPort; r.dstPort = t;
-        t = r.inputIf; r.inputIf = r.outputIf; r.outputIf = t;
-        if (v6) for (let i = 0; i < 16; i++) { t = r.src6[i]; r.src6[i] = r.dst6[i]; r.dst6[i] = t; }
+        let t = r.src4;
+        r.src4 = r.dst4;
+        r.dst4 = t;
+        t = r.srcPort;
+        r.srcPort = r.dstPort;
+        r.dstPort = t;
+        t = r.inputIf;
+        r.inputIf = r.outputIf;
+        r.outputIf = t;
+        if (v6)
+          for (let i = 0; i < 16; i++) {
+            t = r.src6[i];
+            r.src6[i] = r.dst6[i];
+            r.dst6[i] = t;
+          }
         r.bytes = rb * rate;
         r.packets = rp * rate;
         sink(r);

@@ -108,17 +108,28 @@ export function readOptionsData(
     // an ID: reproduce that when asked, so counts can be compared with its output.
     if (rate > 0 && (!nfdumpSampling || (records === 1 && samplerId >= 0))) {
       if (samplerId < 0) {
-        if (dom.defaultRate !== rate) { dom.defaultRate = rate; dom.changes++; }
+        if (dom.defaultRate !== rate) {
+          dom.defaultRate = rate;
+          dom.changes++;
+        }
       } else if ((dom.samplers.size < maxEntries || dom.samplers.has(samplerId)) && dom.samplers.get(samplerId) !== rate) {
         dom.samplers.set(samplerId, rate);
         dom.changes++;
       }
     }
-    if (ifName !== undefined && ifIndex >= 0 && (dom.ifNames.size < maxEntries || dom.ifNames.has(ifIndex)) && dom.ifNames.get(ifIndex) !== ifName) {
+    if (
+      ifName !== undefined &&
+      ifIndex >= 0 &&
+      (dom.ifNames.size < maxEntries || dom.ifNames.has(ifIndex)) &&
+      dom.ifNames.get(ifIndex) !== ifName
+    ) {
       dom.ifNames.set(ifIndex, ifName);
       dom.changes++;
     }
-    if (init > 0 && dom.initMs !== init) { dom.initMs = init; dom.changes++; }
+    if (init > 0 && dom.initMs !== init) {
+      dom.initMs = init;
+      dom.changes++;
+    }
     if (q === p) break; // an all-zero-length record: nothing more to read here
     p = q;
   }

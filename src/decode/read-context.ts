@@ -29,22 +29,36 @@ export class ReadContext {
 }
 
 /** Decodes the records in u[p, end) and returns how many flow records went to the sink. */
-export type FlowReader = (
-  v: DataView,
-  u: Uint8Array,
-  p: number,
-  end: number,
-  r: FlowRecord,
-  sink: RecordSink,
-  c: ReadContext,
-) => number;
+export type FlowReader = (v: DataView, u: Uint8Array, p: number, end: number, r: FlowRecord, sink: RecordSink, c: ReadContext) => number;
 
 export type Role =
-  | 'B' | 'P' | 'RB' | 'RP'
-  | 'S4' | 'D4' | 'S6' | 'D6'
-  | 'SP' | 'DP' | 'PR' | 'FL' | 'II' | 'OI' | 'IC'
-  | 'SID' | 'INIT'
-  | 'SU' | 'EU' | 'SS' | 'ES' | 'SM' | 'EM' | 'SN' | 'EN' | 'SD' | 'ED';
+  | 'B'
+  | 'P'
+  | 'RB'
+  | 'RP'
+  | 'S4'
+  | 'D4'
+  | 'S6'
+  | 'D6'
+  | 'SP'
+  | 'DP'
+  | 'PR'
+  | 'FL'
+  | 'II'
+  | 'OI'
+  | 'IC'
+  | 'SID'
+  | 'INIT'
+  | 'SU'
+  | 'EU'
+  | 'SS'
+  | 'ES'
+  | 'SM'
+  | 'EM'
+  | 'SN'
+  | 'EN'
+  | 'SD'
+  | 'ED';
 
 /** What a template's fields mean, ready for interpretation (interpret.ts). */
 export interface ReadPlan {

@@ -11,14 +11,7 @@ export const V5_RECORD = 48;
 export const V5_MAX_COUNT = 30;
 
 /** Returns true when the first PDU header was accepted (the datagram counts as decoded). */
-export function decodeV5(
-  v: DataView,
-  u: Uint8Array,
-  exporter: Exporter,
-  r: FlowRecord,
-  sink: RecordSink,
-  stats: DecoderStats,
-): boolean {
+export function decodeV5(v: DataView, u: Uint8Array, exporter: Exporter, r: FlowRecord, sink: RecordSink, stats: DecoderStats): boolean {
   const len = u.length;
   let p = 0;
   let first = true;

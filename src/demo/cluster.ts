@@ -46,19 +46,116 @@ export const DEMO_NODES: readonly DemoNode[] = [
 ];
 
 export const DEMO_APPS: readonly DemoApp[] = [
-  { namespace: 'kube-system', app: 'coredns', workload: 'Deployment', replicas: 2, port: 53, protocol: 'UDP', portName: 'dns', service: { name: 'kube-dns', ip: '10.96.0.10', port: 53 } },
-  { namespace: 'ingress', app: 'ingress-nginx', workload: 'Deployment', replicas: 2, port: 443, portName: 'https', service: { name: 'ingress-nginx', ip: '10.96.0.80', port: 443 } },
-  { namespace: 'shop', app: 'frontend', workload: 'Deployment', replicas: 3, port: 8080, portName: 'http', service: { name: 'frontend', ip: '10.96.10.1', port: 80 } },
-  { namespace: 'shop', app: 'catalog', workload: 'Deployment', replicas: 2, port: 8080, portName: 'http', service: { name: 'catalog', ip: '10.96.10.2', port: 80 } },
-  { namespace: 'shop', app: 'cart', workload: 'Deployment', replicas: 2, port: 8080, portName: 'http', service: { name: 'cart', ip: '10.96.10.3', port: 80 } },
-  { namespace: 'shop', app: 'recommendations', workload: 'Deployment', replicas: 1, port: 8080, portName: 'http', service: { name: 'recommendations', ip: '10.96.10.4', port: 80 } },
-  { namespace: 'shop', app: 'checkout', workload: 'Deployment', replicas: 1, port: 8080, portName: 'http', service: { name: 'checkout', ip: '10.96.10.5', port: 80 } },
-  { namespace: 'shop', app: 'redis', workload: 'StatefulSet', replicas: 1, port: 6379, portName: 'redis', service: { name: 'redis', ip: '10.96.10.6', port: 6379 } },
-  { namespace: 'payments', app: 'payments-api', workload: 'Deployment', replicas: 2, port: 8080, portName: 'http', service: { name: 'payments-api', ip: '10.96.20.1', port: 80 } },
-  { namespace: 'payments', app: 'postgres', workload: 'StatefulSet', replicas: 1, port: 5432, portName: 'postgres', service: { name: 'postgres', ip: '10.96.20.2', port: 5432 } },
+  {
+    namespace: 'kube-system',
+    app: 'coredns',
+    workload: 'Deployment',
+    replicas: 2,
+    port: 53,
+    protocol: 'UDP',
+    portName: 'dns',
+    service: { name: 'kube-dns', ip: '10.96.0.10', port: 53 },
+  },
+  {
+    namespace: 'ingress',
+    app: 'ingress-nginx',
+    workload: 'Deployment',
+    replicas: 2,
+    port: 443,
+    portName: 'https',
+    service: { name: 'ingress-nginx', ip: '10.96.0.80', port: 443 },
+  },
+  {
+    namespace: 'shop',
+    app: 'frontend',
+    workload: 'Deployment',
+    replicas: 3,
+    port: 8080,
+    portName: 'http',
+    service: { name: 'frontend', ip: '10.96.10.1', port: 80 },
+  },
+  {
+    namespace: 'shop',
+    app: 'catalog',
+    workload: 'Deployment',
+    replicas: 2,
+    port: 8080,
+    portName: 'http',
+    service: { name: 'catalog', ip: '10.96.10.2', port: 80 },
+  },
+  {
+    namespace: 'shop',
+    app: 'cart',
+    workload: 'Deployment',
+    replicas: 2,
+    port: 8080,
+    portName: 'http',
+    service: { name: 'cart', ip: '10.96.10.3', port: 80 },
+  },
+  {
+    namespace: 'shop',
+    app: 'recommendations',
+    workload: 'Deployment',
+    replicas: 1,
+    port: 8080,
+    portName: 'http',
+    service: { name: 'recommendations', ip: '10.96.10.4', port: 80 },
+  },
+  {
+    namespace: 'shop',
+    app: 'checkout',
+    workload: 'Deployment',
+    replicas: 1,
+    port: 8080,
+    portName: 'http',
+    service: { name: 'checkout', ip: '10.96.10.5', port: 80 },
+  },
+  {
+    namespace: 'shop',
+    app: 'redis',
+    workload: 'StatefulSet',
+    replicas: 1,
+    port: 6379,
+    portName: 'redis',
+    service: { name: 'redis', ip: '10.96.10.6', port: 6379 },
+  },
+  {
+    namespace: 'payments',
+    app: 'payments-api',
+    workload: 'Deployment',
+    replicas: 2,
+    port: 8080,
+    portName: 'http',
+    service: { name: 'payments-api', ip: '10.96.20.1', port: 80 },
+  },
+  {
+    namespace: 'payments',
+    app: 'postgres',
+    workload: 'StatefulSet',
+    replicas: 1,
+    port: 5432,
+    portName: 'postgres',
+    service: { name: 'postgres', ip: '10.96.20.2', port: 5432 },
+  },
   // The same app name in a second namespace: the map keeps them apart.
-  { namespace: 'payments', app: 'redis', workload: 'StatefulSet', replicas: 1, port: 6379, portName: 'redis', service: { name: 'redis', ip: '10.96.20.3', port: 6379 } },
-  { namespace: 'monitoring', app: 'prometheus', workload: 'StatefulSet', replicas: 1, port: 9090, portName: 'web', service: { name: 'prometheus', ip: '10.96.30.1', port: 9090 } },
+  {
+    namespace: 'payments',
+    app: 'redis',
+    workload: 'StatefulSet',
+    replicas: 1,
+    port: 6379,
+    portName: 'redis',
+    service: { name: 'redis', ip: '10.96.20.3', port: 6379 },
+  },
+  {
+    namespace: 'monitoring',
+    app: 'prometheus',
+    workload: 'StatefulSet',
+    replicas: 1,
+    port: 9090,
+    portName: 'web',
+    service: { name: 'prometheus', ip: '10.96.30.1', port: 9090 },
+  },
   { namespace: 'monitoring', app: 'node-exporter', workload: 'DaemonSet', replicas: 3, port: 9100, portName: 'metrics' },
 ];
 
@@ -66,9 +163,20 @@ export const DEMO_APPS: readonly DemoApp[] = [
  * The external API the payments service calls: named by the DNS answer its pods got (the demo's
  * dnstap stream), which the demo puts above its `--networks` name for the provider's range.
  */
-export const DEMO_EXTERNAL = { name: 'api.stripe.com', network: 'payment-gateway', cidr: '203.0.113.0/24', ip: '203.0.113.10', port: 443 } as const;
+export const DEMO_EXTERNAL = {
+  name: 'api.stripe.com',
+  network: 'payment-gateway',
+  cidr: '203.0.113.0/24',
+  ip: '203.0.113.10',
+  port: 443,
+} as const;
 /** The product images bucket the catalog reads: one name per bucket, grouped by --dns-name-suffixes. */
-export const DEMO_BUCKET = { qname: 'product-images.s3.eu-west-1.amazonaws.com', name: 's3.eu-west-1.amazonaws.com', ip: '192.0.2.80', port: 443 } as const;
+export const DEMO_BUCKET = {
+  qname: 'product-images.s3.eu-west-1.amazonaws.com',
+  name: 's3.eu-west-1.amazonaws.com',
+  ip: '192.0.2.80',
+  port: 443,
+} as const;
 /** What the calling pods resolve, as the demo's dnstap stream answers them. */
 export const DEMO_DNS_ANSWERS: readonly { client: string; qname: string; cname?: string; ip: string; ttl: number }[] = [
   { client: 'payments/payments-api', qname: DEMO_EXTERNAL.name, ip: DEMO_EXTERNAL.ip, ttl: 60 },
@@ -110,11 +218,12 @@ export function demoPods(): DemoPod[] {
       const node = app.workload === 'DaemonSet' ? DEMO_NODES[i] : DEMO_NODES[spread++ % DEMO_NODES.length];
       const host = (hostCount.get(node.name) ?? 9) + 1;
       hostCount.set(node.name, host);
-      const name = app.workload === 'StatefulSet'
-        ? `${app.app}-${i}`
-        : app.workload === 'DaemonSet'
-          ? `${app.app}-${hex(`${app.app}${node.name}`, 5)}`
-          : `${app.app}-${hash}-${hex(`${app.app}${i}`, 5)}`;
+      const name =
+        app.workload === 'StatefulSet'
+          ? `${app.app}-${i}`
+          : app.workload === 'DaemonSet'
+            ? `${app.app}-${hex(`${app.app}${node.name}`, 5)}`
+            : `${app.app}-${hash}-${hex(`${app.app}${i}`, 5)}`;
       pods.push({ uid: uid(`${app.namespace}/${name}`), namespace: app.namespace, name, app, node, ip: `${node.podNet}.${host}` });
     }
   }
@@ -127,13 +236,24 @@ export function demoInventory(startedAt: Date = new Date(Date.now() - 3_600_000)
   const items: Record<string, unknown>[] = [];
   for (const n of DEMO_NODES) {
     items.push({
-      apiVersion: 'v1', kind: 'Node',
+      apiVersion: 'v1',
+      kind: 'Node',
       metadata: {
-        name: n.name, uid: uid(`node/${n.name}`), creationTimestamp: ts,
-        labels: { 'kubernetes.io/hostname': n.name, ...(n.zone ? { 'topology.kubernetes.io/zone': n.zone, 'topology.kubernetes.io/region': n.region ?? '' } : {}) },
+        name: n.name,
+        uid: uid(`node/${n.name}`),
+        creationTimestamp: ts,
+        labels: {
+          'kubernetes.io/hostname': n.name,
+          ...(n.zone ? { 'topology.kubernetes.io/zone': n.zone, 'topology.kubernetes.io/region': n.region ?? '' } : {}),
+        },
       },
       spec: { podCIDR: `${n.podNet}.0/24` },
-      status: { addresses: [{ type: 'InternalIP', address: n.ip }, { type: 'Hostname', address: n.name }] },
+      status: {
+        addresses: [
+          { type: 'InternalIP', address: n.ip },
+          { type: 'Hostname', address: n.name },
+        ],
+      },
     });
   }
   for (const p of demoPods()) {
@@ -143,7 +263,13 @@ export function demoInventory(startedAt: Date = new Date(Date.now() - 3_600_000)
     if (a.workload === 'Deployment') {
       const hash = podTemplateHash(a);
       labels['pod-template-hash'] = hash;
-      owner = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${a.app}-${hash}`, uid: uid(`rs/${a.namespace}/${a.app}`), controller: true };
+      owner = {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        name: `${a.app}-${hash}`,
+        uid: uid(`rs/${a.namespace}/${a.app}`),
+        controller: true,
+      };
     } else {
       owner = { apiVersion: 'apps/v1', kind: a.workload, name: a.app, uid: uid(`${a.workload}/${a.namespace}/${a.app}`), controller: true };
       // The labels their controllers add, per rollout and per pod: what a policy selector must not use.
@@ -154,7 +280,8 @@ export function demoInventory(startedAt: Date = new Date(Date.now() - 3_600_000)
     if (a.service?.name === 'kube-dns') labels['k8s-app'] = 'kube-dns';
     const ports = a.port ? [{ name: a.portName, containerPort: a.port, protocol: a.protocol ?? 'TCP' }] : [];
     items.push({
-      apiVersion: 'v1', kind: 'Pod',
+      apiVersion: 'v1',
+      kind: 'Pod',
       metadata: { name: p.name, namespace: p.namespace, uid: p.uid, labels, ownerReferences: [owner], creationTimestamp: ts },
       spec: { nodeName: p.node.name, containers: [{ name: a.app, image: `example.org/${a.app}:1.0`, ports }] },
       status: { phase: 'Running', podIP: p.ip, podIPs: [{ ip: p.ip }], hostIP: p.node.ip, startTime: ts },
@@ -163,10 +290,13 @@ export function demoInventory(startedAt: Date = new Date(Date.now() - 3_600_000)
   for (const a of DEMO_APPS) {
     if (!a.service) continue;
     items.push({
-      apiVersion: 'v1', kind: 'Service',
+      apiVersion: 'v1',
+      kind: 'Service',
       metadata: { name: a.service.name, namespace: a.namespace, uid: uid(`svc/${a.namespace}/${a.service.name}`), creationTimestamp: ts },
       spec: {
-        type: 'ClusterIP', clusterIP: a.service.ip, clusterIPs: [a.service.ip],
+        type: 'ClusterIP',
+        clusterIP: a.service.ip,
+        clusterIPs: [a.service.ip],
         selector: { 'app.kubernetes.io/name': a.app },
         ports: [{ name: a.portName, port: a.service.port, targetPort: a.port, protocol: a.protocol ?? 'TCP' }],
       },
@@ -176,7 +306,14 @@ export function demoInventory(startedAt: Date = new Date(Date.now() - 3_600_000)
 }
 
 /** A PostgreSQL replica in another region that payments' database streams to: the cross-region edge. */
-export const DEMO_DR = { name: 'dr-replica', cidr: '10.60.0.0/24', ip: '10.60.0.5', port: 5432, zone: 'us-east-1a', region: 'us-east-1' } as const;
+export const DEMO_DR = {
+  name: 'dr-replica',
+  cidr: '10.60.0.0/24',
+  ip: '10.60.0.5',
+  port: 5432,
+  zone: 'us-east-1a',
+  region: 'us-east-1',
+} as const;
 
 /** `--networks` for the demo: the external API's network (on the internet; dnstap names the API itself) and the replica's network (in its zone). */
 export const DEMO_NETWORKS = `${DEMO_EXTERNAL.network}=${DEMO_EXTERNAL.cidr};class=internet,${DEMO_DR.name}=${DEMO_DR.cidr};zone=${DEMO_DR.zone};region=${DEMO_DR.region}`;

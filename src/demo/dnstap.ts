@@ -54,10 +54,26 @@ export class DemoDnstap {
       for (const a of DEMO_DNS_ANSWERS) {
         if (`${pod.namespace}/${pod.app.app}` !== a.client) continue;
         const ip = parseIPv4(pod.ip);
-        const response = buildDnsResponse(a.qname, a.cname === undefined
-          ? [{ name: a.qname, type: 'A', ttl: a.ttl, data: a.ip }]
-          : [{ name: a.qname, type: 'CNAME', ttl: a.ttl, data: a.cname }, { name: a.cname, type: 'A', ttl: a.ttl, data: a.ip }]);
-        frames.push(dataFrame(encodeDnstap({ type: CLIENT_RESPONSE, queryAddress: Uint8Array.of(ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255), timeMs: now, responseMessage: response, identity: 'coredns-demo' })));
+        const response = buildDnsResponse(
+          a.qname,
+          a.cname === undefined
+            ? [{ name: a.qname, type: 'A', ttl: a.ttl, data: a.ip }]
+            : [
+                { name: a.qname, type: 'CNAME', ttl: a.ttl, data: a.cname },
+                { name: a.cname, type: 'A', ttl: a.ttl, data: a.ip },
+              ],
+        );
+        frames.push(
+          dataFrame(
+            encodeDnstap({
+              type: CLIENT_RESPONSE,
+              queryAddress: Uint8Array.of(ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255),
+              timeMs: now,
+              responseMessage: response,
+              identity: 'coredns-demo',
+            }),
+          ),
+        );
         this.answers++;
       }
     }
@@ -68,6 +84,12 @@ export class DemoDnstap {
     if (this.#timer) clearInterval(this.#timer);
     const s = this.#socket;
     this.#socket = undefined;
-    if (s !== undefined) await new Promise<void>((r) => s.end(() => { s.destroy(); r(); }));
+    if (s !== undefined)
+      await new Promise<void>((r) =>
+        s.end(() => {
+          s.destroy();
+          r();
+        }),
+      );
   }
 }

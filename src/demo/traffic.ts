@@ -43,8 +43,16 @@ export const DEMO_CONVERSATIONS: readonly Conversation[] = [
   { client: 'monitoring/prometheus', server: 'shop/frontend', perSecond: 0.2, requestBytes: 300, responseBytes: 12_000 },
   { client: 'monitoring/prometheus', server: 'payments/payments-api', perSecond: 0.2, requestBytes: 300, responseBytes: 9_000 },
   // Every app that calls out resolves names first.
-  ...['ingress/ingress-nginx', 'shop/frontend', 'shop/catalog', 'shop/cart', 'shop/recommendations', 'shop/checkout', 'payments/payments-api', 'monitoring/prometheus']
-    .map((client): Conversation => ({ client, server: 'kube-system/coredns', perSecond: 1.5, requestBytes: 80, responseBytes: 160 })),
+  ...[
+    'ingress/ingress-nginx',
+    'shop/frontend',
+    'shop/catalog',
+    'shop/cart',
+    'shop/recommendations',
+    'shop/checkout',
+    'payments/payments-api',
+    'monitoring/prometheus',
+  ].map((client): Conversation => ({ client, server: 'kube-system/coredns', perSecond: 1.5, requestBytes: 80, responseBytes: 160 })),
 ];
 
 export interface TrafficOptions {
@@ -125,13 +133,18 @@ export class DemoTraffic {
   #end(name: string, serving: boolean): Endpoint {
     if (name === 'visitors') {
       // Visitors reach the ingress through the node that hosts it; their addresses are public and unnamed.
-      return { ip: parseIPv4(`${DEMO_VISITORS_NET}.${1 + Math.floor(this.#rand() * 200)}`), node: this.#pick(DEMO_NODES), port: 0, udp: false };
+      return {
+        ip: parseIPv4(`${DEMO_VISITORS_NET}.${1 + Math.floor(this.#rand() * 200)}`),
+        node: this.#pick(DEMO_NODES),
+        port: 0,
+        udp: false,
+      };
     }
     if (name === 'external') return { ip: parseIPv4(DEMO_EXTERNAL.ip), node: DEMO_NODES[0], port: DEMO_EXTERNAL.port, udp: false };
     if (name === 'dr') return { ip: parseIPv4(DEMO_DR.ip), node: DEMO_NODES[0], port: DEMO_DR.port, udp: false };
     if (name === 'bucket') return { ip: parseIPv4(DEMO_BUCKET.ip), node: DEMO_NODES[0], port: DEMO_BUCKET.port, udp: false };
     const pod = this.#pick(this.#pods.get(name) ?? []);
-    return { ip: parseIPv4(pod.ip), node: pod.node, port: serving ? pod.app.port ?? 80 : 0, udp: pod.app.protocol === 'UDP' };
+    return { ip: parseIPv4(pod.ip), node: pod.node, port: serving ? (pod.app.port ?? 80) : 0, udp: pod.app.protocol === 'UDP' };
   }
 
   /** One batch: `seconds` worth of every conversation's connections, both halves of each. */
@@ -149,7 +162,9 @@ export class DemoTraffic {
         const { payload, taken } = e.exporter.pack(e.flows, from, nowMs);
         if (taken === 0) break;
         from += taken;
-        e.socket.send(payload, this.#opts.port, this.#opts.host, (err) => { if (err) this.stats.errors++; });
+        e.socket.send(payload, this.#opts.port, this.#opts.host, (err) => {
+          if (err) this.stats.errors++;
+        });
         this.stats.datagrams++;
       }
       e.flows.length = 0;
@@ -166,9 +181,19 @@ export class DemoTraffic {
     const resp = Math.max(40, Math.round(c.responseBytes * jitter()));
     const started = nowMs - Math.floor(this.#rand() * 900) - 50;
     const half = (src: number, dst: number, sport: number, dport: number, bytes: number): IptFlow => ({
-      src4: src, dst4: dst, srcPort: sport, dstPort: dport, proto: udp ? 17 : 6,
-      tcpFlags: udp ? 0 : 0x1b, packets: Math.max(1, Math.ceil(bytes / 1400)) + (udp ? 0 : 2), bytes,
-      startMs: started, endMs: nowMs, inputIf: 2, outputIf: 2, direction: 0,
+      src4: src,
+      dst4: dst,
+      srcPort: sport,
+      dstPort: dport,
+      proto: udp ? 17 : 6,
+      tcpFlags: udp ? 0 : 0x1b,
+      packets: Math.max(1, Math.ceil(bytes / 1400)) + (udp ? 0 : 2),
+      bytes,
+      startMs: started,
+      endMs: nowMs,
+      inputIf: 2,
+      outputIf: 2,
+      direction: 0,
     });
     // The client's node sees the connection (the server's too, when it is another node; the
     // collector's dedup keeps one report, so the demo sends the client side's only).
@@ -185,11 +210,18 @@ export class DemoTraffic {
 }
 
 async function bindLoopback(address: string): Promise<Socket> {
-  const tryBind = (addr: string) => new Promise<Socket>((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', (err) => { s.close(); reject(err); });
-    s.bind(0, addr, () => { s.removeAllListeners('error'); resolve(s); });
-  });
+  const tryBind = (addr: string) =>
+    new Promise<Socket>((resolve, reject) => {
+      const s = createSocket('udp4');
+      s.once('error', (err) => {
+        s.close();
+        reject(err);
+      });
+      s.bind(0, addr, () => {
+        s.removeAllListeners('error');
+        resolve(s);
+      });
+    });
   try {
     return await tryBind(address);
   } catch {

@@ -61,7 +61,12 @@ function readName(m: Uint8Array, at: number): { name: string; next: number } {
     for (let i = at + 1; i <= at + len; i++) {
       const c = m[i];
       // Names are case-insensitive; bytes outside printable ASCII are kept escaped, never raw.
-      s += c >= 0x41 && c <= 0x5a ? String.fromCharCode(c + 32) : c > 0x20 && c < 0x7f && c !== 0x2e ? String.fromCharCode(c) : `\\${c.toString().padStart(3, '0')}`;
+      s +=
+        c >= 0x41 && c <= 0x5a
+          ? String.fromCharCode(c + 32)
+          : c > 0x20 && c < 0x7f && c !== 0x2e
+            ? String.fromCharCode(c)
+            : `\\${c.toString().padStart(3, '0')}`;
     }
     labels.push(s);
     at += 1 + len;
@@ -180,7 +185,19 @@ export function buildDnsResponse(qname: string, answers: readonly BuildRecord[],
     if (r.type === 'A') rdata = r.data.split('.').map(Number);
     else if (r.type === 'AAAA') rdata = [...v6Bytes(r.data)];
     else rdata = encodeName(r.data);
-    b.push(type >> 8, type & 255, 0, 1, (r.ttl >>> 24) & 255, (r.ttl >>> 16) & 255, (r.ttl >>> 8) & 255, r.ttl & 255, rdata.length >> 8, rdata.length & 255, ...rdata);
+    b.push(
+      type >> 8,
+      type & 255,
+      0,
+      1,
+      (r.ttl >>> 24) & 255,
+      (r.ttl >>> 16) & 255,
+      (r.ttl >>> 8) & 255,
+      r.ttl & 255,
+      rdata.length >> 8,
+      rdata.length & 255,
+      ...rdata,
+    );
   }
   return Uint8Array.from(b);
 }
@@ -192,6 +209,9 @@ function v6Bytes(text: string): Uint8Array {
   const t = words(tail);
   const all = tail === undefined ? h : [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
   const out = new Uint8Array(16);
-  all.forEach((w, i) => { out[i * 2] = w >> 8; out[i * 2 + 1] = w & 255; });
+  all.forEach((w, i) => {
+    out[i * 2] = w >> 8;
+    out[i * 2 + 1] = w & 255;
+  });
   return out;
 }

@@ -21,7 +21,10 @@ const BASE_MS = 1_500_000_000_000;
 /** Answers kept per address; a CDN address answered for more names keeps the freshest. */
 const MAX_OBSERVATIONS = 8;
 const STRIDE = 4;
-const CLIENT = 0, NAME = 1, FROM = 2, TO = 3;
+const CLIENT = 0,
+  NAME = 1,
+  FROM = 2,
+  TO = 3;
 
 export const secondsOf = (ms: number): number => (ms - BASE_MS) / 1000;
 const msOf = (s: number): number => s * 1000 + BASE_MS;
@@ -244,7 +247,11 @@ export class DnsNames {
     const limit = secondsOf(nowMs - this.retentionMs);
     for (const e of this.#order) {
       let live = false;
-      for (let i = 0; i < e.obs.length; i += STRIDE) if ((e.obs[i + TO] as number) >= limit) { live = true; break; }
+      for (let i = 0; i < e.obs.length; i += STRIDE)
+        if ((e.obs[i + TO] as number) >= limit) {
+          live = true;
+          break;
+        }
       if (live) break;
       this.#drop(e);
       this.stats.expired++;
@@ -309,8 +316,11 @@ export class DnsNames {
       if (o[i + NAME] === ref) continue;
       const f = o[i + FROM] as number;
       const u = o[i + TO] as number;
-      if (u < t) { if (u >= from) from = u + 1; }
-      else if (f > t) { if (f <= to) to = f - 1; }
+      if (u < t) {
+        if (u >= from) from = u + 1;
+      } else if (f > t) {
+        if (f <= to) to = f - 1;
+      }
     }
     this.spanFrom = from === -Infinity ? from : msOf(from);
     this.spanTo = to === Infinity ? to : msOf(to);

@@ -12,18 +12,52 @@ export class DnsSuffixError extends Error {}
 /** The big clouds' per-resource host names and the CDNs' edge names. */
 export const DEFAULT_DNS_SUFFIXES: readonly string[] = [
   // AWS
-  '*.s3.amazonaws.com', '*.s3.*.amazonaws.com', '*.s3-website.*.amazonaws.com', '*.*.elb.amazonaws.com', '*.elb.amazonaws.com',
-  '*.compute.amazonaws.com', '*.compute-1.amazonaws.com', '*.execute-api.*.amazonaws.com', '*.lambda-url.*.on.aws',
-  '*.cloudfront.net', '*.awsglobalaccelerator.com',
+  '*.s3.amazonaws.com',
+  '*.s3.*.amazonaws.com',
+  '*.s3-website.*.amazonaws.com',
+  '*.*.elb.amazonaws.com',
+  '*.elb.amazonaws.com',
+  '*.compute.amazonaws.com',
+  '*.compute-1.amazonaws.com',
+  '*.execute-api.*.amazonaws.com',
+  '*.lambda-url.*.on.aws',
+  '*.cloudfront.net',
+  '*.awsglobalaccelerator.com',
   // Google Cloud
-  '*.storage.googleapis.com', '*.googleusercontent.com', '*.appspot.com', '*.run.app', '*.cloudfunctions.net', '*.bc.googleusercontent.com',
+  '*.storage.googleapis.com',
+  '*.googleusercontent.com',
+  '*.appspot.com',
+  '*.run.app',
+  '*.cloudfunctions.net',
+  '*.bc.googleusercontent.com',
   // Azure
-  '*.blob.core.windows.net', '*.queue.core.windows.net', '*.table.core.windows.net', '*.file.core.windows.net', '*.azurewebsites.net',
-  '*.cloudapp.azure.com', '*.trafficmanager.net', '*.azureedge.net', '*.azurefd.net', '*.database.windows.net', '*.servicebus.windows.net',
+  '*.blob.core.windows.net',
+  '*.queue.core.windows.net',
+  '*.table.core.windows.net',
+  '*.file.core.windows.net',
+  '*.azurewebsites.net',
+  '*.cloudapp.azure.com',
+  '*.trafficmanager.net',
+  '*.azureedge.net',
+  '*.azurefd.net',
+  '*.database.windows.net',
+  '*.servicebus.windows.net',
   // CDNs and edge networks
-  '*.akamaiedge.net', '*.akamaized.net', '*.akamai.net', '*.edgekey.net', '*.edgesuite.net', '*.akamaihd.net',
-  '*.fastly.net', '*.fastlylb.net', '*.cdn.cloudflare.net', '*.r2.cloudflarestorage.com', '*.b-cdn.net', '*.cdn77.org',
-  '*.digitaloceanspaces.com', '*.hwcdn.net', '*.llnwd.net',
+  '*.akamaiedge.net',
+  '*.akamaized.net',
+  '*.akamai.net',
+  '*.edgekey.net',
+  '*.edgesuite.net',
+  '*.akamaihd.net',
+  '*.fastly.net',
+  '*.fastlylb.net',
+  '*.cdn.cloudflare.net',
+  '*.r2.cloudflarestorage.com',
+  '*.b-cdn.net',
+  '*.cdn77.org',
+  '*.digitaloceanspaces.com',
+  '*.hwcdn.net',
+  '*.llnwd.net',
 ];
 
 interface Rule {
@@ -42,9 +76,11 @@ export class DnsSuffixes {
   /** Throws DnsSuffixError naming the bad rule. */
   add(rule: string): void {
     const [pattern, group, extra] = rule.trim().toLowerCase().split('=');
-    if (extra !== undefined || !pattern.startsWith('*.') || pattern.length < 3) throw new DnsSuffixError(`${JSON.stringify(rule)}: expected *.SUFFIX or *.SUFFIX=GROUP`);
+    if (extra !== undefined || !pattern.startsWith('*.') || pattern.length < 3)
+      throw new DnsSuffixError(`${JSON.stringify(rule)}: expected *.SUFFIX or *.SUFFIX=GROUP`);
     const labels = pattern.slice(2).replace(/\.$/, '').split('.');
-    if (labels.some((l) => l === '' || (l !== '*' && l.includes('*')))) throw new DnsSuffixError(`${JSON.stringify(rule)}: each label is a name or a lone *`);
+    if (labels.some((l) => l === '' || (l !== '*' && l.includes('*'))))
+      throw new DnsSuffixError(`${JSON.stringify(rule)}: each label is a name or a lone *`);
     if (labels.every((l) => l === '*')) throw new DnsSuffixError(`${JSON.stringify(rule)}: the suffix needs a named label`);
     if (group !== undefined && group.trim() === '') throw new DnsSuffixError(`${JSON.stringify(rule)}: empty group`);
     this.#rules.push({ labels: labels.reverse(), group: group?.trim() });

@@ -6,8 +6,21 @@
 import protobuf from 'protobufjs/light.js';
 
 export const MESSAGE_TYPES = [
-  '', 'AUTH_QUERY', 'AUTH_RESPONSE', 'RESOLVER_QUERY', 'RESOLVER_RESPONSE', 'CLIENT_QUERY', 'CLIENT_RESPONSE',
-  'FORWARDER_QUERY', 'FORWARDER_RESPONSE', 'STUB_QUERY', 'STUB_RESPONSE', 'TOOL_QUERY', 'TOOL_RESPONSE', 'UPDATE_QUERY', 'UPDATE_RESPONSE',
+  '',
+  'AUTH_QUERY',
+  'AUTH_RESPONSE',
+  'RESOLVER_QUERY',
+  'RESOLVER_RESPONSE',
+  'CLIENT_QUERY',
+  'CLIENT_RESPONSE',
+  'FORWARDER_QUERY',
+  'FORWARDER_RESPONSE',
+  'STUB_QUERY',
+  'STUB_RESPONSE',
+  'TOOL_QUERY',
+  'TOOL_RESPONSE',
+  'UPDATE_QUERY',
+  'UPDATE_RESPONSE',
 ] as const;
 export const CLIENT_RESPONSE = 6;
 export const RESOLVER_RESPONSE = 4;
@@ -78,7 +91,8 @@ export function decodeDnstap(frame: Uint8Array): DnstapMessage {
   if (m === undefined) return { type: 0, queryAddress: null, timeMs: 0, responseMessage: null };
   const rs = num(m.responseTimeSec);
   const qs = num(m.queryTimeSec);
-  const timeMs = rs > 0 ? rs * 1000 + Math.floor((m.responseTimeNsec ?? 0) / 1e6) : qs > 0 ? qs * 1000 + Math.floor((m.queryTimeNsec ?? 0) / 1e6) : 0;
+  const timeMs =
+    rs > 0 ? rs * 1000 + Math.floor((m.responseTimeNsec ?? 0) / 1e6) : qs > 0 ? qs * 1000 + Math.floor((m.queryTimeNsec ?? 0) / 1e6) : 0;
   const qa = m.queryAddress;
   return {
     type: m.type ?? 0,
@@ -89,7 +103,13 @@ export function decodeDnstap(frame: Uint8Array): DnstapMessage {
 }
 
 /** A dnstap payload (tests, the demo's own stream). */
-export function encodeDnstap(msg: { type: number; queryAddress?: Uint8Array; timeMs: number; responseMessage?: Uint8Array; identity?: string }): Uint8Array {
+export function encodeDnstap(msg: {
+  type: number;
+  queryAddress?: Uint8Array;
+  timeMs: number;
+  responseMessage?: Uint8Array;
+  identity?: string;
+}): Uint8Array {
   const sec = Math.floor(msg.timeMs / 1000);
   const payload = {
     identity: msg.identity === undefined ? undefined : new TextEncoder().encode(msg.identity),

@@ -7,12 +7,44 @@ import { dnsSuffixesFromOption, DnsSuffixError } from './dns-suffixes.ts';
 import { DnsNames } from './dns-names.ts';
 
 export const DNSTAP_OPTIONS: readonly OptionSpec[] = [
-  { key: 'dnstapListen', kind: 'hostport', group: 'Identity', help: 'TCP address for dnstap (Frame Streams) from DNS servers, e.g. CoreDNS `dnstap tcp://collector:6000 full`; names external ends by the names pods resolved' },
+  {
+    key: 'dnstapListen',
+    kind: 'hostport',
+    group: 'Identity',
+    help: 'TCP address for dnstap (Frame Streams) from DNS servers, e.g. CoreDNS `dnstap tcp://collector:6000 full`; names external ends by the names pods resolved',
+  },
   { key: 'dnstapSocket', kind: 'path', group: 'Identity', help: 'unix socket path for dnstap from DNS servers on the same host' },
-  { key: 'dnstapMaxNames', kind: 'int', default: 100_000, min: 1, max: 10_000_000, group: 'Identity', help: 'addresses kept named by DNS at most; past it the oldest answers go (counted)' },
-  { key: 'dnsGrace', kind: 'duration', default: '10m', min: 0, group: 'Identity', help: 'how long past its TTL a DNS answer still names its address (connections outlive TTLs)' },
-  { key: 'dnsOverNetworks', kind: 'bool', default: false, group: 'Identity', help: 'DNS names win over --networks names (by default a named network wins)' },
-  { key: 'dnsNameSuffixes', kind: 'list', default: ['default'], group: 'Identity', help: 'group names under a suffix against cardinality: *.SUFFIX or *.SUFFIX=GROUP (* inside matches one label); default = the big clouds and CDNs; none = no grouping' },
+  {
+    key: 'dnstapMaxNames',
+    kind: 'int',
+    default: 100_000,
+    min: 1,
+    max: 10_000_000,
+    group: 'Identity',
+    help: 'addresses kept named by DNS at most; past it the oldest answers go (counted)',
+  },
+  {
+    key: 'dnsGrace',
+    kind: 'duration',
+    default: '10m',
+    min: 0,
+    group: 'Identity',
+    help: 'how long past its TTL a DNS answer still names its address (connections outlive TTLs)',
+  },
+  {
+    key: 'dnsOverNetworks',
+    kind: 'bool',
+    default: false,
+    group: 'Identity',
+    help: 'DNS names win over --networks names (by default a named network wins)',
+  },
+  {
+    key: 'dnsNameSuffixes',
+    kind: 'list',
+    default: ['default'],
+    group: 'Identity',
+    help: 'group names under a suffix against cardinality: *.SUFFIX or *.SUFFIX=GROUP (* inside matches one label); default = the big clouds and CDNs; none = no grouping',
+  },
 ];
 
 export interface DnstapConfig {

@@ -8,7 +8,13 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import {
-  CONTROL_ACCEPT, CONTROL_FINISH, DNSTAP_CONTENT_TYPE, FrameStreamError, FrameStreamReader, controlFrame, type FrameStreamErrorReason,
+  CONTROL_ACCEPT,
+  CONTROL_FINISH,
+  DNSTAP_CONTENT_TYPE,
+  FrameStreamError,
+  FrameStreamReader,
+  controlFrame,
+  type FrameStreamErrorReason,
 } from './frame-streams.ts';
 import { CLIENT_RESPONSE, FORWARDER_RESPONSE, MESSAGE_TYPES, RESOLVER_RESPONSE, decodeDnstap } from './dnstap-decode.ts';
 import { DnsMessageError, parseDnsResponse } from './dns-message.ts';
@@ -62,8 +68,21 @@ const MAX_CLOCK_OFFSET_MS = 600_000;
 
 export class DnstapReceiver {
   readonly stats: DnstapStats = {
-    open: 0, accepted: 0, frames: 0, bytes: 0, answers: 0,
-    dropped: { oversized: 0, 'bad-control': 0, 'unexpected-control': 0, 'content-type': 0, 'data-before-start': 0, 'handshake-timeout': 0, 'socket-error': 0, 'too-many': 0 },
+    open: 0,
+    accepted: 0,
+    frames: 0,
+    bytes: 0,
+    answers: 0,
+    dropped: {
+      oversized: 0,
+      'bad-control': 0,
+      'unexpected-control': 0,
+      'content-type': 0,
+      'data-before-start': 0,
+      'handshake-timeout': 0,
+      'socket-error': 0,
+      'too-many': 0,
+    },
     messages: new Array<number>(MESSAGE_TYPES.length).fill(0),
     decodeErrors: { protobuf: 0, dns: 0 },
   };
@@ -138,21 +157,24 @@ export class DnstapReceiver {
     const timer = setTimeout(() => drop('handshake-timeout', `no START within ${this.#o.handshakeMs} ms`), this.#o.handshakeMs);
     timer.unref();
     let ops: LearnOp[] = [];
-    const reader = new FrameStreamReader({
-      ready: () => socket.write(controlFrame(CONTROL_ACCEPT, [DNSTAP_CONTENT_TYPE])),
-      start: () => {
-        clearTimeout(timer);
-        this.#o.log.info({ peer, bidirectional: reader.bidirectional }, 'dnstap stream started');
+    const reader = new FrameStreamReader(
+      {
+        ready: () => socket.write(controlFrame(CONTROL_ACCEPT, [DNSTAP_CONTENT_TYPE])),
+        start: () => {
+          clearTimeout(timer);
+          this.#o.log.info({ peer, bidirectional: reader.bidirectional }, 'dnstap stream started');
+        },
+        data: (frame) => {
+          st.frames++;
+          this.ingest(frame, conn, ops);
+        },
+        stop: () => {
+          if (reader.bidirectional) socket.write(controlFrame(CONTROL_FINISH));
+          socket.end();
+        },
       },
-      data: (frame) => {
-        st.frames++;
-        this.ingest(frame, conn, ops);
-      },
-      stop: () => {
-        if (reader.bidirectional) socket.write(controlFrame(CONTROL_FINISH));
-        socket.end();
-      },
-    }, { maxFrame: this.#o.maxFrame });
+      { maxFrame: this.#o.maxFrame },
+    );
     socket.on('data', (chunk: Buffer) => {
       if (dropped) return;
       st.bytes += chunk.length;

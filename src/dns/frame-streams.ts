@@ -79,7 +79,8 @@ export class FrameStreamReader {
     while (this.#state !== 'stopped' && buf.length - at >= 4) {
       const len = dv.getUint32(at);
       if (len !== 0) {
-        if (len > this.#maxFrame) throw new FrameStreamError('oversized', `data frame of ${len} bytes is over the ${this.#maxFrame}-byte limit`);
+        if (len > this.#maxFrame)
+          throw new FrameStreamError('oversized', `data frame of ${len} bytes is over the ${this.#maxFrame}-byte limit`);
         if (buf.length - at - 4 < len) break;
         if (this.#state !== 'started') throw new FrameStreamError('data-before-start', 'data frame before START');
         this.frames++;

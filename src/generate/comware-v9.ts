@@ -116,7 +116,9 @@ export function* comwareStream(options: ComwareOptions = {}): Generator<ComwareD
   const descriptions = IFACES.map((n, i) => (i === 2 ? `uplink to core ${'x'.repeat(290)}` : `${n} to rack ${i}`));
 
   function* templates(): Generator<ComwareDatagram> {
-    const ifRecords = IFACES.map((name, i) => encodeRecord(COMWARE_IF_OPTIONS, { [SCOPE.INTERFACE]: i + 1, [IE.IF_NAME]: name, [IE.IF_DESC]: descriptions[i] }));
+    const ifRecords = IFACES.map((name, i) =>
+      encodeRecord(COMWARE_IF_OPTIONS, { [SCOPE.INTERFACE]: i + 1, [IE.IF_NAME]: name, [IE.IF_DESC]: descriptions[i] }),
+    );
     const sets: FlowSet[] = [
       { kind: 'templates', templates: [COMWARE_IPV4, COMWARE_IPV6] },
       { kind: 'options-templates', templates: [COMWARE_IF_OPTIONS] },
@@ -160,19 +162,27 @@ export function* comwareStream(options: ComwareOptions = {}): Generator<ComwareD
         [COMWARE_IE.APPLICATION_NAME]: app,
       };
       if (r % 3 === 2) {
-        v6.push(encodeRecord(COMWARE_IPV6, { ...common, [IE.IPV6_SRC_ADDR]: `2001:db8:10::${(r + 1).toString(16)}`, [IE.IPV6_DST_ADDR]: `2001:db8:20::${(i + 1).toString(16)}` }));
+        v6.push(
+          encodeRecord(COMWARE_IPV6, {
+            ...common,
+            [IE.IPV6_SRC_ADDR]: `2001:db8:10::${(r + 1).toString(16)}`,
+            [IE.IPV6_DST_ADDR]: `2001:db8:20::${(i + 1).toString(16)}`,
+          }),
+        );
       } else {
-        v4.push(encodeRecord(COMWARE_IPV4, {
-          ...common,
-          [IE.IPV4_SRC_ADDR]: `10.${i % 256}.${r}.${1 + Math.floor(rand() * 250)}`,
-          [IE.IPV4_DST_ADDR]: `192.168.${r}.${1 + (i % 250)}`,
-          [IE.TOS]: 0,
-          [IE.SRC_MASK]: 24,
-          [IE.DST_MASK]: 24,
-          [IE.DIRECTION]: r % 2,
-          [COMWARE_IE.SRC_AS]: 0,
-          [COMWARE_IE.DST_AS]: 65_000 + r,
-        }));
+        v4.push(
+          encodeRecord(COMWARE_IPV4, {
+            ...common,
+            [IE.IPV4_SRC_ADDR]: `10.${i % 256}.${r}.${1 + Math.floor(rand() * 250)}`,
+            [IE.IPV4_DST_ADDR]: `192.168.${r}.${1 + (i % 250)}`,
+            [IE.TOS]: 0,
+            [IE.SRC_MASK]: 24,
+            [IE.DST_MASK]: 24,
+            [IE.DIRECTION]: r % 2,
+            [COMWARE_IE.SRC_AS]: 0,
+            [COMWARE_IE.DST_AS]: 65_000 + r,
+          }),
+        );
       }
     }
     const sets: FlowSet[] = [];

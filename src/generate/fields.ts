@@ -101,7 +101,8 @@ export function encodeRecord(t: TemplateSpec, values: Readonly<Record<string, Fi
 
 export function encodeField(f: FieldSpec, v: FieldValue | undefined): Uint8Array {
   if (f.length === VARIABLE_LENGTH) {
-    const body = v === undefined ? new Uint8Array(0) : typeof v === 'string' ? utf8.encode(v) : v instanceof Uint8Array ? v : bigEndian(v, 8);
+    const body =
+      v === undefined ? new Uint8Array(0) : typeof v === 'string' ? utf8.encode(v) : v instanceof Uint8Array ? v : bigEndian(v, 8);
     const head = body.length < 255 ? Uint8Array.of(body.length) : Uint8Array.of(255, body.length >> 8, body.length & 255);
     return concatBytes([head, body]);
   }
@@ -121,7 +122,9 @@ export function encodeField(f: FieldSpec, v: FieldValue | undefined): Uint8Array
     return out;
   }
   if (f.length === 6 && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(v)) {
-    v.split(':').forEach((h, i) => { out[i] = parseInt(h, 16); });
+    v.split(':').forEach((h, i) => {
+      out[i] = parseInt(h, 16);
+    });
     return out;
   }
   out.set(utf8.encode(v).subarray(0, f.length));

@@ -255,7 +255,7 @@ export class IptNetflowExporter {
    */
   private uptimeAt(ms: number): number {
     const boot = this.bootMs ?? 0;
-    return (Math.max(0, Math.min(ms, this.packNow) - boot)) >>> 0;
+    return Math.max(0, Math.min(ms, this.packNow) - boot) >>> 0;
   }
 
   private due(t: LiveTemplate, nowMs: number): boolean {
@@ -396,32 +396,101 @@ export class IptNetflowExporter {
     const ids = t.ids;
     for (let i = 0; i < ids.length; i++) {
       switch (ids[i]) {
-        case IE.IPV4_SRC_ADDR: dv.setUint32(p, f.src4 ?? 0); p += 4; break;
-        case IE.IPV4_DST_ADDR: dv.setUint32(p, f.dst4 ?? 0); p += 4; break;
-        case IE.IPV4_NEXT_HOP: dv.setUint32(p, 0); p += 4; break;
-        case IE.IPV6_SRC_ADDR: b.set(f.src6 ?? ZERO16, p); p += 16; break;
-        case IE.IPV6_DST_ADDR: b.set(f.dst6 ?? ZERO16, p); p += 16; break;
-        case IE.IPV6_NEXT_HOP: b.fill(0, p, p + 16); p += 16; break;
-        case IE.L4_SRC_PORT: dv.setUint16(p, f.srcPort); p += 2; break;
-        case IE.L4_DST_PORT: dv.setUint16(p, f.dstPort); p += 2; break;
+        case IE.IPV4_SRC_ADDR:
+          dv.setUint32(p, f.src4 ?? 0);
+          p += 4;
+          break;
+        case IE.IPV4_DST_ADDR:
+          dv.setUint32(p, f.dst4 ?? 0);
+          p += 4;
+          break;
+        case IE.IPV4_NEXT_HOP:
+          dv.setUint32(p, 0);
+          p += 4;
+          break;
+        case IE.IPV6_SRC_ADDR:
+          b.set(f.src6 ?? ZERO16, p);
+          p += 16;
+          break;
+        case IE.IPV6_DST_ADDR:
+          b.set(f.dst6 ?? ZERO16, p);
+          p += 16;
+          break;
+        case IE.IPV6_NEXT_HOP:
+          b.fill(0, p, p + 16);
+          p += 16;
+          break;
+        case IE.L4_SRC_PORT:
+          dv.setUint16(p, f.srcPort);
+          p += 2;
+          break;
+        case IE.L4_DST_PORT:
+          dv.setUint16(p, f.dstPort);
+          p += 2;
+          break;
         case IE.ICMP_TYPE:
-        case IE.ICMP_TYPE_CODE_IPV6: dv.setUint16(p, f.dstPort); p += 2; break;
-        case IE.TCP_FLAGS: b[p++] = f.tcpFlags ?? 0; break;
-        case IE.INPUT_SNMP: dv.setUint16(p, f.inputIf ?? 0); p += 2; break;
-        case IE.OUTPUT_SNMP: dv.setUint16(p, f.outputIf ?? 0); p += 2; break;
-        case IE.INGRESS_PHYSICAL_INTERFACE: dv.setUint16(p, f.inputIf ?? 0); p += 2; break;
-        case IE.EGRESS_PHYSICAL_INTERFACE: dv.setUint16(p, f.outputIf ?? 0); p += 2; break;
-        case IE.IN_PKTS: dv.setUint32(p, f.packets >>> 0); p += 4; break;
-        case IE.IN_BYTES: dv.setUint32(p, f.bytes >>> 0); p += 4; break;
-        case IE.FIRST_SWITCHED: dv.setUint32(p, this.uptimeAt(f.startMs)); p += 4; break;
-        case IE.LAST_SWITCHED: dv.setUint32(p, this.uptimeAt(f.endMs)); p += 4; break;
-        case IE.FLOW_START_MILLISECONDS: dv.setBigUint64(p, BigInt(Math.floor(f.startMs))); p += 8; break;
-        case IE.FLOW_END_MILLISECONDS: dv.setBigUint64(p, BigInt(Math.floor(f.endMs))); p += 8; break;
-        case IE.PROTOCOL: b[p++] = f.proto; break;
-        case IE.TOS: b[p++] = f.tos ?? 0; break;
-        case IE.FLOW_END_REASON: b[p++] = 2; break; // active timeout
-        case IE.DIRECTION: b[p++] = f.direction ?? 0; break;
-        default: b.fill(0, p, p + t.lengths[i]); p += t.lengths[i];
+        case IE.ICMP_TYPE_CODE_IPV6:
+          dv.setUint16(p, f.dstPort);
+          p += 2;
+          break;
+        case IE.TCP_FLAGS:
+          b[p++] = f.tcpFlags ?? 0;
+          break;
+        case IE.INPUT_SNMP:
+          dv.setUint16(p, f.inputIf ?? 0);
+          p += 2;
+          break;
+        case IE.OUTPUT_SNMP:
+          dv.setUint16(p, f.outputIf ?? 0);
+          p += 2;
+          break;
+        case IE.INGRESS_PHYSICAL_INTERFACE:
+          dv.setUint16(p, f.inputIf ?? 0);
+          p += 2;
+          break;
+        case IE.EGRESS_PHYSICAL_INTERFACE:
+          dv.setUint16(p, f.outputIf ?? 0);
+          p += 2;
+          break;
+        case IE.IN_PKTS:
+          dv.setUint32(p, f.packets >>> 0);
+          p += 4;
+          break;
+        case IE.IN_BYTES:
+          dv.setUint32(p, f.bytes >>> 0);
+          p += 4;
+          break;
+        case IE.FIRST_SWITCHED:
+          dv.setUint32(p, this.uptimeAt(f.startMs));
+          p += 4;
+          break;
+        case IE.LAST_SWITCHED:
+          dv.setUint32(p, this.uptimeAt(f.endMs));
+          p += 4;
+          break;
+        case IE.FLOW_START_MILLISECONDS:
+          dv.setBigUint64(p, BigInt(Math.floor(f.startMs)));
+          p += 8;
+          break;
+        case IE.FLOW_END_MILLISECONDS:
+          dv.setBigUint64(p, BigInt(Math.floor(f.endMs)));
+          p += 8;
+          break;
+        case IE.PROTOCOL:
+          b[p++] = f.proto;
+          break;
+        case IE.TOS:
+          b[p++] = f.tos ?? 0;
+          break;
+        case IE.FLOW_END_REASON:
+          b[p++] = 2;
+          break; // active timeout
+        case IE.DIRECTION:
+          b[p++] = f.direction ?? 0;
+          break;
+        default:
+          b.fill(0, p, p + t.lengths[i]);
+          p += t.lengths[i];
       }
     }
     return p;
@@ -491,9 +560,10 @@ export function podAddress(k: number): number {
 }
 
 export function* iptNetflowStream(options: IptStreamOptions = {}): Generator<IptDatagram, void, undefined> {
-  const names = typeof options.exporters === 'object'
-    ? [...options.exporters]
-    : Array.from({ length: options.exporters ?? 1 }, (_, i) => `10.1.${(i + 1) >> 8}.${(i + 1) & 255}`);
+  const names =
+    typeof options.exporters === 'object'
+      ? [...options.exporters]
+      : Array.from({ length: options.exporters ?? 1 }, (_, i) => `10.1.${(i + 1) >> 8}.${(i + 1) & 255}`);
   const perDatagram = options.recordsPerDatagram ?? 27;
   const nAddr = Math.max(2, options.addresses ?? 4000);
   const count = options.count ?? Infinity;
@@ -502,7 +572,19 @@ export function* iptNetflowStream(options: IptStreamOptions = {}): Generator<Ipt
   let now = options.startMs ?? Date.now();
   const nodes = names.map(() => new IptNetflowExporter({ ...options, bootMs: options.bootMs ?? now - 3_600_000 }));
   const flows: IptFlow[] = Array.from({ length: perDatagram }, () => ({
-    src4: 0, dst4: 0, srcPort: 0, dstPort: 0, proto: 6, tcpFlags: 0, packets: 0, bytes: 0, startMs: 0, endMs: 0, inputIf: 0, outputIf: 0, direction: 0,
+    src4: 0,
+    dst4: 0,
+    srcPort: 0,
+    dstPort: 0,
+    proto: 6,
+    tcpFlags: 0,
+    packets: 0,
+    bytes: 0,
+    startMs: 0,
+    endMs: 0,
+    inputIf: 0,
+    outputIf: 0,
+    direction: 0,
   }));
   for (let n = 0; n < count; n++) {
     const idx = n % nodes.length;

@@ -20,14 +20,7 @@ import type { AsnDatabase } from './asn.ts';
 import type { NamedNetworks } from './networks.ts';
 import type { DnsNames } from '../dns/dns-names.ts';
 import { clientKey4, clientKey6, NO_CLIENT } from '../dns/dns-names.ts';
-import {
-  UNKNOWN_ENDPOINT,
-  externalEndpoint,
-  internEndpoint,
-  internedCount,
-  nodeEndpoint,
-  serviceEndpoint,
-} from './intern.ts';
+import { UNKNOWN_ENDPOINT, externalEndpoint, internEndpoint, internedCount, nodeEndpoint, serviceEndpoint } from './intern.ts';
 import { V4Table, V6Table } from './ip-table.ts';
 import { mappedIPv4, parseAddress } from './ip.ts';
 import type { ParsedAddress } from './ip.ts';
@@ -269,7 +262,8 @@ export class IdentityIndex implements InventoryListener {
     this.now = opts.now ?? Date.now;
     this.dnsNames = opts.dnsNames;
     this.dnsOverNetworks = opts.dnsOverNetworks ?? false;
-    if (this.dnsNames !== undefined) this.dnsNames.onChange = (family, v4, v6) => this.changed(family === 4 ? { family, v4 } : { family, v6: v6! });
+    if (this.dnsNames !== undefined)
+      this.dnsNames.onChange = (family, v4, v6) => this.changed(family === 4 ? { family, v4 } : { family, v6: v6! });
   }
 
   // ---- the hot path -------------------------------------------------------------------------
@@ -277,9 +271,10 @@ export class IdentityIndex implements InventoryListener {
   /** The flow's source, as it was at the flow's end time. */
   resolveSrc(rec: FlowRecord): Endpoint {
     const t = rec.endMs > 0 ? rec.endMs : this.now();
-    const ep = rec.family === 4
-      ? this.lookup4(rec.src4, rec.proto, rec.srcPort, t, rec.dst4)
-      : this.lookup6(rec.src6, rec.proto, rec.srcPort, t, rec.dst6);
+    const ep =
+      rec.family === 4
+        ? this.lookup4(rec.src4, rec.proto, rec.srcPort, t, rec.dst4)
+        : this.lookup6(rec.src6, rec.proto, rec.srcPort, t, rec.dst6);
     this.srcEp = ep;
     this.srcPorts = this.hitPorts;
     return ep;
@@ -288,9 +283,10 @@ export class IdentityIndex implements InventoryListener {
   /** The flow's destination, as it was at the flow's end time. */
   resolveDst(rec: FlowRecord): Endpoint {
     const t = rec.endMs > 0 ? rec.endMs : this.now();
-    const ep = rec.family === 4
-      ? this.lookup4(rec.dst4, rec.proto, rec.dstPort, t, rec.src4)
-      : this.lookup6(rec.dst6, rec.proto, rec.dstPort, t, rec.src6);
+    const ep =
+      rec.family === 4
+        ? this.lookup4(rec.dst4, rec.proto, rec.dstPort, t, rec.src4)
+        : this.lookup6(rec.dst6, rec.proto, rec.dstPort, t, rec.src6);
     this.dstEp = ep;
     this.dstPorts = this.hitPorts;
     return ep;
@@ -445,9 +441,15 @@ export class IdentityIndex implements InventoryListener {
     for (let i = 0; i < pods.length; i++) {
       const q = pods[i];
       if (q === p) continue;
-      if (q.endMs < t) { if (q.endMs >= from) from = q.endMs + 1; }
-      else if (q.startMs > t) { if (q.startMs <= to) to = q.startMs - 1; }
-      else { from = Infinity; to = -Infinity; break; }
+      if (q.endMs < t) {
+        if (q.endMs >= from) from = q.endMs + 1;
+      } else if (q.startMs > t) {
+        if (q.startMs <= to) to = q.startMs - 1;
+      } else {
+        from = Infinity;
+        to = -Infinity;
+        break;
+      }
     }
     this.hitFrom = from;
     this.hitTo = to;
@@ -463,8 +465,14 @@ export class IdentityIndex implements InventoryListener {
     for (let i = 0; i < pods.length; i++) {
       const p = pods[i];
       if (p.startMs <= t && t <= p.endMs) {
-        if (best === null) { best = p; continue; }
-        if (p.completed !== best.completed) { if (p.completed) best = p; continue; }
+        if (best === null) {
+          best = p;
+          continue;
+        }
+        if (p.completed !== best.completed) {
+          if (p.completed) best = p;
+          continue;
+        }
         if (p.startMs > best.startMs) best = p;
       }
     }
@@ -473,7 +481,10 @@ export class IdentityIndex implements InventoryListener {
     for (let i = 0; i < pods.length; i++) {
       const p = pods[i];
       const d = t < p.startMs ? p.startMs - t : t - p.endMs;
-      if (d <= bestDist) { bestDist = d; best = p; }
+      if (d <= bestDist) {
+        bestDist = d;
+        best = p;
+      }
     }
     return best;
   }
@@ -499,9 +510,7 @@ export class IdentityIndex implements InventoryListener {
     const a = parseAddress(address);
     if (!a) return UNKNOWN_ENDPOINT;
     const t = opts.t ?? this.now();
-    return a.family === 4
-      ? this.lookup4(a.v4, opts.proto ?? 6, opts.port ?? 0, t)
-      : this.lookup6(a.v6, opts.proto ?? 6, opts.port ?? 0, t);
+    return a.family === 4 ? this.lookup4(a.v4, opts.proto ?? 6, opts.port ?? 0, t) : this.lookup6(a.v6, opts.proto ?? 6, opts.port ?? 0, t);
   }
 
   /** The node that owns an address (an exporter's address), for counting each flow once. */
@@ -617,7 +626,11 @@ export class IdentityIndex implements InventoryListener {
     this.nodes.delete(name);
     for (const a of st.addrs) {
       const e = this.getEntry(a);
-      if (e !== undefined && e.node === st.endpoint) { e.node = null; this.dropIfEmpty(a, e); this.changed(a); }
+      if (e !== undefined && e.node === st.endpoint) {
+        e.node = null;
+        this.dropIfEmpty(a, e);
+        this.changed(a);
+      }
     }
   }
 
@@ -670,7 +683,12 @@ export class IdentityIndex implements InventoryListener {
       const tp = svc.targetPorts[i];
       if (typeof tp === 'number') keys.push(portKey(p.protocol, tp));
     });
-    const st: ServiceState = { slim: svc, endpoint: serviceEndpoint(svc.namespace, svc.name), addrs: parseAll(svc.clusterIPs), ports: makePortSet(keys) };
+    const st: ServiceState = {
+      slim: svc,
+      endpoint: serviceEndpoint(svc.namespace, svc.name),
+      addrs: parseAll(svc.clusterIPs),
+      ports: makePortSet(keys),
+    };
     this.services.set(svc.uid, st);
     this.nsSet(this.servicesByNs, svc.namespace).add(st);
     for (const a of st.addrs) {
@@ -769,7 +787,10 @@ export class IdentityIndex implements InventoryListener {
   private addServerPortRef(ep: Endpoint, ports: PortSet): void {
     const cur = this.serverPortsById.get(ep.id);
     if (cur === undefined) this.serverPortsById.set(ep.id, { ports, refs: 1 });
-    else { cur.ports = ports; cur.refs++; }
+    else {
+      cur.ports = ports;
+      cur.refs++;
+    }
   }
 
   private releaseServerPortRef(ep: Endpoint): void {
@@ -785,8 +806,9 @@ export class IdentityIndex implements InventoryListener {
       const a = parseAddress(text);
       if (!a) continue;
       const e = this.entryFor(a);
-      if (st.host) { if (!e.hosts.includes(st)) e.hosts = [...e.hosts, st]; }
-      else if (!e.pods.includes(st)) e.pods = [...e.pods, st];
+      if (st.host) {
+        if (!e.hosts.includes(st)) e.hosts = [...e.hosts, st];
+      } else if (!e.pods.includes(st)) e.pods = [...e.pods, st];
       e.refresh();
       this.changed(a);
     }
@@ -846,7 +868,10 @@ export class IdentityIndex implements InventoryListener {
 
   private nsSet<T>(map: Map<string, Set<T>>, ns: string): Set<T> {
     let s = map.get(ns);
-    if (s === undefined) { s = new Set(); map.set(ns, s); }
+    if (s === undefined) {
+      s = new Set();
+      map.set(ns, s);
+    }
     return s;
   }
 

@@ -53,7 +53,10 @@ export class V4Table<V> {
         if (++this.size * 2 > this.vals.length) this.resize(this.vals.length * 2);
         return;
       }
-      if (this.keys[i] === key) { this.vals[i] = value; return; }
+      if (this.keys[i] === key) {
+        this.vals[i] = value;
+        return;
+      }
     }
   }
 
@@ -147,7 +150,10 @@ export class V6Table<V> {
   }
 
   get(b: Uint8Array): V | undefined {
-    const w0 = word(b, 0), w1 = word(b, 4), w2 = word(b, 8), w3 = word(b, 12);
+    const w0 = word(b, 0),
+      w1 = word(b, 4),
+      w2 = word(b, 8),
+      w3 = word(b, 12);
     const keys = this.keys;
     const vals = this.vals;
     const mask = this.mask;
@@ -167,7 +173,10 @@ export class V6Table<V> {
     for (let i = this.slotOf(w0, w1, w2, w3); ; i = (i + 1) & this.mask) {
       const k = i * 4;
       if (this.vals[i] === EMPTY) {
-        this.keys[k] = w0; this.keys[k + 1] = w1; this.keys[k + 2] = w2; this.keys[k + 3] = w3;
+        this.keys[k] = w0;
+        this.keys[k + 1] = w1;
+        this.keys[k + 2] = w2;
+        this.keys[k + 3] = w3;
         this.vals[i] = value;
         if (++this.size * 2 > this.vals.length) this.resize(this.vals.length * 2);
         return;
@@ -180,7 +189,10 @@ export class V6Table<V> {
   }
 
   delete(b: Uint8Array): boolean {
-    const w0 = word(b, 0), w1 = word(b, 4), w2 = word(b, 8), w3 = word(b, 12);
+    const w0 = word(b, 0),
+      w1 = word(b, 4),
+      w2 = word(b, 8),
+      w3 = word(b, 12);
     const mask = this.mask;
     const keys = this.keys;
     let i = this.slotOf(w0, w1, w2, w3);
@@ -195,7 +207,10 @@ export class V6Table<V> {
       const home = this.slotOf(keys[kj], keys[kj + 1], keys[kj + 2], keys[kj + 3]);
       if (((j - home) & mask) >= ((j - hole) & mask)) {
         const kh = hole * 4;
-        keys[kh] = keys[kj]; keys[kh + 1] = keys[kj + 1]; keys[kh + 2] = keys[kj + 2]; keys[kh + 3] = keys[kj + 3];
+        keys[kh] = keys[kj];
+        keys[kh + 1] = keys[kj + 1];
+        keys[kh + 2] = keys[kj + 2];
+        keys[kh + 3] = keys[kj + 3];
         this.vals[hole] = this.vals[j];
         hole = j;
       }

@@ -19,7 +19,10 @@ export function parseIPv6(text: string): Uint8Array | undefined {
   let head = t;
   let tail = '';
   const dbl = t.indexOf('::');
-  if (dbl >= 0) { head = t.slice(0, dbl); tail = t.slice(dbl + 2); }
+  if (dbl >= 0) {
+    head = t.slice(0, dbl);
+    tail = t.slice(dbl + 2);
+  }
   const words = (s: string): number[] => {
     if (s === '') return [];
     const res: number[] = [];
@@ -36,7 +39,10 @@ export function parseIPv6(text: string): Uint8Array | undefined {
   const h = words(head);
   const tl = words(tail);
   const all = dbl >= 0 ? [...h, ...new Array<number>(8 - h.length - tl.length).fill(0), ...tl] : h;
-  for (let i = 0; i < 8; i++) { out[i * 2] = all[i] >>> 8; out[i * 2 + 1] = all[i] & 255; }
+  for (let i = 0; i < 8; i++) {
+    out[i * 2] = all[i] >>> 8;
+    out[i * 2 + 1] = all[i] & 255;
+  }
   return out;
 }
 

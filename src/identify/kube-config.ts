@@ -66,5 +66,7 @@ export function loadKubeConfig(src: KubeConfigSource = {}): LoadedKubeConfig {
     kc.loadFromCluster(prefix);
     return finish(kc, 'in-cluster');
   }
-  throw new KubeConfigError('kubernetes: no credentials: give --kubeconfig FILE, set KUBECONFIG, create ~/.kube/config, or run in a pod with a service account');
+  throw new KubeConfigError(
+    'kubernetes: no credentials: give --kubeconfig FILE, set KUBECONFIG, create ~/.kube/config, or run in a pod with a service account',
+  );
 }

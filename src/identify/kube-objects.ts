@@ -48,9 +48,17 @@ function sharedLabels(labels: Readonly<Record<string, string>> | undefined): Rea
 
 function sharedPorts(ports: SlimPort[]): readonly SlimPort[] {
   if (ports.length === 0) return EMPTY_PORTS;
-  return portLists.get(JSON.stringify(ports), () => Object.freeze(ports.map((p) => Object.freeze(p.name === undefined
-    ? { port: p.port, protocol: str(p.protocol) }
-    : { port: p.port, name: str(p.name), protocol: str(p.protocol) }))));
+  return portLists.get(JSON.stringify(ports), () =>
+    Object.freeze(
+      ports.map((p) =>
+        Object.freeze(
+          p.name === undefined
+            ? { port: p.port, protocol: str(p.protocol) }
+            : { port: p.port, name: str(p.name), protocol: str(p.protocol) },
+        ),
+      ),
+    ),
+  );
 }
 
 const EMPTY_PORTS: readonly SlimPort[] = Object.freeze([]);
@@ -93,7 +101,10 @@ export class JobOwners implements JobOwnerLookup {
 
   deleteJob(uid: string, namespace?: string, name?: string): void {
     const rec = uid ? this.byUid.get(uid) : undefined;
-    if (rec) { this.byUid.delete(uid); this.byName.delete(rec.key); }
+    if (rec) {
+      this.byUid.delete(uid);
+      this.byName.delete(rec.key);
+    }
     if (namespace !== undefined && name !== undefined) this.byName.delete(`${namespace}/${name}`);
   }
 
@@ -137,10 +148,7 @@ export function appFromLabels(labels: Readonly<Record<string, string>> | undefin
  * a Job is a CronJob's only when the lookup says a CronJob owns that Job; everything else
  * (StatefulSet, DaemonSet, custom resources) is taken as it is.
  */
-export function resolveOwner(
-  pod: V1Pod,
-  jobOwners?: JobOwnerLookup,
-): { kind: string; name: string } {
+export function resolveOwner(pod: V1Pod, jobOwners?: JobOwnerLookup): { kind: string; name: string } {
   const meta = pod.metadata ?? {};
   const ref = controllerRef(meta.ownerReferences);
   if (!ref) return { kind: '', name: '' };
@@ -206,10 +214,7 @@ export function slimPod(pod: V1Pod, opts: SlimOptions = {}): SlimPod | undefined
   const ips: string[] = [];
   for (const p of status.podIPs ?? []) if (p.ip && !ips.includes(p.ip)) ips.push(p.ip);
   if (ips.length === 0 && status.podIP) ips.push(status.podIP);
-  const startMs =
-    timeMs(status.startTime as Date | string | undefined) ??
-    timeMs(meta.creationTimestamp as Date | string | undefined) ??
-    0;
+  const startMs = timeMs(status.startTime as Date | string | undefined) ?? timeMs(meta.creationTimestamp as Date | string | undefined) ?? 0;
   const phase = status.phase ?? 'Unknown';
   const owner = resolveOwner(pod, opts.jobOwners);
   const labels = sharedLabels(meta.labels);

@@ -101,7 +101,13 @@ export interface KubeSourceOptions {
 
 /** What ListWatch caches: just enough metadata for its bookkeeping, and the slim form. */
 interface Thin extends KubernetesObject {
-  metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; ownerReferences?: { kind: string; name: string; uid: string; apiVersion: string; controller?: boolean }[] };
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    ownerReferences?: { kind: string; name: string; uid: string; apiVersion: string; controller?: boolean }[];
+  };
   slim?: SlimPod | SlimNode | SlimService;
 }
 
@@ -118,7 +124,15 @@ interface KindState {
 }
 
 const blankStats = (): KubeKindStats => ({
-  ready: false, restarts: 0, errors: 0, lists: 0, events: 0, lastEventMs: 0, lastError: '', listenerErrors: 0, objects: 0,
+  ready: false,
+  restarts: 0,
+  errors: 0,
+  lists: 0,
+  events: 0,
+  lastEventMs: 0,
+  lastError: '',
+  listenerErrors: 0,
+  objects: 0,
 });
 
 function errorText(err: unknown): string {
@@ -233,7 +247,9 @@ export class KubeSource {
     this.#now = opts.now ?? Date.now;
     this.#core = this.#kc.makeApiClient(CoreV1Api);
     this.#batch = this.#kc.makeApiClient(BatchV1Api);
-    this.ready = new Promise<void>((resolve) => { this.#resolveReady = resolve; });
+    this.ready = new Promise<void>((resolve) => {
+      this.#resolveReady = resolve;
+    });
     for (const kind of KUBE_KINDS) this.#kinds.set(kind, this.#makeKind(kind));
   }
 
@@ -352,16 +368,25 @@ export class KubeSource {
     });
     state = { kind, informer, stats: blankStats(), attempt: 0, listApplied: false };
     const st = state;
-    informer.on('add', (obj) => { st.stats.objects++; this.#apply(st, obj); });
+    informer.on('add', (obj) => {
+      st.stats.objects++;
+      this.#apply(st, obj);
+    });
     informer.on('update', (obj) => this.#apply(st, obj));
-    informer.on('delete', (obj) => { st.stats.objects--; this.#guard(st, () => this.#remove(st, obj)); });
+    informer.on('delete', (obj) => {
+      st.stats.objects--;
+      this.#guard(st, () => this.#remove(st, obj));
+    });
     informer.on('error', (err) => this.#failed(st, err));
     return st;
   }
 
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      if (this.#stopped) { resolve(); return; }
+      if (this.#stopped) {
+        resolve();
+        return;
+      }
       setTimeout(resolve, ms).unref();
     });
   }
@@ -388,10 +413,14 @@ export class KubeSource {
   #fetchPage(kind: KubeKind, cont: string | undefined): Promise<Page> {
     const param = { limit: this.#pageSize, _continue: cont };
     switch (kind) {
-      case 'pods': return this.#core.listPodForAllNamespaces(param);
-      case 'nodes': return this.#core.listNode(param);
-      case 'services': return this.#core.listServiceForAllNamespaces(param);
-      case 'jobs': return this.#batch.listJobForAllNamespaces(param);
+      case 'pods':
+        return this.#core.listPodForAllNamespaces(param);
+      case 'nodes':
+        return this.#core.listNode(param);
+      case 'services':
+        return this.#core.listServiceForAllNamespaces(param);
+      case 'jobs':
+        return this.#batch.listJobForAllNamespaces(param);
     }
   }
 
@@ -407,20 +436,36 @@ export class KubeSource {
   #apply(st: KindState, obj: Thin): void {
     this.#guard(st, () => {
       switch (st.kind) {
-        case 'pods': this.#listener.upsertPod(obj.slim as SlimPod); break;
-        case 'nodes': this.#listener.upsertNode(obj.slim as SlimNode); break;
-        case 'services': this.#listener.upsertService(obj.slim as SlimService); break;
-        case 'jobs': this.#jobSeen(obj); break;
+        case 'pods':
+          this.#listener.upsertPod(obj.slim as SlimPod);
+          break;
+        case 'nodes':
+          this.#listener.upsertNode(obj.slim as SlimNode);
+          break;
+        case 'services':
+          this.#listener.upsertService(obj.slim as SlimService);
+          break;
+        case 'jobs':
+          this.#jobSeen(obj);
+          break;
       }
     });
   }
 
   #remove(st: KindState, obj: Thin): void {
     switch (st.kind) {
-      case 'pods': this.#listener.deletePod((obj.slim as SlimPod).uid, this.#now()); break;
-      case 'nodes': this.#listener.deleteNode((obj.slim as SlimNode).name); break;
-      case 'services': this.#listener.deleteService((obj.slim as SlimService).uid); break;
-      case 'jobs': this.#jobOwners.deleteJob(obj.metadata.uid ?? '', obj.metadata.namespace ?? '', obj.metadata.name); break;
+      case 'pods':
+        this.#listener.deletePod((obj.slim as SlimPod).uid, this.#now());
+        break;
+      case 'nodes':
+        this.#listener.deleteNode((obj.slim as SlimNode).name);
+        break;
+      case 'services':
+        this.#listener.deleteService((obj.slim as SlimService).uid);
+        break;
+      case 'jobs':
+        this.#jobOwners.deleteJob(obj.metadata.uid ?? '', obj.metadata.namespace ?? '', obj.metadata.name);
+        break;
     }
   }
 

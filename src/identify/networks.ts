@@ -127,7 +127,8 @@ export function addNetworkList(nets: NamedNetworks, entries: readonly string[]):
     for (const kv of rest) {
       const at = kv.indexOf('=');
       const key = at < 0 ? kv.trim() : kv.slice(0, at).trim();
-      if (key !== 'zone' && key !== 'region' && key !== 'class') throw new NetworksError(`${name.trim()}: ${JSON.stringify(key)} is not zone, region or class`);
+      if (key !== 'zone' && key !== 'region' && key !== 'class')
+        throw new NetworksError(`${name.trim()}: ${JSON.stringify(key)} is not zone, region or class`);
       attrs[key] = at < 0 ? '' : kv.slice(at + 1);
     }
     nets.add(name, cidr ?? '', networkPlace(name.trim(), attrs));
@@ -187,7 +188,15 @@ export function addNetworksFile(nets: NamedNetworks, path: string): void {
  */
 export function networksFromOption(value: string | readonly string[] | undefined): NamedNetworks {
   const nets = new NamedNetworks();
-  const entries = value === undefined ? [] : typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value;
+  const entries =
+    value === undefined
+      ? []
+      : typeof value === 'string'
+        ? value
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : value;
   for (const e of entries) {
     if (!e.includes('=') && existsSync(e)) addNetworksFile(nets, e);
     else addNetworkList(nets, [e]);

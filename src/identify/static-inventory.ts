@@ -71,11 +71,20 @@ export function parseInventory(text: string, path = '<text>'): InventoryObjects 
       throw new InventoryFileError(path, `${where}: metadata must be an object`);
     }
     switch (kind) {
-      case 'Pod': out.pods.push(withUid(o, 'pod') as V1Pod); break;
-      case 'Node': out.nodes.push(o as V1Node); break;
-      case 'Service': out.services.push(withUid(o, 'service') as V1Service); break;
-      case 'Job': out.jobs.push(withUid(o, 'job') as V1Job); break;
-      default: out.ignored++;
+      case 'Pod':
+        out.pods.push(withUid(o, 'pod') as V1Pod);
+        break;
+      case 'Node':
+        out.nodes.push(o as V1Node);
+        break;
+      case 'Service':
+        out.services.push(withUid(o, 'service') as V1Service);
+        break;
+      case 'Job':
+        out.jobs.push(withUid(o, 'job') as V1Job);
+        break;
+      default:
+        out.ignored++;
     }
   };
   docs.forEach((d, i) => {
@@ -104,11 +113,20 @@ export function slimInventory(objs: InventoryObjects, appLabels?: readonly strin
   for (const j of objs.jobs) jobOwners.upsertJob(j);
   const opts = appLabels ? { appLabels, jobOwners } : { jobOwners };
   const pods: SlimPod[] = [];
-  for (const p of objs.pods) { const s = slimPod(p, opts); if (s) pods.push(s); }
+  for (const p of objs.pods) {
+    const s = slimPod(p, opts);
+    if (s) pods.push(s);
+  }
   const nodes: SlimNode[] = [];
-  for (const n of objs.nodes) { const s = slimNode(n); if (s) nodes.push(s); }
+  for (const n of objs.nodes) {
+    const s = slimNode(n);
+    if (s) nodes.push(s);
+  }
   const services: SlimService[] = [];
-  for (const v of objs.services) { const s = slimService(v); if (s) services.push(s); }
+  for (const v of objs.services) {
+    const s = slimService(v);
+    if (s) services.push(s);
+  }
   return { pods, nodes, services };
 }
 
@@ -201,7 +219,10 @@ export class StaticInventory {
       this.watcher = watch(dirname(this.path), { persistent: false }, (_ev, file) => {
         if (file === null || file === name || String(file).startsWith('..')) this.schedule();
       });
-      this.watcher.on('error', () => { this.watcher?.close(); this.watcher = undefined; });
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
     } catch {
       this.watcher = undefined;
     }
@@ -274,24 +295,45 @@ export class StaticInventory {
     for (const n of inv.nodes) {
       const key = JSON.stringify(n);
       nodes.set(n.name, key);
-      if (this.nodes.get(n.name) !== key) { l.upsertNode(n); upserted++; }
+      if (this.nodes.get(n.name) !== key) {
+        l.upsertNode(n);
+        upserted++;
+      }
     }
-    for (const name of this.nodes.keys()) if (!nodes.has(name)) { l.deleteNode(name); deleted++; }
+    for (const name of this.nodes.keys())
+      if (!nodes.has(name)) {
+        l.deleteNode(name);
+        deleted++;
+      }
     const services = new Map<string, string>();
     for (const s of inv.services) {
       const key = JSON.stringify(s);
       services.set(s.uid, key);
-      if (this.services.get(s.uid) !== key) { l.upsertService(s); upserted++; }
+      if (this.services.get(s.uid) !== key) {
+        l.upsertService(s);
+        upserted++;
+      }
     }
-    for (const uid of this.services.keys()) if (!services.has(uid)) { l.deleteService(uid); deleted++; }
+    for (const uid of this.services.keys())
+      if (!services.has(uid)) {
+        l.deleteService(uid);
+        deleted++;
+      }
     const pods = new Map<string, string>();
     for (const p of inv.pods) {
       const key = JSON.stringify(p);
       pods.set(p.uid, key);
-      if (this.pods.get(p.uid) !== key) { l.upsertPod(p); upserted++; }
+      if (this.pods.get(p.uid) !== key) {
+        l.upsertPod(p);
+        upserted++;
+      }
     }
     const at = this.now();
-    for (const uid of this.pods.keys()) if (!pods.has(uid)) { l.deletePod(uid, at); deleted++; }
+    for (const uid of this.pods.keys())
+      if (!pods.has(uid)) {
+        l.deletePod(uid, at);
+        deleted++;
+      }
     this.nodes = nodes;
     this.services = services;
     this.pods = pods;

@@ -24,7 +24,7 @@ const V4_RANGES: readonly (readonly [number, number, AddressScope])[] = [
 export function scope4(ip: number): AddressScope {
   for (const [net, bits, scope] of V4_RANGES) {
     const mask = (0xffffffff << (32 - bits)) >>> 0;
-    if (((ip & mask) >>> 0) === net) return scope;
+    if ((ip & mask) >>> 0 === net) return scope;
   }
   return 'public';
 }

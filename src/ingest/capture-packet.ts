@@ -17,7 +17,16 @@ export const LINK_IPV6 = 229;
 export const LINK_LINUX_SLL2 = 276;
 
 export const SUPPORTED_LINK_TYPES: ReadonlySet<number> = new Set([
-  LINK_NULL, LINK_ETHERNET, LINK_RAW_BSD, LINK_RAW_OPENBSD, LINK_RAW, LINK_LOOP, LINK_LINUX_SLL, LINK_IPV4, LINK_IPV6, LINK_LINUX_SLL2,
+  LINK_NULL,
+  LINK_ETHERNET,
+  LINK_RAW_BSD,
+  LINK_RAW_OPENBSD,
+  LINK_RAW,
+  LINK_LOOP,
+  LINK_LINUX_SLL,
+  LINK_IPV4,
+  LINK_IPV6,
+  LINK_LINUX_SLL2,
 ]);
 
 /** Why frames were not turned into datagrams. */

@@ -73,7 +73,11 @@ export interface CaptureProgress {
  * `stats` and skipped. A file cut short mid-record ends the stream (counted as truncated).
  * `progress.bytes` grows by each record's size as it is read.
  */
-export function* readCapture(name: string, stats: CaptureStats = newCaptureStats(), progress: CaptureProgress = { bytes: 0 }): Generator<CapturePacket, void, undefined> {
+export function* readCapture(
+  name: string,
+  stats: CaptureStats = newCaptureStats(),
+  progress: CaptureProgress = { bytes: 0 },
+): Generator<CapturePacket, void, undefined> {
   let file: ChunkedFile;
   try {
     if (statSync(name).isDirectory()) throw new Error('is a directory');
@@ -97,7 +101,8 @@ function* readDat(file: ChunkedFile, stats: CaptureStats, progress: CaptureProgr
   file.ensure(MAX_DATAGRAM + 1);
   const n = file.available;
   if (n === 0) throw new CaptureError(file.name, 'empty .dat file (expected one datagram)');
-  if (n > MAX_DATAGRAM) throw new CaptureError(file.name, `not a datagram: a .dat file holds one UDP payload of at most ${MAX_DATAGRAM} bytes`);
+  if (n > MAX_DATAGRAM)
+    throw new CaptureError(file.name, `not a datagram: a .dat file holds one UDP payload of at most ${MAX_DATAGRAM} bytes`);
   stats.frames++;
   stats.datagrams++;
   progress.bytes += n;
@@ -196,7 +201,8 @@ function* readPcapng(file: ChunkedFile, stats: CaptureStats, progress: CapturePr
     file.pos += total;
     progress.bytes += total;
     switch (type) {
-      case 1: { // Interface Description Block
+      case 1: {
+        // Interface Description Block
         if (bodyEnd - body < 8) throw new CaptureError(file.name, 'corrupt pcapng interface block');
         const iface: Interface = { linkType: rd16(b, body, le), unitsPerMs: 1e3, offsetMs: 0, snapLen: rd32(b, body + 4, le) };
         for (let o = body + 8; o + 4 <= bodyEnd; ) {
@@ -219,27 +225,44 @@ function* readPcapng(file: ChunkedFile, stats: CaptureStats, progress: CapturePr
         break;
       }
       case 6: // Enhanced Packet Block
-      case 2: { // Packet Block (obsolete)
-        if (bodyEnd - body < 20) { stats.truncated++; break; }
+      case 2: {
+        // Packet Block (obsolete)
+        if (bodyEnd - body < 20) {
+          stats.truncated++;
+          break;
+        }
         const id = type === 6 ? rd32(b, body, le) : rd16(b, body, le);
         const hi = rd32(b, body + 4, le);
         const lo = rd32(b, body + 8, le);
         const cap = rd32(b, body + 12, le);
         stats.frames++;
         const iface = ifaces[id];
-        if (!iface) { stats.unsupportedLink++; break; }
-        if (body + 20 + cap > bodyEnd) { stats.truncated++; break; }
+        if (!iface) {
+          stats.unsupportedLink++;
+          break;
+        }
+        if (body + 20 + cap > bodyEnd) {
+          stats.truncated++;
+          break;
+        }
         const tsMs = Math.floor((hi * 4294967296 + lo) / iface.unitsPerMs) + iface.offsetMs;
         const frame = b.subarray(body + 20, body + 20 + cap);
         if (parseFrame(frame, iface.linkType, tsMs, stats, out)) yield out;
         break;
       }
-      case 3: { // Simple Packet Block: interface 0, no timestamp
-        if (bodyEnd - body < 4) { stats.truncated++; break; }
+      case 3: {
+        // Simple Packet Block: interface 0, no timestamp
+        if (bodyEnd - body < 4) {
+          stats.truncated++;
+          break;
+        }
         const orig = rd32(b, body, le);
         stats.frames++;
         const iface = ifaces[0];
-        if (!iface) { stats.unsupportedLink++; break; }
+        if (!iface) {
+          stats.unsupportedLink++;
+          break;
+        }
         let cap = Math.min(orig, bodyEnd - body - 4);
         if (iface.snapLen > 0) cap = Math.min(cap, iface.snapLen);
         const frame = b.subarray(body + 4, body + 4 + cap);

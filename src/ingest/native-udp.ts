@@ -106,7 +106,8 @@ export interface DatagramBatch {
 }
 
 export function batchViews(h: NativeUdpHandle): DatagramBatch {
-  if (h.metaWords !== META_WORDS) throw new Error(`native UDP addon lays out ${h.metaWords} metadata words, this code expects ${META_WORDS}: rebuild it`);
+  if (h.metaWords !== META_WORDS)
+    throw new Error(`native UDP addon lays out ${h.metaWords} metadata words, this code expects ${META_WORDS}: rebuild it`);
   return { bytes: new Uint8Array(h.buffer), meta: new Uint32Array(h.meta), slotSize: h.slotSize };
 }
 

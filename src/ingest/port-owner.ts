@@ -28,7 +28,11 @@ export async function probePort(host: string, port: number): Promise<number> {
     return socket.address().port;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new ConfigError('listen', `UDP ${host}:${port} is already in use by another socket (EADDRINUSE): another collector, or another process of this user, would share its datagrams`);
+    if (code === 'EADDRINUSE')
+      throw new ConfigError(
+        'listen',
+        `UDP ${host}:${port} is already in use by another socket (EADDRINUSE): another collector, or another process of this user, would share its datagrams`,
+      );
     if (code === 'EADDRNOTAVAIL' || code === 'EACCES') throw new ConfigError('listen', `cannot bind UDP ${host}:${port} (${code})`);
     throw err;
   } finally {
@@ -111,7 +115,10 @@ export class PortWatch {
     if (n === undefined || n === this.strangers) return;
     if (n > this.strangers) {
       this.joins += n - this.strangers;
-      this.#warn({ port: this.#port, strangers: n }, 'another socket joined our UDP port and takes a share of its datagrams: find the process (ss -uapn) and stop it');
+      this.#warn(
+        { port: this.#port, strangers: n },
+        'another socket joined our UDP port and takes a share of its datagrams: find the process (ss -uapn) and stop it',
+      );
     } else {
       this.#warn({ port: this.#port, strangers: n }, 'sockets that shared our UDP port went away');
     }

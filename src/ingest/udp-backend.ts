@@ -42,7 +42,13 @@ export async function openReceiveSocket(
   if (choice !== 'dgram') {
     const native = load();
     if ('addon' in native) {
-      const h = openNativeUdp(native.addon, opts.host, opts.port, { recvBuffer: opts.recvBuffer, reusePort: opts.reusePort, spread: opts.spread, stop: opts.stop }, (batch, count) => receiver.receiveBatch(batch, count));
+      const h = openNativeUdp(
+        native.addon,
+        opts.host,
+        opts.port,
+        { recvBuffer: opts.recvBuffer, reusePort: opts.reusePort, spread: opts.spread, stop: opts.stop },
+        (batch, count) => receiver.receiveBatch(batch, count),
+      );
       return {
         backend: 'native',
         reason: choice === 'native' ? 'asked for with --udp-backend native' : 'auto: the native addon loaded',
@@ -67,7 +73,10 @@ export async function openReceiveSocket(
   const stop = opts.stop;
   if (stop === undefined) receiver.attach(bound.socket);
   // A stop request must not wait behind a queue of datagrams: once it is set, they are left unread.
-  else bound.socket.on('message', (msg, rinfo) => { if (Atomics.load(stop, 0) === 0) receiver.receive(msg, rinfo); });
+  else
+    bound.socket.on('message', (msg, rinfo) => {
+      if (Atomics.load(stop, 0) === 0) receiver.receive(msg, rinfo);
+    });
   bound.socket.on('error', onError);
   return {
     backend: 'dgram',

@@ -39,7 +39,12 @@ export class UdpReceiver {
   readonly #beforeDecode: (nowMs: number) => void;
   readonly #maxExporters: number;
 
-  constructor(decoder: DatagramDecoder, allow: readonly Cidr[] | undefined, beforeDecode: (nowMs: number) => void = () => {}, maxExporters = 1000) {
+  constructor(
+    decoder: DatagramDecoder,
+    allow: readonly Cidr[] | undefined,
+    beforeDecode: (nowMs: number) => void = () => {},
+    maxExporters = 1000,
+  ) {
     this.exporters = new ExporterCache(allow);
     this.#decoder = decoder;
     this.#beforeDecode = beforeDecode;
@@ -58,7 +63,11 @@ export class UdpReceiver {
   receiveBatch(batch: DatagramBatch, count: number): void {
     const { bytes, meta, slotSize } = batch;
     for (let i = 0, o = 0, at = 0; i < count; i++, o += META_WORDS, at += slotSize) {
-      this.#deliver(bytes.subarray(at, at + Math.min(meta[o + META_LENGTH], slotSize)), this.exporters.fromMeta(meta, o), meta[o + META_TRUNCATED] !== 0);
+      this.#deliver(
+        bytes.subarray(at, at + Math.min(meta[o + META_LENGTH], slotSize)),
+        this.exporters.fromMeta(meta, o),
+        meta[o + META_TRUNCATED] !== 0,
+      );
     }
   }
 

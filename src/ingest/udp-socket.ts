@@ -110,8 +110,12 @@ export class ExporterCache {
       this.#byV4.set(key, e);
       return e;
     }
-    const w0 = meta[o + META_ADDRESS], w1 = meta[o + META_ADDRESS + 1], w2 = meta[o + META_ADDRESS + 2], w3 = meta[o + META_ADDRESS + 3];
-    const h = (Math.imul(w0 ^ Math.imul(w1, 0x9e3779b1) ^ Math.imul(w2, 0x85ebca6b) ^ Math.imul(w3, 0xc2b2ae35), 0x27d4eb2f) >>> 0) * 65536 + port;
+    const w0 = meta[o + META_ADDRESS],
+      w1 = meta[o + META_ADDRESS + 1],
+      w2 = meta[o + META_ADDRESS + 2],
+      w3 = meta[o + META_ADDRESS + 3];
+    const h =
+      (Math.imul(w0 ^ Math.imul(w1, 0x9e3779b1) ^ Math.imul(w2, 0x85ebca6b) ^ Math.imul(w3, 0xc2b2ae35), 0x27d4eb2f) >>> 0) * 65536 + port;
     const hit = this.#byV6.get(h);
     if (hit && hit.w0 === w0 && hit.w1 === w1 && hit.w2 === w2 && hit.w3 === w3 && hit.port === port) return hit.exporter;
     const bytes = new Uint8Array(meta.buffer, meta.byteOffset + (o + META_ADDRESS) * 4, 16);

@@ -22,7 +22,11 @@ import type { UdpBackend, UdpSpread } from '../config/udp-choices.ts';
 export function spreadFor(choice: UdpSpread, backend: UdpBackend, threads: number): { mode: 'exporter' | 'datagram'; reason: string } {
   if (threads < 2) return { mode: 'exporter', reason: 'one receiving thread' };
   if (choice === 'exporter') return { mode: 'exporter', reason: 'asked for with --udp-spread exporter' };
-  if (choice === 'auto') return { mode: 'exporter', reason: 'auto: the kernel keeps each exporter on one thread (the cheapest; --udp-spread datagram evens out a few busy exporters)' };
+  if (choice === 'auto')
+    return {
+      mode: 'exporter',
+      reason: 'auto: the kernel keeps each exporter on one thread (the cheapest; --udp-spread datagram evens out a few busy exporters)',
+    };
   if (backend !== 'native') return { mode: 'exporter', reason: 'the dgram backend cannot steer datagrams' };
   return { mode: 'datagram', reason: 'asked for with --udp-spread datagram' };
 }

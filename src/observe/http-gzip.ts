@@ -27,10 +27,20 @@ export function acceptsGzip(header: string | string[] | undefined): boolean {
 }
 
 /** Send `body` with a content type, gzipped when the request accepts it. */
-export async function sendMaybeGzip(req: IncomingMessage, res: ServerResponse, status: number, contentType: string, body: string | Buffer): Promise<void> {
+export async function sendMaybeGzip(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string | Buffer,
+): Promise<void> {
   const head = req.method === 'HEAD';
   let buf = typeof body === 'string' ? Buffer.from(body) : body;
-  const headers: Record<string, string | number> = { 'content-type': contentType, 'cache-control': 'no-store', vary: 'Accept, Accept-Encoding' };
+  const headers: Record<string, string | number> = {
+    'content-type': contentType,
+    'cache-control': 'no-store',
+    vary: 'Accept, Accept-Encoding',
+  };
   if (!head && acceptsGzip(req.headers['accept-encoding'])) {
     buf = await gzipAsync(buf, { level: constants.Z_BEST_SPEED, chunkSize: 256 * 1024 });
     headers['content-encoding'] = 'gzip';

@@ -47,7 +47,10 @@ export function applyHttpLimits(server: Server, limits: HttpLimits): HttpRefusal
   server.keepAliveTimeout = Math.min(limits.keepAliveTimeoutMs, limits.headersTimeoutMs);
   // The timeouts above are enforced by a checker that runs every 30 s by default: a quarter of the
   // headers timeout keeps the enforcement within 25 % of what is configured.
-  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.max(100, Math.min(5000, Math.floor(limits.headersTimeoutMs / 4)));
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.max(
+    100,
+    Math.min(5000, Math.floor(limits.headersTimeoutMs / 4)),
+  );
   server.maxConnections = limits.maxConnections;
   server.on('drop', () => refused.maxConnections++);
   const inFlight = new WeakMap<Socket, number>();

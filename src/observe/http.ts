@@ -43,7 +43,10 @@ export class HttpServer {
     // An https.Server is an http.Server in all that is used here.
     this.#server = opts.tls ? (createHttpsServer(opts.tls, handler) as unknown as Server) : createServer(handler);
     const check = opts.checkConnection;
-    if (opts.tls && check) this.#server.on('secureConnection', (socket: TLSSocket) => { if (check(socket) !== undefined) socket.destroy(); });
+    if (opts.tls && check)
+      this.#server.on('secureConnection', (socket: TLSSocket) => {
+        if (check(socket) !== undefined) socket.destroy();
+      });
     if (opts.tls && opts.onTlsError) this.#server.on('tlsClientError', opts.onTlsError);
     // Scrapers keep connections alive; a short keep-alive keeps close() prompt.
     this.#server.keepAliveTimeout = 5000;
@@ -133,7 +136,9 @@ export class HttpServer {
     const route = this.#find(req.method ?? 'GET', url.pathname);
     if (!route) {
       const anyMethod = this.#routes.some((r) => (r.prefix ? url.pathname.startsWith(r.path) : r.path === url.pathname));
-      res.writeHead(anyMethod ? 405 : 404, { 'content-type': 'text/plain; charset=utf-8' }).end(anyMethod ? 'method not allowed\n' : 'not found\n');
+      res
+        .writeHead(anyMethod ? 405 : 404, { 'content-type': 'text/plain; charset=utf-8' })
+        .end(anyMethod ? 'method not allowed\n' : 'not found\n');
       return;
     }
     try {

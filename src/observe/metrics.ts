@@ -32,10 +32,16 @@ export class MetricChild {
   constructor(labelValues: readonly string[]) {
     this.labelValues = labelValues;
   }
-  inc(n = 1): void { this.value += n; }
+  inc(n = 1): void {
+    this.value += n;
+  }
   /** Gauges only (counters never go down; the registry does not police children). */
-  set(v: number): void { this.value = v; }
-  dec(n = 1): void { this.value -= n; }
+  set(v: number): void {
+    this.value = v;
+  }
+  dec(n = 1): void {
+    this.value -= n;
+  }
 }
 
 abstract class Instrument implements MetricFamily {
@@ -85,14 +91,22 @@ abstract class Instrument implements MetricFamily {
 
 export class Counter extends Instrument {
   readonly type = 'counter' as const;
-  inc(n = 1): void { this.self().inc(n); }
+  inc(n = 1): void {
+    this.self().inc(n);
+  }
 }
 
 export class Gauge extends Instrument {
   readonly type = 'gauge' as const;
-  inc(n = 1): void { this.self().inc(n); }
-  dec(n = 1): void { this.self().dec(n); }
-  set(v: number): void { this.self().set(v); }
+  inc(n = 1): void {
+    this.self().inc(n);
+  }
+  dec(n = 1): void {
+    this.self().dec(n);
+  }
+  set(v: number): void {
+    this.self().set(v);
+  }
 }
 
 /** What a callback metric returns: one value (no labels) or samples. */
@@ -114,7 +128,10 @@ class CallbackFamily implements MetricFamily {
   *samples(): Iterable<Sample> {
     const r = this.fn();
     if (r === undefined) return;
-    if (typeof r === 'number') { yield [[], r]; return; }
+    if (typeof r === 'number') {
+      yield [[], r];
+      return;
+    }
     yield* r;
   }
 }
@@ -137,9 +154,11 @@ export class MetricsRegistry {
   }
 
   get(fullNameOrShort: string): MetricFamily | undefined {
-    return this.families.get(fullNameOrShort)
-      ?? this.families.get(fullName(fullNameOrShort, 'gauge'))
-      ?? this.families.get(fullName(fullNameOrShort, 'counter'));
+    return (
+      this.families.get(fullNameOrShort) ??
+      this.families.get(fullName(fullNameOrShort, 'gauge')) ??
+      this.families.get(fullName(fullNameOrShort, 'counter'))
+    );
   }
 
   all(): Iterable<MetricFamily> {
@@ -224,10 +243,20 @@ export function registerProcessMetrics(reg: MetricsRegistry, windowMs = 60_000):
     return (u.user + u.system) / 1e6;
   });
   reg.callback('process_resident_memory_bytes', 'Resident set size in bytes', 'gauge', () => process.memoryUsage.rss());
-  reg.callback('process_heap_bytes', 'V8 heap in bytes, used and total', 'gauge', () => {
-    const m = process.memoryUsage();
-    return [[['used'], m.heapUsed], [['total'], m.heapTotal], [['external'], m.external + m.arrayBuffers]];
-  }, ['kind']);
+  reg.callback(
+    'process_heap_bytes',
+    'V8 heap in bytes, used and total',
+    'gauge',
+    () => {
+      const m = process.memoryUsage();
+      return [
+        [['used'], m.heapUsed],
+        [['total'], m.heapTotal],
+        [['external'], m.external + m.arrayBuffers],
+      ];
+    },
+    ['kind'],
+  );
   const h = monitorEventLoopDelay({ resolution: 10 });
   h.enable();
   let last = { p50: 0, p99: 0, max: 0 };
@@ -236,11 +265,21 @@ export function registerProcessMetrics(reg: MetricsRegistry, windowMs = 60_000):
     h.reset();
   }, windowMs);
   roll.unref();
-  const snapshot = () => h.count === 0 ? last : { p50: h.percentile(50) / 1e9, p99: h.percentile(99) / 1e9, max: h.max / 1e9 };
-  reg.callback('event_loop_lag_seconds', 'Event-loop delay over the last window, by statistic', 'gauge', () => {
-    const s = snapshot();
-    return [[['p50'], s.p50], [['p99'], s.p99], [['max'], s.max]];
-  }, ['stat']);
+  const snapshot = () => (h.count === 0 ? last : { p50: h.percentile(50) / 1e9, p99: h.percentile(99) / 1e9, max: h.max / 1e9 });
+  reg.callback(
+    'event_loop_lag_seconds',
+    'Event-loop delay over the last window, by statistic',
+    'gauge',
+    () => {
+      const s = snapshot();
+      return [
+        [['p50'], s.p50],
+        [['p99'], s.p99],
+        [['max'], s.max],
+      ];
+    },
+    ['stat'],
+  );
   return {
     stop() {
       clearInterval(roll);

@@ -33,7 +33,8 @@ export function clientCertRefusal(tls: WebTls, socket: TLSSocket): string | unde
   const cert = socket.getPeerCertificate();
   const given = cert !== null && typeof cert === 'object' && Object.keys(cert).length > 0;
   if (tls.clientAuth === 'RequireAnyClientCert') return given ? undefined : 'no client certificate';
-  if (tls.clientAuth === 'VerifyClientCertIfGiven') return !given || socket.authorized ? undefined : `client certificate not verified: ${String(socket.authorizationError)}`;
+  if (tls.clientAuth === 'VerifyClientCertIfGiven')
+    return !given || socket.authorized ? undefined : `client certificate not verified: ${String(socket.authorizationError)}`;
   // RequireAndVerifyClientCert: the handshake already refused unverified certificates.
   if (tls.clientAllowedSans.length === 0) return undefined;
   const sans = (cert.subjectaltname ?? '').split(', ').map((s) => s.replace(/^(DNS|IP Address|URI|email):/, ''));
@@ -64,11 +65,13 @@ export class BasicAuth {
     const decoded = Buffer.from(m[1], 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) return 'wrong';
-    const user = decoded.slice(0, colon), password = decoded.slice(colon + 1);
+    const user = decoded.slice(0, colon),
+      password = decoded.slice(colon + 1);
     const hash = this.#users.get(user);
     const key = createHash('sha256').update(user).update('\0').update(password).digest('hex');
     const seen = this.#matched.get(key);
-    if (hash !== undefined && seen !== undefined && seen.length === hash.length && timingSafeEqual(Buffer.from(seen), Buffer.from(hash))) return 'ok';
+    if (hash !== undefined && seen !== undefined && seen.length === hash.length && timingSafeEqual(Buffer.from(seen), Buffer.from(hash)))
+      return 'ok';
     const ok = await bcrypt.compare(password, hash ?? this.#dummy);
     if (!ok || hash === undefined) return 'wrong';
     // A few users scrape; the bound only guards against a flood of distinct good passwords.

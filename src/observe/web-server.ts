@@ -26,10 +26,17 @@ export interface WebMetrics {
 
 /** Registered with or without a web configuration, so alerts on them need no absent(). */
 export function registerWebMetrics(registry: MetricsRegistry): WebMetrics {
-  const unauthorized = registry.counter('http_unauthorized', 'HTTP requests refused with 401 by basic auth (--web-config-file), by reason', ['reason']);
+  const unauthorized = registry.counter(
+    'http_unauthorized',
+    'HTTP requests refused with 401 by basic auth (--web-config-file), by reason',
+    ['reason'],
+  );
   unauthorized.labels('missing');
   unauthorized.labels('wrong');
-  const tlsRefused = registry.counter('http_tls_refused', 'Connections refused at or right after the TLS handshake (plain HTTP, a client certificate missing or not trusted)');
+  const tlsRefused = registry.counter(
+    'http_tls_refused',
+    'Connections refused at or right after the TLS handshake (plain HTTP, a client certificate missing or not trusted)',
+  );
   return { unauthorized, tlsRefused };
 }
 
@@ -77,7 +84,8 @@ export class WebServing {
   /** Read the file again and apply it to `server`; throws (keeping the old settings) when it cannot. */
   reload(server: HttpServer): void {
     const next = loadWebConfig(this.#web.file);
-    const was = this.#web.tls, now = next.tls;
+    const was = this.#web.tls,
+      now = next.tls;
     if ((was === undefined) !== (now === undefined)) throw new Error('turning TLS on or off needs a restart');
     if (was && now && (was.clientAuth !== now.clientAuth || was.minVersion !== now.minVersion || was.maxVersion !== now.maxVersion)) {
       throw new Error('changing client_auth_type, min_version or max_version needs a restart');
@@ -107,6 +115,8 @@ export class WebServing {
       for (const f of watched) watchFile(f, { interval: intervalMs, persistent: false }, onChange);
     };
     rewatch();
-    return () => { for (const f of watched) unwatchFile(f, onChange); };
+    return () => {
+      for (const f of watched) unwatchFile(f, onChange);
+    };
   }
 }

@@ -17,7 +17,14 @@
 import type { PortSet } from '../identify/identity-index.ts';
 
 const STRIDE = 8;
-const EPOCH = 0, ADDR = 1, END = 2, FLAGS = 3, NODE = 4, POD_NODE = 5, FROM = 6, TO = 7;
+const EPOCH = 0,
+  ADDR = 1,
+  END = 2,
+  FLAGS = 3,
+  NODE = 4,
+  POD_NODE = 5,
+  FROM = 6,
+  TO = 7;
 /** Spans are seconds after this instant (2017-07-14), so int32 reaches 2085. */
 const BASE_MS = 1_500_000_000_000;
 const INT32_MIN = -(2 ** 31);
@@ -61,7 +68,8 @@ export class AddressMemo {
 
   /** `slots`: a power of two, the starting size (it doubles as addresses come). */
   constructor(slots = MIN_SLOTS) {
-    if (!(Number.isInteger(Math.log2(slots)) && slots >= 2 && slots <= MAX_SLOTS)) throw new RangeError(`slots must be a power of two up to ${MAX_SLOTS}`);
+    if (!(Number.isInteger(Math.log2(slots)) && slots >= 2 && slots <= MAX_SLOTS))
+      throw new RangeError(`slots must be a power of two up to ${MAX_SLOTS}`);
     this.#slots = new Int32Array(slots * STRIDE);
     this.#mask = slots - 1;
     this.#shift = 32 - Math.log2(slots);
@@ -151,7 +159,10 @@ export class AddressMemo {
     let at = 0;
     for (let i = Math.imul(key, 0x9e3779b1) >>> this.#shift; ; i = (i + 1) & mask) {
       at = i * STRIDE;
-      if (s[at + EPOCH] !== this.#epoch) { this.#used++; break; }
+      if (s[at + EPOCH] !== this.#epoch) {
+        this.#used++;
+        break;
+      }
       if (s[at + ADDR] === key) break;
     }
     s[at + EPOCH] = this.#epoch;

@@ -83,7 +83,13 @@ export function deltaTableFor(cfg: RunConfig): DeltaTable {
 /** The identity index a run config describes (its inventory is fed separately). */
 export function identityFor(cfg: RunConfig): IdentityIndex {
   const { networks, asn } = identityOptions(cfg);
-  return new IdentityIndex({ ephemeralPorts: [cfg.ephemeralPorts.lo, cfg.ephemeralPorts.hi], networks, asn, dnsNames: dnsNamesFor(cfg.dnstap), dnsOverNetworks: cfg.dnstap?.overNetworks });
+  return new IdentityIndex({
+    ephemeralPorts: [cfg.ephemeralPorts.lo, cfg.ephemeralPorts.hi],
+    networks,
+    asn,
+    dnsNames: dnsNamesFor(cfg.dnstap),
+    dnsOverNetworks: cfg.dnstap?.overNetworks,
+  });
 }
 
 export async function buildWorkerParts(cfg: RunConfig, opts: RecordPipelineOptions = {}): Promise<WorkerParts> {

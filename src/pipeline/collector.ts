@@ -93,7 +93,10 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     const portWatch = new PortWatch(udp.port, (f, m) => log.warn(f, m)).start();
     cleanups.push(() => portWatch.stop());
     if (udp.recvBufferBytes > 0 && udp.recvBufferBytes < config.recvBuffer) {
-      log.warn({ requested: config.recvBuffer, granted: udp.recvBufferBytes }, 'receive buffer smaller than asked: raise net.core.rmem_max on the node');
+      log.warn(
+        { requested: config.recvBuffer, granted: udp.recvBufferBytes },
+        'receive buffer smaller than asked: raise net.core.rmem_max on the node',
+      );
     }
 
     const inventory: InventoryHandle = await startInventory(config, policy.listener(pool), log);
@@ -103,54 +106,88 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     if (dnstap !== undefined) cleanups.push(() => dnstap.stop());
 
     const self = new SelfMetrics(config, store, pool, inventory, udp.port, udp.recvBufferBytes);
-    self.registry.callback('udp_port_strangers', 'Sockets of other processes on our UDP port now (they take a share of its datagrams)', 'gauge', () => portWatch.strangers);
-    self.registry.callback('udp_port_stranger_joins', 'Times a socket of another process was found joining our UDP port', 'counter', () => portWatch.joins);
+    self.registry.callback(
+      'udp_port_strangers',
+      'Sockets of other processes on our UDP port now (they take a share of its datagrams)',
+      'gauge',
+      () => portWatch.strangers,
+    );
+    self.registry.callback(
+      'udp_port_stranger_joins',
+      'Times a socket of another process was found joining our UDP port',
+      'counter',
+      () => portWatch.joins,
+    );
     dnstap?.registerMetrics(self.registry, () => pool.reports());
     const exportsHandle: ExportsHandle = await startExports(config, store, self, log);
     cleanups.push(() => exportsHandle.shutdown());
 
     const webMetrics = registerWebMetrics(self.registry);
     const serving = web ? new WebServing(web, webMetrics) : undefined;
-    const server = new HttpServer(serving?.options() ?? {}).onError((err, req) => log.error({ err: String(err), url: req.url }, 'HTTP handler failed'));
+    const server = new HttpServer(serving?.options() ?? {}).onError((err, req) =>
+      log.error({ err: String(err), url: req.url }, 'HTTP handler failed'),
+    );
     const refused = applyHttpLimits(server.node, {
       ...DEFAULT_HTTP_LIMITS,
       headersTimeoutMs: config.httpHeadersTimeoutMs,
       requestTimeoutMs: config.httpRequestTimeoutMs,
       maxConnections: config.httpMaxConnections,
     });
-    self.registry.callback('http_connections_refused', 'HTTP connections closed by the server limits, by reason', 'counter', () => [
-      [['max_connections'], refused.maxConnections],
-      [['pipelined'], refused.pipelined],
-    ], ['reason']);
+    self.registry.callback(
+      'http_connections_refused',
+      'HTTP connections closed by the server limits, by reason',
+      'counter',
+      () => [
+        [['max_connections'], refused.maxConnections],
+        [['pipelined'], refused.pipelined],
+      ],
+      ['reason'],
+    );
     // Ready once the threads hold the synced inventory too; latched, so later changes in flight
     // (a millisecond each) never flap the probe.
     let threadsSynced = false;
     const threadsHaveInventory = () => (threadsSynced ||= inventory.ready() && pool.threadsBehindInventory() === 0);
     const ready = () => pool.bound !== undefined && inventory.ready() && threadsHaveInventory();
-    self.registry.callback('inventory_threads_behind', 'Receiving threads that have not yet applied every inventory change sent to them', 'gauge', () => pool.threadsBehindInventory());
+    self.registry.callback(
+      'inventory_threads_behind',
+      'Receiving threads that have not yet applied every inventory change sent to them',
+      'gauge',
+      () => pool.threadsBehindInventory(),
+    );
     // Liveness: a receiving thread whose loop stopped turning, or one that keeps dying, is only cured by a restart.
     server.route('GET', '/healthz', (req, res) => {
       const h = pool.health();
-      const body = h.ok ? 'ok\n' : `unhealthy:${h.stuck.length > 0 ? ` receiving thread ${h.stuck.join(', ')} stuck (no loop turn for ${STUCK_AFTER_MS / 1000} s);` : ''}${h.recentRestarts >= RESTARTS_UNHEALTHY ? ` ${h.recentRestarts} thread restarts in ${RESTART_WINDOW_MS / 60_000} min;` : ''}\n`;
+      const body = h.ok
+        ? 'ok\n'
+        : `unhealthy:${h.stuck.length > 0 ? ` receiving thread ${h.stuck.join(', ')} stuck (no loop turn for ${STUCK_AFTER_MS / 1000} s);` : ''}${h.recentRestarts >= RESTARTS_UNHEALTHY ? ` ${h.recentRestarts} thread restarts in ${RESTART_WINDOW_MS / 60_000} min;` : ''}\n`;
       sendText(res, h.ok ? 200 : 503, 'text/plain; charset=utf-8', body, req.method === 'HEAD');
     });
     server.route('GET', '/readyz', (req, res) => {
       const ok = ready();
-      const synced = inventory.ready() ? (threadsHaveInventory() ? 'synced' : 'synced, not yet applied by the receiving threads') : 'not synced';
+      const synced = inventory.ready()
+        ? threadsHaveInventory()
+          ? 'synced'
+          : 'synced, not yet applied by the receiving threads'
+        : 'not synced';
       const body = `${ok ? 'ready' : 'not ready'}: socket ${pool.bound ? 'bound' : 'not bound'}, inventory ${synced}\n`;
       sendText(res, ok ? 200 : 503, 'text/plain; charset=utf-8', body, req.method === 'HEAD');
     });
     // Classic text or OpenMetrics by Accept, gzipped by Accept-Encoding.
     server.route('GET', '/metrics', (req, res) => serveMetrics(req, res, () => exportsHandle.renderPrometheus()));
     server.route('GET', '/metrics/otel', (req, res) => exportsHandle.otelHandler(req, res));
-    policy.mount(server, () => pool.flush(), () => inventory.ready());
+    policy.mount(
+      server,
+      () => pool.flush(),
+      () => inventory.ready(),
+    );
     policy.registerMetrics(self.registry);
 
     // A rotated certificate or a new user is taken up while running.
-    const unwatchWeb = serving?.watch(server, 10_000, (err) => {
-      if (err) log.warn({ file: config.webConfigFile, err: err.message }, 'web config not reloaded; the settings in force stay');
-      else log.info({ file: config.webConfigFile }, 'web config reloaded');
-    }) ?? (() => {});
+    const unwatchWeb =
+      serving?.watch(server, 10_000, (err) => {
+        if (err) log.warn({ file: config.webConfigFile, err: err.message }, 'web config not reloaded; the settings in force stay');
+        else log.info({ file: config.webConfigFile }, 'web config reloaded');
+      }) ?? (() => {});
     cleanups.push(unwatchWeb);
 
     // Idle pairs leave the store; a sweep is cheap next to the TTL, so run it often enough to be prompt.
@@ -170,7 +207,10 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     // Templates also go to disk now and then, so a crash loses little.
     if (templatesFile) {
       const t = setInterval(() => {
-        pool.templates().then((snaps) => templatesFile.save(snaps), (err: unknown) => log.warn({ err: String(err) }, 'template snapshot failed'));
+        pool.templates().then(
+          (snaps) => templatesFile.save(snaps),
+          (err: unknown) => log.warn({ err: String(err) }, 'template snapshot failed'),
+        );
       }, 60_000);
       t.unref();
       cleanups.push(() => clearInterval(t));
@@ -190,30 +230,32 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
       flush: () => pool.flush(),
       receiverThreadIds: () => pool.threadIds,
       dnstap,
-      stop: () => (stopped ??= (async () => {
-        log.info({}, 'stopping');
-        clearInterval(sweep);
-        await inventory.stop();
-        await dnstap?.stop();
-        // The last deltas of every thread reach the store before the final export.
-        const saved = await pool.stop();
-        portWatch.stop();
-        // Before the final export: an OTLP endpoint that never answers must not let the shutdown
-        // deadline pass with the templates unsaved.
-        await templatesFile?.save(saved);
-        await exportsHandle.shutdown();
-        unmount();
-        unwatchWeb();
-        await server.close();
-        log.info({ pairs: store.pairs.length }, 'stopped');
-      })()),
+      stop: () =>
+        (stopped ??= (async () => {
+          log.info({}, 'stopping');
+          clearInterval(sweep);
+          await inventory.stop();
+          await dnstap?.stop();
+          // The last deltas of every thread reach the store before the final export.
+          const saved = await pool.stop();
+          portWatch.stop();
+          // Before the final export: an OTLP endpoint that never answers must not let the shutdown
+          // deadline pass with the templates unsaved.
+          await templatesFile?.save(saved);
+          await exportsHandle.shutdown();
+          unmount();
+          unwatchWeb();
+          await server.close();
+          log.info({ pairs: store.pairs.length }, 'stopped');
+        })()),
     };
     if (opts.mount) {
       const undo = await opts.mount(collector);
       if (typeof undo === 'function') unmount = undo;
     }
     const httpAddr = await server.listen(config.http.host, config.http.port).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES') throw new ConfigError('http', `cannot listen on ${config.http.host}:${config.http.port} (${err.code}): ${err.message}`);
+      if (err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES')
+        throw new ConfigError('http', `cannot listen on ${config.http.host}:${config.http.port} (${err.code}): ${err.message}`);
       throw err;
     });
     cleanups.push(() => server.close());
@@ -221,7 +263,11 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     log.info(
       {
         udp: { address: udp.address, port: udp.port, recvBufferBytes: udp.recvBufferBytes, workers: config.workers },
-        http: { address: httpAddr.address, port: httpAddr.port, ...(web ? { tls: web.tls !== undefined, basicAuth: web.users.size > 0 } : {}) },
+        http: {
+          address: httpAddr.address,
+          port: httpAddr.port,
+          ...(web ? { tls: web.tls !== undefined, basicAuth: web.users.size > 0 } : {}),
+        },
         inventory: inventory.kind,
         otlp: config.otlpEndpoint ?? null,
         dnstap: dnstap === undefined ? undefined : { tcp: dnstap.tcp ?? null, socket: config.dnstap?.socket ?? null },

@@ -34,8 +34,15 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
   const otlp = config.otlpEndpoint ? await startOtlp(config, store, await resourceOf(), self, log, otlpState) : undefined;
   // The page reads the registry when scraped, so OTLP's own counters (exports, failures) appear on it too.
   let otelPage: Promise<OtelPrometheusText> | undefined;
-  const page = () => (otelPage ??= resourceOf().then((r) => new OtelPrometheusText({ store, resourceAttributes: r.attributes, registry: self.registry, prices: config.prices })));
-  if (otlp) log.info({ endpoint: config.otlpEndpoint, protocol: config.otlpProtocol, intervalMs: config.otlpIntervalMs, temporality: otlp.temporality }, 'OTLP export on');
+  const page = () =>
+    (otelPage ??= resourceOf().then(
+      (r) => new OtelPrometheusText({ store, resourceAttributes: r.attributes, registry: self.registry, prices: config.prices }),
+    ));
+  if (otlp)
+    log.info(
+      { endpoint: config.otlpEndpoint, protocol: config.otlpProtocol, intervalMs: config.otlpIntervalMs, temporality: otlp.temporality },
+      'OTLP export on',
+    );
   let down: Promise<void> | undefined;
   return {
     renderPrometheus: () => prom.render() + zones.render(),
@@ -48,21 +55,30 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
       }
       await p.write(res);
     },
-    shutdown: () => (down ??= (async () => {
-      try {
-        // shutdown() collects and exports once more: the final totals go out.
-        otlpState.final = true;
-        await otlp?.shutdown();
-        if (otlp && otlp.exporter.inFlight > 0) log.warn({ endpoint: config.otlpEndpoint, requests: otlp.exporter.inFlight }, 'final OTLP export did not finish in time');
-      } catch (err) {
-        log.warn({ err: String(err) }, 'final OTLP export failed');
-      }
-      self.stop();
-    })()),
+    shutdown: () =>
+      (down ??= (async () => {
+        try {
+          // shutdown() collects and exports once more: the final totals go out.
+          otlpState.final = true;
+          await otlp?.shutdown();
+          if (otlp && otlp.exporter.inFlight > 0)
+            log.warn({ endpoint: config.otlpEndpoint, requests: otlp.exporter.inFlight }, 'final OTLP export did not finish in time');
+        } catch (err) {
+          log.warn({ err: String(err) }, 'final OTLP export failed');
+        }
+        self.stop();
+      })()),
   };
 }
 
-async function startOtlp(config: RunConfig, store: PairStore, resource: Resource, self: SelfMetrics, log: Logger, state: { final: boolean }) {
+async function startOtlp(
+  config: RunConfig,
+  store: PairStore,
+  resource: Resource,
+  self: SelfMetrics,
+  log: Logger,
+  state: { final: boolean },
+) {
   const { OtlpMetrics, failureLogger } = await import('../export/otel/otlp.ts');
   const where = { endpoint: config.otlpEndpoint, protocol: config.otlpProtocol };
   const perInterval = failureLogger(config.otlpIntervalMs, (err, suppressed) => {
@@ -85,7 +101,15 @@ async function startOtlp(config: RunConfig, store: PairStore, resource: Resource
     }
   };
   return OtlpMetrics.create({
-    store, resource, registry: self.registry, onFailure, onResult, prices: config.prices,
-    endpoint: config.otlpEndpoint, protocol: config.otlpProtocol, intervalMs: config.otlpIntervalMs, timeoutMs: config.otlpTimeoutMs,
+    store,
+    resource,
+    registry: self.registry,
+    onFailure,
+    onResult,
+    prices: config.prices,
+    endpoint: config.otlpEndpoint,
+    protocol: config.otlpProtocol,
+    intervalMs: config.otlpIntervalMs,
+    timeoutMs: config.otlpTimeoutMs,
   });
 }

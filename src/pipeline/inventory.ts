@@ -28,7 +28,10 @@ export async function startInventory(config: RunConfig, listener: InventoryListe
   try {
     loaded = loadKubeConfig({ kubeconfig: config.kubeconfig });
   } catch (err) {
-    throw new ConfigError(config.kubeconfig !== undefined ? 'kubeconfig' : 'inventory', `${(err as Error).message} (or give --inventory FILE)`);
+    throw new ConfigError(
+      config.kubeconfig !== undefined ? 'kubeconfig' : 'inventory',
+      `${(err as Error).message} (or give --inventory FILE)`,
+    );
   }
   // Restart backoff for live watches: tests make it short.
   const backoffEnv = process.env.NETFLOW_K8S_TEST_KUBE_BACKOFF_MS;
@@ -51,12 +54,48 @@ export async function startInventory(config: RunConfig, listener: InventoryListe
         const s = source.stats();
         return KUBE_KINDS.map((k) => [[k], f(s.kinds[k])] as const);
       };
-      reg.callback('informer_ready', 'Informer has applied its first full list (1) or not (0), by kind', 'gauge', per((k) => (k.ready ? 1 : 0)), ['kind']);
-      reg.callback('informer_restarts', 'Informer restarts after errors, by kind', 'counter', per((k) => k.restarts), ['kind']);
-      reg.callback('informer_errors', 'Informer errors (failed lists, broken watches), by kind', 'counter', per((k) => k.errors), ['kind']);
-      reg.callback('informer_lists', 'Full lists done, by kind', 'counter', per((k) => k.lists), ['kind']);
-      reg.callback('informer_events', 'Watch events received, by kind', 'counter', per((k) => k.events), ['kind']);
-      reg.callback('informer_last_event_age_seconds', 'Seconds since the last watch event or list, by kind', 'gauge', per((k) => (k.lastEventMs > 0 ? (Date.now() - k.lastEventMs) / 1000 : NaN)), ['kind']);
+      reg.callback(
+        'informer_ready',
+        'Informer has applied its first full list (1) or not (0), by kind',
+        'gauge',
+        per((k) => (k.ready ? 1 : 0)),
+        ['kind'],
+      );
+      reg.callback(
+        'informer_restarts',
+        'Informer restarts after errors, by kind',
+        'counter',
+        per((k) => k.restarts),
+        ['kind'],
+      );
+      reg.callback(
+        'informer_errors',
+        'Informer errors (failed lists, broken watches), by kind',
+        'counter',
+        per((k) => k.errors),
+        ['kind'],
+      );
+      reg.callback(
+        'informer_lists',
+        'Full lists done, by kind',
+        'counter',
+        per((k) => k.lists),
+        ['kind'],
+      );
+      reg.callback(
+        'informer_events',
+        'Watch events received, by kind',
+        'counter',
+        per((k) => k.events),
+        ['kind'],
+      );
+      reg.callback(
+        'informer_last_event_age_seconds',
+        'Seconds since the last watch event or list, by kind',
+        'gauge',
+        per((k) => (k.lastEventMs > 0 ? (Date.now() - k.lastEventMs) / 1000 : NaN)),
+        ['kind'],
+      );
     },
     stop: () => source.stop(),
   };
@@ -78,7 +117,16 @@ async function startStatic(file: string, config: RunConfig, listener: InventoryL
     kind: 'static',
     ready: () => true,
     registerMetrics(reg) {
-      reg.callback('inventory_loads', 'Static inventory loads, by result', 'counter', () => [[['ok'], inv.stats.loads], [['error'], inv.stats.errors]], ['result']);
+      reg.callback(
+        'inventory_loads',
+        'Static inventory loads, by result',
+        'counter',
+        () => [
+          [['ok'], inv.stats.loads],
+          [['error'], inv.stats.errors],
+        ],
+        ['result'],
+      );
     },
     stop: async () => {
       inv.stop();

@@ -37,7 +37,12 @@ export function mountNodeGraphOnCollector(c: Collector): () => void {
     : undefined;
   const live = prometheus ? undefined : new LiveWindow(storePairSource(c.store));
   live?.start();
-  const api = new NodeGraphApi({ prometheus, live, prices: cfg.prices, onError: (err) => c.log.warn({ err: String(err) }, 'node graph: Prometheus query failed') });
+  const api = new NodeGraphApi({
+    prometheus,
+    live,
+    prices: cfg.prices,
+    onError: (err) => c.log.warn({ err: String(err) }, 'node graph: Prometheus query failed'),
+  });
   api.mount(c.server);
   try {
     mountMapPage(c.server);

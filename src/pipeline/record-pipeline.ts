@@ -66,7 +66,13 @@ const isNumbered = (s: PairSink): s is NumberedPairSink => 'addEnds' in s && 'en
 
 export class RecordPipeline {
   /** Doubles from the start: `records` passes 2^31 within minutes at line rate (see DOUBLE_ZERO). */
-  readonly counters: PipelineCounters = { records: DOUBLE_ZERO, unknownSrc: DOUBLE_ZERO, unknownDst: DOUBLE_ZERO, dedupSkipped: DOUBLE_ZERO, remembered: DOUBLE_ZERO };
+  readonly counters: PipelineCounters = {
+    records: DOUBLE_ZERO,
+    unknownSrc: DOUBLE_ZERO,
+    unknownDst: DOUBLE_ZERO,
+    dedupSkipped: DOUBLE_ZERO,
+    remembered: DOUBLE_ZERO,
+  };
   /** Milliseconds for the store's idle clock; set once per datagram by the receiver. */
   nowMs = 0;
   readonly sink: RecordSink;

@@ -16,7 +16,12 @@ import { ConfigError } from '../config/options.ts';
  * The file's own decoders only carry what the threads' bounded decoders held (and each thread
  * applies its caps again on load): no cap of theirs may drop a template on the way.
  */
-const UNBOUNDED = { maxExporters: Infinity, stateBudgetBytes: Infinity, exporterShareBytes: Infinity, maxTemplatesPerExporter: Infinity } as const;
+const UNBOUNDED = {
+  maxExporters: Infinity,
+  stateBudgetBytes: Infinity,
+  exporterShareBytes: Infinity,
+  maxTemplatesPerExporter: Infinity,
+} as const;
 
 /** The saved snapshot to hand to every thread, or undefined (no file, or nothing usable in it). */
 export async function loadTemplates(file: string | undefined, log: Logger): Promise<SavedTemplates | undefined> {
@@ -133,7 +138,8 @@ export class TemplatesFile {
     const freshKeys = new Set(templateKeys(fresh));
     const carried = this.#held ? keepTemplates(this.#held, (k) => this.#lastHeld.has(k) && !freshKeys.has(k)) : undefined;
     const n = carried ? templateCount(carried) : 0;
-    if (n > 0) this.#log.info({ file: this.#file, templates: n }, 'templates no thread reported now are kept from the file until they expire');
+    if (n > 0)
+      this.#log.info({ file: this.#file, templates: n }, 'templates no thread reported now are kept from the file until they expire');
     const saved = await saveTemplates(this.#file, carried ? [carried, fresh] : [fresh], this.#log);
     if (saved) this.#held = saved;
   }
@@ -142,7 +148,8 @@ export class TemplatesFile {
 /** One key per template: exporter, version, domain, template ID. */
 function templateKeys(saved: SavedTemplates): string[] {
   const out: string[] = [];
-  for (const e of saved.exporters) for (const d of e.domains) for (const t of d.templates) out.push(`${e.key}\u0000${d.version}\u0000${d.sourceId}\u0000${t.id}`);
+  for (const e of saved.exporters)
+    for (const d of e.domains) for (const t of d.templates) out.push(`${e.key}\u0000${d.version}\u0000${d.sourceId}\u0000${t.id}`);
   return out;
 }
 

@@ -45,28 +45,47 @@ export interface CheckOptions {
   nsLabels?: NamespaceLabels;
 }
 
-export function checkPolicies(policies: readonly NetworkPolicy[], all: readonly Conversation[], inv: PolicyInventory, opts: CheckOptions = {}): CheckResult {
+export function checkPolicies(
+  policies: readonly NetworkPolicy[],
+  all: readonly Conversation[],
+  inv: PolicyInventory,
+  opts: CheckOptions = {},
+): CheckResult {
   const set = new PolicySet(policies, opts.nsLabels ?? defaultNamespaceLabels);
   const since = opts.sinceMs ?? -Infinity;
   const notes: string[] = [];
   const unknownNsKeys = new Set<string>();
-  for (const p of policies) for (const r of [...(p.spec.ingress ?? []).flatMap((x) => x.from ?? []), ...(p.spec.egress ?? []).flatMap((x) => x.to ?? [])]) {
-    if (r.namespaceSelector) for (const k of selectorKeys(r.namespaceSelector)) if (k !== 'kubernetes.io/metadata.name') unknownNsKeys.add(k);
-  }
-  if (unknownNsKeys.size > 0) notes.push(`namespaceSelector reads ${[...unknownNsKeys].sort().join(', ')}: the collector knows only kubernetes.io/metadata.name of each namespace, so other namespace labels count as absent`);
+  for (const p of policies)
+    for (const r of [...(p.spec.ingress ?? []).flatMap((x) => x.from ?? []), ...(p.spec.egress ?? []).flatMap((x) => x.to ?? [])]) {
+      if (r.namespaceSelector)
+        for (const k of selectorKeys(r.namespaceSelector)) if (k !== 'kubernetes.io/metadata.name') unknownNsKeys.add(k);
+    }
+  if (unknownNsKeys.size > 0)
+    notes.push(
+      `namespaceSelector reads ${[...unknownNsKeys].sort().join(', ')}: the collector knows only kubernetes.io/metadata.name of each namespace, so other namespace labels count as absent`,
+    );
   const parties = new Map<string, Party[] | string>();
   const partiesOf = (c: Conversation['client']): Party[] | string => {
     const k = endKey(c);
     let p = parties.get(k);
-    if (p === undefined) { p = toParties(inv.resolve(c)); parties.set(k, p); }
+    if (p === undefined) {
+      p = toParties(inv.resolve(c));
+      parties.set(k, p);
+    }
     return p;
   };
   const denied: DeniedConversation[] = [];
   const notEvaluated: Record<string, number> = {};
   let evaluated = 0;
   let undecided = 0;
-  for (const c of throughServices(all.filter((x) => x.lastMs >= since), inv)) {
-    if (c.undecided) { undecided++; continue; }
+  for (const c of throughServices(
+    all.filter((x) => x.lastMs >= since),
+    inv,
+  )) {
+    if (c.undecided) {
+      undecided++;
+      continue;
+    }
     const cp = partiesOf(c.client);
     const sp = partiesOf(c.server);
     if (typeof cp === 'string' || typeof sp === 'string') {
@@ -79,7 +98,10 @@ export function checkPolicies(policies: readonly NetworkPolicy[], all: readonly 
     for (const client of cp) {
       for (const server of sp) {
         const v = set.evaluate({ client, server, proto: c.proto, port: c.port });
-        if (!v.allowed) { bad = v; break; }
+        if (!v.allowed) {
+          bad = v;
+          break;
+        }
       }
       if (bad) break;
     }
@@ -87,9 +109,14 @@ export function checkPolicies(policies: readonly NetworkPolicy[], all: readonly 
     const ce = inv.resolve(c.client);
     const se = inv.resolve(c.server);
     denied.push({
-      client: endLabel(ce), server: endLabel(se), port: portLabel(c.proto, c.port),
-      flows: c.flows, bytes: c.bytes, lastSeen: new Date(c.lastMs).toISOString(),
-      ingress: bad.ingress, egress: bad.egress,
+      client: endLabel(ce),
+      server: endLabel(se),
+      port: portLabel(c.proto, c.port),
+      flows: c.flows,
+      bytes: c.bytes,
+      lastSeen: new Date(c.lastMs).toISOString(),
+      ingress: bad.ingress,
+      egress: bad.egress,
       clientEnd: { namespace: c.client.namespace, name: c.client.host },
       serverEnd: { namespace: c.server.namespace, name: c.server.host },
     });
@@ -108,7 +135,8 @@ function toParties(e: PolicyEnd): Party[] | string {
       const seen = new Map<string, Party>();
       for (const p of e.pods) {
         const k = `${JSON.stringify(p.labels)}|${p.nodeName}|${JSON.stringify(p.ports)}`;
-        if (!seen.has(k)) seen.set(k, { type: 'pod', pod: { namespace: p.namespace, labels: p.labels, ports: p.ports, ips: p.ips, nodeName: p.nodeName } });
+        if (!seen.has(k))
+          seen.set(k, { type: 'pod', pod: { namespace: p.namespace, labels: p.labels, ports: p.ports, ips: p.ips, nodeName: p.nodeName } });
       }
       return [...seen.values()];
     }

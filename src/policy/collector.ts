@@ -26,19 +26,35 @@ export function policyParts(config: RunConfig, pool: WorkerPool): PolicyParts {
   const conversations = new ConversationStore({ max: config.maxConversations, ttlMs: config.seriesTtlMs });
   // --networks was checked before (checkIdentityConfig); the names' CIDRs become ipBlocks.
   const inventory = new PolicyInventory(config.level, networkCidrs(config.networks));
-  const disabled = config.level === 'namespace'
-    ? 'conversations are not kept at --level namespace (a policy needs workloads): run with --level app, workload or pod'
-    : config.maxConversations === 0 ? 'conversations are not kept (--max-conversations 0)' : undefined;
+  const disabled =
+    config.level === 'namespace'
+      ? 'conversations are not kept at --level namespace (a policy needs workloads): run with --level app, workload or pod'
+      : config.maxConversations === 0
+        ? 'conversations are not kept (--max-conversations 0)'
+        : undefined;
   if (!disabled) pool.onConversations = (b, ends) => conversations.merge(b, ends);
   return {
     conversations,
     inventory,
     listener: (p) => teeInventory(p, inventory),
-    mount: (server, flush, ready) => mountPolicyRoutes(server, { conversations, inventory, labelPrecedence: config.labelPrecedence, flush, ready, disabled }),
-    expire: (now) => { conversations.expire(now); },
+    mount: (server, flush, ready) =>
+      mountPolicyRoutes(server, { conversations, inventory, labelPrecedence: config.labelPrecedence, flush, ready, disabled }),
+    expire: (now) => {
+      conversations.expire(now);
+    },
     registerMetrics(reg) {
-      reg.callback('conversations', 'Conversations (client, server, server port, protocol) kept for /api/policies, undecided ones included', 'gauge', () => conversations.stats().conversations);
-      reg.callback('conversation_dropped_flows', 'Flows whose conversation was not kept (a thread\'s rows or --max-conversations full)', 'counter', () => conversations.stats().droppedFlows);
+      reg.callback(
+        'conversations',
+        'Conversations (client, server, server port, protocol) kept for /api/policies, undecided ones included',
+        'gauge',
+        () => conversations.stats().conversations,
+      );
+      reg.callback(
+        'conversation_dropped_flows',
+        "Flows whose conversation was not kept (a thread's rows or --max-conversations full)",
+        'counter',
+        () => conversations.stats().droppedFlows,
+      );
     },
   };
 }

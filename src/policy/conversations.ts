@@ -68,12 +68,32 @@ export class ConversationStore {
   }
 
   /** One conversation's counts by labels (tests, single-threaded callers). */
-  add(client: EndLabels, server: EndLabels, proto: number, port: number, undecided: boolean, flows: number, bytes: number, firstMs: number, lastMs = firstMs): void {
+  add(
+    client: EndLabels,
+    server: EndLabels,
+    proto: number,
+    port: number,
+    undecided: boolean,
+    flows: number,
+    bytes: number,
+    firstMs: number,
+    lastMs = firstMs,
+  ): void {
     const key = (undecided ? UNDECIDED : 0) | ((proto & 255) << 16) | (undecided ? 0 : port & 0xffff);
     this.#add(client, endKey(client), server, endKey(server), key, flows, bytes, firstMs, lastMs);
   }
 
-  #add(cl: EndLabels, ck: string, sl: EndLabels, sk: string, key: number, flows: number, bytes: number, firstMs: number, lastMs: number): void {
+  #add(
+    cl: EndLabels,
+    ck: string,
+    sl: EndLabels,
+    sk: string,
+    key: number,
+    flows: number,
+    bytes: number,
+    firstMs: number,
+    lastMs: number,
+  ): void {
     const k = ck + SEP + sk + SEP + key;
     let c = this.#byKey.get(k);
     if (c === undefined) {
@@ -81,7 +101,17 @@ export class ConversationStore {
         this.#dropped += flows;
         return;
       }
-      c = { client: cl, server: sl, proto: convProto(key), port: convPort(key), undecided: convUndecided(key), flows: 0, bytes: 0, firstMs, lastMs };
+      c = {
+        client: cl,
+        server: sl,
+        proto: convProto(key),
+        port: convPort(key),
+        undecided: convUndecided(key),
+        flows: 0,
+        bytes: 0,
+        firstMs,
+        lastMs,
+      };
       this.#byKey.set(k, c);
     }
     c.flows += flows;

@@ -95,9 +95,16 @@ export class PolicySet {
       if (p.metadata.namespace !== self.namespace || !policyTypes(p).includes(dir) || !matches(p.spec.podSelector, self.labels)) continue;
       isolated = true;
       if (ownNode) return 'allowed';
-      const rules = dir === 'Ingress' ? (p.spec.ingress ?? []).map((r) => ({ peers: r.from, ports: r.ports })) : (p.spec.egress ?? []).map((r) => ({ peers: r.to, ports: r.ports }));
+      const rules =
+        dir === 'Ingress'
+          ? (p.spec.ingress ?? []).map((r) => ({ peers: r.from, ports: r.ports }))
+          : (p.spec.egress ?? []).map((r) => ({ peers: r.to, ports: r.ports }));
       for (const r of rules) {
-        const peerOk = r.peers === undefined || r.peers === null || r.peers.length === 0 || r.peers.some((peer) => this.#peerMatches(peer, p.metadata.namespace, other));
+        const peerOk =
+          r.peers === undefined ||
+          r.peers === null ||
+          r.peers.length === 0 ||
+          r.peers.some((peer) => this.#peerMatches(peer, p.metadata.namespace, other));
         if (peerOk && this.#portsMatch(r.ports, conn)) return 'allowed';
       }
     }
@@ -110,7 +117,11 @@ export class PolicySet {
       const except = (peer.ipBlock.except ?? []).map((e) => this.#cidr(e));
       const admits = (c: ParsedCidr) => cidrWithin(c, block) && !except.some((e) => cidrsOverlap(e, c));
       if (other.type === 'addresses') return other.cidrs.length > 0 && other.cidrs.every(admits);
-      if (other.type === 'pod') return other.pod.ips.some((ip) => { const c = parseCidr(`${ip}/${ip.includes(':') ? 128 : 32}`); return c !== undefined && admits(c); });
+      if (other.type === 'pod')
+        return other.pod.ips.some((ip) => {
+          const c = parseCidr(`${ip}/${ip.includes(':') ? 128 : 32}`);
+          return c !== undefined && admits(c);
+        });
       return block.prefix === 0 && except.length === 0;
     }
     if (other.type !== 'pod') return false;
@@ -132,7 +143,9 @@ export class PolicySet {
       // A named port is the destination pod's container port of that name and protocol.
       if (conn.server.type !== 'pod') return false;
       const proto = pp.protocol ?? 'TCP';
-      return conn.server.pod.ports.some((cp) => cp.name === pp.port && cp.port === conn.port && (cp.protocol || 'TCP').toUpperCase() === proto);
+      return conn.server.pod.ports.some(
+        (cp) => cp.name === pp.port && cp.port === conn.port && (cp.protocol || 'TCP').toUpperCase() === proto,
+      );
     });
   }
 }

@@ -40,7 +40,15 @@ class ListedNetworks extends NamedNetworks {
 /** The CIDRs of each network --networks names (same syntax as the identity index reads). */
 export function networkCidrs(value: string | readonly string[] | undefined): Map<string, string[]> {
   const nets = new ListedNetworks();
-  const entries = value === undefined ? [] : typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value;
+  const entries =
+    value === undefined
+      ? []
+      : typeof value === 'string'
+        ? value
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : value;
   for (const e of entries) {
     if (!e.includes('=') && existsSync(e)) addNetworksFile(nets, e);
     else addNetworkList(nets, [e]);
@@ -60,12 +68,24 @@ export class PolicyInventory implements InventoryListener {
     this.networks = networks;
   }
 
-  upsertPod(pod: SlimPod): void { this.#pods.set(pod.uid, pod); }
-  deletePod(uid: string): void { this.#pods.delete(uid); }
-  upsertNode(node: SlimNode): void { this.#nodes.set(node.name, node); }
-  deleteNode(name: string): void { this.#nodes.delete(name); }
-  upsertService(svc: SlimService): void { this.#services.set(svc.uid, svc); }
-  deleteService(uid: string): void { this.#services.delete(uid); }
+  upsertPod(pod: SlimPod): void {
+    this.#pods.set(pod.uid, pod);
+  }
+  deletePod(uid: string): void {
+    this.#pods.delete(uid);
+  }
+  upsertNode(node: SlimNode): void {
+    this.#nodes.set(node.name, node);
+  }
+  deleteNode(name: string): void {
+    this.#nodes.delete(name);
+  }
+  upsertService(svc: SlimService): void {
+    this.#services.set(svc.uid, svc);
+  }
+  deleteService(uid: string): void {
+    this.#services.delete(uid);
+  }
 
   /** Pods still running (or pending) in a namespace. */
   podsIn(namespace: string): SlimPod[] {
@@ -122,7 +142,8 @@ export class PolicyInventory implements InventoryListener {
       return { type: 'workload', namespace: l.namespace, name, pods };
     }
     const pods = this.podsIn(l.namespace).filter((p) => this.workloadOf(p) === name);
-    if (pods.length === 0 && kind === '' && this.service(l.namespace, l.name)) return { type: 'service', namespace: l.namespace, name: l.name };
+    if (pods.length === 0 && kind === '' && this.service(l.namespace, l.name))
+      return { type: 'service', namespace: l.namespace, name: l.name };
     return { type: 'workload', namespace: l.namespace, name, pods };
   }
 }
@@ -130,11 +151,23 @@ export class PolicyInventory implements InventoryListener {
 /** An InventoryListener that hands every change to each of `listeners`. */
 export function teeInventory(...listeners: InventoryListener[]): InventoryListener {
   return {
-    upsertPod: (p) => { for (const l of listeners) l.upsertPod(p); },
-    deletePod: (uid, at) => { for (const l of listeners) l.deletePod(uid, at); },
-    upsertNode: (n) => { for (const l of listeners) l.upsertNode(n); },
-    deleteNode: (name) => { for (const l of listeners) l.deleteNode(name); },
-    upsertService: (s) => { for (const l of listeners) l.upsertService(s); },
-    deleteService: (uid) => { for (const l of listeners) l.deleteService(uid); },
+    upsertPod: (p) => {
+      for (const l of listeners) l.upsertPod(p);
+    },
+    deletePod: (uid, at) => {
+      for (const l of listeners) l.deletePod(uid, at);
+    },
+    upsertNode: (n) => {
+      for (const l of listeners) l.upsertNode(n);
+    },
+    deleteNode: (name) => {
+      for (const l of listeners) l.deleteNode(name);
+    },
+    upsertService: (s) => {
+      for (const l of listeners) l.upsertService(s);
+    },
+    deleteService: (uid) => {
+      for (const l of listeners) l.deleteService(uid);
+    },
   };
 }

@@ -23,11 +23,14 @@ function ruleComments(doc: Document, sp: SuggestedPolicy, path: (string | number
 
 function policyHeader(sp: SuggestedPolicy): string[] {
   const n = sp.rules.length;
-  const what = sp.direction === 'Egress'
-    ? `may reach the ${n - 1} server${n === 2 ? '' : 's'} seen, and DNS`
-    : n > 0 ? `admits the ${n} client${n === 1 ? '' : 's'} seen`
-      : sp.leftOut === 0 ? 'nobody was seen connecting to it, so it admits nothing'
-        : 'admits nothing: the clients seen cannot be named by a selector or CIDR (notes below); applying it cuts them off';
+  const what =
+    sp.direction === 'Egress'
+      ? `may reach the ${n - 1} server${n === 2 ? '' : 's'} seen, and DNS`
+      : n > 0
+        ? `admits the ${n} client${n === 1 ? '' : 's'} seen`
+        : sp.leftOut === 0
+          ? 'nobody was seen connecting to it, so it admits nothing'
+          : 'admits nothing: the clients seen cannot be named by a selector or CIDR (notes below); applying it cuts them off';
   const lines = [`${sp.workload}: ${what}`];
   for (const n of sp.notes) lines.push(`note: ${n}`);
   return lines;

@@ -38,7 +38,10 @@ export function parsePolicies(text: string, source = 'input'): NetworkPolicy[] {
     const v: unknown = doc.toJS();
     if (v === null || v === undefined) return;
     if (isObject(v) && (v.kind === 'List' || v.kind === 'NetworkPolicyList')) {
-      if (!Array.isArray(v.items)) { problems.push(`${where}: items: a ${String(v.kind)} needs a list of items`); return; }
+      if (!Array.isArray(v.items)) {
+        problems.push(`${where}: items: a ${String(v.kind)} needs a list of items`);
+        return;
+      }
       v.items.forEach((item: unknown, j: number) => check(item, `${where}, items[${j}]`, problems, out));
       return;
     }
@@ -56,32 +59,51 @@ function isObject(v: unknown): v is Record<string, any> {
 function check(v: unknown, where: string, problems: string[], out: NetworkPolicy[]): void {
   const bad = (field: string, msg: string) => problems.push(`${where}: ${field}: ${msg}`);
   const before = problems.length;
-  if (!isObject(v)) { bad('(document)', 'not an object'); return; }
-  if (v.kind !== 'NetworkPolicy') { bad('kind', `${JSON.stringify(v.kind)} is not a NetworkPolicy`); return; }
+  if (!isObject(v)) {
+    bad('(document)', 'not an object');
+    return;
+  }
+  if (v.kind !== 'NetworkPolicy') {
+    bad('kind', `${JSON.stringify(v.kind)} is not a NetworkPolicy`);
+    return;
+  }
   if (v.apiVersion !== 'networking.k8s.io/v1') bad('apiVersion', `${JSON.stringify(v.apiVersion)}: expected networking.k8s.io/v1`);
   const m = v.metadata;
   if (!isObject(m)) bad('metadata', 'required');
   else {
-    if (typeof m.name !== 'string' || m.name.length > 253 || !DNS_SUBDOMAIN.test(m.name)) bad('metadata.name', 'required, a DNS subdomain name');
+    if (typeof m.name !== 'string' || m.name.length > 253 || !DNS_SUBDOMAIN.test(m.name))
+      bad('metadata.name', 'required, a DNS subdomain name');
     // kubectl would use the current context's namespace; a check cannot know it.
-    if (typeof m.namespace !== 'string' || m.namespace.length > 63 || !DNS_LABEL.test(m.namespace)) bad('metadata.namespace', 'required (the namespace the policy is applied in), a DNS label');
+    if (typeof m.namespace !== 'string' || m.namespace.length > 63 || !DNS_LABEL.test(m.namespace))
+      bad('metadata.namespace', 'required (the namespace the policy is applied in), a DNS label');
   }
   const s = v.spec;
-  if (!isObject(s)) { bad('spec', 'required'); return; }
-  for (const k of Object.keys(s)) if (!['podSelector', 'policyTypes', 'ingress', 'egress'].includes(k)) bad(`spec.${k}`, 'not a field of NetworkPolicySpec');
+  if (!isObject(s)) {
+    bad('spec', 'required');
+    return;
+  }
+  for (const k of Object.keys(s))
+    if (!['podSelector', 'policyTypes', 'ingress', 'egress'].includes(k)) bad(`spec.${k}`, 'not a field of NetworkPolicySpec');
   if (s.podSelector === undefined || s.podSelector === null) bad('spec.podSelector', 'required ({} selects every pod of the namespace)');
   else for (const [f, msg] of selectorErrors(s.podSelector, 'spec.podSelector')) bad(f, msg);
   if (s.policyTypes !== undefined) {
-    if (!Array.isArray(s.policyTypes) || s.policyTypes.some((t: unknown) => t !== 'Ingress' && t !== 'Egress')) bad('spec.policyTypes', 'must be a list of Ingress and Egress');
+    if (!Array.isArray(s.policyTypes) || s.policyTypes.some((t: unknown) => t !== 'Ingress' && t !== 'Egress'))
+      bad('spec.policyTypes', 'must be a list of Ingress and Egress');
   }
   for (const dir of ['ingress', 'egress'] as const) {
     const rules = s[dir];
     if (rules === undefined || rules === null) continue;
-    if (!Array.isArray(rules)) { bad(`spec.${dir}`, 'must be a list of rules'); continue; }
+    if (!Array.isArray(rules)) {
+      bad(`spec.${dir}`, 'must be a list of rules');
+      continue;
+    }
     const peersKey = dir === 'ingress' ? 'from' : 'to';
     rules.forEach((r: unknown, i: number) => {
       const p = `spec.${dir}[${i}]`;
-      if (!isObject(r)) { bad(p, 'must be an object'); return; }
+      if (!isObject(r)) {
+        bad(p, 'must be an object');
+        return;
+      }
       for (const k of Object.keys(r)) if (k !== peersKey && k !== 'ports') bad(`${p}.${k}`, `not a field of a ${dir} rule`);
       const peers = r[peersKey];
       if (peers !== undefined && peers !== null) {
@@ -99,40 +121,60 @@ function check(v: unknown, where: string, problems: string[], out: NetworkPolicy
 }
 
 function checkPeer(peer: unknown, p: string, bad: (f: string, m: string) => void): void {
-  if (!isObject(peer)) { bad(p, 'must be an object'); return; }
-  for (const k of Object.keys(peer)) if (!['podSelector', 'namespaceSelector', 'ipBlock'].includes(k)) bad(`${p}.${k}`, 'not a field of NetworkPolicyPeer');
+  if (!isObject(peer)) {
+    bad(p, 'must be an object');
+    return;
+  }
+  for (const k of Object.keys(peer))
+    if (!['podSelector', 'namespaceSelector', 'ipBlock'].includes(k)) bad(`${p}.${k}`, 'not a field of NetworkPolicyPeer');
   const has = (k: string) => peer[k] !== undefined && peer[k] !== null;
   if (!has('podSelector') && !has('namespaceSelector') && !has('ipBlock')) bad(p, 'needs podSelector, namespaceSelector or ipBlock');
-  if (has('ipBlock') && (has('podSelector') || has('namespaceSelector'))) bad(`${p}.ipBlock`, 'may not be combined with podSelector or namespaceSelector');
-  for (const k of ['podSelector', 'namespaceSelector']) if (has(k)) for (const [f, msg] of selectorErrors(peer[k], `${p}.${k}`)) bad(f, msg);
+  if (has('ipBlock') && (has('podSelector') || has('namespaceSelector')))
+    bad(`${p}.ipBlock`, 'may not be combined with podSelector or namespaceSelector');
+  for (const k of ['podSelector', 'namespaceSelector'])
+    if (has(k)) for (const [f, msg] of selectorErrors(peer[k], `${p}.${k}`)) bad(f, msg);
   if (has('ipBlock')) {
     const b = peer.ipBlock;
-    if (!isObject(b)) { bad(`${p}.ipBlock`, 'must be an object'); return; }
+    if (!isObject(b)) {
+      bad(`${p}.ipBlock`, 'must be an object');
+      return;
+    }
     const cidr = parseCidr(b.cidr);
-    if (!cidr) { bad(`${p}.ipBlock.cidr`, `${JSON.stringify(b.cidr)} is not a CIDR`); return; }
+    if (!cidr) {
+      bad(`${p}.ipBlock.cidr`, `${JSON.stringify(b.cidr)} is not a CIDR`);
+      return;
+    }
     if (b.except !== undefined && b.except !== null) {
       if (!Array.isArray(b.except)) bad(`${p}.ipBlock.except`, 'must be a list of CIDRs');
-      else b.except.forEach((e: unknown, k: number) => {
-        const ec = parseCidr(e);
-        if (!ec) bad(`${p}.ipBlock.except[${k}]`, `${JSON.stringify(e)} is not a CIDR`);
-        else if (ec.family !== cidr.family || ec.prefix <= cidr.prefix || !cidrWithin(ec, cidr)) bad(`${p}.ipBlock.except[${k}]`, `${String(e)} must be a strict subset of ${String(b.cidr)}`);
-      });
+      else
+        b.except.forEach((e: unknown, k: number) => {
+          const ec = parseCidr(e);
+          if (!ec) bad(`${p}.ipBlock.except[${k}]`, `${JSON.stringify(e)} is not a CIDR`);
+          else if (ec.family !== cidr.family || ec.prefix <= cidr.prefix || !cidrWithin(ec, cidr))
+            bad(`${p}.ipBlock.except[${k}]`, `${String(e)} must be a strict subset of ${String(b.cidr)}`);
+        });
     }
   }
 }
 
 function checkPort(port: unknown, p: string, bad: (f: string, m: string) => void): void {
-  if (!isObject(port)) { bad(p, 'must be an object'); return; }
+  if (!isObject(port)) {
+    bad(p, 'must be an object');
+    return;
+  }
   for (const k of Object.keys(port)) if (!['protocol', 'port', 'endPort'].includes(k)) bad(`${p}.${k}`, 'not a field of NetworkPolicyPort');
   if (port.protocol !== undefined && !PROTOCOLS.includes(port.protocol)) bad(`${p}.protocol`, `must be one of ${PROTOCOLS.join(', ')}`);
   const v = port.port;
   if (v !== undefined && v !== null) {
-    if (typeof v === 'number') { if (!Number.isInteger(v) || v < 1 || v > 65535) bad(`${p}.port`, 'must be 1-65535 or a port name'); }
-    else if (typeof v !== 'string' || v.length > 15 || !PORT_NAME.test(v) || !/[a-z]/.test(v)) bad(`${p}.port`, `${JSON.stringify(v)} is neither a port number nor a port name`);
+    if (typeof v === 'number') {
+      if (!Number.isInteger(v) || v < 1 || v > 65535) bad(`${p}.port`, 'must be 1-65535 or a port name');
+    } else if (typeof v !== 'string' || v.length > 15 || !PORT_NAME.test(v) || !/[a-z]/.test(v))
+      bad(`${p}.port`, `${JSON.stringify(v)} is neither a port number nor a port name`);
   }
   if (port.endPort !== undefined && port.endPort !== null) {
     if (typeof v !== 'number') bad(`${p}.endPort`, 'needs a numeric port');
-    else if (!Number.isInteger(port.endPort) || port.endPort < v || port.endPort > 65535) bad(`${p}.endPort`, `must be from port (${v}) to 65535`);
+    else if (!Number.isInteger(port.endPort) || port.endPort < v || port.endPort > 65535)
+      bad(`${p}.endPort`, `must be from port (${v}) to 65535`);
   }
 }
 
@@ -169,10 +211,15 @@ function v6Bytes(addr: string): Uint8Array {
     }
     return parts;
   };
-  if (tail === undefined) h = v4(h); else t = v4(t);
+  if (tail === undefined) h = v4(h);
+  else t = v4(t);
   const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
   const out = new Uint8Array(16);
-  groups.forEach((g, i) => { const n = parseInt(g, 16); out[i * 2] = n >> 8; out[i * 2 + 1] = n & 255; });
+  groups.forEach((g, i) => {
+    const n = parseInt(g, 16);
+    out[i * 2] = n >> 8;
+    out[i * 2 + 1] = n & 255;
+  });
   return out;
 }
 

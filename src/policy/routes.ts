@@ -73,12 +73,22 @@ export function mountPolicyRoutes(server: HttpServer, o: PolicyApiOptions): void
     const sinceMs = sinceOf(url, res);
     if (sinceMs === null) return;
     await o.flush?.();
-    const namespaces = url.searchParams.getAll('namespace').flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+    const namespaces = url.searchParams
+      .getAll('namespace')
+      .flatMap((s) => s.split(','))
+      .map((s) => s.trim())
+      .filter(Boolean);
     const s = suggestPolicies(o.conversations.list(), o.inventory, {
-      namespaces, sinceMs, egress: url.searchParams.get('egress') === 'true', labelPrecedence: o.labelPrecedence,
+      namespaces,
+      sinceMs,
+      egress: url.searchParams.get('egress') === 'true',
+      labelPrecedence: o.labelPrecedence,
     });
     const dropped = o.conversations.stats().droppedFlows;
-    if (dropped > 0) s.notes.push(`${dropped} flows were not kept as conversations (--max-conversations reached): some clients may be missing, so check before applying`);
+    if (dropped > 0)
+      s.notes.push(
+        `${dropped} flows were not kept as conversations (--max-conversations reached): some clients may be missing, so check before applying`,
+      );
     if ((req.headers.accept ?? '').includes('application/json')) {
       sendJson(res, 200, { notes: s.notes, namespaces: s.namespaces, files: renderFiles(s) });
       return;
@@ -96,7 +106,8 @@ export function mountPolicyRoutes(server: HttpServer, o: PolicyApiOptions): void
     try {
       policies = parsePolicies(body, 'body');
     } catch (err) {
-      if (err instanceof PolicyInputError) return sendJson(res, 400, { error: 'not valid NetworkPolicies; nothing was evaluated', problems: err.problems });
+      if (err instanceof PolicyInputError)
+        return sendJson(res, 400, { error: 'not valid NetworkPolicies; nothing was evaluated', problems: err.problems });
       throw err;
     }
     await o.flush?.();
@@ -118,7 +129,10 @@ export function mountPolicyRoutes(server: HttpServer, o: PolicyApiOptions): void
       client: endLabel(o.inventory.resolve(c.client)),
       server: endLabel(o.inventory.resolve(c.server)),
       ...(c.undecided ? { undecided: true, protocol: portLabel(c.proto, 0).split('/')[0] } : { port: portLabel(c.proto, c.port) }),
-      flows: c.flows, bytes: c.bytes, firstSeen: new Date(c.firstMs).toISOString(), lastSeen: new Date(c.lastMs).toISOString(),
+      flows: c.flows,
+      bytes: c.bytes,
+      firstSeen: new Date(c.firstMs).toISOString(),
+      lastSeen: new Date(c.lastMs).toISOString(),
     }));
     sendJson(res, 200, { stats: o.conversations.stats(), conversations: out });
   });

@@ -40,10 +40,18 @@ const selects = (sel: Record<string, string>, p: SlimPod) => Object.entries(sel)
  * `pods` are the workload's, `others` the rest of the namespace's pods; undefined when the pods
  * share no label at all (nothing can select them as a group).
  */
-export function chooseSelector(pods: readonly SlimPod[], others: readonly SlimPod[], precedence: readonly string[]): ChosenSelector | undefined {
+export function chooseSelector(
+  pods: readonly SlimPod[],
+  others: readonly SlimPod[],
+  precedence: readonly string[],
+): ChosenSelector | undefined {
   const common = commonLabels(pods);
-  const stable = Object.keys(common).filter((k) => !VOLATILE_LABELS.has(k)).sort();
-  const volatile = Object.keys(common).filter((k) => VOLATILE_LABELS.has(k)).sort();
+  const stable = Object.keys(common)
+    .filter((k) => !VOLATILE_LABELS.has(k))
+    .sort();
+  const volatile = Object.keys(common)
+    .filter((k) => VOLATILE_LABELS.has(k))
+    .sort();
   if (stable.length + volatile.length === 0) return undefined;
   const appKey = precedence.find((k) => common[k] !== undefined && common[k] !== '' && !VOLATILE_LABELS.has(k));
   const sel: Record<string, string> = {};
@@ -71,6 +79,10 @@ export function chooseSelector(pods: readonly SlimPod[], others: readonly SlimPo
     note = `the pods share only ${volatile.join(', ')}, which changes with each rollout`;
   }
   const left = strays();
-  if (left.length > 0) note = `${note ? `${note}; ` : ''}it also selects ${left.map((p) => p.name).sort().join(', ')}`;
+  if (left.length > 0)
+    note = `${note ? `${note}; ` : ''}it also selects ${left
+      .map((p) => p.name)
+      .sort()
+      .join(', ')}`;
   return { matchLabels: sel, note };
 }

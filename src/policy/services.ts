@@ -15,9 +15,14 @@ export function throughServices(convs: readonly Conversation[], inv: PolicyInven
   for (const c of convs) {
     const end = c.undecided ? undefined : inv.resolve(c.server);
     const svc = end?.type === 'service' ? inv.service(end.namespace, end.name) : undefined;
-    const i = svc ? svc.ports.findIndex((p) => p.port === c.port && PROTOCOL_NUMBERS[(p.protocol || 'TCP').toUpperCase() as PolicyProtocol] === c.proto) : -1;
+    const i = svc
+      ? svc.ports.findIndex((p) => p.port === c.port && PROTOCOL_NUMBERS[(p.protocol || 'TCP').toUpperCase() as PolicyProtocol] === c.proto)
+      : -1;
     const selector = svc ? Object.entries(svc.selector) : [];
-    if (svc === undefined || i < 0 || selector.length === 0) { out.push(c); continue; }
+    if (svc === undefined || i < 0 || selector.length === 0) {
+      out.push(c);
+      continue;
+    }
     const target = svc.targetPorts[i] ?? svc.ports[i].port;
     const pods = inv.podsIn(svc.namespace).filter((p) => selector.every(([k, v]) => p.labels[k] === v));
     const byWorkload = new Map<string, number>();
@@ -26,7 +31,10 @@ export function throughServices(convs: readonly Conversation[], inv: PolicyInven
       const w = inv.workloadOf(p);
       if (port !== undefined && !byWorkload.has(w)) byWorkload.set(w, port);
     }
-    if (byWorkload.size === 0) { out.push(c); continue; }
+    if (byWorkload.size === 0) {
+      out.push(c);
+      continue;
+    }
     for (const [w, port] of byWorkload) {
       const server: EndLabels = { host: w, namespace: svc.namespace, kind: '', name: w, ownerKind: '', ownerName: '', nodeName: '' };
       out.push({ ...c, server, port });

@@ -73,12 +73,18 @@ const evidenceOf = (cs: readonly Conversation[]): Evidence => ({
   lastMs: Math.max(...cs.map((c) => c.lastMs)),
 });
 
-export const portLabel = (proto: number, port: number): string => `${(PROTOCOL_OF_NUMBER[proto] ?? protocolName(proto).toUpperCase())}/${port}`;
-export const endLabel = (e: PolicyEnd): string => (e.type === 'workload' || e.type === 'service' ? `${e.namespace}/${e.name}` : `${e.type} ${e.name}`);
+export const portLabel = (proto: number, port: number): string =>
+  `${PROTOCOL_OF_NUMBER[proto] ?? protocolName(proto).toUpperCase()}/${port}`;
+export const endLabel = (e: PolicyEnd): string =>
+  e.type === 'workload' || e.type === 'service' ? `${e.namespace}/${e.name}` : `${e.type} ${e.name}`;
 
 /** A policy name from a workload name: a DNS subdomain. */
 export function policyName(prefix: string, workload: string): string {
-  const clean = workload.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '') || 'workload';
+  const clean =
+    workload
+      .toLowerCase()
+      .replace(/[^a-z0-9.-]+/g, '-')
+      .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '') || 'workload';
   return `${prefix}${clean}`.slice(0, 253).replace(/[^a-z0-9]+$/, '');
 }
 
@@ -88,21 +94,31 @@ const KUBE_DNS = { namespace: 'kube-system', service: 'kube-dns', fallback: { 'k
 
 export function suggestPolicies(all: readonly Conversation[], inv: PolicyInventory, opts: SuggestOptions): Suggestion {
   const since = opts.sinceMs ?? -Infinity;
-  const convs = throughServices(all.filter((c) => c.lastMs >= since), inv);
+  const convs = throughServices(
+    all.filter((c) => c.lastMs >= since),
+    inv,
+  );
   const ends = new Map<string, PolicyEnd>();
   const resolve = (l: Conversation['client']): PolicyEnd => {
     const k = endKey(l);
     let e = ends.get(k);
-    if (e === undefined) { e = inv.resolve(l); ends.set(k, e); }
+    if (e === undefined) {
+      e = inv.resolve(l);
+      ends.set(k, e);
+    }
     return e;
   };
   const seen = new Map<string, Map<string, PolicyEnd & { type: 'workload' }>>();
-  for (const c of convs) for (const e of [resolve(c.client), resolve(c.server)]) {
-    if (e.type !== 'workload') continue;
-    let m = seen.get(e.namespace);
-    if (m === undefined) { m = new Map(); seen.set(e.namespace, m); }
-    m.set(e.name, e);
-  }
+  for (const c of convs)
+    for (const e of [resolve(c.client), resolve(c.server)]) {
+      if (e.type !== 'workload') continue;
+      let m = seen.get(e.namespace);
+      if (m === undefined) {
+        m = new Map();
+        seen.set(e.namespace, m);
+      }
+      m.set(e.name, e);
+    }
   const namespaces = opts.namespaces && opts.namespaces.length > 0 ? [...new Set(opts.namespaces)].sort() : [...seen.keys()].sort();
   const out: SuggestedPolicy[] = [];
   const notes: string[] = [];
@@ -131,9 +147,11 @@ export function suggestPolicies(all: readonly Conversation[], inv: PolicyInvento
     for (const w of workloads) {
       const sel = selectorFor(w);
       if (sel === undefined) {
-        notes.push(inv.onHostNetwork(ns, w.name)
-          ? `${ns}/${w.name}: runs on the host network, which NetworkPolicies do not apply to; no policy`
-          : `${ns}/${w.name}: ${w.pods.length === 0 ? 'no pods in the inventory now' : 'its pods share no label'}, so no selector can name it; no policy`);
+        notes.push(
+          inv.onHostNetwork(ns, w.name)
+            ? `${ns}/${w.name}: runs on the host network, which NetworkPolicies do not apply to; no policy`
+            : `${ns}/${w.name}: ${w.pods.length === 0 ? 'no pods in the inventory now' : 'its pods share no label'}, so no selector can name it; no policy`,
+        );
         continue;
       }
       const selNotes = sel.note ? [`selector: ${sel.note}`] : [];
@@ -143,10 +161,16 @@ export function suggestPolicies(all: readonly Conversation[], inv: PolicyInvento
         for (const c of mine) {
           const end = resolve(dir === 'Ingress' ? c.client : c.server);
           // Egress to kube-dns on port 53 is the DNS rule's.
-          if (dir === 'Egress' && dns.covers(end, c)) { dns.seen.push(c); continue; }
+          if (dir === 'Egress' && dns.covers(end, c)) {
+            dns.seen.push(c);
+            continue;
+          }
           const k = endLabel(end);
           let g = byPeer.get(k);
-          if (g === undefined) { g = { end, convs: [] }; byPeer.set(k, g); }
+          if (g === undefined) {
+            g = { end, convs: [] };
+            byPeer.set(k, g);
+          }
           g.convs.push(c);
         }
         const rules: SuggestedRule[] = [];
@@ -163,14 +187,22 @@ export function suggestPolicies(all: readonly Conversation[], inv: PolicyInvento
         }
         if (dir === 'Egress') {
           const dnsConvs = dns.seen.splice(0);
-          rules.push({ ...ruleOf('kube-dns', [dns.peer], dnsConvs, dns.note), ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] });
+          rules.push({
+            ...ruleOf('kube-dns', [dns.peer], dnsConvs, dns.note),
+            ports: [
+              { protocol: 'UDP', port: 53 },
+              { protocol: 'TCP', port: 53 },
+            ],
+          });
         }
         const all = rules.flatMap((r) => r.conversations);
         const policy: NetworkPolicy = {
           apiVersion: 'networking.k8s.io/v1',
           kind: 'NetworkPolicy',
           metadata: {
-            name: uniqueName(`${ns}/${policyName(dir === 'Ingress' ? 'netflow-k8s-ingress-' : 'netflow-k8s-egress-', w.name)}`).split('/')[1],
+            name: uniqueName(`${ns}/${policyName(dir === 'Ingress' ? 'netflow-k8s-ingress-' : 'netflow-k8s-egress-', w.name)}`).split(
+              '/',
+            )[1],
             namespace: ns,
             labels: { 'app.kubernetes.io/created-by': 'netflow-k8s' },
             annotations: { 'netflow-k8s.io/observed': observedText(dir, rules.length, all, leftOut) },
@@ -178,26 +210,38 @@ export function suggestPolicies(all: readonly Conversation[], inv: PolicyInvento
           spec: {
             podSelector: { matchLabels: sel.matchLabels },
             policyTypes: [dir],
-            ...(dir === 'Ingress' ? { ingress: rules.map((r) => ({ from: r.peers, ports: r.ports })) } : { egress: rules.map((r) => ({ to: r.peers, ...(r.ports.length > 0 ? { ports: r.ports } : {}) })) }),
+            ...(dir === 'Ingress'
+              ? { ingress: rules.map((r) => ({ from: r.peers, ports: r.ports })) }
+              : { egress: rules.map((r) => ({ to: r.peers, ...(r.ports.length > 0 ? { ports: r.ports } : {}) })) }),
           },
         };
         out.push({ policy, direction: dir, workload: `${ns}/${w.name}`, rules, notes: policyNotes, leftOut });
       }
     }
-    const undecided = convs.filter((c) => {
-      if (!c.undecided) return false;
-      const a = resolve(c.client);
-      const b = resolve(c.server);
-      return (a.type === 'workload' && a.namespace === ns) || (b.type === 'workload' && b.namespace === ns);
-    }).sort((x, y) => y.flows - x.flows);
+    const undecided = convs
+      .filter((c) => {
+        if (!c.undecided) return false;
+        const a = resolve(c.client);
+        const b = resolve(c.server);
+        return (a.type === 'workload' && a.namespace === ns) || (b.type === 'workload' && b.namespace === ns);
+      })
+      .sort((x, y) => y.flows - x.flows);
     // The busiest few are worth reading; a long tail of them would bury the other notes.
     for (const c of undecided.slice(0, MAX_UNDECIDED_NOTES)) {
-      notes.push(`undecided: ${endLabel(resolve(c.client))} <-> ${endLabel(resolve(c.server))} ${protocolName(c.proto)} (${evidenceText(evidenceOf([c]))}): the ports did not tell the client, so nothing was admitted for it`);
+      notes.push(
+        `undecided: ${endLabel(resolve(c.client))} <-> ${endLabel(resolve(c.server))} ${protocolName(c.proto)} (${evidenceText(evidenceOf([c]))}): the ports did not tell the client, so nothing was admitted for it`,
+      );
     }
-    if (undecided.length > MAX_UNDECIDED_NOTES) notes.push(`undecided: ${undecided.length - MAX_UNDECIDED_NOTES} more conversations involving ${ns} (see /api/policies/conversations)`);
+    if (undecided.length > MAX_UNDECIDED_NOTES)
+      notes.push(
+        `undecided: ${undecided.length - MAX_UNDECIDED_NOTES} more conversations involving ${ns} (see /api/policies/conversations)`,
+      );
     for (const c of convs) {
       const s = resolve(c.server);
-      if (!c.undecided && s.type === 'service' && s.namespace === ns) notes.push(`${endLabel(resolve(c.client))} -> Service ${s.namespace}/${s.name} ${portLabel(c.proto, c.port)}: seen before DNAT, and it selects no known pods on that port; not admitted`);
+      if (!c.undecided && s.type === 'service' && s.namespace === ns)
+        notes.push(
+          `${endLabel(resolve(c.client))} -> Service ${s.namespace}/${s.name} ${portLabel(c.proto, c.port)}: seen before DNAT, and it selects no known pods on that port; not admitted`,
+        );
     }
   }
   return { policies: out, notes: [...new Set(notes)], namespaces, conversations: convs.length };
@@ -222,30 +266,47 @@ function ruleOf(peer: string, peers: NetworkPolicyPeer[], convs: Conversation[],
     const p = PROTOCOL_OF_NUMBER[proto];
     if (p !== undefined) ports.push({ protocol: p, port });
   }
-  return { peer, peers, ports, byPort, evidence: convs.length > 0 ? evidenceOf(convs) : { flows: 0, bytes: 0, firstMs: 0, lastMs: 0 }, conversations: convs, note };
+  return {
+    peer,
+    peers,
+    ports,
+    byPort,
+    evidence: convs.length > 0 ? evidenceOf(convs) : { flows: 0, bytes: 0, firstMs: 0, lastMs: 0 },
+    conversations: convs,
+    note,
+  };
 }
 
 /** The peers that describe an end in a policy of namespace `ns`, or why there are none. */
 function peersFor(
-  e: PolicyEnd, ns: string,
+  e: PolicyEnd,
+  ns: string,
   selectorFor: (w: PolicyEnd & { type: 'workload' }) => ReturnType<typeof chooseSelector>,
   inv: PolicyInventory,
 ): { peers: NetworkPolicyPeer[]; note: string } | string {
   switch (e.type) {
     case 'workload': {
       const sel = selectorFor(e);
-      if (sel === undefined) return e.pods.length === 0 ? 'no pods in the inventory now, so no selector can name them; not admitted' : 'its pods share no label; not admitted';
+      if (sel === undefined)
+        return e.pods.length === 0
+          ? 'no pods in the inventory now, so no selector can name them; not admitted'
+          : 'its pods share no label; not admitted';
       const podSelector = { matchLabels: sel.matchLabels };
-      const peer: NetworkPolicyPeer = e.namespace === ns ? { podSelector } : { namespaceSelector: { matchLabels: { [NS_LABEL]: e.namespace } }, podSelector };
+      const peer: NetworkPolicyPeer =
+        e.namespace === ns ? { podSelector } : { namespaceSelector: { matchLabels: { [NS_LABEL]: e.namespace } }, podSelector };
       return { peers: [peer], note: sel.note ? `selector: ${sel.note}` : '' };
     }
     case 'external':
-      if (e.cidrs.length === 0) return `named by its ASN, whose address ranges the collector does not list; name them with --networks to admit them by ipBlock`;
+      if (e.cidrs.length === 0)
+        return `named by its ASN, whose address ranges the collector does not list; name them with --networks to admit them by ipBlock`;
       return { peers: e.cidrs.map((cidr) => ({ ipBlock: { cidr } })), note: `the network ${e.name} from --networks` };
     case 'node': {
       const node = inv.node(e.name);
       if (!node || node.addresses.length === 0) return 'a node whose addresses are not in the inventory; not admitted';
-      return { peers: node.addresses.map((a) => ({ ipBlock: { cidr: `${a}/${a.includes(':') ? 128 : 32}` } })), note: `node ${e.name}'s addresses from the API (traffic from a pod's own node is always allowed)` };
+      return {
+        peers: node.addresses.map((a) => ({ ipBlock: { cidr: `${a}/${a.includes(':') ? 128 : 32}` } })),
+        note: `node ${e.name}'s addresses from the API (traffic from a pod's own node is always allowed)`,
+      };
     }
     case 'service':
       return 'a Service ClusterIP seen before DNAT, whose pods are not known; not admitted';
@@ -265,13 +326,28 @@ interface DnsPeer {
 function dnsPeer(inv: PolicyInventory, precedence: readonly string[]): DnsPeer {
   const svc = inv.service(KUBE_DNS.namespace, KUBE_DNS.service);
   const all = inv.podsIn(KUBE_DNS.namespace);
-  const pods = svc && Object.keys(svc.selector).length > 0 ? all.filter((p) => Object.entries(svc.selector).every(([k, v]) => p.labels[k] === v)) : [];
-  const sel = pods.length > 0 ? chooseSelector(pods, all.filter((p) => !pods.includes(p)), precedence) : undefined;
+  const pods =
+    svc && Object.keys(svc.selector).length > 0 ? all.filter((p) => Object.entries(svc.selector).every(([k, v]) => p.labels[k] === v)) : [];
+  const sel =
+    pods.length > 0
+      ? chooseSelector(
+          pods,
+          all.filter((p) => !pods.includes(p)),
+          precedence,
+        )
+      : undefined;
   const matchLabels = sel?.matchLabels ?? KUBE_DNS.fallback;
   return {
     peer: { namespaceSelector: { matchLabels: { [NS_LABEL]: KUBE_DNS.namespace } }, podSelector: { matchLabels } },
-    note: pods.length > 0 ? 'cluster DNS: the pods of Service kube-system/kube-dns' : 'cluster DNS (Service kube-system/kube-dns not in the inventory: the usual k8s-app=kube-dns label)',
-    covers: (e, c) => e.type === 'workload' && e.namespace === KUBE_DNS.namespace && c.port === 53 && e.pods.some((p) => Object.entries(matchLabels).every(([k, v]) => p.labels[k] === v)),
+    note:
+      pods.length > 0
+        ? 'cluster DNS: the pods of Service kube-system/kube-dns'
+        : 'cluster DNS (Service kube-system/kube-dns not in the inventory: the usual k8s-app=kube-dns label)',
+    covers: (e, c) =>
+      e.type === 'workload' &&
+      e.namespace === KUBE_DNS.namespace &&
+      c.port === 53 &&
+      e.pods.some((p) => Object.entries(matchLabels).every(([k, v]) => p.labels[k] === v)),
     seen: [],
   };
 }

@@ -26,7 +26,17 @@ test('delta table conversations: the client and the server port come from the ro
   t.add(a, b, 'unknown', rec(84, 1, { proto: 1, srcPort: 0, dstPort: 2048 }), T0 + 3);
   const d = t.drain();
   const b2 = d.conversations!;
-  const rows = [...b2.flows.keys()].map((i) => ({ c: d.ends[b2.client[i]].name, s: d.ends[b2.server[i]].name, proto: convProto(b2.key[i]), port: convPort(b2.key[i]), und: convUndecided(b2.key[i]), flows: b2.flows[i], bytes: b2.bytes[i], first: b2.firstMs[i] - T0, last: b2.lastMs[i] - T0 }));
+  const rows = [...b2.flows.keys()].map((i) => ({
+    c: d.ends[b2.client[i]].name,
+    s: d.ends[b2.server[i]].name,
+    proto: convProto(b2.key[i]),
+    port: convPort(b2.key[i]),
+    und: convUndecided(b2.key[i]),
+    flows: b2.flows[i],
+    bytes: b2.bytes[i],
+    first: b2.firstMs[i] - T0,
+    last: b2.lastMs[i] - T0,
+  }));
   // The request and the reply halves are rows of their own (pairs keep direction), both the same conversation.
   assert.deepEqual(rows, [
     { c: 'a', s: 'b', proto: 6, port: 8080, und: false, flows: 2, bytes: 150, first: 0, last: 9 },
@@ -71,7 +81,12 @@ function run(dims: Dimensions, conversations = true): { pairs: number; convs: st
   if (b.conversations) store.merge(b.conversations, sender);
   return {
     pairs: main.pairs.length,
-    convs: store.list().map((c) => `${c.client.namespace}/${c.client.name} -> ${c.server.namespace}/${c.server.name} ${c.proto}/${c.port} ${c.flows} ${c.bytes} ${c.firstMs - T0}-${c.lastMs - T0}`),
+    convs: store
+      .list()
+      .map(
+        (c) =>
+          `${c.client.namespace}/${c.client.name} -> ${c.server.namespace}/${c.server.name} ${c.proto}/${c.port} ${c.flows} ${c.bytes} ${c.firstMs - T0}-${c.lastMs - T0}`,
+      ),
   };
 }
 
@@ -87,35 +102,65 @@ test('conversations drain with the delta batch and merge by labels; --extra-labe
 
 test('keeping conversations leaves the pairs exactly as they are, whatever the records and drains', () => {
   const roles = ['unknown', 'src-client', 'src-server'] as const;
-  fc.assert(fc.property(
-    fc.array(fc.record({ s: fc.integer({ min: 0, max: 3 }), d: fc.integer({ min: 0, max: 3 }), role: fc.integer({ min: 0, max: 2 }), proto: fc.constantFrom(6, 17, 1), port: fc.integer({ min: 1, max: 4 }), bytes: fc.integer({ min: 0, max: 2 ** 40 }), drain: fc.boolean() }), { maxLength: 60 }),
-    fc.integer({ min: 1, max: 6 }),
-    fc.constantFrom<Dimensions>({}, { protocol: true }, { serverPort: true }, { protocol: true, serverPort: true }),
-    (ops, maxRows, dims) => {
-      const eps = [0, 1, 2, 3].map((i) => ep({ name: `p${i}` }));
-      const sides = [false, true].map((conversations) => ({ t: new DeltaTable({ level: 'pod', dims, maxRows, conversations }), store: new PairStore({ level: 'pod', dims }), sender: [] as End[] }));
-      const flows = { kept: 0, dropped: 0 };
-      for (const o of ops) {
-        for (const x of sides) x.t.add(eps[o.s], eps[o.d], roles[o.role], rec(o.bytes, 1, { proto: o.proto, srcPort: o.port, dstPort: o.port + 10 }), T0);
-        if (o.drain) for (const x of sides) {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          s: fc.integer({ min: 0, max: 3 }),
+          d: fc.integer({ min: 0, max: 3 }),
+          role: fc.integer({ min: 0, max: 2 }),
+          proto: fc.constantFrom(6, 17, 1),
+          port: fc.integer({ min: 1, max: 4 }),
+          bytes: fc.integer({ min: 0, max: 2 ** 40 }),
+          drain: fc.boolean(),
+        }),
+        { maxLength: 60 },
+      ),
+      fc.integer({ min: 1, max: 6 }),
+      fc.constantFrom<Dimensions>({}, { protocol: true }, { serverPort: true }, { protocol: true, serverPort: true }),
+      (ops, maxRows, dims) => {
+        const eps = [0, 1, 2, 3].map((i) => ep({ name: `p${i}` }));
+        const sides = [false, true].map((conversations) => ({
+          t: new DeltaTable({ level: 'pod', dims, maxRows, conversations }),
+          store: new PairStore({ level: 'pod', dims }),
+          sender: [] as End[],
+        }));
+        const flows = { kept: 0, dropped: 0 };
+        for (const o of ops) {
+          for (const x of sides)
+            x.t.add(eps[o.s], eps[o.d], roles[o.role], rec(o.bytes, 1, { proto: o.proto, srcPort: o.port, dstPort: o.port + 10 }), T0);
+          if (o.drain)
+            for (const x of sides) {
+              const b = x.t.drain();
+              x.store.mergeBatch(b, x.sender);
+              if (b.conversations) {
+                flows.kept += b.conversations.flows.reduce((a, f) => a + f, 0);
+                flows.dropped += b.conversations.dropped;
+              }
+            }
+        }
+        for (const x of sides) {
           const b = x.t.drain();
           x.store.mergeBatch(b, x.sender);
-          if (b.conversations) { flows.kept += b.conversations.flows.reduce((a, f) => a + f, 0); flows.dropped += b.conversations.dropped; }
+          if (b.conversations) {
+            flows.kept += b.conversations.flows.reduce((a, f) => a + f, 0);
+            flows.dropped += b.conversations.dropped;
+          }
         }
-      }
-      for (const x of sides) {
-        const b = x.t.drain();
-        x.store.mergeBatch(b, x.sender);
-        if (b.conversations) { flows.kept += b.conversations.flows.reduce((a, f) => a + f, 0); flows.dropped += b.conversations.dropped; }
-      }
-      const dump = (st: PairStore) => st.pairs.filter((p) => !p.overflow).map((p) => `${p.src.key}>${p.dst.key}#${p.dims}=${p.flows}/${p.bytes}`).sort();
-      const [off, on] = sides.map((x) => x.store);
-      // Rows keyed finer fill a small table sooner: only the overflow pair may differ, and totals never.
-      assert.deepEqual(on.totals(), off.totals());
-      if (on.stats().overflowedFlows === 0 && off.stats().overflowedFlows === 0) assert.deepEqual(dump(on), dump(off));
-      assert.equal(flows.kept + flows.dropped, ops.length, 'every record is a conversation or a counted drop');
-    },
-  ), { numRuns: 300 });
+        const dump = (st: PairStore) =>
+          st.pairs
+            .filter((p) => !p.overflow)
+            .map((p) => `${p.src.key}>${p.dst.key}#${p.dims}=${p.flows}/${p.bytes}`)
+            .sort();
+        const [off, on] = sides.map((x) => x.store);
+        // Rows keyed finer fill a small table sooner: only the overflow pair may differ, and totals never.
+        assert.deepEqual(on.totals(), off.totals());
+        if (on.stats().overflowedFlows === 0 && off.stats().overflowedFlows === 0) assert.deepEqual(dump(on), dump(off));
+        assert.equal(flows.kept + flows.dropped, ops.length, 'every record is a conversation or a counted drop');
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
 
 test('delta table without conversations ships none', () => {
@@ -134,5 +179,8 @@ test('conversation store: bounded (refusals counted) and expiring like pairs', (
   assert.deepEqual(s.stats(), { conversations: 2, undecided: 0, droppedFlows: 3, expired: 0 });
   assert.equal(s.list(T0 + 500).length, 1, 'since');
   assert.equal(s.expire(T0 + 1500), 1);
-  assert.deepEqual(s.list().map((c) => c.server.name), ['c']);
+  assert.deepEqual(
+    s.list().map((c) => c.server.name),
+    ['c'],
+  );
 });

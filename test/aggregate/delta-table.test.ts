@@ -9,58 +9,77 @@ import { ep, rec } from './fixtures.ts';
 const T0 = 1_700_000_000_000;
 const roles: Role[] = ['unknown', 'src-client', 'src-server'];
 
-test('threads\' batches merge exactly into the main store, whatever the drain timing and dictionary restarts', () => {
-  fc.assert(fc.property(
-    fc.array(fc.record({
-      worker: fc.integer({ min: 0, max: 2 }), s: fc.integer({ min: 0, max: 5 }), d: fc.integer({ min: 0, max: 5 }),
-      role: fc.integer({ min: 0, max: 2 }), proto: fc.constantFrom(6, 17), port: fc.integer({ min: 1, max: 3 }),
-      bytes: fc.integer({ min: 0, max: 2 ** 40 }), packets: fc.integer({ min: 0, max: 2 ** 30 }), drain: fc.boolean(),
-      expire: fc.boolean(),
-    }), { maxLength: 80 }),
-    fc.integer({ min: 1, max: 8 }),
-    fc.integer({ min: 1, max: 6 }),
-    (ops, maxRows, maxEnds) => {
-      const opts = { level: 'pod' as const, dims: { protocol: true, serverPort: true } };
-      // Each thread interns its own endpoints (own ids) and numbers its own ends.
-      const workers = [0, 1, 2].map(() => ({
-        table: new DeltaTable({ ...opts, maxRows, maxEnds }),
-        sender: [] as End[],
-        eps: [0, 1, 2, 3, 4, 5].map((i) => ep({ name: `p${i}`, app: 'x', nodeName: `n${i % 2}` })),
-      }));
-      const main = new PairStore({ ...opts, maxSeries: 12, seriesTtlMs: 10 });
-      // What expiry removes leaves the store; it still counts toward the totals.
-      const evicted = { flows: 0, bytes: 0, packets: 0 };
-      main.onEvict((p) => { evicted.flows += p.flows; evicted.bytes += p.bytes; evicted.packets += p.packets; });
-      const reference = new PairStore({ ...opts, maxSeries: 1000 });
-      const refEps = [0, 1, 2, 3, 4, 5].map((i) => ep({ name: `p${i}`, app: 'x', nodeName: `n${i % 2}` }));
-      let now = T0;
-      for (const o of ops) {
-        const w = workers[o.worker];
-        const r = rec(o.bytes, o.packets, { proto: o.proto, dstPort: o.port, srcPort: o.port });
-        w.table.add(w.eps[o.s], w.eps[o.d], roles[o.role], r, now);
-        reference.add(refEps[o.s], refEps[o.d], roles[o.role], r, now);
-        if (o.drain) main.mergeBatch(w.table.drain(), w.sender);
-        // Expiry frees ends the threads' numbers still point at; they must be found again.
-        if (o.expire) { now += 100; main.expire(now); }
-      }
-      for (const w of workers) main.mergeBatch(w.table.drain(), w.sender);
-      for (const w of workers) assert.equal(w.table.drain().flows.length, 0, 'a second drain is empty');
-      const kept = main.totals();
-      assert.deepEqual(
-        { flows: kept.flows + evicted.flows, bytes: kept.bytes + evicted.bytes, packets: kept.packets + evicted.packets },
-        reference.totals(),
-      );
-      // Without expiry, overflow or restarts in the way, every pair matches the reference exactly.
-      if (!ops.some((o) => o.expire) && !main.pairs.some((p) => p.overflow)) {
-        assert.equal(main.pairs.length, reference.pairs.length);
-        for (const p of reference.pairs) {
-          const m = main.pairs.find((q) => q.src.key === p.src.key && q.dst.key === p.dst.key && q.dims === p.dims);
-          assert.ok(m);
-          assert.deepEqual([m.flows, m.bytes, m.packets], [p.flows, p.bytes, p.packets]);
+test("threads' batches merge exactly into the main store, whatever the drain timing and dictionary restarts", () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          worker: fc.integer({ min: 0, max: 2 }),
+          s: fc.integer({ min: 0, max: 5 }),
+          d: fc.integer({ min: 0, max: 5 }),
+          role: fc.integer({ min: 0, max: 2 }),
+          proto: fc.constantFrom(6, 17),
+          port: fc.integer({ min: 1, max: 3 }),
+          bytes: fc.integer({ min: 0, max: 2 ** 40 }),
+          packets: fc.integer({ min: 0, max: 2 ** 30 }),
+          drain: fc.boolean(),
+          expire: fc.boolean(),
+        }),
+        { maxLength: 80 },
+      ),
+      fc.integer({ min: 1, max: 8 }),
+      fc.integer({ min: 1, max: 6 }),
+      (ops, maxRows, maxEnds) => {
+        const opts = { level: 'pod' as const, dims: { protocol: true, serverPort: true } };
+        // Each thread interns its own endpoints (own ids) and numbers its own ends.
+        const workers = [0, 1, 2].map(() => ({
+          table: new DeltaTable({ ...opts, maxRows, maxEnds }),
+          sender: [] as End[],
+          eps: [0, 1, 2, 3, 4, 5].map((i) => ep({ name: `p${i}`, app: 'x', nodeName: `n${i % 2}` })),
+        }));
+        const main = new PairStore({ ...opts, maxSeries: 12, seriesTtlMs: 10 });
+        // What expiry removes leaves the store; it still counts toward the totals.
+        const evicted = { flows: 0, bytes: 0, packets: 0 };
+        main.onEvict((p) => {
+          evicted.flows += p.flows;
+          evicted.bytes += p.bytes;
+          evicted.packets += p.packets;
+        });
+        const reference = new PairStore({ ...opts, maxSeries: 1000 });
+        const refEps = [0, 1, 2, 3, 4, 5].map((i) => ep({ name: `p${i}`, app: 'x', nodeName: `n${i % 2}` }));
+        let now = T0;
+        for (const o of ops) {
+          const w = workers[o.worker];
+          const r = rec(o.bytes, o.packets, { proto: o.proto, dstPort: o.port, srcPort: o.port });
+          w.table.add(w.eps[o.s], w.eps[o.d], roles[o.role], r, now);
+          reference.add(refEps[o.s], refEps[o.d], roles[o.role], r, now);
+          if (o.drain) main.mergeBatch(w.table.drain(), w.sender);
+          // Expiry frees ends the threads' numbers still point at; they must be found again.
+          if (o.expire) {
+            now += 100;
+            main.expire(now);
+          }
         }
-      }
-    },
-  ), { numRuns: 300 });
+        for (const w of workers) main.mergeBatch(w.table.drain(), w.sender);
+        for (const w of workers) assert.equal(w.table.drain().flows.length, 0, 'a second drain is empty');
+        const kept = main.totals();
+        assert.deepEqual(
+          { flows: kept.flows + evicted.flows, bytes: kept.bytes + evicted.bytes, packets: kept.packets + evicted.packets },
+          reference.totals(),
+        );
+        // Without expiry, overflow or restarts in the way, every pair matches the reference exactly.
+        if (!ops.some((o) => o.expire) && !main.pairs.some((p) => p.overflow)) {
+          assert.equal(main.pairs.length, reference.pairs.length);
+          for (const p of reference.pairs) {
+            const m = main.pairs.find((q) => q.src.key === p.src.key && q.dst.key === p.dst.key && q.dims === p.dims);
+            assert.ok(m);
+            assert.deepEqual([m.flows, m.bytes, m.packets], [p.flows, p.bytes, p.packets]);
+          }
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
 
 test('merged counts equal a single-threaded store pair for pair below the cap', () => {
@@ -122,7 +141,15 @@ test('the end dictionary starts over past maxEnds, and the main thread follows',
     batches.push(t.drain());
   }
   // Ends b, a0 (2), then a1 (3), then a2 (4 > 3: restart after this drain), then a fresh numbering.
-  assert.deepEqual(batches.map((x) => [x.reset, x.firstEnd, x.ends.length]), [[false, 0, 2], [false, 2, 1], [false, 3, 1], [true, 0, 2]]);
+  assert.deepEqual(
+    batches.map((x) => [x.reset, x.firstEnd, x.ends.length]),
+    [
+      [false, 0, 2],
+      [false, 2, 1],
+      [false, 3, 1],
+      [true, 0, 2],
+    ],
+  );
   for (const x of batches) main.mergeBatch(x, sender);
   assert.equal(sender.length, 2);
   assert.equal(main.pairs.length, 4);

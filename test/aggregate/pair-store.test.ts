@@ -42,16 +42,43 @@ test('direction is part of the pair where the role is known', () => {
 });
 
 test('levels map endpoints to their key parts', () => {
-  const p1 = ep({ kind: 'pod', namespace: 'shop', name: 'web-1', app: 'web', ownerKind: 'Deployment', ownerName: 'web-dep', nodeName: 'n1' });
-  const p2 = ep({ kind: 'pod', namespace: 'shop', name: 'web-2', app: 'web', ownerKind: 'Deployment', ownerName: 'web-dep', nodeName: 'n2' });
+  const p1 = ep({
+    kind: 'pod',
+    namespace: 'shop',
+    name: 'web-1',
+    app: 'web',
+    ownerKind: 'Deployment',
+    ownerName: 'web-dep',
+    nodeName: 'n1',
+  });
+  const p2 = ep({
+    kind: 'pod',
+    namespace: 'shop',
+    name: 'web-2',
+    app: 'web',
+    ownerKind: 'Deployment',
+    ownerName: 'web-dep',
+    nodeName: 'n2',
+  });
   const p3 = ep({ kind: 'pod', namespace: 'shop', name: 'cron-1', app: 'web', ownerKind: 'CronJob', ownerName: 'nightly', nodeName: 'n1' });
   const db = ep({ kind: 'pod', namespace: 'data', name: 'db-0', app: 'db', ownerKind: 'StatefulSet', ownerName: 'db', nodeName: 'n1' });
-  const feed = (s: PairStore) => { for (const p of [p1, p2, p3]) s.add(p, db, 'src-client', rec(1, 1), T0); return s; };
+  const feed = (s: PairStore) => {
+    for (const p of [p1, p2, p3]) s.add(p, db, 'src-client', rec(1, 1), T0);
+    return s;
+  };
 
   const app = feed(new PairStore({ level: 'app' }));
   assert.equal(app.pairs.length, 1);
   assert.equal(app.pairs[0].flows, 3);
-  assert.deepEqual(app.pairs[0].src.labels, { host: 'web', namespace: 'shop', kind: '', name: 'web', ownerKind: '', ownerName: '', nodeName: '' });
+  assert.deepEqual(app.pairs[0].src.labels, {
+    host: 'web',
+    namespace: 'shop',
+    kind: '',
+    name: 'web',
+    ownerKind: '',
+    ownerName: '',
+    nodeName: '',
+  });
 
   const wl = feed(new PairStore({ level: 'workload' }));
   assert.equal(wl.pairs.length, 2);
@@ -102,7 +129,10 @@ test('past maxSeries flows go to one overflow pair and totals stay right', () =>
   let bytes = 0;
   for (let i = 0; i < 10; i++) {
     const a = ep({ app: `a${i}` });
-    for (let j = 0; j <= i; j++) { s.add(a, b, 'unknown', rec(10 + i, 1), T0); bytes += 10 + i; }
+    for (let j = 0; j <= i; j++) {
+      s.add(a, b, 'unknown', rec(10 + i, 1), T0);
+      bytes += 10 + i;
+    }
   }
   assert.equal(s.pairs.length, 4);
   const over = s.pairs.find((p) => p.overflow)!;

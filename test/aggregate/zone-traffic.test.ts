@@ -32,8 +32,19 @@ const NODES: SlimNode[] = [
 
 function pod(name: string, app: string, nodeName: string, ip: string): SlimPod {
   return {
-    uid: `uid-${name}`, namespace: 'shop', name, nodeName, hostNetwork: false, ips: [ip], phase: 'Running', startMs: T0 - 60_000,
-    appLabel: app, ownerKind: 'Deployment', ownerName: app, labels: { app }, ports: [{ port: 8080, protocol: 'TCP' }],
+    uid: `uid-${name}`,
+    namespace: 'shop',
+    name,
+    nodeName,
+    hostNetwork: false,
+    ips: [ip],
+    phase: 'Running',
+    startMs: T0 - 60_000,
+    appLabel: app,
+    ownerKind: 'Deployment',
+    ownerName: app,
+    labels: { app },
+    ports: [{ port: 8080, protocol: 'TCP' }],
   };
 }
 
@@ -48,7 +59,12 @@ const PODS = [
 
 const PRICES = parsePrices({ currency: 'USD', perGiB: { 'cross-zone': 0.02, 'cross-region': 0.02, internet: 0.09 } }, 'test');
 
-interface Flow { src: string; dst: string; bytes: number; exporters: string[] }
+interface Flow {
+  src: string;
+  dst: string;
+  bytes: number;
+  exporters: string[];
+}
 
 /** One flow per class; web-2 → api-1 crosses nodes and is reported by both. */
 const FLOWS: Flow[] = [
@@ -68,7 +84,15 @@ function setup(memo: boolean) {
   const identity = new IdentityIndex({ now: () => T0, networks: networksFromOption('onprem=172.20.0.0/16;class=external') });
   for (const n of NODES) identity.upsertNode(n);
   for (const p of PODS) identity.upsertPod(p);
-  identity.upsertService({ uid: 's1', namespace: 'shop', name: 'api', clusterIPs: ['10.96.0.10'], ports: [{ port: 80, protocol: 'TCP' }], targetPorts: [8080], selector: { app: 'api' } });
+  identity.upsertService({
+    uid: 's1',
+    namespace: 'shop',
+    name: 'api',
+    clusterIPs: ['10.96.0.10'],
+    ports: [{ port: 80, protocol: 'TCP' }],
+    targetPorts: [8080],
+    selector: { app: 'api' },
+  });
   const table = new DeltaTable({ level: 'app' });
   const pipeline = new RecordPipeline(identity, table, 'auto', { memo });
   const store = new PairStore({ level: 'app' });
@@ -141,8 +165,14 @@ for (const memo of [true, false]) {
       'class="external",dst_zone="external",src_zone="eu-west-1a"': '12000',
       'class="unknown",dst_zone="unknown",src_zone="eu-west-1a"': '15400',
     });
-    assert.equal(samples(text, 'netflow_zone_traffic_flows_total').get('class="same-zone",dst_zone="eu-west-1a",src_zone="eu-west-1a"'), '2');
-    assert.equal(samples(text, 'netflow_zone_traffic_packets_total').get('class="same-zone",dst_zone="eu-west-1a",src_zone="eu-west-1a"'), '20');
+    assert.equal(
+      samples(text, 'netflow_zone_traffic_flows_total').get('class="same-zone",dst_zone="eu-west-1a",src_zone="eu-west-1a"'),
+      '2',
+    );
+    assert.equal(
+      samples(text, 'netflow_zone_traffic_packets_total').get('class="same-zone",dst_zone="eu-west-1a",src_zone="eu-west-1a"'),
+      '20',
+    );
 
     const wl = Object.fromEntries(samples(text, 'netflow_workload_traffic_bytes_total'));
     assert.equal(wl['app="web",class="same-node",direction="egress",namespace="shop"'], '2000');
@@ -200,7 +230,7 @@ test('a pod whose node object comes after it takes the zone once the node arrive
   assert.equal(identity.placeOf(web, parseIPv4('10.0.1.1'), null).zone, '');
   const before = identity.generation;
   identity.upsertNode(NODES[0]);
-  assert.ok(identity.generation > before, 'the pod\'s address is listed as changed');
+  assert.ok(identity.generation > before, "the pod's address is listed as changed");
   assert.deepEqual({ ...identity.placeOf(web, parseIPv4('10.0.1.1'), null) }, { zone: 'eu-west-1a', region: 'eu-west-1', outside: '' });
 });
 
@@ -216,8 +246,22 @@ test('--extra-labels zone: the seed families get srczone and dstzone; OTLP gets 
   const rec = new FlowRecord();
   rec.exporter = { address: '192.0.2.1', port: 9995, key: '192.0.2.1|9995' };
   // web → api from both web pods: one same-node (n1 → n1), one same-zone (n2 → n1); and web → db across zones.
-  for (const [src, dst, bytes] of [['10.0.1.1', '10.0.1.2', 100], ['10.0.2.1', '10.0.1.2', 200], ['10.0.1.1', '10.0.3.1', 400]] as const) {
-    Object.assign(rec, { family: 4, src4: parseIPv4(src), dst4: parseIPv4(dst), proto: 6, srcPort: 40000, dstPort: 8080, bytes, packets: 1, endMs: T0 });
+  for (const [src, dst, bytes] of [
+    ['10.0.1.1', '10.0.1.2', 100],
+    ['10.0.2.1', '10.0.1.2', 200],
+    ['10.0.1.1', '10.0.3.1', 400],
+  ] as const) {
+    Object.assign(rec, {
+      family: 4,
+      src4: parseIPv4(src),
+      dst4: parseIPv4(dst),
+      proto: 6,
+      srcPort: 40000,
+      dstPort: 8080,
+      bytes,
+      packets: 1,
+      endMs: T0,
+    });
     pipeline.sink(rec);
   }
   store.mergeBatch(table.drain(), []);

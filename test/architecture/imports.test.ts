@@ -41,7 +41,8 @@ test('the import graph sees every module and the worker URL', () => {
   assert.ok(files.length > 100, `${files.length} modules`);
   const pool = join(SRC, 'pipeline/threads/pool.ts');
   assert.ok(graph.get(pool)?.includes(join(SRC, 'pipeline/threads/receiver-thread.ts')), 'the pool starts receiver-thread.ts');
-  for (const [f, deps] of graph) for (const d of deps) assert.ok(graph.has(d), `${name(f)} imports ${relative(SRC, d)}, which is not a module of src/`);
+  for (const [f, deps] of graph)
+    for (const d of deps) assert.ok(graph.has(d), `${name(f)} imports ${relative(SRC, d)}, which is not a module of src/`);
 });
 
 test('src/ has no import cycle, type-only and dynamic imports included', () => {

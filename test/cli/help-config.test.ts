@@ -12,7 +12,12 @@ import { iptNetflowStream } from '../../src/generate/ipt-netflow.ts';
 import { writePcapFile } from '../../src/generate/pcap-writer.ts';
 import { runCli } from '../support/cli.ts';
 
-for (const [command, variable] of [['run', 'NETFLOW_K8S_CONFIG'], ['demo', 'NETFLOW_K8S_CONFIG'], ['nodegraph', 'NETFLOW_K8S_CONFIG'], ['replay', 'NETFLOW_K8S_REPLAY_CONFIG']]) {
+for (const [command, variable] of [
+  ['run', 'NETFLOW_K8S_CONFIG'],
+  ['demo', 'NETFLOW_K8S_CONFIG'],
+  ['nodegraph', 'NETFLOW_K8S_CONFIG'],
+  ['replay', 'NETFLOW_K8S_REPLAY_CONFIG'],
+]) {
   test(`${command} --help lists --config FILE and ${variable}`, async () => {
     const r = await runCli([command, '--help']);
     assert.equal(r.code, 0, r.stderr);
@@ -21,11 +26,19 @@ for (const [command, variable] of [['run', 'NETFLOW_K8S_CONFIG'], ['demo', 'NETF
   });
 }
 
-test('replay reads its YAML from NETFLOW_K8S_REPLAY_CONFIG and ignores a collector\'s NETFLOW_K8S_CONFIG', async () => {
+test("replay reads its YAML from NETFLOW_K8S_REPLAY_CONFIG and ignores a collector's NETFLOW_K8S_CONFIG", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nfk-help-config-'));
   try {
     const PCAP = join(dir, 'nf.pcap');
-    writePcapFile(PCAP, [...iptNetflowStream({ count: 20, startMs: 1_790_000_000_000 })].map((d) => ({ tsMs: d.nowMs, srcAddr: d.exporter, srcPort: 2055, payload: d.payload })));
+    writePcapFile(
+      PCAP,
+      [...iptNetflowStream({ count: 20, startMs: 1_790_000_000_000 })].map((d) => ({
+        tsMs: d.nowMs,
+        srcAddr: d.exporter,
+        srcPort: 2055,
+        payload: d.payload,
+      })),
+    );
     // A collector's file: keys replay does not take, so reading it would be an error.
     const collector = join(dir, 'collector.yaml');
     writeFileSync(collector, 'listen: 0.0.0.0:2055\nworkers: 2\n');

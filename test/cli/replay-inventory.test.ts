@@ -18,12 +18,23 @@ const IPFIX = join(DATA, 'softflowd-v10-basic.pcap');
 
 const replay = (args: string[]) => runCli(['replay', ...args]);
 
-interface Named { kind: string; namespace: string; name: string; app: string; ownerKind: string; ownerName: string; node: string }
+interface Named {
+  kind: string;
+  namespace: string;
+  name: string;
+  app: string;
+  ownerKind: string;
+  ownerName: string;
+  node: string;
+}
 
 test('replay --inventory names both ends of every record and says which side is the client', async () => {
   const r = await replay(['--inventory', INVENTORY, V9]);
   assert.equal(r.code, 0, r.stderr);
-  const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const recs = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.equal(recs.length, 19);
   for (const rec of recs) {
     const src = rec.src as Named;
@@ -40,10 +51,24 @@ test('replay --inventory names both ends of every record and says which side is 
     assert.equal(rec.role, expected, `${rec.srcAddr}:${rec.srcPort} -> ${rec.dstAddr}:${rec.dstPort}`);
   }
   const web = recs.find((x) => x.srcAddr === '10.244.1.10')!.src as Named;
-  assert.deepEqual({ ...web }, { kind: 'pod', namespace: 'shop', name: 'web-7d4b9c-aaaaa', app: 'web', ownerKind: web.ownerKind, ownerName: web.ownerName, node: 'node-a' });
+  assert.deepEqual(
+    { ...web },
+    {
+      kind: 'pod',
+      namespace: 'shop',
+      name: 'web-7d4b9c-aaaaa',
+      app: 'web',
+      ownerKind: web.ownerKind,
+      ownerName: web.ownerName,
+      node: 'node-a',
+    },
+  );
 });
 
-for (const [what, file] of [['v9', V9], ['IPFIX', IPFIX]] as const) {
+for (const [what, file] of [
+  ['v9', V9],
+  ['IPFIX', IPFIX],
+] as const) {
   test(`replay --format prometheus serves the seed's families with the capture's exact totals per pair (${what})`, async () => {
     const r = await replay(['--inventory', INVENTORY, '--format', 'prometheus', file]);
     assert.equal(r.code, 0, r.stderr);
@@ -69,7 +94,10 @@ test('replay --format prometheus without an inventory counts every flow as unkno
   assert.equal(r.code, 0, r.stderr);
   const series = parsePromText(r.stdout);
   const count = series.filter((s) => s.name === 'netflow_connection_count');
-  assert.deepEqual(count.map((s) => s.labels), [{ srchost: 'unknown', srcnamespace: 'unknown', dsthost: 'unknown', dstnamespace: 'unknown' }]);
+  assert.deepEqual(
+    count.map((s) => s.labels),
+    [{ srchost: 'unknown', srcnamespace: 'unknown', dsthost: 'unknown', dstnamespace: 'unknown' }],
+  );
   assert.equal(count[0].value, 19);
   assert.equal(series.find((s) => s.name === 'netflow_connection_bytes')!.value, 412219);
 });

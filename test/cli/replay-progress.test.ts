@@ -19,7 +19,14 @@ const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 const REDRAW = '\r\x1b[K';
 
 function sink(columns?: number): { isTTY: true; columns?: number; text: string; write(t: string): void } {
-  return { isTTY: true, columns, text: '', write(t: string) { this.text += t; } };
+  return {
+    isTTY: true,
+    columns,
+    text: '',
+    write(t: string) {
+      this.text += t;
+    },
+  };
 }
 
 test('the line: how far, records, then rates and the ETA once the rates mean something', () => {
@@ -63,8 +70,12 @@ test('who gets progress: a terminal on stderr, unless records stream to the same
 /** A capture of `count` ipt-netflow datagrams. */
 function capture(dir: string, count: number): string {
   const file = join(dir, 'big.pcap');
-  const packets = [...iptNetflowStream({ count, recordsPerDatagram: 27, startMs: 1_790_000_000_000 })]
-    .map((d) => ({ tsMs: d.nowMs, srcAddr: d.exporter, srcPort: 2055, payload: d.payload }));
+  const packets = [...iptNetflowStream({ count, recordsPerDatagram: 27, startMs: 1_790_000_000_000 })].map((d) => ({
+    tsMs: d.nowMs,
+    srcAddr: d.exporter,
+    srcPort: 2055,
+    payload: d.payload,
+  }));
   writePcapFile(file, packets);
   return file;
 }
@@ -78,11 +89,17 @@ function onTerminal(dir: string, args: string, redirect = ''): { status: number 
   const cmd = `'${process.execPath}' '${wrapper}' ${args} ${redirect}`;
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('NETFLOW_K8S_') && !k.startsWith('OTEL_')) env[k] = v;
-  const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...env, TERM: 'xterm', COLUMNS: '200' }, timeout: 120_000 });
+  const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], {
+    encoding: 'utf8',
+    env: { ...env, TERM: 'xterm', COLUMNS: '200' },
+    timeout: 120_000,
+  });
   return { status: r.status, text: r.stdout };
 }
 
-test('on a terminal: the progress line, then it is erased before the summary', { skip: hasScript ? false : 'script(1) from util-linux is not installed' }, () => {
+test('on a terminal: the progress line, then it is erased before the summary', {
+  skip: hasScript ? false : 'script(1) from util-linux is not installed',
+}, () => {
   const dir = mkdtempSync(join(tmpdir(), 'nfk-progress-'));
   try {
     const file = capture(dir, 4000);
@@ -91,8 +108,12 @@ test('on a terminal: the progress line, then it is erased before the summary', {
     assert.equal(r.status, 0, r.text);
     const draws = r.text.split(REDRAW).slice(1);
     assert.ok(draws.length >= 2, `drawn and erased: ${JSON.stringify(r.text.slice(0, 300))}`);
-    assert.match(draws[0], new RegExp(`^replay: \\d+(\\.\\d)? (B|KiB|MiB) of ${total.replace('.', '\\.')} \\(\\d+%\\), \\d+(\\.\\d)?( k)? records`));
-    for (const d of draws.slice(0, -1)) assert.match(d, /^replay: [^\n]*records(, [^\n]+\/s, [^\n]+ records\/s, ETA \d+:\d\d)?$/, JSON.stringify(d));
+    assert.match(
+      draws[0],
+      new RegExp(`^replay: \\d+(\\.\\d)? (B|KiB|MiB) of ${total.replace('.', '\\.')} \\(\\d+%\\), \\d+(\\.\\d)?( k)? records`),
+    );
+    for (const d of draws.slice(0, -1))
+      assert.match(d, /^replay: [^\n]*records(, [^\n]+\/s, [^\n]+ records\/s, ETA \d+:\d\d)?$/, JSON.stringify(d));
     // The summary comes after the erase, on a clean line.
     const summary = JSON.parse(draws.at(-1)!.trim()) as { records: number };
     assert.equal(summary.records, 4000 * 27);

@@ -20,10 +20,31 @@ function replay(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
   return runCli(['replay', ...args], env);
 }
 
-const KEYS = ['exporter', 'exporterPort', 'version', 'sourceId', 'srcAddr', 'dstAddr', 'srcPort', 'dstPort', 'proto', 'bytes', 'packets', 'samplingRate', 'tcpFlags', 'start', 'end', 'inputIf', 'outputIf'];
+const KEYS = [
+  'exporter',
+  'exporterPort',
+  'version',
+  'sourceId',
+  'srcAddr',
+  'dstAddr',
+  'srcPort',
+  'dstPort',
+  'proto',
+  'bytes',
+  'packets',
+  'samplingRate',
+  'tcpFlags',
+  'start',
+  'end',
+  'inputIf',
+  'outputIf',
+];
 
 function lines(out: string): Array<Record<string, unknown>> {
-  return out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 function lastJsonLine(err: string): Record<string, any> {
@@ -43,14 +64,37 @@ test('JSON lines: one object per flow record with exactly the agreed keys', asyn
   const recs = lines(r.stdout);
   assert.equal(recs.length, 19);
   for (const rec of recs) assert.deepEqual(Object.keys(rec), KEYS);
-  assert.equal(recs.reduce((n, x) => n + (x.packets as number), 0), 498);
-  assert.equal(recs.reduce((n, x) => n + (x.bytes as number), 0), 412219);
+  assert.equal(
+    recs.reduce((n, x) => n + (x.packets as number), 0),
+    498,
+  );
+  assert.equal(
+    recs.reduce((n, x) => n + (x.bytes as number), 0),
+    412219,
+  );
   const dns = recs.find((x) => x.srcAddr === '10.244.1.10' && x.dstPort === 53);
-  assert.deepEqual({ ...dns, start: undefined, end: undefined }, {
-    exporter: '127.0.0.1', exporterPort: 46159, version: 9, sourceId: 0, srcAddr: '10.244.1.10', dstAddr: '10.244.2.53',
-    srcPort: 55052, dstPort: 53, proto: 17, bytes: 340, packets: 5, samplingRate: 1, tcpFlags: 0,
-    start: undefined, end: undefined, inputIf: 0, outputIf: 0,
-  });
+  assert.deepEqual(
+    { ...dns, start: undefined, end: undefined },
+    {
+      exporter: '127.0.0.1',
+      exporterPort: 46159,
+      version: 9,
+      sourceId: 0,
+      srcAddr: '10.244.1.10',
+      dstAddr: '10.244.2.53',
+      srcPort: 55052,
+      dstPort: 53,
+      proto: 17,
+      bytes: 340,
+      packets: 5,
+      samplingRate: 1,
+      tcpFlags: 0,
+      start: undefined,
+      end: undefined,
+      inputIf: 0,
+      outputIf: 0,
+    },
+  );
   assert.match(String(dns?.start), /^2026-11-26T05:58:\d\d\.\d{3}Z$/);
   assert.ok(Date.parse(String(dns?.end)) >= Date.parse(String(dns?.start)));
 });
@@ -59,21 +103,32 @@ test('sampling shows in samplingRate, bytes and packets; IPv6 exporters; .dat fi
   const v5 = lines((await replay([join(TESTDATA, 'graylog-plugin-netflow/netflow5.pcap')])).stdout);
   assert.equal(v5.length, 4);
   assert.ok(v5.every((x) => x.samplingRate === 100 && x.version === 5));
-  assert.equal(v5.reduce((n, x) => n + (x.packets as number), 0), 500);
+  assert.equal(
+    v5.reduce((n, x) => n + (x.packets as number), 0),
+    500,
+  );
 
   const sll2 = lines((await replay([join(FIXTURES, 'sll2-v4-v6.pcapng')])).stdout);
   assert.deepEqual([...new Set(sll2.map((x) => x.exporter))], ['127.0.0.1', '::1']);
   assert.equal(sll2.length, 38);
 
   // Template and data in two .dat files, in the order given: one exporter, one template scope.
-  const aci = await replay([join(LOGSTASH, 'netflow9_test_cisco_aci_tpl256-258.dat'), join(LOGSTASH, 'netflow9_test_cisco_aci_data256.dat')]);
+  const aci = await replay([
+    join(LOGSTASH, 'netflow9_test_cisco_aci_tpl256-258.dat'),
+    join(LOGSTASH, 'netflow9_test_cisco_aci_data256.dat'),
+  ]);
   const recs = lines(aci.stdout);
   assert.equal(recs.length, 3);
   assert.ok(recs.every((x) => x.exporter === '192.0.2.1' && x.exporterPort === 2055));
 });
 
 test('--summary: totals and every error counter by reason as the last line on stderr; malformed datagrams are not fatal', async () => {
-  const r = await replay(['--summary', join(LOGSTASH, 'netflow5_test_invalid01.dat'), join(GEN, 'softflowd-v5-basic.pcap'), join(GEN, 'k8s-basic.traffic.pcap')]);
+  const r = await replay([
+    '--summary',
+    join(LOGSTASH, 'netflow5_test_invalid01.dat'),
+    join(GEN, 'softflowd-v5-basic.pcap'),
+    join(GEN, 'k8s-basic.traffic.pcap'),
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const s = lastJsonLine(r.stderr);
   // 1 bad v5 datagram + 1 softflowd datagram + 26 DNS/statsd-like UDP payloads that are not NetFlow.
@@ -123,8 +178,18 @@ test('a file that is not a capture, or cannot be read: a clear message naming it
 
 function flows(n: number, now: number): IptFlow[] {
   return Array.from({ length: n }, (_, i) => ({
-    src4: podAddress(i), dst4: podAddress(1000 + i), srcPort: 40000 + i, dstPort: 443, proto: 6, tcpFlags: 0x1b,
-    packets: 10 + i, bytes: 1000 + i, startMs: now - 5000, endMs: now - 1000, inputIf: 1, outputIf: 2,
+    src4: podAddress(i),
+    dst4: podAddress(1000 + i),
+    srcPort: 40000 + i,
+    dstPort: 443,
+    proto: 6,
+    tcpFlags: 0x1b,
+    packets: 10 + i,
+    bytes: 1000 + i,
+    startMs: now - 5000,
+    endMs: now - 1000,
+    inputIf: 1,
+    outputIf: 2,
   }));
 }
 
@@ -141,7 +206,10 @@ test('--templates: a saved template set decodes data whose templates are not in 
     await saveTemplateFile(tplFile, saver);
     // ... and the capture holds only later packets, without templates.
     const cap = join(dir, 'later.pcap');
-    writePcapFile(cap, later.map((payload, k) => ({ tsMs: t0 + (k + 1) * 1000, srcAddr: '10.1.0.7', srcPort: 2055, payload })));
+    writePcapFile(
+      cap,
+      later.map((payload, k) => ({ tsMs: t0 + (k + 1) * 1000, srcAddr: '10.1.0.7', srcPort: 2055, payload })),
+    );
 
     const blind = await replay(['--summary', cap]);
     assert.equal(blind.code, 0);
@@ -172,7 +240,13 @@ test('a larger stream: every record comes out once, in batches', async () => {
     const cap = join(dir, 'stream.pcap');
     let want = 0;
     const packets = [];
-    for (const d of iptNetflowStream({ exporters: 3, count: 600, recordsPerDatagram: 27, startMs: 1_790_000_000_000, datagramIntervalMs: 10 })) {
+    for (const d of iptNetflowStream({
+      exporters: 3,
+      count: 600,
+      recordsPerDatagram: 27,
+      startMs: 1_790_000_000_000,
+      datagramIntervalMs: 10,
+    })) {
       packets.push({ tsMs: d.nowMs, srcAddr: d.exporter, srcPort: 2055, payload: d.payload });
       want += d.records;
     }
@@ -215,7 +289,9 @@ test('a reader that goes away (replay ... | head) ends replay early and quietly'
     writePcapFile(cap, packets);
     const child = spawnCli(['replay', '--summary', cap]);
     let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     child.stdout!.once('data', () => child.stdout!.destroy());
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     assert.equal(code, 0, stderr);
@@ -224,7 +300,7 @@ test('a reader that goes away (replay ... | head) ends replay early and quietly'
   });
 });
 
-test('--template-scope: the Comware capture\'s restart on a new port decodes by address by default; session scope holds it until the templates come again', async () => {
+test("--template-scope: the Comware capture's restart on a new port decodes by address by default; session scope holds it until the templates come again", async () => {
   const cap = new URL('../decode/fixtures/comware-netstream-v9.pcap', import.meta.url).pathname;
   const last = (r: CliRun) => JSON.parse(r.stderr.trim().split('\n').pop()!) as Record<string, number>;
   const byAddress = last(await replay(['--format', 'none', '--summary', cap]));

@@ -21,12 +21,16 @@ const BAD: [string, string, RegExp][] = [
   ['typo.yaml', 'currency: EUR\nperGib: {}\n', /perGib: unknown field/],
 ];
 
-test('a price file is read; presets name each cloud\'s classes', (t) => {
+test("a price file is read; presets name each cloud's classes", (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'prices-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'prices.yaml');
   writeFileSync(file, 'currency: USD\nperGiB:\n  cross-zone: 0.02\n  cross-region: 0.02\n  internet: 0.09\n');
-  assert.deepEqual(loadPrices(file), { currency: 'USD', perGiB: { 'cross-zone': 0.02, 'cross-region': 0.02, internet: 0.09 }, source: file });
+  assert.deepEqual(loadPrices(file), {
+    currency: 'USD',
+    perGiB: { 'cross-zone': 0.02, 'cross-region': 0.02, internet: 0.09 },
+    source: file,
+  });
   for (const name of ['aws', 'gcp', 'azure'] as const) {
     assert.equal(loadPrices(name), PRICE_PRESETS[name]);
     assert.ok(PRICE_PRESETS[name].perGiB.internet! > 0);
@@ -41,7 +45,11 @@ test('bad price files name the field', (t) => {
   for (const [name, text, re] of BAD) {
     const file = join(dir, name);
     writeFileSync(file, text);
-    assert.throws(() => loadPrices(file), (err: unknown) => err instanceof ConfigError && err.field === 'prices' && re.test(err.message), name);
+    assert.throws(
+      () => loadPrices(file),
+      (err: unknown) => err instanceof ConfigError && err.field === 'prices' && re.test(err.message),
+      name,
+    );
   }
   assert.throws(() => loadPrices('ibm'), /neither a preset \(aws, gcp, azure\) nor a file/);
 });

@@ -24,7 +24,11 @@ test('CIDRs: v4, v6, bare addresses, host bits cleared, IPv4-mapped senders matc
   assert.deepEqual([...addressBytes('::1')!], [...new Array(15).fill(0), 1]);
   assert.deepEqual([...addressBytes('64:ff9b::192.0.2.1')!].slice(12), [192, 0, 2, 1]);
   for (const bad of ['10.0.0.0/33', 'fd00::/129', 'nonsense', '10.0.0.0/8/1', '10.0.0.0/x']) {
-    assert.throws(() => parseCidr(bad, 'allowExporters'), (e: unknown) => e instanceof ConfigError && e.field === 'allowExporters', bad);
+    assert.throws(
+      () => parseCidr(bad, 'allowExporters'),
+      (e: unknown) => e instanceof ConfigError && e.field === 'allowExporters',
+      bad,
+    );
   }
 });
 
@@ -71,15 +75,28 @@ test('udp spread: datagram only when asked for, where the native backend runs se
 
 test('decoder state and template scope: defaults, flags, environment, and bad values name the field', () => {
   const d = defaultRunConfig();
-  assert.deepEqual([d.templateScope, d.maxExporters, d.decoderStateBudget, d.maxTemplatesPerExporter, d.maxTemplateFields], ['address', 10_000, 33_554_432, 1024, 512]);
-  const c = parseRunConfig(['--template-scope', 'session', '--max-exporters', '500', '--decoder-state-budget', '8388608', '--max-template-fields', '64'], { NETFLOW_K8S_MAX_TEMPLATES_PER_EXPORTER: '32' }).config!;
-  assert.deepEqual([c.templateScope, c.maxExporters, c.decoderStateBudget, c.maxTemplatesPerExporter, c.maxTemplateFields], ['session', 500, 8_388_608, 32, 64]);
+  assert.deepEqual(
+    [d.templateScope, d.maxExporters, d.decoderStateBudget, d.maxTemplatesPerExporter, d.maxTemplateFields],
+    ['address', 10_000, 33_554_432, 1024, 512],
+  );
+  const c = parseRunConfig(
+    ['--template-scope', 'session', '--max-exporters', '500', '--decoder-state-budget', '8388608', '--max-template-fields', '64'],
+    { NETFLOW_K8S_MAX_TEMPLATES_PER_EXPORTER: '32' },
+  ).config!;
+  assert.deepEqual(
+    [c.templateScope, c.maxExporters, c.decoderStateBudget, c.maxTemplatesPerExporter, c.maxTemplateFields],
+    ['session', 500, 8_388_608, 32, 64],
+  );
   for (const [argv, field] of [
     [['--template-scope', 'port'], 'templateScope'],
     [['--max-exporters', '0'], 'maxExporters'],
     [['--decoder-state-budget', '1000'], 'decoderStateBudget'],
     [['--max-template-fields', '20000'], 'maxTemplateFields'],
   ] as const) {
-    assert.throws(() => parseRunConfig([...argv], {}), (e: unknown) => e instanceof ConfigError && e.field === field, argv.join(' '));
+    assert.throws(
+      () => parseRunConfig([...argv], {}),
+      (e: unknown) => e instanceof ConfigError && e.field === field,
+      argv.join(' '),
+    );
   }
 });

@@ -15,7 +15,9 @@ import { readCapture } from '../../src/ingest/capture.ts';
 import { collecting, exporter, totals } from './util.ts';
 
 const FIXTURE = new URL('./fixtures/comware-netstream-v9.pcap', import.meta.url).pathname;
-const available = spawnSync('nfcapd', ['-V'], { stdio: 'ignore' }).error === undefined && spawnSync('nfdump', ['-V'], { stdio: 'ignore' }).error === undefined;
+const available =
+  spawnSync('nfcapd', ['-V'], { stdio: 'ignore' }).error === undefined &&
+  spawnSync('nfdump', ['-V'], { stdio: 'ignore' }).error === undefined;
 const skip = available ? false : 'nfdump is not installed (scripts/setup-debian.sh installs it)';
 
 /** A free UDP port (bound and released; nfcapd takes it a moment later). */

@@ -30,7 +30,7 @@ test('comware: the committed capture is what the generator makes', () => {
   assert.deepEqual(new Uint8Array(readFileSync(FIXTURE)), comwarePcap());
 });
 
-test('comware: v9 length-65535 fields decode as IPFIX variable-length ones: nfdump\'s flows, packets and bytes', () => {
+test("comware: v9 length-65535 fields decode as IPFIX variable-length ones: nfdump's flows, packets and bytes", () => {
   for (const compilesPerDatagram of [8, 0]) {
     const { dec, recs } = decodeCapture({ compilesPerDatagram });
     assert.deepEqual(totals(recs), NFDUMP, `compilesPerDatagram ${compilesPerDatagram}`);
@@ -38,7 +38,11 @@ test('comware: v9 length-65535 fields decode as IPFIX variable-length ones: nfdu
     assert.equal(dec.stats.errors.truncated_record, 0);
     // The generator's own ground truth agrees.
     const truth = { flows: 0, packets: 0, bytes: 0 };
-    for (const d of comwareStream()) { truth.flows += d.records; truth.packets += d.packets; truth.bytes += d.bytes; }
+    for (const d of comwareStream()) {
+      truth.flows += d.records;
+      truth.packets += d.packets;
+      truth.bytes += d.bytes;
+    }
     assert.deepEqual(truth, NFDUMP);
     // Options records with variable-length names: interface names, one past 255 bytes (3-byte length).
     const E = exporter(COMWARE_EXPORTER, 50_001);
@@ -46,7 +50,10 @@ test('comware: v9 length-65535 fields decode as IPFIX variable-length ones: nfdu
     assert.equal(dec.interfaceName(E, 0x100, 4), 'Vlan-interface100');
     const v6 = recs.filter((r) => r.src.startsWith('2001:db8:'));
     assert.equal(v6.length, 96);
-    assert.ok(recs.every((r) => r.startMs > 1_759_990_000_000 && r.endMs >= r.startMs), 'times read past the variable-length field');
+    assert.ok(
+      recs.every((r) => r.startMs > 1_759_990_000_000 && r.endMs >= r.startMs),
+      'times read past the variable-length field',
+    );
   }
 });
 
@@ -58,14 +65,17 @@ test('comware: a variable-length value running past its set is counted under tru
   const { dec, recs } = collecting();
   dec.decode(encodeV9(hdr, [{ kind: 'templates', templates: [COMWARE_IPV4] }]), exporter(), 0);
   dec.decode(encodeV9(hdr, [{ kind: 'data', templateId: 256, records: [good, bad] }]), exporter(), 0);
-  assert.deepEqual(recs.map((r) => r.src), ['10.0.0.1']);
+  assert.deepEqual(
+    recs.map((r) => r.src),
+    ['10.0.0.1'],
+  );
   assert.equal(dec.stats.errors.truncated_record, 1);
   dec.decode(encodeV9(hdr, [{ kind: 'data', templateId: 256, records: [bad] }]), exporter(), 0);
   assert.equal(recs.length, 1);
   assert.deepEqual([dec.stats.errors.truncated_record, dec.stats.setsRefused, dec.stats.setsDecoded], [2, 1, 1]);
 });
 
-test('comware: a restart on a new source port decodes with the address\'s templates (templateScope address), not in session scope', () => {
+test("comware: a restart on a new source port decodes with the address's templates (templateScope address), not in session scope", () => {
   // Templates never come again after the restart: in session scope the data waits, then expires.
   const stream = [...comwareStream({ datagrams: 20, restartAfter: 8, blindAfterRestart: 1000 })];
   const run = (templateScope: 'session' | 'address') => {
@@ -74,7 +84,11 @@ test('comware: a restart on a new source port decodes with the address\'s templa
     c.dec.expire(stream[stream.length - 1].tsMs + 60_000);
     return c;
   };
-  const truth = stream.reduce((t, d) => ({ flows: t.flows + d.records, packets: t.packets + d.packets, bytes: t.bytes + d.bytes }), { flows: 0, packets: 0, bytes: 0 });
+  const truth = stream.reduce((t, d) => ({ flows: t.flows + d.records, packets: t.packets + d.packets, bytes: t.bytes + d.bytes }), {
+    flows: 0,
+    packets: 0,
+    bytes: 0,
+  });
   const address = run('address');
   assert.deepEqual(totals(address.recs), truth);
   assert.equal(address.dec.stats.templateScopeFallbacks, 12 * 2, 'one fallback per data set after the restart (v4 and v6 each)');

@@ -34,7 +34,22 @@ test('v5: every field of a hand-built record, times across a uint32 sysUptime wr
   const unixSecs = 1_700_000_000;
   const d = encodeV5(
     { sysUptimeMs: 5_000, unixSecs, unixNsecs: 250_000_000, sequence: 1, engineType: 1, engineId: 7, samplingInterval: 0 },
-    [{ src: '10.0.0.1', dst: '192.168.1.2', srcPort: 40000, dstPort: 443, proto: 6, tcpFlags: 0x1b, packets: 10, bytes: 1500, first: 2 ** 32 - 3_000, last: 4_000, inputIf: 3, outputIf: 4 }],
+    [
+      {
+        src: '10.0.0.1',
+        dst: '192.168.1.2',
+        srcPort: 40000,
+        dstPort: 443,
+        proto: 6,
+        tcpFlags: 0x1b,
+        packets: 10,
+        bytes: 1500,
+        first: 2 ** 32 - 3_000,
+        last: 4_000,
+        inputIf: 3,
+        outputIf: 4,
+      },
+    ],
   );
   const { dec, recs } = collecting();
   dec.decode(d, E, 0);
@@ -42,7 +57,10 @@ test('v5: every field of a hand-built record, times across a uint32 sysUptime wr
   const r = recs[0];
   assert.equal(r.src, '10.0.0.1');
   assert.equal(r.dst, '192.168.1.2');
-  assert.deepEqual([r.srcPort, r.dstPort, r.proto, r.tcpFlags, r.packets, r.bytes, r.inputIf, r.outputIf], [40000, 443, 6, 0x1b, 10, 1500, 3, 4]);
+  assert.deepEqual(
+    [r.srcPort, r.dstPort, r.proto, r.tcpFlags, r.packets, r.bytes, r.inputIf, r.outputIf],
+    [40000, 443, 6, 0x1b, 10, 1500, 3, 4],
+  );
   assert.equal(r.sourceId, (1 << 8) | 7);
   const base = unixSecs * 1000 + 250;
   assert.equal(r.endMs, base - 1_000);

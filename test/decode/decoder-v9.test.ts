@@ -45,18 +45,36 @@ function rec256(i: number, bytes: number | bigint = 1000 + i): Uint8Array {
   });
 }
 
-test('v9: the logstash captures give nfdump\'s flows, packets and bytes', () => {
+test("v9: the logstash captures give nfdump's flows, packets and bytes", () => {
   const cases: [string[], [number, number, number]][] = [
     [['netflow9_test_valid01.dat'], [7, 13, 1128]],
-    [['netflow9_test_macaddr_tpl.dat', 'netflow9_test_macaddr_data.dat'], [29, 0, 0]],
-    [['netflow9_test_cisco_aci_tpl256-258.dat', 'netflow9_test_cisco_aci_data256.dat'], [3, 6, 297]],
-    [['netflow9_test_cisco_asa_1_tpl.dat', 'netflow9_test_cisco_asa_1_data.dat'], [14, 0, 888]],
+    [
+      ['netflow9_test_macaddr_tpl.dat', 'netflow9_test_macaddr_data.dat'],
+      [29, 0, 0],
+    ],
+    [
+      ['netflow9_test_cisco_aci_tpl256-258.dat', 'netflow9_test_cisco_aci_data256.dat'],
+      [3, 6, 297],
+    ],
+    [
+      ['netflow9_test_cisco_asa_1_tpl.dat', 'netflow9_test_cisco_asa_1_data.dat'],
+      [14, 0, 888],
+    ],
     [['netflow9_test_invalid01.dat'], [2, 2, 194].map((x, i) => (i === 0 ? x : x * 100)) as [number, number, number]],
     [['netflow9_test_iptnetflow_reduced_size_encoding_tpldata260.dat'], [12, 74, 7598]],
-    [['netflow9_test_paloalto_81_tpl256-263.dat', 'netflow9_test_paloalto_81_data257_1flowset_in_large_zerofilled_packet.dat'], [1, 3, 363]],
+    [
+      ['netflow9_test_paloalto_81_tpl256-263.dat', 'netflow9_test_paloalto_81_data257_1flowset_in_large_zerofilled_packet.dat'],
+      [1, 3, 363],
+    ],
     [['netflow9_test_0length_fields_tpl_data.dat'], [10, 2, 64]],
-    [['netflow9_test_cisco_asr9k_tpl260.dat', 'netflow9_test_cisco_asr9k_data260.dat'], [21, 531, 208031]],
-    [['netflow9_test_cisco_asr9k_opttpl256.dat', 'netflow9_test_cisco_asr9k_data256.dat'], [0, 0, 0]],
+    [
+      ['netflow9_test_cisco_asr9k_tpl260.dat', 'netflow9_test_cisco_asr9k_data260.dat'],
+      [21, 531, 208031],
+    ],
+    [
+      ['netflow9_test_cisco_asr9k_opttpl256.dat', 'netflow9_test_cisco_asr9k_data256.dat'],
+      [0, 0, 0],
+    ],
   ];
   expectLogstashTotals(cases);
 });
@@ -78,8 +96,22 @@ test('v9: template and data in one datagram, every field, 8-byte counter exact, 
   dec.decode(d, E, 5);
   assert.equal(recs.length, 2);
   assert.deepEqual(recs[0], {
-    version: 9, exporter: E.key, sourceId: 0, src: '10.0.0.1', dst: '10.0.1.1', srcPort: 30001, dstPort: 80, proto: 6, tcpFlags: 0x12,
-    bytes: Number(big), packets: 4, samplingRate: 1, startMs: UNIX * 1000 - 10_000, endMs: UNIX * 1000 - 1_000, inputIf: 1, outputIf: 2,
+    version: 9,
+    exporter: E.key,
+    sourceId: 0,
+    src: '10.0.0.1',
+    dst: '10.0.1.1',
+    srcPort: 30001,
+    dstPort: 80,
+    proto: 6,
+    tcpFlags: 0x12,
+    bytes: Number(big),
+    packets: 4,
+    samplingRate: 1,
+    startMs: UNIX * 1000 - 10_000,
+    endMs: UNIX * 1000 - 1_000,
+    inputIf: 1,
+    outputIf: 2,
   });
   assert.equal(recs[1].bytes, 1002);
   assert.equal(dec.stats.records.v9, 2);
@@ -87,18 +119,40 @@ test('v9: template and data in one datagram, every field, 8-byte counter exact, 
 });
 
 test('v9: sets in any order and padded sets; IPv6 template', () => {
-  const T6: TemplateSpec = { id: 300, fields: [{ id: IE.IPV6_SRC_ADDR, length: 16 }, { id: IE.IPV6_DST_ADDR, length: 16 }, { id: IE.IN_BYTES, length: 4 }, { id: IE.IN_PKTS, length: 4 }, { id: IE.PROTOCOL, length: 1 }] };
-  const r6 = encodeRecord(T6, { [IE.IPV6_SRC_ADDR]: 'fd00::1', [IE.IPV6_DST_ADDR]: '2001:db8::2:1', [IE.IN_BYTES]: 99, [IE.IN_PKTS]: 1, [IE.PROTOCOL]: 17 });
+  const T6: TemplateSpec = {
+    id: 300,
+    fields: [
+      { id: IE.IPV6_SRC_ADDR, length: 16 },
+      { id: IE.IPV6_DST_ADDR, length: 16 },
+      { id: IE.IN_BYTES, length: 4 },
+      { id: IE.IN_PKTS, length: 4 },
+      { id: IE.PROTOCOL, length: 1 },
+    ],
+  };
+  const r6 = encodeRecord(T6, {
+    [IE.IPV6_SRC_ADDR]: 'fd00::1',
+    [IE.IPV6_DST_ADDR]: '2001:db8::2:1',
+    [IE.IN_BYTES]: 99,
+    [IE.IN_PKTS]: 1,
+    [IE.PROTOCOL]: 17,
+  });
   const { dec, recs } = collecting();
-  dec.decode(encodeV9({ sysUptimeMs: 1, unixSecs: UNIX, sequence: 1, sourceId: 3 }, [
-    { kind: 'templates', templates: [T6], pad: true },
-    { kind: 'templates', templates: [T256], pad: true },
-    { kind: 'data', templateId: 300, records: [r6], pad: true },
-    { kind: 'data', templateId: 256, records: [rec256(7)], pad: true },
-    { kind: 'data', templateId: 300, records: [r6, r6] },
-  ]), E, 0);
+  dec.decode(
+    encodeV9({ sysUptimeMs: 1, unixSecs: UNIX, sequence: 1, sourceId: 3 }, [
+      { kind: 'templates', templates: [T6], pad: true },
+      { kind: 'templates', templates: [T256], pad: true },
+      { kind: 'data', templateId: 300, records: [r6], pad: true },
+      { kind: 'data', templateId: 256, records: [rec256(7)], pad: true },
+      { kind: 'data', templateId: 300, records: [r6, r6] },
+    ]),
+    E,
+    0,
+  );
   assert.equal(recs.length, 4);
-  assert.deepEqual(recs.map((r) => r.src), ['fd00::1', '10.0.0.7', 'fd00::1', 'fd00::1']);
+  assert.deepEqual(
+    recs.map((r) => r.src),
+    ['fd00::1', '10.0.0.7', 'fd00::1', 'fd00::1'],
+  );
   assert.equal(recs[0].dst, '2001:db8::2:1');
   assert.equal(recs[0].sourceId, 3);
   assert.equal(dec.stats.errors.zero_length_set + dec.stats.errors.bad_set_length, 0);
@@ -107,22 +161,75 @@ test('v9: sets in any order and padded sets; IPv6 template', () => {
 test('v9: templates are keyed by exporter: two nodes both send template 256 with source ID 0 and different layouts', () => {
   const A = exporter('10.1.0.1');
   const B = exporter('10.1.0.2');
-  const TB: TemplateSpec = { id: 256, fields: [{ id: IE.IN_PKTS, length: 4 }, { id: IE.IPV4_SRC_ADDR, length: 4 }, { id: IE.IPV4_DST_ADDR, length: 4 }] };
+  const TB: TemplateSpec = {
+    id: 256,
+    fields: [
+      { id: IE.IN_PKTS, length: 4 },
+      { id: IE.IPV4_SRC_ADDR, length: 4 },
+      { id: IE.IPV4_DST_ADDR, length: 4 },
+    ],
+  };
   const { dec, recs } = collecting();
   dec.decode(encodeV9({ sysUptimeMs: 1, unixSecs: UNIX, sequence: 1, sourceId: 0 }, [{ kind: 'templates', templates: [T256] }]), A, 0);
   dec.decode(encodeV9({ sysUptimeMs: 1, unixSecs: UNIX, sequence: 1, sourceId: 0 }, [{ kind: 'templates', templates: [TB] }]), B, 0);
-  dec.decode(encodeV9({ sysUptimeMs: 1, unixSecs: UNIX, sequence: 2, sourceId: 0 }, [{ kind: 'data', templateId: 256, records: [encodeRecord(TB, { [IE.IN_PKTS]: 5, [IE.IPV4_SRC_ADDR]: '10.9.9.9', [IE.IPV4_DST_ADDR]: '10.8.8.8' })] }]), B, 0);
-  dec.decode(encodeV9({ sysUptimeMs: 1, unixSecs: UNIX, sequence: 2, sourceId: 0 }, [{ kind: 'data', templateId: 256, records: [rec256(4)] }]), A, 0);
-  assert.deepEqual(recs.map((r) => [r.exporter, r.src, r.packets]), [[B.key, '10.9.9.9', 5], [A.key, '10.0.0.4', 7]]);
+  dec.decode(
+    encodeV9({ sysUptimeMs: 1, unixSecs: UNIX, sequence: 2, sourceId: 0 }, [
+      {
+        kind: 'data',
+        templateId: 256,
+        records: [encodeRecord(TB, { [IE.IN_PKTS]: 5, [IE.IPV4_SRC_ADDR]: '10.9.9.9', [IE.IPV4_DST_ADDR]: '10.8.8.8' })],
+      },
+    ]),
+    B,
+    0,
+  );
+  dec.decode(
+    encodeV9({ sysUptimeMs: 1, unixSecs: UNIX, sequence: 2, sourceId: 0 }, [{ kind: 'data', templateId: 256, records: [rec256(4)] }]),
+    A,
+    0,
+  );
+  assert.deepEqual(
+    recs.map((r) => [r.exporter, r.src, r.packets]),
+    [
+      [B.key, '10.9.9.9', 5],
+      [A.key, '10.0.0.4', 7],
+    ],
+  );
   assert.equal(dec.stats.templates, 2);
 });
 
 test('v9: a new template with the same key replaces the old one', () => {
-  const T2: TemplateSpec = { id: 256, fields: [{ id: IE.IPV4_DST_ADDR, length: 4 }, { id: IE.IN_BYTES, length: 2 }] };
+  const T2: TemplateSpec = {
+    id: 256,
+    fields: [
+      { id: IE.IPV4_DST_ADDR, length: 4 },
+      { id: IE.IN_BYTES, length: 2 },
+    ],
+  };
   const { dec, recs } = collecting();
-  dec.decode(encodeV9({ sysUptimeMs: 1, unixSecs: UNIX, sequence: 1, sourceId: 0 }, [{ kind: 'templates', templates: [T256] }, { kind: 'data', templateId: 256, records: [rec256(1)] }]), E, 0);
-  dec.decode(encodeV9({ sysUptimeMs: 1, unixSecs: UNIX, sequence: 2, sourceId: 0 }, [{ kind: 'templates', templates: [T2] }, { kind: 'data', templateId: 256, records: [encodeRecord(T2, { [IE.IPV4_DST_ADDR]: '1.2.3.4', [IE.IN_BYTES]: 77 })] }]), E, 0);
-  assert.deepEqual(recs.map((r) => [r.dst, r.bytes]), [['10.0.1.1', 1001], ['1.2.3.4', 77]]);
+  dec.decode(
+    encodeV9({ sysUptimeMs: 1, unixSecs: UNIX, sequence: 1, sourceId: 0 }, [
+      { kind: 'templates', templates: [T256] },
+      { kind: 'data', templateId: 256, records: [rec256(1)] },
+    ]),
+    E,
+    0,
+  );
+  dec.decode(
+    encodeV9({ sysUptimeMs: 1, unixSecs: UNIX, sequence: 2, sourceId: 0 }, [
+      { kind: 'templates', templates: [T2] },
+      { kind: 'data', templateId: 256, records: [encodeRecord(T2, { [IE.IPV4_DST_ADDR]: '1.2.3.4', [IE.IN_BYTES]: 77 })] },
+    ]),
+    E,
+    0,
+  );
+  assert.deepEqual(
+    recs.map((r) => [r.dst, r.bytes]),
+    [
+      ['10.0.1.1', 1001],
+      ['1.2.3.4', 77],
+    ],
+  );
   assert.equal(dec.stats.templates, 1);
   assert.equal(dec.stats.templatesReceived, 2);
 });
@@ -135,7 +242,11 @@ test('v9: templates not refreshed within templateTtlMs expire; refreshed ones li
   dec.expire(1500);
   assert.equal(dec.stats.templates, 1);
   assert.equal(dec.stats.templatesExpired, 1);
-  dec.decode(encodeV9({ sysUptimeMs: 1, unixSecs: UNIX, sequence: 3, sourceId: 0 }, [{ kind: 'data', templateId: 256, records: [rec256(1)] }]), E, 1500);
+  dec.decode(
+    encodeV9({ sysUptimeMs: 1, unixSecs: UNIX, sequence: 3, sourceId: 0 }, [{ kind: 'data', templateId: 256, records: [rec256(1)] }]),
+    E,
+    1500,
+  );
   assert.equal(dec.stats.templateMisses, 1);
   dec.expire(2000);
   assert.equal(dec.stats.templates, 0);
@@ -159,7 +270,12 @@ test('v9: FIRST/LAST_SWITCHED beyond a wrapped sysUptime still give the right ab
 });
 
 test('v9: options sampling with sampler IDs scales each record by its own sampler (akvorado multiplesamplingrates)', () => {
-  const files = ['multiplesamplingrates-options-template.pcap', 'multiplesamplingrates-options-data.pcap', 'multiplesamplingrates-template.pcap', 'multiplesamplingrates-data.pcap'];
+  const files = [
+    'multiplesamplingrates-options-template.pcap',
+    'multiplesamplingrates-options-data.pcap',
+    'multiplesamplingrates-template.pcap',
+    'multiplesamplingrates-data.pcap',
+  ];
   const run = (sampling: 'rfc' | 'nfdump') => {
     const { dec, recs } = collecting({ sampling });
     for (const f of files) for (const { payload } of pcapPayloads(`akvorado/${f}`)) dec.decode(payload, E, 0);
@@ -173,21 +289,48 @@ test('v9: options sampling with sampler IDs scales each record by its own sample
   assert.deepEqual(totals(run('nfdump')), { flows: 12, packets: 40018, bytes: 26941348 });
 });
 
-test('v9: an options record without sampler ID sets the exporter\'s default rate (softflowd SAMPLING_INTERVAL)', () => {
-  const OPT: TemplateSpec = { id: 512, scopeFields: [{ id: SCOPE.INTERFACE, length: 4 }], fields: [{ id: IE.SAMPLING_INTERVAL, length: 4 }, { id: IE.SAMPLING_ALGORITHM, length: 1 }] };
+test("v9: an options record without sampler ID sets the exporter's default rate (softflowd SAMPLING_INTERVAL)", () => {
+  const OPT: TemplateSpec = {
+    id: 512,
+    scopeFields: [{ id: SCOPE.INTERFACE, length: 4 }],
+    fields: [
+      { id: IE.SAMPLING_INTERVAL, length: 4 },
+      { id: IE.SAMPLING_ALGORITHM, length: 1 },
+    ],
+  };
   const { dec, recs } = collecting();
-  dec.decode(encodeV9({ sysUptimeMs: 1, unixSecs: UNIX, sequence: 1, sourceId: 0 }, [
-    { kind: 'options-templates', templates: [OPT], pad: true },
-    { kind: 'data', templateId: 512, records: [encodeRecord(OPT, { [SCOPE.INTERFACE]: 0, [IE.SAMPLING_INTERVAL]: 64, [IE.SAMPLING_ALGORITHM]: 1 })], pad: true },
-    { kind: 'templates', templates: [T256] },
-  ]), E, 0);
-  dec.decode(encodeV9({ sysUptimeMs: 1, unixSecs: UNIX, sequence: 2, sourceId: 0 }, [{ kind: 'data', templateId: 256, records: [rec256(1)] }]), E, 0);
+  dec.decode(
+    encodeV9({ sysUptimeMs: 1, unixSecs: UNIX, sequence: 1, sourceId: 0 }, [
+      { kind: 'options-templates', templates: [OPT], pad: true },
+      {
+        kind: 'data',
+        templateId: 512,
+        records: [encodeRecord(OPT, { [SCOPE.INTERFACE]: 0, [IE.SAMPLING_INTERVAL]: 64, [IE.SAMPLING_ALGORITHM]: 1 })],
+        pad: true,
+      },
+      { kind: 'templates', templates: [T256] },
+    ]),
+    E,
+    0,
+  );
+  dec.decode(
+    encodeV9({ sysUptimeMs: 1, unixSecs: UNIX, sequence: 2, sourceId: 0 }, [{ kind: 'data', templateId: 256, records: [rec256(1)] }]),
+    E,
+    0,
+  );
   assert.equal(dec.stats.optionsRecords, 1);
   assert.deepEqual([recs[0].samplingRate, recs[0].packets, recs[0].bytes], [64, 4 * 64, 1001 * 64]);
 });
 
-test('v9: ipt-netflow stream: every record and sum equals the generator\'s ground truth, interface names kept', () => {
-  const { dec, recs } = expectIptStream({ exporters: 2, recordsPerDatagram: 34, count: 200, addresses: 4000, startMs: UNIX * 1000, seed: 3 });
+test("v9: ipt-netflow stream: every record and sum equals the generator's ground truth, interface names kept", () => {
+  const { dec, recs } = expectIptStream({
+    exporters: 2,
+    recordsPerDatagram: 34,
+    count: 200,
+    addresses: 4000,
+    startMs: UNIX * 1000,
+    seed: 3,
+  });
   assert.ok(recs.every((r) => r.startMs <= r.endMs && Math.abs(r.endMs - UNIX * 1000) < 3600_000));
   assert.equal(dec.interfaceName(exporter('10.1.0.1'), 0, 2), 'eth0');
   assert.equal(dec.interfaceName(exporter('10.1.0.1'), 0, 1), 'lo');

@@ -19,7 +19,9 @@ import { dat, exporter, pcapPayloads, TESTDATA } from './util.ts';
 function corpus(): Uint8Array[][] {
   const cases: Uint8Array[][] = [];
   const dir = new URL('../../../shared/testdata/netflow/', import.meta.url).pathname;
-  const lf = readdirSync(`${dir}logstash-codec-netflow`).filter((f) => f.endsWith('.dat')).sort();
+  const lf = readdirSync(`${dir}logstash-codec-netflow`)
+    .filter((f) => f.endsWith('.dat'))
+    .sort();
   // Group a vendor's template and data files together (same name prefix up to _tpl/_data).
   const groups = new Map<string, string[]>();
   for (const f of lf) {
@@ -30,8 +32,15 @@ function corpus(): Uint8Array[][] {
     const sorted = files.sort((a, b) => Number(/data/.test(a)) - Number(/data/.test(b)));
     cases.push(sorted.map((f) => dat(`logstash-codec-netflow/${f}`)));
   }
-  for (const f of readdirSync(`${dir}graylog-plugin-netflow`).filter((x) => x.endsWith('.dat'))) cases.push([dat(`graylog-plugin-netflow/${f}`)]);
-  for (const f of ['akvorado/data+templates.pcap', 'akvorado/mpls.pcap', 'generated/softflowd-v10-biflow-basic.pcap', 'generated/softflowd-v9-basic.pcap', 'graylog-plugin-netflow/nprobe-netflow9.pcap']) {
+  for (const f of readdirSync(`${dir}graylog-plugin-netflow`).filter((x) => x.endsWith('.dat')))
+    cases.push([dat(`graylog-plugin-netflow/${f}`)]);
+  for (const f of [
+    'akvorado/data+templates.pcap',
+    'akvorado/mpls.pcap',
+    'generated/softflowd-v10-biflow-basic.pcap',
+    'generated/softflowd-v9-basic.pcap',
+    'graylog-plugin-netflow/nprobe-netflow9.pcap',
+  ]) {
     cases.push(pcapPayloads(f).map((p) => p.payload));
   }
   for (const protocol of [9, 10] as const) {
@@ -50,8 +59,16 @@ type Mutation =
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('u16' as const), at: fc.nat(), value: fc.oneof(fc.constant(0), fc.constant(0xffff), fc.constant(4), fc.integer({ min: 0, max: 0xffff })) }),
-  fc.record({ kind: fc.constant('setlen' as const), nth: fc.nat({ max: 8 }), value: fc.oneof(fc.constant(0), fc.constant(1), fc.constant(3), fc.constant(0xffff), fc.integer({ min: 0, max: 0xffff })) }),
+  fc.record({
+    kind: fc.constant('u16' as const),
+    at: fc.nat(),
+    value: fc.oneof(fc.constant(0), fc.constant(0xffff), fc.constant(4), fc.integer({ min: 0, max: 0xffff })),
+  }),
+  fc.record({
+    kind: fc.constant('setlen' as const),
+    nth: fc.nat({ max: 8 }),
+    value: fc.oneof(fc.constant(0), fc.constant(1), fc.constant(3), fc.constant(0xffff), fc.integer({ min: 0, max: 0xffff })),
+  }),
   fc.record({ kind: fc.constant('splice' as const), other: fc.nat(), at: fc.nat(), from: fc.nat() }),
 );
 
@@ -124,11 +141,16 @@ test('fuzz: mutated real datagrams never throw, do bounded work, and the counter
       let bad = '';
       const sink = (r: FlowRecord): void => {
         sinkCalls++;
-        if (!Number.isFinite(r.bytes) || r.bytes < 0 || !Number.isFinite(r.packets) || r.packets < 0) bad = `bytes ${r.bytes} packets ${r.packets}`;
+        if (!Number.isFinite(r.bytes) || r.bytes < 0 || !Number.isFinite(r.packets) || r.packets < 0)
+          bad = `bytes ${r.bytes} packets ${r.packets}`;
         if (r.family !== 4 && r.family !== 6) bad = `family ${r.family}`;
         if (!Number.isFinite(r.startMs) || !Number.isFinite(r.endMs)) bad = 'times';
       };
-      const dec = new Decoder(sink, { sampling: nfdump ? "nfdump" : "rfc", pendingMaxBytes: 10_000, compilesPerDatagram: ci % 3 === 0 ? 0 : 8 });
+      const dec = new Decoder(sink, {
+        sampling: nfdump ? 'nfdump' : 'rfc',
+        pendingMaxBytes: 10_000,
+        compilesPerDatagram: ci % 3 === 0 ? 0 : 8,
+      });
       const E = exporter();
       let bytesFed = 0;
       for (let i = 0; i < c.length; i++) {
@@ -142,7 +164,9 @@ test('fuzz: mutated real datagrams never throw, do bounded work, and the counter
         checkInvariants(dec.stats, sinkCalls, bytesFed);
         assert.equal(bad, '', bad);
       }
-      AGG.runs++; AGG.records += sinkCalls; for (const [k, v] of Object.entries(dec.stats.errors)) AGG.errors[k] = (AGG.errors[k] ?? 0) + v;
+      AGG.runs++;
+      AGG.records += sinkCalls;
+      for (const [k, v] of Object.entries(dec.stats.errors)) AGG.errors[k] = (AGG.errors[k] ?? 0) + v;
       dec.expire(1e12);
       checkInvariants(dec.stats, sinkCalls, bytesFed);
       assert.equal(dec.stats.pending, 0);
@@ -185,32 +209,41 @@ test('fuzz: random bytes behind real headers', () => {
 
 test('fuzz: nothing past the end of the datagram is ever read (same result with garbage after it in the buffer)', () => {
   fc.assert(
-    fc.property(fc.nat(), fc.nat(), fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.uint8Array({ minLength: 1, maxLength: 64 }), (ci, di, muts, tail) => {
-      const c = CASES[ci % CASES.length];
-      const target = di % c.length;
-      const run = (embed: boolean): string[] => {
-        const out: string[] = [];
-        const dec = new Decoder((r) => out.push(`${r.src4},${r.dst4},${r.srcPort},${r.dstPort},${r.bytes},${r.packets},${r.startMs},${r.endMs}`), { compilesPerDatagram: ci % 2 });
-        for (let i = 0; i < c.length; i++) {
-          let d = c[i];
-          if (i === target) for (const m of muts) d = mutate(d, m, ALL);
-          if (embed) {
-            const big = new Uint8Array(d.length + tail.length + 8);
-            big.set(d, 8);
-            big.set(tail, 8 + d.length);
-            d = big.subarray(8, 8 + d.length);
+    fc.property(
+      fc.nat(),
+      fc.nat(),
+      fc.array(mutation, { minLength: 1, maxLength: 3 }),
+      fc.uint8Array({ minLength: 1, maxLength: 64 }),
+      (ci, di, muts, tail) => {
+        const c = CASES[ci % CASES.length];
+        const target = di % c.length;
+        const run = (embed: boolean): string[] => {
+          const out: string[] = [];
+          const dec = new Decoder(
+            (r) => out.push(`${r.src4},${r.dst4},${r.srcPort},${r.dstPort},${r.bytes},${r.packets},${r.startMs},${r.endMs}`),
+            { compilesPerDatagram: ci % 2 },
+          );
+          for (let i = 0; i < c.length; i++) {
+            let d = c[i];
+            if (i === target) for (const m of muts) d = mutate(d, m, ALL);
+            if (embed) {
+              const big = new Uint8Array(d.length + tail.length + 8);
+              big.set(d, 8);
+              big.set(tail, 8 + d.length);
+              d = big.subarray(8, 8 + d.length);
+            }
+            dec.decode(d, exporter(), i);
           }
-          dec.decode(d, exporter(), i);
-        }
-        // Whether a layout was compiled depends on the process-wide reader cache, not on the bytes.
-        const { readersCompiled, setsInterpreted, ...rest } = dec.stats;
-        void readersCompiled;
-        void setsInterpreted;
-        out.push(JSON.stringify(rest));
-        return out;
-      };
-      assert.deepEqual(run(true), run(false));
-    }),
+          // Whether a layout was compiled depends on the process-wide reader cache, not on the bytes.
+          const { readersCompiled, setsInterpreted, ...rest } = dec.stats;
+          void readersCompiled;
+          void setsInterpreted;
+          out.push(JSON.stringify(rest));
+          return out;
+        };
+        assert.deepEqual(run(true), run(false));
+      },
+    ),
     { numRuns: 300, seed: 99 },
   );
 });
@@ -218,20 +251,32 @@ test('fuzz: nothing past the end of the datagram is ever read (same result with 
 test('fuzz: the mutations reached every part of the decoder', () => {
   assert.ok(AGG.runs >= 600);
   assert.ok(AGG.records > 1000, `${AGG.records} records`);
-  for (const reason of ['short_header', 'unknown_version', 'bad_set_length', 'zero_length_set', 'template_overflow', 'truncated_record', 'bad_count']) {
+  for (const reason of [
+    'short_header',
+    'unknown_version',
+    'bad_set_length',
+    'zero_length_set',
+    'template_overflow',
+    'truncated_record',
+    'bad_count',
+  ]) {
     assert.ok((AGG.errors[reason] ?? 0) > 0, `no mutation produced ${reason}: ${JSON.stringify(AGG.errors)}`);
   }
 });
 
 /** Every capture we have: ../shared/testdata (pcap, pcapng, .dat) and test/**​/fixtures, each in file order with its exporters. */
-function everyCapture(): { name: string; datagrams: { payload: Uint8Array; key: string; address: string; port: number; tsMs: number }[] }[] {
+function everyCapture(): {
+  name: string;
+  datagrams: { payload: Uint8Array; key: string; address: string; port: number; tsMs: number }[];
+}[] {
   const files: string[] = [];
   const walk = (dir: string, fixturesOnly: boolean): void => {
     for (const f of readdirSync(dir).sort()) {
       const path = join(dir, f);
       if (statSync(path).isDirectory()) {
         if (f !== 'node_modules') walk(path, fixturesOnly && f !== 'fixtures' ? fixturesOnly : false);
-      } else if ((!fixturesOnly || dir.includes('/fixtures')) && /\.(pcap|pcapng|dat)$/.test(f) && !f.includes('.traffic.')) files.push(path);
+      } else if ((!fixturesOnly || dir.includes('/fixtures')) && /\.(pcap|pcapng|dat)$/.test(f) && !f.includes('.traffic.'))
+        files.push(path);
     }
   };
   walk(TESTDATA, false);
@@ -301,7 +346,11 @@ function insertSet(d: Uint8Array, nth: number, id: number, body: Uint8Array): Ui
   return out;
 }
 
-const inserted = fc.record({ nth: fc.nat({ max: 4 }), id: fc.oneof(fc.integer({ min: 256, max: 270 }), fc.integer({ min: 256, max: 65535 })), body: fc.uint8Array({ maxLength: 12 }) });
+const inserted = fc.record({
+  nth: fc.nat({ max: 4 }),
+  id: fc.oneof(fc.integer({ min: 256, max: 270 }), fc.integer({ min: 256, max: 65535 })),
+  body: fc.uint8Array({ maxLength: 12 }),
+});
 
 test('no silent drops: per datagram, sets that gave records + sets refused with a reason + sets held account for every data set (every capture, mutated)', () => {
   assert.ok(CAPTURES.length >= 100, `${CAPTURES.length} captures`);
@@ -309,41 +358,56 @@ test('no silent drops: per datagram, sets that gave records + sets refused with 
   const allPayloads = CAPTURES.flatMap((c) => c.datagrams.map((d) => d.payload));
   let setsSeen = 0;
   fc.assert(
-    fc.property(fc.nat(), fc.nat(), fc.array(mutation, { minLength: 0, maxLength: 2 }), fc.array(inserted, { maxLength: 3 }), fc.constantFrom<'session' | 'address'>('session', 'address'), fc.nat({ max: 8 }), (ci, di, muts, inserts, templateScope, compiles) => {
-      const c = CAPTURES[ci % CAPTURES.length];
-      const target = di % c.datagrams.length;
-      let sunk = 0;
-      const dec = new Decoder(() => sunk++, { templateScope, compilesPerDatagram: compiles, maxHeldPerDatagram: 4 });
-      for (let i = 0; i < c.datagrams.length; i++) {
-        const g = c.datagrams[i];
-        let d = g.payload;
-        if (i === target) for (const m of muts) d = mutate(d, m, allPayloads);
-        if (i >= target) for (const x of inserts) d = insertSet(d, x.nth, x.id, x.body);
-        const before = structuredClone(dec.stats) as DecoderStats;
-        const recordsBefore = sunk;
-        dec.decode(d, { address: g.address, port: g.port, key: g.key }, g.tsMs);
-        const s = dec.stats;
-        const delta = (f: (x: DecoderStats) => number): number => f(s) - f(before);
-        const sets = dataSetsIn(d);
-        setsSeen += sets;
-        assert.equal(delta((x) => x.dataSets), sets, 'the decoder found every data set');
-        // Held sets taken up again in this datagram add to what it must account for.
-        assert.equal(
-          delta((x) => x.setsDecoded) + delta((x) => x.setsRefused) + delta((x) => x.templateMisses),
-          sets + delta((x) => x.heldDecoded),
-          'each data set gave records, was refused with a reason, or was held',
-        );
-        assert.ok(delta((x) => x.setsDecoded) <= sunk - recordsBefore + delta((x) => x.optionsRecords), 'a set counted as decoded gave a record');
-        const reasons = DATA_SET_REASONS.reduce((a, r) => a + delta((x) => x.errors[r]), 0);
-        assert.ok(reasons >= delta((x) => x.setsRefused), 'every refused set moved a reason');
-        assert.equal(s.held, s.heldDecoded + s.heldDropped + s.pending);
-      }
-      dec.expire(1e13);
-      assert.equal(dec.stats.pending, 0);
-      assert.equal(dec.stats.templates, 0);
-      assert.equal(dec.stateBytes(), 0, 'every byte of state given back');
-      assert.equal(dec.stats.exporters, 0);
-    }),
+    fc.property(
+      fc.nat(),
+      fc.nat(),
+      fc.array(mutation, { minLength: 0, maxLength: 2 }),
+      fc.array(inserted, { maxLength: 3 }),
+      fc.constantFrom<'session' | 'address'>('session', 'address'),
+      fc.nat({ max: 8 }),
+      (ci, di, muts, inserts, templateScope, compiles) => {
+        const c = CAPTURES[ci % CAPTURES.length];
+        const target = di % c.datagrams.length;
+        let sunk = 0;
+        const dec = new Decoder(() => sunk++, { templateScope, compilesPerDatagram: compiles, maxHeldPerDatagram: 4 });
+        for (let i = 0; i < c.datagrams.length; i++) {
+          const g = c.datagrams[i];
+          let d = g.payload;
+          if (i === target) for (const m of muts) d = mutate(d, m, allPayloads);
+          if (i >= target) for (const x of inserts) d = insertSet(d, x.nth, x.id, x.body);
+          const before = structuredClone(dec.stats) as DecoderStats;
+          const recordsBefore = sunk;
+          dec.decode(d, { address: g.address, port: g.port, key: g.key }, g.tsMs);
+          const s = dec.stats;
+          const delta = (f: (x: DecoderStats) => number): number => f(s) - f(before);
+          const sets = dataSetsIn(d);
+          setsSeen += sets;
+          assert.equal(
+            delta((x) => x.dataSets),
+            sets,
+            'the decoder found every data set',
+          );
+          // Held sets taken up again in this datagram add to what it must account for.
+          assert.equal(
+            delta((x) => x.setsDecoded) + delta((x) => x.setsRefused) + delta((x) => x.templateMisses),
+            sets + delta((x) => x.heldDecoded),
+            'each data set gave records, was refused with a reason, or was held',
+          );
+          assert.ok(
+            delta((x) => x.setsDecoded) <= sunk - recordsBefore + delta((x) => x.optionsRecords),
+            'a set counted as decoded gave a record',
+          );
+          const reasons = DATA_SET_REASONS.reduce((a, r) => a + delta((x) => x.errors[r]), 0);
+          assert.ok(reasons >= delta((x) => x.setsRefused), 'every refused set moved a reason');
+          assert.equal(s.held, s.heldDecoded + s.heldDropped + s.pending);
+        }
+        dec.expire(1e13);
+        assert.equal(dec.stats.pending, 0);
+        assert.equal(dec.stats.templates, 0);
+        assert.equal(dec.stateBytes(), 0, 'every byte of state given back');
+        assert.equal(dec.stats.exporters, 0);
+      },
+    ),
     { numRuns: 800, seed: 20261201 },
   );
   assert.ok(setsSeen > 1000, `${setsSeen} data sets checked`);

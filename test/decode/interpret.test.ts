@@ -13,13 +13,18 @@ import { collecting, dat, exporter, pcapPayloads, TESTDATA } from './util.ts';
 
 function allDatagrams(): Uint8Array[][] {
   const out: Uint8Array[][] = [];
-  out.push(readdirSync(`${TESTDATA}/logstash-codec-netflow`).sort().map((f) => dat(`logstash-codec-netflow/${f}`)));
+  out.push(
+    readdirSync(`${TESTDATA}/logstash-codec-netflow`)
+      .sort()
+      .map((f) => dat(`logstash-codec-netflow/${f}`)),
+  );
   for (const dir of ['akvorado', 'graylog-plugin-netflow', 'generated']) {
     for (const f of readdirSync(`${TESTDATA}/${dir}`).sort()) {
       if (f.endsWith('.pcap') && !f.includes('traffic')) out.push(pcapPayloads(`${dir}/${f}`).map((p) => p.payload));
     }
   }
-  for (const protocol of [9, 10] as const) out.push([...iptNetflowStream({ protocol, count: 20, startMs: 1_700_000_000_000 })].map((d) => d.payload));
+  for (const protocol of [9, 10] as const)
+    out.push([...iptNetflowStream({ protocol, count: 20, startMs: 1_700_000_000_000 })].map((d) => d.payload));
   return out;
 }
 
@@ -42,9 +47,20 @@ test('interpreted and compiled readers give the same records on every capture', 
 
 test('a flood of distinct templates compiles at most the budget per datagram and still decodes every record', () => {
   const templates: TemplateSpec[] = [];
-  for (let i = 0; i < 300; i++) templates.push({ id: 256 + i, fields: [{ id: 2, length: 4 }, { id: 1000 + i, length: 2 }, { id: 1, length: 4 }] });
+  for (let i = 0; i < 300; i++)
+    templates.push({
+      id: 256 + i,
+      fields: [
+        { id: 2, length: 4 },
+        { id: 1000 + i, length: 2 },
+        { id: 1, length: 4 },
+      ],
+    });
   const tplMsg = encodeIpfix({ exportTimeSecs: 1, sequence: 0, observationDomainId: 77 }, [{ kind: 'templates', templates }]);
-  const dataMsg = encodeIpfix({ exportTimeSecs: 1, sequence: 0, observationDomainId: 77 }, templates.map((t) => ({ kind: 'data' as const, templateId: t.id, records: [encodeRecord(t, { 2: 1, 1: 10 })] })));
+  const dataMsg = encodeIpfix(
+    { exportTimeSecs: 1, sequence: 0, observationDomainId: 77 },
+    templates.map((t) => ({ kind: 'data' as const, templateId: t.id, records: [encodeRecord(t, { 2: 1, 1: 10 })] })),
+  );
   const { dec, recs } = collecting({ compilesPerDatagram: 8 });
   dec.decode(tplMsg, exporter(), 0);
   assert.equal(dec.stats.readersCompiled, 0, 'templates are compiled on first use, not on arrival');

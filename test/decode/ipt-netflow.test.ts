@@ -58,9 +58,21 @@ function flow(node: number, i: number, now: number): IptFlow {
 
 function expected(exporter: string, f: IptFlow): Seen {
   return {
-    exporter, version: 9, sourceId: 0, src: f.src4!, dst: f.dst4!, srcPort: f.srcPort, dstPort: f.dstPort, proto: f.proto,
-    tcpFlags: f.tcpFlags ?? 0, packets: f.packets, bytes: f.bytes, startMs: f.startMs, endMs: f.endMs,
-    inputIf: f.inputIf ?? 0, outputIf: f.outputIf ?? 0,
+    exporter,
+    version: 9,
+    sourceId: 0,
+    src: f.src4!,
+    dst: f.dst4!,
+    srcPort: f.srcPort,
+    dstPort: f.dstPort,
+    proto: f.proto,
+    tcpFlags: f.tcpFlags ?? 0,
+    packets: f.packets,
+    bytes: f.bytes,
+    startMs: f.startMs,
+    endMs: f.endMs,
+    inputIf: f.inputIf ?? 0,
+    outputIf: f.outputIf ?? 0,
   };
 }
 
@@ -87,7 +99,10 @@ test('two ipt-netflow nodes, both template 256 with source ID 0 but different la
     assert.equal(a.ipv4Template.id, 256);
     assert.equal(b.ipv4Template.id, 256);
     assert.equal(a.ipv4Template.fields.length, 15);
-    assert.equal(a.ipv4Template.fields.reduce((n, f) => n + f.length, 0), 40);
+    assert.equal(
+      a.ipv4Template.fields.reduce((n, f) => n + f.length, 0),
+      40,
+    );
     assert.equal(b.ipv4Template.fields.length, 16);
     assert.notDeepEqual(a.ipv4Template.fields, b.ipv4Template.fields);
 
@@ -123,9 +138,21 @@ test('two ipt-netflow nodes, both template 256 with source ID 0 but different la
     const seen: Seen[] = [];
     const decoder = new Decoder((r) => {
       seen.push({
-        exporter: r.exporter.address, version: r.version, sourceId: r.sourceId, src: r.src4, dst: r.dst4, srcPort: r.srcPort,
-        dstPort: r.dstPort, proto: r.proto, tcpFlags: r.tcpFlags, packets: r.packets, bytes: r.bytes, startMs: r.startMs,
-        endMs: r.endMs, inputIf: r.inputIf, outputIf: r.outputIf,
+        exporter: r.exporter.address,
+        version: r.version,
+        sourceId: r.sourceId,
+        src: r.src4,
+        dst: r.dst4,
+        srcPort: r.srcPort,
+        dstPort: r.dstPort,
+        proto: r.proto,
+        tcpFlags: r.tcpFlags,
+        packets: r.packets,
+        bytes: r.bytes,
+        startMs: r.startMs,
+        endMs: r.endMs,
+        inputIf: r.inputIf,
+        outputIf: r.outputIf,
       });
     });
     const feeder = new CaptureFeeder(decoder);

@@ -15,11 +15,24 @@ import { collecting, exporter } from './util.ts';
 const hdr = (sourceId = 0) => ({ sysUptimeMs: 1, unixSecs: 1_700_000_000, sequence: 1, sourceId });
 const T = (id: number, extra = 0): TemplateSpec => ({
   id,
-  fields: [{ id: IE.IPV4_SRC_ADDR, length: 4 }, { id: IE.IN_PKTS, length: 4 }, { id: IE.IN_BYTES, length: 4 }, ...Array.from({ length: extra }, (_, i) => ({ id: 1000 + i, length: 1 }))],
+  fields: [
+    { id: IE.IPV4_SRC_ADDR, length: 4 },
+    { id: IE.IN_PKTS, length: 4 },
+    { id: IE.IN_BYTES, length: 4 },
+    ...Array.from({ length: extra }, (_, i) => ({ id: 1000 + i, length: 1 })),
+  ],
 });
 const templates = (...ts: TemplateSpec[]) => encodeV9(hdr(), [{ kind: 'templates', templates: ts }]);
 const data = (id: number, n = 1, t = T(id)) =>
-  encodeV9(hdr(), [{ kind: 'data', templateId: id, records: Array.from({ length: n }, (_, i) => encodeRecord(t, { [IE.IPV4_SRC_ADDR]: `10.0.0.${i + 1}`, [IE.IN_PKTS]: 1, [IE.IN_BYTES]: 100 })) }]);
+  encodeV9(hdr(), [
+    {
+      kind: 'data',
+      templateId: id,
+      records: Array.from({ length: n }, (_, i) =>
+        encodeRecord(t, { [IE.IPV4_SRC_ADDR]: `10.0.0.${i + 1}`, [IE.IN_PKTS]: 1, [IE.IN_BYTES]: 100 }),
+      ),
+    },
+  ]);
 
 test('limits: a template with more fields than maxTemplateFields is refused and counted, without being built', () => {
   const { dec, recs } = collecting({ maxTemplateFields: 20 });
@@ -89,7 +102,10 @@ test('limits: held data weighs its buffer, its set header and an entry overhead;
   const empty = encodeV9(hdr(), [{ kind: 'raw', id: 300, body: new Uint8Array(0) }]);
   dec.decode(empty, exporter(), 0);
   assert.deepEqual([dec.stats.held, dec.stats.errors.short_data_set, dec.stats.setsRefused], [0, 1, 1]);
-  const tiny = encodeV9(hdr(), Array.from({ length: 5 }, () => ({ kind: 'raw' as const, id: 300, body: new Uint8Array(12) })));
+  const tiny = encodeV9(
+    hdr(),
+    Array.from({ length: 5 }, () => ({ kind: 'raw' as const, id: 300, body: new Uint8Array(12) })),
+  );
   assert.equal(dec.stateBytes(), 0, 'an exporter that left nothing is not kept');
   dec.decode(tiny, exporter(), 0);
   assert.deepEqual([dec.stats.held, dec.stats.pending, dec.stats.heldDropped, dec.stats.limits.held_exporter_share], [5, 3, 2, 2]);
@@ -98,7 +114,10 @@ test('limits: held data weighs its buffer, its set header and an entry overhead;
 
 test('limits: work per datagram: held sets and template records past the cap are dropped and counted', () => {
   const { dec } = collecting({ maxHeldPerDatagram: 4, maxTemplateRecordsPerDatagram: 10 });
-  const flood = encodeV9(hdr(), Array.from({ length: 1000 }, (_, i) => ({ kind: 'raw' as const, id: 300 + i, body: new Uint8Array(1) })));
+  const flood = encodeV9(
+    hdr(),
+    Array.from({ length: 1000 }, (_, i) => ({ kind: 'raw' as const, id: 300 + i, body: new Uint8Array(1) })),
+  );
   dec.decode(flood, exporter(), 0);
   assert.deepEqual([dec.stats.dataSets, dec.stats.held, dec.stats.pending, dec.stats.heldDropped], [1000, 1000, 4, 996]);
   assert.equal(dec.stats.limits.datagram_work, 996);

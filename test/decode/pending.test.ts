@@ -6,10 +6,21 @@ import { heldWeight } from '../../src/decode/decoder.ts';
 import { collecting, dat, exporter, pcapPayloads, totals } from './util.ts';
 
 const E = exporter();
-const T: TemplateSpec = { id: 256, fields: [{ id: IE.IPV4_SRC_ADDR, length: 4 }, { id: IE.IN_PKTS, length: 4 }, { id: IE.IN_BYTES, length: 4 }] };
+const T: TemplateSpec = {
+  id: 256,
+  fields: [
+    { id: IE.IPV4_SRC_ADDR, length: 4 },
+    { id: IE.IN_PKTS, length: 4 },
+    { id: IE.IN_BYTES, length: 4 },
+  ],
+};
 const rec = (i: number) => encodeRecord(T, { [IE.IPV4_SRC_ADDR]: `10.0.0.${i}`, [IE.IN_PKTS]: i, [IE.IN_BYTES]: 100 * i });
-const data = (...ids: number[]) => encodeV9({ sysUptimeMs: 1, unixSecs: 1_700_000_000, sequence: 1, sourceId: 0 }, [{ kind: 'data', templateId: 256, records: ids.map(rec) }]);
-const template = () => encodeV9({ sysUptimeMs: 1, unixSecs: 1_700_000_000, sequence: 2, sourceId: 0 }, [{ kind: 'templates', templates: [T] }]);
+const data = (...ids: number[]) =>
+  encodeV9({ sysUptimeMs: 1, unixSecs: 1_700_000_000, sequence: 1, sourceId: 0 }, [
+    { kind: 'data', templateId: 256, records: ids.map(rec) },
+  ]);
+const template = () =>
+  encodeV9({ sysUptimeMs: 1, unixSecs: 1_700_000_000, sequence: 2, sourceId: 0 }, [{ kind: 'templates', templates: [T] }]);
 
 test('held: data before its template is held and decoded, in order, when the template arrives', () => {
   const { dec, recs } = collecting();
@@ -18,7 +29,10 @@ test('held: data before its template is held and decoded, in order, when the tem
   assert.equal(recs.length, 0);
   assert.deepEqual([dec.stats.templateMisses, dec.stats.held, dec.stats.pending], [2, 2, 2]);
   dec.decode(template(), E, 20);
-  assert.deepEqual(recs.map((r) => r.src), ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+  assert.deepEqual(
+    recs.map((r) => r.src),
+    ['10.0.0.1', '10.0.0.2', '10.0.0.3'],
+  );
   assert.deepEqual([dec.stats.heldDecoded, dec.stats.pending, dec.stats.heldDropped], [2, 0, 0]);
 });
 
@@ -37,7 +51,10 @@ test('held: data older than pendingMaxAgeMs is dropped and counted, at expire() 
   dec.expire(1500);
   assert.deepEqual([dec.stats.heldDropped, dec.stats.pending], [1, 1]);
   dec.decode(template(), E, 1600);
-  assert.deepEqual(recs.map((r) => r.src), ['10.0.0.2']);
+  assert.deepEqual(
+    recs.map((r) => r.src),
+    ['10.0.0.2'],
+  );
   assert.equal(dec.stats.held, dec.stats.heldDecoded + dec.stats.heldDropped + dec.stats.pending);
 });
 
@@ -49,7 +66,10 @@ test('held: bounded per exporter by pendingMaxBytes; the oldest go first', () =>
   dec.decode(data(99), exporter('10.7.7.7'), 6);
   assert.equal(dec.stats.pending, 3, 'another exporter has its own bound');
   dec.decode(template(), E, 7);
-  assert.deepEqual(recs.map((r) => r.packets), [12, 13, 14, 15, 16, 17]);
+  assert.deepEqual(
+    recs.map((r) => r.packets),
+    [12, 13, 14, 15, 16, 17],
+  );
 });
 
 test('held: real captures whose data comes before the template decode more than single-pass nfdump', () => {
@@ -75,5 +95,8 @@ test('held: the held bytes are a copy, so a caller reusing its Buffer does not c
   dec.decode(pool.subarray(100, 100 + d.length), E, 0);
   pool.fill(0xee);
   dec.decode(template(), E, 1);
-  assert.deepEqual(recs.map((r) => [r.src, r.packets]), [['10.0.0.5', 5]]);
+  assert.deepEqual(
+    recs.map((r) => [r.src, r.packets]),
+    [['10.0.0.5', 5]],
+  );
 });

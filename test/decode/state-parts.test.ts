@@ -30,7 +30,10 @@ test('deadline wheel: hands out only what is due; an earlier deadline moves an i
   const d = { wheelSec: 0, name: 'd' };
   w.schedule(d, 1_000);
   let calls = 0;
-  w.take(1_500, (x) => { calls++; w.schedule(x, 1_900); });
+  w.take(1_500, (x) => {
+    calls++;
+    w.schedule(x, 1_900);
+  });
   assert.equal(calls, 1);
   assert.deepEqual(due(2_000), ['d']);
 });

@@ -26,7 +26,9 @@ const NS = 'netflow-k8s';
 // What the kubelet would put into fieldRef env vars.
 const FIELDS = { 'status.hostIP': '10.0.0.5', 'status.podIP': '10.0.0.5', 'spec.nodeName': 'node-a', 'metadata.name': 'pod-a' };
 
-const OVERLAYS = readdirSync(join(DEPLOY, 'overlays')).filter((d) => existsSync(join(DEPLOY, 'overlays', d, 'kustomization.yaml'))).sort();
+const OVERLAYS = readdirSync(join(DEPLOY, 'overlays'))
+  .filter((d) => existsSync(join(DEPLOY, 'overlays', d, 'kustomization.yaml')))
+  .sort();
 const rendered = new Map<string, K8sObject[]>();
 const render = (overlay: string): K8sObject[] => {
   let objs = rendered.get(overlay);
@@ -40,7 +42,12 @@ const expandCollectorEnv = (s: string, env: Record<string, string>): string =>
 
 const portOf = (hostport: string): number => Number(/:(\d+)$/.exec(hostport.replace(/\/.*$/, '').replace(/^\w+:\/\//, ''))?.[1]);
 
-interface Listener { container: string; proto: 'TCP' | 'UDP'; port: number; what: string }
+interface Listener {
+  container: string;
+  proto: 'TCP' | 'UDP';
+  port: number;
+  what: string;
+}
 
 /** What a container really listens on, read from its own configuration: netflow-k8s's options or the Collector's config file. */
 function listeners(c: K8sObject, spec: K8sObject, objs: K8sObject[]): Listener[] {
@@ -63,13 +70,15 @@ function listeners(c: K8sObject, spec: K8sObject, objs: K8sObject[]): Listener[]
   const out: Listener[] = [];
   for (const [id, r] of Object.entries((config.receivers ?? {}) as K8sObject)) {
     for (const [proto, p] of Object.entries((r?.protocols ?? {}) as K8sObject)) {
-      if (p?.endpoint) out.push({ container: c.name, proto: 'TCP', port: portOf(expandCollectorEnv(p.endpoint, env)), what: `${id} ${proto}` });
+      if (p?.endpoint)
+        out.push({ container: c.name, proto: 'TCP', port: portOf(expandCollectorEnv(p.endpoint, env)), what: `${id} ${proto}` });
     }
   }
   const hc = config.extensions?.health_check?.endpoint;
   if (hc) out.push({ container: c.name, proto: 'TCP', port: portOf(expandCollectorEnv(hc, env)), what: 'health_check' });
   for (const [id, e] of Object.entries((config.exporters ?? {}) as K8sObject)) {
-    if (id.split('/')[0] === 'prometheus') out.push({ container: c.name, proto: 'TCP', port: portOf(expandCollectorEnv(e.endpoint, env)), what: id });
+    if (id.split('/')[0] === 'prometheus')
+      out.push({ container: c.name, proto: 'TCP', port: portOf(expandCollectorEnv(e.endpoint, env)), what: id });
   }
   return out;
 }
@@ -92,7 +101,12 @@ function otelConfig(c: K8sObject, spec: K8sObject, objs: K8sObject[]): K8sObject
 const selects = (selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean =>
   !!selector && Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 
-interface Pod { workload: string; spec: K8sObject; meta: K8sObject; namespace: string }
+interface Pod {
+  workload: string;
+  spec: K8sObject;
+  meta: K8sObject;
+  namespace: string;
+}
 const pods = (objs: K8sObject[]): Pod[] =>
   objs.flatMap((o) => podSpecs(o).map((p) => ({ ...p, namespace: String(o.metadata?.namespace) })));
 
@@ -111,7 +125,11 @@ function reach(objs: K8sObject[], name: string, namespace: string, port: number,
   const found: Listener[] = [];
   for (const p of behind) {
     for (const c of longRunningContainers(p.spec)) {
-      const cp = ((c.ports ?? []) as K8sObject[]).find((x) => (typeof sp.targetPort === 'string' ? x.name === sp.targetPort : x.containerPort === (sp.targetPort ?? sp.port)) && (x.protocol ?? 'TCP') === proto);
+      const cp = ((c.ports ?? []) as K8sObject[]).find(
+        (x) =>
+          (typeof sp.targetPort === 'string' ? x.name === sp.targetPort : x.containerPort === (sp.targetPort ?? sp.port)) &&
+          (x.protocol ?? 'TCP') === proto,
+      );
       if (!cp) continue;
       found.push(...listeners(c, p.spec, objs).filter((l) => l.port === cp.containerPort && l.proto === proto));
     }
@@ -122,14 +140,20 @@ function reach(objs: K8sObject[], name: string, namespace: string, port: number,
 
 /** In-cluster Service addresses (NAME.NAMESPACE.svc[:PORT]) in a text. */
 function serviceRefs(text: string): { name: string; namespace: string; port: number | undefined; ref: string }[] {
-  return [...text.matchAll(/\b([a-z0-9]([a-z0-9-]*[a-z0-9])?)\.([a-z0-9-]+)\.svc(?:\.cluster\.local)?(?::(\d+))?/g)]
-    .map((m) => ({ name: m[1], namespace: m[3], port: m[4] === undefined ? undefined : Number(m[4]), ref: m[0] }));
+  return [...text.matchAll(/\b([a-z0-9]([a-z0-9-]*[a-z0-9])?)\.([a-z0-9-]+)\.svc(?:\.cluster\.local)?(?::(\d+))?/g)].map((m) => ({
+    name: m[1],
+    namespace: m[3],
+    port: m[4] === undefined ? undefined : Number(m[4]),
+    ref: m[0],
+  }));
 }
 
 const DOCS = ['README.md', 'docs/operations.md'].map((f) => ({ file: f, text: readFileSync(join(ROOT, f), 'utf8') }));
 const DASHBOARDS = readdirSync(join(DEPLOY, 'grafana')).filter((f) => f.endsWith('.json'));
 
-describe('deploy: cross-references between the docs, the dashboards and every overlay', { skip: KUBECTL ? false : 'kubectl is not installed' }, () => {
+describe('deploy: cross-references between the docs, the dashboards and every overlay', {
+  skip: KUBECTL ? false : 'kubectl is not installed',
+}, () => {
   test('the overlays the docs name exist, and every overlay is named in the docs', () => {
     const ops = DOCS.find((d) => d.file === 'docs/operations.md')!.text;
     for (const o of OVERLAYS) assert.ok(ops.includes(`overlays/${o}`), `docs/operations.md names overlays/${o}`);
@@ -148,7 +172,9 @@ describe('deploy: cross-references between the docs, the dashboards and every ov
         const where = OVERLAYS.filter((o) => render(o).some((x) => x.kind === 'Service' && x.metadata.name === m[1]));
         assert.ok(where.length > 0, `${file}: ${m[0]} is rendered by some overlay`);
         const svc = render(where[0]).find((x) => x.kind === 'Service' && x.metadata.name === m[1])!;
-        for (const o of where) for (const sp of (m[2] ? [{ port: Number(m[2]) }] : svc.spec.ports) as K8sObject[]) reach(render(o), m[1], NS, sp.port, `${o} (${file}: ${m[0]})`);
+        for (const o of where)
+          for (const sp of (m[2] ? [{ port: Number(m[2]) }] : svc.spec.ports) as K8sObject[])
+            reach(render(o), m[1], NS, sp.port, `${o} (${file}: ${m[0]})`);
       }
     }
     assert.ok(named > 0);
@@ -162,19 +188,25 @@ describe('deploy: cross-references between the docs, the dashboards and every ov
           for (const m of text.matchAll(/kubectl -n ([a-z0-9-]+) port-forward svc\/([a-z0-9-]+) (\d+)/g)) {
             const [, namespace, name, port] = m;
             const l = reach(render(overlay), name, namespace, Number(port), `${overlay} (${file}: ${m[0]})`);
-            assert.ok(l.some((x) => /HTTP/.test(x.what)), `${overlay}: ${m[0]} reaches the map page`);
+            assert.ok(
+              l.some((x) => /HTTP/.test(x.what)),
+              `${overlay}: ${m[0]} reaches the map page`,
+            );
           }
         }
       });
 
-      test('the dashboards\' default Node Graph API URL is a Service of this overlay serving the API', () => {
+      test("the dashboards' default Node Graph API URL is a Service of this overlay serving the API", () => {
         for (const f of DASHBOARDS) {
           const d = JSON.parse(readFileSync(join(DEPLOY, 'grafana', f), 'utf8')) as { templating?: { list?: K8sObject[] } };
           for (const v of d.templating?.list ?? []) {
             const def = typeof v.query === 'string' ? v.query : '';
             for (const ref of serviceRefs(def)) {
               const l = reach(render(overlay), ref.name, ref.namespace, ref.port ?? 80, `${overlay} (${f} variable ${v.name}: ${ref.ref})`);
-              assert.ok(l.some((x) => /Node Graph API/.test(x.what)), `${overlay}: ${f}'s ${v.name} reaches a Node Graph API`);
+              assert.ok(
+                l.some((x) => /Node Graph API/.test(x.what)),
+                `${overlay}: ${f}'s ${v.name} reaches a Node Graph API`,
+              );
             }
           }
         }
@@ -189,7 +221,8 @@ describe('deploy: cross-references between the docs, the dashboards and every ov
             const texts = Object.values(env);
             // The Collector's exporters, with the defaults its config gives (${env:X:-default}).
             const cfg = otelConfig(c, p.spec, objs);
-            for (const e of Object.values((cfg?.exporters ?? {}) as K8sObject)) if (typeof e?.endpoint === 'string') texts.push(expandCollectorEnv(e.endpoint, env));
+            for (const e of Object.values((cfg?.exporters ?? {}) as K8sObject))
+              if (typeof e?.endpoint === 'string') texts.push(expandCollectorEnv(e.endpoint, env));
             for (const t of texts) {
               for (const ref of serviceRefs(t)) {
                 if (ref.namespace !== NS) continue; // the operator's own services (Prometheus, a store)
@@ -203,7 +236,7 @@ describe('deploy: cross-references between the docs, the dashboards and every ov
         if (hasSidecar) assert.ok(refs > 0, `${overlay}: the sidecar's gateway address was found and checked`);
       });
 
-      test('the collector\'s OTLP endpoint is a sidecar in its own pod that listens there', () => {
+      test("the collector's OTLP endpoint is a sidecar in its own pod that listens there", () => {
         const objs = render(overlay);
         for (const p of pods(objs)) {
           for (const c of longRunningContainers(p.spec)) {
@@ -211,11 +244,14 @@ describe('deploy: cross-references between the docs, the dashboards and every ov
             if (endpoint === undefined) continue;
             const url = new URL(endpoint);
             if (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost') {
-              for (const ref of serviceRefs(url.host)) if (ref.namespace === NS) reach(objs, ref.name, ref.namespace, Number(url.port), `${overlay}: ${p.workload} OTLP`);
+              for (const ref of serviceRefs(url.host))
+                if (ref.namespace === NS) reach(objs, ref.name, ref.namespace, Number(url.port), `${overlay}: ${p.workload} OTLP`);
               continue;
             }
             const sidecars = longRunningContainers(p.spec).filter((s) => s !== c);
-            const l = sidecars.flatMap((s) => listeners(s, p.spec, objs)).filter((x) => x.port === Number(url.port) && /^otlp/.test(x.what));
+            const l = sidecars
+              .flatMap((s) => listeners(s, p.spec, objs))
+              .filter((x) => x.port === Number(url.port) && /^otlp/.test(x.what));
             assert.ok(l.length > 0, `${overlay}: ${p.workload} exports OTLP to ${endpoint}, and a sidecar of its pod receives there`);
           }
         }
@@ -225,44 +261,70 @@ describe('deploy: cross-references between the docs, the dashboards and every ov
         const objs = render(overlay);
         for (const svc of objs.filter((o) => o.kind === 'Service' && o.metadata.annotations?.['prometheus.io/scrape'] === 'true')) {
           for (const p of pods(objs).filter((x) => selects(svc.spec.selector, x.meta.labels))) {
-            assert.notEqual(p.meta.annotations?.['prometheus.io/scrape'], 'true', `${overlay}: ${p.workload} is annotated and so is Service ${svc.metadata.name}`);
+            assert.notEqual(
+              p.meta.annotations?.['prometheus.io/scrape'],
+              'true',
+              `${overlay}: ${p.workload} is annotated and so is Service ${svc.metadata.name}`,
+            );
           }
         }
         // An OpenTelemetry Collector that receives the collectors' OTLP and serves it for scraping
         // repeats their self-metrics under the same names: not annotated beside them.
         const annotated = pods(objs).filter((p) => p.meta.annotations?.['prometheus.io/scrape'] === 'true');
-        const collectors = annotated.filter((p) => longRunningContainers(p.spec).some((c) => (c.args as string[] | undefined)?.[0] === 'run'));
+        const collectors = annotated.filter((p) =>
+          longRunningContainers(p.spec).some((c) => (c.args as string[] | undefined)?.[0] === 'run'),
+        );
         for (const p of annotated) {
           for (const c of longRunningContainers(p.spec)) {
             const cfg = otelConfig(c, p.spec, objs);
-            const relays = cfg?.receivers?.otlp && Object.keys((cfg.exporters ?? {}) as K8sObject).some((id) => id.split('/')[0] === 'prometheus');
-            if (relays) assert.equal(collectors.length, 0, `${overlay}: ${p.workload} re-serves the collectors' metrics and is annotated beside them`);
+            const relays =
+              cfg?.receivers?.otlp && Object.keys((cfg.exporters ?? {}) as K8sObject).some((id) => id.split('/')[0] === 'prometheus');
+            if (relays)
+              assert.equal(
+                collectors.length,
+                0,
+                `${overlay}: ${p.workload} re-serves the collectors' metrics and is annotated beside them`,
+              );
           }
         }
         // prometheus-operator objects name a real port of what they select.
         for (const sm of objs.filter((o) => o.kind === 'ServiceMonitor')) {
           const svcs = objs.filter((o) => o.kind === 'Service' && selects(sm.spec.selector.matchLabels, o.metadata.labels));
           assert.ok(svcs.length > 0, `${overlay}: ServiceMonitor ${sm.metadata.name} selects a Service`);
-          for (const e of sm.spec.endpoints as K8sObject[]) for (const s of svcs) assert.ok((s.spec.ports as K8sObject[]).some((p) => p.name === e.port), `${overlay}: Service ${s.metadata.name} has port ${e.port}`);
+          for (const e of sm.spec.endpoints as K8sObject[])
+            for (const s of svcs)
+              assert.ok(
+                (s.spec.ports as K8sObject[]).some((p) => p.name === e.port),
+                `${overlay}: Service ${s.metadata.name} has port ${e.port}`,
+              );
         }
         for (const pm of objs.filter((o) => o.kind === 'PodMonitor')) {
           const ps = pods(objs).filter((p) => selects(pm.spec.selector.matchLabels, p.meta.labels));
           assert.ok(ps.length > 0, `${overlay}: PodMonitor ${pm.metadata.name} selects a pod`);
           for (const e of pm.spec.podMetricsEndpoints as K8sObject[]) {
-            for (const p of ps) assert.ok(longRunningContainers(p.spec).some((c) => ((c.ports ?? []) as K8sObject[]).some((x) => x.name === e.port)), `${overlay}: ${p.workload} has port ${e.port}`);
+            for (const p of ps)
+              assert.ok(
+                longRunningContainers(p.spec).some((c) => ((c.ports ?? []) as K8sObject[]).some((x) => x.name === e.port)),
+                `${overlay}: ${p.workload} has port ${e.port}`,
+              );
           }
         }
       });
 
-      test('ipt-netflow is set up one way only, towards this overlay\'s collector', () => {
+      test("ipt-netflow is set up one way only, towards this overlay's collector", () => {
         const objs = render(overlay);
         const daemonSet = objs.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'netflow-node-setup');
         const deckhouse = objs.filter((o) => o.kind === 'NodeGroupConfiguration');
-        assert.ok(!!daemonSet !== (deckhouse.length > 0), `${overlay}: the node-setup DaemonSet or Deckhouse's NodeGroupConfigurations, exactly one`);
+        assert.ok(
+          !!daemonSet !== deckhouse.length > 0,
+          `${overlay}: the node-setup DaemonSet or Deckhouse's NodeGroupConfigurations, exactly one`,
+        );
         const destination = daemonSet
           ? containerEnv(daemonSet.spec.template.spec.containers[0], FIELDS).NETFLOW_DESTINATION
           : deckhouseDestination(deckhouse);
-        const svc = objs.find((o) => o.kind === 'Service' && o.metadata.name === 'netflow-k8s' && o.spec.clusterIP && o.spec.clusterIP !== 'None');
+        const svc = objs.find(
+          (o) => o.kind === 'Service' && o.metadata.name === 'netflow-k8s' && o.spec.clusterIP && o.spec.clusterIP !== 'None',
+        );
         const collectorDs = objs.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'netflow-k8s');
         if (collectorDs) {
           assert.equal(destination, `${FIELDS['status.hostIP']}:2055`, `${overlay}: each node sends to its own collector`);
@@ -275,7 +337,7 @@ describe('deploy: cross-references between the docs, the dashboards and every ov
     });
   }
 
-  test('the ClusterIP is set in one place: changing it in service.yaml moves every overlay\'s destination', () => {
+  test("the ClusterIP is set in one place: changing it in service.yaml moves every overlay's destination", () => {
     const dir = mkdtempSync(join(tmpdir(), 'nfk-deploy-'));
     try {
       cpSync(DEPLOY, join(dir, 'deploy'), { recursive: true });
@@ -289,7 +351,9 @@ describe('deploy: cross-references between the docs, the dashboards and every ov
         const objs = kustomize(KUBECTL!, join(dir, 'deploy', 'overlays', overlay));
         if (!objs.some((o) => o.kind === 'Deployment' && o.metadata.name === 'netflow-k8s')) continue;
         const ds = objs.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'netflow-node-setup');
-        const destination = ds ? containerEnv(ds.spec.template.spec.containers[0], FIELDS).NETFLOW_DESTINATION : deckhouseDestination(objs.filter((o) => o.kind === 'NodeGroupConfiguration'));
+        const destination = ds
+          ? containerEnv(ds.spec.template.spec.containers[0], FIELDS).NETFLOW_DESTINATION
+          : deckhouseDestination(objs.filter((o) => o.kind === 'NodeGroupConfiguration'));
         assert.equal(destination, '10.100.7.9:2055', `${overlay} follows the Service`);
         checked++;
       }

@@ -13,9 +13,13 @@ import { parseRunConfig } from '../../src/config/run-options.ts';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const KUBECTL = findKubectl();
 
-test('the dnstap overlay: collector listens on 6000, its Service carries it, CoreDNS streams full messages to it', { skip: !KUBECTL && 'kubectl is not installed' }, () => {
+test('the dnstap overlay: collector listens on 6000, its Service carries it, CoreDNS streams full messages to it', {
+  skip: !KUBECTL && 'kubectl is not installed',
+}, () => {
   const objs = kustomize(KUBECTL!, join(ROOT, 'deploy/overlays/deployment-dnstap'));
-  const svc = objs.find((o) => o.kind === 'Service' && o.metadata?.name === 'netflow-k8s') as K8sObject & { spec: { clusterIP: string; ports: { name: string; port: number; protocol: string; targetPort: string }[] } };
+  const svc = objs.find((o) => o.kind === 'Service' && o.metadata?.name === 'netflow-k8s') as K8sObject & {
+    spec: { clusterIP: string; ports: { name: string; port: number; protocol: string; targetPort: string }[] };
+  };
   const port = svc.spec.ports.find((p) => p.name === 'dnstap');
   assert.deepEqual(port && [port.port, port.protocol, port.targetPort], [6000, 'TCP', 'dnstap']);
   const dep = objs.find((o) => o.kind === 'Deployment' && o.metadata?.name === 'netflow-k8s')!;

@@ -12,12 +12,44 @@ import { prometheusAvailable, startPrometheus } from '../support/prometheus.ts';
 import { startDemoProcess } from '../e2e/demo-process.ts';
 
 const DIR = new URL('../../deploy/grafana/', import.meta.url).pathname;
-const FILES = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const FILES = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
-interface Target { refId: string; expr?: string; datasource?: { type?: string; uid?: string }; format?: string; instant?: boolean; url?: string; root_selector?: string; url_options?: { params?: { key: string; value: string }[] } }
-interface Panel { id: number; type: string; title: string; gridPos: { x: number; y: number; w: number; h: number }; datasource?: { type?: string; uid?: string }; targets?: Target[]; panels?: Panel[] }
-interface Variable { name: string; type: string; query?: unknown; definition?: string; allValue?: string }
-interface Dashboard { uid: string; title: string; schemaVersion: number; panels: Panel[]; templating: { list: Variable[] }; time: { from: string; to: string } }
+interface Target {
+  refId: string;
+  expr?: string;
+  datasource?: { type?: string; uid?: string };
+  format?: string;
+  instant?: boolean;
+  url?: string;
+  root_selector?: string;
+  url_options?: { params?: { key: string; value: string }[] };
+}
+interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  gridPos: { x: number; y: number; w: number; h: number };
+  datasource?: { type?: string; uid?: string };
+  targets?: Target[];
+  panels?: Panel[];
+}
+interface Variable {
+  name: string;
+  type: string;
+  query?: unknown;
+  definition?: string;
+  allValue?: string;
+}
+interface Dashboard {
+  uid: string;
+  title: string;
+  schemaVersion: number;
+  panels: Panel[];
+  templating: { list: Variable[] };
+  time: { from: string; to: string };
+}
 
 const load = (f: string): Dashboard => JSON.parse(readFileSync(join(DIR, f), 'utf8')) as Dashboard;
 const panelsOf = (d: Dashboard): Panel[] => d.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
@@ -26,7 +58,13 @@ const varQuery = (v: Variable): string | undefined =>
   typeof v.query === 'string' ? v.query : v.query && typeof v.query === 'object' ? (v.query as { query?: string }).query : undefined;
 
 test('dashboards: the expected files, valid JSON, sane structure', () => {
-  assert.deepEqual(FILES, ['netflow-k8s-health.json', 'netflow-nodegraph-api.json', 'netflow-nodegraph.json', 'netflow-seed.json', 'netflow-traffic-cost.json']);
+  assert.deepEqual(FILES, [
+    'netflow-k8s-health.json',
+    'netflow-nodegraph-api.json',
+    'netflow-nodegraph.json',
+    'netflow-seed.json',
+    'netflow-traffic-cost.json',
+  ]);
   const uids = new Set<string>();
   for (const f of FILES) {
     const d = load(f);
@@ -76,9 +114,15 @@ test('seed dashboard: the dstnamespace variable queries dstnamespace (the seed q
   assert.match(varQuery(v('srcnamespace'))!, /^label_values\(netflow_connection_\w+, srcnamespace\)$/);
   // And the panels filter destination by the destination variable.
   const exprs = panelsOf(d).flatMap((p) => (p.targets ?? []).map((t) => t.expr ?? ''));
-  assert.ok(exprs.every((e) => e.includes('dstnamespace=~"$dstnamespace"')), 'every panel honours $dstnamespace');
-  const titles = panelsOf(d).map((p) => p.title).join('\n');
-  for (const w of ['Request flow rate', 'Response flow rate', 'Request bandwidth', 'Response bandwidth']) assert.match(titles, new RegExp(w));
+  assert.ok(
+    exprs.every((e) => e.includes('dstnamespace=~"$dstnamespace"')),
+    'every panel honours $dstnamespace',
+  );
+  const titles = panelsOf(d)
+    .map((p) => p.title)
+    .join('\n');
+  for (const w of ['Request flow rate', 'Response flow rate', 'Request bandwidth', 'Response bandwidth'])
+    assert.match(titles, new RegExp(w));
   assert.match(titles, /namespace/);
   assert.match(titles, /host/);
 });
@@ -88,7 +132,13 @@ test('node graph dashboards: no plugin from Prometheus; the Infinity one reads o
   const ng = panelsOf(d).find((p) => p.type === 'nodegraph')!;
   assert.ok(ng, 'a Node Graph panel');
   assert.equal(ng.datasource?.type, 'prometheus');
-  assert.deepEqual(ng.targets!.map((t) => [t.refId, t.format, t.instant]), [['nodes', 'table', true], ['edges', 'table', true]]);
+  assert.deepEqual(
+    ng.targets!.map((t) => [t.refId, t.format, t.instant]),
+    [
+      ['nodes', 'table', true],
+      ['edges', 'table', true],
+    ],
+  );
 
   const api = load('netflow-nodegraph-api.json');
   const p = panelsOf(api).find((x) => x.type === 'nodegraph')!;
@@ -98,7 +148,10 @@ test('node graph dashboards: no plugin from Prometheus; the Infinity one reads o
   assert.equal((byRoot.edges as unknown as { format: string }).format, 'node-graph-edges');
   for (const t of p.targets!) {
     assert.match(t.url!, /\/api\/graph\/data$/);
-    assert.deepEqual(t.url_options!.params!.map((x) => x.key), ['from', 'to', 'srcnamespace', 'dstnamespace']);
+    assert.deepEqual(
+      t.url_options!.params!.map((x) => x.key),
+      ['from', 'to', 'srcnamespace', 'dstnamespace'],
+    );
   }
 });
 
@@ -118,12 +171,18 @@ function variableExpr(q: string): string {
   return `count by (${m[2]}) (${m[1]})`;
 }
 
-test('every PromQL expression parses and finds the demo collector\'s series in a real Prometheus', { skip: !prometheusAvailable() && 'prometheus not installed' }, async (t) => {
+test("every PromQL expression parses and finds the demo collector's series in a real Prometheus", {
+  skip: !prometheusAvailable() && 'prometheus not installed',
+}, async (t) => {
   const demo = await startDemoProcess(['--speed', '2']);
   t.after(() => demo.stop());
   const prom = await startPrometheus({ targets: [`127.0.0.1:${demo.port}`] });
   t.after(() => prom.stop());
-  await prom.waitFor('sum(rate(netflow_connection_bytes[1m])) > 0 and sum(rate(netflow_k8s_datagrams_total[1m])) > 0', (s) => s.length > 0, 60_000);
+  await prom.waitFor(
+    'sum(rate(netflow_connection_bytes[1m])) > 0 and sum(rate(netflow_k8s_datagrams_total[1m])) > 0',
+    (s) => s.length > 0,
+    60_000,
+  );
 
   let checked = 0;
   for (const f of FILES) {
@@ -133,7 +192,8 @@ test('every PromQL expression parses and finds the demo collector\'s series in a
       if (v.type === 'query') exprs.push({ where: `${f} variable ${v.name}`, expr: substitute(variableExpr(varQuery(v)!)) });
     }
     for (const p of panelsOf(d)) {
-      for (const tg of p.targets ?? []) if (isProm(tg, p) && tg.expr) exprs.push({ where: `${f} "${p.title}" ${tg.refId}`, expr: substitute(tg.expr) });
+      for (const tg of p.targets ?? [])
+        if (isProm(tg, p) && tg.expr) exprs.push({ where: `${f} "${p.title}" ${tg.refId}`, expr: substitute(tg.expr) });
     }
     for (const { where, expr } of exprs) {
       let result;
@@ -172,10 +232,17 @@ test('traffic cost dashboard: top workloads by cross-zone and internet cost, zon
   const d = load('netflow-traffic-cost.json');
   assert.match(d.title, /Traffic cost/);
   const byTitle = Object.fromEntries(panelsOf(d).map((p) => [p.title, p]));
-  assert.match(byTitle['Top workloads by cross-zone cost (last 24 h)'].targets![0].expr!, /topk\(10, sum by \(namespace, app\) \(increase\(netflow_workload_traffic_cost_total\{class="cross-zone"/);
+  assert.match(
+    byTitle['Top workloads by cross-zone cost (last 24 h)'].targets![0].expr!,
+    /topk\(10, sum by \(namespace, app\) \(increase\(netflow_workload_traffic_cost_total\{class="cross-zone"/,
+  );
   assert.match(byTitle['Top workloads by internet egress cost (last 24 h)'].targets![0].expr!, /class="internet"/);
   for (const t of ['Zone to zone: bytes/s', 'Zone to zone: cross-zone and cross-region GiB (last 24 h)']) {
     assert.match(byTitle[t].targets![0].expr!, /sum by \(src_zone, dst_zone\)/, t);
-    assert.deepEqual((byTitle[t] as unknown as { transformations: { id: string }[] }).transformations.map((x) => x.id), ['groupingToMatrix'], t);
+    assert.deepEqual(
+      (byTitle[t] as unknown as { transformations: { id: string }[] }).transformations.map((x) => x.id),
+      ['groupingToMatrix'],
+      t,
+    );
   }
 });

@@ -10,7 +10,18 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -67,9 +78,18 @@ describe('image: the Dockerfile', () => {
     const ci = runtimeRuns.find((r) => r.includes('npm ci'));
     assert.ok(ci?.includes('--omit=dev') && ci.includes('--ignore-scripts'), `runtime npm ci: ${ci}`);
     const buildRuns = INS.filter((i) => i.stage === 0 && i.op === 'RUN').map((i) => i.args);
-    assert.ok(buildRuns.some((r) => r.includes('npm run build')), 'the build stage compiles');
-    assert.ok(INS.some((i) => i.stage === runtimeStage && i.op === 'COPY' && /--from=build \/src\/dist \.\/dist/.test(i.args)), 'dist/ from the build stage');
-    assert.ok(!INS.some((i) => i.stage === runtimeStage && i.op === 'COPY' && /\bsrc\b/.test(i.args) && !i.args.includes('--from')), 'no sources in the runtime stage');
+    assert.ok(
+      buildRuns.some((r) => r.includes('npm run build')),
+      'the build stage compiles',
+    );
+    assert.ok(
+      INS.some((i) => i.stage === runtimeStage && i.op === 'COPY' && /--from=build \/src\/dist \.\/dist/.test(i.args)),
+      'dist/ from the build stage',
+    );
+    assert.ok(
+      !INS.some((i) => i.stage === runtimeStage && i.op === 'COPY' && /\bsrc\b/.test(i.args) && !i.args.includes('--from')),
+      'no sources in the runtime stage',
+    );
   });
 
   test('non-root, ports, labels, entry point, a volume for the templates file', () => {
@@ -78,8 +98,12 @@ describe('image: the Dockerfile', () => {
     assert.match(user, /^[1-9]\d*(:[1-9]\d*)?$/, `numeric non-root USER (for runAsNonRoot): ${user}`);
     const exposed = rt.filter((i) => i.op === 'EXPOSE').flatMap((i) => i.args.split(/\s+/));
     assert.ok(exposed.includes('2055/udp') && exposed.includes('8080/tcp'), `EXPOSE ${exposed.join(' ')}`);
-    const labels = rt.filter((i) => i.op === 'LABEL').map((i) => i.args).join(' ');
-    for (const l of ['title', 'description', 'licenses', 'version', 'revision']) assert.ok(labels.includes(`org.opencontainers.image.${l}=`), `OCI label ${l}`);
+    const labels = rt
+      .filter((i) => i.op === 'LABEL')
+      .map((i) => i.args)
+      .join(' ');
+    for (const l of ['title', 'description', 'licenses', 'version', 'revision'])
+      assert.ok(labels.includes(`org.opencontainers.image.${l}=`), `OCI label ${l}`);
     const entry = rt.find((i) => i.op === 'ENTRYPOINT');
     // The V8 flag bounds the main thread's young generation (issue 15: peak RSS 405-545 MiB without, 264-419 with).
     assert.deepEqual(JSON.parse(entry!.args), ['node', '--max-semi-space-size=2', '/app/bin/netflow-k8s.js']);
@@ -105,8 +129,12 @@ describe('image: the Dockerfile', () => {
       }
     }
     // Its copy holds only what the build context lets in (.dockerignore allow-list).
-    const allowed = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').filter((l) => l.startsWith('!')).map((l) => l.slice(1).replace(/\/\*\*$/, ''));
-    for (const m of SCRIPT.matchAll(/"\$ROOT\/([^"]+)"/g)) assert.ok(allowed.includes(m[1]), `${m[1]} is in the build context (.dockerignore)`);
+    const allowed = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('!'))
+      .map((l) => l.slice(1).replace(/\/\*\*$/, ''));
+    for (const m of SCRIPT.matchAll(/"\$ROOT\/([^"]+)"/g))
+      assert.ok(allowed.includes(m[1]), `${m[1]} is in the build context (.dockerignore)`);
   });
 });
 
@@ -116,7 +144,12 @@ const INVENTORY = {
   apiVersion: 'v1',
   kind: 'List',
   items: [
-    { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a', uid: 'n-a' }, status: { addresses: [{ type: 'InternalIP', address: '10.0.0.1' }] } },
+    {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'node-a', uid: 'n-a' },
+      status: { addresses: [{ type: 'InternalIP', address: '10.0.0.1' }] },
+    },
     ...[
       ['web-7d4b9c-aaaaa', 'web', '10.244.1.10', 'p-1'],
       ['db-0', 'db', '10.244.1.20', 'p-2'],
@@ -168,11 +201,19 @@ describe('image: built by scripts/image-build.sh and run from its runtime direct
   let out = '';
   let runtime = '';
 
-  before(() => {
-    out = mkdtempSync(join(tmpdir(), 'netflow-k8s-image-test-'));
-    const printed = execFileSync('bash', [SCRIPT_PATH, out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 280_000, maxBuffer: 64 << 20 });
-    runtime = printed.trim().split('\n').at(-1)!;
-  }, { timeout: 300_000 });
+  before(
+    () => {
+      out = mkdtempSync(join(tmpdir(), 'netflow-k8s-image-test-'));
+      const printed = execFileSync('bash', [SCRIPT_PATH, out], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 280_000,
+        maxBuffer: 64 << 20,
+      });
+      runtime = printed.trim().split('\n').at(-1)!;
+    },
+    { timeout: 300_000 },
+  );
 
   after(() => {
     if (out) rmSync(out, { recursive: true, force: true });
@@ -180,16 +221,22 @@ describe('image: built by scripts/image-build.sh and run from its runtime direct
 
   test('production dependencies only, compiled JavaScript, no sources, no type declarations', () => {
     assert.equal(runtime, join(out, 'runtime'));
-    const pkg = JSON.parse(readFileSync(join(runtime, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(join(runtime, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
     for (const dev of Object.keys(pkg.devDependencies)) {
       if (pkg.dependencies[dev]) continue;
       // A dev dependency may still arrive as some production package's dependency, but not these tools.
-      if (['typescript', 'fast-check', 'playwright-core', 'kubernetes-models'].includes(dev)) assert.ok(!existsSync(join(runtime, 'node_modules', dev)), `${dev} is not installed`);
+      if (['typescript', 'fast-check', 'playwright-core', 'kubernetes-models'].includes(dev))
+        assert.ok(!existsSync(join(runtime, 'node_modules', dev)), `${dev} is not installed`);
     }
-    for (const dep of Object.keys(pkg.dependencies)) assert.ok(existsSync(join(runtime, 'node_modules', dep, 'package.json')), `${dep} is installed`);
+    for (const dep of Object.keys(pkg.dependencies))
+      assert.ok(existsSync(join(runtime, 'node_modules', dep, 'package.json')), `${dep} is installed`);
     assert.ok(existsSync(join(runtime, 'dist', 'cli', 'main.js')));
     // The native UDP receiver, built in the build stage, where dist/ looks for it.
-    if (process.platform === 'linux') assert.ok(existsSync(join(runtime, 'native', 'build', 'Release', 'udp_recv.node')), 'native/build/Release/udp_recv.node');
+    if (process.platform === 'linux')
+      assert.ok(existsSync(join(runtime, 'native', 'build', 'Release', 'udp_recv.node')), 'native/build/Release/udp_recv.node');
     assert.ok(!existsSync(join(runtime, 'native', 'udp_recv.c')), 'no C sources');
     assert.ok(!existsSync(join(runtime, 'src')), 'no TypeScript sources');
     assert.ok(!existsSync(join(runtime, 'node_modules', '.bin', 'tsc')));
@@ -208,7 +255,8 @@ describe('image: built by scripts/image-build.sh and run from its runtime direct
     const version = execFileSync(process.execPath, ['bin/netflow-k8s.js', '--version'], { cwd: runtime, encoding: 'utf8' });
     assert.match(version, /^netflow-k8s \d+\.\d+\.\d+/);
     const help = execFileSync(process.execPath, ['bin/netflow-k8s.js', 'run', '--help'], { cwd: runtime, encoding: 'utf8' });
-    for (const flag of ['--listen', '--http', '--templates-file', '--otlp-endpoint']) assert.ok(help.includes(flag), `run --help lists ${flag}`);
+    for (const flag of ['--listen', '--http', '--templates-file', '--otlp-endpoint'])
+      assert.ok(help.includes(flag), `run --help lists ${flag}`);
   });
 
   test('runs unprivileged, writes only its state volume, serves health, counts a flow, stops on SIGTERM', async (t) => {
@@ -228,14 +276,23 @@ describe('image: built by scripts/image-build.sh and run from its runtime direct
       chownSync(state, uid!, gid!);
     }
     const marker = Date.now();
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: '/nonexistent', NODE_ENV: 'production', NETFLOW_K8S_TEMPLATES_FILE: join(state, 'templates.json') };
-    const child = spawn(process.execPath, ['bin/netflow-k8s.js', 'run', '--inventory', inventory, '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--log-level', 'info'], {
-      cwd: runtime,
-      env,
-      uid,
-      gid,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: '/nonexistent',
+      NODE_ENV: 'production',
+      NETFLOW_K8S_TEMPLATES_FILE: join(state, 'templates.json'),
+    };
+    const child = spawn(
+      process.execPath,
+      ['bin/netflow-k8s.js', 'run', '--inventory', inventory, '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--log-level', 'info'],
+      {
+        cwd: runtime,
+        env,
+        uid,
+        gid,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -244,18 +301,22 @@ describe('image: built by scripts/image-build.sh and run from its runtime direct
     t.after(() => {
       if (child.exitCode === null) child.kill('SIGKILL');
     });
-    const listening = await pollUntil(async () => {
-      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${stderr}\n${stdout}`);
-      for (const line of stdout.split('\n')) {
-        try {
-          const l = JSON.parse(line) as { msg?: string; udp?: { port: number }; http?: { port: number } };
-          if (l.msg === 'listening') return l;
-        } catch {
-          // not a JSON log line
+    const listening = await pollUntil(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${stderr}\n${stdout}`);
+        for (const line of stdout.split('\n')) {
+          try {
+            const l = JSON.parse(line) as { msg?: string; udp?: { port: number }; http?: { port: number } };
+            if (l.msg === 'listening') return l;
+          } catch {
+            // not a JSON log line
+          }
         }
-      }
-      return undefined;
-    }, 30_000, 100).catch((err: unknown) => {
+        return undefined;
+      },
+      30_000,
+      100,
+    ).catch((err: unknown) => {
       throw new Error(`${String(err)}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
     });
     const base = `http://127.0.0.1:${listening.http!.port}`;
@@ -266,11 +327,19 @@ describe('image: built by scripts/image-build.sh and run from its runtime direct
 
     const sock = createSocket('udp4');
     t.after(() => sock.close());
-    await new Promise<void>((resolve, reject) => sock.send(v5Datagram(10, 1000), listening.udp!.port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
-    const sample = await pollUntil(async () => {
-      const text = await (await fetch(`${base}/metrics`)).text();
-      return parsePromText(text).find((s) => s.name === 'netflow_connection_bytes' && s.labels.srchost === 'web' && s.labels.dsthost === 'db');
-    }, 30_000, 200);
+    await new Promise<void>((resolve, reject) =>
+      sock.send(v5Datagram(10, 1000), listening.udp!.port, '127.0.0.1', (err) => (err ? reject(err) : resolve())),
+    );
+    const sample = await pollUntil(
+      async () => {
+        const text = await (await fetch(`${base}/metrics`)).text();
+        return parsePromText(text).find(
+          (s) => s.name === 'netflow_connection_bytes' && s.labels.srchost === 'web' && s.labels.dsthost === 'db',
+        );
+      },
+      30_000,
+      200,
+    );
     assert.equal(sample.value, 1000);
     assert.deepEqual([sample.labels.srcnamespace, sample.labels.dstnamespace], ['shop', 'shop']);
 
@@ -280,7 +349,13 @@ describe('image: built by scripts/image-build.sh and run from its runtime direct
     for (const s of parsePromText(exposition)) families.add(s.name);
     const documented = new Set(readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8').match(/netflow_k8s_[a-z0-9_]+/g));
     // OTLP's own counters exist only while OTLP is on.
-    const missing = [...documented].filter((n) => !families.has(n) && !families.has(n.replace(/_total$/, '')) && !n.startsWith('netflow_k8s_otlp_') && !n.startsWith('netflow_k8s_dns'));
+    const missing = [...documented].filter(
+      (n) =>
+        !families.has(n) &&
+        !families.has(n.replace(/_total$/, '')) &&
+        !n.startsWith('netflow_k8s_otlp_') &&
+        !n.startsWith('netflow_k8s_dns'),
+    );
     assert.deepEqual(missing, [], 'self-metrics named in docs/operations.md exist');
 
     child.kill('SIGTERM');

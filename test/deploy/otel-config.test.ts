@@ -25,7 +25,9 @@ interface Fixture {
   modules: Record<Kind, string[]>;
   types: Record<Kind, { type: string; module: string; metadata: { repository: string; path: string; commit: string } }[]>;
 }
-const FIXTURE = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'otelcol-contrib-components.json'), 'utf8')) as Fixture;
+const FIXTURE = JSON.parse(
+  readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'otelcol-contrib-components.json'), 'utf8'),
+) as Fixture;
 
 // Collector configs are free-form YAML maps.
 type Config = Record<string, any>;
@@ -57,24 +59,29 @@ export function checkComponents(cfg: Config): string[] {
         used.get(isConnector ? 'connectors' : kind)!.add(id);
       }
     }
-    if (((p.receivers ?? []) as string[]).length === 0 || ((p.exporters ?? []) as string[]).length === 0) problems.push(`pipeline ${name}: needs receivers and exporters`);
+    if (((p.receivers ?? []) as string[]).length === 0 || ((p.exporters ?? []) as string[]).length === 0)
+      problems.push(`pipeline ${name}: needs receivers and exporters`);
   }
   for (const id of (cfg.service?.extensions ?? []) as string[]) {
     if (!defined.get('extensions')!.has(id)) problems.push(`service.extensions: ${id} is not defined`);
     used.get('extensions')!.add(id);
   }
-  for (const kind of KINDS) for (const id of defined.get(kind)!) if (!used.get(kind)!.has(id)) problems.push(`${kind}.${id} is defined but not used`);
+  for (const kind of KINDS)
+    for (const id of defined.get(kind)!) if (!used.get(kind)!.has(id)) problems.push(`${kind}.${id} is defined but not used`);
   return problems;
 }
 
 /** Environment variables a config reads: name → has a default. */
 export function envRefs(text: string): Map<string, boolean> {
   const refs = new Map<string, boolean>();
-  for (const m of text.matchAll(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}/g)) refs.set(m[1], (refs.get(m[1]) ?? false) || m[2] !== undefined);
+  for (const m of text.matchAll(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}/g))
+    refs.set(m[1], (refs.get(m[1]) ?? false) || m[2] !== undefined);
   return refs;
 }
 
-const configs = readdirSync(OTEL).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort();
+const configs = readdirSync(OTEL)
+  .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+  .sort();
 
 function load(file: string): { text: string; cfg: Config } {
   const text = readFileSync(join(OTEL, file), 'utf8');
@@ -88,7 +95,12 @@ function manifestEnv(file: string, container: string): { env: Set<string>; image
     const o = doc.toJS() as Config;
     const spec = o?.spec?.template?.spec;
     for (const c of [...((spec?.containers ?? []) as Config[]), ...((spec?.initContainers ?? []) as Config[])]) {
-      if (c.name === container && c.image) return { env: new Set(((c.env ?? []) as Config[]).map((e) => String(e.name))), image: String(c.image), args: (c.args ?? []) as string[] };
+      if (c.name === container && c.image)
+        return {
+          env: new Set(((c.env ?? []) as Config[]).map((e) => String(e.name))),
+          image: String(c.image),
+          args: (c.args ?? []) as string[],
+        };
     }
   }
   throw new Error(`${file}: no container ${container} with an image`);
@@ -108,21 +120,42 @@ describe('otel: Collector configurations', () => {
   });
 
   test('the checker rejects what it must', () => {
-    const good = { receivers: { otlp: {} }, exporters: { debug: {} }, service: { pipelines: { metrics: { receivers: ['otlp'], exporters: ['debug'] } } } };
+    const good = {
+      receivers: { otlp: {} },
+      exporters: { debug: {} },
+      service: { pipelines: { metrics: { receivers: ['otlp'], exporters: ['debug'] } } },
+    };
     assert.deepEqual(checkComponents(good), []);
     // A module name is not a type: the memory limiter's type is memory_limiter.
     const bad = {
       ...good,
       processors: { memorylimiter: {}, 'batch/x': {} },
       extensions: { health_check: {} },
-      service: { pipelines: { metrics: { receivers: ['otlp'], processors: ['memorylimiter', 'batch'], exporters: ['debug', 'otlp/missing'] } } },
+      service: {
+        pipelines: { metrics: { receivers: ['otlp'], processors: ['memorylimiter', 'batch'], exporters: ['debug', 'otlp/missing'] } },
+      },
     };
     const problems = checkComponents(bad);
-    assert.ok(problems.some((p) => p.includes('"memorylimiter" is not a known')), problems.join('\n'));
-    assert.ok(problems.some((p) => p.includes('processor batch is not defined')), problems.join('\n'));
-    assert.ok(problems.some((p) => p.includes('exporter otlp/missing is not defined')), problems.join('\n'));
-    assert.ok(problems.some((p) => p.includes('extensions.health_check is defined but not used')), problems.join('\n'));
-    assert.ok(problems.some((p) => p.includes('processors.batch/x is defined but not used')), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.includes('"memorylimiter" is not a known')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p.includes('processor batch is not defined')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p.includes('exporter otlp/missing is not defined')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p.includes('extensions.health_check is defined but not used')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p.includes('processors.batch/x is defined but not used')),
+      problems.join('\n'),
+    );
   });
 
   test('there are a sidecar, a remote-write sidecar and a gateway config', () => {
@@ -140,7 +173,7 @@ describe('otel: Collector configurations', () => {
       assert.ok((metrics.processors as string[]).includes('batch'), 'batched');
       assert.equal(cfg.processors.memory_limiter.check_interval, '1s');
       assert.ok(cfg.processors.batch.send_batch_max_size >= cfg.processors.batch.send_batch_size, 'batch max >= batch size');
-      assert.ok(cfg.receivers.otlp.protocols.grpc.max_recv_msg_size_mib > 4, 'accepts requests over gRPC\'s 4 MiB default');
+      assert.ok(cfg.receivers.otlp.protocols.grpc.max_recv_msg_size_mib > 4, "accepts requests over gRPC's 4 MiB default");
       assert.ok(cfg.extensions.health_check.endpoint, 'health_check for probes');
     });
   }
@@ -156,7 +189,8 @@ describe('otel: Collector configurations', () => {
       const sent = Object.keys(buildResource({ env: {} }).attributes);
       assert.ok(sent.includes('service.instance.id'), 'the collector names its instance itself');
       for (const a of cfg.processors.resource.attributes as Config[]) {
-        if (a.action === 'insert') assert.ok(!sent.includes(a.key), `${file}: insert of ${a.key}, which the collector always sends, does nothing`);
+        if (a.action === 'insert')
+          assert.ok(!sent.includes(a.key), `${file}: insert of ${a.key}, which the collector always sends, does nothing`);
       }
       const instance = (cfg.processors.resource.attributes as Config[]).find((a) => a.key === 'service.instance.id')!;
       assert.deepEqual([instance.action, instance.value], ['upsert', '${env:K8S_NODE_NAME}'], `${file}: the node names the instance`);
@@ -174,7 +208,11 @@ describe('otel: Collector configurations', () => {
   test('every variable a config needs without a default is set where it runs; images match the fixture', () => {
     const sidecar = manifestEnv('deploy/components/otel-sidecar/sidecar.yaml', 'otelcol');
     const gateway = manifestEnv('deploy/otel-gateway/workload/deployment.yaml', 'otelcol');
-    const where: Record<string, { env: Set<string> }> = { 'collector.yaml': sidecar, 'collector-remote-write.yaml': sidecar, 'gateway.yaml': gateway };
+    const where: Record<string, { env: Set<string> }> = {
+      'collector.yaml': sidecar,
+      'collector-remote-write.yaml': sidecar,
+      'gateway.yaml': gateway,
+    };
     for (const file of configs) {
       for (const [name, hasDefault] of envRefs(load(file).text)) {
         // The remote-write sidecar is opt-in: whoever switches to it sets the store's URL.

@@ -17,16 +17,21 @@ import { findKubectl, kustomize, validateSchema, unknownFields, type K8sObject }
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const KUBECTL = findKubectl();
 
-test('otel/direct on the Deployment: OTLP/HTTP with gzip to the backend, the auth header from a Secret', { skip: !KUBECTL && 'kubectl is not installed' }, async (t) => {
+test('otel/direct on the Deployment: OTLP/HTTP with gzip to the backend, the auth header from a Secret', {
+  skip: !KUBECTL && 'kubectl is not installed',
+}, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'otel-direct-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   // kustomize takes no absolute paths; a relative one may climb out of the temp dir.
-  writeFileSync(join(dir, 'kustomization.yaml'), [
-    'apiVersion: kustomize.config.k8s.io/v1beta1',
-    'kind: Kustomization',
-    `resources: [${relative(dir, join(ROOT, 'deploy/overlays/deployment'))}]`,
-    `components: [${relative(dir, join(ROOT, 'otel/direct'))}]`,
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'kustomization.yaml'),
+    [
+      'apiVersion: kustomize.config.k8s.io/v1beta1',
+      'kind: Kustomization',
+      `resources: [${relative(dir, join(ROOT, 'deploy/overlays/deployment'))}]`,
+      `components: [${relative(dir, join(ROOT, 'otel/direct'))}]`,
+    ].join('\n'),
+  );
   const objs = kustomize(KUBECTL!, dir);
   const d = objs.find((o) => o.kind === 'Deployment' && o.metadata?.name === 'netflow-k8s');
   assert.ok(d);
@@ -37,7 +42,9 @@ test('otel/direct on the Deployment: OTLP/HTTP with gzip to the backend, the aut
   const env = c.env as K8sObject[];
   const headers = env.find((e) => e.name === 'OTEL_EXPORTER_OTLP_HEADERS');
   assert.deepEqual(headers?.valueFrom?.secretKeyRef, { name: 'netflow-k8s-otlp-auth', key: 'headers' });
-  const plain = Object.fromEntries(env.filter((e) => typeof e.value === 'string' && /^(OTEL_|NETFLOW_K8S_OTLP)/.test(e.name)).map((e) => [e.name, e.value]));
+  const plain = Object.fromEntries(
+    env.filter((e) => typeof e.value === 'string' && /^(OTEL_|NETFLOW_K8S_OTLP)/.test(e.name)).map((e) => [e.name, e.value]),
+  );
   const cfg = parseRunConfig([], { ...plain, OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer x' }).config!;
   assert.equal(cfg.otlpProtocol, 'http/protobuf');
   assert.equal(cfg.otlpEndpoint, 'https://otlp.example.com/v1/metrics');

@@ -33,7 +33,9 @@ for (const [overlay, kind, monitorKind, endpoints] of [
   ['deployment-prometheus-operator-tls', 'Deployment', 'ServiceMonitor', 'endpoints'],
   ['daemonset-prometheus-operator-tls', 'DaemonSet', 'PodMonitor', 'podMetricsEndpoints'],
 ] as const) {
-  test(`${overlay}: the collector serves HTTPS with its web config, the ${monitorKind} scrapes with the CA and credentials`, { skip: !KUBECTL && 'kubectl is not installed' }, () => {
+  test(`${overlay}: the collector serves HTTPS with its web config, the ${monitorKind} scrapes with the CA and credentials`, {
+    skip: !KUBECTL && 'kubectl is not installed',
+  }, () => {
     const objs = kustomize(KUBECTL!, join(ROOT, 'deploy/overlays', overlay));
     const { spec, c } = collector(objs, kind);
     const env = Object.fromEntries((c.env as K8sObject[]).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
@@ -43,7 +45,11 @@ for (const [overlay, kind, monitorKind, endpoints] of [
     assert.equal(secretOf('web-config'), 'netflow-k8s-web-config');
     assert.equal(secretOf('web-tls'), 'netflow-k8s-tls');
     // Only the variable under test: others hold $(VAR) references the kubelet expands.
-    assert.equal(parseRunConfig([], { NETFLOW_K8S_WEB_CONFIG_FILE: env.NETFLOW_K8S_WEB_CONFIG_FILE }).config?.webConfigFile, env.NETFLOW_K8S_WEB_CONFIG_FILE, 'the variable is a real option');
+    assert.equal(
+      parseRunConfig([], { NETFLOW_K8S_WEB_CONFIG_FILE: env.NETFLOW_K8S_WEB_CONFIG_FILE }).config?.webConfigFile,
+      env.NETFLOW_K8S_WEB_CONFIG_FILE,
+      'the variable is a real option',
+    );
     for (const p of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
       assert.equal(c[p].httpGet.scheme, 'HTTPS', p);
       assert.match(c[p].httpGet.path, /^\/(healthz|readyz)$/, `${p} asks a path that needs no credentials`);

@@ -12,9 +12,14 @@ test('A and AAAA answers of the question name, lower-cased, with their TTLs', ()
   ]);
   const a = parseDnsResponse(m)!;
   assert.equal(a.qname, 'api.stripe.com');
-  assert.deepEqual(a.addresses.map((x) => [x.family, x.family === 4 ? x.v4 : [...x.v6!].slice(0, 2), x.ttl]), [
-    [4, parseIPv4('198.51.100.1'), 300], [4, parseIPv4('198.51.100.2'), 120], [6, [0x20, 0x01], 60],
-  ]);
+  assert.deepEqual(
+    a.addresses.map((x) => [x.family, x.family === 4 ? x.v4 : [...x.v6!].slice(0, 2), x.ttl]),
+    [
+      [4, parseIPv4('198.51.100.1'), 300],
+      [4, parseIPv4('198.51.100.2'), 120],
+      [6, [0x20, 0x01], 60],
+    ],
+  );
 });
 
 test('a CNAME chain: the addresses at its end belong to the question, with the shortest TTL along it', () => {
@@ -28,7 +33,13 @@ test('a CNAME chain: the addresses at its end belong to the question, with the s
   ]);
   const a = parseDnsResponse(m)!;
   assert.equal(a.qname, 'www.shop.example');
-  assert.deepEqual(a.addresses.map((x) => [x.v4, x.ttl]), [[parseIPv4('203.0.113.5'), 20], [parseIPv4('203.0.113.6'), 60]]);
+  assert.deepEqual(
+    a.addresses.map((x) => [x.v4, x.ttl]),
+    [
+      [parseIPv4('203.0.113.5'), 20],
+      [parseIPv4('203.0.113.6'), 60],
+    ],
+  );
 });
 
 test('compression pointers are followed; loops and out-of-range pointers are malformed', () => {
@@ -63,11 +74,22 @@ test('fuzzed and truncated messages: a result or DnsMessageError, nothing else',
     { name: 'e.cdn.example', type: 'A', ttl: 20, data: '203.0.113.5' },
   ]);
   for (let n = 0; n < good.length; n++) {
-    try { parseDnsResponse(good.subarray(0, n)); } catch (e) { assert.ok(e instanceof DnsMessageError); }
+    try {
+      parseDnsResponse(good.subarray(0, n));
+    } catch (e) {
+      assert.ok(e instanceof DnsMessageError);
+    }
   }
-  fc.assert(fc.property(fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), (flips) => {
-    const m = good.slice();
-    for (const [i, v] of flips) m[i] = v;
-    try { parseDnsResponse(m); } catch (e) { assert.ok(e instanceof DnsMessageError, String(e)); }
-  }), { numRuns: 3000 });
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), (flips) => {
+      const m = good.slice();
+      for (const [i, v] of flips) m[i] = v;
+      try {
+        parseDnsResponse(m);
+      } catch (e) {
+        assert.ok(e instanceof DnsMessageError, String(e));
+      }
+    }),
+    { numRuns: 3000 },
+  );
 });

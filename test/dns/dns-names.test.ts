@@ -14,7 +14,12 @@ const learn = (names: DnsNames, addr: string, name: string, atMs: number, ttl: n
   names.learn([4, ip(addr), null, client === '' ? NO_CLIENT : clientKey4(ip(client)), name, atMs, ttl] satisfies LearnOp);
 
 function index(names: DnsNames, more: { networks?: string; dnsOverNetworks?: boolean } = {}): IdentityIndex {
-  const idx = new IdentityIndex({ dnsNames: names, networks: more.networks === undefined ? undefined : networksFromOption(more.networks), dnsOverNetworks: more.dnsOverNetworks, now: () => T0 });
+  const idx = new IdentityIndex({
+    dnsNames: names,
+    networks: more.networks === undefined ? undefined : networksFromOption(more.networks),
+    dnsOverNetworks: more.dnsOverNetworks,
+    now: () => T0,
+  });
   idx.upsertPod(pod({ uid: 'web', ips: ['10.244.1.10'], appLabel: 'web' }));
   idx.upsertPod(pod({ uid: 'batch', ips: ['10.244.1.11'], appLabel: 'batch' }));
   return idx;
@@ -38,7 +43,7 @@ test('an answer names its address from the answer until TTL + grace; a late flow
   assert.equal(idx.resolveSrc(flow('198.51.100.10', 443, '10.244.1.10', 40000, T0 + 1000)).name, 'api.stripe.com');
 });
 
-test('two clients got different names for one address: each flow gets its own client\'s, others the latest', () => {
+test("two clients got different names for one address: each flow gets its own client's, others the latest", () => {
   const names = new DnsNames();
   const idx = index(names);
   learn(names, '203.0.113.7', 'a.shop.example', T0, 300, '10.244.1.10');
@@ -101,7 +106,9 @@ test('with the address memo on: a name learnt after an address was remembered as
   const idx = index(names);
   const table = new DeltaTable({ level: 'app', maxRows: 1000 });
   const pipe = new RecordPipeline(idx, table, 'off');
-  const send = (n: number, endMs: number) => { for (let i = 0; i < n; i++) pipe.sink(flow('10.244.1.10', 40000 + i, '198.51.100.10', 443, endMs)); };
+  const send = (n: number, endMs: number) => {
+    for (let i = 0; i < n; i++) pipe.sink(flow('10.244.1.10', 40000 + i, '198.51.100.10', 443, endMs));
+  };
   send(5, T0 + 1000);
   learn(names, '198.51.100.10', 'api.stripe.com', T0, 300);
   send(7, T0 + 2000);
@@ -132,11 +139,17 @@ test('OTLP: an external server named by DNS carries server.address; a named netw
   s.add(stripe, web, 'src-server', rec(900, 2), T0);
   s.add(web, office, 'src-client', rec(100, 1), T0);
   const attrs = s.pairs.map((p) => pairAttributes(s, p));
-  assert.deepEqual(attrs.map((a) => a['server.address']), ['api.stripe.com', 'api.stripe.com', undefined]);
-  assert.deepEqual(attrs.map((a) => a['k8s.dst.name']), ['api.stripe.com', 'web', 'office']);
+  assert.deepEqual(
+    attrs.map((a) => a['server.address']),
+    ['api.stripe.com', 'api.stripe.com', undefined],
+  );
+  assert.deepEqual(
+    attrs.map((a) => a['k8s.dst.name']),
+    ['api.stripe.com', 'web', 'office'],
+  );
 });
 
-test('IPv6: AAAA answers name v6 ends, with the v6 client\'s own name preferred', async () => {
+test("IPv6: AAAA answers name v6 ends, with the v6 client's own name preferred", async () => {
   const { parseIPv6 } = await import('../../src/identify/ip.ts');
   const { clientKey6 } = await import('../../src/dns/dns-names.ts');
   const names = new DnsNames();

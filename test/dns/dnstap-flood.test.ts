@@ -33,7 +33,16 @@ test('flooding past --dnstap-max-names: the cap holds and the heap stays flat', 
   const thread = new DnsNames({ maxAddresses: 2000 });
   const idx = new IdentityIndex({ dnsNames: thread });
   let learned = 0;
-  const r = new DnstapReceiver({ suffixes: new DnsSuffixes(), onLearn: (ops) => { for (const op of ops) { main.learn(op); thread.learn(op); } learned += ops.length; } });
+  const r = new DnstapReceiver({
+    suffixes: new DnsSuffixes(),
+    onLearn: (ops) => {
+      for (const op of ops) {
+        main.learn(op);
+        thread.learn(op);
+      }
+      learned += ops.length;
+    },
+  });
   t.after(() => r.close());
   const { port } = await r.listenTcp('127.0.0.1', 0);
   const sock = connect({ port, host: '127.0.0.1' });
@@ -45,7 +54,18 @@ test('flooding past --dnstap-max-names: the cap holds and the heap stays flat', 
     let chunk: Uint8Array[] = [];
     for (let i = 0; i < answers; i++, n++) {
       const q = `h${n}.flood.example`;
-      chunk.push(dataFrame(encodeDnstap({ type: 6, queryAddress: Uint8Array.of(10, 0, 0, n & 255), timeMs: Date.now(), responseMessage: buildDnsResponse(q, [{ name: q, type: 'A', ttl: 300, data: `100.${(n >>> 16) & 63}.${(n >>> 8) & 255}.${n & 255}` }]) })));
+      chunk.push(
+        dataFrame(
+          encodeDnstap({
+            type: 6,
+            queryAddress: Uint8Array.of(10, 0, 0, n & 255),
+            timeMs: Date.now(),
+            responseMessage: buildDnsResponse(q, [
+              { name: q, type: 'A', ttl: 300, data: `100.${(n >>> 16) & 63}.${(n >>> 8) & 255}.${n & 255}` },
+            ]),
+          }),
+        ),
+      );
       if (chunk.length === 500) {
         if (!sock.write(Buffer.concat(chunk))) await new Promise((res) => sock.once('drain', res));
         chunk = [];

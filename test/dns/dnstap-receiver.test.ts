@@ -8,7 +8,16 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { DnstapReceiver } from '../../src/dns/dnstap-receiver.ts';
 import { DnsSuffixes, dnsSuffixesFromOption, DnsSuffixError } from '../../src/dns/dns-suffixes.ts';
-import { CONTROL_ACCEPT, CONTROL_FINISH, CONTROL_READY, CONTROL_START, CONTROL_STOP, DNSTAP_CONTENT_TYPE, controlFrame, dataFrame } from '../../src/dns/frame-streams.ts';
+import {
+  CONTROL_ACCEPT,
+  CONTROL_FINISH,
+  CONTROL_READY,
+  CONTROL_START,
+  CONTROL_STOP,
+  DNSTAP_CONTENT_TYPE,
+  controlFrame,
+  dataFrame,
+} from '../../src/dns/frame-streams.ts';
 import { encodeDnstap } from '../../src/dns/dnstap-decode.ts';
 
 const CLIENT_QUERY = 5;
@@ -17,7 +26,14 @@ import type { LearnOp } from '../../src/dns/dns-names.ts';
 import { parseIPv4 } from '../../src/identify/ip.ts';
 
 function answerFrame(qname: string, addr: string, client = [10, 244, 1, 10], type = 6): Uint8Array {
-  return dataFrame(encodeDnstap({ type, queryAddress: Uint8Array.from(client), timeMs: Date.now(), responseMessage: buildDnsResponse(qname, [{ name: qname, type: 'A', ttl: 60, data: addr }]) }));
+  return dataFrame(
+    encodeDnstap({
+      type,
+      queryAddress: Uint8Array.from(client),
+      timeMs: Date.now(),
+      responseMessage: buildDnsResponse(qname, [{ name: qname, type: 'A', ttl: 60, data: addr }]),
+    }),
+  );
 }
 
 async function open(target: { port: number } | { path: string }): Promise<{ sock: Socket; got: () => Buffer; closed: Promise<void> }> {
@@ -40,7 +56,12 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
 function receiver(extra: Partial<ConstructorParameters<typeof DnstapReceiver>[0]> = {}) {
   const learned: LearnOp[] = [];
   const warnings: string[] = [];
-  const r = new DnstapReceiver({ suffixes: new DnsSuffixes(), onLearn: (ops) => learned.push(...ops), log: { info() {}, warn: (k) => warnings.push(k) }, ...extra });
+  const r = new DnstapReceiver({
+    suffixes: new DnsSuffixes(),
+    onLearn: (ops) => learned.push(...ops),
+    log: { info() {}, warn: (k) => warnings.push(k) },
+    ...extra,
+  });
   return { r, learned, warnings };
 }
 
@@ -52,11 +73,25 @@ test('a bidirectional writer over TCP: READY â†’ ACCEPT, START, answers, STOP â†
   w.sock.write(controlFrame(CONTROL_READY, [DNSTAP_CONTENT_TYPE]));
   await until(() => w.got().length > 0);
   assert.deepEqual([...w.got()], [...controlFrame(CONTROL_ACCEPT, [DNSTAP_CONTENT_TYPE])]);
-  w.sock.write(Buffer.concat([controlFrame(CONTROL_START, [DNSTAP_CONTENT_TYPE]), answerFrame('api.stripe.com', '198.51.100.10'), answerFrame('x.example', '198.51.100.11', [10, 244, 1, 10], CLIENT_QUERY)]));
+  w.sock.write(
+    Buffer.concat([
+      controlFrame(CONTROL_START, [DNSTAP_CONTENT_TYPE]),
+      answerFrame('api.stripe.com', '198.51.100.10'),
+      answerFrame('x.example', '198.51.100.11', [10, 244, 1, 10], CLIENT_QUERY),
+    ]),
+  );
   w.sock.write(controlFrame(CONTROL_STOP));
   await w.closed;
-  assert.ok(w.got().subarray(w.got().length - 12).equals(Buffer.from(controlFrame(CONTROL_FINISH))));
-  assert.deepEqual(learned.map((o) => [o[1], o[4], o[6]]), [[parseIPv4('198.51.100.10'), 'api.stripe.com', 60]]);
+  assert.ok(
+    w
+      .got()
+      .subarray(w.got().length - 12)
+      .equals(Buffer.from(controlFrame(CONTROL_FINISH))),
+  );
+  assert.deepEqual(
+    learned.map((o) => [o[1], o[4], o[6]]),
+    [[parseIPv4('198.51.100.10'), 'api.stripe.com', 60]],
+  );
   assert.equal(r.stats.messages[6], 1);
   assert.equal(r.stats.messages[5], 1);
   assert.equal(r.stats.accepted, 1);
@@ -66,7 +101,10 @@ test('a bidirectional writer over TCP: READY â†’ ACCEPT, START, answers, STOP â†
 test('several servers at once; one sending garbage, one oversized, one silent are dropped and counted, the rest go on', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'dnstap-'));
   const { r, learned, warnings } = receiver({ handshakeMs: 300, maxFrame: 4096 });
-  t.after(async () => { await r.close(); rmSync(dir, { recursive: true, force: true }); });
+  t.after(async () => {
+    await r.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
   const { port } = await r.listenTcp('127.0.0.1', 0);
   const path = join(dir, 'dnstap.sock');
   await r.listenUnix(path);
@@ -94,20 +132,36 @@ test('several servers at once; one sending garbage, one oversized, one silent ar
 
 test('fuzzed data frames: decode errors are counted, nothing throws', () => {
   const { r } = receiver();
-  const good = encodeDnstap({ type: 6, queryAddress: Uint8Array.of(10, 0, 0, 1), timeMs: Date.now(), responseMessage: buildDnsResponse('a.example', [{ name: 'a.example', type: 'A', ttl: 5, data: '192.0.2.1' }]) });
-  fc.assert(fc.property(fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 5 }), fc.uint8Array({ maxLength: 80 }), (flips, junk) => {
-    const m = good.slice();
-    for (const [i, v] of flips) m[i] = v;
-    const ops: LearnOp[] = [];
-    r.ingest(m, { sawClient: false }, ops);
-    r.ingest(junk, { sawClient: false }, ops);
-  }), { numRuns: 3000 });
+  const good = encodeDnstap({
+    type: 6,
+    queryAddress: Uint8Array.of(10, 0, 0, 1),
+    timeMs: Date.now(),
+    responseMessage: buildDnsResponse('a.example', [{ name: 'a.example', type: 'A', ttl: 5, data: '192.0.2.1' }]),
+  });
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 5 }),
+      fc.uint8Array({ maxLength: 80 }),
+      (flips, junk) => {
+        const m = good.slice();
+        for (const [i, v] of flips) m[i] = v;
+        const ops: LearnOp[] = [];
+        r.ingest(m, { sawClient: false }, ops);
+        r.ingest(junk, { sawClient: false }, ops);
+      },
+    ),
+    { numRuns: 3000 },
+  );
   assert.ok(r.stats.decodeErrors.protobuf + r.stats.decodeErrors.dns > 0);
 });
 
 test('resolver-side answers count only from servers that log no client responses', () => {
   const { r } = receiver();
-  const resolverAnswer = encodeDnstap({ type: 4, timeMs: Date.now(), responseMessage: buildDnsResponse('r.example', [{ name: 'r.example', type: 'A', ttl: 5, data: '192.0.2.9' }]) });
+  const resolverAnswer = encodeDnstap({
+    type: 4,
+    timeMs: Date.now(),
+    responseMessage: buildDnsResponse('r.example', [{ name: 'r.example', type: 'A', ttl: 5, data: '192.0.2.9' }]),
+  });
   const only: LearnOp[] = [];
   r.ingest(resolverAnswer, { sawClient: false }, only);
   assert.equal(only.length, 1);
@@ -126,7 +180,8 @@ test('--dns-name-suffixes: grouping rules, defaults, bad rules named', () => {
   assert.equal(s.group('api.stripe.com'), 'api.stripe.com');
   assert.equal(s.group('s3.amazonaws.com'), 's3.amazonaws.com');
   assert.equal(dnsSuffixesFromOption(['none']).group('x.s3.amazonaws.com'), 'x.s3.amazonaws.com');
-  for (const bad of ['s3.amazonaws.com', '*.*', '*.a*b.com', '*.x=']) assert.throws(() => dnsSuffixesFromOption([bad]), DnsSuffixError, bad);
+  for (const bad of ['s3.amazonaws.com', '*.*', '*.a*b.com', '*.x='])
+    assert.throws(() => dnsSuffixesFromOption([bad]), DnsSuffixError, bad);
 });
 
 test('an answer is timed by the DNS server, unless its clock is far off ours', () => {
@@ -134,7 +189,16 @@ test('an answer is timed by the DNS server, unless its clock is far off ours', (
   const { r } = receiver({ now: () => now });
   const at = (timeMs: number) => {
     const ops: LearnOp[] = [];
-    r.ingest(encodeDnstap({ type: 6, queryAddress: Uint8Array.of(10, 0, 0, 1), timeMs, responseMessage: buildDnsResponse('t.example', [{ name: 't.example', type: 'A', ttl: 5, data: '192.0.2.1' }]) }), { sawClient: false }, ops);
+    r.ingest(
+      encodeDnstap({
+        type: 6,
+        queryAddress: Uint8Array.of(10, 0, 0, 1),
+        timeMs,
+        responseMessage: buildDnsResponse('t.example', [{ name: 't.example', type: 'A', ttl: 5, data: '192.0.2.1' }]),
+      }),
+      { sawClient: false },
+      ops,
+    );
     return ops[0][5];
   };
   assert.equal(at(now - 3000), now - 3000);

@@ -19,7 +19,7 @@ import { chromium } from 'playwright-core';
 
 const CHROMIUM = '/usr/bin/chromium';
 
-test('demo: policy suggest --namespace shop gives appliable policies that the demo\'s traffic passes', { timeout: 120_000 }, async (t) => {
+test("demo: policy suggest --namespace shop gives appliable policies that the demo's traffic passes", { timeout: 120_000 }, async (t) => {
   const demo = await startDemoProcess(['--speed', '8']);
   const dir = mkdtempSync(join(tmpdir(), 'netflow-k8s-demo-policy-'));
   t.after(async () => {
@@ -39,7 +39,9 @@ test('demo: policy suggest --namespace shop gives appliable policies that the de
     await new Promise((r) => setTimeout(r, 500));
   }
   const policies = parsePolicies(text);
-  const shopApps = DEMO_APPS.filter((a) => a.namespace === 'shop').map((a) => `netflow-k8s-ingress-${a.app}`).sort();
+  const shopApps = DEMO_APPS.filter((a) => a.namespace === 'shop')
+    .map((a) => `netflow-k8s-ingress-${a.app}`)
+    .sort();
   assert.deepEqual(policies.map((p) => p.metadata.name).sort(), shopApps);
   for (const p of policies) {
     assert.deepEqual(await validateSchema(p), [], p.metadata.name);
@@ -49,8 +51,24 @@ test('demo: policy suggest --namespace shop gives appliable policies that the de
   }
   const frontend = policies.find((p) => p.metadata.name === 'netflow-k8s-ingress-frontend')!;
   assert.deepEqual(frontend.spec.ingress, [
-    { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ingress-nginx' } } }], ports: [{ protocol: 'TCP', port: 8080 }] },
-    { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }], ports: [{ protocol: 'TCP', port: 8080 }] },
+    {
+      from: [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress' } },
+          podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ingress-nginx' } },
+        },
+      ],
+      ports: [{ protocol: 'TCP', port: 8080 }],
+    },
+    {
+      from: [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+          podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+        },
+      ],
+      ports: [{ protocol: 'TCP', port: 8080 }],
+    },
   ]);
   // redis is a StatefulSet whose pods carry their own names as labels: the selector still takes the app label.
   assert.ok(demoPods().some((p) => p.app.app === 'redis'));
@@ -71,7 +89,13 @@ test('demo: policy suggest --namespace shop gives appliable policies that the de
   t.after(() => browser.close());
   const page = await browser.newPage();
   await page.goto(`${demo.base}/`);
-  await page.waitForFunction(() => (window as unknown as { netflowMap?: { updates: number } }).netflowMap?.updates! >= 1, undefined, { timeout: 20_000 });
-  const red = await page.evaluate(() => (window as unknown as { netflowMap: { cy: any } }).netflowMap.cy.edges('.denied').map((e: any) => `${e.source().id()}->${e.target().id()}`));
+  await page.waitForFunction(() => (window as unknown as { netflowMap?: { updates: number } }).netflowMap?.updates! >= 1, undefined, {
+    timeout: 20_000,
+  });
+  const red = await page.evaluate(() =>
+    (window as unknown as { netflowMap: { cy: any } }).netflowMap.cy
+      .edges('.denied')
+      .map((e: any) => `${e.source().id()}->${e.target().id()}`),
+  );
   assert.deepEqual(red, ['ingress/ingress-nginx->shop/frontend']);
 });

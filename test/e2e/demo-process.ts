@@ -18,8 +18,18 @@ export interface DemoProcess {
 
 export async function startDemoProcess(args: string[] = []): Promise<DemoProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['-e', `import(${JSON.stringify(MAIN)}).then((m) => m.main(process.argv.slice(1))).then((c) => { process.exitCode = c; })`,
-    'demo', '--http', `127.0.0.1:${port}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `import(${JSON.stringify(MAIN)}).then((m) => m.main(process.argv.slice(1))).then((c) => { process.exitCode = c; })`,
+      'demo',
+      '--http',
+      `127.0.0.1:${port}`,
+      ...args,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));

@@ -11,11 +11,28 @@ import { startDemoProcess } from './demo-process.ts';
 import { DEMO_APPS, DEMO_BUCKET, DEMO_EXTERNAL } from '../../src/demo/cluster.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 interface GraphBody {
   nodes: { id: string; title: string; subtitle: string }[];
-  edges: { id: string; source: string; target: string; mainstat: number; detail__direction: string; detail__request_bytes_per_s: number; detail__response_bytes_per_s: number }[];
+  edges: {
+    id: string;
+    source: string;
+    target: string;
+    mainstat: number;
+    detail__direction: string;
+    detail__request_bytes_per_s: number;
+    detail__response_bytes_per_s: number;
+  }[];
 }
 
 test('demo: starts, prints its URLs, and the map, /metrics and the Node Graph API show its apps', async (t) => {
@@ -47,8 +64,14 @@ test('demo: starts, prints its URLs, and the map, /metrics and the Node Graph AP
   assert.equal(graph.nodes.filter((n) => n.title === 'redis').length, 2);
   // Roles come from the inventory's containerPorts: every conversation is one client → server edge.
   const edge = (s: string, d: string) => graph.edges.find((e) => e.source === s && e.target === d);
-  for (const [s, d] of [['shop/frontend', 'shop/catalog'], ['shop/cart', 'shop/redis'], ['payments/payments-api', 'payments/postgres'],
-    ['shop/frontend', 'kube-system/coredns'], ['payments/payments-api', `external/${DEMO_EXTERNAL.name}`], ['unknown/unknown', 'ingress/ingress-nginx']]) {
+  for (const [s, d] of [
+    ['shop/frontend', 'shop/catalog'],
+    ['shop/cart', 'shop/redis'],
+    ['payments/payments-api', 'payments/postgres'],
+    ['shop/frontend', 'kube-system/coredns'],
+    ['payments/payments-api', `external/${DEMO_EXTERNAL.name}`],
+    ['unknown/unknown', 'ingress/ingress-nginx'],
+  ]) {
     const e = edge(s, d);
     assert.ok(e, `edge ${s} -> ${d} missing: ${graph.edges.map((x) => x.id).join(', ')}`);
     assert.equal(e.detail__direction, 'client-server', e.id);
@@ -62,7 +85,11 @@ test('demo: starts, prints its URLs, and the map, /metrics and the Node Graph AP
   // /metrics: the seed families, labelled with the demo's apps and namespaces.
   const metrics = await (await fetch(`${base}/metrics`)).text();
   for (const a of DEMO_APPS) {
-    assert.match(metrics, new RegExp(`netflow_connection_bytes\\{[^}]*(src|dst)host="${a.app}",(src|dst)namespace="${a.namespace}"`), `${a.namespace}/${a.app} not in /metrics`);
+    assert.match(
+      metrics,
+      new RegExp(`netflow_connection_bytes\\{[^}]*(src|dst)host="${a.app}",(src|dst)namespace="${a.namespace}"`),
+      `${a.namespace}/${a.app} not in /metrics`,
+    );
   }
   assert.match(metrics, /netflow_connection_count\{/);
   assert.match(metrics, /netflow_connection_packets\{/);
@@ -78,8 +105,12 @@ test('demo: starts, prints its URLs, and the map, /metrics and the Node Graph AP
     t.after(() => browser.close());
     const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
     await page.goto(`${base}/`);
-    await page.waitForFunction(() => (window as unknown as { netflowMap?: { updates: number } }).netflowMap?.updates! >= 1, undefined, { timeout: 20_000 });
-    const drawn = await page.evaluate(() => (window as unknown as { netflowMap: { cy: any } }).netflowMap.cy.nodes('.app').map((n: any) => n.id()));
+    await page.waitForFunction(() => (window as unknown as { netflowMap?: { updates: number } }).netflowMap?.updates! >= 1, undefined, {
+      timeout: 20_000,
+    });
+    const drawn = await page.evaluate(() =>
+      (window as unknown as { netflowMap: { cy: any } }).netflowMap.cy.nodes('.app').map((n: any) => n.id()),
+    );
     for (const id of want) assert.ok(drawn.includes(id), `${id} not drawn`);
     await page.waitForTimeout(300);
     const dir = new URL('../../test-output/', import.meta.url).pathname;

@@ -17,7 +17,16 @@ import { PrometheusClient } from '../../src/export/nodegraph/prometheus.ts';
 import { prometheusAvailable, startPrometheus } from '../support/prometheus.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** pairs: src, dst, role, bytes (cumulative; the test's clock makes them per 60 s). */
 const SCENARIO: [string, string, Role, number, string?, string?][] = [
@@ -37,12 +46,21 @@ class Fixed implements PairSource {
     for (const [s, d, role, bytes, sk, dk] of SCENARIO) {
       const [sn, sa] = s.split('/');
       const [dn, da] = d.split('/');
-      visit({ namespace: sn, app: sa, kind: sk ?? 'pod' }, { namespace: dn, app: da, kind: dk ?? 'pod' }, role, Math.ceil(bytes / 10_000), bytes, Math.ceil(bytes / 1000));
+      visit(
+        { namespace: sn, app: sa, kind: sk ?? 'pod' },
+        { namespace: dn, app: da, kind: dk ?? 'pod' },
+        role,
+        Math.ceil(bytes / 10_000),
+        bytes,
+        Math.ceil(bytes / 1000),
+      );
     }
   }
 }
 
-test('map page: draws the scenario, filters, searches and shows details', { skip: !existsSync(CHROMIUM) && 'chromium not installed' }, async (t) => {
+test('map page: draws the scenario, filters, searches and shows details', {
+  skip: !existsSync(CHROMIUM) && 'chromium not installed',
+}, async (t) => {
   // The store "started" a minute before a clock that then stands still: rates are counts / 60 s.
   const t1 = Date.now();
   let first = true;
@@ -55,7 +73,12 @@ test('map page: draws the scenario, filters, searches and shows details', { skip
   const base = `http://127.0.0.1:${addr.port}`;
 
   // The page's own files, with their content types; Cytoscape comes from the package, not a CDN.
-  for (const [path, type] of [['/', 'text/html'], ['/map.js', 'text/javascript'], ['/map.css', 'text/css'], ['/vendor/cytoscape.min.js', 'text/javascript']]) {
+  for (const [path, type] of [
+    ['/', 'text/html'],
+    ['/map.js', 'text/javascript'],
+    ['/map.css', 'text/css'],
+    ['/vendor/cytoscape.min.js', 'text/javascript'],
+  ]) {
     const r = await fetch(base + path);
     assert.equal(r.status, 200, path);
     assert.ok(r.headers.get('content-type')?.startsWith(type), `${path}: ${r.headers.get('content-type')}`);
@@ -71,32 +94,49 @@ test('map page: draws the scenario, filters, searches and shows details', { skip
   const external: string[] = [];
   await page.route('**/*', (route) => {
     const u = route.request().url();
-    if (!u.startsWith(base)) { external.push(u); return route.abort(); }
+    if (!u.startsWith(base)) {
+      external.push(u);
+      return route.abort();
+    }
     return route.continue();
   });
   await page.goto(base + '/');
-  await page.waitForFunction(() => (window as unknown as { netflowMap?: { updates: number } }).netflowMap?.updates! >= 1, undefined, { timeout: 20_000 });
+  await page.waitForFunction(() => (window as unknown as { netflowMap?: { updates: number } }).netflowMap?.updates! >= 1, undefined, {
+    timeout: 20_000,
+  });
 
   type CyState = { apps: string[]; parents: string[]; edges: [string, string, string, string][]; classes: Record<string, string> };
   const state = await page.evaluate((): CyState => {
     const cy = (window as unknown as { netflowMap: { cy: any } }).netflowMap.cy;
     return {
-      apps: cy.nodes('.app').map((n: any) => n.id()).sort(),
-      parents: cy.nodes('.namespace').map((n: any) => n.id()).sort(),
-      edges: cy.edges().map((e: any) => [e.source().id(), e.target().id(), e.data('label'), e.classes().join(' ')]).sort(),
+      apps: cy
+        .nodes('.app')
+        .map((n: any) => n.id())
+        .sort(),
+      parents: cy
+        .nodes('.namespace')
+        .map((n: any) => n.id())
+        .sort(),
+      edges: cy
+        .edges()
+        .map((e: any) => [e.source().id(), e.target().id(), e.data('label'), e.classes().join(' ')])
+        .sort(),
       classes: Object.fromEntries(cy.nodes('.app').map((n: any) => [n.id(), n.classes().join(' ')])),
     };
   });
   assert.deepEqual(state.apps, ['billing/api', 'external/partner-api', 'shop/api', 'shop/db', 'unknown/unknown', 'web/gateway']);
   assert.deepEqual(state.parents, ['ns:billing', 'ns:external', 'ns:shop', 'ns:unknown', 'ns:web']);
   // Client → server, both halves on one edge, with bytes/s as the label.
-  assert.deepEqual(state.edges.map(([s, d]) => `${s}->${d}`), [
-    'billing/api->external/partner-api',
-    'billing/api->shop/db',
-    'shop/api->shop/db',
-    'unknown/unknown->web/gateway',
-    'web/gateway->shop/api',
-  ]);
+  assert.deepEqual(
+    state.edges.map(([s, d]) => `${s}->${d}`),
+    [
+      'billing/api->external/partner-api',
+      'billing/api->shop/db',
+      'shop/api->shop/db',
+      'unknown/unknown->web/gateway',
+      'web/gateway->shop/api',
+    ],
+  );
   const gw = state.edges.find(([s, d]) => s === 'web/gateway' && d === 'shop/api')!;
   assert.equal(gw[2], '22.0 kB/s'); // (120,000 + 1,200,000) B / 60 s
   assert.match(state.edges.find(([s, d]) => s === 'billing/api' && d === 'shop/db')![3], /unknown-role/);
@@ -134,7 +174,13 @@ test('map page: draws the scenario, filters, searches and shows details', { skip
   await page.fill('#search', 'gateway');
   const faded = await page.evaluate(() => {
     const cy = (window as unknown as { netflowMap: { cy: any } }).netflowMap.cy;
-    return { match: cy.nodes('.match').map((n: any) => n.id()), faded: cy.nodes('.app.faded').map((n: any) => n.id()).sort() };
+    return {
+      match: cy.nodes('.match').map((n: any) => n.id()),
+      faded: cy
+        .nodes('.app.faded')
+        .map((n: any) => n.id())
+        .sort(),
+    };
   });
   assert.deepEqual(faded.match, ['web/gateway']);
   assert.deepEqual(faded.faded, ['billing/api', 'external/partner-api', 'shop/db']);
@@ -148,7 +194,14 @@ test('map page: draws the scenario, filters, searches and shows details', { skip
     const cy = (window as unknown as { netflowMap: { cy: any } }).netflowMap.cy;
     // The computed display, not `:visible`, whose answer Cytoscape may cache until its next frame.
     const shown = (e: any) => e.style('display') !== 'none';
-    return { nodes: cy.nodes('.app').filter(shown).map((n: any) => n.id()).sort(), edges: cy.edges().filter(shown).length };
+    return {
+      nodes: cy
+        .nodes('.app')
+        .filter(shown)
+        .map((n: any) => n.id())
+        .sort(),
+      edges: cy.edges().filter(shown).length,
+    };
   });
   assert.deepEqual(hidden.nodes, ['billing/api', 'external/partner-api', 'unknown/unknown', 'web/gateway']);
   assert.equal(hidden.edges, 2);
@@ -162,7 +215,9 @@ test('map page: draws the scenario, filters, searches and shows details', { skip
   assert.deepEqual(external, []);
 });
 
-test('map page with Prometheus: a history picker whose choice moves the asked window', { skip: (!existsSync(CHROMIUM) && 'chromium not installed') || (!prometheusAvailable() && 'prometheus not installed') }, async (t) => {
+test('map page with Prometheus: a history picker whose choice moves the asked window', {
+  skip: (!existsSync(CHROMIUM) && 'chromium not installed') || (!prometheusAvailable() && 'prometheus not installed'),
+}, async (t) => {
   const prom = await startPrometheus({ targets: [] });
   t.after(() => prom.stop());
   const server = new HttpServer();
@@ -178,9 +233,13 @@ test('map page with Prometheus: a history picker whose choice moves the asked wi
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   const asked: URL[] = [];
-  page.on('request', (r) => { if (r.url().includes('/api/graph/data')) asked.push(new URL(r.url())); });
+  page.on('request', (r) => {
+    if (r.url().includes('/api/graph/data')) asked.push(new URL(r.url()));
+  });
   await page.goto(base + '/');
-  await page.waitForFunction(() => (window as unknown as { netflowMap?: { updates: number } }).netflowMap?.updates! >= 1, undefined, { timeout: 20_000 });
+  await page.waitForFunction(() => (window as unknown as { netflowMap?: { updates: number } }).netflowMap?.updates! >= 1, undefined, {
+    timeout: 20_000,
+  });
 
   assert.equal(await page.isVisible('#ago-ctl'), true);
   const windows = await page.$$eval('#window option', (os) => os.map((o) => (o as HTMLOptionElement).value));
@@ -193,7 +252,9 @@ test('map page with Prometheus: a history picker whose choice moves the asked wi
   assert.equal(Number(first.searchParams.get('to')) - Number(first.searchParams.get('from')), 300_000);
   await page.selectOption('#window', '3600');
   await page.selectOption('#ago', '86400');
-  await page.waitForFunction(() => (window as unknown as { netflowMap: { updates: number } }).netflowMap.updates >= 3, undefined, { timeout: 20_000 });
+  await page.waitForFunction(() => (window as unknown as { netflowMap: { updates: number } }).netflowMap.updates >= 3, undefined, {
+    timeout: 20_000,
+  });
   const last = asked[asked.length - 1];
   const to = Number(last.searchParams.get('to'));
   const from = Number(last.searchParams.get('from'));
@@ -203,7 +264,9 @@ test('map page with Prometheus: a history picker whose choice moves the asked wi
   assert.deepEqual(errors, []);
 });
 
-test('map page: a big graph shows its busiest edges and says so', { skip: !existsSync(CHROMIUM) && 'chromium not installed' }, async (t) => {
+test('map page: a big graph shows its busiest edges and says so', {
+  skip: !existsSync(CHROMIUM) && 'chromium not installed',
+}, async (t) => {
   const t1 = Date.now();
   let first = true;
   // 2,000 pairs between 400 apps in 20 namespaces; pair i carries (i + 1) kB.
@@ -212,7 +275,14 @@ test('map page: a big graph shows its busiest edges and says so', { skip: !exist
       for (let i = 0; i < 2000; i++) {
         const a = i % 400;
         const b = (i * 7 + 1 + Math.floor(i / 400)) % 400;
-        visit({ namespace: `ns-${a % 20}`, app: `app-${a}` }, { namespace: `ns-${b % 20}`, app: `app-${b}` }, 'src-client', 1, (i + 1) * 1000, 1);
+        visit(
+          { namespace: `ns-${a % 20}`, app: `app-${a}` },
+          { namespace: `ns-${b % 20}`, app: `app-${b}` },
+          'src-client',
+          1,
+          (i + 1) * 1000,
+          1,
+        );
       }
     },
   };
@@ -229,11 +299,17 @@ test('map page: a big graph shows its busiest edges and says so', { skip: !exist
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(`http://127.0.0.1:${addr.port}/`);
-  await page.waitForFunction(() => (window as unknown as { netflowMap?: { updates: number } }).netflowMap?.updates! >= 1, undefined, { timeout: 60_000 });
+  await page.waitForFunction(() => (window as unknown as { netflowMap?: { updates: number } }).netflowMap?.updates! >= 1, undefined, {
+    timeout: 60_000,
+  });
   const drawn = await page.evaluate(() => {
     const cy = (window as unknown as { netflowMap: { cy: any } }).netflowMap.cy;
     const edges = cy.edges().map((e: any) => e.data('raw').mainstat as number);
-    return { edges: edges.length, min: Math.min(...edges), orphans: cy.nodes('.app').filter((n: any) => n.connectedEdges().length === 0).length };
+    return {
+      edges: edges.length,
+      min: Math.min(...edges),
+      orphans: cy.nodes('.app').filter((n: any) => n.connectedEdges().length === 0).length,
+    };
   });
   assert.equal(drawn.edges, 600);
   // The busiest 600 of pairs carrying 1..2000 kB per minute: the smallest kept carries 1,401 kB.

@@ -16,10 +16,31 @@ import { flagName } from '../../src/config/options.ts';
 const INVENTORY = fileURLToPath(new URL('./fixtures/k8s-basic-inventory.json', import.meta.url));
 
 const AGREED = [
-  '--listen', '--http', '--inventory', '--kubeconfig', '--otlp-endpoint', '--otlp-interval', '--cluster-name', '--level', '--max-series',
-  '--series-ttl', '--dedup', '--extra-labels', '--templates-file', '--template-ttl', '--allow-exporters', '--recv-buffer', '--workers',
-  '--asn-db', '--networks', '--label-precedence', '--ephemeral-ports', '--prometheus-url', '--prometheus-bearer-token-file',
-  '--prometheus-ca-file', '--log-level',
+  '--listen',
+  '--http',
+  '--inventory',
+  '--kubeconfig',
+  '--otlp-endpoint',
+  '--otlp-interval',
+  '--cluster-name',
+  '--level',
+  '--max-series',
+  '--series-ttl',
+  '--dedup',
+  '--extra-labels',
+  '--templates-file',
+  '--template-ttl',
+  '--allow-exporters',
+  '--recv-buffer',
+  '--workers',
+  '--asn-db',
+  '--networks',
+  '--label-precedence',
+  '--ephemeral-ports',
+  '--prometheus-url',
+  '--prometheus-bearer-token-file',
+  '--prometheus-ca-file',
+  '--log-level',
 ];
 
 test('--help lists every agreed option with its environment variable', async () => {
@@ -47,7 +68,11 @@ test('bad settings stop the program at start with exit code 2 naming the field',
     // Issue 19: the standard OTLP variables and the web configuration.
     [['--otlp-protocol', 'http'], {}, /otlpProtocol/],
     [[], { OTEL_EXPORTER_OTLP_PROTOCOL: 'thrift' }, /OTEL_EXPORTER_OTLP_PROTOCOL/],
-    [[], { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://c:4317', OTEL_EXPORTER_OTLP_CERTIFICATE: '/nonexistent/ca.pem' }, /OTEL_EXPORTER_OTLP_CERTIFICATE/],
+    [
+      [],
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://c:4317', OTEL_EXPORTER_OTLP_CERTIFICATE: '/nonexistent/ca.pem' },
+      /OTEL_EXPORTER_OTLP_CERTIFICATE/,
+    ],
     [['--web-config-file', '/nonexistent/web.yml'], {}, /webConfigFile/],
   ];
   for (const [args, env, re] of cases) {

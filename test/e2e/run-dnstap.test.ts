@@ -22,8 +22,15 @@ const skip = haveUnbound() ? false : 'needs unbound and dig (apt-get install unb
 
 function pod(name: string, ip: string) {
   return {
-    apiVersion: 'v1', kind: 'Pod',
-    metadata: { name: `${name}-0`, namespace: 'shop', uid: `uid-${name}`, labels: { app: name }, creationTimestamp: '2020-01-01T00:00:00Z' },
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: `${name}-0`,
+      namespace: 'shop',
+      uid: `uid-${name}`,
+      labels: { app: name },
+      creationTimestamp: '2020-01-01T00:00:00Z',
+    },
     spec: { nodeName: 'node-a', containers: [{ name: 'main', image: 'x', ports: [] }] },
     status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], startTime: '2020-01-01T00:00:00Z' },
   };
@@ -60,7 +67,17 @@ async function sendFlows(s: Socket, port: number, flows: IptFlow[]): Promise<voi
   }
 }
 function flows(src: string, dst: string, n: number, endMs = Date.now() - 500): IptFlow[] {
-  return Array.from({ length: n }, (_, i) => ({ src4: parseIPv4(src), dst4: parseIPv4(dst), srcPort: 40000 + i, dstPort: 443, proto: 6, packets: 2, bytes: 300, startMs: endMs - 1000, endMs }));
+  return Array.from({ length: n }, (_, i) => ({
+    src4: parseIPv4(src),
+    dst4: parseIPv4(dst),
+    srcPort: 40000 + i,
+    dstPort: 443,
+    proto: 6,
+    packets: 2,
+    bytes: 300,
+    startMs: endMs - 1000,
+    endMs,
+  }));
 }
 
 const count = (body: string, labels: Record<string, string>) => metricSum(body, 'netflow_connection_count', labels);
@@ -80,12 +97,20 @@ async function afterAnswers(answeredBy: number): Promise<void> {
  * flow is reported seconds after the answer that preceded it).
  */
 async function namesApplied(c: CollectorProcess, addresses: number, threads = 1): Promise<void> {
-  await pollUntil(async () => {
-    const b = (await c.get('/metrics')).body;
-    const learned = metricSum(b, 'netflow_k8s_dns_answers_learned_total');
-    const perThread = parsePromText(b).filter((x) => x.name === 'netflow_k8s_dns_thread_answers_learned_total');
-    return metricSum(b, 'netflow_k8s_dns_addresses') === addresses && perThread.length === threads && perThread.every((x) => x.value === learned);
-  }, 60_000, 100);
+  await pollUntil(
+    async () => {
+      const b = (await c.get('/metrics')).body;
+      const learned = metricSum(b, 'netflow_k8s_dns_answers_learned_total');
+      const perThread = parsePromText(b).filter((x) => x.name === 'netflow_k8s_dns_thread_answers_learned_total');
+      return (
+        metricSum(b, 'netflow_k8s_dns_addresses') === addresses &&
+        perThread.length === threads &&
+        perThread.every((x) => x.value === learned)
+      );
+    },
+    60_000,
+    100,
+  );
 }
 
 test('a dnstap listener that cannot be opened stops the start with exit code 2 naming the field', { timeout: 60_000 }, async (t) => {
@@ -104,20 +129,39 @@ test('a dnstap listener that cannot be opened stops the start with exit code 2 n
   }
 });
 
-test('unbound → dnstap → names: resolved vs unresolved, a CNAME chain, two clients with different names, a reconnecting server', { skip, timeout: 120_000 }, async (t) => {
+test('unbound → dnstap → names: resolved vs unresolved, a CNAME chain, two clients with different names, a reconnecting server', {
+  skip,
+  timeout: 120_000,
+}, async (t) => {
   const { dir, inventory } = setup(t);
   let c: CollectorProcess | undefined;
   let u: Unbound | undefined;
   const s = await sender();
-  t.after(async () => { s.close(); await u?.stop(); await c?.stop('SIGKILL'); });
+  t.after(async () => {
+    s.close();
+    await u?.stop();
+    await c?.stop('SIGKILL');
+  });
   c = await startCollectorProcess(['--inventory', inventory, '--dnstap-listen', '127.0.0.1:0', '--merge-interval', '100ms']);
   const col = c;
   u = await Unbound.start({
-    dir, dnstapPort: dnstapPort(col),
-    localData: ['api.stripe.test. 300 IN A 198.51.100.10', 'a.cdn.test. 300 IN A 203.0.113.7', 'b.cdn.test. 300 IN A 203.0.113.7', 'later.test. 300 IN A 198.51.100.30'],
+    dir,
+    dnstapPort: dnstapPort(col),
+    localData: [
+      'api.stripe.test. 300 IN A 198.51.100.10',
+      'a.cdn.test. 300 IN A 203.0.113.7',
+      'b.cdn.test. 300 IN A 203.0.113.7',
+      'later.test. 300 IN A 198.51.100.30',
+    ],
     chainZone: [
-      '$ORIGIN chain.', '@ 3600 IN SOA ns.chain. h.chain. 1 3600 600 86400 60', '@ 3600 IN NS ns.chain.', 'ns 3600 IN A 127.0.0.1',
-      'www.shop 60 IN CNAME edge.cdn', 'edge.cdn 30 IN CNAME e1.edge.cdn', 'e1.edge.cdn 20 IN A 198.51.100.20', '',
+      '$ORIGIN chain.',
+      '@ 3600 IN SOA ns.chain. h.chain. 1 3600 600 86400 60',
+      '@ 3600 IN NS ns.chain.',
+      'ns 3600 IN A 127.0.0.1',
+      'www.shop 60 IN CNAME edge.cdn',
+      'edge.cdn 30 IN CNAME e1.edge.cdn',
+      'e1.edge.cdn 20 IN A 198.51.100.20',
+      '',
     ].join('\n'),
   });
   await pollUntil(async () => metricSum((await col.get('/metrics')).body, 'netflow_k8s_inventory_ready') === 1, 20_000);
@@ -141,7 +185,10 @@ test('unbound → dnstap → names: resolved vs unresolved, a CNAME chain, two c
     const b = (await col.get('/metrics')).body;
     return metricSum(b, 'netflow_connection_count') === 25 ? b : undefined;
   }, 30_000);
-  const seen = body.split('\n').filter((l) => l.startsWith('netflow_connection_count')).join('\n');
+  const seen = body
+    .split('\n')
+    .filter((l) => l.startsWith('netflow_connection_count'))
+    .join('\n');
   assert.equal(count(body, { srchost: 'web', dsthost: 'api.stripe.test', dstnamespace: 'external' }), 5, `resolved: named\n${seen}`);
   assert.equal(count(body, { srchost: 'web', dsthost: 'unknown' }), 3, `nobody resolved it: unknown\n${seen}`);
   assert.equal(count(body, { srchost: 'web', dsthost: 'www.shop.chain' }), 4, `the question name, through the CNAME chain\n${seen}`);
@@ -165,7 +212,12 @@ test('unbound → dnstap → names: resolved vs unresolved, a CNAME chain, two c
     return count(b, { srchost: 'batch', dsthost: 'later.test' }) === 2 ? b : undefined;
   }, 30_000).catch(async (err: Error) => {
     const b = (await col.get('/metrics')).body;
-    throw new Error(`${err.message}\n${b.split('\n').filter((l) => /^netflow_connection_count|^netflow_k8s_(dns|flow_records|datagrams_total)/.test(l)).join('\n')}`);
+    throw new Error(
+      `${err.message}\n${b
+        .split('\n')
+        .filter((l) => /^netflow_connection_count|^netflow_k8s_(dns|flow_records|datagrams_total)/.test(l))
+        .join('\n')}`,
+    );
   });
   assert.equal(metricSum(after, 'netflow_k8s_dnstap_connections_accepted_total'), 2);
   assert.equal(count(after, { srchost: 'web', dsthost: 'api.stripe.test' }), 5, 'names learnt before the reconnect stay');
@@ -176,7 +228,11 @@ test('--dnstap-socket: unbound streams over a unix socket', { skip, timeout: 60_
   let c: CollectorProcess | undefined;
   let u: Unbound | undefined;
   const s = await sender();
-  t.after(async () => { s.close(); await u?.stop(); await c?.stop('SIGKILL'); });
+  t.after(async () => {
+    s.close();
+    await u?.stop();
+    await c?.stop('SIGKILL');
+  });
   const path = join(dir, 'dnstap.sock');
   c = await startCollectorProcess(['--inventory', inventory, '--dnstap-socket', path, '--merge-interval', '100ms']);
   const col = c;
@@ -190,13 +246,29 @@ test('--dnstap-socket: unbound streams over a unix socket', { skip, timeout: 60_
   await pollUntil(async () => count((await col.get('/metrics')).body, { srchost: 'web', dsthost: 'unix.test' }) === 4, 30_000);
 });
 
-test('TTL plus grace: a late flow that ended while the answer held is named, a flow ending after it is not', { skip, timeout: 60_000 }, async (t) => {
+test('TTL plus grace: a late flow that ended while the answer held is named, a flow ending after it is not', {
+  skip,
+  timeout: 60_000,
+}, async (t) => {
   const { dir, inventory } = setup(t);
   let c: CollectorProcess | undefined;
   let u: Unbound | undefined;
   const s = await sender();
-  t.after(async () => { s.close(); await u?.stop(); await c?.stop('SIGKILL'); });
-  c = await startCollectorProcess(['--inventory', inventory, '--dnstap-listen', '127.0.0.1:0', '--dns-grace', '1s', '--merge-interval', '100ms']);
+  t.after(async () => {
+    s.close();
+    await u?.stop();
+    await c?.stop('SIGKILL');
+  });
+  c = await startCollectorProcess([
+    '--inventory',
+    inventory,
+    '--dnstap-listen',
+    '127.0.0.1:0',
+    '--dns-grace',
+    '1s',
+    '--merge-interval',
+    '100ms',
+  ]);
   const col = c;
   u = await Unbound.start({ dir, dnstapPort: dnstapPort(col), localData: ['short.test. 1 IN A 198.51.100.40'] });
   await pollUntil(async () => metricSum((await col.get('/metrics')).body, 'netflow_k8s_inventory_ready') === 1, 20_000);
@@ -206,7 +278,10 @@ test('TTL plus grace: a late flow that ended while the answer held is named, a f
   // TTL 1 s + grace 1 s have run out before either flow is reported. (NetFlow v9 headers carry
   // whole seconds and the table rounds outwards to seconds, so the margins are a second or more.)
   await new Promise((r) => setTimeout(r, Math.max(0, asked + 6000 - Date.now())));
-  await sendFlows(s, col.udpPort, [...flows('127.0.0.2', '198.51.100.40', 3, asked + 1500), ...flows('127.0.0.3', '198.51.100.40', 2, Date.now())]);
+  await sendFlows(s, col.udpPort, [
+    ...flows('127.0.0.2', '198.51.100.40', 3, asked + 1500),
+    ...flows('127.0.0.3', '198.51.100.40', 2, Date.now()),
+  ]);
   const body = await pollUntil(async () => {
     const b = (await col.get('/metrics')).body;
     return metricSum(b, 'netflow_connection_count') === 5 ? b : undefined;
@@ -215,9 +290,22 @@ test('TTL plus grace: a late flow that ended while the answer held is named, a f
   assert.equal(count(body, { srchost: 'batch', dsthost: 'unknown' }), 2, 'ended after TTL + grace');
 });
 
-test('a DNS server flooding names past --dnstap-max-names: the cap holds on every thread, evictions are counted', { timeout: 120_000 }, async (t) => {
+test('a DNS server flooding names past --dnstap-max-names: the cap holds on every thread, evictions are counted', {
+  timeout: 120_000,
+}, async (t) => {
   const { inventory } = setup(t);
-  const c = await startCollectorProcess(['--inventory', inventory, '--dnstap-listen', '127.0.0.1:0', '--dnstap-max-names', '5000', '--workers', '2', '--merge-interval', '100ms']);
+  const c = await startCollectorProcess([
+    '--inventory',
+    inventory,
+    '--dnstap-listen',
+    '127.0.0.1:0',
+    '--dnstap-max-names',
+    '5000',
+    '--workers',
+    '2',
+    '--merge-interval',
+    '100ms',
+  ]);
   t.after(() => c.stop('SIGKILL'));
   const sock = connect({ port: dnstapPort(c), host: '127.0.0.1' });
   await new Promise<void>((r) => sock.once('connect', () => r()));
@@ -227,16 +315,29 @@ test('a DNS server flooding names past --dnstap-max-names: the cap holds on ever
   for (let n = 0; n < N; n++) {
     const a = `10.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
     const q = `host-${n}.flood.example`;
-    chunks.push(dataFrame(encodeDnstap({ type: 6, queryAddress: Uint8Array.of(127, 0, 0, 2), timeMs: Date.now(), responseMessage: buildDnsResponse(q, [{ name: q, type: 'A', ttl: 300, data: a }]) })));
+    chunks.push(
+      dataFrame(
+        encodeDnstap({
+          type: 6,
+          queryAddress: Uint8Array.of(127, 0, 0, 2),
+          timeMs: Date.now(),
+          responseMessage: buildDnsResponse(q, [{ name: q, type: 'A', ttl: 300, data: a }]),
+        }),
+      ),
+    );
     if (chunks.length === 1000) {
       if (!sock.write(Buffer.concat(chunks))) await new Promise((r) => sock.once('drain', r));
       chunks.length = 0;
     }
   }
-  const body = await pollUntil(async () => {
-    const b = (await c.get('/metrics')).body;
-    return metricSum(b, 'netflow_k8s_dns_answers_learned_total') === N ? b : undefined;
-  }, 60_000, 200);
+  const body = await pollUntil(
+    async () => {
+      const b = (await c.get('/metrics')).body;
+      return metricSum(b, 'netflow_k8s_dns_answers_learned_total') === N ? b : undefined;
+    },
+    60_000,
+    200,
+  );
   sock.destroy();
   await namesApplied(c, 5000, 2);
   assert.equal(metricSum(body, 'netflow_k8s_dns_addresses'), 5000);
@@ -245,7 +346,10 @@ test('a DNS server flooding names past --dnstap-max-names: the cap holds on ever
   // The receiving threads hold the same 5,000: the last answers name their flows, the first ones no longer do.
   const s = await sender();
   t.after(() => s.close());
-  await sendFlows(s, c.udpPort, [...flows('127.0.0.2', `10.0.${((N - 1) >>> 8) & 255}.${(N - 1) & 255}`, 3), ...flows('127.0.0.2', '10.0.0.0', 2)]);
+  await sendFlows(s, c.udpPort, [
+    ...flows('127.0.0.2', `10.0.${((N - 1) >>> 8) & 255}.${(N - 1) & 255}`, 3),
+    ...flows('127.0.0.2', '10.0.0.0', 2),
+  ]);
   const named = await pollUntil(async () => {
     const b = (await c.get('/metrics')).body;
     return metricSum(b, 'netflow_connection_count') === 5 ? b : undefined;

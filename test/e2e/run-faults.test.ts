@@ -27,7 +27,9 @@ async function sender(): Promise<Socket> {
 
 const metric = metricSum;
 
-test('a burst of malformed datagrams among good ones: good counts exact, bad ones counted, log rate-limited', { timeout: 120_000 }, async (t) => {
+test('a burst of malformed datagrams among good ones: good counts exact, bad ones counted, log rate-limited', {
+  timeout: 120_000,
+}, async (t) => {
   let c: CollectorProcess | undefined;
   const s = await sender();
   t.after(async () => {
@@ -47,11 +49,18 @@ test('a burst of malformed datagrams among good ones: good counts exact, bad one
   let webToSvc1 = 0;
   let bad = 0;
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   for (let d = 0; d < 400; d++) {
     const flows: IptFlow[] = Array.from({ length: 27 }, (_, i) => ({
-      src4: i % 2 ? svc1 : web, dst4: i % 2 ? web : svc1, srcPort: i % 2 ? 8080 : 40000 + i, dstPort: i % 2 ? 40000 + i : 8080,
-      proto: 6, packets: 1 + d, bytes: 100 + i, startMs: now - 5000, endMs: now - 1000,
+      src4: i % 2 ? svc1 : web,
+      dst4: i % 2 ? web : svc1,
+      srcPort: i % 2 ? 8080 : 40000 + i,
+      dstPort: i % 2 ? 40000 + i : 8080,
+      proto: 6,
+      packets: 1 + d,
+      bytes: 100 + i,
+      startMs: now - 5000,
+      endMs: now - 1000,
     }));
     const { payload, taken } = exp.pack(flows, 0, now);
     const copy = payload.slice();
@@ -86,7 +95,9 @@ test('a burst of malformed datagrams among good ones: good counts exact, bad one
   await sendPaced(s, payloads, col.udpPort);
   const text = await pollUntil(async () => {
     const body = (await col.get('/metrics')).body;
-    return metric(body, 'netflow_k8s_datagrams_total') === payloads.length && metric(body, 'netflow_connection_count') >= good ? body : undefined;
+    return metric(body, 'netflow_k8s_datagrams_total') === payloads.length && metric(body, 'netflow_connection_count') >= good
+      ? body
+      : undefined;
   }, 60_000);
   assert.equal(metric(text, 'netflow_connection_count'), good, 'every good record counted once, nothing from the bad ones');
   assert.equal(metric(text, 'netflow_connection_bytes'), goodBytes);
@@ -125,18 +136,40 @@ test('100,000 idle pairs expire: the store empties and memory comes back down', 
   writeFileSync(inv, JSON.stringify(appPodList(N, { namespaces: 10, nodes: ['node-a'] })));
   // --expose-gc: the collector then runs a full GC after a large expiry, so the heap it reports
   // is what is still referenced, not garbage V8 has not got round to.
-  c = await startCollectorProcess(['--inventory', inv, '--max-series', '200000', '--series-ttl', '60s', '--merge-interval', '200ms'], { env: { NODE_OPTIONS: '--expose-gc' } });
+  c = await startCollectorProcess(['--inventory', inv, '--max-series', '200000', '--series-ttl', '60s', '--merge-interval', '200ms'], {
+    env: { NODE_OPTIONS: '--expose-gc' },
+  });
   const col = c;
   const sample = async () => {
     const body = (await col.get('/metrics')).body;
-    return { records: metric(body, 'netflow_k8s_flow_records_total'), pairs: metric(body, 'netflow_k8s_pairs'), flows: metric(body, 'netflow_connection_count'), heap: metric(body, 'netflow_k8s_process_heap_bytes', { kind: 'used' }), rss: metric(body, 'netflow_k8s_process_resident_memory_bytes'), evictions: metric(body, 'netflow_k8s_pair_evictions_total') };
+    return {
+      records: metric(body, 'netflow_k8s_flow_records_total'),
+      pairs: metric(body, 'netflow_k8s_pairs'),
+      flows: metric(body, 'netflow_connection_count'),
+      heap: metric(body, 'netflow_k8s_process_heap_bytes', { kind: 'used' }),
+      rss: metric(body, 'netflow_k8s_process_resident_memory_bytes'),
+      evictions: metric(body, 'netflow_k8s_pair_evictions_total'),
+    };
   };
   const base = await sample();
 
   const exp = new IptNetflowExporter({ protocol: 9 });
   const now = Date.now();
   const flows: IptFlow[] = [];
-  for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) if (i !== j) flows.push({ src4: podAddress(i), dst4: podAddress(j), srcPort: 40000, dstPort: 8080, proto: 6, packets: 1, bytes: 100, startMs: now - 2000, endMs: now - 1000 });
+  for (let i = 0; i < N; i++)
+    for (let j = 0; j < N; j++)
+      if (i !== j)
+        flows.push({
+          src4: podAddress(i),
+          dst4: podAddress(j),
+          srcPort: 40000,
+          dstPort: 8080,
+          proto: 6,
+          packets: 1,
+          bytes: 100,
+          startMs: now - 2000,
+          endMs: now - 1000,
+        });
   const payloads: Uint8Array[] = [];
   for (let from = 0; from < flows.length; ) {
     const { payload, taken } = exp.pack(flows, from, now, 27);
@@ -144,21 +177,31 @@ test('100,000 idle pairs expire: the store empties and memory comes back down', 
     from += taken;
   }
   await sendPaced(s, payloads, col.udpPort);
-  const peak = await pollUntil(async () => {
-    const v = await sample();
-    return v.records === flows.length ? v : undefined;
-  }, 90_000, 2000);
+  const peak = await pollUntil(
+    async () => {
+      const v = await sample();
+      return v.records === flows.length ? v : undefined;
+    },
+    90_000,
+    2000,
+  );
   assert.equal(peak.flows, flows.length, `every record counted, none lost: ${JSON.stringify(peak)}`);
   assert.equal(peak.pairs, flows.length, 'one pair per pair of apps');
 
   // No more traffic: after the TTL every pair goes, and the memory they held is given back.
-  const after = await pollUntil(async () => {
-    const v = await sample();
-    return v.pairs === 0 && v.heap < base.heap + (peak.heap - base.heap) / 3 ? v : undefined;
-  }, 150_000, 1000);
+  const after = await pollUntil(
+    async () => {
+      const v = await sample();
+      return v.pairs === 0 && v.heap < base.heap + (peak.heap - base.heap) / 3 ? v : undefined;
+    },
+    150_000,
+    1000,
+  );
   assert.equal(after.pairs, 0);
   assert.ok(after.evictions >= flows.length, `evictions ${after.evictions}`);
-  t.diagnostic(`heap used: ${(base.heap / 2 ** 20).toFixed(1)} MiB at start, ${(peak.heap / 2 ** 20).toFixed(1)} MiB with ${peak.pairs} pairs, ${(after.heap / 2 ** 20).toFixed(1)} MiB after expiry; RSS ${(base.rss / 2 ** 20).toFixed(0)} / ${(peak.rss / 2 ** 20).toFixed(0)} / ${(after.rss / 2 ** 20).toFixed(0)} MiB`);
+  t.diagnostic(
+    `heap used: ${(base.heap / 2 ** 20).toFixed(1)} MiB at start, ${(peak.heap / 2 ** 20).toFixed(1)} MiB with ${peak.pairs} pairs, ${(after.heap / 2 ** 20).toFixed(1)} MiB after expiry; RSS ${(base.rss / 2 ** 20).toFixed(0)} / ${(peak.rss / 2 ** 20).toFixed(0)} / ${(after.rss / 2 ** 20).toFixed(0)} MiB`,
+  );
   assert.ok(peak.heap - base.heap > 10 * 2 ** 20, 'the pairs took real memory (else this test measures nothing)');
   const exit = await col.stop('SIGTERM');
   c = undefined;

@@ -29,7 +29,9 @@ async function bound(port = 0, reusePort = false): Promise<Socket> {
   return s;
 }
 
-test('the port is ours: a second instance exits 2 naming listen, a busy HTTP port names http, a late stranger is counted', { timeout: 90_000 }, async (t) => {
+test('the port is ours: a second instance exits 2 naming listen, a busy HTTP port names http, a late stranger is counted', {
+  timeout: 90_000,
+}, async (t) => {
   let c: CollectorProcess | undefined;
   const strangers: Socket[] = [];
   t.after(async () => {
@@ -67,7 +69,16 @@ test('a templates file in a directory that cannot be written stops the start nam
   // A regular file where the directory should be: not writable even for root.
   const notDir = join(dir, 'plain-file');
   writeFileSync(notDir, '');
-  const r = await runCli(['--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--inventory', INVENTORY, '--templates-file', join(notDir, 'templates.json')]);
+  const r = await runCli([
+    '--listen',
+    '127.0.0.1:0',
+    '--http',
+    '127.0.0.1:0',
+    '--inventory',
+    INVENTORY,
+    '--templates-file',
+    join(notDir, 'templates.json'),
+  ]);
   assert.equal(r.code, 2, `exit 2 (stderr: ${r.stderr})`);
   assert.match(r.stderr, /config: templatesFile:/);
   // A directory where the file should be: it could never be replaced.
@@ -80,7 +91,11 @@ test('a templates file in a directory that cannot be written stops the start nam
 function templatesFor(exporters: number): SavedTemplates {
   const d = new Decoder(() => {});
   const exp = new IptNetflowExporter({ protocol: 9 });
-  const { payload } = exp.pack([{ src4: podAddress(1), dst4: podAddress(2), srcPort: 40000, dstPort: 80, proto: 6, packets: 1, bytes: 1, startMs: 0, endMs: 1 }], 0, Date.now());
+  const { payload } = exp.pack(
+    [{ src4: podAddress(1), dst4: podAddress(2), srcPort: 40000, dstPort: 80, proto: 6, packets: 1, bytes: 1, startMs: 0, endMs: 1 }],
+    0,
+    Date.now(),
+  );
   for (let i = 0; i < exporters; i++) d.decode(payload, { address: '127.0.0.1', port: 9000 + i, key: `127.0.0.1|${9000 + i}` }, Date.now());
   return d.saveTemplates();
 }
@@ -99,15 +114,23 @@ test('a wedged receiving thread: /healthz goes 503, and shutdown keeps the templ
   const before = templateCount(saved);
   assert.ok(before >= 5);
   writeFileSync(file, JSON.stringify(saved));
-  c = await startCollectorProcess(['--inventory', INVENTORY, '--templates-file', file, '--merge-interval', '100ms'], { env: { NETFLOW_K8S_TEST_WEDGE_THREAD: '0' } });
+  c = await startCollectorProcess(['--inventory', INVENTORY, '--templates-file', file, '--merge-interval', '100ms'], {
+    env: { NETFLOW_K8S_TEST_WEDGE_THREAD: '0' },
+  });
   const col = c;
   assert.equal((await col.get('/healthz')).status, 200);
   // Its first datagram wedges thread 0 in a loop that never yields.
-  await new Promise<void>((resolve, reject) => s.send(new Uint8Array([0, 9, 0, 0]), col.udpPort, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
-  const sick = await pollUntil(async () => {
-    const r = await col.get('/healthz');
-    return r.status === 503 ? r : undefined;
-  }, 40_000, 500);
+  await new Promise<void>((resolve, reject) =>
+    s.send(new Uint8Array([0, 9, 0, 0]), col.udpPort, '127.0.0.1', (err) => (err ? reject(err) : resolve())),
+  );
+  const sick = await pollUntil(
+    async () => {
+      const r = await col.get('/healthz');
+      return r.status === 503 ? r : undefined;
+    },
+    40_000,
+    500,
+  );
   assert.match(sick.body, /receiving thread 0 stuck/);
   assert.equal((await col.get('/readyz')).status, 200, '/readyz stays as it was');
 
@@ -116,10 +139,15 @@ test('a wedged receiving thread: /healthz goes 503, and shutdown keeps the templ
   assert.equal(exit.code, 0, `a clean exit, no crash (signal ${exit.signal}; stderr: ${col.stderr()})`);
   const after = templateCount(JSON.parse(readFileSync(file, 'utf8')) as SavedTemplates);
   assert.equal(after, before, 'the templates file still holds every template');
-  assert.ok(col.logs().some((l) => l.level === 40 && String(l.msg).includes('did not stop in time')), 'the log says what could not be saved');
+  assert.ok(
+    col.logs().some((l) => l.level === 40 && String(l.msg).includes('did not stop in time')),
+    'the log says what could not be saved',
+  );
 });
 
-test('HTTP limits: slowloris sockets are closed after the headers timeout, extra connections and unread pipelines are refused and counted', { timeout: 90_000 }, async (t) => {
+test('HTTP limits: slowloris sockets are closed after the headers timeout, extra connections and unread pipelines are refused and counted', {
+  timeout: 90_000,
+}, async (t) => {
   const { connect } = await import('node:net');
   type Sock = import('node:net').Socket;
   const socks: Sock[] = [];
@@ -128,14 +156,24 @@ test('HTTP limits: slowloris sockets are closed after the headers timeout, extra
     for (const s of socks) s.destroy();
     if (c) await c.stop('SIGKILL');
   });
-  c = await startCollectorProcess(['--inventory', INVENTORY, '--http-headers-timeout', '1s', '--http-request-timeout', '2s', '--http-max-connections', '20']);
+  c = await startCollectorProcess([
+    '--inventory',
+    INVENTORY,
+    '--http-headers-timeout',
+    '1s',
+    '--http-request-timeout',
+    '2s',
+    '--http-max-connections',
+    '20',
+  ]);
   const col = c;
   const url = new URL(col.httpUrl);
-  const open = () => new Promise<Sock>((resolve, reject) => {
-    const s = connect(Number(url.port), url.hostname, () => resolve(s));
-    s.once('error', reject);
-    socks.push(s);
-  });
+  const open = () =>
+    new Promise<Sock>((resolve, reject) => {
+      const s = connect(Number(url.port), url.hostname, () => resolve(s));
+      s.once('error', reject);
+      socks.push(s);
+    });
   const closed = (s: Sock) => new Promise<void>((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())));
 
   // Slowloris: headers that never end, a line every 300 ms.
@@ -144,12 +182,19 @@ test('HTTP limits: slowloris sockets are closed after the headers timeout, extra
   for (const s of slow) {
     s.on('error', () => {});
     s.write('GET /metrics HTTP/1.1\r\nHost: x\r\n');
-    drips.push(setInterval(() => { if (!s.destroyed) s.write('X-Slow: 1\r\n'); }, 300));
+    drips.push(
+      setInterval(() => {
+        if (!s.destroyed) s.write('X-Slow: 1\r\n');
+      }, 300),
+    );
   }
   const t0 = Date.now();
   await Promise.race([Promise.all(slow.map(closed)), new Promise((r) => setTimeout(r, 10_000))]);
   for (const d of drips) clearInterval(d);
-  assert.ok(slow.every((s) => s.destroyed), `every slowloris socket closed (${slow.filter((s) => !s.destroyed).length} still open after ${Date.now() - t0} ms)`);
+  assert.ok(
+    slow.every((s) => s.destroyed),
+    `every slowloris socket closed (${slow.filter((s) => !s.destroyed).length} still open after ${Date.now() - t0} ms)`,
+  );
   assert.ok(Date.now() - t0 < 5000, `closed within the timeout and one check (${Date.now() - t0} ms)`);
 
   // A client that pipelines scrapes and never reads the answers: closed once too many wait.
@@ -157,7 +202,10 @@ test('HTTP limits: slowloris sockets are closed after the headers timeout, extra
   greedy.on('error', () => {});
   greedy.pause();
   greedy.write('GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(200));
-  await pollUntil(async () => metricSum((await col.get('/metrics')).body, 'netflow_k8s_http_connections_refused_total', { reason: 'pipelined' }) >= 1, 10_000);
+  await pollUntil(
+    async () => metricSum((await col.get('/metrics')).body, 'netflow_k8s_http_connections_refused_total', { reason: 'pipelined' }) >= 1,
+    10_000,
+  );
   greedy.resume();
   await Promise.race([closed(greedy), new Promise((r) => setTimeout(r, 10_000))]);
   assert.ok(greedy.destroyed, 'the greedy socket was closed');
@@ -165,7 +213,10 @@ test('HTTP limits: slowloris sockets are closed after the headers timeout, extra
   // More connections than allowed: the extra ones are closed at once, and counted.
   const many = await Promise.all(Array.from({ length: 30 }, () => open().then((s) => (s.on('error', () => {}), s))));
   await Promise.race([Promise.all(many.slice(20).map(closed)), new Promise((r) => setTimeout(r, 5000))]);
-  assert.ok(many.slice(20).every((s) => s.destroyed), 'connections over the cap are closed');
+  assert.ok(
+    many.slice(20).every((s) => s.destroyed),
+    'connections over the cap are closed',
+  );
   for (const s of many) s.destroy();
   const body = await pollUntil(async () => {
     const b = (await col.get('/metrics').catch(() => undefined))?.body;
@@ -177,12 +228,17 @@ test('HTTP limits: slowloris sockets are closed after the headers timeout, extra
   c = undefined;
 });
 
-test('an OTLP black hole: failures logged at most once per interval, the recovery once, and a failed final export at SIGTERM too', { timeout: 120_000 }, async (t) => {
+test('an OTLP black hole: failures logged at most once per interval, the recovery once, and a failed final export at SIGTERM too', {
+  timeout: 120_000,
+}, async (t) => {
   const { createServer } = await import('node:net');
   const { OtlpReceiver } = await import('../support/otlp-receiver.ts');
   // Accepts connections and never says a word.
   const held: import('node:net').Socket[] = [];
-  const hole = createServer((s) => { held.push(s); s.on('error', () => {}); });
+  const hole = createServer((s) => {
+    held.push(s);
+    s.on('error', () => {});
+  });
   await new Promise<void>((r) => hole.listen(0, '127.0.0.1', () => r()));
   const port = (hole.address() as import('node:net').AddressInfo).port;
   let rx: Awaited<ReturnType<typeof OtlpReceiver.start>> | undefined;
@@ -197,7 +253,11 @@ test('an OTLP black hole: failures logged at most once per interval, the recover
   c = await startCollectorProcess(['--inventory', INVENTORY, '--otlp-endpoint', `http://127.0.0.1:${port}`, '--otlp-interval', '1s']);
   const col = c;
   const lines = (msg: string) => col.logs().filter((l) => l.msg === msg);
-  await pollUntil(async () => metricSum((await col.get('/metrics')).body, 'netflow_k8s_otlp_exports_total', { result: 'failure' }) >= 3, 60_000, 500);
+  await pollUntil(
+    async () => metricSum((await col.get('/metrics')).body, 'netflow_k8s_otlp_exports_total', { result: 'failure' }) >= 3,
+    60_000,
+    500,
+  );
   const failed = lines('OTLP export failed');
   assert.ok(failed.length >= 1, 'the failure is logged');
   assert.ok(failed.length <= Math.ceil((performance.now() - started) / 1000) + 1, `at most one line per interval: ${failed.length}`);
@@ -217,10 +277,15 @@ test('an OTLP black hole: failures logged at most once per interval, the recover
   rx = undefined;
   assert.equal((await col.stop('SIGTERM')).code, 0);
   c = undefined;
-  assert.ok(lines('final OTLP export failed').length + lines('final OTLP export did not finish in time').length >= 1, 'the final export failure is logged');
+  assert.ok(
+    lines('final OTLP export failed').length + lines('final OTLP export did not finish in time').length >= 1,
+    'the final export failure is logged',
+  );
 });
 
-test('memory per thread: the receiving thread\'s heap and decoder state grow with the templates it holds', { timeout: 120_000 }, async (t) => {
+test("memory per thread: the receiving thread's heap and decoder state grow with the templates it holds", {
+  timeout: 120_000,
+}, async (t) => {
   const { encodeV9 } = await import('../../src/generate/netflow-v9.ts');
   let c: CollectorProcess | undefined;
   const s = await bound();
@@ -230,7 +295,9 @@ test('memory per thread: the receiving thread\'s heap and decoder state grow wit
   });
   // One exporter sends all 20,000 templates: the per-exporter caps are raised so they all stay.
   const caps = ['--max-templates-per-exporter', '65536', '--decoder-state-budget', String(1024 * 2 ** 20)];
-  c = await startCollectorProcess(['--inventory', INVENTORY, '--merge-interval', '100ms', ...caps], { env: { NODE_OPTIONS: '--expose-gc' } });
+  c = await startCollectorProcess(['--inventory', INVENTORY, '--merge-interval', '100ms', ...caps], {
+    env: { NODE_OPTIONS: '--expose-gc' },
+  });
   const col = c;
   const sample = async () => {
     const b = (await col.get('/metrics')).body;
@@ -241,25 +308,41 @@ test('memory per thread: the receiving thread\'s heap and decoder state grow wit
       templates: metricSum(b, 'netflow_k8s_templates'),
     };
   };
-  const base = await pollUntil(async () => { const v = await sample(); return v.heap > 0 ? v : undefined; }, 20_000);
+  const base = await pollUntil(async () => {
+    const v = await sample();
+    return v.heap > 0 ? v : undefined;
+  }, 20_000);
   // 200 domains x 100 templates of 20 fields each: 20,000 templates the thread must keep.
   const fields = Array.from({ length: 20 }, (_, i) => ({ id: 1 + i, length: 4 }));
   const payloads: Uint8Array[] = [];
   for (let domain = 0; domain < 200; domain++) {
     for (let first = 256; first < 356; first += 25) {
       const templates = Array.from({ length: 25 }, (_, k) => ({ id: first + k, fields }));
-      payloads.push(encodeV9({ sysUptimeMs: 1000, unixSecs: Math.floor(Date.now() / 1000), sequence: payloads.length, sourceId: domain }, [{ kind: 'templates', templates }]));
+      payloads.push(
+        encodeV9({ sysUptimeMs: 1000, unixSecs: Math.floor(Date.now() / 1000), sequence: payloads.length, sourceId: domain }, [
+          { kind: 'templates', templates },
+        ]),
+      );
     }
   }
   const { sendPaced } = await import('../support/run-collector.ts');
   await sendPaced(s, payloads, col.udpPort);
   // The gauges follow within a second or so of the templates' arrival.
-  const grown = await pollUntil(async () => { const v = await sample(); return v.templates >= 20_000 && v.state - base.state > 5 * 2 ** 20 ? v : undefined; }, 60_000, 500).catch(async (err: unknown) => {
+  const grown = await pollUntil(
+    async () => {
+      const v = await sample();
+      return v.templates >= 20_000 && v.state - base.state > 5 * 2 ** 20 ? v : undefined;
+    },
+    60_000,
+    500,
+  ).catch(async (err: unknown) => {
     throw new Error(`${String(err)}: last sample ${JSON.stringify(await sample())}`);
   });
-  t.diagnostic(`thread 0 heap used ${(base.heap / 2 ** 20).toFixed(1)} -> ${(grown.heap / 2 ** 20).toFixed(1)} MiB, decoder state ${(base.state / 2 ** 20).toFixed(2)} -> ${(grown.state / 2 ** 20).toFixed(2)} MiB; main heap ${(base.mainHeap / 2 ** 20).toFixed(1)} -> ${(grown.mainHeap / 2 ** 20).toFixed(1)} MiB`);
+  t.diagnostic(
+    `thread 0 heap used ${(base.heap / 2 ** 20).toFixed(1)} -> ${(grown.heap / 2 ** 20).toFixed(1)} MiB, decoder state ${(base.state / 2 ** 20).toFixed(2)} -> ${(grown.state / 2 ** 20).toFixed(2)} MiB; main heap ${(base.mainHeap / 2 ** 20).toFixed(1)} -> ${(grown.mainHeap / 2 ** 20).toFixed(1)} MiB`,
+  );
   assert.ok(grown.state - base.state > 5 * 2 ** 20, 'the decoder state counts the templates');
-  assert.ok(grown.heap - base.heap > 2 * 2 ** 20, 'the thread\'s own heap shows them (layouts are shared: a few hundred bytes a template)');
+  assert.ok(grown.heap - base.heap > 2 * 2 ** 20, "the thread's own heap shows them (layouts are shared: a few hundred bytes a template)");
   assert.equal((await col.stop('SIGTERM')).code, 0);
   c = undefined;
 });
@@ -275,7 +358,17 @@ test('data sets still waiting for their template at shutdown are counted dropped
   const col = c;
   // ipt-netflow's second datagram carries no template: its data set is held, waiting.
   const exp = new IptNetflowExporter({ protocol: 9 });
-  const flow = { src4: podAddress(1), dst4: podAddress(2), srcPort: 40000, dstPort: 80, proto: 6, packets: 1, bytes: 1, startMs: Date.now() - 2000, endMs: Date.now() - 1000 };
+  const flow = {
+    src4: podAddress(1),
+    dst4: podAddress(2),
+    srcPort: 40000,
+    dstPort: 80,
+    proto: 6,
+    packets: 1,
+    bytes: 1,
+    startMs: Date.now() - 2000,
+    endMs: Date.now() - 1000,
+  };
   exp.pack([flow], 0, Date.now());
   const { payload } = exp.pack([flow], 0, Date.now());
   await new Promise<void>((resolve, reject) => s.send(payload, col.udpPort, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
@@ -299,11 +392,15 @@ test('a receiving thread that keeps dying: /healthz goes 503 after 3 restarts', 
   const col = c;
   assert.equal((await col.get('/healthz')).status, 200);
   // Each incarnation dies on its first datagram; keep sending until three have.
-  const sick = await pollUntil(async () => {
-    await new Promise<void>((resolve) => s.send(new Uint8Array([0, 9, 0, 0]), col.udpPort, '127.0.0.1', () => resolve()));
-    const r = await col.get('/healthz');
-    return r.status === 503 ? r : undefined;
-  }, 90_000, 500);
+  const sick = await pollUntil(
+    async () => {
+      await new Promise<void>((resolve) => s.send(new Uint8Array([0, 9, 0, 0]), col.udpPort, '127.0.0.1', () => resolve()));
+      const r = await col.get('/healthz');
+      return r.status === 503 ? r : undefined;
+    },
+    90_000,
+    500,
+  );
   assert.match(sick.body, /3 thread restarts/);
   const m = (await col.get('/metrics')).body;
   assert.ok(metricSum(m, 'netflow_k8s_receive_thread_restarts_total') >= 3);

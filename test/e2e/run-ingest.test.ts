@@ -30,7 +30,17 @@ const send = (s: Socket, payload: Uint8Array, port: number, host: string) =>
   new Promise<void>((res, rej) => s.send(payload, port, host, (e) => (e ? rej(e) : res())));
 
 function flowsBetween(src: string, dst: string, n: number, now = Date.now()): IptFlow[] {
-  return Array.from({ length: n }, (_, i) => ({ src4: parseIPv4(src), dst4: parseIPv4(dst), srcPort: 41000 + i, dstPort: 8080, proto: 6, packets: 3, bytes: 500 + i, startMs: now - 3000, endMs: now - 1000 }));
+  return Array.from({ length: n }, (_, i) => ({
+    src4: parseIPv4(src),
+    dst4: parseIPv4(dst),
+    srcPort: 41000 + i,
+    dstPort: 8080,
+    proto: 6,
+    packets: 3,
+    bytes: 500 + i,
+    startMs: now - 3000,
+    endMs: now - 1000,
+  }));
 }
 
 test('two receiving threads on one port: counts from many exporters merge exactly', { timeout: 120_000 }, async (t) => {
@@ -63,8 +73,14 @@ test('two receiving threads on one port: counts from many exporters merge exactl
   // Both threads did work: the kernel spread the 16 exporters over the two sockets.
   const perThread = parsePromText(body).filter((s) => s.name === 'netflow_k8s_receive_thread_datagrams_total');
   assert.equal(perThread.length, 2);
-  assert.ok(perThread.every((s) => s.value > 0), `both threads received datagrams: ${JSON.stringify(perThread.map((s) => s.value))}`);
-  assert.equal(perThread.reduce((a, s) => a + s.value, 0), 3200);
+  assert.ok(
+    perThread.every((s) => s.value > 0),
+    `both threads received datagrams: ${JSON.stringify(perThread.map((s) => s.value))}`,
+  );
+  assert.equal(
+    perThread.reduce((a, s) => a + s.value, 0),
+    3200,
+  );
   assert.equal((await col.stop('SIGTERM')).code, 0);
   c = undefined;
 });
@@ -89,7 +105,11 @@ test('[::] takes IPv4 and IPv6 exporters; IPv4-mapped senders are named as IPv4'
     const b = (await col.get('/metrics')).body;
     return metric(b, 'netflow_connection_count') === 17 ? b : undefined;
   }, 30_000);
-  assert.equal(metric(body, 'netflow_k8s_datagrams_total', { exporter: '127.0.0.1' }), 1, 'the IPv4 sender is 127.0.0.1, not ::ffff:127.0.0.1');
+  assert.equal(
+    metric(body, 'netflow_k8s_datagrams_total', { exporter: '127.0.0.1' }),
+    1,
+    'the IPv4 sender is 127.0.0.1, not ::ffff:127.0.0.1',
+  );
   assert.equal(metric(body, 'netflow_k8s_datagrams_total', { exporter: '::1' }), 1);
   assert.equal(metric(body, 'netflow_connection_count', { srchost: 'web', dsthost: 'svc1' }), 10);
   assert.equal(metric(body, 'netflow_connection_count', { srchost: 'checkout', dsthost: 'svc1' }), 7);
@@ -149,7 +169,10 @@ test('templates survive a restart: data without a template decodes at once', { t
 
   c = await startCollectorProcess(['--inventory', INVENTORY, '--templates-file', file, '--merge-interval', '100ms']);
   const col2 = c;
-  assert.ok(col2.logs().some((l) => l.msg === 'templates loaded' && Number(l.templates) > 0), 'templates loaded at start');
+  assert.ok(
+    col2.logs().some((l) => l.msg === 'templates loaded' && Number(l.templates) > 0),
+    'templates loaded at start',
+  );
   // Same exporter (address and port) as before the restart.
   s.close();
   s = await udp('udp4', '127.0.0.1', port);
@@ -162,7 +185,9 @@ test('templates survive a restart: data without a template decodes at once', { t
   assert.equal(metric(body, 'netflow_connection_count', { srchost: 'checkout', dsthost: 'svc2' }), 25);
 });
 
-test('both nodes report a pod-to-pod flow: --dedup auto counts it once, from the source node; off counts both', { timeout: 90_000 }, async (t) => {
+test('both nodes report a pod-to-pod flow: --dedup auto counts it once, from the source node; off counts both', {
+  timeout: 90_000,
+}, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'run-dedup-'));
   const a = await udp('udp4', '127.0.0.1');
   const b = await udp('udp4', '127.0.0.2');
@@ -175,20 +200,36 @@ test('both nodes report a pod-to-pod flow: --dedup auto counts it once, from the
   });
   // The exporters are the nodes: node-a is 127.0.0.1, node-b 127.0.0.2.
   const pod = (name: string, ip: string, nodeName: string, app: string) => ({
-    apiVersion: 'v1', kind: 'Pod',
+    apiVersion: 'v1',
+    kind: 'Pod',
     metadata: { name, namespace: 'shop', uid: `uid-${name}`, labels: { app }, creationTimestamp: '2020-01-01T00:00:00Z' },
     spec: { nodeName, containers: [{ name: 'c', image: 'x', ports: app === 'svc1' ? [{ containerPort: 8080 }] : [] }] },
     status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], startTime: '2020-01-01T00:00:00Z' },
   });
   const inv = join(dir, 'inventory.json');
-  writeFileSync(inv, JSON.stringify({
-    apiVersion: 'v1', kind: 'List', items: [
-      { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a' }, status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }] } },
-      { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-b' }, status: { addresses: [{ type: 'InternalIP', address: '127.0.0.2' }] } },
-      pod('web-0', '10.244.1.10', 'node-a', 'web'),
-      pod('svc1-0', '10.244.2.20', 'node-b', 'svc1'),
-    ],
-  }));
+  writeFileSync(
+    inv,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        {
+          apiVersion: 'v1',
+          kind: 'Node',
+          metadata: { name: 'node-a' },
+          status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }] },
+        },
+        {
+          apiVersion: 'v1',
+          kind: 'Node',
+          metadata: { name: 'node-b' },
+          status: { addresses: [{ type: 'InternalIP', address: '127.0.0.2' }] },
+        },
+        pod('web-0', '10.244.1.10', 'node-a', 'web'),
+        pod('svc1-0', '10.244.2.20', 'node-b', 'svc1'),
+      ],
+    }),
+  );
   for (const mode of ['auto', 'off']) {
     const c = await startCollectorProcess(['--inventory', inv, '--dedup', mode, '--merge-interval', '100ms']);
     running.push(c);
@@ -196,7 +237,10 @@ test('both nodes report a pod-to-pod flow: --dedup auto counts it once, from the
     const request = flowsBetween('10.244.1.10', '10.244.2.20', 10, now);
     const reply = request.map((f) => ({ ...f, src4: f.dst4, dst4: f.src4, srcPort: f.dstPort, dstPort: f.srcPort, bytes: f.bytes * 10 }));
     // Each node's exporter sees both halves of the conversation (FORWARD chain on both nodes).
-    for (const [sock, e] of [[a, new IptNetflowExporter()], [b, new IptNetflowExporter()]] as const) {
+    for (const [sock, e] of [
+      [a, new IptNetflowExporter()],
+      [b, new IptNetflowExporter()],
+    ] as const) {
       await send(sock, e.pack([...request, ...reply], 0, now).payload, c.udpPort, '127.0.0.1');
     }
     const want = mode === 'auto' ? 20 : 40;
@@ -207,7 +251,10 @@ test('both nodes report a pod-to-pod flow: --dedup auto counts it once, from the
     const n = mode === 'auto' ? 1 : 2;
     assert.equal(metric(body, 'netflow_connection_count', { srchost: 'web', dsthost: 'svc1' }), 10 * n, `${mode}: requests`);
     assert.equal(metric(body, 'netflow_connection_count', { srchost: 'svc1', dsthost: 'web' }), 10 * n, `${mode}: replies`);
-    assert.equal(metric(body, 'netflow_connection_bytes', { srchost: 'web', dsthost: 'svc1' }), request.reduce((s, f) => s + f.bytes, 0) * n);
+    assert.equal(
+      metric(body, 'netflow_connection_bytes', { srchost: 'web', dsthost: 'svc1' }),
+      request.reduce((s, f) => s + f.bytes, 0) * n,
+    );
     assert.equal(metric(body, 'netflow_k8s_dedup_skipped_total'), mode === 'auto' ? 20 : 0);
     // Only each datagram's first record, whichever thread it reached, asked the identity index.
     assert.ok(metric(body, 'netflow_k8s_address_memo_hits_total')! >= 38, 'the rest were named from the address memo');

@@ -15,7 +15,9 @@ import { parseIPv4 } from '../../src/identify/ip.ts';
 
 const metric = metricSum;
 
-test('the Kubernetes API drops mid-run: nothing counted is lost and new pods are named after it returns', { timeout: 180_000 }, async (t) => {
+test('the Kubernetes API drops mid-run: nothing counted is lost and new pods are named after it returns', {
+  timeout: 180_000,
+}, async (t) => {
   const api = await FakeApiServer.start();
   let c: CollectorProcess | undefined;
   const sock: Socket = createSocket('udp4');
@@ -27,10 +29,33 @@ test('the Kubernetes API drops mid-run: nothing counted is lost and new pods are
   });
   api.create('nodes', node({ name: 'node-a', internalIP: '10.0.0.1' }));
   api.create('nodes', node({ name: 'node-b', internalIP: '10.0.0.2' }));
-  api.create('pods', pod({ name: 'web-0', namespace: 'shop', ip: '10.244.1.10', node: 'node-a', labels: { app: 'web' }, startTime: new Date(Date.now() - 60_000) }));
-  api.create('pods', pod({ name: 'svc1-0', namespace: 'backend', ip: '10.244.2.20', node: 'node-b', labels: { app: 'svc1' }, ports: [8080], startTime: new Date(Date.now() - 60_000) }));
+  api.create(
+    'pods',
+    pod({
+      name: 'web-0',
+      namespace: 'shop',
+      ip: '10.244.1.10',
+      node: 'node-a',
+      labels: { app: 'web' },
+      startTime: new Date(Date.now() - 60_000),
+    }),
+  );
+  api.create(
+    'pods',
+    pod({
+      name: 'svc1-0',
+      namespace: 'backend',
+      ip: '10.244.2.20',
+      node: 'node-b',
+      labels: { app: 'svc1' },
+      ports: [8080],
+      startTime: new Date(Date.now() - 60_000),
+    }),
+  );
 
-  c = await startCollectorProcess(['--kubeconfig', api.writeKubeconfig(), '--merge-interval', '100ms'], { env: { NETFLOW_K8S_TEST_KUBE_BACKOFF_MS: '200' } });
+  c = await startCollectorProcess(['--kubeconfig', api.writeKubeconfig(), '--merge-interval', '100ms'], {
+    env: { NETFLOW_K8S_TEST_KUBE_BACKOFF_MS: '200' },
+  });
   const col = c;
   await pollUntil(async () => (await col.get('/readyz')).status === 200, 30_000);
 
@@ -39,7 +64,15 @@ test('the Kubernetes API drops mid-run: nothing counted is lost and new pods are
   const send = async (src: string, dst: string, n: number) => {
     const now = Date.now();
     const flows: IptFlow[] = Array.from({ length: n }, (_, i) => ({
-      src4: parseIPv4(src), dst4: parseIPv4(dst), srcPort: 40000 + i, dstPort: 8080, proto: 6, packets: 2, bytes: 300, startMs: now - 2000, endMs: now - 500,
+      src4: parseIPv4(src),
+      dst4: parseIPv4(dst),
+      srcPort: 40000 + i,
+      dstPort: 8080,
+      proto: 6,
+      packets: 2,
+      bytes: 300,
+      startMs: now - 2000,
+      endMs: now - 500,
     }));
     for (let from = 0; from < flows.length; ) {
       const { payload, taken } = exporter.pack(flows, from, now, 27);
@@ -48,26 +81,44 @@ test('the Kubernetes API drops mid-run: nothing counted is lost and new pods are
     }
     sent += n;
   };
-  const counted = async (want: number) => pollUntil(async () => {
-    const body = (await col.get('/metrics')).body;
-    return metric(body, 'netflow_connection_count') === want ? body : undefined;
-  }, 30_000);
+  const counted = async (want: number) =>
+    pollUntil(async () => {
+      const body = (await col.get('/metrics')).body;
+      return metric(body, 'netflow_connection_count') === want ? body : undefined;
+    }, 30_000);
 
   await send('10.244.1.10', '10.244.2.20', 100);
   let body = await counted(sent);
-  assert.equal(metric(body, 'netflow_connection_count', { srchost: 'web', srcnamespace: 'shop', dsthost: 'svc1', dstnamespace: 'backend' }), 100);
+  assert.equal(
+    metric(body, 'netflow_connection_count', { srchost: 'web', srcnamespace: 'shop', dsthost: 'svc1', dstnamespace: 'backend' }),
+    100,
+  );
 
   // The API drops: watches cut mid-event, then the server is gone.
   api.dropWatches();
   await api.stop();
   await send('10.244.1.10', '10.244.2.20', 150);
   body = await counted(sent);
-  assert.equal(metric(body, 'netflow_connection_count', { srchost: 'web', dsthost: 'svc1' }), 250, 'flows during the outage keep their names');
+  assert.equal(
+    metric(body, 'netflow_connection_count', { srchost: 'web', dsthost: 'svc1' }),
+    250,
+    'flows during the outage keep their names',
+  );
   assert.equal((await col.get('/readyz')).status, 200, 'an inventory once synced stays ready through an outage');
   await pollUntil(async () => metric((await col.get('/metrics')).body, 'netflow_k8s_informer_errors_total') > 0, 30_000);
 
   // A pod appears while the API is away; the API comes back and the informers catch up.
-  api.create('pods', pod({ name: 'checkout-0', namespace: 'shop', ip: '10.244.1.11', node: 'node-a', labels: { app: 'checkout' }, startTime: new Date(Date.now() - 30_000) }));
+  api.create(
+    'pods',
+    pod({
+      name: 'checkout-0',
+      namespace: 'shop',
+      ip: '10.244.1.11',
+      node: 'node-a',
+      labels: { app: 'checkout' },
+      startTime: new Date(Date.now() - 30_000),
+    }),
+  );
   await api.start();
   await pollUntil(async () => {
     const b = (await col.get('/metrics')).body;

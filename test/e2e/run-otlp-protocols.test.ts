@@ -16,8 +16,16 @@ import { makePki, opensslAvailable, type CertFiles, type Pki } from '../support/
 import { PCAP, pairKey } from './fixtures/k8s-basic.ts';
 
 const INVENTORY = fileURLToPath(new URL('./fixtures/k8s-basic-inventory.json', import.meta.url));
-const skip = !softflowdAvailable() ? 'softflowd is not installed (scripts/setup-debian.sh installs it)' : !opensslAvailable() ? 'openssl is not installed' : false;
-const METRICS = [['netflow.connection.count', 'netflow_connection_count'], ['netflow.connection.bytes', 'netflow_connection_bytes'], ['netflow.connection.packets', 'netflow_connection_packets']] as const;
+const skip = !softflowdAvailable()
+  ? 'softflowd is not installed (scripts/setup-debian.sh installs it)'
+  : !opensslAvailable()
+    ? 'openssl is not installed'
+    : false;
+const METRICS = [
+  ['netflow.connection.count', 'netflow_connection_count'],
+  ['netflow.connection.bytes', 'netflow_connection_bytes'],
+  ['netflow.connection.packets', 'netflow_connection_packets'],
+] as const;
 
 /** Per pair, the totals the receiver holds: the latest point (cumulative) or the sum of all points (delta). */
 function otlpPairs(rx: OtlpReceiver, metric: string, delta: boolean): Map<string, number> {
@@ -62,7 +70,10 @@ async function countingProxy(port: number): Promise<{ server: Server; url: strin
     const up = connect(port, '127.0.0.1');
     down.on('data', (d: Buffer) => (sent += d.length));
     down.pipe(up).pipe(down);
-    const close = () => { down.destroy(); up.destroy(); };
+    const close = () => {
+      down.destroy();
+      up.destroy();
+    };
     down.on('error', close).on('close', close);
     up.on('error', close).on('close', close);
   });
@@ -89,7 +100,10 @@ async function deliversSameTotals(t: import('node:test').TestContext, c: Case): 
   });
   const proxy = c.countBytes ? await countingProxy(rx.port) : undefined;
   t.after(() => proxy?.server.close());
-  col = await startCollectorProcess(['--inventory', INVENTORY, '--merge-interval', '100ms', '--otlp-interval', '500ms', ...c.args(rx, proxy?.url ?? rx.url)], { env: c.env(rx, pki) });
+  col = await startCollectorProcess(
+    ['--inventory', INVENTORY, '--merge-interval', '100ms', '--otlp-interval', '500ms', ...c.args(rx, proxy?.url ?? rx.url)],
+    { env: c.env(rx, pki) },
+  );
   const v9 = await runSoftflowd({ pcap: PCAP, host: '127.0.0.1', port: col.udpPort, version: 9 });
   assert.equal(v9.code, 0, v9.log);
   const page = await pollUntil(async () => {
@@ -98,8 +112,13 @@ async function deliversSameTotals(t: import('node:test').TestContext, c: Case): 
   }, 30_000);
   for (const [otlpName, promName] of METRICS) {
     const want = promPairs(page, promName);
-    await rx.waitFor(() => show(otlpPairs(rx, otlpName, c.delta ?? false)) === show(want), 30_000)
-      .catch((err: Error) => assert.fail(`${otlpName}: ${err.message}\n want ${show(want)}\n  got ${show(otlpPairs(rx, otlpName, c.delta ?? false))}\n${col!.stderr()}`));
+    await rx
+      .waitFor(() => show(otlpPairs(rx, otlpName, c.delta ?? false)) === show(want), 30_000)
+      .catch((err: Error) =>
+        assert.fail(
+          `${otlpName}: ${err.message}\n want ${show(want)}\n  got ${show(otlpPairs(rx, otlpName, c.delta ?? false))}\n${col!.stderr()}`,
+        ),
+      );
   }
   c.check(rx, proxy?.sent() ?? 0);
   const exit = await col.stop('SIGTERM');
@@ -134,7 +153,10 @@ test('OTLP grpc over TLS with a custom CA, a bearer header and gzip', { skip, ti
 
 test('OTLP grpc over mTLS with the signal-specific variables (OTEL_EXPORTER_OTLP_METRICS_*)', { skip, timeout: 120_000 }, async (t) => {
   await deliversSameTotals(t, {
-    receiver: (pki) => ({ transport: 'grpc', tls: { cert: pki.files.server.certPem(), key: pki.files.server.keyPem(), clientCa: pki.files.ca.certPem() } }),
+    receiver: (pki) => ({
+      transport: 'grpc',
+      tls: { cert: pki.files.server.certPem(), key: pki.files.server.keyPem(), clientCa: pki.files.ca.certPem() },
+    }),
     args: () => [],
     env: (rx, pki) => ({
       OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'grpc',
@@ -152,9 +174,15 @@ test('OTLP grpc over mTLS with the signal-specific variables (OTEL_EXPORTER_OTLP
   });
 });
 
-test('OTLP http/protobuf over mTLS from OTEL_EXPORTER_OTLP_PROTOCOL and the base OTEL_EXPORTER_OTLP_ENDPOINT, gzip', { skip, timeout: 120_000 }, async (t) => {
+test('OTLP http/protobuf over mTLS from OTEL_EXPORTER_OTLP_PROTOCOL and the base OTEL_EXPORTER_OTLP_ENDPOINT, gzip', {
+  skip,
+  timeout: 120_000,
+}, async (t) => {
   await deliversSameTotals(t, {
-    receiver: (pki) => ({ transport: 'http', tls: { cert: pki.files.server.certPem(), key: pki.files.server.keyPem(), clientCa: pki.files.ca.certPem() } }),
+    receiver: (pki) => ({
+      transport: 'http',
+      tls: { cert: pki.files.server.certPem(), key: pki.files.server.keyPem(), clientCa: pki.files.ca.certPem() },
+    }),
     args: () => [],
     env: (rx, pki) => ({
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
@@ -175,7 +203,10 @@ test('OTLP http/protobuf over mTLS from OTEL_EXPORTER_OTLP_PROTOCOL and the base
   });
 });
 
-test('OTLP http/json from OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, delta temporality, a timeout from the environment', { skip, timeout: 120_000 }, async (t) => {
+test('OTLP http/json from OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, delta temporality, a timeout from the environment', {
+  skip,
+  timeout: 120_000,
+}, async (t) => {
   await deliversSameTotals(t, {
     delta: true,
     receiver: (pki) => ({ transport: 'http', tls: { cert: pki.files.server.certPem(), key: pki.files.server.keyPem() } }),
@@ -193,12 +224,20 @@ test('OTLP http/json from OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, delta temporality
         assert.equal(r.format, 'application/json');
         assert.equal(r.encoding, 'identity');
       }
-      assert.ok(rx.points().filter((p) => p.metric.startsWith('netflow.connection.')).every((p) => p.temporality === 'delta'));
+      assert.ok(
+        rx
+          .points()
+          .filter((p) => p.metric.startsWith('netflow.connection.'))
+          .every((p) => p.temporality === 'delta'),
+      );
     },
   });
 });
 
-test('OTLP to a receiver whose certificate the configured CA did not sign: one warn line per interval, failures counted', { skip, timeout: 120_000 }, async (t) => {
+test('OTLP to a receiver whose certificate the configured CA did not sign: one warn line per interval, failures counted', {
+  skip,
+  timeout: 120_000,
+}, async (t) => {
   const pki = pkiWithCas();
   t.after(() => pki.remove());
   const rx = await OtlpReceiver.start({ transport: 'http', tls: { cert: pki.files.server.certPem(), key: pki.files.server.keyPem() } });
@@ -208,11 +247,16 @@ test('OTLP to a receiver whose certificate the configured CA did not sign: one w
     await rx.stop();
   });
   const started = performance.now();
-  col = await startCollectorProcess(['--inventory', INVENTORY, '--otlp-protocol', 'http/protobuf', '--otlp-endpoint', rx.url, '--otlp-interval', '1s'], {
-    env: { OTEL_EXPORTER_OTLP_CERTIFICATE: pki.files.otherCa.cert, OTEL_EXPORTER_OTLP_TIMEOUT: '800' },
-  });
+  col = await startCollectorProcess(
+    ['--inventory', INVENTORY, '--otlp-protocol', 'http/protobuf', '--otlp-endpoint', rx.url, '--otlp-interval', '1s'],
+    {
+      env: { OTEL_EXPORTER_OTLP_CERTIFICATE: pki.files.otherCa.cert, OTEL_EXPORTER_OTLP_TIMEOUT: '800' },
+    },
+  );
   const c = col;
-  const failures = async () => parsePromText((await c.get('/metrics')).body).find((s) => s.name === 'netflow_k8s_otlp_exports_total' && s.labels.result === 'failure')?.value ?? 0;
+  const failures = async () =>
+    parsePromText((await c.get('/metrics')).body).find((s) => s.name === 'netflow_k8s_otlp_exports_total' && s.labels.result === 'failure')
+      ?.value ?? 0;
   await pollUntil(async () => (await failures()) >= 3, 30_000);
   const elapsedS = (performance.now() - started) / 1000;
   const lines = c.logs().filter((l) => l.msg === 'OTLP export failed');
@@ -228,7 +272,10 @@ test('OTLP to a receiver whose certificate the configured CA did not sign: one w
   col = undefined;
 });
 
-test('OTEL_EXPORTER_OTLP_TIMEOUT is honoured: a receiver slower than it fails the exports, with a warn line', { skip, timeout: 120_000 }, async (t) => {
+test('OTEL_EXPORTER_OTLP_TIMEOUT is honoured: a receiver slower than it fails the exports, with a warn line', {
+  skip,
+  timeout: 120_000,
+}, async (t) => {
   const rx = await OtlpReceiver.start({ transport: 'http' });
   rx.delayMs = 5000;
   let col: CollectorProcess | undefined;
@@ -237,15 +284,29 @@ test('OTEL_EXPORTER_OTLP_TIMEOUT is honoured: a receiver slower than it fails th
     await rx.stop();
   });
   col = await startCollectorProcess(['--inventory', INVENTORY, '--otlp-interval', '2s'], {
-    env: { OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: rx.metricsUrl, OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '300' },
+    env: {
+      OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json',
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: rx.metricsUrl,
+      OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '300',
+    },
   });
   const c = col;
   // The receiver holds each answer 5 s; with the 2 s interval's own bound only, exports would succeed.
-  await pollUntil(async () => (parsePromText((await c.get('/metrics')).body).find((s) => s.name === 'netflow_k8s_otlp_exports_total' && s.labels.result === 'failure')?.value ?? 0) >= 2, 30_000);
+  await pollUntil(
+    async () =>
+      (parsePromText((await c.get('/metrics')).body).find(
+        (s) => s.name === 'netflow_k8s_otlp_exports_total' && s.labels.result === 'failure',
+      )?.value ?? 0) >= 2,
+    30_000,
+  );
   const line = c.logs().find((l) => l.msg === 'OTLP export failed');
   assert.ok(line, 'a warn line');
   assert.match(String(line.err), /timeout|timed out|abort/i, String(line.err));
-  assert.equal(parsePromText((await c.get('/metrics')).body).find((s) => s.name === 'netflow_k8s_otlp_exports_total' && s.labels.result === 'success')?.value, 0);
+  assert.equal(
+    parsePromText((await c.get('/metrics')).body).find((s) => s.name === 'netflow_k8s_otlp_exports_total' && s.labels.result === 'success')
+      ?.value,
+    0,
+  );
   assert.equal((await c.stop('SIGTERM')).code, 0);
   col = undefined;
 });

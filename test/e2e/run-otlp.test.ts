@@ -41,7 +41,18 @@ test('OTLP carries the ground-truth totals with k8s attributes; a receiver outag
     await rx.stop();
   });
   c = await startCollectorProcess(
-    ['--inventory', INVENTORY, '--merge-interval', '100ms', '--otlp-endpoint', rx.url, '--otlp-interval', '1s', '--cluster-name', 'e2e-cluster'],
+    [
+      '--inventory',
+      INVENTORY,
+      '--merge-interval',
+      '100ms',
+      '--otlp-endpoint',
+      rx.url,
+      '--otlp-interval',
+      '1s',
+      '--cluster-name',
+      'e2e-cluster',
+    ],
     { env: { OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=test' } },
   );
   const col = c;
@@ -49,7 +60,12 @@ test('OTLP carries the ground-truth totals with k8s attributes; a receiver outag
   const v9 = await runSoftflowd({ pcap: PCAP, host: '127.0.0.1', port: col.udpPort, version: 9 });
   assert.equal(v9.code, 0, v9.log);
   await rx.waitFor(() => equalMaps(otlpPairs(rx, 'netflow.connection.bytes'), want('bytes', 1)), 30_000);
-  await rx.waitFor(() => equalMaps(otlpPairs(rx, 'netflow.connection.count'), want('flows', 1)) && equalMaps(otlpPairs(rx, 'netflow.connection.packets'), want('packets', 1)), 30_000);
+  await rx.waitFor(
+    () =>
+      equalMaps(otlpPairs(rx, 'netflow.connection.count'), want('flows', 1)) &&
+      equalMaps(otlpPairs(rx, 'netflow.connection.packets'), want('packets', 1)),
+    30_000,
+  );
 
   const bytes = [...rx.latest('netflow.connection.bytes').values()];
   const one = bytes.find((p) => p.attributes['k8s.src.name'] === 'web' && p.attributes['k8s.dst.name'] === 'svc1') as ReceivedPoint;
@@ -87,8 +103,14 @@ test('OTLP carries the ground-truth totals with k8s attributes; a receiver outag
   assert.equal(otelPage.status, 200);
   const otelBytes = parsePromText(otelPage.body).filter((s) => s.name.startsWith('netflow_connection_bytes'));
   assert.ok(otelBytes.length > 0, '/metrics/otel shows netflow_connection_bytes*');
-  assert.equal(otelBytes.reduce((a, s) => a + s.value, 0), 2 * 412219);
-  assert.ok(otelBytes.every((s) => s.labels.k8s_src_namespace !== undefined), 'labels come from the OTel attributes');
+  assert.equal(
+    otelBytes.reduce((a, s) => a + s.value, 0),
+    2 * 412219,
+  );
+  assert.ok(
+    otelBytes.every((s) => s.labels.k8s_src_namespace !== undefined),
+    'labels come from the OTel attributes',
+  );
 
   const exit = await col.stop('SIGTERM');
   c = undefined;
@@ -103,14 +125,32 @@ test('SIGTERM exports the final totals over OTLP before exiting', { skip, timeou
     await rx.stop();
   });
   // An interval far longer than the test: only the shutdown export can deliver.
-  c = await startCollectorProcess(['--inventory', INVENTORY, '--merge-interval', '100ms', '--otlp-endpoint', rx.url, '--otlp-interval', '1h']);
+  c = await startCollectorProcess([
+    '--inventory',
+    INVENTORY,
+    '--merge-interval',
+    '100ms',
+    '--otlp-endpoint',
+    rx.url,
+    '--otlp-interval',
+    '1h',
+  ]);
   const col = c;
   const v9 = await runSoftflowd({ pcap: PCAP, host: '127.0.0.1', port: col.udpPort, version: 9 });
   assert.equal(v9.code, 0, v9.log);
-  await pollUntil(async () => parsePromText((await col.get('/metrics')).body).filter((s) => s.name === 'netflow_connection_count').reduce((a, s) => a + s.value, 0) === 19, 30_000);
+  await pollUntil(
+    async () =>
+      parsePromText((await col.get('/metrics')).body)
+        .filter((s) => s.name === 'netflow_connection_count')
+        .reduce((a, s) => a + s.value, 0) === 19,
+    30_000,
+  );
   assert.equal(rx.requests.length, 0, 'nothing exported before the interval');
   const exit = await col.stop('SIGTERM');
   c = undefined;
   assert.equal(exit.code, 0);
-  assert.ok(equalMaps(otlpPairs(rx, 'netflow.connection.bytes'), want('bytes', 1)), `final export carries the totals: ${JSON.stringify(sorted(otlpPairs(rx, 'netflow.connection.bytes')))}`);
+  assert.ok(
+    equalMaps(otlpPairs(rx, 'netflow.connection.bytes'), want('bytes', 1)),
+    `final export carries the totals: ${JSON.stringify(sorted(otlpPairs(rx, 'netflow.connection.bytes')))}`,
+  );
 });

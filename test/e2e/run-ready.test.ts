@@ -21,8 +21,15 @@ function bigInventory(extra: number): string {
   const list = JSON.parse(readFileSync(FIXTURE, 'utf8')) as { items: unknown[] };
   for (let i = 0; i < extra; i++) {
     list.items.push({
-      apiVersion: 'v1', kind: 'Pod',
-      metadata: { name: `filler-${i}`, namespace: `ns-${i % 50}`, uid: `filler-${i}`, labels: { app: `filler-${i % 200}` }, creationTimestamp: '2020-01-01T00:00:00Z' },
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: `filler-${i}`,
+        namespace: `ns-${i % 50}`,
+        uid: `filler-${i}`,
+        labels: { app: `filler-${i % 200}` },
+        creationTimestamp: '2020-01-01T00:00:00Z',
+      },
       spec: { nodeName: 'node-a', containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 8080, protocol: 'TCP' }] }] },
       status: { phase: 'Running', podIP: `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, startTime: '2020-01-01T00:00:00Z' },
     });
@@ -46,10 +53,23 @@ test('/readyz turns ready only when the receiving threads name flows from the in
   await pollUntil(async () => (await col.get('/readyz')).status === 200, 60_000, 5);
 
   const now = Date.now();
-  const { payload } = new IptNetflowExporter({ protocol: 9 }).pack([{
-    src4: parseIPv4('10.244.1.10'), dst4: parseIPv4('10.244.2.20'), srcPort: 41000, dstPort: 8080, proto: 6,
-    packets: 3, bytes: 700, startMs: now - 2000, endMs: now - 1000,
-  }], 0, now);
+  const { payload } = new IptNetflowExporter({ protocol: 9 }).pack(
+    [
+      {
+        src4: parseIPv4('10.244.1.10'),
+        dst4: parseIPv4('10.244.2.20'),
+        srcPort: 41000,
+        dstPort: 8080,
+        proto: 6,
+        packets: 3,
+        bytes: 700,
+        startMs: now - 2000,
+        endMs: now - 1000,
+      },
+    ],
+    0,
+    now,
+  );
   await new Promise<void>((resolve, reject) => sock.send(payload, col.udpPort, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
 
   const body = await pollUntil(async () => {
@@ -57,5 +77,8 @@ test('/readyz turns ready only when the receiving threads name flows from the in
     return metricSum(b, 'netflow_connection_count') === 1 ? b : undefined;
   }, 30_000);
   const count = parsePromText(body).filter((s) => s.name === 'netflow_connection_count');
-  assert.deepEqual(count.map((s) => s.labels), [{ srchost: 'web', srcnamespace: 'shop', dsthost: 'svc1', dstnamespace: 'backend' }]);
+  assert.deepEqual(
+    count.map((s) => s.labels),
+    [{ srchost: 'web', srcnamespace: 'shop', dsthost: 'svc1', dstnamespace: 'backend' }],
+  );
 });

@@ -15,12 +15,20 @@ import { expectedPairs, pairKey, pairsFromMetrics, PCAP, type Totals } from './f
 
 const INVENTORY = fileURLToPath(new URL('./fixtures/k8s-basic-inventory.json', import.meta.url));
 
-const scaled = (m: Map<string, Totals>, n: number) => new Map([...m].map(([k, t]) => [k, { flows: t.flows * n, bytes: t.bytes * n, packets: t.packets * n }]));
+const scaled = (m: Map<string, Totals>, n: number) =>
+  new Map([...m].map(([k, t]) => [k, { flows: t.flows * n, bytes: t.bytes * n, packets: t.packets * n }]));
 const sorted = (m: Map<string, Totals>) => [...m].sort(([a], [b]) => a.localeCompare(b));
 
-const skip = !softflowdAvailable() ? 'softflowd is not installed (scripts/setup-debian.sh installs it)' : !prometheusAvailable() ? 'prometheus is not installed' : false;
+const skip = !softflowdAvailable()
+  ? 'softflowd is not installed (scripts/setup-debian.sh installs it)'
+  : !prometheusAvailable()
+    ? 'prometheus is not installed'
+    : false;
 
-test('softflowd v9 and IPFIX through the real collector match the ground truth, on /metrics and through Prometheus', { skip, timeout: 180_000 }, async (t) => {
+test('softflowd v9 and IPFIX through the real collector match the ground truth, on /metrics and through Prometheus', {
+  skip,
+  timeout: 180_000,
+}, async (t) => {
   const expected = expectedPairs();
   assert.equal(expected.size, 13, 'the capture has 13 directed pairs of apps');
   let collector: CollectorProcess | undefined;
@@ -54,13 +62,19 @@ test('softflowd v9 and IPFIX through the real collector match the ground truth, 
   const lint = spawnSync('promtool', ['check', 'metrics'], { input: afterV9.m.body, encoding: 'utf8' });
   if (!lint.error) {
     const complaints = (lint.stdout + lint.stderr).split('\n').filter(Boolean);
-    assert.ok(complaints.every((l) => /^netflow_connection_(count|bytes|packets) /.test(l)), complaints.join('\n'));
+    assert.ok(
+      complaints.every((l) => /^netflow_connection_(count|bytes|packets) /.test(l)),
+      complaints.join('\n'),
+    );
   }
   const self9 = parsePromText(afterV9.m.body);
   const rec = (v: string) => self9.find((s) => s.name === 'netflow_k8s_records_total' && s.labels.version === v)?.value;
   assert.equal(rec('9'), 19);
   assert.equal(self9.find((s) => s.name === 'netflow_k8s_datagrams_total' && s.labels.exporter === '127.0.0.1')?.value, v9Datagrams(self9));
-  assert.equal(self9.filter((s) => s.name === 'netflow_k8s_unknown_ends_total').reduce((a, s) => a + s.value, 0), 0);
+  assert.equal(
+    self9.filter((s) => s.name === 'netflow_k8s_unknown_ends_total').reduce((a, s) => a + s.value, 0),
+    0,
+  );
 
   // IPFIX of the same traffic: every pair doubles exactly.
   const v10 = await runSoftflowd({ pcap: PCAP, host: '127.0.0.1', port: c.udpPort, version: 10 });
@@ -74,8 +88,14 @@ test('softflowd v9 and IPFIX through the real collector match the ground truth, 
   // Prometheus scraped the same numbers.
   const want = scaled(expected, 2);
   const wantBytes = [...want.values()].reduce((a, p) => a + p.bytes, 0);
-  const byPair = await prom.waitFor('sum by (srchost, srcnamespace, dsthost, dstnamespace) (netflow_connection_bytes)', (s) => s.reduce((a, x) => a + x.value, 0) === wantBytes, 60_000);
-  const fromProm = new Map(byPair.map((s) => [pairKey(s.metric.srcnamespace, s.metric.srchost, s.metric.dstnamespace, s.metric.dsthost), s.value]));
+  const byPair = await prom.waitFor(
+    'sum by (srchost, srcnamespace, dsthost, dstnamespace) (netflow_connection_bytes)',
+    (s) => s.reduce((a, x) => a + x.value, 0) === wantBytes,
+    60_000,
+  );
+  const fromProm = new Map(
+    byPair.map((s) => [pairKey(s.metric.srcnamespace, s.metric.srchost, s.metric.dstnamespace, s.metric.dsthost), s.value]),
+  );
   assert.deepEqual(
     [...fromProm].sort(([a], [b]) => a.localeCompare(b)),
     sorted(want).map(([k, v]) => [k, v.bytes]),
@@ -93,7 +113,10 @@ test('softflowd v9 and IPFIX through the real collector match the ground truth, 
   const exit = await c.stop('SIGTERM');
   collector = undefined;
   assert.equal(exit.code, 0);
-  assert.ok(c.logs().some((l) => l.msg === 'stopped'), 'logs say stopped');
+  assert.ok(
+    c.logs().some((l) => l.msg === 'stopped'),
+    'logs say stopped',
+  );
 });
 
 /** softflowd's datagram count as the collector saw it (the same number must appear per exporter). */

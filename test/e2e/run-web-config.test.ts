@@ -20,49 +20,69 @@ import { makePki, opensslAvailable, type CertFiles } from '../support/certs.ts';
 import { PCAP } from './fixtures/k8s-basic.ts';
 
 const INVENTORY = fileURLToPath(new URL('./fixtures/k8s-basic-inventory.json', import.meta.url));
-const skip = !opensslAvailable() ? 'openssl is not installed'
-  : !prometheusAvailable() ? 'prometheus is not installed (Debian package prometheus)'
-    : !softflowdAvailable() ? 'softflowd is not installed' : false;
+const skip = !opensslAvailable()
+  ? 'openssl is not installed'
+  : !prometheusAvailable()
+    ? 'prometheus is not installed (Debian package prometheus)'
+    : !softflowdAvailable()
+      ? 'softflowd is not installed'
+      : false;
 
-interface Answer { status: number; headers: Record<string, string | string[] | undefined>; body: string }
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
 
 function get(url: string, opts: { ca: Buffer; auth?: string; client?: CertFiles }): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(url, {
-      ca: opts.ca,
-      ...(opts.client ? { cert: opts.client.certPem(), key: opts.client.keyPem() } : {}),
-      headers: opts.auth ? { authorization: `Basic ${Buffer.from(opts.auth).toString('base64')}` } : {},
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    const req = request(
+      url,
+      {
+        ca: opts.ca,
+        ...(opts.client ? { cert: opts.client.certPem(), key: opts.client.keyPem() } : {}),
+        headers: opts.auth ? { authorization: `Basic ${Buffer.from(opts.auth).toString('base64')}` } : {},
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
 }
 
 const sumOf = (text: string, name: string, labels: Record<string, string> = {}) =>
-  parsePromText(text).filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
+  parsePromText(text)
+    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((a, s) => a + s.value, 0);
 
-test('TLS and basic auth on every endpoint; a real Prometheus scrapes with its tls_config and basic_auth; 401s counted; plain HTTP refused', { skip, timeout: 180_000 }, async (t) => {
+test('TLS and basic auth on every endpoint; a real Prometheus scrapes with its tls_config and basic_auth; 401s counted; plain HTTP refused', {
+  skip,
+  timeout: 180_000,
+}, async (t) => {
   const pki = makePki();
   t.after(() => pki.remove());
   const ca = pki.ca('web-ca');
   const server = pki.leaf(ca, 'collector', 'server');
   // Relative paths are read from the web config's own directory, as the toolkit does.
-  writeFileSync(join(pki.dir, 'web.yml'), [
-    'tls_server_config:',
-    '  cert_file: collector.crt',
-    '  key_file: collector.key',
-    'http_server_config:',
-    '  headers:',
-    '    X-Content-Type-Options: nosniff',
-    '    Strict-Transport-Security: max-age=31536000',
-    'basic_auth_users:',
-    `  prometheus: ${bcrypt.hashSync('scrape-s3cret', 10)}`,
-  ].join('\n'));
+  writeFileSync(
+    join(pki.dir, 'web.yml'),
+    [
+      'tls_server_config:',
+      '  cert_file: collector.crt',
+      '  key_file: collector.key',
+      'http_server_config:',
+      '  headers:',
+      '    X-Content-Type-Options: nosniff',
+      '    Strict-Transport-Security: max-age=31536000',
+      'basic_auth_users:',
+      `  prometheus: ${bcrypt.hashSync('scrape-s3cret', 10)}`,
+    ].join('\n'),
+  );
 
   let col: CollectorProcess | undefined;
   let prom: Prometheus | undefined;
@@ -108,19 +128,27 @@ test('TLS and basic auth on every endpoint; a real Prometheus scrapes with its t
   // Debian's Prometheus, one job with the right password and one with a wrong one.
   const target = c.httpUrl.replace('https://', '');
   writeFileSync(join(pki.dir, 'good-pass'), 'scrape-s3cret');
-  const tlsJob = (name: string, password: string) => [
-    `  - job_name: ${name}`,
-    '    scheme: https',
-    `    tls_config: { ca_file: ${JSON.stringify(ca.cert)} }`,
-    `    basic_auth: { username: prometheus, ${password} }`,
-    `    static_configs: [{ targets: [${JSON.stringify(target)}] }]`,
-  ].join('\n');
+  const tlsJob = (name: string, password: string) =>
+    [
+      `  - job_name: ${name}`,
+      '    scheme: https',
+      `    tls_config: { ca_file: ${JSON.stringify(ca.cert)} }`,
+      `    basic_auth: { username: prometheus, ${password} }`,
+      `    static_configs: [{ targets: [${JSON.stringify(target)}] }]`,
+    ].join('\n');
   prom = await startPrometheus({
     targets: [],
-    extraScrapeConfig: [tlsJob('tls-auth', `password_file: ${JSON.stringify(join(pki.dir, 'good-pass'))}`), tlsJob('tls-wrong', 'password: not-it')].join('\n'),
+    extraScrapeConfig: [
+      tlsJob('tls-auth', `password_file: ${JSON.stringify(join(pki.dir, 'good-pass'))}`),
+      tlsJob('tls-wrong', 'password: not-it'),
+    ].join('\n'),
   });
   const scraped = await prom.waitFor('sum by (job) (netflow_connection_count)', (s) => s.length > 0 && s[0].value === 19, 60_000);
-  assert.deepEqual(scraped.map((s) => [s.metric.job, s.value]), [['tls-auth', 19]], `only the job with the password stores series:\n${prom.log()}`);
+  assert.deepEqual(
+    scraped.map((s) => [s.metric.job, s.value]),
+    [['tls-auth', 19]],
+    `only the job with the password stores series:\n${prom.log()}`,
+  );
   const targets = await pollUntil(async () => {
     const ts = await prom!.targets();
     return ts.length === 2 && ts.every((x) => x.health !== 'unknown') && ts;
@@ -130,14 +158,17 @@ test('TLS and basic auth on every endpoint; a real Prometheus scrapes with its t
   assert.match(wrong.lastError, /401/);
   assert.ok(targets.some((x) => x.health === 'up'));
   const after = (await get(`${c.httpUrl}/metrics`, good)).body;
-  assert.ok(sumOf(after, 'netflow_k8s_http_unauthorized_total', { reason: 'wrong' }) > 10, 'Prometheus\'s wrong password is counted too');
+  assert.ok(sumOf(after, 'netflow_k8s_http_unauthorized_total', { reason: 'wrong' }) > 10, "Prometheus's wrong password is counted too");
 
   const exit = await c.stop('SIGTERM');
   col = undefined;
   assert.equal(exit.code, 0);
 });
 
-test('mTLS: RequireAndVerifyClientCert lets in a client certificate from the client CA only; Prometheus scrapes with cert_file', { skip, timeout: 120_000 }, async (t) => {
+test('mTLS: RequireAndVerifyClientCert lets in a client certificate from the client CA only; Prometheus scrapes with cert_file', {
+  skip,
+  timeout: 120_000,
+}, async (t) => {
   const pki = makePki();
   t.after(() => pki.remove());
   const ca = pki.ca('server-ca');
@@ -145,13 +176,16 @@ test('mTLS: RequireAndVerifyClientCert lets in a client certificate from the cli
   const server = pki.leaf(ca, 'collector', 'server');
   const client = pki.leaf(clientCa, 'prometheus', 'client');
   const stranger = pki.leaf(pki.ca('stranger-ca'), 'stranger', 'client');
-  writeFileSync(join(pki.dir, 'web.yml'), [
-    'tls_server_config:',
-    `  cert_file: ${server.cert}`,
-    `  key_file: ${server.key}`,
-    `  client_ca_file: ${clientCa.cert}`,
-    '  client_auth_type: RequireAndVerifyClientCert',
-  ].join('\n'));
+  writeFileSync(
+    join(pki.dir, 'web.yml'),
+    [
+      'tls_server_config:',
+      `  cert_file: ${server.cert}`,
+      `  key_file: ${server.key}`,
+      `  client_ca_file: ${clientCa.cert}`,
+      '  client_auth_type: RequireAndVerifyClientCert',
+    ].join('\n'),
+  );
   let col: CollectorProcess | undefined;
   let prom: Prometheus | undefined;
   t.after(async () => {

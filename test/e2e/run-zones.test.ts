@@ -15,7 +15,14 @@ import { startCollectorProcess, pollUntil, metricSum, type CollectorProcess } fr
 import { IptNetflowExporter, type IptFlow } from '../../src/generate/ipt-netflow.ts';
 import { parseIPv4 } from '../../src/identify/ip.ts';
 
-const ZONES = [['eu-west-1a', 'eu-west-1'], ['eu-west-1b', 'eu-west-1'], ['eu-west-1c', 'eu-west-1'], ['us-east-1a', 'us-east-1'], ['us-east-1b', 'us-east-1'], ['us-east-1c', 'us-east-1']];
+const ZONES = [
+  ['eu-west-1a', 'eu-west-1'],
+  ['eu-west-1b', 'eu-west-1'],
+  ['eu-west-1c', 'eu-west-1'],
+  ['us-east-1a', 'us-east-1'],
+  ['us-east-1b', 'us-east-1'],
+  ['us-east-1c', 'us-east-1'],
+];
 const GiB = 2 ** 30;
 
 function inventory(unlabelled: string[] = []): string {
@@ -23,29 +30,54 @@ function inventory(unlabelled: string[] = []): string {
   ZONES.forEach(([zone, region], i) => {
     const name = `node-${i + 1}`;
     const labels = unlabelled.includes(name) ? {} : { 'topology.kubernetes.io/zone': zone, 'topology.kubernetes.io/region': region };
-    items.push({ apiVersion: 'v1', kind: 'Node', metadata: { name, uid: `n${i}`, labels }, status: { addresses: [{ type: 'InternalIP', address: `127.0.0.${i + 1}` }] } });
+    items.push({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name, uid: `n${i}`, labels },
+      status: { addresses: [{ type: 'InternalIP', address: `127.0.0.${i + 1}` }] },
+    });
   });
   const pod = (name: string, app: string, node: number, ip: string) => ({
-    apiVersion: 'v1', kind: 'Pod',
+    apiVersion: 'v1',
+    kind: 'Pod',
     metadata: { name, namespace: 'shop', uid: `uid-${name}`, labels: { app }, creationTimestamp: '2020-01-01T00:00:00Z' },
     spec: { nodeName: `node-${node}`, containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 8080 }] }] },
     status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], startTime: '2020-01-01T00:00:00Z' },
   });
-  items.push(pod('web-1', 'web', 1, '10.244.1.10'), pod('api-1', 'api', 1, '10.244.1.11'), pod('api-2', 'api', 2, '10.244.2.10'),
-    pod('db-1', 'db', 3, '10.244.3.10'), pod('backup-1', 'backup', 4, '10.244.4.10'));
+  items.push(
+    pod('web-1', 'web', 1, '10.244.1.10'),
+    pod('api-1', 'api', 1, '10.244.1.11'),
+    pod('api-2', 'api', 2, '10.244.2.10'),
+    pod('db-1', 'db', 3, '10.244.3.10'),
+    pod('backup-1', 'backup', 4, '10.244.4.10'),
+  );
   return JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
 }
 
 async function udp(host: string): Promise<Socket> {
   const s = createSocket('udp4');
-  await new Promise<void>((resolve, reject) => { s.once('error', reject); s.bind(0, host, () => resolve()); });
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.bind(0, host, () => resolve());
+  });
   return s;
 }
 
-const flow = (src: string, dst: string, bytes: number, now: number): IptFlow =>
-  ({ src4: parseIPv4(src), dst4: parseIPv4(dst), srcPort: 41000, dstPort: 8080, proto: 6, packets: 10, bytes, startMs: now - 3000, endMs: now - 1000 });
+const flow = (src: string, dst: string, bytes: number, now: number): IptFlow => ({
+  src4: parseIPv4(src),
+  dst4: parseIPv4(dst),
+  srcPort: 41000,
+  dstPort: 8080,
+  proto: 6,
+  packets: 10,
+  bytes,
+  startMs: now - 3000,
+  endMs: now - 1000,
+});
 
-test('run: every zone class over UDP, counted once, priced to the last digit; a node that loses its zone label', { timeout: 120_000 }, async (t) => {
+test('run: every zone class over UDP, counted once, priced to the last digit; a node that loses its zone label', {
+  timeout: 120_000,
+}, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'run-zones-'));
   const socks = new Map<number, Socket>();
   let c: CollectorProcess | undefined;
@@ -58,7 +90,18 @@ test('run: every zone class over UDP, counted once, priced to the last digit; a 
   writeFileSync(inv, inventory());
   const prices = join(dir, 'prices.yaml');
   writeFileSync(prices, 'currency: EUR\nperGiB:\n  cross-zone: 0.01\n  cross-region: 0.02\n  internet: 0.05\n');
-  c = await startCollectorProcess(['--inventory', inv, '--prices', prices, '--networks', 'onprem=172.20.0.0/16', '--workers', '2', '--merge-interval', '100ms']);
+  c = await startCollectorProcess([
+    '--inventory',
+    inv,
+    '--prices',
+    prices,
+    '--networks',
+    'onprem=172.20.0.0/16',
+    '--workers',
+    '2',
+    '--merge-interval',
+    '100ms',
+  ]);
   for (let n = 1; n <= 6; n++) socks.set(n, await udp(`127.0.0.${n}`));
   const exporters = new Map<number, IptNetflowExporter>();
   const send = async (node: number, flows: IptFlow[]): Promise<void> => {
@@ -101,7 +144,13 @@ test('run: every zone class over UDP, counted once, priced to the last digit; a 
   assert.equal(wl({ app: 'web', class: 'cross-zone', direction: 'ingress' }), 2 * GiB);
   assert.equal(wl({ app: 'db', class: 'cross-region', direction: 'egress' }), 3 * GiB);
   // Cost, as the page writes it: (5 GiB + 7 B) at 0.01, 3 GiB at 0.02, 2.5 GiB at 0.05.
-  const line = (app: string, cls: string) => body.split('\n').find((l) => l.startsWith(`netflow_workload_traffic_cost_total{app="${app}",class="${cls}",currency="EUR",direction="egress",namespace="shop"}`))?.split(' ')[1];
+  const line = (app: string, cls: string) =>
+    body
+      .split('\n')
+      .find((l) =>
+        l.startsWith(`netflow_workload_traffic_cost_total{app="${app}",class="${cls}",currency="EUR",direction="egress",namespace="shop"}`),
+      )
+      ?.split(' ')[1];
   assert.equal(line('api', 'cross-zone'), '0.05000000006519258');
   assert.equal(line('db', 'cross-region'), '0.06');
   assert.equal(line('web', 'internet'), '0.125');

@@ -21,23 +21,34 @@ import { ep, rec } from '../aggregate/fixtures.ts';
 
 const T0 = 1_700_000_000_000;
 /** What Prometheus 2.x sends. */
-const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+const PROMETHEUS_ACCEPT =
+  'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 
 function page(): string {
   const reg = new MetricsRegistry();
   const s = new PairStore({});
   registerStoreMetrics(reg, s);
   reg.counter('datagrams_received', 'Datagrams "received" per exporter', ['exporter']).labels('10.0.0.1').inc(3);
-  for (let i = 0; i < 20; i++) s.add(ep({ app: `app-${i}`, namespace: 'n"s\\x' }), ep({ app: `db\n${i % 7}` }), 'src-client', rec(i * 1e6, i), T0);
+  for (let i = 0; i < 20; i++)
+    s.add(ep({ app: `app-${i}`, namespace: 'n"s\\x' }), ep({ app: `db\n${i % 7}` }), 'src-client', rec(i * 1e6, i), T0);
   return new PrometheusTextRenderer(s, { selfMetrics: reg }).render();
 }
 
-const sampleNames = (text: string) => text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.replace(/[{ ].*$/, ''));
+const sampleNames = (text: string) =>
+  text
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.replace(/[{ ].*$/, ''));
 
 test('Accept: OpenMetrics 1.0.0 or unversioned when ranked first, else the classic format', () => {
   assert.equal(negotiateFormat(PROMETHEUS_ACCEPT), 'openmetrics');
   // Prometheus 3 (escaping parameters, protobuf first when native histograms are on).
-  assert.equal(negotiateFormat('application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2'), 'openmetrics');
+  assert.equal(
+    negotiateFormat(
+      'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2',
+    ),
+    'openmetrics',
+  );
   assert.equal(negotiateFormat('text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3'), 'classic');
   assert.equal(negotiateFormat(undefined), 'classic');
   assert.equal(negotiateFormat('*/*'), 'classic');
@@ -63,13 +74,19 @@ test('OpenMetrics keeps every sample name and value; the seed families are unkno
   const classic = page();
   const om = toOpenMetrics(classic);
   assert.deepEqual(sampleNames(om), sampleNames(classic));
-  assert.deepEqual(om.split('\n').filter((l) => l && !l.startsWith('#')), classic.split('\n').filter((l) => l && !l.startsWith('#')));
+  assert.deepEqual(
+    om.split('\n').filter((l) => l && !l.startsWith('#')),
+    classic.split('\n').filter((l) => l && !l.startsWith('#')),
+  );
   assert.ok(om.endsWith('\n# EOF\n'));
   assert.equal(om.indexOf('# EOF'), om.length - 6, 'one EOF, at the end');
   for (const f of ['netflow_connection_count', 'netflow_connection_bytes', 'netflow_connection_packets']) {
     assert.match(om, new RegExp(`# TYPE ${f} unknown\n`));
   }
-  assert.match(om, /# HELP netflow_k8s_datagrams_received Datagrams \\"received\\" per exporter\n# TYPE netflow_k8s_datagrams_received counter\nnetflow_k8s_datagrams_received_total\{exporter="10.0.0.1"\} 3\n/);
+  assert.match(
+    om,
+    /# HELP netflow_k8s_datagrams_received Datagrams \\"received\\" per exporter\n# TYPE netflow_k8s_datagrams_received counter\nnetflow_k8s_datagrams_received_total\{exporter="10.0.0.1"\} 3\n/,
+  );
   assert.doesNotMatch(om, /# TYPE \S+_total counter/);
   assert.match(om, /# TYPE netflow_k8s_store_pairs gauge\n/);
 });
@@ -88,17 +105,24 @@ test('promtool: the classic page draws complaints about the seed names only', ()
   for (const text of [classic]) {
     const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     assert.equal(check.error, undefined, 'promtool runs (Debian package prometheus)');
-    for (const c of `${check.stdout}${check.stderr}`.split('\n').filter((l) => l.trim() !== '')) assert.ok(allowed.has(c.trim()), `unexpected promtool complaint: ${c}`);
+    for (const c of `${check.stdout}${check.stderr}`.split('\n').filter((l) => l.trim() !== ''))
+      assert.ok(allowed.has(c.trim()), `unexpected promtool complaint: ${c}`);
   }
 });
 
-function fetchRaw(port: number, headers: Record<string, string>, method = 'GET'): Promise<{ headers: Record<string, unknown>; body: Buffer }> {
+function fetchRaw(
+  port: number,
+  headers: Record<string, string>,
+  method = 'GET',
+): Promise<{ headers: Record<string, unknown>; body: Buffer }> {
   return new Promise((resolve, reject) => {
     request({ host: '127.0.0.1', port, path: '/metrics', headers, method }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
-    }).on('error', reject).end();
+    })
+      .on('error', reject)
+      .end();
   });
 }
 

@@ -36,19 +36,29 @@ function serveMetrics(): Promise<{ server: Server; port: number }> {
   const server = createHttpServer((_req, res) => {
     const s = (Date.now() - t0) / 1000;
     const lines: string[] = [];
-    for (const [family, scale] of [['netflow_connection_bytes', 1], ['netflow_connection_packets', 0.01], ['netflow_connection_count', 0.001]] as const) {
+    for (const [family, scale] of [
+      ['netflow_connection_bytes', 1],
+      ['netflow_connection_packets', 0.01],
+      ['netflow_connection_count', 0.001],
+    ] as const) {
       lines.push(`# TYPE ${family} counter`);
       for (const [labels, bps] of SERIES) {
-        const l = Object.entries(labels).map(([k, v]) => `${k}="${esc(v)}"`).join(',');
+        const l = Object.entries(labels)
+          .map(([k, v]) => `${k}="${esc(v)}"`)
+          .join(',');
         lines.push(`${family}{${l}} ${Math.round(bps * scale * s * 1000) / 1000}`);
       }
     }
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(lines.join('\n') + '\n');
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port })),
+  );
 }
 
-test('history from a real Prometheus: nodes per namespace+app, merged client→server edges, filters, offset, escaping', { skip: !prometheusAvailable() && 'prometheus not installed' }, async (t) => {
+test('history from a real Prometheus: nodes per namespace+app, merged client→server edges, filters, offset, escaping', {
+  skip: !prometheusAvailable() && 'prometheus not installed',
+}, async (t) => {
   const { server, port } = await serveMetrics();
   t.after(() => new Promise<void>((r) => server.close(() => r())));
   const prom = await startPrometheus({ targets: [`127.0.0.1:${port}`] });
@@ -83,7 +93,10 @@ test('history from a real Prometheus: nodes per namespace+app, merged client→s
   const fr = f.edges.find((e) => e.id === 'shop/web->shop/api')!;
   assert.ok(fr.detail__response_bytes_per_s > 0);
   const onlyBilling = await api.graph(new URLSearchParams('srcnamespace=billing'));
-  assert.deepEqual(onlyBilling.edges.map((e) => e.id), ['billing/api->shop/db']);
+  assert.deepEqual(
+    onlyBilling.edges.map((e) => e.id),
+    ['billing/api->shop/db'],
+  );
 
   // A window that ended an hour ago, before this Prometheus existed: an empty graph, not an error.
   const old = await api.graph(new URLSearchParams(`from=${now - 7_200_000}&to=${now - 3_600_000}`));
@@ -108,7 +121,10 @@ test('history from a real Prometheus: nodes per namespace+app, merged client→s
   assert.equal(health.headers.get('content-type'), 'application/json; charset=utf-8');
   assert.equal(((await health.json()) as { source: string }).source, 'prometheus');
   const viaHttp = (await (await fetch(`${base}/api/graph/data?from=${now - 300_000}&to=${now}&srcnamespace=billing`)).json()) as Graph;
-  assert.deepEqual(viaHttp.edges.map((e) => e.id), ['billing/api->shop/db']);
+  assert.deepEqual(
+    viaHttp.edges.map((e) => e.id),
+    ['billing/api->shop/db'],
+  );
   const bad = await fetch(`${base}/api/graph/data?dstnamespace=${encodeURIComponent(hostile)}`);
   assert.equal(bad.status, 400);
   await bad.body?.cancel();
@@ -121,7 +137,10 @@ test('nodegraph command: --prometheus-url is required', async () => {
   const { main } = await import('../../src/cli/main.ts');
   const write = process.stderr.write;
   let errText = '';
-  process.stderr.write = ((chunk: string) => { errText += chunk; return true; }) as typeof process.stderr.write;
+  process.stderr.write = ((chunk: string) => {
+    errText += chunk;
+    return true;
+  }) as typeof process.stderr.write;
   try {
     assert.equal(await main(['nodegraph', '--http', '127.0.0.1:0']), 2);
   } finally {
@@ -130,13 +149,32 @@ test('nodegraph command: --prometheus-url is required', async () => {
   assert.match(errText, /prometheus-url is required/);
 });
 
-test('Prometheus client: bearer token from its file, errors reported, TLS verified against the CA file', { skip: spawnSync('openssl', ['version']).error !== undefined && 'openssl not installed' }, async (t) => {
+test('Prometheus client: bearer token from its file, errors reported, TLS verified against the CA file', {
+  skip: spawnSync('openssl', ['version']).error !== undefined && 'openssl not installed',
+}, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'nodegraph-tls-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const gen = spawnSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-  ], { stdio: 'pipe' });
+  const gen = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'pipe' },
+  );
   assert.equal(gen.status, 0, gen.stderr.toString());
   writeFileSync(join(dir, 'token'), 's3cret-token\n');
   const seen: string[] = [];
@@ -146,9 +184,10 @@ test('Prometheus client: bearer token from its file, errors reported, TLS verifi
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       const q = new URLSearchParams(body).get('query');
-      const answer = q === 'vector(1)'
-        ? { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [0, '1'] }] } }
-        : { status: 'error', errorType: 'bad_data', error: 'parse error' };
+      const answer =
+        q === 'vector(1)'
+          ? { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [0, '1'] }] } }
+          : { status: 'error', errorType: 'bad_data', error: 'parse error' };
       res.writeHead(q === 'vector(1)' ? 200 : 400, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
     });
   });

@@ -19,7 +19,11 @@ test('window: to − from, at least 60 s, offset when to is in the past', () => 
   const p = (s: string) => new URLSearchParams(s);
   assert.deepEqual(parseWindow(p(`from=${now - 3_600_000}&to=${now}`), now), { windowS: 3600, offsetS: 0, endMs: now });
   assert.deepEqual(parseWindow(p(`from=${now - 10_000}&to=${now}`), now), { windowS: 60, offsetS: 0, endMs: now });
-  assert.deepEqual(parseWindow(p(`from=${now - 7_200_000}&to=${now - 3_600_000}`), now), { windowS: 3600, offsetS: 3600, endMs: now - 3_600_000 });
+  assert.deepEqual(parseWindow(p(`from=${now - 7_200_000}&to=${now - 3_600_000}`), now), {
+    windowS: 3600,
+    offsetS: 3600,
+    endMs: now - 3_600_000,
+  });
   // A `to` in the future is now; no negative offset.
   assert.equal(parseWindow(p(`from=${now - 300_000}&to=${now + 60_000}`), now).offsetS, 0);
   // No parameters: the last minute.
@@ -50,20 +54,24 @@ test('PromQL: values escaped, window and offset in the range, responses swapped 
   assert.equal(labelMatcher('srcnamespace', ['a.b', 'c']), 'srcnamespace=~"a\\\\.b|c"');
   const now = 1_700_000_000_000;
   const q = parseGraphQuery(new URLSearchParams(`from=${now - 7_200_000}&to=${now - 3_600_000}`), now);
-  assert.equal(buildPromQL('netflow_connection_bytes', q),
-    'sum by (srcnamespace, srchost, dstnamespace, dsthost, direction) (rate(netflow_connection_bytes{}[3600s] offset 3600s))');
+  assert.equal(
+    buildPromQL('netflow_connection_bytes', q),
+    'sum by (srcnamespace, srchost, dstnamespace, dsthost, direction) (rate(netflow_connection_bytes{}[3600s] offset 3600s))',
+  );
   const f = parseGraphQuery(new URLSearchParams(`srcnamespace=shop&dstnamespace=db`), now);
-  assert.equal(buildPromQL('m', f),
-    'sum by (srcnamespace, srchost, dstnamespace, dsthost, direction) (rate(m{srcnamespace="shop", dstnamespace="db"}[60s]))'
-    + ' or sum by (srcnamespace, srchost, dstnamespace, dsthost, direction) (rate(m{direction="response", dstnamespace="shop", srcnamespace="db"}[60s]))');
+  assert.equal(
+    buildPromQL('m', f),
+    'sum by (srcnamespace, srchost, dstnamespace, dsthost, direction) (rate(m{srcnamespace="shop", dstnamespace="db"}[60s]))' +
+      ' or sum by (srcnamespace, srchost, dstnamespace, dsthost, direction) (rate(m{direction="response", dstnamespace="shop", srcnamespace="db"}[60s]))',
+  );
 });
 
 test('graph: same app in two namespaces makes two nodes; ids and stats on every edge', () => {
-  const g = buildGraph([
-    rate('shop/api', 'shop/db', 'unknown', 1000),
-    rate('billing/api', 'shop/db', 'unknown', 500),
-  ]);
-  assert.deepEqual(g.nodes.map((n) => n.id), ['billing/api', 'shop/api', 'shop/db']);
+  const g = buildGraph([rate('shop/api', 'shop/db', 'unknown', 1000), rate('billing/api', 'shop/db', 'unknown', 500)]);
+  assert.deepEqual(
+    g.nodes.map((n) => n.id),
+    ['billing/api', 'shop/api', 'shop/db'],
+  );
   const api = g.nodes.filter((n) => n.title === 'api');
   assert.equal(api.length, 2);
   assert.deepEqual(api.map((n) => n.subtitle).sort(), ['billing', 'shop']);
@@ -94,9 +102,19 @@ test('graph: both directions of a conversation form one client → server edge w
   assert.deepEqual(
     { ...cs[0] },
     {
-      id: 'shop/web->shop/api', source: 'shop/web', target: 'shop/api', mainstat: 5200, secondarystat: 4,
-      detail__direction: 'client-server', detail__request_bytes_per_s: 200, detail__response_bytes_per_s: 5000,
-      detail__packets_per_s: 52, detail__flows_per_s: 4, detail__class: 'unknown', detail__cost_per_hour: 0, color: '',
+      id: 'shop/web->shop/api',
+      source: 'shop/web',
+      target: 'shop/api',
+      mainstat: 5200,
+      secondarystat: 4,
+      detail__direction: 'client-server',
+      detail__request_bytes_per_s: 200,
+      detail__response_bytes_per_s: 5000,
+      detail__packets_per_s: 52,
+      detail__flows_per_s: 4,
+      detail__class: 'unknown',
+      detail__cost_per_hour: 0,
+      color: '',
     },
   );
   assert.ok(!g.edges.some((e) => e.source === 'shop/api' && e.target === 'shop/web'));
@@ -129,7 +147,9 @@ class Counts implements PairSource {
   add(src: string, dst: string, role: Role, bytes: number): void {
     const k = `${src}|${dst}|${role}`;
     const r = this.rows.get(k) ?? { src, dst, role, flows: 0, bytes: 0, packets: 0 };
-    r.flows += 1; r.bytes += bytes; r.packets += Math.ceil(bytes / 1000);
+    r.flows += 1;
+    r.bytes += bytes;
+    r.packets += Math.ceil(bytes / 1000);
     this.rows.set(k, r);
   }
   forEachPair(visit: PairVisitor): void {
@@ -165,7 +185,10 @@ test('live window: rates over the asked window from the ring of snapshots, bound
   const filtered = live.rates(parseGraphQuery(new URLSearchParams('dstnamespace=other'), now));
   assert.equal(filtered.length, 0);
   // After 15 minutes without ticks being kept longer, the ring stays bounded.
-  for (let i = 0; i < 400; i++) { now += 5000; live.tick(); }
+  for (let i = 0; i < 400; i++) {
+    now += 5000;
+    live.tick();
+  }
   assert.ok(live.snapshotCount <= 42, `ring holds ${live.snapshotCount} snapshots`);
   assert.ok(live.historyS <= 15 * 60 + 60);
 });
@@ -238,8 +261,14 @@ test('HTTP: routes, JSON content type, 400 on bad input, 405 on other methods', 
   const data = await fetch(`${base}/api/graph/data?from=${now - 60_000}&to=${now}`);
   assert.equal(data.status, 200);
   assert.equal(data.headers.get('content-type'), 'application/json; charset=utf-8');
-  const g = (await data.json()) as { nodes: { id: string }[]; edges: { id: string; mainstat: number; detail__request_bytes_per_s: number; detail__response_bytes_per_s: number }[] };
-  assert.deepEqual(g.nodes.map((n) => n.id), ['shop/api', 'shop/web']);
+  const g = (await data.json()) as {
+    nodes: { id: string }[];
+    edges: { id: string; mainstat: number; detail__request_bytes_per_s: number; detail__response_bytes_per_s: number }[];
+  };
+  assert.deepEqual(
+    g.nodes.map((n) => n.id),
+    ['shop/api', 'shop/web'],
+  );
   assert.equal(g.edges.length, 1);
   assert.equal(g.edges[0].id, 'shop/web->shop/api');
   assert.equal(g.edges[0].detail__request_bytes_per_s, 100);
@@ -266,11 +295,14 @@ test('HTTP: routes, JSON content type, 400 on bad input, 405 on other methods', 
 test('zone classes on edges: the class most bytes have, its colour, cost per hour, and the header totals', () => {
   const GiBps = 2 ** 30 / 3600; // one GiB an hour
   const prices = { currency: 'USD', perGiB: { 'cross-zone': 0.02, internet: 0.09 }, source: 'test' } as const;
-  const g = buildGraph([
-    { ...rate('shop/api', 'shop/db', 'src-client', 10 * GiBps), classBytesPerS: [0, 0, 2 * GiBps, 8 * GiBps, 0, 0, 0] },
-    { ...rate('shop/web', 'external/cdn', 'unknown', 5 * GiBps), classBytesPerS: [0, 0, 0, 0, 0, 5 * GiBps, 0] },
-    rate('shop/web', 'shop/api', 'src-client', 100),
-  ], prices);
+  const g = buildGraph(
+    [
+      { ...rate('shop/api', 'shop/db', 'src-client', 10 * GiBps), classBytesPerS: [0, 0, 2 * GiBps, 8 * GiBps, 0, 0, 0] },
+      { ...rate('shop/web', 'external/cdn', 'unknown', 5 * GiBps), classBytesPerS: [0, 0, 0, 0, 0, 5 * GiBps, 0] },
+      rate('shop/web', 'shop/api', 'src-client', 100),
+    ],
+    prices,
+  );
   const edge = (id: string) => g.edges.find((e) => e.id === id)!;
   assert.equal(edge('shop/api->shop/db').detail__class, 'cross-zone');
   assert.equal(edge('shop/api->shop/db').color, '#e8a33d');
@@ -287,10 +319,16 @@ test('zone classes on edges: the class most bytes have, its colour, cost per hou
 test('zone cost: what an outside end sends is inbound traffic, billed to no one', () => {
   const GiBps = 2 ** 30 / 3600;
   const prices = { currency: 'USD', perGiB: { internet: 0.09 }, source: 'test' } as const;
-  const g = buildGraph([
-    { ...rate('unknown/unknown', 'shop/web', 'src-client', 4 * GiBps, { srcKind: 'unknown' }), classBytesPerS: [0, 0, 0, 0, 0, 4 * GiBps, 0] },
-    { ...rate('shop/web', 'unknown/unknown', 'src-server', GiBps, { dstKind: 'unknown' }), classBytesPerS: [0, 0, 0, 0, 0, GiBps, 0] },
-  ], prices);
+  const g = buildGraph(
+    [
+      {
+        ...rate('unknown/unknown', 'shop/web', 'src-client', 4 * GiBps, { srcKind: 'unknown' }),
+        classBytesPerS: [0, 0, 0, 0, 0, 4 * GiBps, 0],
+      },
+      { ...rate('shop/web', 'unknown/unknown', 'src-server', GiBps, { dstKind: 'unknown' }), classBytesPerS: [0, 0, 0, 0, 0, GiBps, 0] },
+    ],
+    prices,
+  );
   assert.equal(g.edges.length, 1);
   assert.equal(g.edges[0].detail__cost_per_hour, 0.09, 'only the 1 GiB/h the web app sends');
   assert.ok(Math.abs(g.zones!.gibPerHour.internet - 5) < 1e-9);

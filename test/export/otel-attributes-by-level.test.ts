@@ -17,7 +17,10 @@ async function srcKeys(level: AggregationLevel, dims: Dimensions = {}): Promise<
   const db = ep({ kind: 'pod', namespace: 'data', name: 'db-0', app: 'db', ownerKind: 'StatefulSet', ownerName: 'db', nodeName: 'n2' });
   s.add(web, db, 'unknown', rec(1, 1), 1_700_000_000_000);
   const m = (await new StoreMetricProducer(s).collect()).resourceMetrics.scopeMetrics[0].metrics[0] as SumMetricData;
-  return Object.keys(m.dataPoints[0].attributes).filter((k) => k.startsWith('k8s.src.')).map((k) => k.slice('k8s.src'.length)).sort();
+  return Object.keys(m.dataPoints[0].attributes)
+    .filter((k) => k.startsWith('k8s.src.'))
+    .map((k) => k.slice('k8s.src'.length))
+    .sort();
 }
 
 test('OTLP attributes by --level, as the operations guide lists them', async () => {

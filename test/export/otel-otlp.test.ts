@@ -14,11 +14,22 @@ const resource = buildResource({ clusterName: 'test-cluster', instanceId: 'colle
 
 /** n pod pairs with realistic name lengths. */
 function fill(s: PairStore, n: number, bytes = 1000): void {
-  const db = ep({ kind: 'pod', namespace: 'payments-production', name: 'postgres-primary-0', ownerKind: 'StatefulSet', ownerName: 'postgres-primary', nodeName: 'ip-10-0-12-34.eu-west-1.compute.internal' });
+  const db = ep({
+    kind: 'pod',
+    namespace: 'payments-production',
+    name: 'postgres-primary-0',
+    ownerKind: 'StatefulSet',
+    ownerName: 'postgres-primary',
+    nodeName: 'ip-10-0-12-34.eu-west-1.compute.internal',
+  });
   for (let i = 0; i < n; i++) {
     const src = ep({
-      kind: 'pod', namespace: `team-${i % 40}-namespace`, name: `checkout-service-7d9f8c6b5-${i.toString(36).padStart(5, 'x')}`,
-      ownerKind: 'Deployment', ownerName: `checkout-service-${i % 97}`, nodeName: `ip-10-0-${i % 200}-1.eu-west-1.compute.internal`,
+      kind: 'pod',
+      namespace: `team-${i % 40}-namespace`,
+      name: `checkout-service-7d9f8c6b5-${i.toString(36).padStart(5, 'x')}`,
+      ownerKind: 'Deployment',
+      ownerName: `checkout-service-${i % 97}`,
+      nodeName: `ip-10-0-${i % 200}-1.eu-west-1.compute.internal`,
     });
     s.add(src, db, 'src-client', rec(bytes + i, 3, { proto: 6, dstPort: 5432 }), T0);
   }
@@ -68,7 +79,10 @@ test('OTLP round trip: the receiver gets the store with attributes, resource and
     assert.equal(p.attributes['server.port'], 5432);
     assert.equal(p.startTimeUnixNano, BigInt(T0) * 1_000_000n);
     assert.equal(reg.get('otlp_exports')!.name, 'netflow_k8s_otlp_exports_total');
-    assert.ok(rx.points().some((q) => q.metric === 'netflow_k8s_otlp_exports'), 'self-metrics travel along');
+    assert.ok(
+      rx.points().some((q) => q.metric === 'netflow_k8s_otlp_exports'),
+      'self-metrics travel along',
+    );
 
     // Counts go on; the next export carries the new totals.
     fill(s, 50, 5);
@@ -89,7 +103,10 @@ test('exports are split so each request stays under 4 MiB, while one unsplit req
   try {
     await otlp.forceFlush();
     const sizes = rx.requests.map((r) => r.bytes);
-    assert.ok(sizes.length >= 60_000 / DEFAULT_MAX_BATCH_POINTS, `60,000 points in requests of at most ${DEFAULT_MAX_BATCH_POINTS}: ${sizes.length} requests`);
+    assert.ok(
+      sizes.length >= 60_000 / DEFAULT_MAX_BATCH_POINTS,
+      `60,000 points in requests of at most ${DEFAULT_MAX_BATCH_POINTS}: ${sizes.length} requests`,
+    );
     for (const b of sizes) assert.ok(b < 4 * 1024 * 1024, `request of ${b} bytes`);
     assert.equal(connectionPoints(rx), 60_000);
     assertReceivedEqualsStore(rx, s);
@@ -177,9 +194,31 @@ test('OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta sends what changed
     const a = s.pairs[0];
     const before = a.bytes;
     s.addCounts(
-      { kind: 'pod', namespace: a.src.labels.namespace, name: a.src.labels.name, app: '', ownerKind: a.src.labels.ownerKind, ownerName: a.src.labels.ownerName, nodeName: a.src.labels.nodeName },
-      { kind: 'pod', namespace: a.dst.labels.namespace, name: a.dst.labels.name, app: '', ownerKind: a.dst.labels.ownerKind, ownerName: a.dst.labels.ownerName, nodeName: a.dst.labels.nodeName },
-      'src-client', 6, 5432, 1, 42, 1, Date.now(),
+      {
+        kind: 'pod',
+        namespace: a.src.labels.namespace,
+        name: a.src.labels.name,
+        app: '',
+        ownerKind: a.src.labels.ownerKind,
+        ownerName: a.src.labels.ownerName,
+        nodeName: a.src.labels.nodeName,
+      },
+      {
+        kind: 'pod',
+        namespace: a.dst.labels.namespace,
+        name: a.dst.labels.name,
+        app: '',
+        ownerKind: a.dst.labels.ownerKind,
+        ownerName: a.dst.labels.ownerName,
+        nodeName: a.dst.labels.nodeName,
+      },
+      'src-client',
+      6,
+      5432,
+      1,
+      42,
+      1,
+      Date.now(),
     );
     assert.equal(a.bytes, before + 42);
     await otlp.forceFlush();

@@ -30,9 +30,14 @@ test('the producer builds cumulative sums with OBI-style attributes straight fro
   const res = await new StoreMetricProducer(s).collect();
   assert.deepEqual(res.errors, []);
   const metrics = res.resourceMetrics.scopeMetrics[0].metrics as SumMetricData[];
-  assert.deepEqual(metrics.map((m) => [m.descriptor.name, m.descriptor.unit]), [
-    ['netflow.connection.count', '{flow}'], ['netflow.connection.bytes', 'By'], ['netflow.connection.packets', '{packet}'],
-  ]);
+  assert.deepEqual(
+    metrics.map((m) => [m.descriptor.name, m.descriptor.unit]),
+    [
+      ['netflow.connection.count', '{flow}'],
+      ['netflow.connection.bytes', 'By'],
+      ['netflow.connection.packets', '{packet}'],
+    ],
+  );
   for (const m of metrics) {
     assert.equal(m.dataPointType, DataPointType.SUM);
     assert.equal(m.aggregationTemporality, AggregationTemporality.CUMULATIVE);
@@ -42,11 +47,21 @@ test('the producer builds cumulative sums with OBI-style attributes straight fro
   const bytes = metrics[1].dataPoints;
   const req = bytes.find((p) => p.attributes.direction === 'request')!;
   assert.deepEqual(req.attributes, {
-    'k8s.src.namespace': 'shop', 'k8s.src.name': 'web-1', 'k8s.src.type': 'Pod', 'k8s.src.owner.name': 'web',
-    'k8s.src.owner.type': 'Deployment', 'k8s.src.node.name': 'n1',
-    'k8s.dst.namespace': 'data', 'k8s.dst.name': 'db-0', 'k8s.dst.type': 'Pod', 'k8s.dst.owner.name': 'db',
-    'k8s.dst.owner.type': 'StatefulSet', 'k8s.dst.node.name': 'n2',
-    direction: 'request', 'network.transport': 'tcp', 'server.port': 5432,
+    'k8s.src.namespace': 'shop',
+    'k8s.src.name': 'web-1',
+    'k8s.src.type': 'Pod',
+    'k8s.src.owner.name': 'web',
+    'k8s.src.owner.type': 'Deployment',
+    'k8s.src.node.name': 'n1',
+    'k8s.dst.namespace': 'data',
+    'k8s.dst.name': 'db-0',
+    'k8s.dst.type': 'Pod',
+    'k8s.dst.owner.name': 'db',
+    'k8s.dst.owner.type': 'StatefulSet',
+    'k8s.dst.node.name': 'n2',
+    direction: 'request',
+    'network.transport': 'tcp',
+    'server.port': 5432,
   });
   assert.equal(req.value, 1500);
   assert.equal(hrTimeToMilliseconds(req.startTime), T0, 'start time is when the pair was first counted');
@@ -64,15 +79,30 @@ test('the producer builds cumulative sums with OBI-style attributes straight fro
   }
   // The attribute object is built once per pair and reused.
   const again = await new StoreMetricProducer(s).collect();
-  assert.equal((again.resourceMetrics.scopeMetrics[0].metrics[1] as SumMetricData).dataPoints.find((d) => d.attributes.direction === 'request')!.attributes, req.attributes);
+  assert.equal(
+    (again.resourceMetrics.scopeMetrics[0].metrics[1] as SumMetricData).dataPoints.find((d) => d.attributes.direction === 'request')!
+      .attributes,
+    req.attributes,
+  );
   assert.ok(web && db);
 });
 
 test('at the app level the attributes are what the level keeps', async () => {
   const s = new PairStore();
-  s.add(ep({ app: 'web', namespace: 'shop', name: 'web-1', nodeName: 'n1' }), ep({ app: 'db', namespace: 'data' }), 'unknown', rec(1, 1), T0);
+  s.add(
+    ep({ app: 'web', namespace: 'shop', name: 'web-1', nodeName: 'n1' }),
+    ep({ app: 'db', namespace: 'data' }),
+    'unknown',
+    rec(1, 1),
+    T0,
+  );
   const m = (await new StoreMetricProducer(s).collect()).resourceMetrics.scopeMetrics[0].metrics[0] as SumMetricData;
-  assert.deepEqual(m.dataPoints[0].attributes, { 'k8s.src.namespace': 'shop', 'k8s.src.name': 'web', 'k8s.dst.namespace': 'data', 'k8s.dst.name': 'db' });
+  assert.deepEqual(m.dataPoints[0].attributes, {
+    'k8s.src.namespace': 'shop',
+    'k8s.src.name': 'web',
+    'k8s.dst.namespace': 'data',
+    'k8s.dst.name': 'db',
+  });
 });
 
 test('delta temporality reports what changed since the last collection', async () => {
@@ -80,7 +110,10 @@ test('delta temporality reports what changed since the last collection', async (
   const prod = new StoreMetricProducer(s, { temporality: AggregationTemporality.DELTA });
   const first = (await prod.collect()).resourceMetrics.scopeMetrics[0].metrics[1] as SumMetricData;
   assert.equal(first.aggregationTemporality, AggregationTemporality.DELTA);
-  assert.equal(first.dataPoints.reduce((a, p) => a + p.value, 0), 1500 + 9000 + 7);
+  assert.equal(
+    first.dataPoints.reduce((a, p) => a + p.value, 0),
+    1500 + 9000 + 7,
+  );
   const none = (await prod.collect()).resourceMetrics.scopeMetrics[0].metrics[1] as SumMetricData;
   assert.equal(none.dataPoints.length, 0);
   s.add(web, db, 'src-client', rec(25, 1, { proto: 6, dstPort: 5432 }), T0 + 100);
@@ -97,7 +130,10 @@ test('self-metrics go through the same path: counters as sums without _total, ga
   const ms = res.resourceMetrics.scopeMetrics[0].metrics;
   const c = ms.find((m) => m.descriptor.name === 'netflow_k8s_datagrams_received')!;
   assert.equal(c.dataPointType, DataPointType.SUM);
-  assert.deepEqual(c.dataPoints.map((p) => [p.attributes, p.value]), [[{ exporter: '10.0.0.1' }, 4]]);
+  assert.deepEqual(
+    c.dataPoints.map((p) => [p.attributes, p.value]),
+    [[{ exporter: '10.0.0.1' }, 4]],
+  );
   const g = ms.find((m) => m.descriptor.name === 'netflow_k8s_records_held')!;
   assert.equal(g.dataPointType, DataPointType.GAUGE);
   assert.equal(g.dataPoints[0].value, 3);

@@ -19,7 +19,11 @@ import { ep, rec } from '../aggregate/fixtures.ts';
 const T0 = 1_700_000_000_000;
 
 /** The official exporter's page for the same inputs. */
-async function officialPage(store: PairStore, registry: MetricsRegistry | undefined, resource = buildResource({ clusterName: 'c1', env: {} })): Promise<string> {
+async function officialPage(
+  store: PairStore,
+  registry: MetricsRegistry | undefined,
+  resource = buildResource({ clusterName: 'c1', env: {} }),
+): Promise<string> {
   const otel = new OtelPrometheus({ store, resource, registry });
   try {
     return await new Promise<string>((resolve) => {
@@ -38,7 +42,15 @@ function ours(store: PairStore, registry: MetricsRegistry | undefined, resource 
 function edgeStore(): PairStore {
   const s = new PairStore({ level: 'pod', dims: { protocol: true, serverPort: true }, maxSeries: 4 });
   const web = ep({ kind: 'pod', namespace: 'shop', name: 'web-1', app: 'web', ownerKind: 'Deployment', ownerName: 'web', nodeName: 'n1' });
-  const db = ep({ kind: 'pod', namespace: 'data', name: 'db-"0"\\x\nz', app: 'db', ownerKind: 'StatefulSet', ownerName: 'db', nodeName: 'n2' });
+  const db = ep({
+    kind: 'pod',
+    namespace: 'data',
+    name: 'db-"0"\\x\nz',
+    app: 'db',
+    ownerKind: 'StatefulSet',
+    ownerName: 'db',
+    nodeName: 'n2',
+  });
   const ext = ep({ kind: 'external', namespace: '', name: 'AS15169 Google ü', app: 'AS15169 Google' });
   const node = ep({ kind: 'node', namespace: '', name: 'node-a', nodeName: 'node-a' });
   s.add(web, db, 'src-client', rec(1000, 10, { proto: 6, srcPort: 40000, dstPort: 5432 }), T0);
@@ -57,14 +69,19 @@ function registry(): MetricsRegistry {
   reg.counter('nothing_yet', 'A counter with no samples', ['x']);
   reg.counter('plain', 'Unlabelled').inc(1.5);
   reg.gauge('threads', 'Threads', ['thread', 'kind']).labels('0', 'recv"x').set(-2);
-  reg.callback('broken', 'A callback that throws', 'gauge', () => { throw new Error('boom'); });
+  reg.callback('broken', 'A callback that throws', 'gauge', () => {
+    throw new Error('boom');
+  });
   reg.callback('nan', 'A callback without a value', 'gauge', () => NaN);
   return reg;
 }
 
-test('/metrics/otel equals the official exporter\'s page byte for byte', async () => {
+test("/metrics/otel equals the official exporter's page byte for byte", async () => {
   const s = edgeStore();
-  assert.ok(s.pairs.some((p) => p.overflow), 'the overflow pair is on the page');
+  assert.ok(
+    s.pairs.some((p) => p.overflow),
+    'the overflow pair is on the page',
+  );
   const reg = registry();
   assert.equal(ours(s, reg), await officialPage(s, reg));
   // Second render from the cached label text: still equal, and the store moved on in between.
@@ -76,22 +93,44 @@ test('/metrics/otel equals the official exporter\'s page byte for byte', async (
   assert.equal(ours(empty, undefined, res), await officialPage(empty, undefined, res));
   // The app level keeps other attributes.
   const app = new PairStore();
-  app.add(ep({ app: 'web', namespace: 'shop', name: 'web-1', nodeName: 'n1' }), ep({ app: 'db', namespace: 'data' }), 'unknown', rec(1, 1), T0);
+  app.add(
+    ep({ app: 'web', namespace: 'shop', name: 'web-1', nodeName: 'n1' }),
+    ep({ app: 'db', namespace: 'data' }),
+    'unknown',
+    rec(1, 1),
+    T0,
+  );
   assert.equal(ours(app, reg), await officialPage(app, reg));
 });
 
 test('/metrics/otel equals the official page for random label text and counts', async () => {
   const text = fc.string({ unit: 'binary', maxLength: 12 });
-  const pair = fc.record({ ns: text, name: text, owner: text, node: text, dst: text, bytes: fc.nat(), port: fc.integer({ min: 0, max: 65535 }), proto: fc.constantFrom(1, 6, 17, 132) });
-  await fc.assert(fc.asyncProperty(fc.array(pair, { maxLength: 8 }), async (pairs) => {
-    const s = new PairStore({ level: 'pod', dims: { protocol: true, serverPort: true } });
-    pairs.forEach((p, i) => s.add(
-      ep({ kind: 'pod', namespace: p.ns, name: p.name, ownerKind: 'Deployment', ownerName: p.owner, nodeName: p.node }),
-      ep({ kind: 'service', namespace: 'x', name: p.dst }),
-      i % 2 ? 'src-client' : 'unknown', rec(p.bytes, 1, { proto: p.proto, dstPort: p.port }), T0 + i,
-    ));
-    assert.equal(ours(s, undefined), await officialPage(s, undefined));
-  }), { numRuns: 150 });
+  const pair = fc.record({
+    ns: text,
+    name: text,
+    owner: text,
+    node: text,
+    dst: text,
+    bytes: fc.nat(),
+    port: fc.integer({ min: 0, max: 65535 }),
+    proto: fc.constantFrom(1, 6, 17, 132),
+  });
+  await fc.assert(
+    fc.asyncProperty(fc.array(pair, { maxLength: 8 }), async (pairs) => {
+      const s = new PairStore({ level: 'pod', dims: { protocol: true, serverPort: true } });
+      pairs.forEach((p, i) =>
+        s.add(
+          ep({ kind: 'pod', namespace: p.ns, name: p.name, ownerKind: 'Deployment', ownerName: p.owner, nodeName: p.node }),
+          ep({ kind: 'service', namespace: 'x', name: p.dst }),
+          i % 2 ? 'src-client' : 'unknown',
+          rec(p.bytes, 1, { proto: p.proto, dstPort: p.port }),
+          T0 + i,
+        ),
+      );
+      assert.equal(ours(s, undefined), await officialPage(s, undefined));
+    }),
+    { numRuns: 150 },
+  );
 });
 
 /** Every module URL (ESM and CommonJS) a child process loads while it runs `body`. */
@@ -115,23 +154,42 @@ test('rendering /metrics/otel loads no OpenTelemetry package', () => {
     const { OtelPrometheusText } = await import(${url('../../src/export/otel/prometheus-text.ts')});
     new OtelPrometheusText({ store: new PairStore(), resourceAttributes: { 'service.name': 'x' } }).render();
   `);
-  assert.ok(loaded.some((u) => u.endsWith('otel/prometheus-text.ts')), 'the hook sees our modules');
-  assert.deepEqual(loaded.filter((u) => u.includes('@opentelemetry')), []);
+  assert.ok(
+    loaded.some((u) => u.endsWith('otel/prometheus-text.ts')),
+    'the hook sees our modules',
+  );
+  assert.deepEqual(
+    loaded.filter((u) => u.includes('@opentelemetry')),
+    [],
+  );
   // The control: the reference does load the exporter.
   const ref = modulesLoadedBy(`await import(${url('../support/otel-prometheus-reference.ts')});`);
-  assert.ok(ref.some((u) => u.includes('@opentelemetry/exporter-prometheus')), ref.join('\n'));
+  assert.ok(
+    ref.some((u) => u.includes('@opentelemetry/exporter-prometheus')),
+    ref.join('\n'),
+  );
 });
 
 test('the page is streamed in pieces over HTTP and arrives whole', async () => {
   const s = new PairStore({ level: 'pod', dims: { protocol: true, serverPort: true } });
   const db = ep({ kind: 'pod', namespace: 'data', name: 'db-0' });
-  for (let i = 0; i < 3000; i++) s.add(ep({ kind: 'pod', namespace: `ns-${i % 7}`, name: `web-${i}`, nodeName: 'n1' }), db, 'src-client', rec(i, 1, { dstPort: 5432 }), T0 + i);
+  for (let i = 0; i < 3000; i++)
+    s.add(
+      ep({ kind: 'pod', namespace: `ns-${i % 7}`, name: `web-${i}`, nodeName: 'n1' }),
+      db,
+      'src-client',
+      rec(i, 1, { dstPort: 5432 }),
+      T0 + i,
+    );
   const page = new OtelPrometheusText({ store: s, resourceAttributes: { 'service.name': 'x' }, registry: registry() });
   const pieces = [...page.chunks()];
   assert.ok(pieces.length > 10, `${pieces.length} pieces`);
   assert.ok(pieces.every((c) => c.length < 70 * 1024));
   const { createServer } = await import('node:http');
-  const server = createServer((_req, res) => { res.writeHead(200); void page.write(res); });
+  const server = createServer((_req, res) => {
+    res.writeHead(200);
+    void page.write(res);
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   try {
     const { port } = server.address() as import('node:net').AddressInfo;

@@ -23,18 +23,35 @@ test('zone and workload metrics, cumulative and delta', () => {
   for (const temporality of [AggregationTemporality.CUMULATIVE, AggregationTemporality.DELTA]) {
     const producer = new ZoneMetricProducer(store, { prices, temporality });
     const metrics = Object.fromEntries(producer.collectScope().metrics.map((m) => [m.descriptor.name, m]));
-    assert.deepEqual(metrics['netflow.zone.traffic.bytes'].dataPoints.map((p) => [p.attributes, p.value]), [
-      [{ 'src.zone': 'eu-west-1a', 'dst.zone': 'eu-west-1b', 'netflow.zone.class': 'cross-zone' }, GiB],
-      [{ 'src.zone': 'eu-west-1a', 'dst.zone': 'internet', 'netflow.zone.class': 'internet' }, 2 * GiB],
-    ]);
+    assert.deepEqual(
+      metrics['netflow.zone.traffic.bytes'].dataPoints.map((p) => [p.attributes, p.value]),
+      [
+        [{ 'src.zone': 'eu-west-1a', 'dst.zone': 'eu-west-1b', 'netflow.zone.class': 'cross-zone' }, GiB],
+        [{ 'src.zone': 'eu-west-1a', 'dst.zone': 'internet', 'netflow.zone.class': 'internet' }, 2 * GiB],
+      ],
+    );
     const cost = metrics['netflow.workload.traffic.cost'];
     assert.equal(cost.descriptor.unit, '{EUR}');
-    assert.deepEqual(cost.dataPoints.map((p) => [p.attributes['k8s.app.name'], p.attributes['netflow.zone.class'], p.attributes['network.io.direction'], p.value]), [
-      ['web', 'cross-zone', 'transmit', 0.01],
-      ['web', 'internet', 'transmit', 0.1],
-    ]);
+    assert.deepEqual(
+      cost.dataPoints.map((p) => [
+        p.attributes['k8s.app.name'],
+        p.attributes['netflow.zone.class'],
+        p.attributes['network.io.direction'],
+        p.value,
+      ]),
+      [
+        ['web', 'cross-zone', 'transmit', 0.01],
+        ['web', 'internet', 'transmit', 0.1],
+      ],
+    );
     const received = metrics['netflow.workload.traffic.bytes'].dataPoints.filter((p) => p.attributes['network.io.direction'] === 'receive');
-    assert.deepEqual(received.map((p) => [p.attributes['k8s.app.name'], p.value]), [['db', GiB], ['unknown', 2 * GiB]]);
+    assert.deepEqual(
+      received.map((p) => [p.attributes['k8s.app.name'], p.value]),
+      [
+        ['db', GiB],
+        ['unknown', 2 * GiB],
+      ],
+    );
     if (temporality === AggregationTemporality.DELTA) {
       // Nothing new: a delta collection has no points.
       assert.equal(producer.collectScope().metrics[0].dataPoints.length, 0);

@@ -31,7 +31,12 @@ function store(): PairStore {
   return s;
 }
 
-async function collect(s: PairStore, reg: MetricsRegistry, temporality: AggregationTemporality, resource = buildResource({ clusterName: 'c', env: {} })): Promise<ResourceMetrics> {
+async function collect(
+  s: PairStore,
+  reg: MetricsRegistry,
+  temporality: AggregationTemporality,
+  resource = buildResource({ clusterName: 'c', env: {} }),
+): Promise<ResourceMetrics> {
   const a = (await new StoreMetricProducer(s, { temporality }).collect()).resourceMetrics.scopeMetrics;
   const b = (await new SelfMetricProducer(reg, { temporality }).collect()).resourceMetrics.scopeMetrics;
   return { resource, scopeMetrics: [...a, ...b] };
@@ -39,7 +44,7 @@ async function collect(s: PairStore, reg: MetricsRegistry, temporality: Aggregat
 
 const sdk = (rm: ResourceMetrics) => Buffer.from(ProtobufMetricsSerializer.serializeRequest(rm)!);
 
-test('OTLP bytes equal the SDK serializer\'s for the store and the self-metrics', async () => {
+test("OTLP bytes equal the SDK serializer's for the store and the self-metrics", async () => {
   const s = store();
   const reg = new MetricsRegistry();
   reg.counter('datagrams', 'Datagrams', ['exporter']).labels('10.0.0.1').inc(4);
@@ -59,39 +64,79 @@ test('OTLP bytes equal the SDK serializer\'s for the store and the self-metrics'
   assert.deepEqual(Buffer.from(enc.encode(rm)), sdk(rm));
 });
 
-test('OTLP bytes equal the SDK serializer\'s for random values and attributes', () => {
-  const attr = fc.dictionary(fc.string({ maxLength: 6 }), fc.oneof(fc.string({ unit: 'binary', maxLength: 8 }), fc.integer(), fc.double(), fc.boolean()), { maxKeys: 4 });
-  const point = fc.record({ attributes: attr, value: fc.oneof(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.double({ noNaN: true })), start: fc.nat({ max: 2 ** 31 - 1 }), nanos: fc.nat({ max: 999_999_999 }) });
+test("OTLP bytes equal the SDK serializer's for random values and attributes", () => {
+  const attr = fc.dictionary(
+    fc.string({ maxLength: 6 }),
+    fc.oneof(fc.string({ unit: 'binary', maxLength: 8 }), fc.integer(), fc.double(), fc.boolean()),
+    { maxKeys: 4 },
+  );
+  const point = fc.record({
+    attributes: attr,
+    value: fc.oneof(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.double({ noNaN: true })),
+    start: fc.nat({ max: 2 ** 31 - 1 }),
+    nanos: fc.nat({ max: 999_999_999 }),
+  });
   const enc = new OtlpMetricsEncoder();
-  fc.assert(fc.property(fc.array(point, { maxLength: 6 }), fc.boolean(), fc.constantFrom(DataPointType.SUM, DataPointType.GAUGE), (points, int, type) => {
-    const rm = {
-      resource: resourceFromAttributes({ 'service.name': 'x' }),
-      scopeMetrics: [{
-        scope: { name: 's' },
-        metrics: [{
-          descriptor: { name: 'm', description: 'd', unit: 'u', valueType: int ? ValueType.INT : ValueType.DOUBLE },
-          aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: type, isMonotonic: true,
-          dataPoints: points.map((p) => ({ attributes: p.attributes, value: p.value, startTime: [p.start, p.nanos], endTime: [p.start + 1, p.nanos] })),
-        }],
-      }],
-    } as unknown as ResourceMetrics;
-    assert.deepEqual(Buffer.from(enc.encode(rm)), sdk(rm));
-  }), { numRuns: 300 });
+  fc.assert(
+    fc.property(
+      fc.array(point, { maxLength: 6 }),
+      fc.boolean(),
+      fc.constantFrom(DataPointType.SUM, DataPointType.GAUGE),
+      (points, int, type) => {
+        const rm = {
+          resource: resourceFromAttributes({ 'service.name': 'x' }),
+          scopeMetrics: [
+            {
+              scope: { name: 's' },
+              metrics: [
+                {
+                  descriptor: { name: 'm', description: 'd', unit: 'u', valueType: int ? ValueType.INT : ValueType.DOUBLE },
+                  aggregationTemporality: AggregationTemporality.CUMULATIVE,
+                  dataPointType: type,
+                  isMonotonic: true,
+                  dataPoints: points.map((p) => ({
+                    attributes: p.attributes,
+                    value: p.value,
+                    startTime: [p.start, p.nanos],
+                    endTime: [p.start + 1, p.nanos],
+                  })),
+                },
+              ],
+            },
+          ],
+        } as unknown as ResourceMetrics;
+        assert.deepEqual(Buffer.from(enc.encode(rm)), sdk(rm));
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
 
 test('the encoded attributes start over once they are mostly stale', async () => {
   const enc = new OtlpMetricsEncoder();
-  const rmOf = (n: number, from: number): ResourceMetrics => ({
-    resource: resourceFromAttributes({ 'service.name': 'x' }),
-    scopeMetrics: [{
-      scope: { name: 's' },
-      metrics: [{
-        descriptor: { name: 'm', description: '', unit: '', valueType: ValueType.INT },
-        aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.SUM, isMonotonic: true,
-        dataPoints: Array.from({ length: n }, (_, i) => ({ attributes: { pair: `p-${from + i}`, pad: 'x'.repeat(400) }, value: i, startTime: [1, 0], endTime: [2, 0] })),
-      }],
-    }],
-  } as unknown as ResourceMetrics);
+  const rmOf = (n: number, from: number): ResourceMetrics =>
+    ({
+      resource: resourceFromAttributes({ 'service.name': 'x' }),
+      scopeMetrics: [
+        {
+          scope: { name: 's' },
+          metrics: [
+            {
+              descriptor: { name: 'm', description: '', unit: '', valueType: ValueType.INT },
+              aggregationTemporality: AggregationTemporality.CUMULATIVE,
+              dataPointType: DataPointType.SUM,
+              isMonotonic: true,
+              dataPoints: Array.from({ length: n }, (_, i) => ({
+                attributes: { pair: `p-${from + i}`, pad: 'x'.repeat(400) },
+                value: i,
+                startTime: [1, 0],
+                endTime: [2, 0],
+              })),
+            },
+          ],
+        },
+      ],
+    }) as unknown as ResourceMetrics;
   // Exports a minute apart, each with 2,000 new pairs (the old ones expired): without starting
   // over the store would hold every pair ever seen.
   let most = 0;

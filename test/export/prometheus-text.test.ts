@@ -23,20 +23,29 @@ function samples(text: string): Map<string, string> {
 test('renders the seed families with exactly the seed labels', () => {
   const s = new PairStore();
   const r = new PrometheusTextRenderer(s);
-  s.add(ep({ app: 'kube-dns', namespace: 'kube-system' }), ep({ app: 'task-scheduler', namespace: 'stage' }), 'src-server', rec(1126274, 5710), T0);
+  s.add(
+    ep({ app: 'kube-dns', namespace: 'kube-system' }),
+    ep({ app: 'task-scheduler', namespace: 'stage' }),
+    'src-server',
+    rec(1126274, 5710),
+    T0,
+  );
   const text = r.render();
-  assert.equal(text, [
-    '# HELP netflow_connection_count Flows seen between the source and destination (one per flow record)',
-    '# TYPE netflow_connection_count counter',
-    'netflow_connection_count{dsthost="task-scheduler",dstnamespace="stage",srchost="kube-dns",srcnamespace="kube-system"} 1',
-    '# HELP netflow_connection_bytes Bytes sent from the source to the destination',
-    '# TYPE netflow_connection_bytes counter',
-    'netflow_connection_bytes{dsthost="task-scheduler",dstnamespace="stage",srchost="kube-dns",srcnamespace="kube-system"} 1126274',
-    '# HELP netflow_connection_packets Packets sent from the source to the destination',
-    '# TYPE netflow_connection_packets counter',
-    'netflow_connection_packets{dsthost="task-scheduler",dstnamespace="stage",srchost="kube-dns",srcnamespace="kube-system"} 5710',
-    '',
-  ].join('\n'));
+  assert.equal(
+    text,
+    [
+      '# HELP netflow_connection_count Flows seen between the source and destination (one per flow record)',
+      '# TYPE netflow_connection_count counter',
+      'netflow_connection_count{dsthost="task-scheduler",dstnamespace="stage",srchost="kube-dns",srcnamespace="kube-system"} 1',
+      '# HELP netflow_connection_bytes Bytes sent from the source to the destination',
+      '# TYPE netflow_connection_bytes counter',
+      'netflow_connection_bytes{dsthost="task-scheduler",dstnamespace="stage",srchost="kube-dns",srcnamespace="kube-system"} 1126274',
+      '# HELP netflow_connection_packets Packets sent from the source to the destination',
+      '# TYPE netflow_connection_packets counter',
+      'netflow_connection_packets{dsthost="task-scheduler",dstnamespace="stage",srchost="kube-dns",srcnamespace="kube-system"} 5710',
+      '',
+    ].join('\n'),
+  );
   assert.equal(PROMETHEUS_CONTENT_TYPE.split(';')[0], 'text/plain');
   assert.match(PROMETHEUS_CONTENT_TYPE, /version=0\.0\.4/);
 });
@@ -46,7 +55,10 @@ test('label values are escaped', () => {
   const r = new PrometheusTextRenderer(s);
   s.add(ep({ app: 'AS15169 Google "Inc."', namespace: 'ext\\ernal' }), ep({ app: 'a\nb', namespace: 'x' }), 'unknown', rec(1, 1), T0);
   const m = samples(r.render());
-  assert.equal(m.get('netflow_connection_count{dsthost="a\\nb",dstnamespace="x",srchost="AS15169 Google \\"Inc.\\"",srcnamespace="ext\\\\ernal"}'), '1');
+  assert.equal(
+    m.get('netflow_connection_count{dsthost="a\\nb",dstnamespace="x",srchost="AS15169 Google \\"Inc.\\"",srcnamespace="ext\\\\ernal"}'),
+    '1',
+  );
 });
 
 test('pairs that differ only in direction share one row unless the direction label is on', () => {
@@ -69,9 +81,24 @@ test('pairs that differ only in direction share one row unless the direction lab
   feed(rich);
   const mr = samples(rr.render());
   assert.equal(rr.series, 3);
-  assert.equal(mr.get('netflow_connection_bytes{direction="request",dstkind="pod",dsthost="b",dstnamespace="default",protocol="tcp",serverport="80",srckind="pod",srchost="a",srcnamespace="default"}'), '10');
-  assert.equal(mr.get('netflow_connection_packets{direction="response",dstkind="pod",dsthost="b",dstnamespace="default",protocol="tcp",serverport="8080",srckind="pod",srchost="a",srcnamespace="default"}'), '2');
-  assert.equal(mr.get('netflow_connection_count{direction="unknown",dstkind="pod",dsthost="b",dstnamespace="default",protocol="tcp",serverport="0",srckind="pod",srchost="a",srcnamespace="default"}'), '1');
+  assert.equal(
+    mr.get(
+      'netflow_connection_bytes{direction="request",dstkind="pod",dsthost="b",dstnamespace="default",protocol="tcp",serverport="80",srckind="pod",srchost="a",srcnamespace="default"}',
+    ),
+    '10',
+  );
+  assert.equal(
+    mr.get(
+      'netflow_connection_packets{direction="response",dstkind="pod",dsthost="b",dstnamespace="default",protocol="tcp",serverport="8080",srckind="pod",srchost="a",srcnamespace="default"}',
+    ),
+    '2',
+  );
+  assert.equal(
+    mr.get(
+      'netflow_connection_count{direction="unknown",dstkind="pod",dsthost="b",dstnamespace="default",protocol="tcp",serverport="0",srckind="pod",srchost="a",srcnamespace="default"}',
+    ),
+    '1',
+  );
 });
 
 test('a shared row never goes down when one of its pairs expires', () => {
@@ -100,8 +127,14 @@ test('values are exact for large counters and equal the store', () => {
   s.add(a, b, 'unknown', rec(2 ** 52, 2 ** 40), T0);
   s.add(a, b, 'unknown', rec(2 ** 52 - 1, 1), T0);
   const m = samples(r.render());
-  assert.equal(m.get('netflow_connection_bytes{dsthost="b",dstnamespace="default",srchost="a",srcnamespace="default"}'), String(2 ** 53 - 1));
-  assert.equal(m.get('netflow_connection_packets{dsthost="b",dstnamespace="default",srchost="a",srcnamespace="default"}'), String(2 ** 40 + 1));
+  assert.equal(
+    m.get('netflow_connection_bytes{dsthost="b",dstnamespace="default",srchost="a",srcnamespace="default"}'),
+    String(2 ** 53 - 1),
+  );
+  assert.equal(
+    m.get('netflow_connection_packets{dsthost="b",dstnamespace="default",srchost="a",srcnamespace="default"}'),
+    String(2 ** 40 + 1),
+  );
 });
 
 test('the overflow pair renders as one row labelled overflow', () => {
@@ -112,7 +145,12 @@ test('the overflow pair renders as one row labelled overflow', () => {
   s.add(ep({ app: 'a2' }), b, 'src-client', rec(2, 1), T0);
   s.add(ep({ app: 'a3' }), b, 'src-client', rec(4, 1), T0);
   const m = samples(r.render());
-  assert.equal(m.get('netflow_connection_bytes{direction="unknown",dstkind="unknown",dsthost="overflow",dstnamespace="overflow",protocol="unknown",serverport="unknown",srckind="unknown",srchost="overflow",srcnamespace="overflow"}'), '6');
+  assert.equal(
+    m.get(
+      'netflow_connection_bytes{direction="unknown",dstkind="unknown",dsthost="overflow",dstnamespace="overflow",protocol="unknown",serverport="unknown",srckind="unknown",srchost="overflow",srcnamespace="overflow"}',
+    ),
+    '6',
+  );
 });
 
 test('promtool complains about nothing but the seed names', () => {
@@ -124,7 +162,13 @@ test('promtool complains about nothing but the seed names', () => {
   const r = new PrometheusTextRenderer(s, { selfMetrics: reg, labels: { kind: true, role: true, protocol: true, serverPort: true } });
   try {
     for (let i = 0; i < 50; i++) {
-      s.add(ep({ app: `app-${i}`, namespace: 'n"s\\x' }), ep({ app: `db\n${i % 7}`, kind: 'service' }), i % 2 ? 'src-client' : 'unknown', rec(i * 1e6, i), T0);
+      s.add(
+        ep({ app: `app-${i}`, namespace: 'n"s\\x' }),
+        ep({ app: `db\n${i % 7}`, kind: 'service' }),
+        i % 2 ? 'src-client' : 'unknown',
+        rec(i * 1e6, i),
+        T0,
+      );
     }
     const text = r.render();
     assert.ok(text.includes('netflow_k8s_store_pairs 50\n'));

@@ -38,7 +38,15 @@ for (const protocol of [9, 10, 5] as const) {
       assert.equal(r.sourceId, 0);
     });
     const datagrams: IptDatagram[] = [];
-    for (const d of iptNetflowStream({ protocol, exporters: 3, count: 90, recordsPerDatagram: 34, addresses: 500, startMs: 1_790_000_000_000, seed: 7 })) {
+    for (const d of iptNetflowStream({
+      protocol,
+      exporters: 3,
+      count: 90,
+      recordsPerDatagram: 34,
+      addresses: 500,
+      startMs: 1_790_000_000_000,
+      seed: 7,
+    })) {
       datagrams.push(d);
       let e = exporters.get(d.exporter);
       if (!e) {
@@ -57,7 +65,10 @@ for (const protocol of [9, 10, 5] as const) {
     assert.equal(decoder.stats.templateMisses, 0);
     assert.ok(minAddr >= podAddress(0) && maxAddr <= podAddress(499), 'addresses stay within the asked count');
     if (protocol === 5) {
-      assert.ok(datagrams.every((d) => d.records === 30), 'v5 carries at most 30 records');
+      assert.ok(
+        datagrams.every((d) => d.records === 30),
+        'v5 carries at most 30 records',
+      );
     } else {
       // v9: 34 records of 40 bytes fit in ipt-netflow's 1400 bytes except where templates share the
       // packet, which then carries fewer. IPFIX records are 49 bytes: at most 28 fit.
@@ -67,13 +78,17 @@ for (const protocol of [9, 10, 5] as const) {
       assert.ok(datagrams.every((d) => d.payload.length <= (protocol === 9 ? 20 : 16) + 1400));
       // Each node resends its templates once more than 20 packets went out: at its packets 0, 21 (of 30).
       const perNode = datagrams.filter((d) => d.exporterIndex === 0).map((d) => templateSets(d.payload) > 0);
-      assert.deepEqual(perNode.flatMap((has, i) => (has ? [i] : [])), [0, 21]);
+      assert.deepEqual(
+        perNode.flatMap((has, i) => (has ? [i] : [])),
+        [0, 21],
+      );
     }
   });
 }
 
 test('the stream is reproducible from its seed and different across seeds', () => {
-  const take = (seed: number) => [...iptNetflowStream({ count: 5, seed, startMs: 1_790_000_000_000 })].map((d) => Buffer.from(d.payload).toString('hex'));
+  const take = (seed: number) =>
+    [...iptNetflowStream({ count: 5, seed, startMs: 1_790_000_000_000 })].map((d) => Buffer.from(d.payload).toString('hex'));
   assert.deepEqual(take(3), take(3));
   assert.notDeepEqual(take(3), take(4));
 });
@@ -95,18 +110,50 @@ test('mixed flows (IPv4 TCP, ICMP, other protocols, IPv6 UDP) get their own temp
     const node = new IptNetflowExporter({ protocol });
     const { payload, taken } = node.pack(flows, 0, now);
     assert.equal(taken, flows.length);
-    assert.deepEqual(node.templateSpecs.map((t) => t.id), [256, 257, 258, 259, 260]);
+    assert.deepEqual(
+      node.templateSpecs.map((t) => t.id),
+      [256, 257, 258, 259, 260],
+    );
     const got: string[] = [];
     const d = new Decoder((r) => {
-      got.push([srcAddrString(r), dstAddrString(r), r.srcPort, r.dstPort, r.proto, r.packets, r.bytes, r.startMs, r.endMs, r.inputIf, r.outputIf].join(' '));
+      got.push(
+        [
+          srcAddrString(r),
+          dstAddrString(r),
+          r.srcPort,
+          r.dstPort,
+          r.proto,
+          r.packets,
+          r.bytes,
+          r.startMs,
+          r.endMs,
+          r.inputIf,
+          r.outputIf,
+        ].join(' '),
+      );
     });
     d.decode(payload, { address: '10.1.0.1', port: 2055, key: '10.1.0.1|2055' }, now);
     assert.equal(d.stats.templateMisses, 0, `v${protocol}`);
     const text = (a: number): string => `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
-    assert.deepEqual(got, flows.map((f) => [
-      f.family === 6 ? 'fd00::a' : text(f.src4!), f.family === 6 ? 'fd00::b' : text(f.dst4!),
-      f.srcPort, f.dstPort, f.proto, 3, 300, now - 5000, now - 2000, 1, 2,
-    ].join(' ')), `v${protocol}`);
+    assert.deepEqual(
+      got,
+      flows.map((f) =>
+        [
+          f.family === 6 ? 'fd00::a' : text(f.src4!),
+          f.family === 6 ? 'fd00::b' : text(f.dst4!),
+          f.srcPort,
+          f.dstPort,
+          f.proto,
+          3,
+          300,
+          now - 5000,
+          now - 2000,
+          1,
+          2,
+        ].join(' '),
+      ),
+      `v${protocol}`,
+    );
   }
 });
 
@@ -117,11 +164,33 @@ test('v9 and v5 flow times stay between boot and the packet: never 49 days off a
     const node = new IptNetflowExporter({ protocol, bootMs: now - 10_000 });
     // One flow "from the future", one from before the node booted.
     const flows: IptFlow[] = [
-      { src4: podAddress(1), dst4: podAddress(2), srcPort: 1, dstPort: 2, proto: 6, packets: 1, bytes: 40, startMs: now - 500, endMs: now + 700 },
-      { src4: podAddress(1), dst4: podAddress(2), srcPort: 3, dstPort: 4, proto: 6, packets: 1, bytes: 40, startMs: now - 60_000, endMs: now - 100 },
+      {
+        src4: podAddress(1),
+        dst4: podAddress(2),
+        srcPort: 1,
+        dstPort: 2,
+        proto: 6,
+        packets: 1,
+        bytes: 40,
+        startMs: now - 500,
+        endMs: now + 700,
+      },
+      {
+        src4: podAddress(1),
+        dst4: podAddress(2),
+        srcPort: 3,
+        dstPort: 4,
+        proto: 6,
+        packets: 1,
+        bytes: 40,
+        startMs: now - 60_000,
+        endMs: now - 100,
+      },
     ];
     const times: number[] = [];
-    const d = new Decoder((r) => { times.push(r.startMs, r.endMs); });
+    const d = new Decoder((r) => {
+      times.push(r.startMs, r.endMs);
+    });
     d.decode(node.pack(flows, 0, now).payload, { address: '10.1.0.1', port: 1, key: '10.1.0.1|1' }, now);
     assert.deepEqual(times, [now - 500, now, now - 10_000, now - 100], `v${protocol}`);
   }

@@ -25,7 +25,18 @@ for (let r = 0; r < rounds; r++) {
     now += 1000;
     const n = seq++;
     const ip = `10.${(n >> 8) & 3}.${n & 255}.${(n >> 10) & 7}`; // 8192 addresses, reused
-    idx.upsertPod(pod({ uid: `uid-${n}`, name: `job-${n}`, namespace: `ns-${n % 20}`, ips: [ip], startMs: now, appLabel: `app-${n % 50}`, labels: { app: `app-${n % 50}` }, ports: [{ port: 8080, protocol: 'TCP' }] }));
+    idx.upsertPod(
+      pod({
+        uid: `uid-${n}`,
+        name: `job-${n}`,
+        namespace: `ns-${n % 20}`,
+        ips: [ip],
+        startMs: now,
+        appLabel: `app-${n % 50}`,
+        labels: { app: `app-${n % 50}` },
+        ports: [{ port: 8080, protocol: 'TCP' }],
+      }),
+    );
     live.push(`uid-${n}`);
     if (live.length > 2000) idx.deletePod(live.shift()!, now);
     rec.src4 = (10 << 24) >>> 0;

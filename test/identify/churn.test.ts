@@ -69,7 +69,10 @@ test('churn soak in a child process: heap after full GC stays flat', () => {
   const child = fileURLToPath(new URL('./churn-child.ts', import.meta.url));
   const res = spawnSync(process.execPath, ['--expose-gc', child, '8', '5000'], { encoding: 'utf8', timeout: 120_000 });
   assert.equal(res.status, 0, res.stderr);
-  const rounds = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as { heapUsed: number; endpoints: number; pods: number; podsRetained: number; podsPruned: number });
+  const rounds = res.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { heapUsed: number; endpoints: number; pods: number; podsRetained: number; podsPruned: number });
   assert.equal(rounds.length, 8);
   const first = rounds[1];
   const last = rounds[rounds.length - 1];

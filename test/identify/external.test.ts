@@ -14,7 +14,15 @@ const MMDB = new URL('../../../shared/testdata/mmdb/GeoLite2-ASN-Test.mmdb', imp
 
 test('named CIDRs: the narrowest match wins, v4 and v6', () => {
   const nets = new NamedNetworks();
-  addNetworkList(nets, ['corp=10.0.0.0/8', 'lab=10.1.0.0/16', 'rack=10.1.2.0/24', 'host=10.1.2.3', 'everything=0.0.0.0/0', 'v6corp=2001:db8::/32', 'v6lab=2001:db8:1::/48']);
+  addNetworkList(nets, [
+    'corp=10.0.0.0/8',
+    'lab=10.1.0.0/16',
+    'rack=10.1.2.0/24',
+    'host=10.1.2.3',
+    'everything=0.0.0.0/0',
+    'v6corp=2001:db8::/32',
+    'v6lab=2001:db8:1::/48',
+  ]);
   assert.equal(nets.lookup4(parseIPv4('10.1.2.3')), 'host');
   assert.equal(nets.lookup4(parseIPv4('10.1.2.4')), 'rack');
   assert.equal(nets.lookup4(parseIPv4('10.1.9.9')), 'lab');
@@ -42,7 +50,15 @@ test('named CIDRs: bad entries are clear errors; files in YAML and JSON', () => 
     const yaml = join(dir, 'nets.yaml');
     writeFileSync(yaml, 'office: 192.0.2.0/24\ncloud:\n  - 203.0.113.0/24\n  - 2001:db8::/32\n');
     const json = join(dir, 'nets.json');
-    writeFileSync(json, JSON.stringify({ networks: [{ name: 'vpn', cidr: '198.51.100.0/24' }, { name: 'dc', cidrs: ['100.64.0.0/10'] }] }));
+    writeFileSync(
+      json,
+      JSON.stringify({
+        networks: [
+          { name: 'vpn', cidr: '198.51.100.0/24' },
+          { name: 'dc', cidrs: ['100.64.0.0/10'] },
+        ],
+      }),
+    );
     const nets = networksFromOption(`${yaml},${json},extra=172.16.0.0/12`);
     assert.equal(nets.size, 6);
     assert.equal(nets.lookup4(parseIPv4('192.0.2.7')), 'office');
@@ -52,7 +68,10 @@ test('named CIDRs: bad entries are clear errors; files in YAML and JSON', () => 
     assert.equal(nets.lookup4(parseIPv4('172.20.0.1')), 'extra');
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'office: [1, 2]\n');
-    assert.throws(() => networksFromOption(bad), (e: Error) => e.message.includes(bad));
+    assert.throws(
+      () => networksFromOption(bad),
+      (e: Error) => e.message.includes(bad),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -68,7 +87,11 @@ test('ASN names from the GeoLite2-ASN test database', () => {
 });
 
 test('external ends: inventory first, then named CIDR, then ASN, else unknown; answers cached', () => {
-  const idx = new IdentityIndex({ networks: networksFromOption('google-dns=1.0.0.0/28,pods=10.244.0.0/16'), asn: AsnDatabase.open(MMDB), externalCacheSize: 4 });
+  const idx = new IdentityIndex({
+    networks: networksFromOption('google-dns=1.0.0.0/28,pods=10.244.0.0/16'),
+    asn: AsnDatabase.open(MMDB),
+    externalCacheSize: 4,
+  });
   idx.upsertPod(pod({ uid: 'p', name: 'web', ips: ['10.244.0.5'], appLabel: 'web' }));
   const t = T0 + 1000;
   assert.equal(idx.lookup('10.244.0.5', { t }).app, 'web');

@@ -8,15 +8,56 @@ import { parseIPv4 } from '../../src/identify/ip.ts';
 test('pods, nodes and services resolve with the endpoint conventions', () => {
   const idx = new IdentityIndex();
   idx.upsertNode({ name: 'node-a', addresses: ['192.168.0.10'] });
-  idx.upsertPod(pod({ uid: 'u1', name: 'checkout-7d9f-x1', namespace: 'shop', ips: ['10.244.1.5'], appLabel: '', ownerKind: 'Deployment', ownerName: 'checkout' }));
-  idx.upsertPod(pod({ uid: 'u2', name: 'web-0', namespace: 'shop', ips: ['10.244.1.6'], appLabel: 'storefront', ownerKind: 'StatefulSet', ownerName: 'web' }));
+  idx.upsertPod(
+    pod({
+      uid: 'u1',
+      name: 'checkout-7d9f-x1',
+      namespace: 'shop',
+      ips: ['10.244.1.5'],
+      appLabel: '',
+      ownerKind: 'Deployment',
+      ownerName: 'checkout',
+    }),
+  );
+  idx.upsertPod(
+    pod({
+      uid: 'u2',
+      name: 'web-0',
+      namespace: 'shop',
+      ips: ['10.244.1.6'],
+      appLabel: 'storefront',
+      ownerKind: 'StatefulSet',
+      ownerName: 'web',
+    }),
+  );
   idx.upsertPod(pod({ uid: 'u3', name: 'lonely', namespace: 'shop', ips: ['10.244.1.7'] }));
-  idx.upsertService(service({ uid: 's1', name: 'checkout', namespace: 'shop', clusterIPs: ['10.96.0.20'], ports: [{ port: 80, protocol: 'TCP' }], targetPorts: [8080] }));
+  idx.upsertService(
+    service({
+      uid: 's1',
+      name: 'checkout',
+      namespace: 'shop',
+      clusterIPs: ['10.96.0.20'],
+      ports: [{ port: 80, protocol: 'TCP' }],
+      targetPorts: [8080],
+    }),
+  );
 
   const r = flow('10.244.1.6', 41000, '10.244.1.5', 8080, T0 + MIN);
   const src = idx.resolveSrc(r);
   const dst = idx.resolveDst(r);
-  assert.deepEqual({ ...src }, { id: src.id, kind: 'pod', namespace: 'shop', name: 'web-0', app: 'storefront', ownerKind: 'StatefulSet', ownerName: 'web', nodeName: 'node-a' });
+  assert.deepEqual(
+    { ...src },
+    {
+      id: src.id,
+      kind: 'pod',
+      namespace: 'shop',
+      name: 'web-0',
+      app: 'storefront',
+      ownerKind: 'StatefulSet',
+      ownerName: 'web',
+      nodeName: 'node-a',
+    },
+  );
   assert.equal(dst.app, 'checkout', 'owner workload when no label');
   assert.equal(idx.lookup('10.244.1.7', { t: T0 + MIN }).app, 'lonely', 'pod name when no label and no owner');
 
@@ -39,7 +80,15 @@ test('endpoints are interned: same identity, same object and id; fields re-inter
   const b = idx.lookup('10.0.0.2', { t: T0 + 1 });
   assert.equal(a, b);
   assert.ok(Object.isFrozen(a));
-  const again = internEndpoint({ kind: 'pod', namespace: 'default', name: 'a', app: 'api', ownerKind: '', ownerName: '', nodeName: 'node-a' });
+  const again = internEndpoint({
+    kind: 'pod',
+    namespace: 'default',
+    name: 'a',
+    app: 'api',
+    ownerKind: '',
+    ownerName: '',
+    nodeName: 'node-a',
+  });
   assert.equal(again, a);
   assert.equal(internEndpoint({ ...a }), a);
   const other = internEndpoint({ ...a, app: 'other' });
@@ -82,10 +131,25 @@ test('IP reuse: each flow goes to the pod that held the address at its end time,
 test('a completed pod stops claiming its address at completion, whatever order updates come in', () => {
   for (const order of ['job-first', 'running-first']) {
     const idx = new IdentityIndex();
-    const job = pod({ uid: 'job', name: 'backup-1-xyz', ips: ['10.2.0.4'], phase: 'Succeeded', startMs: T0, endMs: T0 + 5 * MIN, ownerKind: 'Job', ownerName: 'backup-1' });
+    const job = pod({
+      uid: 'job',
+      name: 'backup-1-xyz',
+      ips: ['10.2.0.4'],
+      phase: 'Succeeded',
+      startMs: T0,
+      endMs: T0 + 5 * MIN,
+      ownerKind: 'Job',
+      ownerName: 'backup-1',
+    });
     // The new pod's startTime comes before the Job finished (it waited for the address).
     const live = pod({ uid: 'live', name: 'api-1', ips: ['10.2.0.4'], startMs: T0 + 4 * MIN, appLabel: 'api' });
-    if (order === 'job-first') { idx.upsertPod(job); idx.upsertPod(live); } else { idx.upsertPod(live); idx.upsertPod(job); }
+    if (order === 'job-first') {
+      idx.upsertPod(job);
+      idx.upsertPod(live);
+    } else {
+      idx.upsertPod(live);
+      idx.upsertPod(job);
+    }
     assert.equal(idx.lookup('10.2.0.4', { t: T0 + 2 * MIN }).app, 'backup-1', order);
     assert.equal(idx.lookup('10.2.0.4', { t: T0 + 4.5 * MIN }).app, 'backup-1', `${order}: still running then`);
     assert.equal(idx.lookup('10.2.0.4', { t: T0 + 6 * MIN }).app, 'api', order);
@@ -104,9 +168,37 @@ test('hostNetwork pods: the node, unless the pod declares the flow port as a con
   const idx = new IdentityIndex();
   idx.upsertNode({ name: 'node-a', addresses: ['192.168.0.10'] });
   idx.upsertNode({ name: 'node-b', addresses: ['192.168.0.11'] });
-  idx.upsertPod(pod({ uid: 'exp', name: 'node-exporter-abc', ips: ['192.168.0.10'], hostNetwork: true, appLabel: 'node-exporter', ports: [{ port: 9100, protocol: 'TCP' }] }));
-  idx.upsertPod(pod({ uid: 'dns', name: 'dns-host', ips: ['192.168.0.10'], hostNetwork: true, appLabel: 'dns', ports: [{ port: 53, protocol: 'UDP' }] }));
-  idx.upsertPod(pod({ uid: 'exp-b', name: 'node-exporter-def', nodeName: 'node-b', ips: ['192.168.0.11'], hostNetwork: true, appLabel: 'node-exporter', ports: [{ port: 9100, protocol: 'TCP' }] }));
+  idx.upsertPod(
+    pod({
+      uid: 'exp',
+      name: 'node-exporter-abc',
+      ips: ['192.168.0.10'],
+      hostNetwork: true,
+      appLabel: 'node-exporter',
+      ports: [{ port: 9100, protocol: 'TCP' }],
+    }),
+  );
+  idx.upsertPod(
+    pod({
+      uid: 'dns',
+      name: 'dns-host',
+      ips: ['192.168.0.10'],
+      hostNetwork: true,
+      appLabel: 'dns',
+      ports: [{ port: 53, protocol: 'UDP' }],
+    }),
+  );
+  idx.upsertPod(
+    pod({
+      uid: 'exp-b',
+      name: 'node-exporter-def',
+      nodeName: 'node-b',
+      ips: ['192.168.0.11'],
+      hostNetwork: true,
+      appLabel: 'node-exporter',
+      ports: [{ port: 9100, protocol: 'TCP' }],
+    }),
+  );
   idx.upsertPod(pod({ uid: 'prom', name: 'prom-0', ips: ['10.244.0.3'], appLabel: 'prometheus' }));
   const t = T0 + MIN;
 
@@ -130,7 +222,14 @@ test('hostNetwork pods: the node, unless the pod declares the flow port as a con
 
 test('Service ClusterIPs resolve to the service; deleting it by UID forgets the address', () => {
   const idx = new IdentityIndex();
-  const svc = service({ uid: 'kdns', name: 'kube-dns', namespace: 'kube-system', clusterIPs: ['10.96.0.10', 'fd00:96::a'], ports: [{ port: 53, protocol: 'UDP' }], targetPorts: [53] });
+  const svc = service({
+    uid: 'kdns',
+    name: 'kube-dns',
+    namespace: 'kube-system',
+    clusterIPs: ['10.96.0.10', 'fd00:96::a'],
+    ports: [{ port: 53, protocol: 'UDP' }],
+    targetPorts: [53],
+  });
   idx.upsertService(svc);
   assert.equal(idx.lookup('10.96.0.10').name, 'kube-dns');
   assert.equal(idx.lookup('fd00:96::a').name, 'kube-dns');
@@ -145,7 +244,9 @@ test('Service ClusterIPs resolve to the service; deleting it by UID forgets the 
 
 test('roles come from declared ports, Service ports, well-known ports and the ephemeral range', () => {
   const idx = new IdentityIndex({ ephemeralPorts: [32768, 60999] });
-  idx.upsertPod(pod({ uid: 'api', name: 'api', ips: ['10.0.0.1'], labels: { app: 'api' }, ports: [{ port: 8080, name: 'http', protocol: 'TCP' }] }));
+  idx.upsertPod(
+    pod({ uid: 'api', name: 'api', ips: ['10.0.0.1'], labels: { app: 'api' }, ports: [{ port: 8080, name: 'http', protocol: 'TCP' }] }),
+  );
   idx.upsertPod(pod({ uid: 'cli', name: 'cli', ips: ['10.0.0.2'] }));
   idx.upsertPod(pod({ uid: 'gw', name: 'gw', ips: ['10.0.0.3'], labels: { app: 'gw' } }));
   const t = T0 + MIN;
@@ -170,14 +271,28 @@ test('roles come from declared ports, Service ports, well-known ports and the ep
 
   // A Service selecting gw, with a named and a numeric targetPort, makes gw the server on them.
   assert.equal(role('10.0.0.2', 5000, '10.0.0.3', 9000), 'unknown');
-  idx.upsertService(service({ uid: 's', name: 'gw', selector: { app: 'gw' }, clusterIPs: ['10.96.1.1'], ports: [{ port: 80, protocol: 'TCP' }, { port: 81, protocol: 'TCP' }], targetPorts: [9000, 'http'] }));
+  idx.upsertService(
+    service({
+      uid: 's',
+      name: 'gw',
+      selector: { app: 'gw' },
+      clusterIPs: ['10.96.1.1'],
+      ports: [
+        { port: 80, protocol: 'TCP' },
+        { port: 81, protocol: 'TCP' },
+      ],
+      targetPorts: [9000, 'http'],
+    }),
+  );
   assert.equal(role('10.0.0.2', 5000, '10.0.0.3', 9000), 'src-client');
   assert.equal(role('10.0.0.3', 9000, '10.0.0.2', 5000), 'src-server');
   assert.deepEqual(idx.serverPortsOf(idx.lookup('10.0.0.3')), ['TCP/80', 'TCP/81', 'TCP/9000']);
   // Before DNAT: the destination is the ClusterIP on the service port.
   assert.equal(role('10.0.0.2', 5000, '10.96.1.1', 80), 'src-client');
   // A pod added later is selected too; the named targetPort resolves through its own ports.
-  idx.upsertPod(pod({ uid: 'gw2', name: 'gw2', ips: ['10.0.0.4'], labels: { app: 'gw' }, ports: [{ port: 7000, name: 'http', protocol: 'TCP' }] }));
+  idx.upsertPod(
+    pod({ uid: 'gw2', name: 'gw2', ips: ['10.0.0.4'], labels: { app: 'gw' }, ports: [{ port: 7000, name: 'http', protocol: 'TCP' }] }),
+  );
   assert.equal(role('10.0.0.2', 5000, '10.0.0.4', 7000), 'src-client');
   idx.deleteService('s');
   assert.equal(role('10.0.0.2', 5000, '10.0.0.3', 9000), 'unknown');
@@ -221,7 +336,16 @@ test('node updates move addresses; a deleted node no longer names its address', 
 test('a hostNetwork pod whose node object is unknown: its node by name, only while the pod holds the address', () => {
   let now = T0 + MIN;
   const idx = new IdentityIndex({ now: () => now, retentionMs: 60 * MIN });
-  idx.upsertPod(pod({ uid: 'h', name: 'kube-proxy-x', nodeName: 'node-z', ips: ['192.168.5.5'], hostNetwork: true, ports: [{ port: 10249, protocol: 'TCP' }] }));
+  idx.upsertPod(
+    pod({
+      uid: 'h',
+      name: 'kube-proxy-x',
+      nodeName: 'node-z',
+      ips: ['192.168.5.5'],
+      hostNetwork: true,
+      ports: [{ port: 10249, protocol: 'TCP' }],
+    }),
+  );
   assert.equal(idx.lookup('192.168.5.5').name, 'node-z');
   assert.equal(idx.lookup('192.168.5.5').kind, 'node');
   assert.equal(idx.lookup('192.168.5.5', { port: 10249 }).name, 'kube-proxy-x');
@@ -290,9 +414,21 @@ test('takeChanges() lists the IPv4 addresses each change touched, and null past 
   assert.deepEqual(taken(), [v4('10.0.0.1')], 'IPv6 addresses are not listed');
   assert.ok(idx.generation > g0);
   idx.upsertNode({ name: 'node-a', addresses: ['192.168.0.1'] });
-  idx.upsertService(service({ uid: 's', name: 'web', clusterIPs: ['10.96.0.1'], selector: { app: 'web' }, ports: [{ port: 80, protocol: 'TCP' }], targetPorts: [8080] }));
+  idx.upsertService(
+    service({
+      uid: 's',
+      name: 'web',
+      clusterIPs: ['10.96.0.1'],
+      selector: { app: 'web' },
+      ports: [{ port: 80, protocol: 'TCP' }],
+      targetPorts: [8080],
+    }),
+  );
   // The Service's ports make its pod a server: the pod's address changed too.
-  assert.deepEqual(taken(), [v4('10.0.0.1'), v4('10.96.0.1'), v4('192.168.0.1')].sort((a, b) => a - b));
+  assert.deepEqual(
+    taken(),
+    [v4('10.0.0.1'), v4('10.96.0.1'), v4('192.168.0.1')].sort((a, b) => a - b),
+  );
   idx.deletePod('a', now);
   assert.deepEqual(taken(), [v4('10.0.0.1')]);
   now += 2 * MIN;
@@ -300,7 +436,10 @@ test('takeChanges() lists the IPv4 addresses each change touched, and null past 
   assert.deepEqual(taken(), [v4('10.0.0.1')], 'pruning its history changes the address again');
   idx.deleteNode('node-a');
   idx.deleteService('s');
-  assert.deepEqual(taken(), [v4('10.96.0.1'), v4('192.168.0.1')].sort((a, b) => a - b));
+  assert.deepEqual(
+    taken(),
+    [v4('10.96.0.1'), v4('192.168.0.1')].sort((a, b) => a - b),
+  );
   assert.deepEqual(taken(), [], 'taken means gone');
   for (let i = 0; i < 5000; i++) idx.upsertPod(pod({ uid: `p${i}`, ips: [`10.1.${i >> 8}.${i & 255}`] }));
   assert.equal(idx.takeChanges(), null, 'too many to list: forget everything');

@@ -7,14 +7,21 @@ import { parseAddress, parseIPv4, parseIPv6 } from '../../src/identify/ip.ts';
 
 test('V4Table behaves like a Map under random sets and deletes (backward-shift deletion, growth, shrink)', () => {
   // A small key space forces collisions, long probe chains and repeated deletes.
-  const op = fc.record({ del: fc.boolean(), key: fc.oneof(fc.integer({ min: 0, max: 300 }), fc.constantFrom(0xffffffff, 0x80000000, 0x7fffffff)), val: fc.integer() });
+  const op = fc.record({
+    del: fc.boolean(),
+    key: fc.oneof(fc.integer({ min: 0, max: 300 }), fc.constantFrom(0xffffffff, 0x80000000, 0x7fffffff)),
+    val: fc.integer(),
+  });
   fc.assert(
     fc.property(fc.array(op, { maxLength: 2000 }), (ops) => {
       const t = new V4Table<number>();
       const m = new Map<number, number>();
       for (const o of ops) {
         if (o.del) assert.equal(t.delete(o.key), m.delete(o.key));
-        else { t.set(o.key, o.val); m.set(o.key, o.val); }
+        else {
+          t.set(o.key, o.val);
+          m.set(o.key, o.val);
+        }
       }
       assert.equal(t.size, m.size);
       for (let k = 0; k <= 300; k++) assert.equal(t.get(k), m.get(k));
@@ -26,7 +33,11 @@ test('V4Table behaves like a Map under random sets and deletes (backward-shift d
 });
 
 test('V6Table behaves like a Map keyed by the 16 bytes', () => {
-  const key = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => { b[0] = b[0] & 3; b.fill(0, 1, 14); return b; });
+  const key = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => {
+    b[0] = b[0] & 3;
+    b.fill(0, 1, 14);
+    return b;
+  });
   fc.assert(
     fc.property(fc.array(fc.record({ del: fc.boolean(), key, val: fc.integer() }), { maxLength: 1000 }), (ops) => {
       const t = new V6Table<number>();
@@ -34,7 +45,10 @@ test('V6Table behaves like a Map keyed by the 16 bytes', () => {
       for (const o of ops) {
         const k = ipv6ToString(o.key);
         if (o.del) assert.equal(t.delete(o.key), m.delete(k));
-        else { t.set(o.key, o.val); m.set(k, o.val); }
+        else {
+          t.set(o.key, o.val);
+          m.set(k, o.val);
+        }
       }
       assert.equal(t.size, m.size);
       for (const o of ops) assert.equal(t.get(o.key), m.get(ipv6ToString(o.key)));
@@ -54,10 +68,12 @@ test('address parsing', () => {
   assert.deepEqual([...parseIPv6('64:ff9b::192.0.2.33')!].slice(12), [192, 0, 2, 33]);
   assert.equal(parseIPv6('1.2.3.4'), undefined);
   assert.deepEqual(parseAddress('::ffff:10.1.2.3'), { family: 4, v4: 0x0a010203 });
-  fc.assert(fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (b) => {
-    const text = ipv6ToString(b);
-    const back = parseAddress(text);
-    if (back?.family === 4) assert.equal(text.startsWith('::ffff:'), true);
-    else assert.deepEqual(back?.v6, b);
-  }));
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (b) => {
+      const text = ipv6ToString(b);
+      const back = parseAddress(text);
+      if (back?.family === 4) assert.equal(text.startsWith('::ffff:'), true);
+      else assert.deepEqual(back?.v6, b);
+    }),
+  );
 });

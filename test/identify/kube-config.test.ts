@@ -74,8 +74,10 @@ test('in-cluster service account, and an error when there are no credentials at 
     assert.equal(loaded.server, server.url);
     assert.deepEqual(await nodeNames(loaded), ['only-node']);
   } finally {
-    if (saved.host === undefined) delete process.env.KUBERNETES_SERVICE_HOST; else process.env.KUBERNETES_SERVICE_HOST = saved.host;
-    if (saved.port === undefined) delete process.env.KUBERNETES_SERVICE_PORT; else process.env.KUBERNETES_SERVICE_PORT = saved.port;
+    if (saved.host === undefined) delete process.env.KUBERNETES_SERVICE_HOST;
+    else process.env.KUBERNETES_SERVICE_HOST = saved.host;
+    if (saved.port === undefined) delete process.env.KUBERNETES_SERVICE_PORT;
+    else process.env.KUBERNETES_SERVICE_PORT = saved.port;
   }
   assert.throws(
     () => loadKubeConfig({ env: {}, home: join(dir, 'no-home'), inClusterPrefix: join(dir, 'no-pod') }),

@@ -29,7 +29,9 @@ function get(path: string, token: string = server.token): Promise<Reply> {
     const req = request(`${server.url}${path}`, { ca: server.caPem, headers: token ? { authorization: `Bearer ${token}` } : {} }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
@@ -38,7 +40,10 @@ function get(path: string, token: string = server.token): Promise<Reply> {
 }
 
 /** Opens a watch and collects its events until `until` says stop (or the server ends it). */
-function watch(path: string, until: (events: { type: string; object: Record<string, any> }[]) => boolean): Promise<{ type: string; object: Record<string, any> }[]> {
+function watch(
+  path: string,
+  until: (events: { type: string; object: Record<string, any> }[]) => boolean,
+): Promise<{ type: string; object: Record<string, any> }[]> {
   return new Promise((resolve, reject) => {
     const events: { type: string; object: Record<string, any> }[] = [];
     const req = request(`${server.url}${path}`, { ca: server.caPem, headers: { authorization: `Bearer ${server.token}` } }, (res) => {
@@ -51,7 +56,10 @@ function watch(path: string, until: (events: { type: string; object: Record<stri
           events.push(JSON.parse(buf.slice(0, nl)) as { type: string; object: Record<string, any> });
           buf = buf.slice(nl + 1);
         }
-        if (until(events)) { req.destroy(); resolve(events); }
+        if (until(events)) {
+          req.destroy();
+          resolve(events);
+        }
       });
       res.on('end', () => resolve(events));
     });
@@ -91,19 +99,33 @@ test('lists in chunks with limit and continue, at one resourceVersion', async ()
 
 test('watch resumes from a resourceVersion, sends bookmarks only when asked, and 410 on a compacted one', async () => {
   const rv = JSON.parse((await get('/api/v1/pods')).body).metadata.resourceVersion as string;
-  server.update('pods', 'default', 'p1', (p) => { (p.metadata.labels as Record<string, string>).v = '2'; });
+  server.update('pods', 'default', 'p1', (p) => {
+    (p.metadata.labels as Record<string, string>).v = '2';
+  });
   server.remove('pods', 'default', 'p2');
   const events = await watch(`/api/v1/pods?watch=true&resourceVersion=${rv}`, (e) => e.length >= 2);
-  assert.deepEqual(events.map((e) => `${e.type} ${e.object.metadata.name}`), ['MODIFIED p1', 'DELETED p2']);
+  assert.deepEqual(
+    events.map((e) => `${e.type} ${e.object.metadata.name}`),
+    ['MODIFIED p1', 'DELETED p2'],
+  );
   assert.ok(Number(events[1].object.metadata.resourceVersion) > Number(events[0].object.metadata.resourceVersion));
 
-  const withBookmarks = watch(`/api/v1/pods?watch=true&allowWatchBookmarks=true&resourceVersion=${server.resourceVersion}`, (e) => e.length >= 1);
+  const withBookmarks = watch(
+    `/api/v1/pods?watch=true&allowWatchBookmarks=true&resourceVersion=${server.resourceVersion}`,
+    (e) => e.length >= 1,
+  );
   const without = watch(`/api/v1/pods?watch=true&resourceVersion=${server.resourceVersion}`, (e) => e.length >= 1);
   while (server.activeWatches('pods') < 2) await new Promise((r) => setTimeout(r, 5));
   server.bookmark();
   server.create('pods', pod({ name: 'p7', ip: '10.1.0.7' }));
-  assert.deepEqual((await withBookmarks).map((e) => e.type), ['BOOKMARK']);
-  assert.deepEqual((await without).map((e) => e.type), ['ADDED']);
+  assert.deepEqual(
+    (await withBookmarks).map((e) => e.type),
+    ['BOOKMARK'],
+  );
+  assert.deepEqual(
+    (await without).map((e) => e.type),
+    ['ADDED'],
+  );
 
   server.expireHistory();
   const gone = await watch(`/api/v1/pods?watch=true&resourceVersion=${rv}`, () => false);
@@ -115,13 +137,19 @@ test('watch resumes from a resourceVersion, sends bookmarks only when asked, and
 test('dropped watches break mid-event; injected 500s; stop and start on the same port', async () => {
   const url = server.url;
   const broken = new Promise<string>((resolve) => {
-    const req = request(`${server.url}/api/v1/nodes?watch=true`, { ca: server.caPem, headers: { authorization: `Bearer ${server.token}` } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('error', () => resolve(`error after ${JSON.stringify(body)}`));
-      res.on('aborted', () => resolve(`aborted after ${JSON.stringify(body)}`));
-    });
+    const req = request(
+      `${server.url}/api/v1/nodes?watch=true`,
+      { ca: server.caPem, headers: { authorization: `Bearer ${server.token}` } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          body += c;
+        });
+        res.on('error', () => resolve(`error after ${JSON.stringify(body)}`));
+        res.on('aborted', () => resolve(`aborted after ${JSON.stringify(body)}`));
+      },
+    );
     req.on('error', () => resolve('request error'));
     req.end();
   });
@@ -140,5 +168,8 @@ test('dropped watches break mid-event; injected 500s; stop and start on the same
   await server.start();
   assert.equal(server.url, url);
   const list = JSON.parse((await get('/api/v1/pods')).body);
-  assert.ok(list.items.some((p: { metadata: { name: string } }) => p.metadata.name === 'p7'), 'objects survive a restart');
+  assert.ok(
+    list.items.some((p: { metadata: { name: string } }) => p.metadata.name === 'p7'),
+    'objects survive a restart',
+  );
 });

@@ -22,13 +22,18 @@ interface SoakResult {
 test('thousands of pods created and deleted through the watch: the index stays flat', async () => {
   const rounds = 20;
   const batch = 200;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', SOAK, String(rounds), String(batch)], { timeout: 120_000 });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', SOAK, String(rounds), String(batch)], {
+    timeout: 120_000,
+  });
   const r = JSON.parse(stdout) as SoakResult;
   assert.equal(r.created, rounds * batch);
   assert.equal(r.perRound.length, rounds);
   for (const [i, round] of r.perRound.entries()) {
-    assert.deepEqual({ pods: round.pods, retained: round.retained, ipv4: round.ipv4, cached: round.cached },
-      { pods: 50, retained: 0, ipv4: 50, cached: 50 }, `round ${i}`);
+    assert.deepEqual(
+      { pods: round.pods, retained: round.retained, ipv4: round.ipv4, cached: round.cached },
+      { pods: 50, retained: 0, ipv4: 50, cached: 50 },
+      `round ${i}`,
+    );
   }
   // Loose on purpose (JIT code, TLS buffers): what it catches is memory per pod that came and
   // went. 3,800 pods after the first round leaking even 1.3 KB each would exceed it.

@@ -31,7 +31,10 @@ test('ready only after the first full list of every kind; lists are paged', asyn
   });
   try {
     const kinds = () => h.source.stats().kinds;
-    await waitFor(() => kinds().pods.ready && kinds().nodes.ready && kinds().jobs.ready && kinds().services.errors >= 1, 'pods, nodes and jobs listed');
+    await waitFor(
+      () => kinds().pods.ready && kinds().nodes.ready && kinds().jobs.ready && kinds().services.errors >= 1,
+      'pods, nodes and jobs listed',
+    );
     if (!kinds().services.ready) {
       assert.equal(h.source.isReady, false, 'a half-synced inventory must not be ready');
       assert.equal(h.index.ready, false);
@@ -70,8 +73,22 @@ test('pods created, updated, completed and deleted, and an IP reused: flows land
   const h = await startHarness({
     seed: (s) => {
       s.create('nodes', node({ name: 'n1', internalIP: '10.0.0.1' }));
-      s.create('services', service({ name: 'db', namespace: 'data', clusterIP: '10.96.0.20', selector: { app: 'db' }, ports: [{ port: 5432 }] }));
-      s.create('pods', pod({ name: 'db-0', namespace: 'data', ip: '10.1.0.9', labels: { app: 'db' }, ports: [5432], owner: { kind: 'StatefulSet', name: 'db' }, startTime: new Date(t0) }));
+      s.create(
+        'services',
+        service({ name: 'db', namespace: 'data', clusterIP: '10.96.0.20', selector: { app: 'db' }, ports: [{ port: 5432 }] }),
+      );
+      s.create(
+        'pods',
+        pod({
+          name: 'db-0',
+          namespace: 'data',
+          ip: '10.1.0.9',
+          labels: { app: 'db' },
+          ports: [5432],
+          owner: { kind: 'StatefulSet', name: 'db' },
+          startTime: new Date(t0),
+        }),
+      );
     },
   });
   try {
@@ -82,10 +99,17 @@ test('pods created, updated, completed and deleted, and an IP reused: flows land
     assert.equal(srcName(h.index, early), 'unknown:unknown/unknown');
 
     // Created: a Deployment's pod.
-    h.server.create('pods', pod({
-      name: 'web-7d9f8-abcde', namespace: 'shop', ip, startTime: new Date(t0),
-      labels: { 'pod-template-hash': '7d9f8' }, owner: { kind: 'ReplicaSet', name: 'web-7d9f8' },
-    }));
+    h.server.create(
+      'pods',
+      pod({
+        name: 'web-7d9f8-abcde',
+        namespace: 'shop',
+        ip,
+        startTime: new Date(t0),
+        labels: { 'pod-template-hash': '7d9f8' },
+        owner: { kind: 'ReplicaSet', name: 'web-7d9f8' },
+      }),
+    );
     await waitFor(() => h.index.resolveSrc(early).kind === 'pod', 'the new pod');
     let ep = h.index.resolveSrc(early);
     assert.equal(ep.name, 'web-7d9f8-abcde');
@@ -96,7 +120,9 @@ test('pods created, updated, completed and deleted, and an IP reused: flows land
     assert.equal(dstName(h.index, early), 'pod:data/db-0');
 
     // Updated: an app label now names it.
-    h.server.update('pods', 'shop', 'web-7d9f8-abcde', (p) => { (p.metadata.labels as Record<string, string>).app = 'storefront'; });
+    h.server.update('pods', 'shop', 'web-7d9f8-abcde', (p) => {
+      (p.metadata.labels as Record<string, string>).app = 'storefront';
+    });
     await waitFor(() => h.index.resolveSrc(early).app === 'storefront', 'the label update');
 
     // Completed: it stops claiming the IP at its finish time.
@@ -106,7 +132,16 @@ test('pods created, updated, completed and deleted, and an IP reused: flows land
     assert.equal(srcName(h.index, later), 'unknown:unknown/unknown');
 
     // The IP is reused by a new pod; the finished one still owns its past.
-    h.server.create('pods', pod({ name: 'report-28001', namespace: 'shop', ip, startTime: new Date(t0 + 15 * MIN), owner: { kind: 'Job', name: 'report-28001', apiVersion: 'batch/v1' } }));
+    h.server.create(
+      'pods',
+      pod({
+        name: 'report-28001',
+        namespace: 'shop',
+        ip,
+        startTime: new Date(t0 + 15 * MIN),
+        owner: { kind: 'Job', name: 'report-28001', apiVersion: 'batch/v1' },
+      }),
+    );
     await waitFor(() => h.index.resolveSrc(later).kind === 'pod', 'the pod reusing the IP');
     assert.equal(srcName(h.index, later), 'pod:shop/report-28001');
     assert.equal(h.index.resolveSrc(later).ownerKind, 'Job', 'a Job no CronJob owns stays a Job');
@@ -149,7 +184,20 @@ test('hostNetwork pods, Services and nodes come and go', async () => {
 
     // A hostNetwork pod on the node: the flow is its only on a port it declares.
     const now = new Date();
-    h.server.create('pods', pod({ name: 'node-exporter-x1', namespace: 'monitoring', ip: '10.0.0.7', node: 'worker-7', hostNetwork: true, ports: [9100], labels: { 'app.kubernetes.io/name': 'node-exporter' }, owner: { kind: 'DaemonSet', name: 'node-exporter' }, startTime: now }));
+    h.server.create(
+      'pods',
+      pod({
+        name: 'node-exporter-x1',
+        namespace: 'monitoring',
+        ip: '10.0.0.7',
+        node: 'worker-7',
+        hostNetwork: true,
+        ports: [9100],
+        labels: { 'app.kubernetes.io/name': 'node-exporter' },
+        owner: { kind: 'DaemonSet', name: 'node-exporter' },
+        startTime: now,
+      }),
+    );
     await waitFor(() => h.index.resolveDst(toNode(9100)).kind === 'pod', 'the hostNetwork pod');
     const exp = h.index.resolveDst(toNode(9100));
     assert.equal(exp.name, 'node-exporter-x1');
@@ -162,7 +210,10 @@ test('hostNetwork pods, Services and nodes come and go', async () => {
 
     // A Service: its ClusterIP, and its port makes the selected pod a server.
     const toSvc = flow('10.1.0.2', 40000, '10.96.0.30', 8080, at());
-    h.server.create('services', service({ name: 'client-svc', clusterIP: '10.96.0.30', selector: { app: 'client' }, ports: [{ port: 8080, targetPort: 8080 }] }));
+    h.server.create(
+      'services',
+      service({ name: 'client-svc', clusterIP: '10.96.0.30', selector: { app: 'client' }, ports: [{ port: 8080, targetPort: 8080 }] }),
+    );
     await waitFor(() => h.index.resolveDst(toSvc).kind === 'service', 'the service');
     assert.equal(dstName(h.index, toSvc), 'service:default/client-svc');
     const inbound = flow('10.0.0.7', 51000, '10.1.0.2', 8080, at());
@@ -191,7 +242,15 @@ test('a Job owned by a CronJob names its pods by the CronJob, whichever arrives 
   try {
     await h.source.ready;
     const t = Date.now() + MIN;
-    h.server.create('pods', pod({ name: 'backup-29001-x', namespace: 'ops', ip: '10.1.3.1', owner: { kind: 'Job', name: 'backup-29001', apiVersion: 'batch/v1' } }));
+    h.server.create(
+      'pods',
+      pod({
+        name: 'backup-29001-x',
+        namespace: 'ops',
+        ip: '10.1.3.1',
+        owner: { kind: 'Job', name: 'backup-29001', apiVersion: 'batch/v1' },
+      }),
+    );
     await waitFor(() => h.index.resolveSrc(flow('10.1.3.1', 1, '10.9.9.9', 2, t)).kind === 'pod', 'the job pod');
     let ep = h.index.resolveSrc(flow('10.1.3.1', 1, '10.9.9.9', 2, t));
     assert.equal(ep.ownerKind, 'CronJob');
@@ -199,7 +258,15 @@ test('a Job owned by a CronJob names its pods by the CronJob, whichever arrives 
     assert.equal(ep.app, 'backup');
 
     // The pod's event comes before its Job's: renamed when the Job shows up.
-    h.server.create('pods', pod({ name: 'backup-29002-y', namespace: 'ops', ip: '10.1.3.2', owner: { kind: 'Job', name: 'backup-29002', apiVersion: 'batch/v1' } }));
+    h.server.create(
+      'pods',
+      pod({
+        name: 'backup-29002-y',
+        namespace: 'ops',
+        ip: '10.1.3.2',
+        owner: { kind: 'Job', name: 'backup-29002', apiVersion: 'batch/v1' },
+      }),
+    );
     await waitFor(() => h.index.resolveSrc(flow('10.1.3.2', 1, '10.9.9.9', 2, t)).kind === 'pod', 'the early pod');
     assert.equal(h.index.resolveSrc(flow('10.1.3.2', 1, '10.9.9.9', 2, t)).ownerKind, 'Job');
     h.server.create('jobs', job({ name: 'backup-29002', namespace: 'ops', cronJob: 'backup' }));
@@ -232,7 +299,10 @@ test('recovers from dropped connections, 500s and 410 Gone with no stale entries
     h.server.dropWatches();
     h.server.create('pods', pod({ name: 'pod-e', ip: '10.1.4.5' }));
     h.server.remove('pods', 'default', 'pod-a');
-    await waitFor(() => who('10.1.4.5') === 'pod:default/pod-e' && who('10.1.4.1') === 'unknown:unknown/unknown', 'changes across a dropped watch');
+    await waitFor(
+      () => who('10.1.4.5') === 'pod:default/pod-e' && who('10.1.4.1') === 'unknown:unknown/unknown',
+      'changes across a dropped watch',
+    );
     await waitFor(() => h.server.activeWatches() === 4, 'every watch reopened');
     assert.ok(restarts() >= 4, `every informer restarted (${restarts()})`);
     const listsBefore = h.server.requests.list.pods;
@@ -240,7 +310,9 @@ test('recovers from dropped connections, 500s and 410 Gone with no stale entries
     // A run of 500s on the watches and lists, after a drop: every informer retries until through.
     h.server.failNext(6, 500);
     h.server.dropWatches();
-    h.server.update('pods', 'default', 'pod-b', (p) => { (p.metadata.labels as Record<string, string>).app = 'renamed'; });
+    h.server.update('pods', 'default', 'pod-b', (p) => {
+      (p.metadata.labels as Record<string, string>).app = 'renamed';
+    });
     await waitFor(() => h.index.resolveSrc(flow('10.1.4.2', 40000, '10.9.9.9', 80, at())).app === 'renamed', 'an update after 500s');
     await waitFor(() => h.server.activeWatches() === 4, 'every watch reopened after 500s');
     assert.equal(h.server.requests.list.pods, listsBefore, 'resumed from the resourceVersion, no re-list');
@@ -264,7 +336,10 @@ test('recovers from dropped connections, 500s and 410 Gone with no stale entries
     await new Promise((r) => setTimeout(r, 100));
     await h.server.start();
     await waitFor(() => who('10.1.4.6') === 'pod:default/pod-f' && who('10.1.4.3') === 'unknown:unknown/unknown', 'the re-list after 410');
-    await waitFor(() => who('10.96.1.2') === 'service:default/new-svc' && who('10.0.0.2') === 'node:node/n2', 'services and nodes re-listed');
+    await waitFor(
+      () => who('10.96.1.2') === 'service:default/new-svc' && who('10.0.0.2') === 'node:node/n2',
+      'services and nodes re-listed',
+    );
     assert.equal(who('10.96.1.1'), 'unknown:unknown/unknown', 'the deleted service is gone');
     assert.equal(who('10.0.0.1'), 'unknown:unknown/unknown', 'the deleted node is gone');
     assert.equal(who('10.1.4.51'), 'pod:default/web-0');
@@ -335,11 +410,17 @@ test('a listener that throws is counted and never stops the informer', async () 
   };
   server.create('pods', pod({ name: 'poison', ip: '10.1.5.1' }));
   server.create('pods', pod({ name: 'fine-1', ip: '10.1.5.2' }));
-  const source = new KubeSource({ kubeConfig: loadKubeConfig({ kubeconfig: server.writeKubeconfig() }).kubeConfig, listener, backoff: { initialMs: 20, maxMs: 100 } });
+  const source = new KubeSource({
+    kubeConfig: loadKubeConfig({ kubeconfig: server.writeKubeconfig() }).kubeConfig,
+    listener,
+    backoff: { initialMs: 20, maxMs: 100 },
+  });
   source.start();
   try {
     await source.ready;
-    server.update('pods', 'default', 'poison', (p) => { (p.metadata.labels as Record<string, string>).x = '1'; });
+    server.update('pods', 'default', 'poison', (p) => {
+      (p.metadata.labels as Record<string, string>).x = '1';
+    });
     server.create('pods', pod({ name: 'fine-2', ip: '10.1.5.3' }));
     await waitFor(() => index.lookup('10.1.5.3').name === 'fine-2', 'a pod after the failing ones');
     const st = source.stats().kinds.pods;

@@ -10,21 +10,64 @@ import { flow } from './helpers.ts';
 
 const at = (s: string): number => Date.parse(s);
 
-function podObj(o: { uid: string; name: string; ip: string; phase?: string; start: string; finished?: string; labels?: Record<string, string>; owner?: { kind: string; name: string; uid: string }; ports?: number[]; hostNetwork?: boolean }): object {
+function podObj(o: {
+  uid: string;
+  name: string;
+  ip: string;
+  phase?: string;
+  start: string;
+  finished?: string;
+  labels?: Record<string, string>;
+  owner?: { kind: string; name: string; uid: string };
+  ports?: number[];
+  hostNetwork?: boolean;
+}): object {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
-      uid: o.uid, name: o.name, namespace: 'batch', labels: o.labels ?? {}, creationTimestamp: o.start,
-      ...(o.owner ? { ownerReferences: [{ apiVersion: 'batch/v1', kind: o.owner.kind, name: o.owner.name, uid: o.owner.uid, controller: true, blockOwnerDeletion: true }] } : {}),
+      uid: o.uid,
+      name: o.name,
+      namespace: 'batch',
+      labels: o.labels ?? {},
+      creationTimestamp: o.start,
+      ...(o.owner
+        ? {
+            ownerReferences: [
+              {
+                apiVersion: 'batch/v1',
+                kind: o.owner.kind,
+                name: o.owner.name,
+                uid: o.owner.uid,
+                controller: true,
+                blockOwnerDeletion: true,
+              },
+            ],
+          }
+        : {}),
     },
-    spec: { nodeName: 'worker-1', hostNetwork: o.hostNetwork ?? false, containers: [{ name: 'main', image: 'busybox', ports: (o.ports ?? []).map((p) => ({ containerPort: p, protocol: 'TCP' })) }] },
+    spec: {
+      nodeName: 'worker-1',
+      hostNetwork: o.hostNetwork ?? false,
+      containers: [{ name: 'main', image: 'busybox', ports: (o.ports ?? []).map((p) => ({ containerPort: p, protocol: 'TCP' })) }],
+    },
     status: {
       phase: o.phase ?? 'Running',
       podIP: o.ip,
       podIPs: [{ ip: o.ip }],
       startTime: o.start,
-      containerStatuses: [{ name: 'main', ready: !o.finished, restartCount: 0, image: 'busybox', imageID: '', state: o.finished ? { terminated: { exitCode: 0, reason: 'Completed', startedAt: o.start, finishedAt: o.finished } } : { running: { startedAt: o.start } } }],
+      containerStatuses: [
+        {
+          name: 'main',
+          ready: !o.finished,
+          restartCount: 0,
+          image: 'busybox',
+          imageID: '',
+          state: o.finished
+            ? { terminated: { exitCode: 0, reason: 'Completed', startedAt: o.start, finishedAt: o.finished } }
+            : { running: { startedAt: o.start } },
+        },
+      ],
     },
   };
 }
@@ -36,13 +79,64 @@ function clusterList(extraPods: object[] = []): object {
     kind: 'List',
     metadata: { resourceVersion: '' },
     items: [
-      podObj({ uid: 'job-pod', name: 'nightly-report-29100000-x7k2p', ip: '10.244.1.23', phase: 'Succeeded', start: '2026-03-01T02:00:00Z', finished: '2026-03-01T02:07:30Z', owner: { kind: 'Job', name: 'nightly-report-29100000', uid: 'job-uid' } }),
-      podObj({ uid: 'api-pod', name: 'api-5f7c9d-abcde', ip: '10.244.1.23', start: '2026-03-01T02:08:10Z', labels: { app: 'api', 'pod-template-hash': '5f7c9d' }, owner: { kind: 'ReplicaSet', name: 'api-5f7c9d', uid: 'rs-uid' }, ports: [8080] }),
-      podObj({ uid: 'plain-job-pod', name: 'migrate-29100000-q1', ip: '10.244.1.30', start: '2026-03-01T02:00:00Z', owner: { kind: 'Job', name: 'migrate-29100000', uid: 'job2-uid' } }),
+      podObj({
+        uid: 'job-pod',
+        name: 'nightly-report-29100000-x7k2p',
+        ip: '10.244.1.23',
+        phase: 'Succeeded',
+        start: '2026-03-01T02:00:00Z',
+        finished: '2026-03-01T02:07:30Z',
+        owner: { kind: 'Job', name: 'nightly-report-29100000', uid: 'job-uid' },
+      }),
+      podObj({
+        uid: 'api-pod',
+        name: 'api-5f7c9d-abcde',
+        ip: '10.244.1.23',
+        start: '2026-03-01T02:08:10Z',
+        labels: { app: 'api', 'pod-template-hash': '5f7c9d' },
+        owner: { kind: 'ReplicaSet', name: 'api-5f7c9d', uid: 'rs-uid' },
+        ports: [8080],
+      }),
+      podObj({
+        uid: 'plain-job-pod',
+        name: 'migrate-29100000-q1',
+        ip: '10.244.1.30',
+        start: '2026-03-01T02:00:00Z',
+        owner: { kind: 'Job', name: 'migrate-29100000', uid: 'job2-uid' },
+      }),
       ...extraPods,
-      { apiVersion: 'v1', kind: 'Node', metadata: { name: 'worker-1', uid: 'n1' }, status: { addresses: [{ type: 'InternalIP', address: '192.168.10.11' }, { type: 'Hostname', address: 'worker-1' }] } },
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'api', namespace: 'batch', uid: 'svc-uid' }, spec: { clusterIP: '10.96.5.5', clusterIPs: ['10.96.5.5'], selector: { app: 'api' }, ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }] } },
-      { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'nightly-report-29100000', namespace: 'batch', uid: 'job-uid', ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: 'nightly-report', uid: 'cj-uid', controller: true }] } },
+      {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name: 'worker-1', uid: 'n1' },
+        status: {
+          addresses: [
+            { type: 'InternalIP', address: '192.168.10.11' },
+            { type: 'Hostname', address: 'worker-1' },
+          ],
+        },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'api', namespace: 'batch', uid: 'svc-uid' },
+        spec: {
+          clusterIP: '10.96.5.5',
+          clusterIPs: ['10.96.5.5'],
+          selector: { app: 'api' },
+          ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }],
+        },
+      },
+      {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: {
+          name: 'nightly-report-29100000',
+          namespace: 'batch',
+          uid: 'job-uid',
+          ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: 'nightly-report', uid: 'cj-uid', controller: true }],
+        },
+      },
       { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'migrate-29100000', namespace: 'batch', uid: 'job2-uid' } },
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ignored', namespace: 'batch' } },
     ],
@@ -105,19 +199,31 @@ test('YAML and multi-document YAML load the same; bad files are errors that name
     assert.equal(idx.stats.pods, 3);
 
     const parsed = parseInventory(stringify(list));
-    assert.deepEqual([parsed.pods.length, parsed.nodes.length, parsed.services.length, parsed.jobs.length, parsed.ignored], [3, 1, 1, 2, 1]);
+    assert.deepEqual(
+      [parsed.pods.length, parsed.nodes.length, parsed.services.length, parsed.jobs.length, parsed.ignored],
+      [3, 1, 1, 2, 1],
+    );
     // A typed list (as the API returns it) implies its items' kind.
     assert.equal(parseInventory(JSON.stringify({ kind: 'PodList', items: [{ metadata: { name: 'a' } }] })).pods.length, 1);
 
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{"kind": "List", "items": [');
-    assert.throws(() => new StaticInventory(bad, new IdentityIndex(), { watch: false }).load(), (e: Error) => e instanceof InventoryFileError && e.message.includes(bad) && /JSON/.test(e.message));
+    assert.throws(
+      () => new StaticInventory(bad, new IdentityIndex(), { watch: false }).load(),
+      (e: Error) => e instanceof InventoryFileError && e.message.includes(bad) && /JSON/.test(e.message),
+    );
     writeFileSync(bad, 'kind: List\nitems: {}\n');
-    assert.throws(() => new StaticInventory(bad, new IdentityIndex(), { watch: false }).load(), (e: Error) => e.message.includes(bad) && /items/.test(e.message));
+    assert.throws(
+      () => new StaticInventory(bad, new IdentityIndex(), { watch: false }).load(),
+      (e: Error) => e.message.includes(bad) && /items/.test(e.message),
+    );
     writeFileSync(bad, '- metadata: {name: x}\n');
     assert.throws(() => new StaticInventory(bad, new IdentityIndex(), { watch: false }).load(), /without a kind/);
     const missing = join(dir, 'missing.json');
-    assert.throws(() => new StaticInventory(missing, new IdentityIndex(), { watch: false }).load(), (e: Error) => e.message.includes(missing));
+    assert.throws(
+      () => new StaticInventory(missing, new IdentityIndex(), { watch: false }).load(),
+      (e: Error) => e.message.includes(missing),
+    );
   } finally {
     cleanup();
   }
@@ -137,7 +243,9 @@ test('reload diffs: vanished pods are deleted by UID (kept for late flows), unch
 
     // The api pod goes away and a new pod (new UID) takes its address; nothing else changes.
     now = at('2026-03-01T03:10:00Z');
-    const list = clusterList([podObj({ uid: 'api-pod-2', name: 'api-5f7c9d-fghij', ip: '10.244.1.23', start: '2026-03-01T03:10:30Z', labels: { app: 'api2' } })]) as { items: { metadata: { uid?: string } }[] };
+    const list = clusterList([
+      podObj({ uid: 'api-pod-2', name: 'api-5f7c9d-fghij', ip: '10.244.1.23', start: '2026-03-01T03:10:30Z', labels: { app: 'api2' } }),
+    ]) as { items: { metadata: { uid?: string } }[] };
     list.items = list.items.filter((i) => i.metadata.uid !== 'api-pod');
     writeFileSync(file, JSON.stringify(list, null, 1));
     assert.equal(inv.reloadIfChanged(), true);
@@ -182,7 +290,14 @@ test('the file is watched: a change (or a replacement by rename) is picked up by
     inv.start();
     const svc = (): string => idx.lookup('10.96.5.6').app;
     assert.equal(svc(), 'unknown');
-    const list = clusterList([{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'reports', namespace: 'batch', uid: 'svc2' }, spec: { clusterIP: '10.96.5.6', ports: [{ port: 80 }] } }]);
+    const list = clusterList([
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'reports', namespace: 'batch', uid: 'svc2' },
+        spec: { clusterIP: '10.96.5.6', ports: [{ port: 80 }] },
+      },
+    ]);
     writeFileSync(file, JSON.stringify(list));
     await until(() => svc() === 'reports', 'the edited file to load');
     // Replaced by rename, as editors and ConfigMap volumes do.

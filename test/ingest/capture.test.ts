@@ -11,7 +11,14 @@ const TESTDATA = new URL('../../../shared/testdata/netflow/', import.meta.url).p
 const FIXTURES = new URL('./fixtures/', import.meta.url).pathname;
 const SOFTFLOWD_V9 = join(TESTDATA, 'generated/softflowd-v9-basic.pcap');
 
-interface Copy { tsMs: number; srcAddr: string; srcPort: number; dstAddr: string; dstPort: number; payload: Buffer }
+interface Copy {
+  tsMs: number;
+  srcAddr: string;
+  srcPort: number;
+  dstAddr: string;
+  dstPort: number;
+  payload: Buffer;
+}
 
 function readAll(path: string, stats = newCaptureStats()): Copy[] {
   const out: Copy[] = [];
@@ -103,8 +110,14 @@ test('two pcapng sections with different link types in one file', () => {
     const f = join(dir, 'two.pcapng');
     writeFileSync(f, Buffer.concat([readFileSync(join(FIXTURES, 'ethernet.pcapng')), readFileSync(join(FIXTURES, 'sll2-v4-v6.pcapng'))]));
     const pk = readAll(f);
-    assert.deepEqual(pk.map((p) => p.srcAddr), ['127.0.0.1', '127.0.0.1', '::1']);
-    assert.deepEqual(pk.map((p) => p.srcPort), [46159, pk[1].srcPort, pk[2].srcPort]);
+    assert.deepEqual(
+      pk.map((p) => p.srcAddr),
+      ['127.0.0.1', '127.0.0.1', '::1'],
+    );
+    assert.deepEqual(
+      pk.map((p) => p.srcPort),
+      [46159, pk[1].srcPort, pk[2].srcPort],
+    );
   });
 });
 
@@ -117,16 +130,24 @@ test('raw IP, BSD loopback and VLAN-tagged Ethernet, IPv4 and IPv6', () => {
     { tsMs: 1_700_000_002_789, srcAddr: '::ffff:192.0.2.7', srcPort: 4002, payload: PAYLOAD },
   ];
   withTmp((dir) => {
-    for (const [name, opts] of [['raw', { linkType: 101 }], ['null', { linkType: 0 }], ['vlan', { vlan: 42 }]] as const) {
+    for (const [name, opts] of [
+      ['raw', { linkType: 101 }],
+      ['null', { linkType: 0 }],
+      ['vlan', { vlan: 42 }],
+    ] as const) {
       const f = join(dir, `${name}.pcap`);
       writeFileSync(f, pcapBytes(packets, opts));
       const pk = readAll(f);
-      assert.deepEqual(pk.map((p) => [p.tsMs, p.srcAddr, p.srcPort, p.dstPort]), [
-        [1_700_000_000_123, '10.1.2.3', 4000, 2055],
-        [1_700_000_001_456, 'fd00::1:2', 4001, 4739],
-        // An IPv4-mapped source is unwrapped, as the UDP socket reports it.
-        [1_700_000_002_789, '192.0.2.7', 4002, 2055],
-      ], name);
+      assert.deepEqual(
+        pk.map((p) => [p.tsMs, p.srcAddr, p.srcPort, p.dstPort]),
+        [
+          [1_700_000_000_123, '10.1.2.3', 4000, 2055],
+          [1_700_000_001_456, 'fd00::1:2', 4001, 4739],
+          // An IPv4-mapped source is unwrapped, as the UDP socket reports it.
+          [1_700_000_002_789, '192.0.2.7', 4002, 2055],
+        ],
+        name,
+      );
       for (const p of pk) assert.deepEqual(new Uint8Array(p.payload), PAYLOAD, name);
     }
   });
@@ -268,7 +289,10 @@ test('a capture cut short ends after the last whole packet and counts the cut on
     writeFileSync(f, whole.subarray(0, whole.length - 5));
     const stats = newCaptureStats();
     const pk = readAll(f, stats);
-    assert.deepEqual(pk.map((p) => p.srcPort), [1, 2]);
+    assert.deepEqual(
+      pk.map((p) => p.srcPort),
+      [1, 2],
+    );
     assert.equal(stats.truncated, 1);
   });
 });
@@ -296,7 +320,11 @@ test('files that cannot be read or are not captures: a CaptureError naming the f
       [shortPcap, /short\.pcap: truncated pcap header/],
     ];
     for (const [f, re] of cases) {
-      assert.throws(() => readAll(f), (err: unknown) => err instanceof CaptureError && re.test(err.message) && err.file === f, f);
+      assert.throws(
+        () => readAll(f),
+        (err: unknown) => err instanceof CaptureError && re.test(err.message) && err.file === f,
+        f,
+      );
     }
   });
 });
@@ -310,7 +338,9 @@ test('the yielded packet is reused: consumers copy what they keep', () => {
 
 test('mutated captures never throw anything but CaptureError, and always end', async () => {
   const fc = await import('fast-check');
-  const sources = ['sll2-v4-v6.pcapng', 'ethernet.pcapng', 'sll-v4-v6.pcap', 'ethernet-ns.pcap'].map((f) => readFileSync(join(FIXTURES, f)));
+  const sources = ['sll2-v4-v6.pcapng', 'ethernet.pcapng', 'sll-v4-v6.pcap', 'ethernet-ns.pcap'].map((f) =>
+    readFileSync(join(FIXTURES, f)),
+  );
   withTmp((dir) => {
     const f = join(dir, 'mutant.pcapng');
     fc.assert(
@@ -387,10 +417,24 @@ test('pcapng: binary timestamp resolution, if_tsoffset, Simple Packet Blocks, un
   const custom = block(0x40000bad, Buffer.from('ignored'));
   withTmp((dir) => {
     const f = join(dir, 'hand.pcapng');
-    writeFileSync(f, Buffer.concat([shb, idb0, idb1, epb(0, 1536n, ip), custom, epb(1, 1_700_000_000_250_000n, eth), block(3, Buffer.concat([spbLen, ip]))]));
+    writeFileSync(
+      f,
+      Buffer.concat([
+        shb,
+        idb0,
+        idb1,
+        epb(0, 1536n, ip),
+        custom,
+        epb(1, 1_700_000_000_250_000n, eth),
+        block(3, Buffer.concat([spbLen, ip])),
+      ]),
+    );
     const pk = readAll(f);
     // 1536 / 1024 s = 1.5 s after the offset; the SPB has no time of its own.
-    assert.deepEqual(pk.map((p) => p.tsMs), [1_700_000_001_500, 1_700_000_000_250, 0]);
+    assert.deepEqual(
+      pk.map((p) => p.tsMs),
+      [1_700_000_001_500, 1_700_000_000_250, 0],
+    );
     for (const p of pk) assert.deepEqual(new Uint8Array(p.payload), PAYLOAD);
   });
 });

@@ -34,7 +34,9 @@ function pair(spread: number): { sockets: NativeUdpHandle[]; counts: number[] } 
   try {
     for (let i = 0; i < 2; i++) {
       const port = i === 0 ? 0 : sockets[0].port;
-      sockets.push(openNativeUdp(addon(), '127.0.0.1', port, { recvBuffer: 1 << 20, reusePort: true, spread }, (_b, n) => (counts[i] += n)));
+      sockets.push(
+        openNativeUdp(addon(), '127.0.0.1', port, { recvBuffer: 1 << 20, reusePort: true, spread }, (_b, n) => (counts[i] += n)),
+      );
     }
   } catch (err) {
     for (const s of sockets) s.close();
@@ -83,7 +85,11 @@ describe('native UDP spread over a SO_REUSEPORT group', { skip }, () => {
     await waitFor(() => counts[0] + counts[1] >= COUNT);
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(counts[0] + counts[1], COUNT, `received ${counts.join(' + ')}`);
-    assert.deepEqual([...counts].sort((a, b) => a - b), [0, COUNT], `all on one socket: ${counts.join(' + ')}`);
+    assert.deepEqual(
+      [...counts].sort((a, b) => a - b),
+      [0, COUNT],
+      `all on one socket: ${counts.join(' + ')}`,
+    );
   });
 
   test('a spread outside 0..1024 or not a number is refused, naming the option', () => {
@@ -103,7 +109,11 @@ describe('native UDP spread over a SO_REUSEPORT group', { skip }, () => {
       );
     }
     // The edges are accepted: 1 (off) and 1024, alone in its group or without reusePort.
-    for (const opts of [{ reusePort: true, spread: 1 }, { reusePort: true, spread: 1024 }, { reusePort: false, spread: 2 }]) {
+    for (const opts of [
+      { reusePort: true, spread: 1 },
+      { reusePort: true, spread: 1024 },
+      { reusePort: false, spread: 2 },
+    ]) {
       openNativeUdp(addon(), '127.0.0.1', 0, opts, () => {}).close();
     }
   });

@@ -8,7 +8,17 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { loadNativeUdp, openNativeUdp, META_FAMILY, META_LENGTH, META_PORT, META_TRUNCATED, META_WORDS, type DatagramBatch, type NativeUdpHandle } from '../../src/ingest/native-udp.ts';
+import {
+  loadNativeUdp,
+  openNativeUdp,
+  META_FAMILY,
+  META_LENGTH,
+  META_PORT,
+  META_TRUNCATED,
+  META_WORDS,
+  type DatagramBatch,
+  type NativeUdpHandle,
+} from '../../src/ingest/native-udp.ts';
 import { UdpReceiver } from '../../src/ingest/udp-receiver.ts';
 import { openReceiveSocket } from '../../src/ingest/udp-backend.ts';
 import { socketDrops } from '../../src/observe/udp-drops.ts';
@@ -33,7 +43,11 @@ interface Received {
 }
 
 /** A native socket that copies every datagram out of the shared buffer (the test keeps them past the callback). */
-function collect(host: string, port = 0, opts: { reusePort?: boolean; slotSize?: number; slots?: number } = {}): { h: NativeUdpHandle; got: Received[]; batches: number[] } {
+function collect(
+  host: string,
+  port = 0,
+  opts: { reusePort?: boolean; slotSize?: number; slots?: number } = {},
+): { h: NativeUdpHandle; got: Received[]; batches: number[] } {
   const got: Received[] = [];
   const batches: number[] = [];
   const h = openNativeUdp(addon(), host, port, { recvBuffer: 1 << 20, ...opts }, (b: DatagramBatch, n: number) => {
@@ -43,7 +57,8 @@ function collect(host: string, port = 0, opts: { reusePort?: boolean; slotSize?:
       const len = b.meta[o + META_LENGTH];
       const family = b.meta[o + META_FAMILY];
       const addrBytes = new Uint8Array(b.meta.buffer, (o + 4) * 4, 16);
-      const address = family === 4 ? [24, 16, 8, 0].map((s) => (b.meta[o + 4] >>> s) & 255).join('.') : Buffer.from(addrBytes).toString('hex');
+      const address =
+        family === 4 ? [24, 16, 8, 0].map((s) => (b.meta[o + 4] >>> s) & 255).join('.') : Buffer.from(addrBytes).toString('hex');
       got.push({
         payload: Buffer.from(b.bytes.subarray(i * b.slotSize, i * b.slotSize + Math.min(len, b.slotSize))),
         family,
@@ -134,7 +149,10 @@ describe('native UDP socket', { skip }, () => {
     a.h.close();
     b.h.close();
     const bytes = [...a.got, ...b.got].map((g) => g.payload[0]).sort((x, y) => x - y);
-    assert.deepEqual(bytes, Array.from({ length: 16 }, (_, i) => i));
+    assert.deepEqual(
+      bytes,
+      Array.from({ length: 16 }, (_, i) => i),
+    );
   });
 
   test('a datagram longer than its slot is reported truncated with its real length; close twice is harmless', async () => {
@@ -142,7 +160,15 @@ describe('native UDP socket', { skip }, () => {
     const payloads = [randomBytes(512), randomBytes(513), randomBytes(4000), randomBytes(5)];
     const s = await sendAll('udp4', payloads, h.port, '127.0.0.1');
     await waitFor(() => got.length === 4);
-    assert.deepEqual(got.map((g) => [g.truncated, g.length]), [[false, 512], [true, 513], [true, 4000], [false, 5]]);
+    assert.deepEqual(
+      got.map((g) => [g.truncated, g.length]),
+      [
+        [false, 512],
+        [true, 513],
+        [true, 4000],
+        [false, 5],
+      ],
+    );
     assert.equal(h.stats().truncated, 2);
     assert.ok(got[0].payload.equals(payloads[0]) && got[3].payload.equals(payloads[3]));
     h.close();
@@ -157,11 +183,14 @@ describe('native UDP socket', { skip }, () => {
   test('bind errors come back as exceptions naming the call, the address and the errno', () => {
     const a = collect('127.0.0.1');
     try {
-      assert.throws(() => collect('127.0.0.1', a.h.port), (err: Error & { code?: string }) => {
-        assert.equal(err.code, 'EADDRINUSE');
-        assert.match(err.message, new RegExp(`^bind 127\\.0\\.0\\.1:${a.h.port}: Address already in use \\(EADDRINUSE\\)$`));
-        return true;
-      });
+      assert.throws(
+        () => collect('127.0.0.1', a.h.port),
+        (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'EADDRINUSE');
+          assert.match(err.message, new RegExp(`^bind 127\\.0\\.0\\.1:${a.h.port}: Address already in use \\(EADDRINUSE\\)$`));
+          return true;
+        },
+      );
     } finally {
       a.h.close();
     }
@@ -201,7 +230,14 @@ describe('native UDP socket', { skip }, () => {
     senders.push(s1);
     await waitFor(() => got === 1);
     Atomics.store(stop, 0, 1);
-    senders.push(await sendAll('udp4', Array.from({ length: 5 }, () => Buffer.from('later')), h.port, '127.0.0.1'));
+    senders.push(
+      await sendAll(
+        'udp4',
+        Array.from({ length: 5 }, () => Buffer.from('later')),
+        h.port,
+        '127.0.0.1',
+      ),
+    );
     await waitFor(() => (socketDrops(h.port)?.rxQueue ?? 0) > 0);
     // Several turns of the loop, each with the socket readable: nothing is read.
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
@@ -224,8 +260,14 @@ describe('native UDP socket', { skip }, () => {
     await waitFor(() => got.length === n);
     s.close();
     h.close();
-    assert.deepEqual(got.map((g) => g.payload.readUInt32BE(0)), Array.from({ length: n }, (_, i) => i));
-    assert.ok(batches.some((b) => b > 1), `some batch holds more than one datagram: ${batches.slice(0, 10).join(',')}`);
+    assert.deepEqual(
+      got.map((g) => g.payload.readUInt32BE(0)),
+      Array.from({ length: n }, (_, i) => i),
+    );
+    assert.ok(
+      batches.some((b) => b > 1),
+      `some batch holds more than one datagram: ${batches.slice(0, 10).join(',')}`,
+    );
     assert.ok(Math.max(...batches) <= 16);
   });
 });
@@ -243,7 +285,9 @@ describe('both backends through UdpReceiver', { skip }, () => {
     test(`${backend}: counts, allowlist, truncation and exporter objects alike`, async () => {
       const rec = new Recorder();
       const receiver = new UdpReceiver(rec, [parseCidr('127.0.0.1/32', 'allowExporters'), parseCidr('::1', 'allowExporters')]);
-      const sock = await openReceiveSocket(backend, { host: '::', port: 0, recvBuffer: 1 << 20, reusePort: false }, receiver, (err) => assert.fail(err));
+      const sock = await openReceiveSocket(backend, { host: '::', port: 0, recvBuffer: 1 << 20, reusePort: false }, receiver, (err) =>
+        assert.fail(err),
+      );
       assert.equal(sock.backend, backend);
       const payloads = [randomBytes(20), randomBytes(1400), randomBytes(9000)];
       const s4 = await sendAll('udp4', payloads, sock.port, '127.0.0.1');
@@ -259,7 +303,10 @@ describe('both backends through UdpReceiver', { skip }, () => {
 
       assert.equal(receiver.bytes, 20 + 1400 + 9000 + 20);
       assert.ok(rec.seen[0].bytes.equals(payloads[0]) && rec.seen[1].bytes.equals(payloads[1]) && rec.seen[2].bytes.equals(payloads[2]));
-      assert.deepEqual(rec.seen.map((s) => s.exporter.address), ['127.0.0.1', '127.0.0.1', '127.0.0.1', '::1']);
+      assert.deepEqual(
+        rec.seen.map((s) => s.exporter.address),
+        ['127.0.0.1', '127.0.0.1', '127.0.0.1', '::1'],
+      );
       assert.equal(rec.seen[0].exporter.key, `127.0.0.1|${p4}`);
       assert.equal(rec.seen[3].exporter.key, `::1|${p6}`);
       // One Exporter object per (address, port).
@@ -283,7 +330,10 @@ describe('both backends through UdpReceiver', { skip }, () => {
     h.close();
     s.close();
     assert.equal(receiver.truncated, 1);
-    assert.deepEqual(rec.seen.map((x) => x.bytes.length), [100, 7]);
+    assert.deepEqual(
+      rec.seen.map((x) => x.bytes.length),
+      [100, 7],
+    );
     assert.equal(receiver.bytes, 107);
   });
 
@@ -291,7 +341,10 @@ describe('both backends through UdpReceiver', { skip }, () => {
     const missing = () => loadNativeUdp('/nonexistent/udp_recv.node');
     const receiver = new UdpReceiver(new Recorder(), undefined);
     const opts = { host: '127.0.0.1', port: 0, recvBuffer: 1 << 16, reusePort: false };
-    await assert.rejects(openReceiveSocket('native', opts, receiver, () => {}, missing), /^Error: udpBackend: native asked for but the addon is unavailable: \/nonexistent\/udp_recv\.node not found/);
+    await assert.rejects(
+      openReceiveSocket('native', opts, receiver, () => {}, missing),
+      /^Error: udpBackend: native asked for but the addon is unavailable: \/nonexistent\/udp_recv\.node not found/,
+    );
     const sock = await openReceiveSocket('auto', opts, receiver, () => {}, missing);
     assert.equal(sock.backend, 'dgram');
     assert.match(sock.reason, /^auto: native addon unavailable \(\/nonexistent\/udp_recv\.node not found/);

@@ -35,7 +35,10 @@ test('probePort: a free port is ours; one held by any socket, reuseport or not, 
     group.close();
   });
   for (const s of [plain, group]) {
-    await assert.rejects(probePort('127.0.0.1', s.address().port), (err: unknown) => err instanceof ConfigError && err.field === 'listen' && /EADDRINUSE/.test(err.message));
+    await assert.rejects(
+      probePort('127.0.0.1', s.address().port),
+      (err: unknown) => err instanceof ConfigError && err.field === 'listen' && /EADDRINUSE/.test(err.message),
+    );
   }
 });
 

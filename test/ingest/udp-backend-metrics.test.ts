@@ -9,9 +9,20 @@ import { registerUdpBackendMetrics } from '../../src/pipeline/self-metrics.ts';
 import type { WorkerReport } from '../../src/pipeline/threads/protocol.ts';
 
 const report = (thread: number, backend: 'native' | 'dgram', truncated: number) =>
-  ({ thread, receiver: { datagrams: 0, bytes: 0, denied: 0, perExporter: [], backend, truncated, spread: backend === 'native' ? 'datagram' : 'exporter' } }) as unknown as WorkerReport;
+  ({
+    thread,
+    receiver: {
+      datagrams: 0,
+      bytes: 0,
+      denied: 0,
+      perExporter: [],
+      backend,
+      truncated,
+      spread: backend === 'native' ? 'datagram' : 'exporter',
+    },
+  }) as unknown as WorkerReport;
 
-test('netflow_k8s_udp_backend names each thread\'s backend; truncated datagrams are summed', () => {
+test("netflow_k8s_udp_backend names each thread's backend; truncated datagrams are summed", () => {
   const r = new MetricsRegistry();
   registerUdpBackendMetrics(r, () => [report(0, 'dgram', 1), report(0, 'native', 2), report(1, 'native', 0)]);
   const text = r.render();

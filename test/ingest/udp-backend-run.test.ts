@@ -14,7 +14,8 @@ import { expectedPairs, pairsFromMetrics, PCAP, type Totals } from '../e2e/fixtu
 const INVENTORY = fileURLToPath(new URL('../e2e/fixtures/k8s-basic-inventory.json', import.meta.url));
 
 const sorted = (m: Map<string, Totals>) => [...m].sort(([a], [b]) => a.localeCompare(b));
-const doubled = (m: Map<string, Totals>) => new Map([...m].map(([k, t]) => [k, { flows: 2 * t.flows, bytes: 2 * t.bytes, packets: 2 * t.packets }]));
+const doubled = (m: Map<string, Totals>) =>
+  new Map([...m].map(([k, t]) => [k, { flows: 2 * t.flows, bytes: 2 * t.bytes, packets: 2 * t.packets }]));
 
 const skip = !softflowdAvailable() ? 'softflowd is not installed (scripts/setup-debian.sh installs it)' : false;
 
@@ -28,24 +29,57 @@ const RUNS = [
 
 for (const { backend, spread, expect } of RUNS) {
   const why = backend === 'native' && process.platform !== 'linux' ? `the native receive path is Linux-only (${process.platform})` : skip;
-  test(`--udp-backend ${backend} --udp-spread ${spread}: softflowd v9 and IPFIX match the ground truth`, { skip: why, timeout: 120_000 }, async (t) => {
+  test(`--udp-backend ${backend} --udp-spread ${spread}: softflowd v9 and IPFIX match the ground truth`, {
+    skip: why,
+    timeout: 120_000,
+  }, async (t) => {
     let collector: CollectorProcess | undefined = await startCollectorProcess([
-      '--inventory', INVENTORY, '--listen', '[::]:0', '--workers', '2', '--udp-backend', backend, '--udp-spread', spread, '--merge-interval', '100ms', '--log-level', 'info',
+      '--inventory',
+      INVENTORY,
+      '--listen',
+      '[::]:0',
+      '--workers',
+      '2',
+      '--udp-backend',
+      backend,
+      '--udp-spread',
+      spread,
+      '--merge-interval',
+      '100ms',
+      '--log-level',
+      'info',
     ]);
     t.after(async () => {
       if (collector) await collector.stop('SIGKILL');
     });
     const c = collector;
     const chosen = c.logs().filter((l) => typeof l.backend === 'string');
-    assert.deepEqual(chosen.map((l) => [l.worker, l.backend]).sort(), [[0, backend], [1, backend]], 'each thread says which backend it uses');
+    assert.deepEqual(
+      chosen.map((l) => [l.worker, l.backend]).sort(),
+      [
+        [0, backend],
+        [1, backend],
+      ],
+      'each thread says which backend it uses',
+    );
     assert.match(String(chosen[0].reason), new RegExp(`asked for with --udp-backend ${backend}`));
-    assert.deepEqual(chosen.map((l) => l.spread), [expect, expect], 'each thread says how datagrams reach it');
+    assert.deepEqual(
+      chosen.map((l) => l.spread),
+      [expect, expect],
+      'each thread says how datagrams reach it',
+    );
     // Each thread ran its receive path over synthetic traffic first; the exact totals below show none of it was counted.
     const warm = c.logs().filter((l) => l.msg === 'receive path warmed up');
-    assert.deepEqual(warm.map((l) => [l.worker, l.decodeErrors, Number(l.records) > 0, Number(l.overflowed) > 0]).sort(), [[0, 0, true, true], [1, 0, true, true]]);
+    assert.deepEqual(warm.map((l) => [l.worker, l.decodeErrors, Number(l.records) > 0, Number(l.overflowed) > 0]).sort(), [
+      [0, 0, true, true],
+      [1, 0, true, true],
+    ]);
 
     const expected = expectedPairs();
-    for (const [version, times] of [[9, 1], [10, 2]] as const) {
+    for (const [version, times] of [
+      [9, 1],
+      [10, 2],
+    ] as const) {
       const run = await runSoftflowd({ pcap: PCAP, host: '127.0.0.1', port: c.udpPort, version });
       assert.equal(run.code, 0, run.log);
       const pairs = await pollUntil(async () => {

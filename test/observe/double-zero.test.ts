@@ -47,7 +47,9 @@ test('counters on the receive path keep their hidden class when they pass 2^31',
   assert.equal(run.status, 0, run.stderr);
   const out = JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<string, boolean>;
   assert.equal(out['control: counters from a literal 0'], false, 'the check tells a class change');
-  const changed = Object.entries(out).filter(([k, same]) => !k.startsWith('control') && !same).map(([k]) => k);
+  const changed = Object.entries(out)
+    .filter(([k, same]) => !k.startsWith('control') && !same)
+    .map(([k]) => k);
   assert.deepEqual(changed, []);
   assert.equal(Object.keys(out).length, 9);
 });

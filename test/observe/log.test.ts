@@ -6,11 +6,16 @@ import { createLogger, RateLimitedLog } from '../../src/observe/log.ts';
 
 test('a flood of one complaint logs a few lines and a suppression count', () => {
   const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({ write(chunk, _e, cb) { for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l)); cb(); } });
+  const sink = new Writable({
+    write(chunk, _e, cb) {
+      for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
+      cb();
+    },
+  });
   const log = createLogger('info', sink);
   const rl = new RateLimitedLog(log, 1000, 3);
   let written = 0;
-  for (let i = 0; i < 1000; i++) if (rl.warn('decode:bad_set_length', { i }, 'malformed NetFlow input', 10_000 + i % 500)) written++;
+  for (let i = 0; i < 1000; i++) if (rl.warn('decode:bad_set_length', { i }, 'malformed NetFlow input', 10_000 + (i % 500))) written++;
   assert.equal(written, 3);
   // Another key has its own budget.
   assert.equal(rl.warn('decode:short_header', {}, 'malformed NetFlow input', 10_100), true);

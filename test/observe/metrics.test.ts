@@ -14,25 +14,37 @@ test('counters and gauges with labels render as Prometheus text', () => {
   held.set(7);
   held.dec(2);
   reg.callback('store_pairs', 'Pairs in the store', 'gauge', () => 42);
-  reg.callback('informer_up', 'Informer state by resource', 'gauge', () => [[['pods'], 1], [['nodes'], 0]], ['resource']);
+  reg.callback(
+    'informer_up',
+    'Informer state by resource',
+    'gauge',
+    () => [
+      [['pods'], 1],
+      [['nodes'], 0],
+    ],
+    ['resource'],
+  );
   const text = reg.render();
-  assert.equal(text, [
-    '# HELP netflow_k8s_datagrams_received_total Datagrams received per exporter',
-    '# TYPE netflow_k8s_datagrams_received_total counter',
-    'netflow_k8s_datagrams_received_total{exporter="10.0.0.1"} 3',
-    'netflow_k8s_datagrams_received_total{exporter="10.0.0.2"} 5',
-    '# HELP netflow_k8s_records_held Records waiting for a template',
-    '# TYPE netflow_k8s_records_held gauge',
-    'netflow_k8s_records_held 5',
-    '# HELP netflow_k8s_store_pairs Pairs in the store',
-    '# TYPE netflow_k8s_store_pairs gauge',
-    'netflow_k8s_store_pairs 42',
-    '# HELP netflow_k8s_informer_up Informer state by resource',
-    '# TYPE netflow_k8s_informer_up gauge',
-    'netflow_k8s_informer_up{resource="pods"} 1',
-    'netflow_k8s_informer_up{resource="nodes"} 0',
-    '',
-  ].join('\n'));
+  assert.equal(
+    text,
+    [
+      '# HELP netflow_k8s_datagrams_received_total Datagrams received per exporter',
+      '# TYPE netflow_k8s_datagrams_received_total counter',
+      'netflow_k8s_datagrams_received_total{exporter="10.0.0.1"} 3',
+      'netflow_k8s_datagrams_received_total{exporter="10.0.0.2"} 5',
+      '# HELP netflow_k8s_records_held Records waiting for a template',
+      '# TYPE netflow_k8s_records_held gauge',
+      'netflow_k8s_records_held 5',
+      '# HELP netflow_k8s_store_pairs Pairs in the store',
+      '# TYPE netflow_k8s_store_pairs gauge',
+      'netflow_k8s_store_pairs 42',
+      '# HELP netflow_k8s_informer_up Informer state by resource',
+      '# TYPE netflow_k8s_informer_up gauge',
+      'netflow_k8s_informer_up{resource="pods"} 1',
+      'netflow_k8s_informer_up{resource="nodes"} 0',
+      '',
+    ].join('\n'),
+  );
   assert.equal(dgrams.value('10.0.0.1'), 3);
   assert.equal(reg.get('datagrams_received'), dgrams);
 });
@@ -49,7 +61,9 @@ test('names are checked, prefixed once, and registered once', () => {
 
 test('a failing callback leaves its family out instead of breaking the page', () => {
   const reg = new MetricsRegistry();
-  reg.callback('broken', 'x', 'gauge', () => { throw new Error('boom'); });
+  reg.callback('broken', 'x', 'gauge', () => {
+    throw new Error('boom');
+  });
   reg.gauge('fine', 'y').set(1);
   assert.equal(reg.render(), '# HELP netflow_k8s_fine y\n# TYPE netflow_k8s_fine gauge\nnetflow_k8s_fine 1\n');
 });

@@ -18,24 +18,45 @@ import { makePki, opensslAvailable } from '../support/certs.ts';
 
 function get(port: number, path: string, ca: Buffer, auth?: string): Promise<{ status: number; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, ca, agent: false, headers: auth ? { authorization: `Basic ${Buffer.from(auth).toString('base64')}` } : {} }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
-    }).on('error', reject).end();
+    request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        ca,
+        agent: false,
+        headers: auth ? { authorization: `Basic ${Buffer.from(auth).toString('base64')}` } : {},
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+      },
+    )
+      .on('error', reject)
+      .end();
   });
 }
 
-test('TLS, basic auth and headers on a live server; reload takes up a new certificate and users, refuses what needs a restart', { skip: !opensslAvailable() && 'openssl is not installed' }, async (t) => {
+test('TLS, basic auth and headers on a live server; reload takes up a new certificate and users, refuses what needs a restart', {
+  skip: !opensslAvailable() && 'openssl is not installed',
+}, async (t) => {
   const pki = makePki();
   t.after(() => pki.remove());
-  const ca1 = pki.ca('ca1'), ca2 = pki.ca('ca2');
-  const a = pki.leaf(ca1, 'a', 'server'), b = pki.leaf(ca2, 'b', 'server');
+  const ca1 = pki.ca('ca1'),
+    ca2 = pki.ca('ca2');
+  const a = pki.leaf(ca1, 'a', 'server'),
+    b = pki.leaf(ca2, 'b', 'server');
   const web = join(pki.dir, 'web.yml');
-  const yml = (user: string, pw: string, tls = true) => writeFileSync(web, [
-    ...(tls ? ['tls_server_config:', '  cert_file: tls.crt', '  key_file: tls.key'] : []),
-    'http_server_config: { headers: { X-Frame-Options: deny } }',
-    'basic_auth_users:', `  ${user}: '${bcrypt.hashSync(pw, 4)}'`,
-  ].join('\n'));
+  const yml = (user: string, pw: string, tls = true) =>
+    writeFileSync(
+      web,
+      [
+        ...(tls ? ['tls_server_config:', '  cert_file: tls.crt', '  key_file: tls.key'] : []),
+        'http_server_config: { headers: { X-Frame-Options: deny } }',
+        'basic_auth_users:',
+        `  ${user}: '${bcrypt.hashSync(pw, 4)}'`,
+      ].join('\n'),
+    );
   copyFileSync(a.cert, join(pki.dir, 'tls.crt'));
   copyFileSync(a.key, join(pki.dir, 'tls.key'));
   yml('alice', 'pw1');
@@ -55,7 +76,10 @@ test('TLS, basic auth and headers on a live server; reload takes up a new certif
   assert.equal((await get(port, '/metrics', ca1.certPem(), 'alice:nope')).status, 401);
   assert.equal((await get(port, '/healthz', ca1.certPem())).status, 200);
   assert.equal((await get(port, '/nothing-here', ca1.certPem())).status, 401, 'no route is told apart without credentials');
-  assert.match(reg.render(), /netflow_k8s_http_unauthorized_total\{reason="missing"\} 2\nnetflow_k8s_http_unauthorized_total\{reason="wrong"\} 1\n/);
+  assert.match(
+    reg.render(),
+    /netflow_k8s_http_unauthorized_total\{reason="missing"\} 2\nnetflow_k8s_http_unauthorized_total\{reason="wrong"\} 1\n/,
+  );
 
   // Rotation: a certificate from another CA and another user.
   copyFileSync(b.cert, join(pki.dir, 'tls.crt'));
@@ -77,22 +101,35 @@ test('TLS, basic auth and headers on a live server; reload takes up a new certif
 
 function getWithCert(port: number, ca: Buffer, client?: { certPem(): Buffer; keyPem(): Buffer }): Promise<number> {
   return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path: '/metrics', ca, agent: false, ...(client ? { cert: client.certPem(), key: client.keyPem() } : {}) }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    }).on('error', reject).end();
+    request(
+      { host: '127.0.0.1', port, path: '/metrics', ca, agent: false, ...(client ? { cert: client.certPem(), key: client.keyPem() } : {}) },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    )
+      .on('error', reject)
+      .end();
   });
 }
 
-test('client certificate policies: VerifyClientCertIfGiven, RequireAnyClientCert, client_allowed_sans', { skip: !opensslAvailable() && 'openssl is not installed' }, async (t) => {
+test('client certificate policies: VerifyClientCertIfGiven, RequireAnyClientCert, client_allowed_sans', {
+  skip: !opensslAvailable() && 'openssl is not installed',
+}, async (t) => {
   const pki = makePki();
   t.after(() => pki.remove());
-  const ca = pki.ca('ca'), clientCa = pki.ca('client-ca'), other = pki.ca('other');
+  const ca = pki.ca('ca'),
+    clientCa = pki.ca('client-ca'),
+    other = pki.ca('other');
   const server = pki.leaf(ca, 'server', 'server');
-  const good = pki.leaf(clientCa, 'good', 'client'), stranger = pki.leaf(other, 'stranger', 'client');
+  const good = pki.leaf(clientCa, 'good', 'client'),
+    stranger = pki.leaf(other, 'stranger', 'client');
   const start = async (policy: string, extra = '') => {
     const file = join(pki.dir, `${policy}.yml`);
-    writeFileSync(file, `tls_server_config:\n  cert_file: ${server.cert}\n  key_file: ${server.key}\n  client_auth_type: ${policy}\n${policy === 'RequireAnyClientCert' ? '' : `  client_ca_file: ${clientCa.cert}\n`}${extra}`);
+    writeFileSync(
+      file,
+      `tls_server_config:\n  cert_file: ${server.cert}\n  key_file: ${server.key}\n  client_auth_type: ${policy}\n${policy === 'RequireAnyClientCert' ? '' : `  client_ca_file: ${clientCa.cert}\n`}${extra}`,
+    );
     const reg = new MetricsRegistry();
     const s = new HttpServer(new WebServing(loadWebConfig(file), registerWebMetrics(reg)).options());
     s.route('GET', '/metrics', (req, res) => sendText(res, 200, 'text/plain', 'm 1\n'));

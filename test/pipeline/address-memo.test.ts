@@ -5,7 +5,14 @@ import { AddressMemo, type AddressFacts } from '../../src/pipeline/address-memo.
 const T = Date.UTC(2026, 10, 26, 12);
 const at = (ms: number) => AddressMemo.time(ms);
 const facts = (over: Partial<AddressFacts> = {}): AddressFacts => ({
-  end: 7, ports: [], unknown: false, node: '', podNode: '', from: -Infinity, to: Infinity, ...over,
+  end: 7,
+  ports: [],
+  unknown: false,
+  node: '',
+  podNode: '',
+  from: -Infinity,
+  to: Infinity,
+  ...over,
 });
 
 test('remembers what an address means, and only for its span', () => {

@@ -23,8 +23,9 @@ test('a series explosion stays within --max-series everywhere', { timeout: 120_0
   assert.equal(rounds, 12);
 });
 
-test('under pod churn the thread\'s end dictionary starts over instead of growing to maxEnds', { timeout: 120_000 }, async () => {
-  const pods = 1000, churn = 300;
+test("under pod churn the thread's end dictionary starts over instead of growing to maxEnds", { timeout: 120_000 }, async () => {
+  const pods = 1000,
+    churn = 300;
   let most = 0;
   for await (const c of boundedRun({ pods, maxSeries: 20_000, rounds: 30, recordsPerRound: 8000, churnPerRound: churn })) {
     most = Math.max(most, c.tableEnds);
@@ -43,7 +44,8 @@ test('the stale-dictionary restart keeps totals exact', () => {
   const store = new PairStore({ level: 'pod', maxSeries: 10_000 });
   const sender: End[] = [];
   const server = ep({ kind: 'pod', namespace: 'db', name: 'db-0' });
-  let flows = 0, restarts = 0;
+  let flows = 0,
+    restarts = 0;
   for (let round = 0; round < 50; round++) {
     // Five live clients a round, all new: the old ones are never seen again.
     for (let i = 0; i < 5; i++) {

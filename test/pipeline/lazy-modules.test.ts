@@ -46,10 +46,16 @@ function packagesLoaded(otlpEndpoint: string | undefined): { atStart: string[]; 
 test('without OTLP the collector loads no OpenTelemetry, gRPC, Kubernetes or MaxMind package', { timeout: 90_000 }, () => {
   const { atStart, afterOtelScrape } = packagesLoaded(undefined);
   assert.ok(atStart.includes('pino'), `the hook sees packages: ${atStart.join(', ')}`);
-  const unwanted = (l: string[]) => l.filter((p) => p.startsWith('@opentelemetry/') || p.startsWith('@grpc/') || p === '@kubernetes/client-node' || p === 'maxmind');
+  const unwanted = (l: string[]) =>
+    l.filter((p) => p.startsWith('@opentelemetry/') || p.startsWith('@grpc/') || p === '@kubernetes/client-node' || p === 'maxmind');
   assert.deepEqual(unwanted(atStart), []);
   // The page needs the resource's attributes only.
-  assert.deepEqual(unwanted(afterOtelScrape).filter((p) => !['@opentelemetry/resources', '@opentelemetry/core', '@opentelemetry/api', '@opentelemetry/semantic-conventions'].includes(p)), []);
+  assert.deepEqual(
+    unwanted(afterOtelScrape).filter(
+      (p) => !['@opentelemetry/resources', '@opentelemetry/core', '@opentelemetry/api', '@opentelemetry/semantic-conventions'].includes(p),
+    ),
+    [],
+  );
   assert.ok(afterOtelScrape.includes('@opentelemetry/resources'));
 });
 

@@ -55,9 +55,16 @@ test('yieldToReceivers lowers every thread but the named ones', { skip: !linux }
 
 test('the real program: main thread below the receiving threads', { skip: !linux, timeout: 60_000 }, async (t) => {
   let c: CollectorProcess | undefined;
-  t.after(async () => { await c?.stop('SIGTERM'); });
+  t.after(async () => {
+    await c?.stop('SIGTERM');
+  });
   const own = getPriority(0);
-  c = await startCollectorProcess(['--workers', '2', '--inventory', fileURLToPath(new URL('../e2e/fixtures/k8s-basic-inventory.json', import.meta.url))]);
+  c = await startCollectorProcess([
+    '--workers',
+    '2',
+    '--inventory',
+    fileURLToPath(new URL('../e2e/fixtures/k8s-basic-inventory.json', import.meta.url)),
+  ]);
   const pid = c.child.pid!;
   // The priority changes right after the listening line; give it a moment.
   let ts = threads(pid);

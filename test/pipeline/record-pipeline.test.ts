@@ -28,7 +28,10 @@ class Totals {
   #places: Place[] = [];
 
   take(b: DeltaBatch): void {
-    if (b.reset) { this.#labels = []; this.#places = [NOWHERE]; }
+    if (b.reset) {
+      this.#labels = [];
+      this.#places = [NOWHERE];
+    }
     if (this.#places.length === 0) this.#places = [NOWHERE];
     assert.equal(b.firstEnd, this.#labels.length);
     this.#labels.push(...b.ends);
@@ -38,7 +41,8 @@ class Totals {
       // Where the ends are (zone, region, outside, same node) is part of the key: the memo must remember it exactly.
       const w = b.where![i];
       const where = `${JSON.stringify(this.#places[w >>> 16])}>${JSON.stringify(this.#places[(w >>> 1) & 0x7fff])}${w & 1 ? ' same-node' : ''}`;
-      const key = b.src[i] === -1 ? 'overflow' : `${endKey(this.#labels[b.src[i]])} > ${endKey(this.#labels[b.dst[i]])} #${b.dims[i]} ${where}`;
+      const key =
+        b.src[i] === -1 ? 'overflow' : `${endKey(this.#labels[b.src[i]])} > ${endKey(this.#labels[b.dst[i]])} #${b.dims[i]} ${where}`;
       const t = this.rows.get(key) ?? [0, 0, 0, 0];
       t[0] += b.flows[i];
       t[1] += b.bytes[i];
@@ -50,14 +54,22 @@ class Totals {
 }
 
 // Without a clock-skew margin, a flow just outside a pod's interval is no longer that pod's.
-for (const [seed, clockSkewMs] of [[1, 5000], [2, 5000], [3, 0], [4, 0]]) {
+for (const [seed, clockSkewMs] of [
+  [1, 5000],
+  [2, 5000],
+  [3, 0],
+  [4, 0],
+]) {
   test(`counts with the address memo equal counts without it (seed ${seed}, clock skew ${clockSkewMs} ms)`, () => {
     const rand = prng(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
     let clock = T0;
     const identity = new IdentityIndex({ now: () => clock, retentionMs: 120_000, clockSkewMs });
     // Small tables: rows overflow and the end numbering starts over now and then.
-    const tables = [new DeltaTable({ level: 'pod', dims: { protocol: true, serverPort: true }, maxRows: 300, maxEnds: 40 }), new DeltaTable({ level: 'pod', dims: { protocol: true, serverPort: true }, maxRows: 300, maxEnds: 40 })];
+    const tables = [
+      new DeltaTable({ level: 'pod', dims: { protocol: true, serverPort: true }, maxRows: 300, maxEnds: 40 }),
+      new DeltaTable({ level: 'pod', dims: { protocol: true, serverPort: true }, maxRows: 300, maxEnds: 40 }),
+    ];
     const withMemo = new RecordPipeline(identity, tables[0], 'auto');
     const without = new RecordPipeline(identity, tables[1], 'auto', { memo: false });
     const totals = [new Totals(), new Totals()];
@@ -72,10 +84,19 @@ for (const [seed, clockSkewMs] of [[1, 5000], [2, 5000], [3, 0], [4, 0]]) {
       const node = Math.floor(rand() * NODES.length);
       const app = `app${Math.floor(rand() * 6)}`;
       const p: SlimPod = {
-        uid: `u${uid++}`, namespace: 'ns', name: `${app}-${uid}`, nodeName: NODES[node], hostNetwork: host,
+        uid: `u${uid++}`,
+        namespace: 'ns',
+        name: `${app}-${uid}`,
+        nodeName: NODES[node],
+        hostNetwork: host,
         // 48 pod addresses for all pods ever: addresses are reused, so history matters.
-        ips: [host ? nodeIp(node) : podIp(Math.floor(rand() * 48))], phase: 'Running',
-        startMs: clock - Math.floor(rand() * 3000), appLabel: app, ownerKind: '', ownerName: '', labels: { app },
+        ips: [host ? nodeIp(node) : podIp(Math.floor(rand() * 48))],
+        phase: 'Running',
+        startMs: clock - Math.floor(rand() * 3000),
+        appLabel: app,
+        ownerKind: '',
+        ownerName: '',
+        labels: { app },
         ports: rand() < 0.5 ? [{ port: 8080, protocol: 'TCP', name: 'http' }] : [],
       };
       identity.upsertPod(p);
@@ -83,10 +104,31 @@ for (const [seed, clockSkewMs] of [[1, 5000], [2, 5000], [3, 0], [4, 0]]) {
       edges.push(p.startMs);
     };
     for (let i = 0; i < 20; i++) newPod();
-    identity.upsertService({ uid: 's1', namespace: 'ns', name: 'web', clusterIPs: ['10.96.0.10'], ports: [{ port: 80, protocol: 'TCP' }], targetPorts: ['http'], selector: { app: 'app1' } });
+    identity.upsertService({
+      uid: 's1',
+      namespace: 'ns',
+      name: 'web',
+      clusterIPs: ['10.96.0.10'],
+      ports: [{ port: 80, protocol: 'TCP' }],
+      targetPorts: ['http'],
+      selector: { app: 'app1' },
+    });
 
-    const addresses = [...Array.from({ length: 48 }, (_, i) => podIp(i)), ...NODES.map((_, i) => nodeIp(i)), '192.168.0.9', '10.96.0.10', '10.96.0.11', '10.96.0.12', '8.8.8.8', '1.1.1.1'].map((a) => parseIPv4(a));
-    const exporters: Exporter[] = [...NODES.map((_, i) => nodeIp(i)), '172.16.0.1'].map((address, i) => ({ address, port: 9995, key: `${address}|9995` }));
+    const addresses = [
+      ...Array.from({ length: 48 }, (_, i) => podIp(i)),
+      ...NODES.map((_, i) => nodeIp(i)),
+      '192.168.0.9',
+      '10.96.0.10',
+      '10.96.0.11',
+      '10.96.0.12',
+      '8.8.8.8',
+      '1.1.1.1',
+    ].map((a) => parseIPv4(a));
+    const exporters: Exporter[] = [...NODES.map((_, i) => nodeIp(i)), '172.16.0.1'].map((address, i) => ({
+      address,
+      port: 9995,
+      key: `${address}|9995`,
+    }));
     const rec = new FlowRecord();
     let records = 0;
     for (let step = 0; step < 4000; step++) {
@@ -109,11 +151,25 @@ for (const [seed, clockSkewMs] of [[1, 5000], [2, 5000], [3, 0], [4, 0]]) {
         // Moves between two ClusterIPs and two ports, or goes away.
         const port = pick([9000, 9001]);
         if (rand() < 0.2) identity.deleteService('s2');
-        else identity.upsertService({ uid: 's2', namespace: 'ns', name: 'api', clusterIPs: [pick(['10.96.0.11', '10.96.0.12'])], ports: [{ port, protocol: 'TCP' }], targetPorts: [port], selector: { app: pick(['app2', 'app3']) } });
+        else
+          identity.upsertService({
+            uid: 's2',
+            namespace: 'ns',
+            name: 'api',
+            clusterIPs: [pick(['10.96.0.11', '10.96.0.12'])],
+            ports: [{ port, protocol: 'TCP' }],
+            targetPorts: [port],
+            selector: { app: pick(['app2', 'app3']) },
+          });
       } else if (r < 0.05) {
         // A node moves between two addresses, or goes away.
         if (rand() < 0.3) identity.deleteNode('n2');
-        else identity.upsertNode({ name: 'n2', addresses: [pick([nodeIp(2), '192.168.0.9'])], ...(rand() < 0.5 ? { zone: pick(['z1', 'z2']), region: 'r2' } : {}) });
+        else
+          identity.upsertNode({
+            name: 'n2',
+            addresses: [pick([nodeIp(2), '192.168.0.9'])],
+            ...(rand() < 0.5 ? { zone: pick(['z1', 'z2']), region: 'r2' } : {}),
+          });
       } else if (r < 0.1) {
         identity.prune(clock);
       }
@@ -132,10 +188,14 @@ for (const [seed, clockSkewMs] of [[1, 5000], [2, 5000], [3, 0], [4, 0]]) {
         // Mostly recent; some late (up to five minutes, past the pruning of deleted pods), some
         // within 1.5 s of a pod's start or end, some without times.
         const late = rand();
-        rec.endMs = late < 0.05 ? 0
-          : late < 0.2 ? clock - Math.floor(rand() * 300_000)
-          : late < 0.4 ? pick(edges) + Math.floor(rand() * 3000) - 1500
-          : clock - Math.floor(rand() * 1500);
+        rec.endMs =
+          late < 0.05
+            ? 0
+            : late < 0.2
+              ? clock - Math.floor(rand() * 300_000)
+              : late < 0.4
+                ? pick(edges) + Math.floor(rand() * 3000) - 1500
+                : clock - Math.floor(rand() * 1500);
         withMemo.sink(rec);
         without.sink(rec);
         records++;

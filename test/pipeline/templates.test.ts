@@ -18,7 +18,11 @@ const quiet = pino({ level: 'silent' });
 function snapshot(address: string): SavedTemplates {
   const d = new Decoder(() => {});
   const exp = new IptNetflowExporter({ protocol: 9 });
-  const { payload } = exp.pack([{ src4: podAddress(1), dst4: podAddress(2), srcPort: 40000, dstPort: 80, proto: 6, packets: 1, bytes: 1, startMs: 0, endMs: 1 }], 0, 1000);
+  const { payload } = exp.pack(
+    [{ src4: podAddress(1), dst4: podAddress(2), srcPort: 40000, dstPort: 80, proto: 6, packets: 1, bytes: 1, startMs: 0, endMs: 1 }],
+    0,
+    1000,
+  );
   d.decode(payload, { address, port: 9995, key: `${address}|9995` }, 1000);
   return d.saveTemplates();
 }

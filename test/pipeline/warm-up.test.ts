@@ -16,11 +16,14 @@ for (const backend of ['native', 'dgram'] as const) {
     assert.ok(three.overflowed > 0, 'the delta table overflowed');
     assert.ok(three.unknownEnds > 0, 'some ends were unknown');
     assert.ok(three.dedupSkipped > 0, 'dedup skipped reports from the destination node');
-    assert.ok(three.remembered > 0 && three.remembered < three.records, 'records were named both from the address memo and through the identity index');
+    assert.ok(
+      three.remembered > 0 && three.remembered < three.records,
+      'records were named both from the address memo and through the identity index',
+    );
   });
 }
 
-test('warm-up counts into scratch parts only: a thread\'s own parts stay empty', async () => {
+test("warm-up counts into scratch parts only: a thread's own parts stay empty", async () => {
   const cfg = defaultRunConfig();
   const real = await buildWorkerParts(cfg);
   await warmUp(cfg, 'native', { rounds: 2 });

@@ -9,11 +9,17 @@ import { defaultRunConfig } from '../../src/config/run-options.ts';
 import { storeFor } from '../../src/pipeline/build-parts.ts';
 import { WorkerPool, WORKER_RESOURCE_LIMITS } from '../../src/pipeline/threads/pool.ts';
 
-test('receiving threads start with the pool\'s V8 resource limits', { timeout: 60_000 }, async (t) => {
+test("receiving threads start with the pool's V8 resource limits", { timeout: 60_000 }, async (t) => {
   const workers: Worker[] = [];
   const onWorker = (w: Worker) => workers.push(w);
   process.on('worker', onWorker);
-  const cfg = { ...defaultRunConfig(), listen: { host: '127.0.0.1', port: 0 }, workers: 2, udpBackend: 'dgram' as const, udpSpread: 'exporter' as const };
+  const cfg = {
+    ...defaultRunConfig(),
+    listen: { host: '127.0.0.1', port: 0 },
+    workers: 2,
+    udpBackend: 'dgram' as const,
+    udpSpread: 'exporter' as const,
+  };
   const quiet = { info: () => {}, warn: () => {}, error: () => {}, limited: () => {} };
   const pool = new WorkerPool(cfg, storeFor(cfg), quiet);
   t.after(async () => {

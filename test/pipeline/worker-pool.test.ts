@@ -27,14 +27,26 @@ async function waitFor<T>(what: string, get: () => T | undefined | false | Promi
   }
 }
 
-test('a restarted receiving thread starts from the live threads\' templates and keeps its counts', { skip, timeout: 60_000 }, async (t) => {
+test("a restarted receiving thread starts from the live threads' templates and keeps its counts", { skip, timeout: 60_000 }, async (t) => {
   assert.ok('addon' in loadNativeUdp(), 'the native addon is built');
   const workers: Worker[] = [];
   const onWorker = (w: Worker) => workers.push(w);
   process.on('worker', onWorker);
-  const cfg = { ...defaultRunConfig(), listen: { host: '127.0.0.1', port: 0 }, workers: 2, udpBackend: 'native' as const, udpSpread: 'datagram' as const, mergeIntervalMs: 50 };
+  const cfg = {
+    ...defaultRunConfig(),
+    listen: { host: '127.0.0.1', port: 0 },
+    workers: 2,
+    udpBackend: 'native' as const,
+    udpSpread: 'datagram' as const,
+    mergeIntervalMs: 50,
+  };
   const logs: string[] = [];
-  const log = { info: (_f: object, m: string) => logs.push(m), warn: (_f: object, m: string) => logs.push(m), error: (_f: object, m: string) => logs.push(m), limited: () => {} };
+  const log = {
+    info: (_f: object, m: string) => logs.push(m),
+    warn: (_f: object, m: string) => logs.push(m),
+    error: (_f: object, m: string) => logs.push(m),
+    limited: () => {},
+  };
   const pool = new WorkerPool(cfg, storeFor(cfg), log);
   const sock = createSocket('udp4');
   t.after(async () => {
@@ -49,7 +61,17 @@ test('a restarted receiving thread starts from the live threads\' templates and 
   // Templates only in the first datagram: no refresh would rescue data that a thread cannot decode.
   const exporter = new IptNetflowExporter({ protocol: 9, refreshRate: 1e9, interfaces: [] });
   const now = Date.now();
-  const flows: IptFlow[] = Array.from({ length: 27 }, (_, i) => ({ src4: 0x0af40001 + i, dst4: 0x0af40101, srcPort: 40000 + i, dstPort: 8080, proto: 6, packets: 2, bytes: 300 + i, startMs: now - 2000, endMs: now - 1000 }));
+  const flows: IptFlow[] = Array.from({ length: 27 }, (_, i) => ({
+    src4: 0x0af40001 + i,
+    dst4: 0x0af40101,
+    srcPort: 40000 + i,
+    dstPort: 8080,
+    proto: 6,
+    packets: 2,
+    bytes: 300 + i,
+    startMs: now - 2000,
+    endMs: now - 1000,
+  }));
   const send = async () => {
     const { payload } = exporter.pack(flows, 0, Date.now());
     sock.send(payload, port, '127.0.0.1');
@@ -75,7 +97,10 @@ test('a restarted receiving thread starts from the live threads\' templates and 
   await dead.terminate();
   await waitFor('the restart', () => pool.restarts === 1 && workers.length === 3);
   await pool.flush(); // answered only once the new thread runs
-  const before = pool.reports().filter((r) => r.thread === 1).reduce((n, r) => n + r.receiver.datagrams, 0);
+  const before = pool
+    .reports()
+    .filter((r) => r.thread === 1)
+    .reduce((n, r) => n + r.receiver.datagrams, 0);
 
   const DATAGRAMS = 60;
   for (let i = 0; i < DATAGRAMS; i++) await send();
@@ -85,7 +110,11 @@ test('a restarted receiving thread starts from the live threads\' templates and 
     return s.records === 27 * (DATAGRAMS + 1) ? s : undefined;
   });
   assert.equal(after.misses, 0, 'no data waited for a template');
-  const restarted = pool.reports().filter((r) => r.thread === 1).reduce((n, r) => n + r.receiver.datagrams, 0) - before;
+  const restarted =
+    pool
+      .reports()
+      .filter((r) => r.thread === 1)
+      .reduce((n, r) => n + r.receiver.datagrams, 0) - before;
   assert.ok(restarted > 0, `the restarted thread received datagrams (${restarted})`);
   assert.ok(logs.includes('receiving thread exited; restarting'));
 });

@@ -11,7 +11,8 @@ import { parseCidr, parsePolicies } from '../../src/policy/policy-yaml.ts';
 import type { NetworkPolicy } from '../../src/policy/types.ts';
 
 const pod = (namespace: string, labels: Record<string, string>, extra: Partial<PodInfo> = {}): Party => ({
-  type: 'pod', pod: { namespace, labels, ports: [], ips: ['10.244.9.9'], nodeName: 'node-x', ...extra },
+  type: 'pod',
+  pod: { namespace, labels, ports: [], ips: ['10.244.9.9'], nodeName: 'node-x', ...extra },
 });
 const net = (cidr: string, node?: string): Party => ({ type: 'addresses', cidrs: [parseCidr(cidr)!], ...(node ? { node } : {}) });
 
@@ -41,7 +42,11 @@ spec:
     - { protocol: TCP, port: 5978 }
 `;
 
-const nsLabels = (ns: string) => ({ 'kubernetes.io/metadata.name': ns, ...(ns === 'myproject-ns' ? { project: 'myproject' } : {}), ...(ns === 'alice-ns' ? { user: 'alice' } : {}) });
+const nsLabels = (ns: string) => ({
+  'kubernetes.io/metadata.name': ns,
+  ...(ns === 'myproject-ns' ? { project: 'myproject' } : {}),
+  ...(ns === 'alice-ns' ? { user: 'alice' } : {}),
+});
 
 interface Case {
   name: string;
@@ -61,62 +66,111 @@ const CASES: Case[] = [
   {
     name: 'no policy selects the pod: not isolated, everything allowed',
     doc: '§"The two sorts of pod isolation": by default, a pod is non-isolated for ingress; all inbound connections are allowed',
-    yaml: DOC_EXAMPLE, client: pod('other', { x: 'y' }), server: pod('default', { role: 'web' }), port: 80, allowed: true,
+    yaml: DOC_EXAMPLE,
+    client: pod('other', { x: 'y' }),
+    server: pod('default', { role: 'web' }),
+    port: 80,
+    allowed: true,
   },
   {
     name: 'example: a frontend pod of the same namespace reaches db on TCP 6379',
     doc: '§"The NetworkPolicy resource": allows connections to TCP port 6379 of role=db pods from pods in the default namespace with the label role=frontend',
-    yaml: DOC_EXAMPLE, client: pod('default', { role: 'frontend' }), server: DB, port: 6379, allowed: true,
+    yaml: DOC_EXAMPLE,
+    client: pod('default', { role: 'frontend' }),
+    server: DB,
+    port: 6379,
+    allowed: true,
   },
   {
     name: 'example: the same frontend pod on another port is denied',
     doc: '§"The NetworkPolicy resource": ... TCP port 6379 ...',
-    yaml: DOC_EXAMPLE, client: pod('default', { role: 'frontend' }), server: DB, port: 6380, allowed: false,
+    yaml: DOC_EXAMPLE,
+    client: pod('default', { role: 'frontend' }),
+    server: DB,
+    port: 6380,
+    allowed: false,
   },
   {
     name: 'example: UDP to the TCP port is denied',
     doc: '§"The NetworkPolicy resource": protocol TCP',
-    yaml: DOC_EXAMPLE, client: pod('default', { role: 'frontend' }), server: DB, proto: 17, port: 6379, allowed: false,
+    yaml: DOC_EXAMPLE,
+    client: pod('default', { role: 'frontend' }),
+    server: DB,
+    proto: 17,
+    port: 6379,
+    allowed: false,
   },
   {
     name: 'example: a role=frontend pod of another namespace is not admitted by the bare podSelector',
     doc: '§"Behavior of to and from selectors": podSelector selects particular Pods in the same namespace as the NetworkPolicy',
-    yaml: DOC_EXAMPLE, client: pod('other', { role: 'frontend' }), server: DB, port: 6379, allowed: false,
+    yaml: DOC_EXAMPLE,
+    client: pod('other', { role: 'frontend' }),
+    server: DB,
+    port: 6379,
+    allowed: false,
   },
   {
     name: 'example: any pod of a namespace labelled project=myproject',
     doc: '§"The NetworkPolicy resource": any pod in a namespace with the label project=myproject',
-    yaml: DOC_EXAMPLE, client: pod('myproject-ns', { anything: 'x' }), server: DB, port: 6379, allowed: true,
+    yaml: DOC_EXAMPLE,
+    client: pod('myproject-ns', { anything: 'x' }),
+    server: DB,
+    port: 6379,
+    allowed: true,
   },
   {
     name: 'example: ipBlock admits 172.17.0.0/16 ...',
     doc: '§"The NetworkPolicy resource": IP addresses in the ranges 172.17.0.0–172.17.0.255 and 172.17.2.0–172.17.255.255',
-    yaml: DOC_EXAMPLE, client: net('172.17.2.0/24'), server: DB, port: 6379, allowed: true,
+    yaml: DOC_EXAMPLE,
+    client: net('172.17.2.0/24'),
+    server: DB,
+    port: 6379,
+    allowed: true,
   },
   {
     name: 'example: ... except 172.17.1.0/24',
     doc: '§"The NetworkPolicy resource": (ie, all of 172.17.0.0/16 except 172.17.1.0/24)',
-    yaml: DOC_EXAMPLE, client: net('172.17.1.7/32'), server: DB, port: 6379, allowed: false,
+    yaml: DOC_EXAMPLE,
+    client: net('172.17.1.7/32'),
+    server: DB,
+    port: 6379,
+    allowed: false,
   },
   {
     name: 'example: a network only partly inside the block is not admitted as a whole',
     doc: '§"The NetworkPolicy resource": ipBlock admits only the addresses in its range',
-    yaml: DOC_EXAMPLE, client: net('172.16.0.0/15'), server: DB, port: 6379, allowed: false,
+    yaml: DOC_EXAMPLE,
+    client: net('172.16.0.0/15'),
+    server: DB,
+    port: 6379,
+    allowed: false,
   },
   {
     name: 'example egress: db may reach 10.0.0.0/24 on TCP 5978',
     doc: '§"The NetworkPolicy resource": (Egress rules) allows connections from any pod in the default namespace with the label role=db to CIDR 10.0.0.0/24 on TCP port 5978',
-    yaml: DOC_EXAMPLE, client: DB, server: net('10.0.0.5/32'), port: 5978, allowed: true,
+    yaml: DOC_EXAMPLE,
+    client: DB,
+    server: net('10.0.0.5/32'),
+    port: 5978,
+    allowed: true,
   },
   {
     name: 'example egress: db may not reach anything else',
     doc: '§"The two sorts of pod isolation": the only allowed connections from the pod are those allowed by the egress list of some NetworkPolicy that applies to the pod for egress',
-    yaml: DOC_EXAMPLE, client: DB, server: pod('default', { role: 'cache' }), port: 6379, allowed: false,
+    yaml: DOC_EXAMPLE,
+    client: DB,
+    server: pod('default', { role: 'cache' }),
+    port: 6379,
+    allowed: false,
   },
   {
-    name: 'a connection needs both the client\'s egress and the server\'s ingress',
+    name: "a connection needs both the client's egress and the server's ingress",
     doc: '§"The two sorts of pod isolation": both the egress policy on the source pod and the ingress policy on the destination pod need to allow the connection',
-    yaml: DOC_EXAMPLE, client: DB, server: DB, port: 6379, allowed: false,
+    yaml: DOC_EXAMPLE,
+    client: DB,
+    server: DB,
+    port: 6379,
+    allowed: false,
   },
   {
     name: 'AND: namespaceSelector and podSelector in one element',
@@ -132,7 +186,10 @@ spec:
     - namespaceSelector: { matchLabels: { user: alice } }
       podSelector: { matchLabels: { role: client } }
 `,
-    client: pod('alice-ns', { role: 'other' }), server: pod('default', { app: 'x' }), port: 80, allowed: false,
+    client: pod('alice-ns', { role: 'other' }),
+    server: pod('default', { app: 'x' }),
+    port: 80,
+    allowed: false,
   },
   {
     name: 'AND: both match',
@@ -148,7 +205,10 @@ spec:
     - namespaceSelector: { matchLabels: { user: alice } }
       podSelector: { matchLabels: { role: client } }
 `,
-    client: pod('alice-ns', { role: 'client' }), server: pod('default', { app: 'x' }), port: 80, allowed: true,
+    client: pod('alice-ns', { role: 'client' }),
+    server: pod('default', { app: 'x' }),
+    port: 80,
+    allowed: true,
   },
   {
     name: 'OR: two elements, the pod matches only one',
@@ -164,7 +224,10 @@ spec:
     - namespaceSelector: { matchLabels: { user: alice } }
     - podSelector: { matchLabels: { role: client } }
 `,
-    client: pod('alice-ns', { role: 'other' }), server: pod('default', { app: 'x' }), port: 80, allowed: true,
+    client: pod('alice-ns', { role: 'other' }),
+    server: pod('default', { app: 'x' }),
+    port: 80,
+    allowed: true,
   },
   {
     name: 'OR: role=client in the local namespace',
@@ -180,7 +243,10 @@ spec:
     - namespaceSelector: { matchLabels: { user: alice } }
     - podSelector: { matchLabels: { role: client } }
 `,
-    client: pod('default', { role: 'client' }), server: pod('default', { app: 'x' }), port: 80, allowed: true,
+    client: pod('default', { role: 'client' }),
+    server: pod('default', { app: 'x' }),
+    port: 80,
+    allowed: true,
   },
   {
     name: 'default deny all ingress',
@@ -193,7 +259,10 @@ spec:
   podSelector: {}
   policyTypes: [Ingress]
 `,
-    client: pod('default', { app: 'a' }), server: pod('default', { app: 'b' }), port: 80, allowed: false,
+    client: pod('default', { app: 'a' }),
+    server: pod('default', { app: 'b' }),
+    port: 80,
+    allowed: false,
   },
   {
     name: 'default deny ingress does not isolate for egress',
@@ -206,7 +275,10 @@ spec:
   podSelector: {}
   policyTypes: [Ingress]
 `,
-    client: pod('default', { app: 'a' }), server: net('192.0.2.1/32'), port: 443, allowed: true,
+    client: pod('default', { app: 'a' }),
+    server: net('192.0.2.1/32'),
+    port: 443,
+    allowed: true,
   },
   {
     name: 'allow all ingress beside a deny-all: policies are additive',
@@ -228,7 +300,10 @@ spec:
   - {}
   policyTypes: [Ingress]
 `,
-    client: net('198.51.100.0/24'), server: pod('default', { app: 'b' }), port: 80, allowed: true,
+    client: net('198.51.100.0/24'),
+    server: pod('default', { app: 'b' }),
+    port: 80,
+    allowed: true,
   },
   {
     name: 'a policy of another namespace does not isolate',
@@ -241,7 +316,10 @@ spec:
   podSelector: {}
   policyTypes: [Ingress]
 `,
-    client: pod('default', { app: 'a' }), server: pod('default', { app: 'b' }), port: 80, allowed: true,
+    client: pod('default', { app: 'a' }),
+    server: pod('default', { app: 'b' }),
+    port: 80,
+    allowed: true,
   },
   {
     name: 'default deny all egress',
@@ -254,7 +332,10 @@ spec:
   podSelector: {}
   policyTypes: [Egress]
 `,
-    client: pod('default', { app: 'a' }), server: pod('other', { app: 'b' }), port: 80, allowed: false,
+    client: pod('default', { app: 'a' }),
+    server: pod('other', { app: 'b' }),
+    port: 80,
+    allowed: false,
   },
   {
     name: 'endPort: a port inside the range',
@@ -272,7 +353,10 @@ spec:
     ports:
     - { protocol: TCP, port: 32000, endPort: 32768 }
 `,
-    client: DB, server: net('10.0.0.9/32'), port: 32768, allowed: true,
+    client: DB,
+    server: net('10.0.0.9/32'),
+    port: 32768,
+    allowed: true,
   },
   {
     name: 'endPort: a port just past the range',
@@ -290,10 +374,13 @@ spec:
     ports:
     - { protocol: TCP, port: 32000, endPort: 32768 }
 `,
-    client: DB, server: net('10.0.0.9/32'), port: 32769, allowed: false,
+    client: DB,
+    server: net('10.0.0.9/32'),
+    port: 32769,
+    allowed: false,
   },
   {
-    name: 'named port: the server pod\'s container port of that name',
+    name: "named port: the server pod's container port of that name",
     doc: 'API reference NetworkPolicyPort.port: the port on the given protocol; this can either be a numerical or named port on a pod',
     yaml: `
 apiVersion: networking.k8s.io/v1
@@ -304,7 +391,10 @@ spec:
   ingress:
   - ports: [{ port: redis }]
 `,
-    client: pod('other', { a: 'b' }), server: DB, port: 6379, allowed: true,
+    client: pod('other', { a: 'b' }),
+    server: DB,
+    port: 6379,
+    allowed: true,
   },
   {
     name: 'named port: another port of the pod does not match the name',
@@ -318,7 +408,10 @@ spec:
   ingress:
   - ports: [{ port: redis }]
 `,
-    client: pod('other', { a: 'b' }), server: DB, port: 6380, allowed: false,
+    client: pod('other', { a: 'b' }),
+    server: DB,
+    port: 6380,
+    allowed: false,
   },
   {
     name: 'namespace by name: kubernetes.io/metadata.name',
@@ -333,7 +426,10 @@ spec:
   - from:
     - namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: shop } }
 `,
-    client: pod('shop', { app: 'web' }), server: pod('default', { app: 'x' }), port: 80, allowed: true,
+    client: pod('shop', { app: 'web' }),
+    server: pod('default', { app: 'x' }),
+    port: 80,
+    allowed: true,
   },
   {
     name: 'matchExpressions: NotIn and Exists',
@@ -351,7 +447,10 @@ spec:
         - { key: tier, operator: Exists }
         - { key: env, operator: NotIn, values: [dev] }
 `,
-    client: pod('default', { tier: 'web', env: 'dev' }), server: pod('default', { app: 'x' }), port: 80, allowed: false,
+    client: pod('default', { tier: 'web', env: 'dev' }),
+    server: pod('default', { app: 'x' }),
+    port: 80,
+    allowed: false,
   },
   {
     name: 'ipBlock with except, IPv6: inside the block',
@@ -365,7 +464,10 @@ spec:
   ingress:
   - from: [{ ipBlock: { cidr: '2001:db8::/32', except: ['2001:db8:1::/48'] } }]
 `,
-    client: net('2001:db8:2::/48'), server: pod('default', { app: 'x' }), port: 443, allowed: true,
+    client: net('2001:db8:2::/48'),
+    server: pod('default', { app: 'x' }),
+    port: 443,
+    allowed: true,
   },
   {
     name: 'ipBlock with except, IPv6: inside the except',
@@ -379,10 +481,13 @@ spec:
   ingress:
   - from: [{ ipBlock: { cidr: '2001:db8::/32', except: ['2001:db8:1::/48'] } }]
 `,
-    client: net('2001:db8:1::5/128'), server: pod('default', { app: 'x' }), port: 443, allowed: false,
+    client: net('2001:db8:1::5/128'),
+    server: pod('default', { app: 'x' }),
+    port: 443,
+    allowed: false,
   },
   {
-    name: 'traffic from the pod\'s own node is always allowed',
+    name: "traffic from the pod's own node is always allowed",
     doc: 'intro: IP blocks (exception: traffic to and from the node where a Pod is running is always allowed, regardless of the IP address of the Pod or the node)',
     yaml: `
 apiVersion: networking.k8s.io/v1
@@ -392,7 +497,10 @@ spec:
   podSelector: {}
   policyTypes: [Ingress]
 `,
-    client: net('10.0.0.1/32', 'node-x'), server: pod('default', { app: 'b' }), port: 8080, allowed: true,
+    client: net('10.0.0.1/32', 'node-x'),
+    server: pod('default', { app: 'b' }),
+    port: 8080,
+    allowed: true,
   },
   {
     name: '... but not from another node',
@@ -405,7 +513,10 @@ spec:
   podSelector: {}
   policyTypes: [Ingress]
 `,
-    client: net('10.0.0.2/32', 'node-y'), server: pod('default', { app: 'b' }), port: 8080, allowed: false,
+    client: net('10.0.0.2/32', 'node-y'),
+    server: pod('default', { app: 'b' }),
+    port: 8080,
+    allowed: false,
   },
 ];
 

@@ -26,8 +26,20 @@ let uid = 0;
 function slimPod(namespace: string, name: string, labels: Record<string, string>, extra: Partial<SlimPod> = {}): SlimPod {
   const appLabel = PRECEDENCE.map((k) => labels[k]).find((v) => v) ?? '';
   return {
-    uid: `u${uid++}`, namespace, name, nodeName: 'node-a', hostNetwork: false, ips: [`10.244.1.${uid}`], phase: 'Running', startMs: 0,
-    appLabel, ownerKind: 'Deployment', ownerName: appLabel || name, labels, ports: [], ...extra,
+    uid: `u${uid++}`,
+    namespace,
+    name,
+    nodeName: 'node-a',
+    hostNetwork: false,
+    ips: [`10.244.1.${uid}`],
+    phase: 'Running',
+    startMs: 0,
+    appLabel,
+    ownerKind: 'Deployment',
+    ownerName: appLabel || name,
+    labels,
+    ports: [],
+    ...extra,
   };
 }
 
@@ -36,8 +48,16 @@ function inventory(): PolicyInventory {
   const pods = [
     slimPod('shop', 'web-abc-1', { 'app.kubernetes.io/name': 'web', 'pod-template-hash': 'abc' }),
     slimPod('shop', 'web-abc-2', { 'app.kubernetes.io/name': 'web', 'pod-template-hash': 'abc' }),
-    slimPod('shop', 'checkout-0', { 'app.kubernetes.io/name': 'checkout', 'statefulset.kubernetes.io/pod-name': 'checkout-0', 'controller-revision-hash': 'r1' }),
-    slimPod('shop', 'checkout-1', { 'app.kubernetes.io/name': 'checkout', 'statefulset.kubernetes.io/pod-name': 'checkout-1', 'controller-revision-hash': 'r1' }),
+    slimPod('shop', 'checkout-0', {
+      'app.kubernetes.io/name': 'checkout',
+      'statefulset.kubernetes.io/pod-name': 'checkout-0',
+      'controller-revision-hash': 'r1',
+    }),
+    slimPod('shop', 'checkout-1', {
+      'app.kubernetes.io/name': 'checkout',
+      'statefulset.kubernetes.io/pod-name': 'checkout-1',
+      'controller-revision-hash': 'r1',
+    }),
     slimPod('backend', 'svc1-x', { app: 'svc1', tier: 'api' }, { ports: [{ port: 8080, name: 'http', protocol: 'TCP' }] }),
     slimPod('monitoring', 'prometheus-0', { 'app.kubernetes.io/name': 'prometheus' }),
     slimPod('kube-system', 'coredns-1', { 'k8s-app': 'kube-dns', 'pod-template-hash': 'q' }),
@@ -45,7 +65,15 @@ function inventory(): PolicyInventory {
   ];
   for (const p of pods) inv.upsertPod(p);
   inv.upsertNode({ name: 'node-b', addresses: ['10.0.0.2'] });
-  const dns: SlimService = { uid: 's1', namespace: 'kube-system', name: 'kube-dns', clusterIPs: ['10.96.0.10'], ports: [{ port: 53, protocol: 'UDP' }], targetPorts: [53], selector: { 'k8s-app': 'kube-dns' } };
+  const dns: SlimService = {
+    uid: 's1',
+    namespace: 'kube-system',
+    name: 'kube-dns',
+    clusterIPs: ['10.96.0.10'],
+    ports: [{ port: 53, protocol: 'UDP' }],
+    targetPorts: [53],
+    selector: { 'k8s-app': 'kube-dns' },
+  };
   inv.upsertService(dns);
   return inv;
 }
@@ -98,25 +126,61 @@ test('suggest: every generated object passes the Kubernetes schema and has no un
 test('suggest: one Ingress policy per workload seen, admitting exactly the clients, ports and protocols seen', () => {
   const s = suggestPolicies(traffic(true).list(), inventory(), { labelPrecedence: PRECEDENCE });
   const by = new Map(s.policies.map((p) => [`${p.policy.metadata.namespace}/${p.policy.metadata.name}`, p.policy]));
-  assert.deepEqual([...by.keys()].sort(), ['backend/netflow-k8s-ingress-svc1', 'kube-system/netflow-k8s-ingress-kube-dns', 'monitoring/netflow-k8s-ingress-prometheus', 'shop/netflow-k8s-ingress-checkout', 'shop/netflow-k8s-ingress-web']);
+  assert.deepEqual([...by.keys()].sort(), [
+    'backend/netflow-k8s-ingress-svc1',
+    'kube-system/netflow-k8s-ingress-kube-dns',
+    'monitoring/netflow-k8s-ingress-prometheus',
+    'shop/netflow-k8s-ingress-checkout',
+    'shop/netflow-k8s-ingress-web',
+  ]);
   const svc1 = by.get('backend/netflow-k8s-ingress-svc1')!;
   assert.deepEqual(svc1.spec.podSelector, { matchLabels: { app: 'svc1' } });
   assert.deepEqual(svc1.spec.policyTypes, ['Ingress']);
   assert.deepEqual(svc1.spec.ingress, [
     { from: [{ ipBlock: { cidr: '10.0.0.2/32' } }], ports: [{ protocol: 'TCP', port: 8080 }] },
-    { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'checkout' } } }], ports: [{ protocol: 'TCP', port: 8080 }, { protocol: 'TCP', port: 9090 }] },
-    { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'web' } } }], ports: [{ protocol: 'TCP', port: 8080 }] },
+    {
+      from: [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } },
+          podSelector: { matchLabels: { 'app.kubernetes.io/name': 'checkout' } },
+        },
+      ],
+      ports: [
+        { protocol: 'TCP', port: 8080 },
+        { protocol: 'TCP', port: 9090 },
+      ],
+    },
+    {
+      from: [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } },
+          podSelector: { matchLabels: { 'app.kubernetes.io/name': 'web' } },
+        },
+      ],
+      ports: [{ protocol: 'TCP', port: 8080 }],
+    },
   ]);
   // The external network by its named CIDR, never a /32 from a flow.
-  assert.deepEqual(by.get('shop/netflow-k8s-ingress-checkout')!.spec.ingress, [{ from: [{ ipBlock: { cidr: '203.0.113.0/24' } }], ports: [{ protocol: 'TCP', port: 443 }] }]);
+  assert.deepEqual(by.get('shop/netflow-k8s-ingress-checkout')!.spec.ingress, [
+    { from: [{ ipBlock: { cidr: '203.0.113.0/24' } }], ports: [{ protocol: 'TCP', port: 443 }] },
+  ]);
   // Same-namespace clients by podSelector alone; nobody connected to prometheus: it admits nothing.
   assert.deepEqual(by.get('monitoring/netflow-k8s-ingress-prometheus')!.spec.ingress, []);
   const web = s.policies.find((p) => p.workload === 'shop/web')!;
-  assert.ok(web.notes.some((n) => /from unknown unknown .*7 flows.*name them with --networks/.test(n)), web.notes.join('\n'));
-  assert.ok(s.notes.some((n) => /^undecided: shop\/web <-> backend\/svc1 icmp/.test(n)), s.notes.join('\n'));
+  assert.ok(
+    web.notes.some((n) => /from unknown unknown .*7 flows.*name them with --networks/.test(n)),
+    web.notes.join('\n'),
+  );
+  assert.ok(
+    s.notes.some((n) => /^undecided: shop\/web <-> backend\/svc1 icmp/.test(n)),
+    s.notes.join('\n'),
+  );
   // Evidence rides along as comments.
   const text = renderList(s);
-  assert.match(text, /# from shop\/checkout: 7 flows, 250900 bytes, last seen 2026-12-01T10:00:50\.000Z\n\s+#   TCP\/8080: 5 flows, 250000 bytes/);
+  assert.match(
+    text,
+    /# from shop\/checkout: 7 flows, 250900 bytes, last seen 2026-12-01T10:00:50\.000Z\n\s+#   TCP\/8080: 5 flows, 250000 bytes/,
+  );
   assert.doesNotMatch(text, /[&*]a\d/, 'no YAML anchors or aliases');
 });
 
@@ -133,7 +197,7 @@ test('round trip: the suggested policies deny nothing they were made from, but t
   }
 });
 
-test('round trip: removing any one rule denies exactly that rule\'s conversations', () => {
+test("round trip: removing any one rule denies exactly that rule's conversations", () => {
   const convs = traffic(false).list();
   const inv = inventory();
   const s = suggestPolicies(convs, inv, { labelPrecedence: PRECEDENCE, egress: true });
@@ -144,11 +208,18 @@ test('round trip: removing any one rule denies exactly that rule\'s conversation
       if (rule.conversations.length === 0) return;
       const cut: NetworkPolicy[] = structuredClone(base);
       const spec = cut[pi].spec;
-      if (sp.direction === 'Ingress') spec.ingress!.splice(ri, 1); else spec.egress!.splice(ri, 1);
+      if (sp.direction === 'Ingress') spec.ingress!.splice(ri, 1);
+      else spec.egress!.splice(ri, 1);
       const denied = checkPolicies(cut, convs, inv).denied.map(key).sort();
-      const want = rule.conversations.map((c: Conversation) => key({
-        client: label(inv, c.client), server: label(inv, c.server), port: `${c.proto === 6 ? 'TCP' : 'UDP'}/${c.port}`,
-      })).sort();
+      const want = rule.conversations
+        .map((c: Conversation) =>
+          key({
+            client: label(inv, c.client),
+            server: label(inv, c.server),
+            port: `${c.proto === 6 ? 'TCP' : 'UDP'}/${c.port}`,
+          }),
+        )
+        .sort();
       assert.deepEqual(denied, want, `${sp.workload} ${sp.direction} rule ${ri} (${rule.peer})`);
       tried++;
     });
@@ -167,15 +238,26 @@ test('egress: DNS to the pods behind kube-system/kube-dns on UDP and TCP 53, obs
   assert.deepEqual(eg.policy.spec.policyTypes, ['Egress']);
   const dns = eg.policy.spec.egress!.at(-1)!;
   assert.deepEqual(dns, {
-    to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
-    ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }],
+    to: [
+      {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+        podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+      },
+    ],
+    ports: [
+      { protocol: 'UDP', port: 53 },
+      { protocol: 'TCP', port: 53 },
+    ],
   });
   assert.equal(eg.rules.at(-1)!.evidence.flows, 12);
   assert.equal(eg.policy.spec.egress!.length, 2, 'svc1 and DNS');
 });
 
 test('selectors: the app label alone when it tells the workload apart; rollout labels only as a last resort, said so', () => {
-  const pods = [slimPod('shop', 'checkout-0', { 'app.kubernetes.io/name': 'checkout', 'statefulset.kubernetes.io/pod-name': 'checkout-0' }), slimPod('shop', 'checkout-1', { 'app.kubernetes.io/name': 'checkout', 'statefulset.kubernetes.io/pod-name': 'checkout-1' })];
+  const pods = [
+    slimPod('shop', 'checkout-0', { 'app.kubernetes.io/name': 'checkout', 'statefulset.kubernetes.io/pod-name': 'checkout-0' }),
+    slimPod('shop', 'checkout-1', { 'app.kubernetes.io/name': 'checkout', 'statefulset.kubernetes.io/pod-name': 'checkout-1' }),
+  ];
   assert.deepEqual(chooseSelector(pods, [], PRECEDENCE), { matchLabels: { 'app.kubernetes.io/name': 'checkout' }, note: '' });
   // One pod alone: its per-pod label is common to "all" its pods, and still not used.
   assert.deepEqual(chooseSelector(pods.slice(0, 1), [], PRECEDENCE)?.matchLabels, { 'app.kubernetes.io/name': 'checkout' });
@@ -195,26 +277,59 @@ test('selectors: the app label alone when it tells the workload apart; rollout l
 });
 
 test('since: conversations last seen before it make no rule', () => {
-  const s = suggestPolicies(traffic(false).list(), inventory(), { labelPrecedence: PRECEDENCE, namespaces: ['backend'], sinceMs: T0 + 45_000 });
+  const s = suggestPolicies(traffic(false).list(), inventory(), {
+    labelPrecedence: PRECEDENCE,
+    namespaces: ['backend'],
+    sinceMs: T0 + 45_000,
+  });
   const svc1 = s.policies.find((p) => p.workload === 'backend/svc1')!;
-  assert.deepEqual(svc1.rules.map((r) => r.peer), ['shop/checkout', 'shop/web']);
+  assert.deepEqual(
+    svc1.rules.map((r) => r.peer),
+    ['shop/checkout', 'shop/web'],
+  );
   assert.deepEqual(svc1.policy.spec.ingress![0].ports, [{ protocol: 'TCP', port: 8080 }]);
 });
 
 test('a conversation to a Service ClusterIP (before DNAT) counts for the pods behind it, on the target port', () => {
   const inv = inventory();
-  inv.upsertService({ uid: 's2', namespace: 'backend', name: 'api', clusterIPs: ['10.96.5.5'], ports: [{ port: 80, protocol: 'TCP' }], targetPorts: ['http'], selector: { app: 'svc1' } });
+  inv.upsertService({
+    uid: 's2',
+    namespace: 'backend',
+    name: 'api',
+    clusterIPs: ['10.96.5.5'],
+    ports: [{ port: 80, protocol: 'TCP' }],
+    targetPorts: ['http'],
+    selector: { app: 'svc1' },
+  });
   const s = new ConversationStore();
   s.add(end('pod', 'monitoring', 'prometheus'), end('service', 'backend', 'api'), 6, 80, false, 4, 400, T0);
-  inv.upsertService({ uid: 's3', namespace: 'backend', name: 'idle', clusterIPs: ['10.96.5.6'], ports: [{ port: 80, protocol: 'TCP' }], targetPorts: [80], selector: { app: 'nothing' } });
+  inv.upsertService({
+    uid: 's3',
+    namespace: 'backend',
+    name: 'idle',
+    clusterIPs: ['10.96.5.6'],
+    ports: [{ port: 80, protocol: 'TCP' }],
+    targetPorts: [80],
+    selector: { app: 'nothing' },
+  });
   s.add(end('pod', 'monitoring', 'prometheus'), end('service', 'backend', 'idle'), 6, 80, false, 1, 100, T0);
   const sug = suggestPolicies(s.list(), inv, { labelPrecedence: PRECEDENCE, namespaces: ['backend'] });
   const svc1 = sug.policies.find((p) => p.workload === 'backend/svc1')!;
-  assert.deepEqual(svc1.policy.spec.ingress, [{
-    from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }],
-    ports: [{ protocol: 'TCP', port: 8080 }],
-  }]);
-  assert.ok(sug.notes.some((n) => /Service backend\/idle TCP\/80: seen before DNAT, and it selects no known pods/.test(n)), sug.notes.join('\n'));
+  assert.deepEqual(svc1.policy.spec.ingress, [
+    {
+      from: [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+          podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+        },
+      ],
+      ports: [{ protocol: 'TCP', port: 8080 }],
+    },
+  ]);
+  assert.ok(
+    sug.notes.some((n) => /Service backend\/idle TCP\/80: seen before DNAT, and it selects no known pods/.test(n)),
+    sug.notes.join('\n'),
+  );
   const r = checkPolicies(parsePolicies(renderList(sug)), s.list(), inv);
   assert.deepEqual(r.denied, []);
   assert.deepEqual(r.notEvaluated, { 'server: Service ClusterIP seen before DNAT that selects no known pods on that port': 1 });
@@ -226,6 +341,12 @@ test('a workload on the host network gets no policy, and a note saying why', () 
   const s = new ConversationStore();
   s.add(end('pod', 'monitoring', 'prometheus'), end('pod', 'monitoring', 'node-exporter'), 6, 9100, false, 4, 400, T0);
   const sug = suggestPolicies(s.list(), inv, { labelPrecedence: PRECEDENCE, namespaces: ['monitoring'] });
-  assert.deepEqual(sug.policies.map((p) => p.workload), ['monitoring/prometheus']);
-  assert.ok(sug.notes.includes('monitoring/node-exporter: runs on the host network, which NetworkPolicies do not apply to; no policy'), sug.notes.join('\n'));
+  assert.deepEqual(
+    sug.policies.map((p) => p.workload),
+    ['monitoring/prometheus'],
+  );
+  assert.ok(
+    sug.notes.includes('monitoring/node-exporter: runs on the host network, which NetworkPolicies do not apply to; no policy'),
+    sug.notes.join('\n'),
+  );
 });

@@ -44,9 +44,19 @@ const DAY = 86_400_000;
 
 function pod(k: number, gen: number, startMs: number): SlimPod {
   return {
-    uid: `uid-${k}-${gen}`, namespace: `ns-${k % 16}`, name: `app-${k}-${gen}`, nodeName: `node-${k % 4}`, hostNetwork: false,
-    ips: [ipv4ToString(podAddress(k))], phase: 'Running', startMs, appLabel: `app-${k}`, ownerKind: 'Deployment', ownerName: `app-${k}`,
-    labels: { app: `app-${k}` }, ports: [],
+    uid: `uid-${k}-${gen}`,
+    namespace: `ns-${k % 16}`,
+    name: `app-${k}-${gen}`,
+    nodeName: `node-${k % 4}`,
+    hostNetwork: false,
+    ips: [ipv4ToString(podAddress(k))],
+    phase: 'Running',
+    startMs,
+    appLabel: `app-${k}`,
+    ownerKind: 'Deployment',
+    ownerName: `app-${k}`,
+    labels: { app: `app-${k}` },
+    ports: [],
   };
 }
 
@@ -76,8 +86,17 @@ export async function* boundedRun(o: BoundedRunOptions): AsyncGenerator<Checkpoi
       gen[k]++;
       identity.upsertPod(pod(k, gen[k], now - 500));
     }
-    const stream = iptNetflowStream({ exporters: ['10.1.0.1'], recordsPerDatagram: perDatagram, addresses: o.pods, count: Math.ceil(o.recordsPerRound / perDatagram), seed: seed++, startMs: now, datagramIntervalMs: 0 });
-    for (const d of stream) receiver.receive(Buffer.from(d.payload), { address: d.exporter, family: 'IPv4', port: 40_000, size: d.payload.length });
+    const stream = iptNetflowStream({
+      exporters: ['10.1.0.1'],
+      recordsPerDatagram: perDatagram,
+      addresses: o.pods,
+      count: Math.ceil(o.recordsPerRound / perDatagram),
+      seed: seed++,
+      startMs: now,
+      datagramIntervalMs: 0,
+    });
+    for (const d of stream)
+      receiver.receive(Buffer.from(d.payload), { address: d.exporter, family: 'IPv4', port: 40_000, size: d.payload.length });
     // The sweep first, as the collector's timer does between merges: last round's pairs are a TTL old.
     store.expire(now);
     store.mergeBatch(counts.drain(), ends);
@@ -93,8 +112,15 @@ export async function* boundedRun(o: BoundedRunOptions): AsyncGenerator<Checkpoi
     const s = store.stats();
     const id = identity.stats;
     yield {
-      round, heapMiB: gc ? process.memoryUsage().heapUsed / 2 ** 20 : NaN, storePairs: s.pairs, storeEnds: s.ends,
-      tableEnds: counts.stats().ends, pageRows: prom.series, pods: id.pods, podsRetained: id.podsRetained, endpoints: id.endpoints,
+      round,
+      heapMiB: gc ? process.memoryUsage().heapUsed / 2 ** 20 : NaN,
+      storePairs: s.pairs,
+      storeEnds: s.ends,
+      tableEnds: counts.stats().ends,
+      pageRows: prom.series,
+      pods: id.pods,
+      podsRetained: id.podsRetained,
+      endpoints: id.endpoints,
       endMap: ends.filter((e) => e !== undefined && !e.dead).length,
     };
   }

@@ -36,7 +36,8 @@ function openssl(args: string[]): void {
 }
 
 function files(dir: string, name: string): CertFiles {
-  const cert = join(dir, `${name}.crt`), key = join(dir, `${name}.key`);
+  const cert = join(dir, `${name}.crt`),
+    key = join(dir, `${name}.key`);
   return { cert, key, certPem: () => readFileSync(cert), keyPem: () => readFileSync(key) };
 }
 
@@ -46,17 +47,70 @@ export function makePki(): Pki {
     dir,
     ca(name) {
       const f = files(dir, name);
-      openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', `/CN=${name}`,
-        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-keyout', f.key, '-out', f.cert]);
+      openssl([
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        `/CN=${name}`,
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+        '-keyout',
+        f.key,
+        '-out',
+        f.cert,
+      ]);
       return f;
     },
     leaf(ca, name, use, san) {
       const f = files(dir, name);
-      const csr = join(dir, `${name}.csr`), ext = join(dir, `${name}.ext`);
-      openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${name}`, '-keyout', f.key, '-out', csr]);
+      const csr = join(dir, `${name}.csr`),
+        ext = join(dir, `${name}.ext`);
+      openssl([
+        'req',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-subj',
+        `/CN=${name}`,
+        '-keyout',
+        f.key,
+        '-out',
+        csr,
+      ]);
       const altName = san ?? (use === 'server' ? 'IP:127.0.0.1,DNS:localhost' : undefined);
-      writeFileSync(ext, `${altName ? `subjectAltName=${altName}\n` : ''}extendedKeyUsage=${use === 'server' ? 'serverAuth' : 'clientAuth'}\n`);
-      openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-days', '2', '-extfile', ext, '-out', f.cert]);
+      writeFileSync(
+        ext,
+        `${altName ? `subjectAltName=${altName}\n` : ''}extendedKeyUsage=${use === 'server' ? 'serverAuth' : 'clientAuth'}\n`,
+      );
+      openssl([
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        ca.cert,
+        '-CAkey',
+        ca.key,
+        '-CAcreateserial',
+        '-days',
+        '2',
+        '-extfile',
+        ext,
+        '-out',
+        f.cert,
+      ]);
       return f;
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),

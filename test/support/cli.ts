@@ -17,7 +17,8 @@ export interface CliRun {
 export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
   const script = `import(${JSON.stringify(MAIN)}).then(m => m.main(process.argv.slice(1))).then(c => { process.exitCode = c; }, e => { console.error(e); process.exitCode = 70; })`;
   const base: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OTEL_') && !k.startsWith('NETFLOW_K8S_') && k !== 'KUBECONFIG') base[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (!k.startsWith('OTEL_') && !k.startsWith('NETFLOW_K8S_') && k !== 'KUBECONFIG') base[k] = v;
   return spawn(process.execPath, ['--input-type=module', '-e', script, ...args], {
     env: { ...base, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -30,8 +31,12 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, tim
     const child = spawnCli(args, env);
     let stdout = '';
     let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {

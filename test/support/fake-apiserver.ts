@@ -99,11 +99,29 @@ function status(code: number, reason: string, message: string): object {
 function makeCertificate(dir: string): { key: string; cert: string } {
   const keyFile = join(dir, 'tls.key');
   const certFile = join(dir, 'tls.crt');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=fake-apiserver',
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=fake-apiserver',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
   return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') };
 }
 
@@ -119,7 +137,12 @@ export class FakeApiServer {
   #key: string;
   #port = 0;
   #rv = 1;
-  readonly #objects: Record<Resource, Map<string, KubeObject>> = { pods: new Map(), nodes: new Map(), services: new Map(), jobs: new Map() };
+  readonly #objects: Record<Resource, Map<string, KubeObject>> = {
+    pods: new Map(),
+    nodes: new Map(),
+    services: new Map(),
+    jobs: new Map(),
+  };
   #history: HistoryEvent[] = [];
   /** Resuming a watch from a resourceVersion below this one answers 410 Gone. */
   #compactedRv = 1;
@@ -231,7 +254,14 @@ export class FakeApiServer {
         name: c.name,
         ready: false,
         restartCount: 0,
-        state: { terminated: { exitCode: phase === 'Succeeded' ? 0 : 1, reason: phase === 'Succeeded' ? 'Completed' : 'Error', startedAt: st.startTime ?? at.toISOString(), finishedAt: at.toISOString() } },
+        state: {
+          terminated: {
+            exitCode: phase === 'Succeeded' ? 0 : 1,
+            reason: phase === 'Succeeded' ? 'Completed' : 'Error',
+            startedAt: st.startTime ?? at.toISOString(),
+            finishedAt: at.toISOString(),
+          },
+        },
       }));
     });
   }
@@ -284,7 +314,12 @@ export class FakeApiServer {
     for (const w of this.#watchers) {
       if (!w.bookmarks) continue;
       const info = RESOURCES[w.resource];
-      w.res.write(JSON.stringify({ type: 'BOOKMARK', object: { kind: info.kind, apiVersion: info.apiVersion, metadata: { resourceVersion: String(this.#rv) } } }) + '\n');
+      w.res.write(
+        JSON.stringify({
+          type: 'BOOKMARK',
+          object: { kind: info.kind, apiVersion: info.apiVersion, metadata: { resourceVersion: String(this.#rv) } },
+        }) + '\n',
+      );
     }
   }
 
@@ -423,7 +458,8 @@ export class FakeApiServer {
       id = parsed.id;
     } else {
       const items = [...this.#objects[resource].values()].sort((a, b) =>
-        `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`));
+        `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`),
+      );
       snapshot = { rv: this.#rv, items };
       id = randomUUID();
     }
@@ -447,7 +483,10 @@ export class FakeApiServer {
     // As the real server does: the client learns the watch is open before any event.
     res.flushHeaders();
     if (from !== undefined && (!Number.isFinite(from) || from < this.#compactedRv - 1)) {
-      res.end(JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${rvParam} (${this.#compactedRv})`) }) + '\n');
+      res.end(
+        JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${rvParam} (${this.#compactedRv})`) }) +
+          '\n',
+      );
       return;
     }
     const w: Watcher = { resource, res, bookmarks: url.searchParams.get('allowWatchBookmarks') === 'true' };

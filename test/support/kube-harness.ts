@@ -43,7 +43,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const { kubeConfig } = loadKubeConfig({ kubeconfig: server.writeKubeconfig(opts.token) });
   const index = new IdentityIndex(opts.index);
   const source = new KubeSource({ backoff: { initialMs: 20, maxMs: 200 }, ...opts.source, kubeConfig, listener: index });
-  source.onReady(() => { index.ready = true; });
+  source.onReady(() => {
+    index.ready = true;
+  });
   source.start();
   return {
     server,

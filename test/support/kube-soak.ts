@@ -43,7 +43,16 @@ try {
       const name = `churn-${r}-${i}`;
       names.push(name);
       // A pool of `batch` addresses: every round reuses the previous round's IPs.
-      h.server.create('pods', pod({ name, namespace: `ns-${i % 5}`, ip: `10.3.${i >> 8}.${i & 255}`, labels: { app: `churn-${i % 20}` }, owner: { kind: 'ReplicaSet', name: `churn-${i % 20}-abc12` } }));
+      h.server.create(
+        'pods',
+        pod({
+          name,
+          namespace: `ns-${i % 5}`,
+          ip: `10.3.${i >> 8}.${i & 255}`,
+          labels: { app: `churn-${i % 20}` },
+          owner: { kind: 'ReplicaSet', name: `churn-${i % 20}-abc12` },
+        }),
+      );
       created++;
     }
     await waitFor(() => h.index.stats.pods === 50 + batch, `round ${r} creations`, 30_000);
@@ -51,12 +60,20 @@ try {
     for (let i = 0; i < batch; i++) h.server.remove('pods', `ns-${i % 5}`, names[i]);
     await waitFor(() => h.index.stats.pods === 50, `round ${r} deletions`, 30_000);
     // One more change so the index prunes the last deletions.
-    h.server.update('pods', 'default', 'steady-0', (p) => { (p.metadata.labels as Record<string, string>).round = String(r); });
+    h.server.update('pods', 'default', 'steady-0', (p) => {
+      (p.metadata.labels as Record<string, string>).round = String(r);
+    });
     await waitFor(() => h.index.stats.podsRetained === 0, `round ${r} prune`, 30_000);
     const heap = r === 0 || r === rounds - 1 ? await settledHeap() : 0;
     if (r === 0) heapAfterFirst = heap;
     const st = h.index.stats;
-    perRound.push({ pods: st.pods, retained: st.podsRetained, ipv4: st.ipv4Addresses, endpoints: st.endpoints, cached: h.source.stats().kinds.pods.objects });
+    perRound.push({
+      pods: st.pods,
+      retained: st.podsRetained,
+      ipv4: st.ipv4Addresses,
+      endpoints: st.endpoints,
+      cached: h.source.stats().kinds.pods.objects,
+    });
   }
   const heapAfterLast = await settledHeap();
   process.stdout.write(JSON.stringify({ created, perRound, heapAfterFirst, heapAfterLast }) + '\n');

@@ -29,7 +29,11 @@ export class OtelPrometheus {
   private readonly exporter: PrometheusExporter;
 
   constructor(opts: OtelPrometheusOptions) {
-    const producers = [new StoreMetricProducer(opts.store), new ZoneMetricProducer(opts.store, { prices: opts.prices }), ...(opts.registry ? [new SelfMetricProducer(opts.registry)] : [])];
+    const producers = [
+      new StoreMetricProducer(opts.store),
+      new ZoneMetricProducer(opts.store, { prices: opts.prices }),
+      ...(opts.registry ? [new SelfMetricProducer(opts.registry)] : []),
+    ];
     this.exporter = new PrometheusExporter({ preventServerStart: true, metricProducers: producers });
     // The exporter package pins its own copy of sdk-metrics; the reader contract is the same.
     this.provider = new MeterProvider({ resource: opts.resource, readers: [this.exporter as unknown as IMetricReader] });

@@ -79,7 +79,10 @@ interface PAnyValue {
   int_value?: string;
   double_value?: number;
 }
-interface PKeyValue { key: string; value?: PAnyValue }
+interface PKeyValue {
+  key: string;
+  value?: PAnyValue;
+}
 interface PNumberDataPoint {
   attributes: PKeyValue[];
   start_time_unix_nano: string;
@@ -101,11 +104,16 @@ interface PRequest {
 
 function anyValue(v: PAnyValue | undefined): AttrValue {
   switch (v?.value) {
-    case 'string_value': return v.string_value ?? '';
-    case 'bool_value': return v.bool_value ?? false;
-    case 'int_value': return Number(v.int_value);
-    case 'double_value': return v.double_value ?? 0;
-    default: return '';
+    case 'string_value':
+      return v.string_value ?? '';
+    case 'bool_value':
+      return v.bool_value ?? false;
+    case 'int_value':
+      return Number(v.int_value);
+    case 'double_value':
+      return v.double_value ?? 0;
+    default:
+      return '';
   }
 }
 
@@ -117,7 +125,11 @@ export function attrs(kvs: PKeyValue[] | undefined): Attrs {
 
 /** A stable key for an attribute set (sorted keys). */
 export function seriesKey(a: Attrs): string {
-  return JSON.stringify(Object.keys(a).sort().map((k) => [k, a[k]]));
+  return JSON.stringify(
+    Object.keys(a)
+      .sort()
+      .map((k) => [k, a[k]]),
+  );
 }
 
 const TEMPORALITY: Record<string, ReceivedPoint['temporality']> = {
@@ -149,17 +161,30 @@ export class OtlpReceiver {
   }
 
   static async start(opts: ReceiverOptions = {}): Promise<OtlpReceiver> {
-    const rx = new OtlpReceiver(opts.host ?? '127.0.0.1', opts.maxReceiveMessageLength ?? 4 * 1024 * 1024, opts.transport ?? 'grpc', opts.tls);
+    const rx = new OtlpReceiver(
+      opts.host ?? '127.0.0.1',
+      opts.maxReceiveMessageLength ?? 4 * 1024 * 1024,
+      opts.transport ?? 'grpc',
+      opts.tls,
+    );
     await rx.listen(opts.port ?? 0);
     return rx;
   }
 
-  get port(): number { return this.boundPort; }
+  get port(): number {
+    return this.boundPort;
+  }
   /** What an OTLP gRPC exporter takes as its endpoint; for HTTP, the base (OTEL_EXPORTER_OTLP_ENDPOINT). */
-  get url(): string { return `${this.tls ? 'https' : 'http'}://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.boundPort}`; }
+  get url(): string {
+    return `${this.tls ? 'https' : 'http'}://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.boundPort}`;
+  }
   /** The full OTLP/HTTP metrics URL (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT). */
-  get metricsUrl(): string { return `${this.url}/v1/metrics`; }
-  get running(): boolean { return this.server !== undefined; }
+  get metricsUrl(): string {
+    return `${this.url}/v1/metrics`;
+  }
+  get running(): boolean {
+    return this.server !== undefined;
+  }
 
   /** Every point received, in arrival order. */
   points(): ReceivedPoint[] {
@@ -223,7 +248,12 @@ export class OtlpReceiver {
   private async listen(port: number): Promise<void> {
     if (this.transport === 'http') return this.listenHttp(port);
     const def = protoLoader.loadSync('opentelemetry/proto/collector/metrics/v1/metrics_service.proto', {
-      includeDirs: [PROTO_ROOT], longs: String, enums: String, defaults: true, oneofs: true, keepCase: true,
+      includeDirs: [PROTO_ROOT],
+      longs: String,
+      enums: String,
+      defaults: true,
+      oneofs: true,
+      keepCase: true,
     });
     const pkg = grpc.loadPackageDefinition(def) as unknown as {
       opentelemetry: { proto: { collector: { metrics: { v1: { MetricsService: grpc.ServiceClientConstructor } } } } };
@@ -256,11 +286,16 @@ export class OtlpReceiver {
       },
     });
     const creds = this.tls
-      ? grpc.ServerCredentials.createSsl(this.tls.clientCa ?? null, [{ private_key: this.tls.key, cert_chain: this.tls.cert }], this.tls.clientCa !== undefined)
+      ? grpc.ServerCredentials.createSsl(
+          this.tls.clientCa ?? null,
+          [{ private_key: this.tls.key, cert_chain: this.tls.cert }],
+          this.tls.clientCa !== undefined,
+        )
       : grpc.ServerCredentials.createInsecure();
     const bound = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`${this.host.includes(':') ? `[${this.host}]` : this.host}:${port}`, creds, (err, p) => {
-        if (err) reject(err); else resolve(p);
+        if (err) reject(err);
+        else resolve(p);
       });
     });
     this.boundPort = bound;
@@ -285,7 +320,9 @@ export class OtlpReceiver {
         const encoding = String(req.headers['content-encoding'] ?? 'identity');
         const wire = Buffer.concat(chunks);
         const body = encoding === 'gzip' ? gunzipSync(wire) : wire;
-        const type = String(req.headers['content-type'] ?? '').split(';')[0].trim();
+        const type = String(req.headers['content-type'] ?? '')
+          .split(';')[0]
+          .trim();
         const json = type === 'application/json';
         const decoded = json ? fromOtlpJson(JSON.parse(body.toString('utf8'))) : decodeProto(body);
         const headers: Record<string, string> = {};
@@ -299,7 +336,14 @@ export class OtlpReceiver {
       });
     };
     const server = this.tls
-      ? createHttpsServer({ cert: this.tls.cert, key: this.tls.key, ...(this.tls.clientCa ? { ca: this.tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}) }, handle)
+      ? createHttpsServer(
+          {
+            cert: this.tls.cert,
+            key: this.tls.key,
+            ...(this.tls.clientCa ? { ca: this.tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+          },
+          handle,
+        )
       : createHttpServer(handle);
     server.on('tlsClientError', (err: Error) => this.tlsErrors.push(err.message));
     await new Promise<void>((resolve, reject) => {
@@ -325,12 +369,12 @@ export class OtlpReceiver {
               metric: m.name,
               unit: m.unit,
               kind,
-              temporality: kind === 'sum' ? TEMPORALITY[m.sum!.aggregation_temporality] ?? 'unspecified' : 'unspecified',
+              temporality: kind === 'sum' ? (TEMPORALITY[m.sum!.aggregation_temporality] ?? 'unspecified') : 'unspecified',
               monotonic: kind === 'sum' ? m.sum!.is_monotonic : false,
               attributes: attrs(dp.attributes),
               resource,
               scope: sm.scope?.name ?? '',
-              value: dp.value === 'as_int' ? Number(dp.as_int) : dp.as_double ?? 0,
+              value: dp.value === 'as_int' ? Number(dp.as_int) : (dp.as_double ?? 0),
               startTimeUnixNano: BigInt(dp.start_time_unix_nano),
               timeUnixNano: BigInt(dp.time_unix_nano),
               request: index,
@@ -347,9 +391,17 @@ export class OtlpReceiver {
 /** The protobuf decoder of ExportMetricsServiceRequest, from the same definitions the gRPC server uses. */
 function exportRequestDecoder(): (buf: Buffer) => PRequest {
   const def = protoLoader.loadSync('opentelemetry/proto/collector/metrics/v1/metrics_service.proto', {
-    includeDirs: [PROTO_ROOT], longs: String, enums: String, defaults: true, oneofs: true, keepCase: true,
+    includeDirs: [PROTO_ROOT],
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+    keepCase: true,
   });
-  const svc = def['opentelemetry.proto.collector.metrics.v1.MetricsService'] as unknown as Record<string, { requestDeserialize(b: Buffer): PRequest }>;
+  const svc = def['opentelemetry.proto.collector.metrics.v1.MetricsService'] as unknown as Record<
+    string,
+    { requestDeserialize(b: Buffer): PRequest }
+  >;
   return (buf) => svc.Export.requestDeserialize(buf);
 }
 
@@ -357,17 +409,25 @@ function exportRequestDecoder(): (buf: Buffer) => PRequest {
 type J = Record<string, unknown>;
 const arr = (v: unknown): J[] => (Array.isArray(v) ? (v as J[]) : []);
 const TEMPORALITY_JSON: Record<string, string> = {
-  '1': 'AGGREGATION_TEMPORALITY_DELTA', '2': 'AGGREGATION_TEMPORALITY_CUMULATIVE',
-  AGGREGATION_TEMPORALITY_DELTA: 'AGGREGATION_TEMPORALITY_DELTA', AGGREGATION_TEMPORALITY_CUMULATIVE: 'AGGREGATION_TEMPORALITY_CUMULATIVE',
+  '1': 'AGGREGATION_TEMPORALITY_DELTA',
+  '2': 'AGGREGATION_TEMPORALITY_CUMULATIVE',
+  AGGREGATION_TEMPORALITY_DELTA: 'AGGREGATION_TEMPORALITY_DELTA',
+  AGGREGATION_TEMPORALITY_CUMULATIVE: 'AGGREGATION_TEMPORALITY_CUMULATIVE',
 };
 
 function jsonAttrs(v: unknown): PKeyValue[] {
   return arr(v).map((kv) => {
     const val = (kv.value ?? {}) as J;
-    const value: PAnyValue = 'stringValue' in val ? { value: 'string_value', string_value: String(val.stringValue) }
-      : 'boolValue' in val ? { value: 'bool_value', bool_value: Boolean(val.boolValue) }
-        : 'intValue' in val ? { value: 'int_value', int_value: String(val.intValue) }
-          : 'doubleValue' in val ? { value: 'double_value', double_value: Number(val.doubleValue) } : {};
+    const value: PAnyValue =
+      'stringValue' in val
+        ? { value: 'string_value', string_value: String(val.stringValue) }
+        : 'boolValue' in val
+          ? { value: 'bool_value', bool_value: Boolean(val.boolValue) }
+          : 'intValue' in val
+            ? { value: 'int_value', int_value: String(val.intValue) }
+            : 'doubleValue' in val
+              ? { value: 'double_value', double_value: Number(val.doubleValue) }
+              : {};
     return { key: String(kv.key), value };
   });
 }
@@ -377,7 +437,9 @@ function jsonPoints(v: unknown): PNumberDataPoint[] {
     attributes: jsonAttrs(dp.attributes),
     start_time_unix_nano: String(dp.startTimeUnixNano ?? '0'),
     time_unix_nano: String(dp.timeUnixNano ?? '0'),
-    ...('asInt' in dp ? { value: 'as_int' as const, as_int: String(dp.asInt) } : { value: 'as_double' as const, as_double: Number(dp.asDouble ?? 0) }),
+    ...('asInt' in dp
+      ? { value: 'as_int' as const, as_int: String(dp.asInt) }
+      : { value: 'as_double' as const, as_double: Number(dp.asDouble ?? 0) }),
   }));
 }
 
@@ -391,7 +453,15 @@ export function fromOtlpJson(doc: J): PRequest {
           const base = { name: String(m.name), unit: String(m.unit ?? '') };
           if (m.sum) {
             const sum = m.sum as J;
-            return { ...base, data: 'sum', sum: { data_points: jsonPoints(sum.dataPoints), aggregation_temporality: TEMPORALITY_JSON[String(sum.aggregationTemporality)] ?? 'unspecified', is_monotonic: Boolean(sum.isMonotonic) } };
+            return {
+              ...base,
+              data: 'sum',
+              sum: {
+                data_points: jsonPoints(sum.dataPoints),
+                aggregation_temporality: TEMPORALITY_JSON[String(sum.aggregationTemporality)] ?? 'unspecified',
+                is_monotonic: Boolean(sum.isMonotonic),
+              },
+            };
           }
           if (m.gauge) return { ...base, data: 'gauge', gauge: { data_points: jsonPoints((m.gauge as J).dataPoints) } };
           return base;

@@ -40,7 +40,12 @@ export interface Prometheus {
   log(): string;
 }
 
-export async function startPrometheus(opts: { targets: string[]; metricsPath?: string; scrapeIntervalS?: number; extraScrapeConfig?: string }): Promise<Prometheus> {
+export async function startPrometheus(opts: {
+  targets: string[];
+  metricsPath?: string;
+  scrapeIntervalS?: number;
+  extraScrapeConfig?: string;
+}): Promise<Prometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'prometheus-'));
   const interval = opts.scrapeIntervalS ?? 1;
   const config = [
@@ -107,7 +112,11 @@ export async function startPrometheus(opts: { targets: string[]; metricsPath?: s
 
   const query = async (expr: string): Promise<PromSample[]> => {
     const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`);
-    const body = (await r.json()) as { status: string; error?: string; data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] } };
+    const body = (await r.json()) as {
+      status: string;
+      error?: string;
+      data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
+    };
     if (body.status !== 'success') throw new Error(`query ${expr}: ${body.error}`);
     const res = body.data!;
     if (res.resultType !== 'vector') throw new Error(`query ${expr}: expected a vector, got ${res.resultType}`);

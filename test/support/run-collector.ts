@@ -25,7 +25,10 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
 
 const spawnMain = (args: string[], env: NodeJS.ProcessEnv): ChildProcess => spawnCli(['run', ...args], env);
 
-export async function startCollectorProcess(args: string[], opts: { env?: NodeJS.ProcessEnv; startTimeoutMs?: number } = {}): Promise<CollectorProcess> {
+export async function startCollectorProcess(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; startTimeoutMs?: number } = {},
+): Promise<CollectorProcess> {
   const child = spawnMain(['--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', ...args], opts.env ?? {});
   const lines: Record<string, unknown>[] = [];
   let stderr = '';
@@ -48,7 +51,9 @@ export async function startCollectorProcess(args: string[], opts: { env?: NodeJS
     }
   });
   child.stderr!.on('data', (d) => (stderr += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   let done = false;
   void exited.then(() => (done = true));
 
@@ -104,7 +109,8 @@ export function parsePromText(text: string): { name: string; labels: Record<stri
     const labels: Record<string, string> = {};
     if (m[2]) {
       const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
-      for (let l = re.exec(m[2]); l; l = re.exec(m[2])) labels[l[1]] = l[2].replace(/\\(["\\n])/g, (_, c: string) => (c === 'n' ? '\n' : c));
+      for (let l = re.exec(m[2]); l; l = re.exec(m[2]))
+        labels[l[1]] = l[2].replace(/\\(["\\n])/g, (_, c: string) => (c === 'n' ? '\n' : c));
     }
     out.push({ name: m[1], labels, value: Number(m[3]) });
   }
@@ -113,7 +119,9 @@ export function parsePromText(text: string): { name: string; labels: Record<stri
 
 /** Sum of the samples of `name` whose labels include `labels`, from Prometheus text. */
 export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
-  return parsePromText(text).filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
+  return parsePromText(text)
+    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((a, s) => a + s.value, 0);
 }
 
 /** Poll until `fn` returns a truthy value (or throw after the timeout with the last error). */
@@ -137,12 +145,19 @@ export async function pollUntil<T>(fn: () => Promise<T | undefined | false>, tim
  * machine is: whenever the bytes queued on the collector's port (from /proc/net/udp) pass
  * `maxQueued`, wait for the queue to drain. Tests then measure the collector, not kernel drops.
  */
-export async function sendPaced(sock: import('node:dgram').Socket, payloads: readonly Uint8Array[], port: number, host = '127.0.0.1', maxQueued = 1 << 20): Promise<void> {
+export async function sendPaced(
+  sock: import('node:dgram').Socket,
+  payloads: readonly Uint8Array[],
+  port: number,
+  host = '127.0.0.1',
+  maxQueued = 1 << 20,
+): Promise<void> {
   const { socketDrops } = await import('../../src/observe/udp-drops.ts');
   for (let i = 0; i < payloads.length; i++) {
     await new Promise<void>((resolve, reject) => sock.send(payloads[i], port, host, (err) => (err ? reject(err) : resolve())));
     if (i % 32 === 31) {
-      for (let waited = 0; (socketDrops(port)?.rxQueue ?? 0) > maxQueued && waited < 30_000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+      for (let waited = 0; (socketDrops(port)?.rxQueue ?? 0) > maxQueued && waited < 30_000; waited += 5)
+        await new Promise((r) => setTimeout(r, 5));
     }
   }
 }

@@ -9,7 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export function softflowdAvailable(): boolean {
-  return spawnSync('softflowd', ['-h'], { stdio: 'ignore' }).error === undefined && spawnSync('softflowctl', ['-h'], { stdio: 'ignore' }).error === undefined;
+  return (
+    spawnSync('softflowd', ['-h'], { stdio: 'ignore' }).error === undefined &&
+    spawnSync('softflowctl', ['-h'], { stdio: 'ignore' }).error === undefined
+  );
 }
 
 export interface SoftflowdResult {
@@ -18,11 +21,32 @@ export interface SoftflowdResult {
   pokes: number;
 }
 
-export async function runSoftflowd(opts: { pcap: string; host: string; port: number; version: 5 | 9 | 10; extraArgs?: string[]; timeoutMs?: number }): Promise<SoftflowdResult> {
+export async function runSoftflowd(opts: {
+  pcap: string;
+  host: string;
+  port: number;
+  version: 5 | 9 | 10;
+  extraArgs?: string[];
+  timeoutMs?: number;
+}): Promise<SoftflowdResult> {
   const dir = mkdtempSync(join(tmpdir(), 'softflowd-'));
   const ctl = join(dir, 'sf.ctl');
   const target = opts.host.includes(':') ? `[${opts.host}]:${opts.port}` : `${opts.host}:${opts.port}`;
-  const args = ['-D', '-r', opts.pcap, '-n', target, '-v', String(opts.version), '-a', '-p', join(dir, 'sf.pid'), '-c', ctl, ...(opts.extraArgs ?? [])];
+  const args = [
+    '-D',
+    '-r',
+    opts.pcap,
+    '-n',
+    target,
+    '-v',
+    String(opts.version),
+    '-a',
+    '-p',
+    join(dir, 'sf.pid'),
+    '-c',
+    ctl,
+    ...(opts.extraArgs ?? []),
+  ];
   const child = spawn('softflowd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (d) => (log += d));

@@ -68,21 +68,41 @@ export class Unbound {
       'server:',
       `  interface: 127.0.0.1@${this.port}`,
       `  port: ${this.port}`,
-      '  do-daemonize: no', '  username: ""', '  chroot: ""', `  directory: "${o.dir}"`, '  pidfile: ""',
-      '  use-syslog: no', '  logfile: ""', '  verbosity: 1', '  num-threads: 1',
-      '  access-control: 127.0.0.0/8 allow', '  do-not-query-localhost: no', '  module-config: "iterator"',
+      '  do-daemonize: no',
+      '  username: ""',
+      '  chroot: ""',
+      `  directory: "${o.dir}"`,
+      '  pidfile: ""',
+      '  use-syslog: no',
+      '  logfile: ""',
+      '  verbosity: 1',
+      '  num-threads: 1',
+      '  access-control: 127.0.0.0/8 allow',
+      '  do-not-query-localhost: no',
+      '  module-config: "iterator"',
       '  local-zone: "test." static',
       ...(o.localData ?? []).map((d) => `  local-data: "${d}"`),
     ];
     if (o.chainZone !== undefined) {
       writeFileSync(join(o.dir, 'chain.zone'), o.chainZone);
-      lines.push('auth-zone:', '  name: "chain."', `  zonefile: "${join(o.dir, 'chain.zone')}"`, '  for-downstream: no', '  for-upstream: yes', '  fallback-enabled: no');
+      lines.push(
+        'auth-zone:',
+        '  name: "chain."',
+        `  zonefile: "${join(o.dir, 'chain.zone')}"`,
+        '  for-downstream: no',
+        '  for-upstream: yes',
+        '  fallback-enabled: no',
+      );
     }
     lines.push(
-      'dnstap:', '  dnstap-enable: yes',
-      ...(o.dnstapSocket !== undefined ? [`  dnstap-socket-path: "${o.dnstapSocket}"`] : [`  dnstap-ip: "127.0.0.1@${o.dnstapPort}"`, '  dnstap-tls: no']),
+      'dnstap:',
+      '  dnstap-enable: yes',
+      ...(o.dnstapSocket !== undefined
+        ? [`  dnstap-socket-path: "${o.dnstapSocket}"`]
+        : [`  dnstap-ip: "127.0.0.1@${o.dnstapPort}"`, '  dnstap-tls: no']),
       '  dnstap-send-identity: yes',
-      '  dnstap-log-client-response-messages: yes', '  dnstap-log-client-query-messages: yes',
+      '  dnstap-log-client-response-messages: yes',
+      '  dnstap-log-client-query-messages: yes',
     );
     writeFileSync(conf, lines.join('\n') + '\n');
     const child = spawn(UNBOUND, ['-d', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });

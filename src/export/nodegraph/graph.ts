@@ -138,9 +138,18 @@ export function buildGraph(rates: Iterable<PairRate>, prices?: Prices): Graph {
     let n = nodes.get(id);
     if (!n) {
       n = {
-        id, title: app, subtitle: namespace, mainstat: 0, secondarystat: 0, arc__sent: 0, arc__received: 0,
-        detail__namespace: namespace, detail__app: app, detail__kind: kindOf(namespace, kind),
-        detail__sent_bytes_per_s: 0, detail__received_bytes_per_s: 0,
+        id,
+        title: app,
+        subtitle: namespace,
+        mainstat: 0,
+        secondarystat: 0,
+        arc__sent: 0,
+        arc__received: 0,
+        detail__namespace: namespace,
+        detail__app: app,
+        detail__kind: kindOf(namespace, kind),
+        detail__sent_bytes_per_s: 0,
+        detail__received_bytes_per_s: 0,
       };
       nodes.set(id, n);
     } else if (kind && n.detail__kind !== kind && !PSEUDO_NAMESPACES.has(n.detail__kind)) {
@@ -166,10 +175,19 @@ export function buildGraph(rates: Iterable<PairRate>, prices?: Prices): Graph {
     let e = edges.get(id);
     if (!e) {
       e = {
-        id, source: from.id, target: to.id, mainstat: 0, secondarystat: 0,
+        id,
+        source: from.id,
+        target: to.id,
+        mainstat: 0,
+        secondarystat: 0,
         detail__direction: known ? 'client-server' : 'source-destination',
-        detail__request_bytes_per_s: 0, detail__response_bytes_per_s: 0, detail__packets_per_s: 0, detail__flows_per_s: 0,
-        detail__class: 'unknown', detail__cost_per_hour: 0, color: '',
+        detail__request_bytes_per_s: 0,
+        detail__response_bytes_per_s: 0,
+        detail__packets_per_s: 0,
+        detail__flows_per_s: 0,
+        detail__class: 'unknown',
+        detail__cost_per_hour: 0,
+        color: '',
       };
       edges.set(id, e);
     } else if (known) {
@@ -190,7 +208,10 @@ export function buildGraph(rates: Iterable<PairRate>, prices?: Prices): Graph {
         if (bb === undefined) edgeBilled.set(e, (bb = [0, 0, 0, 0, 0, 0, 0]));
         let sb = senderClassBytes.get(src.id);
         if (sb === undefined) senderClassBytes.set(src.id, (sb = [0, 0, 0, 0, 0, 0, 0]));
-        for (let c = 0; c < bb.length; c++) { bb[c] += r.classBytesPerS[c] ?? 0; sb[c] += r.classBytesPerS[c] ?? 0; }
+        for (let c = 0; c < bb.length; c++) {
+          bb[c] += r.classBytesPerS[c] ?? 0;
+          sb[c] += r.classBytesPerS[c] ?? 0;
+        }
       }
     }
   }

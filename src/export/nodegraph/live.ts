@@ -21,7 +21,15 @@ export interface PairEnd {
  * Called once per stored pair with its cumulative counts since the pair appeared in the store.
  * Several stored pairs may name the same two ends (extra dimensions such as port): they are summed.
  */
-export type PairVisitor = (src: PairEnd, dst: PairEnd, role: Role, flows: number, bytes: number, packets: number, classBytes?: readonly number[]) => void;
+export type PairVisitor = (
+  src: PairEnd,
+  dst: PairEnd,
+  role: Role,
+  flows: number,
+  bytes: number,
+  packets: number,
+  classBytes?: readonly number[],
+) => void;
 
 /**
  * What the live window reads: anything that can walk its pairs (the pair store, adapted). Handing
@@ -136,15 +144,23 @@ export class LiveWindow {
       let i = index.get(key);
       if (i === undefined) {
         if (n === keys.length) {
-          const k2 = new Float64Array(n * 2); k2.set(keys); keys = k2;
-          const v2 = new Float64Array(n * 6); v2.set(vals); vals = v2;
+          const k2 = new Float64Array(n * 2);
+          k2.set(keys);
+          keys = k2;
+          const v2 = new Float64Array(n * 6);
+          v2.set(vals);
+          vals = v2;
         }
         i = n++;
         index.set(key, i);
         keys[i] = key;
-        vals[3 * i] = 0; vals[3 * i + 1] = 0; vals[3 * i + 2] = 0;
+        vals[3 * i] = 0;
+        vals[3 * i + 1] = 0;
+        vals[3 * i + 2] = 0;
       }
-      vals[3 * i] += flows; vals[3 * i + 1] += bytes; vals[3 * i + 2] += packets;
+      vals[3 * i] += flows;
+      vals[3 * i + 1] += bytes;
+      vals[3 * i + 2] += packets;
       if (classBytes !== undefined) {
         let cb = classes.get(key);
         if (cb === undefined) classes.set(key, (cb = [0, 0, 0, 0, 0, 0, 0]));
@@ -225,9 +241,16 @@ export class LiveWindow {
       const packets = delta(2);
       if (flows === 0 && bytes === 0 && packets === 0) continue;
       out.push({
-        srcNamespace: src.namespace, srcApp: src.app, dstNamespace: dst.namespace, dstApp: dst.app, role,
-        bytesPerS: bytes / seconds, packetsPerS: packets / seconds, flowsPerS: flows / seconds,
-        srcKind: src.kind, dstKind: dst.kind,
+        srcNamespace: src.namespace,
+        srcApp: src.app,
+        dstNamespace: dst.namespace,
+        dstApp: dst.app,
+        role,
+        bytesPerS: bytes / seconds,
+        packetsPerS: packets / seconds,
+        flowsPerS: flows / seconds,
+        srcKind: src.kind,
+        dstKind: dst.kind,
         ...this.#classRates(key, bytes / seconds),
       });
     }

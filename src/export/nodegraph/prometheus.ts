@@ -89,8 +89,10 @@ export class PrometheusClient {
   /** An instant query evaluated at `timeS` (epoch seconds). */
   async query(promql: string, timeS: number): Promise<PromSample[]> {
     const body = new URLSearchParams({ query: promql, time: String(timeS) }).toString();
-    const json = await this.#post('api/v1/query', body) as {
-      status?: string; error?: string; data?: { resultType?: string; result?: { metric: Record<string, string>; value: [number, string] }[] };
+    const json = (await this.#post('api/v1/query', body)) as {
+      status?: string;
+      error?: string;
+      data?: { resultType?: string; result?: { metric: Record<string, string>; value: [number, string] }[] };
     };
     if (json.status !== 'success') throw new PrometheusError(`query failed: ${json.error ?? 'unknown error'}`);
     if (json.data?.resultType !== 'vector') throw new PrometheusError(`expected a vector, got ${json.data?.resultType}`);
@@ -137,7 +139,11 @@ export class PrometheusClient {
   }
 }
 
-export const SEED_FAMILIES = { bytes: 'netflow_connection_bytes', packets: 'netflow_connection_packets', flows: 'netflow_connection_count' } as const;
+export const SEED_FAMILIES = {
+  bytes: 'netflow_connection_bytes',
+  packets: 'netflow_connection_packets',
+  flows: 'netflow_connection_count',
+} as const;
 
 /** The exporter's `direction` label (request: the source is the client; response: it is the server). */
 function roleOf(direction: string | undefined): Role {
@@ -154,7 +160,16 @@ export async function prometheusRates(client: PrometheusClient, q: GraphQuery, n
     client.query(buildPromQL(SEED_FAMILIES.packets, q), timeS),
     client.query(buildPromQL(SEED_FAMILIES.flows, q), timeS),
   ]);
-  interface Acc { srcNamespace: string; srcApp: string; dstNamespace: string; dstApp: string; role: Role; bytesPerS: number; packetsPerS: number; flowsPerS: number }
+  interface Acc {
+    srcNamespace: string;
+    srcApp: string;
+    dstNamespace: string;
+    dstApp: string;
+    role: Role;
+    bytesPerS: number;
+    packetsPerS: number;
+    flowsPerS: number;
+  }
   const rows = new Map<string, Acc>();
   const add = (samples: PromSample[], field: 'bytesPerS' | 'packetsPerS' | 'flowsPerS'): void => {
     for (const s of samples) {
@@ -164,9 +179,14 @@ export async function prometheusRates(client: PrometheusClient, q: GraphQuery, n
       let r = rows.get(key);
       if (!r) {
         r = {
-          srcNamespace: m.srcnamespace ?? 'unknown', srcApp: m.srchost ?? 'unknown',
-          dstNamespace: m.dstnamespace ?? 'unknown', dstApp: m.dsthost ?? 'unknown',
-          role, bytesPerS: 0, packetsPerS: 0, flowsPerS: 0,
+          srcNamespace: m.srcnamespace ?? 'unknown',
+          srcApp: m.srchost ?? 'unknown',
+          dstNamespace: m.dstnamespace ?? 'unknown',
+          dstApp: m.dsthost ?? 'unknown',
+          role,
+          bytesPerS: 0,
+          packetsPerS: 0,
+          flowsPerS: 0,
         };
         rows.set(key, r);
       }

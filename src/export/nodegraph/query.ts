@@ -58,7 +58,10 @@ export function parseNamespaces(params: URLSearchParams, name: string): string[]
   if (raw.length === 0) return undefined;
   const values: string[] = [];
   for (const r of raw) {
-    const t = r.trim().replace(/^\{(.*)\}$/s, '$1').replace(/^\((.*)\)$/s, '$1');
+    const t = r
+      .trim()
+      .replace(/^\{(.*)\}$/s, '$1')
+      .replace(/^\((.*)\)$/s, '$1');
     for (const part of t.split(/[,|]/)) {
       const v = part.trim();
       if (ALL_VALUES.has(v.toLowerCase())) return undefined;

@@ -55,8 +55,10 @@ export const TOP_APPS = 5;
  * (what costs money); `perSender`: bytes per second per class by sending node id.
  */
 export function summarize(
-  perEdge: Iterable<readonly number[] | undefined>, prices: Prices | undefined,
-  perSender: ReadonlyMap<string, readonly number[]> = new Map(), billedEdges?: Iterable<readonly number[]>,
+  perEdge: Iterable<readonly number[] | undefined>,
+  prices: Prices | undefined,
+  perSender: ReadonlyMap<string, readonly number[]> = new Map(),
+  billedEdges?: Iterable<readonly number[]>,
 ): ZoneSummary {
   // An iterator is read once: keep the edges when they are the billed ones too.
   const edges = [...perEdge];

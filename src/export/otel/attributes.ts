@@ -14,7 +14,13 @@ export const CONNECTION_METRICS = [
   { name: 'netflow.connection.packets', unit: '{packet}', description: 'Packets sent from the source to the destination' },
 ] as const;
 
-const KIND_TYPE: Readonly<Record<string, string>> = { pod: 'Pod', node: 'Node', service: 'Service', external: 'External', unknown: 'Unknown' };
+const KIND_TYPE: Readonly<Record<string, string>> = {
+  pod: 'Pod',
+  node: 'Node',
+  service: 'Service',
+  external: 'External',
+  unknown: 'Unknown',
+};
 
 export type PairAttributes = Record<string, string | number>;
 

@@ -36,7 +36,10 @@ class Out {
     const b = this.buf;
     if (value >= 0 && value <= 0xffffffff) {
       let v = value >>> 0;
-      while (v > 127) { b[this.pos++] = (v & 127) | 128; v >>>= 7; }
+      while (v > 127) {
+        b[this.pos++] = (v & 127) | 128;
+        v >>>= 7;
+      }
       b[this.pos++] = v;
       return;
     }
@@ -74,7 +77,11 @@ class Out {
 
   string(s: string): void {
     let ascii = true;
-    for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) { ascii = false; break; }
+    for (let i = 0; i < s.length; i++)
+      if (s.charCodeAt(i) > 127) {
+        ascii = false;
+        break;
+      }
     if (!ascii) {
       const bytes = encoder.encode(s);
       this.varint(bytes.length);
@@ -99,8 +106,12 @@ class Out {
       this.buf.copyWithin(at + size, at + 1, this.pos);
       this.pos += size - 1;
     }
-    let v = len, p = at;
-    while (v > 127) { this.buf[p++] = (v & 127) | 128; v >>>= 7; }
+    let v = len,
+      p = at;
+    while (v > 127) {
+      this.buf[p++] = (v & 127) | 128;
+      v >>>= 7;
+    }
     this.buf[p] = v;
   }
 
@@ -126,15 +137,17 @@ function varintSize(v: number): number {
 
 /** [seconds, nanoseconds] as fixed64 nanoseconds, exactly as the SDK splits it. */
 function hrTime(out: Out, t: HrTime): void {
-  const seconds = t[0], nanos = t[1];
+  const seconds = t[0],
+    nanos = t[1];
   const lower = (seconds & 65535) * 1e9;
   const upper = ((seconds / 65536) >>> 0) * 1e9;
-  const low32 = (lower >>> 0) + ((((upper & 65535) * 65536) >>> 0)) + nanos;
+  const low32 = (lower >>> 0) + (((upper & 65535) * 65536) >>> 0) + nanos;
   const high = (Math.floor(lower / 4294967296) + ((upper / 65536) >>> 0) + Math.floor(low32 / 4294967296)) >>> 0;
   out.fixed64(low32 >>> 0, high);
 }
 
-const MIN_INT64 = -(2 ** 63), MAX_INT64 = 2 ** 63;
+const MIN_INT64 = -(2 ** 63),
+  MAX_INT64 = 2 ** 63;
 
 function anyValue(out: Out, value: unknown): void {
   if (typeof value === 'string') {
@@ -236,7 +249,8 @@ export class OtlpMetricsEncoder {
     this.lastEncodeMs = nowMs;
     for (const s of rm.scopeMetrics) {
       for (const m of s.metrics) {
-        if (m.dataPointType !== DataPointType.SUM && m.dataPointType !== DataPointType.GAUGE) return ProtobufMetricsSerializer.serializeRequest(rm)!;
+        if (m.dataPointType !== DataPointType.SUM && m.dataPointType !== DataPointType.GAUGE)
+          return ProtobufMetricsSerializer.serializeRequest(rm)!;
       }
     }
     const out = this.out;
@@ -256,19 +270,31 @@ export class OtlpMetricsEncoder {
           out.nested(() => {
             out.tag(1, 2);
             out.string(sm.scope.name);
-            if (sm.scope.version) { out.tag(2, 2); out.string(sm.scope.version); }
+            if (sm.scope.version) {
+              out.tag(2, 2);
+              out.string(sm.scope.version);
+            }
             const scope = sm.scope as { attributes?: Attributes; droppedAttributesCount?: number };
             if (scope.attributes) attributes(out, scope.attributes, 3);
-            if (scope.droppedAttributesCount) { out.tag(4, 0); out.varint(scope.droppedAttributesCount); }
+            if (scope.droppedAttributesCount) {
+              out.tag(4, 0);
+              out.varint(scope.droppedAttributesCount);
+            }
           });
           for (const m of sm.metrics) {
             out.tag(2, 2);
             out.nested(() => this.metric(out, m));
           }
-          if (sm.scope.schemaUrl) { out.tag(3, 2); out.string(sm.scope.schemaUrl); }
+          if (sm.scope.schemaUrl) {
+            out.tag(3, 2);
+            out.string(sm.scope.schemaUrl);
+          }
         });
       }
-      if (rm.resource.schemaUrl) { out.tag(3, 2); out.string(rm.resource.schemaUrl); }
+      if (rm.resource.schemaUrl) {
+        out.tag(3, 2);
+        out.string(rm.resource.schemaUrl);
+      }
     });
     return out.take();
   }
@@ -276,8 +302,14 @@ export class OtlpMetricsEncoder {
   private metric(out: Out, m: MetricData): void {
     out.tag(1, 2);
     out.string(m.descriptor.name);
-    if (m.descriptor.description) { out.tag(2, 2); out.string(m.descriptor.description); }
-    if (m.descriptor.unit) { out.tag(3, 2); out.string(m.descriptor.unit); }
+    if (m.descriptor.description) {
+      out.tag(2, 2);
+      out.string(m.descriptor.description);
+    }
+    if (m.descriptor.unit) {
+      out.tag(3, 2);
+      out.string(m.descriptor.unit);
+    }
     out.tag(m.dataPointType === DataPointType.GAUGE ? 5 : 7, 2);
     out.nested(() => {
       const int = m.descriptor.valueType === ValueType.INT;
@@ -292,13 +324,26 @@ export class OtlpMetricsEncoder {
         out.tag(3, 1);
         hrTime(out, p.endTime);
         const v = p.value as number;
-        if (int) { out.tag(6, 1); const [lo, hi] = split64(v); out.fixed64(lo, hi); } else { out.tag(4, 1); out.double(v); }
+        if (int) {
+          out.tag(6, 1);
+          const [lo, hi] = split64(v);
+          out.fixed64(lo, hi);
+        } else {
+          out.tag(4, 1);
+          out.double(v);
+        }
         out.raw(attrs);
       }
       if (m.dataPointType === DataPointType.SUM) {
         const t = temporality(m.aggregationTemporality);
-        if (t !== 0) { out.tag(2, 0); out.varint(t); }
-        if (m.isMonotonic) { out.tag(3, 0); out.varint(1); }
+        if (t !== 0) {
+          out.tag(2, 0);
+          out.varint(t);
+        }
+        if (m.isMonotonic) {
+          out.tag(3, 0);
+          out.varint(1);
+        }
       }
     });
   }

@@ -5,7 +5,11 @@
  * 2 to 6 times less CPU per export of the store.
  */
 import { OTLPMetricExporterBase, type OTLPMetricExporterOptions } from '@opentelemetry/exporter-metrics-otlp-http';
-import { convertLegacyOtlpGrpcOptions, createOtlpGrpcExportDelegate, type OTLPGRPCExporterConfigNode } from '@opentelemetry/otlp-grpc-exporter-base';
+import {
+  convertLegacyOtlpGrpcOptions,
+  createOtlpGrpcExportDelegate,
+  type OTLPGRPCExporterConfigNode,
+} from '@opentelemetry/otlp-grpc-exporter-base';
 import { MetricsExporterMetricsHelper, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { OtlpMetricsEncoder } from './otlp-encode.ts';
@@ -18,8 +22,13 @@ export function otlpGrpcMetricExporter(config: OTLPGRPCExporterConfigNode & OTLP
   };
   return new OTLPMetricExporterBase(
     createOtlpGrpcExportDelegate(
-      convertLegacyOtlpGrpcOptions(config, 'METRICS'), serializer, 'otlp_grpc_metric_exporter', MetricsExporterMetricsHelper, undefined,
-      'MetricsExportService', '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+      convertLegacyOtlpGrpcOptions(config, 'METRICS'),
+      serializer,
+      'otlp_grpc_metric_exporter',
+      MetricsExporterMetricsHelper,
+      undefined,
+      'MetricsExportService',
+      '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
     ),
     config,
   );

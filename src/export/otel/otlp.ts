@@ -10,8 +10,12 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { otlpGrpcMetricExporter } from './otlp-grpc-exporter.ts';
 import type { Resource } from '@opentelemetry/resources';
 import {
-  AggregationTemporality, InstrumentType, MeterProvider, PeriodicExportingMetricReader,
-  type PushMetricExporter, type ResourceMetrics,
+  AggregationTemporality,
+  InstrumentType,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+  type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type { PairStore } from '../../aggregate/pair-store.ts';
 import type { Counter, MetricsRegistry } from '../../observe/metrics.ts';
@@ -60,7 +64,12 @@ export class CountingExporter implements PushMetricExporter {
   private readonly onResult: ((ok: boolean, error: Error | undefined) => void) | undefined;
   /** Requests sent and not answered yet. */
   inFlight = 0;
-  constructor(inner: PushMetricExporter, registry?: MetricsRegistry, onFailure?: (err: Error | undefined) => void, onResult?: (ok: boolean, error: Error | undefined) => void) {
+  constructor(
+    inner: PushMetricExporter,
+    registry?: MetricsRegistry,
+    onFailure?: (err: Error | undefined) => void,
+    onResult?: (ok: boolean, error: Error | undefined) => void,
+  ) {
     this.inner = inner;
     this.onFailure = onFailure;
     this.onResult = onResult;
@@ -87,8 +96,12 @@ export class CountingExporter implements PushMetricExporter {
       resultCallback(result);
     });
   }
-  forceFlush(): Promise<void> { return this.inner.forceFlush(); }
-  shutdown(): Promise<void> { return this.inner.shutdown(); }
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush();
+  }
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
   selectAggregationTemporality(t: InstrumentType): AggregationTemporality {
     return this.inner.selectAggregationTemporality?.(t) ?? AggregationTemporality.CUMULATIVE;
   }
@@ -103,12 +116,18 @@ const exporterConfig = (opts: OtlpOptions) => ({ url: opts.endpoint, timeoutMill
  * One warn line per interval at most, however many requests of that interval failed: a receiver
  * that is down must not flood the log, and the failure count is in `otlp_exports_total`.
  */
-export function failureLogger(intervalMs: number, warn: (err: Error | undefined, suppressed: number) => void): (err: Error | undefined) => void {
+export function failureLogger(
+  intervalMs: number,
+  warn: (err: Error | undefined, suppressed: number) => void,
+): (err: Error | undefined) => void {
   let last = -Infinity;
   let suppressed = 0;
   return (err) => {
     const now = performance.now();
-    if (now - last < intervalMs * 0.9) { suppressed++; return; }
+    if (now - last < intervalMs * 0.9) {
+      suppressed++;
+      return;
+    }
     last = now;
     warn(err, suppressed);
     suppressed = 0;
@@ -124,9 +143,10 @@ export class OtlpMetrics {
   /** Any protocol: the official HTTP exporters are loaded only when chosen. */
   static async create(opts: OtlpOptions): Promise<OtlpMetrics> {
     if (opts.exporter || (opts.protocol ?? 'grpc') === 'grpc') return new OtlpMetrics(opts);
-    const mod = opts.protocol === 'http/protobuf'
-      ? await import('@opentelemetry/exporter-metrics-otlp-proto')
-      : await import('@opentelemetry/exporter-metrics-otlp-http');
+    const mod =
+      opts.protocol === 'http/protobuf'
+        ? await import('@opentelemetry/exporter-metrics-otlp-proto')
+        : await import('@opentelemetry/exporter-metrics-otlp-http');
     return new OtlpMetrics({ ...opts, exporter: new mod.OTLPMetricExporter(exporterConfig(opts)) });
   }
 
@@ -140,7 +160,10 @@ export class OtlpMetrics {
     this.exporter = exporter;
     // The exporter honours OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE; our producers follow it.
     this.temporality = exporter.selectAggregationTemporality(InstrumentType.COUNTER);
-    const producers = [new StoreMetricProducer(opts.store, { temporality: this.temporality }), new ZoneMetricProducer(opts.store, { temporality: this.temporality, prices: opts.prices })];
+    const producers = [
+      new StoreMetricProducer(opts.store, { temporality: this.temporality }),
+      new ZoneMetricProducer(opts.store, { temporality: this.temporality, prices: opts.prices }),
+    ];
     const self = opts.registry ? [new SelfMetricProducer(opts.registry, { temporality: this.temporality })] : [];
     this.reader = new PeriodicExportingMetricReader({
       exporter,

@@ -8,8 +8,13 @@ import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
 import { hrTime, millisToHrTime } from '@opentelemetry/core';
 import { emptyResource } from '@opentelemetry/resources';
 import {
-  AggregationTemporality, DataPointType,
-  type CollectionResult, type DataPoint, type MetricData, type MetricProducer, type ScopeMetrics,
+  AggregationTemporality,
+  DataPointType,
+  type CollectionResult,
+  type DataPoint,
+  type MetricData,
+  type MetricProducer,
+  type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type { Pair, PairStore } from '../../aggregate/pair-store.ts';
 import { CONNECTION_METRICS, SCOPE, pairAttributes } from './attributes.ts';
@@ -76,10 +81,17 @@ export class StoreMetricProducer implements MetricProducer {
       for (let i = 0; i < n; i++) {
         const p = pairs[i];
         let prev = this.last.get(p);
-        if (prev === undefined) { prev = new Float64Array(3); this.last.set(p, prev); }
-        const df = p.flows - prev[0], db = p.bytes - prev[1], dp = p.packets - prev[2];
+        if (prev === undefined) {
+          prev = new Float64Array(3);
+          this.last.set(p, prev);
+        }
+        const df = p.flows - prev[0],
+          db = p.bytes - prev[1],
+          dp = p.packets - prev[2];
         if (df === 0 && db === 0 && dp === 0) continue;
-        prev[0] = p.flows; prev[1] = p.bytes; prev[2] = p.packets;
+        prev[0] = p.flows;
+        prev[1] = p.bytes;
+        prev[2] = p.packets;
         const { attributes } = pairOtel(this.store, p);
         count[k] = { startTime, endTime, attributes, value: df };
         bytes[k] = { startTime, endTime, attributes, value: db };
@@ -145,12 +157,29 @@ export class SelfMetricProducer implements MetricProducer {
       }
       const descriptor = { name, description: f.help, unit: '', valueType: ValueType.DOUBLE };
       if (f.type === 'counter') {
-        metrics.push({ descriptor, aggregationTemporality: this.temporality, dataPointType: DataPointType.SUM, dataPoints: points, isMonotonic: true });
+        metrics.push({
+          descriptor,
+          aggregationTemporality: this.temporality,
+          dataPointType: DataPointType.SUM,
+          dataPoints: points,
+          isMonotonic: true,
+        });
       } else {
-        metrics.push({ descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints: points });
+        metrics.push({
+          descriptor,
+          aggregationTemporality: AggregationTemporality.CUMULATIVE,
+          dataPointType: DataPointType.GAUGE,
+          dataPoints: points,
+        });
       }
     }
     this.lastCollect = endTime;
-    return { resourceMetrics: { resource: emptyResource(), scopeMetrics: [{ scope: { name: `${SCOPE.name}.self`, version: SCOPE.version }, metrics }] }, errors };
+    return {
+      resourceMetrics: {
+        resource: emptyResource(),
+        scopeMetrics: [{ scope: { name: `${SCOPE.name}.self`, version: SCOPE.version }, metrics }],
+      },
+      errors,
+    };
   }
 }

@@ -18,7 +18,6 @@ import { zoneSeries } from './zone-series.ts';
 /** The official exporter's content type (no version, no charset). */
 export const OTEL_PAGE_CONTENT_TYPE = 'text/plain';
 
-
 // The exporter's own escaping and naming rules, copied so the output matches it exactly.
 const escapeString = (s: string): string => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 const escapeValue = (v: unknown): string => escapeString(typeof v === 'string' ? v : String(JSON.stringify(v))).replace(/"/g, '\\"');
@@ -96,7 +95,11 @@ export class OtelPrometheusText {
       if (res.destroyed) return;
       if (!res.write(c)) {
         await new Promise<void>((r) => {
-          const done = () => { res.off('drain', done); res.off('close', done); r(); };
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            r();
+          };
           res.on('drain', done);
           res.on('close', done);
         });
@@ -143,7 +146,8 @@ export class OtelPrometheusText {
   private labels(p: Pair): string {
     let t = p.otelTextCache as string | undefined;
     if (t === undefined) {
-      const src = this.ends(p.src)[0], dst = this.ends(p.dst)[1];
+      const src = this.ends(p.src)[0],
+        dst = this.ends(p.dst)[1];
       const key = p.overflow ? -1 : p.dims;
       let tail = this.tails.get(key);
       if (tail === undefined || !p.overflow) {
@@ -165,7 +169,11 @@ export class OtelPrometheusText {
     let t = this.endText.get(e);
     if (t === undefined) {
       const half = (side: 'src' | 'dst') => {
-        const a = pairAttributes(this.store, { src: side === 'src' ? e : BARE, dst: side === 'dst' ? e : BARE, overflow: true } as unknown as Pair);
+        const a = pairAttributes(this.store, {
+          src: side === 'src' ? e : BARE,
+          dst: side === 'dst' ? e : BARE,
+          overflow: true,
+        } as unknown as Pair);
         delete a['netflow.overflow'];
         return labelText(a, {}).slice(1, -1);
       };

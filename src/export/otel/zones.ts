@@ -13,8 +13,13 @@ import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';
 import { emptyResource } from '@opentelemetry/resources';
 import {
-  AggregationTemporality, DataPointType,
-  type CollectionResult, type DataPoint, type MetricData, type MetricProducer, type ScopeMetrics,
+  AggregationTemporality,
+  DataPointType,
+  type CollectionResult,
+  type DataPoint,
+  type MetricData,
+  type MetricProducer,
+  type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type { PairStore } from '../../aggregate/pair-store.ts';
 import type { Prices } from '../../config/prices.ts';

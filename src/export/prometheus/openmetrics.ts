@@ -30,7 +30,8 @@ export function negotiateFormat(accept: string | undefined): ScrapeFormat {
     let version: string | undefined;
     for (const p of params) {
       const eq = p.indexOf('=');
-      const k = p.slice(0, eq).trim().toLowerCase(), v = p.slice(eq + 1).trim();
+      const k = p.slice(0, eq).trim().toLowerCase(),
+        v = p.slice(eq + 1).trim();
       if (k === 'q') q = Number(v);
       else if (k === 'version') version = v;
     }

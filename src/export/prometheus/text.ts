@@ -77,7 +77,9 @@ export class PrometheusTextRenderer {
       r.packets += p.packets;
     }
     const [hc, hb, hp] = this.heads;
-    let count = hc, bytes = hb, packets = hp;
+    let count = hc,
+      bytes = hb,
+      packets = hp;
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i];
       count += `netflow_connection_count{${r.labels}} ${formatNumber(r.flows)}\n`;
@@ -96,7 +98,9 @@ export class PrometheusTextRenderer {
 
   /** The label string of a pair, without braces, names in alphabetical order like client libraries. */
   pairLabels(p: Pair): string {
-    const s = p.src.labels, d = p.dst.labels, x = this.labelDims;
+    const s = p.src.labels,
+      d = p.dst.labels,
+      x = this.labelDims;
     const parts: string[] = [];
     if (x.role) parts.push(`direction="${p.overflow ? 'unknown' : directionOf(p.dims)}"`);
     if (x.kind) parts.push(`dstkind="${escapeLabelValue(d.kind || 'unknown')}"`);
@@ -137,6 +141,9 @@ export class PrometheusTextRenderer {
     }
     this.rowsByLabels.delete(r.labels);
     const last = this.rows.pop()!;
-    if (last !== r) { last.index = r.index; this.rows[r.index] = last; }
+    if (last !== r) {
+      last.index = r.index;
+      this.rows[r.index] = last;
+    }
   }
 }

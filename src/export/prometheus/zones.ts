@@ -68,17 +68,27 @@ export class ZonePrometheusRenderer {
       packets += `netflow_zone_traffic_packets_total{${l}} ${formatNumber(r.packets)}\n`;
       flows += `netflow_zone_traffic_flows_total{${l}} ${formatNumber(r.flows)}\n`;
     }
-    let wl = head('netflow_workload_traffic_bytes_total', 'Bytes a workload (the seed\'s srchost/dsthost) sent (egress) or received (ingress), per zone class');
+    let wl = head(
+      'netflow_workload_traffic_bytes_total',
+      "Bytes a workload (the seed's srchost/dsthost) sent (egress) or received (ingress), per zone class",
+    );
     const prices = this.#prices;
-    let cost = prices ? head('netflow_workload_traffic_cost_total', 'What the bytes a workload sent cost, per zone class (bytes / 2^30 x the class\'s price per GiB)') : '';
+    let cost = prices
+      ? head(
+          'netflow_workload_traffic_cost_total',
+          "What the bytes a workload sent cost, per zone class (bytes / 2^30 x the class's price per GiB)",
+        )
+      : '';
     const currency = prices ? escapeLabelValue(prices.currency) : '';
     for (const r of workloadTraffic(this.#store)) {
       const who = `app="${escapeLabelValue(r.app)}"`;
       const ns = `namespace="${escapeLabelValue(r.namespace)}"`;
       for (let c = 0; c < ZONE_CLASSES.length; c++) {
         const cls: ZoneClass = ZONE_CLASSES[c];
-        if (r.sent[c] > 0) wl += `netflow_workload_traffic_bytes_total{${who},class="${cls}",direction="egress",${ns}} ${formatNumber(r.sent[c])}\n`;
-        if (r.received[c] > 0) wl += `netflow_workload_traffic_bytes_total{${who},class="${cls}",direction="ingress",${ns}} ${formatNumber(r.received[c])}\n`;
+        if (r.sent[c] > 0)
+          wl += `netflow_workload_traffic_bytes_total{${who},class="${cls}",direction="egress",${ns}} ${formatNumber(r.sent[c])}\n`;
+        if (r.received[c] > 0)
+          wl += `netflow_workload_traffic_bytes_total{${who},class="${cls}",direction="ingress",${ns}} ${formatNumber(r.received[c])}\n`;
         const price = prices?.perGiB[cls];
         if (price !== undefined && r.sent[c] > 0 && !outsideSender(r.namespace)) {
           cost += `netflow_workload_traffic_cost_total{${who},class="${cls}",currency="${currency}",direction="egress",${ns}} ${formatNumber(costOf(r.sent[c], price))}\n`;

@@ -45,7 +45,10 @@ function workerExecArgv(): string[] | undefined {
   const a = process.execArgv;
   const out: string[] = [];
   for (let i = 0; i < a.length; i++) {
-    if (a[i] === '-e' || a[i] === '--eval' || a[i] === '-p' || a[i] === '--print') { i++; continue; }
+    if (a[i] === '-e' || a[i] === '--eval' || a[i] === '-p' || a[i] === '--print') {
+      i++;
+      continue;
+    }
     if (a[i].startsWith('--input-type') || a[i].startsWith('--eval=') || a[i].startsWith('--print=')) continue;
     out.push(a[i]);
   }
@@ -172,8 +175,26 @@ export class WorkerPool implements InventoryListener {
   #spawn(index: number, base: WorkerReport[] = [], templates: unknown = this.#templates): Promise<BoundAddress> {
     const control = new ThreadControl();
     const init: WorkerInit = { index, config: this.#config, port: this.#port, templates, control: control.buffer };
-    const worker = new Worker(WORKER_URL, { workerData: init, name: `netflow-k8s-recv-${index}`, execArgv: workerExecArgv(), resourceLimits: { ...WORKER_RESOURCE_LIMITS } });
-    const slot: Slot = { index, worker, ends: [], report: undefined, tid: undefined, base, stopping: false, dead: false, ready: false, control, templates, exited: new Promise<void>((r) => worker.once('exit', () => r())) };
+    const worker = new Worker(WORKER_URL, {
+      workerData: init,
+      name: `netflow-k8s-recv-${index}`,
+      execArgv: workerExecArgv(),
+      resourceLimits: { ...WORKER_RESOURCE_LIMITS },
+    });
+    const slot: Slot = {
+      index,
+      worker,
+      ends: [],
+      report: undefined,
+      tid: undefined,
+      base,
+      stopping: false,
+      dead: false,
+      ready: false,
+      control,
+      templates,
+      exited: new Promise<void>((r) => worker.once('exit', () => r())),
+    };
     this.#slots[index] = slot;
     // Replay the inventory as it is now, so a late or restarted thread names ends like the others.
     const replay: InventoryChange[] = [];
@@ -195,7 +216,10 @@ export class WorkerPool implements InventoryListener {
             ready = true;
             slot.ready = true;
             slot.tid = m.tid;
-            this.#log.info({ worker: index, port: m.port, recvBufferBytes: m.recvBufferBytes, templatesLoaded: m.templatesLoaded }, 'receiving thread ready');
+            this.#log.info(
+              { worker: index, port: m.port, recvBufferBytes: m.recvBufferBytes, templatesLoaded: m.templatesLoaded },
+              'receiving thread ready',
+            );
             resolve({ address: m.address, port: m.port, family: m.family, recvBufferBytes: m.recvBufferBytes });
             break;
           case 'delta':
@@ -215,7 +239,9 @@ export class WorkerPool implements InventoryListener {
             break;
           case 'share':
             // In arrival order, through this one relay: a template always reaches a thread before options data that needs it.
-            for (const other of this.#slots) if (other !== slot && !other.stopping) other.worker.postMessage({ t: 'shared', exporter: m.exporter, set: m.set } satisfies ToWorker);
+            for (const other of this.#slots)
+              if (other !== slot && !other.stopping)
+                other.worker.postMessage({ t: 'shared', exporter: m.exporter, set: m.set } satisfies ToWorker);
             break;
           case 'log':
             if (m.level === 'warn') this.#log.limited(m.key, m.fields, m.msg);
@@ -250,7 +276,8 @@ export class WorkerPool implements InventoryListener {
         if (this.#restartTimes.length > RESTARTS_UNHEALTHY) this.#restartTimes.shift();
         this.#log.warn({ worker: index, code }, 'receiving thread exited; restarting');
         setTimeout(() => {
-          if (!this.#stopped) this.#restart(index, keep).catch((err) => this.#log.error({ worker: index, err: String(err) }, 'restart failed'));
+          if (!this.#stopped)
+            this.#restart(index, keep).catch((err) => this.#log.error({ worker: index, err: String(err) }, 'restart failed'));
         }, 1000).unref();
       });
     });
@@ -313,7 +340,11 @@ export class WorkerPool implements InventoryListener {
 
   /** Each thread's template snapshot; a thread that does not answer in time is represented by its last one. */
   templates(): Promise<unknown[]> {
-    return this.#ask((seq) => ({ t: 'templates', seq }), 5000, (s) => s.templates);
+    return this.#ask(
+      (seq) => ({ t: 'templates', seq }),
+      5000,
+      (s) => s.templates,
+    );
   }
 
   /**
@@ -338,7 +369,11 @@ export class WorkerPool implements InventoryListener {
             const timer = setTimeout(() => {
               this.#waiters.delete(key);
               this.#log.warn(
-                { worker: s.index, waitedMs: STOP_TIMEOUT_MS, lastTurnMsAgo: s.control.lastTurnMs ? Date.now() - s.control.lastTurnMs : null },
+                {
+                  worker: s.index,
+                  waitedMs: STOP_TIMEOUT_MS,
+                  lastTurnMsAgo: s.control.lastTurnMs ? Date.now() - s.control.lastTurnMs : null,
+                },
                 'receiving thread did not stop in time and is terminated: its counts since its last merge are lost, and its templates are saved from its last snapshot',
               );
               // The stop flag is set: the native receive path raises nothing while the thread unwinds.
@@ -363,7 +398,9 @@ export class WorkerPool implements InventoryListener {
 
   /** Stuck threads (no loop turn for STUCK_AFTER_MS) and threads that keep restarting. */
   health(nowMs = Date.now()): PoolHealth {
-    const stuck = this.#slots.filter((s) => s.ready && !s.dead && !s.stopping && nowMs - s.control.lastTurnMs > STUCK_AFTER_MS).map((s) => s.index);
+    const stuck = this.#slots
+      .filter((s) => s.ready && !s.dead && !s.stopping && nowMs - s.control.lastTurnMs > STUCK_AFTER_MS)
+      .map((s) => s.index);
     const recentRestarts = this.#restartTimes.filter((t) => nowMs - t <= RESTART_WINDOW_MS).length;
     return { ok: stuck.length === 0 && recentRestarts < RESTARTS_UNHEALTHY, stuck, recentRestarts };
   }

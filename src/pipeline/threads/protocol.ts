@@ -109,11 +109,25 @@ export interface WorkerReport {
 }
 
 export type FromWorker =
-  | { readonly t: 'ready'; readonly address: string; readonly port: number; readonly family: 4 | 6; readonly recvBufferBytes: number; readonly templatesLoaded: number; readonly tid: number | undefined }
+  | {
+      readonly t: 'ready';
+      readonly address: string;
+      readonly port: number;
+      readonly family: 4 | 6;
+      readonly recvBufferBytes: number;
+      readonly templatesLoaded: number;
+      readonly tid: number | undefined;
+    }
   | { readonly t: 'delta'; readonly batch: DeltaBatch; readonly report: WorkerReport; readonly seq?: number }
   | { readonly t: 'templates'; readonly seq: number; readonly saved: unknown }
   /** This thread's decoder learnt something every thread needs (see SharedSet); the pool hands it to the others. */
   | { readonly t: 'share'; readonly exporter: SharedExporter; readonly set: SharedSet }
-  | { readonly t: 'log'; readonly level: 'warn' | 'error' | 'info'; readonly key: string; readonly fields: Record<string, unknown>; readonly msg: string }
+  | {
+      readonly t: 'log';
+      readonly level: 'warn' | 'error' | 'info';
+      readonly key: string;
+      readonly fields: Record<string, unknown>;
+      readonly msg: string;
+    }
   | { readonly t: 'stopped'; readonly saved: unknown }
   | { readonly t: 'fatal'; readonly message: string };

@@ -74,21 +74,41 @@ async function start(): Promise<void> {
   const spread = spreadFor(cfg.udpSpread, backend, cfg.workers);
   // Before the socket exists, so datagrams never wait in its buffer for the warm-up.
   const warm = await warmUp(cfg, backend);
-  post({ t: 'log', level: 'info', key: 'warm-up', fields: { worker: init.index, ...warm, ms: Math.round(warm.ms) }, msg: 'receive path warmed up' });
+  post({
+    t: 'log',
+    level: 'info',
+    key: 'warm-up',
+    fields: { worker: init.index, ...warm, ms: Math.round(warm.ms) },
+    msg: 'receive path warmed up',
+  });
   const receiver = new UdpReceiver(decoder, cfg.allowExporters, (now) => (pipeline.nowMs = now));
   if (process.env.NETFLOW_K8S_TEST_WEDGE_THREAD === String(init.index)) wedgeOnFirstDatagram(receiver);
   if (process.env.NETFLOW_K8S_TEST_CRASH_THREAD === String(init.index)) crashOnFirstDatagram(receiver);
   if (spread.mode === 'datagram') {
     // Every thread may get any exporter's datagrams: what one decoder learns, all must know.
-    decoder.onShare = (exp, set) => post({ t: 'share', exporter: { address: exp.address, port: exp.port }, set }, [set.body.buffer as ArrayBuffer]);
+    decoder.onShare = (exp, set) =>
+      post({ t: 'share', exporter: { address: exp.address, port: exp.port }, set }, [set.body.buffer as ArrayBuffer]);
   }
   const bound = await openReceiveSocket(
     cfg.udpBackend,
-    { host: cfg.listen.host, port: init.port, recvBuffer: cfg.recvBuffer, reusePort: true, spread: spread.mode === 'datagram' ? cfg.workers : 0, stop: control.flags },
+    {
+      host: cfg.listen.host,
+      port: init.port,
+      recvBuffer: cfg.recvBuffer,
+      reusePort: true,
+      spread: spread.mode === 'datagram' ? cfg.workers : 0,
+      stop: control.flags,
+    },
     receiver,
     (err) => post({ t: 'log', level: 'error', key: 'socket', fields: { err: String(err) }, msg: 'socket error' }),
   );
-  post({ t: 'log', level: 'info', key: 'udp-backend', fields: { worker: init.index, backend: bound.backend, reason: bound.reason, spread: spread.mode, spreadReason: spread.reason }, msg: `receiving thread uses the ${bound.backend} UDP backend` });
+  post({
+    t: 'log',
+    level: 'info',
+    key: 'udp-backend',
+    fields: { worker: init.index, backend: bound.backend, reason: bound.reason, spread: spread.mode, spreadReason: spread.reason },
+    msg: `receiving thread uses the ${bound.backend} UDP backend`,
+  });
 
   const names = identity.dnsNames;
   const dnsFlows = names === undefined ? undefined : new DnsFlowCount((n) => names.hasName(n));
@@ -147,11 +167,26 @@ async function start(): Promise<void> {
     for (const r of ERROR_REASONS) {
       const n = decoder.stats.errors[r];
       const before = lastErrors[r] ?? 0;
-      if (n > before) post({ t: 'log', level: 'warn', key: `decode:${r}`, fields: { reason: r, count: n - before, worker: init.index }, msg: 'malformed NetFlow input' });
+      if (n > before)
+        post({
+          t: 'log',
+          level: 'warn',
+          key: `decode:${r}`,
+          fields: { reason: r, count: n - before, worker: init.index },
+          msg: 'malformed NetFlow input',
+        });
       lastErrors[r] = n;
     }
     logLimits();
-    const transfer = [batch.src.buffer, batch.dst.buffer, batch.dims.buffer, batch.flows.buffer, batch.bytes.buffer, batch.packets.buffer, batch.lastMs.buffer] as ArrayBuffer[];
+    const transfer = [
+      batch.src.buffer,
+      batch.dst.buffer,
+      batch.dims.buffer,
+      batch.flows.buffer,
+      batch.bytes.buffer,
+      batch.packets.buffer,
+      batch.lastMs.buffer,
+    ] as ArrayBuffer[];
     if (batch.conversations) transfer.push(...conversationBuffers(batch.conversations));
     post({ t: 'delta', batch, report: rep, seq }, transfer);
   };
@@ -163,7 +198,13 @@ async function start(): Promise<void> {
       const n = decoder.stats.limits[l];
       const last = (limitsLogged[l] ??= { n: 0, at: -Infinity });
       if (n > last.n && now - last.at >= 60_000) {
-        post({ t: 'log', level: 'warn', key: `decoder-limit:${l}`, fields: { limit: l, hits: n - last.n, worker: init.index, stateBytes: decoder.stateBytes(), exporters: decoder.stats.exporters }, msg: 'decoder state limit reached' });
+        post({
+          t: 'log',
+          level: 'warn',
+          key: `decoder-limit:${l}`,
+          fields: { limit: l, hits: n - last.n, worker: init.index, stateBytes: decoder.stateBytes(), exporters: decoder.stats.exporters },
+          msg: 'decoder state limit reached',
+        });
         last.n = n;
         last.at = now;
       }
@@ -198,7 +239,16 @@ async function start(): Promise<void> {
         ship(m.seq);
         break;
       case 'shared':
-        decoder.applyShared(receiver.exporters.get({ address: m.exporter.address, port: m.exporter.port, family: m.exporter.address.includes(':') ? 'IPv6' : 'IPv4', size: 0 }), m.set, Date.now());
+        decoder.applyShared(
+          receiver.exporters.get({
+            address: m.exporter.address,
+            port: m.exporter.port,
+            family: m.exporter.address.includes(':') ? 'IPv6' : 'IPv4',
+            size: 0,
+          }),
+          m.set,
+          Date.now(),
+        );
         break;
       case 'templates':
         post({ t: 'templates', seq: m.seq, saved: decoder.saveTemplates() });
@@ -215,7 +265,13 @@ async function start(): Promise<void> {
           if (pending > 0) {
             decoder.stats.heldDropped += pending;
             decoder.stats.pending = 0;
-            post({ t: 'log', level: 'warn', key: 'held-at-stop', fields: { worker: init.index, sets: pending }, msg: 'data sets still waiting for their template dropped at shutdown' });
+            post({
+              t: 'log',
+              level: 'warn',
+              key: 'held-at-stop',
+              fields: { worker: init.index, sets: pending },
+              msg: 'data sets still waiting for their template dropped at shutdown',
+            });
           }
           ship();
           post({ t: 'stopped', saved: decoder.saveTemplates() });
@@ -224,7 +280,15 @@ async function start(): Promise<void> {
         break;
     }
   });
-  post({ t: 'ready', address: bound.address, port: bound.port, family: bound.family, recvBufferBytes: bound.recvBufferBytes, templatesLoaded, tid: threadId() });
+  post({
+    t: 'ready',
+    address: bound.address,
+    port: bound.port,
+    family: bound.family,
+    recvBufferBytes: bound.recvBufferBytes,
+    templatesLoaded,
+    tid: threadId(),
+  });
 }
 
 start().catch((err: unknown) => {

@@ -78,9 +78,19 @@ export async function warmUp(cfg: RunConfig, backend: UdpBackend, opts: WarmUpOp
   for (let i = 0; i < EXPORTERS; i++) identity.upsertNode({ name: `warm-up-node-${i}`, addresses: [exporters[i]] });
   for (let k = 0; k < PODS; k++) {
     identity.upsertPod({
-      uid: `warm-up-${k}`, namespace: 'warm-up', name: `warm-up-${k}`, nodeName: `warm-up-node-${k % EXPORTERS}`, hostNetwork: false,
-      ips: [ipv4ToString(podAddress(k))], phase: 'Running', startMs: 0, appLabel: `warm-up-${k % 64}`, ownerKind: '', ownerName: '',
-      labels: {}, ports: [],
+      uid: `warm-up-${k}`,
+      namespace: 'warm-up',
+      name: `warm-up-${k}`,
+      nodeName: `warm-up-node-${k % EXPORTERS}`,
+      hostNetwork: false,
+      ips: [ipv4ToString(podAddress(k))],
+      phase: 'Running',
+      startMs: 0,
+      appLabel: `warm-up-${k % 64}`,
+      ownerKind: '',
+      ownerName: '',
+      labels: {},
+      ports: [],
     });
   }
   const receiver = new UdpReceiver(decoder, undefined, (now) => (pipeline.nowMs = now));
@@ -134,7 +144,12 @@ function nativeDelivery(receiver: UdpReceiver, stream: readonly Datagram[]): () 
 /** Node's dgram shape: one Buffer and one RemoteInfo per datagram. */
 function dgramDelivery(receiver: UdpReceiver, stream: readonly Datagram[]): () => void {
   const msgs = stream.map((d) => Buffer.from(d.payload));
-  const infos: RemoteInfo[] = stream.map((d) => ({ address: d.exporter, family: 'IPv4', port: 40_000 + d.exporterIndex, size: d.payload.length }));
+  const infos: RemoteInfo[] = stream.map((d) => ({
+    address: d.exporter,
+    family: 'IPv4',
+    port: 40_000 + d.exporterIndex,
+    size: d.payload.length,
+  }));
   return () => {
     for (let i = 0; i < msgs.length; i++) receiver.receive(msgs[i], infos[i]);
   };
