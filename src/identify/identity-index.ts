@@ -26,6 +26,8 @@ import { mappedIPv4, parseAddress } from './ip.ts';
 import type { ParsedAddress } from './ip.ts';
 import { EXTERNAL, INTERNET, NOWHERE, internPlace, type Place } from '../aggregate/zone-class.ts';
 import { scope4, scope6 } from './zones.ts';
+import { hasPort, makePortSet, NO_PORTS, portKey, type PortSet } from './server-ports.ts';
+import { IpEntry, listWithout, PodState } from './address-history.ts';
 
 export { UNKNOWN_ENDPOINT } from './intern.ts';
 
@@ -75,107 +77,6 @@ export interface IdentityStats {
 
 /** Changed addresses listed between two takeChanges(); past this, the caller forgets everything. */
 const MAX_LISTED_CHANGES = 4096;
-
-const PROTO_NUM: Readonly<Record<string, number>> = { TCP: 6, UDP: 17, SCTP: 132 };
-
-/** proto << 16 | port, sorted and unique. Plain arrays of small integers: a typed array costs 3× the memory. */
-export type PortSet = readonly number[];
-const NO_PORTS: PortSet = Object.freeze([]) as PortSet;
-
-function portKey(protocol: string, port: number): number {
-  return ((PROTO_NUM[protocol.toUpperCase()] ?? 6) << 16) | (port & 0xffff);
-}
-
-/** Port sets are shared: the pods of one workload declare the same ports. Distinct sets are few. */
-const portSets = new Map<string, PortSet>();
-
-function makePortSet(keys: number[]): PortSet {
-  if (keys.length === 0) return NO_PORTS;
-  const set = [...new Set(keys)].sort((a, b) => a - b);
-  const key = set.join(',');
-  const found = portSets.get(key);
-  if (found !== undefined) return found;
-  if (portSets.size >= 10_000) portSets.clear();
-  const frozen = Object.freeze(set);
-  portSets.set(key, frozen);
-  return frozen;
-}
-
-function hasPort(set: PortSet, proto: number, port: number): boolean {
-  const key = (proto << 16) | port;
-  for (let i = 0; i < set.length; i++) if (set[i] === key) return true;
-  return false;
-}
-
-class PodState {
-  readonly uid: string;
-  slim: SlimPod;
-  endpoint: Endpoint;
-  /** The pod's node as an endpoint (what a hostNetwork pod's address means when no port matches). */
-  nodeEp: Endpoint;
-  host: boolean;
-  startMs: number;
-  /** Infinity while the pod holds its addresses. */
-  endMs: number;
-  /** The end is a completion time (finishedAt), which is exact; a deletion is observed late. */
-  completed: boolean;
-  /** containerPorts only: what makes a hostNetwork pod, rather than its node, the endpoint. */
-  containerPorts: PortSet = NO_PORTS;
-  /** containerPorts plus the ports and targetPorts of Services selecting the pod. */
-  serverPorts: PortSet = NO_PORTS;
-  /** Clock time of deletion, or -1 while present. */
-  goneAt = -1;
-
-  constructor(slim: SlimPod, endpoint: Endpoint) {
-    this.uid = slim.uid;
-    this.slim = slim;
-    this.endpoint = endpoint;
-    this.nodeEp = nodeEndpoint(slim.nodeName);
-    this.host = slim.hostNetwork;
-    this.startMs = slim.startMs;
-    this.endMs = slim.endMs ?? Infinity;
-    this.completed = slim.endMs !== undefined;
-  }
-}
-
-const NO_PODS: readonly PodState[] = Object.freeze([]);
-
-class IpEntry {
-  /** Pods (not hostNetwork) that held the address, each with its interval. */
-  pods: readonly PodState[] = NO_PODS;
-  /** hostNetwork pods on the node that owns the address. */
-  hosts: readonly PodState[] = NO_PODS;
-  node: Endpoint | null = null;
-  service: Endpoint | null = null;
-  servicePorts: PortSet = NO_PORTS;
-  /**
-   * The common case copied inline (one pod ever held the address), so a lookup reads this
-   * object and nothing else: the pod's endpoint, interval and server ports, or null.
-   */
-  sole: Endpoint | null = null;
-  soleStart = 0;
-  soleEnd = 0;
-  solePorts: PortSet = NO_PORTS;
-
-  refresh(): void {
-    if (this.pods.length === 1) {
-      const p = this.pods[0];
-      this.sole = p.endpoint;
-      this.soleStart = p.startMs;
-      this.soleEnd = p.endMs;
-      this.solePorts = p.serverPorts;
-    } else {
-      this.sole = null;
-      this.soleStart = 0;
-      this.soleEnd = 0;
-      this.solePorts = NO_PORTS;
-    }
-  }
-
-  get empty(): boolean {
-    return this.pods.length === 0 && this.hosts.length === 0 && this.node === null && this.service === null;
-  }
-}
 
 interface NodeState {
   readonly endpoint: Endpoint;
@@ -881,11 +782,6 @@ export class IdentityIndex implements InventoryListener {
     s.delete(item);
     if (s.size === 0) map.delete(ns);
   }
-}
-
-function listWithout(list: readonly PodState[], st: PodState): readonly PodState[] {
-  const out = list.filter((p) => p !== st);
-  return out.length === 0 ? NO_PODS : out;
 }
 
 function selects(svc: SlimService, pod: SlimPod): boolean {

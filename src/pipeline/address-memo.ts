@@ -14,7 +14,7 @@
  * Spans are kept in whole seconds, rounded inwards, so a remembered span never covers a time its
  * answer does not: a flow that ends in the rounded-off part just takes the identity index.
  */
-import type { PortSet } from '../identify/identity-index.ts';
+import type { PortSet } from '../identify/server-ports.ts';
 
 const STRIDE = 8;
 const EPOCH = 0,

@@ -9,7 +9,7 @@
  */
 import type { Exporter, FlowRecord, RecordSink } from '../decode/record.ts';
 import type { Endpoint, Role } from '../identify/endpoint.ts';
-import type { PortSet } from '../identify/identity-index.ts';
+import type { PortSet } from '../identify/server-ports.ts';
 import type { Place } from '../aggregate/zone-class.ts';
 import { whereOf } from '../aggregate/delta-table.ts';
 import { type DedupMode, shouldCount, shouldCountNumbered } from '../aggregate/dedup.ts';
