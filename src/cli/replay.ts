@@ -11,7 +11,7 @@ import type { Writable } from 'node:stream';
 import { parseReplayConfig, replayHelp } from '../config/replay-options.ts';
 import type { ReplayConfig } from '../config/replay-options.ts';
 import { Decoder } from '../decode/decoder.ts';
-import type { SavedTemplates } from '../decode/decoder.ts';
+import type { SavedTemplates } from '../decode/saved-state.ts';
 import { loadTemplateFile } from '../decode/template-file.ts';
 import { dstAddrString, srcAddrString } from '../decode/record.ts';
 import type { FlowRecord } from '../decode/record.ts';

@@ -18,13 +18,24 @@
 import { FlowRecord, type Exporter, type RecordSink } from './record.ts';
 import { newStats, totalErrors, type DecoderStats } from './stats.ts';
 import { DeadlineWheel } from './deadline-wheel.ts';
-import { HeldPool, sizeClass, type Held as PooledHeld } from './held-pool.ts';
+import { HeldPool } from './held-pool.ts';
 import { cachedReader, compileReader } from './compile.ts';
 import { ReadContext } from './read-context.ts';
 import { interpretSet, makePlan } from './interpret.ts';
 import { DomainState, MAX_OPTION_ENTRIES, readOptionsData } from './options-data.ts';
-import { layoutOf, templateSignature, type Template, type TemplateField } from './template.ts';
+import { layoutOf, templateSignature, type TemplateField } from './template.ts';
 import { decodeV5 } from './v5.ts';
+import {
+  AddressState,
+  DOMAIN_BYTES,
+  ExporterState,
+  type Held,
+  heldWeight,
+  type LiveTemplate,
+  OPTION_ENTRY_BYTES,
+  templateCost,
+} from './exporter-state.ts';
+import type { SavedDomain, SavedExporter, SavedTemplates, SharedSet } from './saved-state.ts';
 
 export interface DecoderOptions {
   /** A template not refreshed for this long expires (ipt-netflow refreshes every 30 min). */
@@ -89,113 +100,6 @@ export const DEFAULT_DECODER_OPTIONS: Readonly<DecoderOptions> = Object.freeze({
   maxHeldPerDatagram: 64,
   maxTemplateRecordsPerDatagram: 1024,
 });
-
-/**
- * What the budget charges. Estimates of V8's real cost (objects, Map entries, strings), on the
- * high side; RSS under the hostile test in test/e2e/run-hostile.test.ts is what keeps them honest.
- */
-export const HELD_ENTRY_BYTES = 512;
-export const EXPORTER_BYTES = 512;
-export const DOMAIN_BYTES = 640;
-export const TEMPLATE_BYTES = 512;
-export const TEMPLATE_FIELD_BYTES = 80;
-export const OPTION_ENTRY_BYTES = 128;
-
-export const templateCost = (fields: number): number => TEMPLATE_BYTES + TEMPLATE_FIELD_BYTES * fields;
-/** What a held data set of `len` body bytes weighs: its pooled buffer (held-pool.ts), its set header and the entry. */
-export const heldWeight = (len: number): number => 4 + (1 << (sizeClass(len) + 4)) + HELD_ENTRY_BYTES;
-
-/**
- * A set that changed a decoder's state: templates and options templates (new, changed or
- * withdrawn) and options data that changed a sampling rate, an interface name or the init time.
- * When one exporter's datagrams are spread over several receiving threads, each thread hands
- * these to the others (Decoder.onShare → Decoder.applyShared), so every thread can decode every
- * datagram of the exporter and applies the same sampling. Only sets read without an error are
- * shared, so nothing is counted twice as malformed.
- */
-export interface SharedSet {
-  version: 9 | 10;
-  sourceId: number;
-  /** As sent: 0/1 (v9) or 2/3 (IPFIX) for template sets; an options template's ID for options data. */
-  setId: number;
-  /** The set's body, after its 4-byte header (a copy). */
-  body: Uint8Array;
-  baseMs: number;
-  uptime: number;
-}
-
-/** JSON form of the decoder's state: templates plus what options data taught us. */
-export interface SavedTemplates {
-  format: 'netflow-k8s-templates';
-  formatVersion: 1;
-  exporters: SavedExporter[];
-}
-
-export interface SavedExporter {
-  key: string;
-  domains: SavedDomain[];
-}
-
-export interface SavedDomain {
-  version: 9 | 10;
-  sourceId: number;
-  templates: { id: number; options: boolean; fields: [type: number, length: number, enterprise: number, scope: 0 | 1][] }[];
-  defaultRate: number;
-  samplers: [id: number, rate: number][];
-  initMs: number;
-  ifNames: [ifIndex: number, name: string][];
-}
-
-type Held = PooledHeld<ExporterState>;
-
-/** A template as the decoder keeps it: with its owner, so the address index can lead back. */
-interface LiveTemplate extends Template {
-  readonly es: ExporterState;
-  readonly dk: number;
-  readonly dom: DomainState;
-  readonly bytes: number;
-}
-
-class ExporterState {
-  readonly domains = new Map<number, DomainState>();
-  pending: Held[] = [];
-  heldBytes = 0;
-  /** Everything this exporter costs the budget, held data included. */
-  bytes = EXPORTER_BYTES;
-  templateCount = 0;
-  /** A template arrived in the current datagram: held data may now be decodable. */
-  newTemplate = false;
-  /** Last datagram (or shared set) from it. */
-  touchedMs = -Infinity;
-  /**
-   * Seen since the eviction hand last passed it (CLOCK, a second chance): a datagram only sets
-   * this flag on the object it touches anyway. Moving the exporter in a list on every datagram
-   * cost three more cache misses, a tenth of the decode time with 50,000 exporters.
-   */
-  referenced = false;
-  /** Neighbours in the eviction order: oldest first, and whoever the hand spares goes to the end. */
-  older: ExporterState | undefined = undefined;
-  newer: ExporterState | undefined = undefined;
-  /** Evicted or forgotten: queued references to it are stale. */
-  gone = false;
-  /** Its bucket in the template-expiry wheel, 0 when none. */
-  wheelSec = 0;
-  readonly key: string;
-  readonly address: string;
-  /** The first Exporter object it came with: records of held data decoded for a sibling session name it. */
-  readonly exporter: Exporter;
-  constructor(key: string, address: string, exporter: Exporter) {
-    this.key = key;
-    this.address = address;
-    this.exporter = exporter;
-  }
-}
-
-/** Sessions of one exporter address, and the template each (version, domain, ID) had last there. */
-class AddressState {
-  readonly sessions = new Set<ExporterState>();
-  readonly templates = new Map<number, LiveTemplate>();
-}
 
 /** Template layouts by signature, shared by every decoder of the thread (templates never change their fields). */
 const layouts = new Map<string, { signature: string; fields: readonly TemplateField[] }>();

@@ -6,7 +6,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../observe/atomic-write.ts';
-import type { Decoder, SavedTemplates } from './decoder.ts';
+import type { Decoder } from './decoder.ts';
+import type { SavedTemplates } from './saved-state.ts';
 
 export async function saveTemplateFile(path: string, decoder: Decoder): Promise<void> {
   await writeFileAtomic(path, `${JSON.stringify(decoder.saveTemplates())}\n`, { mode: 0o644 });

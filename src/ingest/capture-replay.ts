@@ -4,7 +4,8 @@
  * pretend exporter for `.dat` files), and the clock taken from the capture, so held data and
  * template lifetimes age as they did on the wire. Shared by `replay` and the conformance tests.
  */
-import type { Decoder, SavedTemplates } from '../decode/decoder.ts';
+import type { Decoder } from '../decode/decoder.ts';
+import type { SavedTemplates } from '../decode/saved-state.ts';
 import type { Exporter } from '../decode/record.ts';
 import { newCaptureStats, readCapture } from './capture.ts';
 import type { CaptureProgress, CaptureStats } from './capture.ts';

@@ -8,7 +8,8 @@ import { readFile, mkdir } from 'node:fs/promises';
 import { writeFileAtomic } from '../observe/atomic-write.ts';
 import { accessSync, constants, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
-import { Decoder, type SavedTemplates } from '../decode/decoder.ts';
+import { Decoder } from '../decode/decoder.ts';
+import type { SavedTemplates } from '../decode/saved-state.ts';
 import type { Logger } from '../observe/log.ts';
 import { ConfigError } from '../config/options.ts';
 

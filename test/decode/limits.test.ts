@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { encodeRecord, IE, type TemplateSpec } from '../../src/generate/fields.ts';
 import { encodeV9 } from '../../src/generate/netflow-v9.ts';
 import { encodeIpfix } from '../../src/generate/ipfix.ts';
-import { DOMAIN_BYTES, EXPORTER_BYTES, heldWeight, templateCost } from '../../src/decode/decoder.ts';
+import { DOMAIN_BYTES, EXPORTER_BYTES, heldWeight, templateCost } from '../../src/decode/exporter-state.ts';
 import { collecting, exporter } from './util.ts';
 
 const hdr = (sourceId = 0) => ({ sysUptimeMs: 1, unixSecs: 1_700_000_000, sequence: 1, sourceId });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeRecord, IE, type TemplateSpec } from '../../src/generate/fields.ts';
 import { encodeV9 } from '../../src/generate/netflow-v9.ts';
-import { heldWeight } from '../../src/decode/decoder.ts';
+import { heldWeight } from '../../src/decode/exporter-state.ts';
 import { collecting, dat, exporter, pcapPayloads, totals } from './util.ts';
 
 const E = exporter();

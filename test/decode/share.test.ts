@@ -9,7 +9,7 @@ import { encodeRecord, IE, SCOPE, type TemplateSpec } from '../../src/generate/f
 import { encodeIpfix } from '../../src/generate/ipfix.ts';
 import { encodeV9 } from '../../src/generate/netflow-v9.ts';
 import { iptNetflowStream } from '../../src/generate/ipt-netflow.ts';
-import type { SharedSet } from '../../src/decode/decoder.ts';
+import type { SharedSet } from '../../src/decode/saved-state.ts';
 import { collecting, exporter, totals } from './util.ts';
 
 const E = exporter();

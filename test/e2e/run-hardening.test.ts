@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli, startCollectorProcess, pollUntil, metricSum, type CollectorProcess } from '../support/run-collector.ts';
-import { Decoder, type SavedTemplates } from '../../src/decode/decoder.ts';
+import { Decoder } from '../../src/decode/decoder.ts';
+import type { SavedTemplates } from '../../src/decode/saved-state.ts';
 import { IptNetflowExporter, podAddress } from '../../src/generate/ipt-netflow.ts';
 import { templateCount } from '../../src/pipeline/templates.ts';
 

@@ -8,7 +8,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { Decoder, type SavedTemplates } from '../../src/decode/decoder.ts';
+import { Decoder } from '../../src/decode/decoder.ts';
+import type { SavedTemplates } from '../../src/decode/saved-state.ts';
 import { saveTemplates, TemplatesFile, templateCount } from '../../src/pipeline/templates.ts';
 import { IptNetflowExporter, podAddress } from '../../src/generate/ipt-netflow.ts';
 
