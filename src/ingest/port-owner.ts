@@ -10,6 +10,7 @@ import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { ConfigError } from '../config/options.ts';
+import { procUdpRows } from '../observe/udp-drops.ts';
 
 /**
  * Binds host:port alone for a moment and returns the port (the one the kernel chose for port 0).
@@ -46,15 +47,7 @@ export async function probePort(host: string, port: number): Promise<number> {
 
 /** Inodes of the sockets of `port` in one /proc/net/udp or udp6 table. */
 export function portInodes(text: string, port: number, into: string[] = []): string[] {
-  const lines = text.split('\n');
-  for (let i = 1; i < lines.length; i++) {
-    const f = lines[i].trim().split(/\s+/);
-    if (f.length < 10) continue;
-    const local = f[1];
-    const colon = local.lastIndexOf(':');
-    if (colon < 0 || parseInt(local.slice(colon + 1), 16) !== port) continue;
-    into.push(f[9]);
-  }
+  for (const f of procUdpRows(text, port)) into.push(f[9]);
   return into;
 }
 

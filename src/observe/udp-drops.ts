@@ -23,15 +23,26 @@ function readText(path: string): string | undefined {
   }
 }
 
-/** Parse one /proc/net/udp or udp6 table for sockets whose local port is `port`. */
-export function parseProcNetUdp(text: string, port: number, into: SocketDrops = { sockets: 0, drops: 0, rxQueue: 0 }): SocketDrops {
+/** The whitespace-split rows of one /proc/net/udp or udp6 table whose local port is `port`. */
+export function procUdpRows(text: string, port: number): string[][] {
+  const rows: string[][] = [];
   const lines = text.split('\n');
   for (let i = 1; i < lines.length; i++) {
     const f = lines[i].trim().split(/\s+/);
-    if (f.length < 13) continue;
+    // sl, local, remote, st, queues, tr, retrnsmt, uid, timeout, inode: the inode is the 10th.
+    if (f.length < 10) continue;
     const local = f[1];
     const colon = local.lastIndexOf(':');
-    if (colon < 0 || parseInt(local.slice(colon + 1), 16) !== port) continue;
+    if (colon >= 0 && parseInt(local.slice(colon + 1), 16) === port) rows.push(f);
+  }
+  return rows;
+}
+
+/** Parse one /proc/net/udp or udp6 table for sockets whose local port is `port`. */
+export function parseProcNetUdp(text: string, port: number, into: SocketDrops = { sockets: 0, drops: 0, rxQueue: 0 }): SocketDrops {
+  for (const f of procUdpRows(text, port)) {
+    // The drops column is the last of 13.
+    if (f.length < 13) continue;
     const queues = f[4].split(':');
     into.sockets++;
     into.rxQueue += parseInt(queues[1] ?? '0', 16) || 0;
