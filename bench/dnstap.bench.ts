@@ -12,7 +12,6 @@ import { defaultRunConfig } from '../src/config/run-options.ts';
 import { buildWorkerParts } from '../src/pipeline/build-parts.ts';
 import { UdpReceiver } from '../src/ingest/udp-receiver.ts';
 import { iptNetflowStream, podAddress } from '../src/generate/ipt-netflow.ts';
-import type { SlimPod } from '../src/identify/inventory.ts';
 import { ipv4ToString } from '../src/decode/record.ts';
 import { DnstapReceiver, type ConnectionState } from '../src/dns/dnstap-receiver.ts';
 import { DnsNames, clientKey4, type LearnOp } from '../src/dns/dns-names.ts';
@@ -21,6 +20,7 @@ import { CONTROL_START, FrameStreamReader, controlFrame, dataFrame } from '../sr
 import { encodeDnstap } from '../src/dns/dnstap-decode.ts';
 import { buildDnsResponse, type BuildRecord } from '../src/dns/dns-message.ts';
 import { DnsFlowCount } from '../src/dns/dns-flow-count.ts';
+import { pod } from './thread.bench.ts';
 
 const MESSAGES = 50_000;
 const ADDRESSES = 4000;
@@ -81,25 +81,6 @@ function receiverBench(): void {
   console.log(
     `  ${rates.map(fmt).join(' / ')} messages per CPU second (best ${fmt(Math.max(...rates))}); ${fmt(names.size)} addresses, ${fmt(names.names)} names held`,
   );
-}
-
-function pod(k: number): SlimPod {
-  const ip = ipv4ToString(podAddress(k));
-  return {
-    uid: `uid-${k}`,
-    name: `app-${k}-0`,
-    namespace: `ns-${k % 16}`,
-    nodeName: `node-${k % 4}`,
-    hostNetwork: false,
-    ips: [ip],
-    phase: 'Running',
-    startMs: 0,
-    appLabel: `app-${k}`,
-    ownerKind: '',
-    ownerName: '',
-    labels: { app: `app-${k}` },
-    ports: [],
-  };
 }
 
 async function receivePathBench(): Promise<void> {

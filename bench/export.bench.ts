@@ -22,14 +22,15 @@ import type { Endpoint } from '../src/identify/endpoint.ts';
 
 const SERIES = 20_000;
 
-export function fill(): PairStore {
+/** 20,000 pod-level pairs with realistic names; `appOf` names pod i's app (default: 97 apps). */
+export function fill(appOf: (i: number) => string = (i) => `checkout-${i % 97}`): PairStore {
   const s = new PairStore({ level: 'pod', dims: { protocol: true, serverPort: true } });
   const mk = (id: number, i: number): Endpoint => ({
     id,
     kind: 'pod',
     namespace: `team-${i % 40}-namespace`,
     name: `checkout-service-7d9f8c6b5-${i}`,
-    app: `checkout-${i % 97}`,
+    app: appOf(i),
     ownerKind: 'Deployment',
     ownerName: `checkout-service-${i % 97}`,
     nodeName: `ip-10-0-${i % 200}-1.eu-west-1.compute.internal`,

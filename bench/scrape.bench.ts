@@ -8,45 +8,10 @@ import { request } from 'node:http';
 import { gzip, constants } from 'node:zlib';
 import { promisify } from 'node:util';
 import { openMetricsBytes } from '../src/export/prometheus/openmetrics.ts';
-import { PairStore } from '../src/aggregate/pair-store.ts';
 import { PrometheusTextRenderer } from '../src/export/prometheus/text.ts';
 import { serveMetrics } from '../src/export/prometheus/endpoint.ts';
 import { HttpServer } from '../src/observe/http.ts';
-import { FlowRecord } from '../src/decode/record.ts';
-import type { Endpoint } from '../src/identify/endpoint.ts';
-
-const SERIES = 20_000;
-
-function fill(): PairStore {
-  const s = new PairStore({ level: 'pod', dims: { protocol: true, serverPort: true } });
-  const mk = (id: number, i: number): Endpoint => ({
-    id,
-    kind: 'pod',
-    namespace: `team-${i % 40}-namespace`,
-    name: `checkout-service-7d9f8c6b5-${i}`,
-    app: `checkout-service-${i}`,
-    ownerKind: 'Deployment',
-    ownerName: `checkout-service-${i % 97}`,
-    nodeName: `ip-10-0-${i % 200}-1.eu-west-1.compute.internal`,
-  });
-  const db: Endpoint = {
-    id: 1,
-    kind: 'pod',
-    namespace: 'payments',
-    name: 'postgres-0',
-    app: 'postgres',
-    ownerKind: 'StatefulSet',
-    ownerName: 'postgres',
-    nodeName: 'n1',
-  };
-  const r = new FlowRecord();
-  r.proto = 6;
-  r.dstPort = 5432;
-  r.bytes = 123_456_789;
-  r.packets = 4242;
-  for (let i = 0; i < SERIES; i++) s.add(mk(i + 2, i), db, 'src-client', r, Date.now());
-  return s;
-}
+import { fill } from './export.bench.ts';
 
 function scrape(port: number, headers: Record<string, string>): Promise<{ ms: number; wire: number }> {
   return new Promise((resolve, reject) => {
@@ -62,7 +27,8 @@ function scrape(port: number, headers: Record<string, string>): Promise<{ ms: nu
 }
 
 export async function main(): Promise<void> {
-  const store = fill();
+  // An app per pod: the longest label text, the largest page.
+  const store = fill((i) => `checkout-service-${i}`);
   const prom = new PrometheusTextRenderer(store);
   const plain = prom.render();
   const server = new HttpServer().route('GET', '/metrics', (req, res) => serveMetrics(req, res, () => prom.render()));
@@ -75,7 +41,7 @@ export async function main(): Promise<void> {
       { accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5', 'accept-encoding': 'gzip' },
     ],
   ];
-  console.log(`scrape: ${SERIES} series x 3 families, ${(Buffer.byteLength(plain) / 1048576).toFixed(1)} MiB uncompressed`);
+  console.log(`scrape: ${store.pairs.length} series x 3 families, ${(Buffer.byteLength(plain) / 1048576).toFixed(1)} MiB uncompressed`);
   for (const [name, headers] of cases) {
     await scrape(port, headers);
     const times: number[] = [];

@@ -23,7 +23,8 @@ const ADDRESSES = 4000;
 const EXPORTERS = 8;
 const POOL = 20_000;
 
-function pod(k: number): SlimPod {
+/** Synthetic pod k at podAddress(k), of app-k (also the dnstap bench's inventory). */
+export function pod(k: number): SlimPod {
   const ip = ipv4ToString(podAddress(k));
   return {
     uid: `uid-${k}`,
