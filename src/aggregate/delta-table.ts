@@ -25,7 +25,7 @@ import type { FlowRecord } from '../decode/record.ts';
 import type { Endpoint, Role } from '../identify/endpoint.ts';
 import { type AggregationLevel, type Dimensions, type EndLabels, endKey, projectEndpoint } from './aggregation-level.ts';
 import { DOUBLE_ZERO } from '../observe/double-zero.ts';
-import { UNDECIDED, type ConversationBatch } from './conversation-batch.ts';
+import { UNDECIDED, conversationBuffers, type ConversationBatch } from './conversation-batch.ts';
 import { NOWHERE, type Place } from './zone-class.ts';
 
 /**
@@ -55,6 +55,22 @@ export interface DeltaBatch {
   where?: Uint32Array;
   firstPlace?: number;
   places?: Place[];
+}
+
+/** Every array of a batch, to transfer it to the main thread instead of copying it. */
+export function deltaBuffers(b: DeltaBatch): ArrayBuffer[] {
+  const out = [
+    b.src.buffer,
+    b.dst.buffer,
+    b.dims.buffer,
+    b.flows.buffer,
+    b.bytes.buffer,
+    b.packets.buffer,
+    b.lastMs.buffer,
+  ] as ArrayBuffer[];
+  if (b.where) out.push(b.where.buffer as ArrayBuffer);
+  if (b.conversations) out.push(...conversationBuffers(b.conversations));
+  return out;
 }
 
 /** Place numbers a table hands out; past this, further places count as NOWHERE. */

@@ -29,10 +29,6 @@ const CLIENT = 0,
 export const secondsOf = (ms: number): number => (ms - BASE_MS) / 1000;
 const msOf = (s: number): number => s * 1000 + BASE_MS;
 
-/** Endpoints that are DNS names, so the pipeline can count the flows they name. */
-const dnsEndpoints = new WeakSet<Endpoint>();
-export const isDnsEndpoint = (ep: Endpoint): boolean => dnsEndpoints.has(ep);
-
 /**
  * Names the tables made with `publishNames` hold now (with how many hold each), so exports can
  * tell a DNS name from a network's name: OTLP gives it `server.address` semantics.
@@ -111,7 +107,6 @@ function endpointOf(r: NameRef): Endpoint {
   let ep = r.endpoint;
   if (ep === null) {
     ep = externalEndpoint(r.name);
-    dnsEndpoints.add(ep);
     r.endpoint = ep;
   }
   return ep;

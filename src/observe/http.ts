@@ -152,6 +152,12 @@ export class HttpServer {
 }
 
 /** Send a text body with a content type and length. */
+/** A JSON answer, never sniffed as anything else (the Node Graph API, the policy API). */
+export function sendJson(res: ServerResponse, status: number, body: unknown, head = false): void {
+  res.setHeader('x-content-type-options', 'nosniff');
+  sendText(res, status, 'application/json; charset=utf-8', JSON.stringify(body), head);
+}
+
 export function sendText(res: ServerResponse, status: number, contentType: string, body: string | Buffer, head = false): void {
   const buf = typeof body === 'string' ? Buffer.from(body) : body;
   res.writeHead(status, { 'content-type': contentType, 'content-length': buf.length, 'cache-control': 'no-store' });

@@ -8,7 +8,7 @@
  *   GET  /api/policies/conversations[?since=10m]  what was observed (JSON).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type HttpServer, sendText } from '../observe/http.ts';
+import { type HttpServer, sendJson, sendText } from '../observe/http.ts';
 import { parseDuration } from '../config/options.ts';
 import type { ConversationStore } from './conversations.ts';
 import type { PolicyInventory } from './inventory.ts';
@@ -32,9 +32,6 @@ export interface PolicyApiOptions {
 
 /** Policy YAML bodies larger than this are refused (a cluster's policies are far smaller). */
 const MAX_BODY = 4 << 20;
-const JSON_TYPE = 'application/json; charset=utf-8';
-
-const sendJson = (res: ServerResponse, status: number, v: unknown) => sendText(res, status, JSON_TYPE, `${JSON.stringify(v, null, 1)}\n`);
 
 function sinceOf(url: URL, res: ServerResponse): number | undefined | null {
   const s = url.searchParams.get('since');

@@ -5,7 +5,7 @@
  * Prometheus when one is configured; otherwise the live store's recent window answers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendText, type HttpServer } from '../../observe/http.ts';
+import { sendJson, type HttpServer } from '../../observe/http.ts';
 import { buildGraph, EDGE_FIELDS, NODE_FIELDS, type Graph, type PairRate } from './graph.ts';
 import type { LiveWindow } from './live.ts';
 import type { Prices } from '../../config/prices.ts';
@@ -99,7 +99,3 @@ export class NodeGraphApi {
   }
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, head = false): void {
-  res.setHeader('x-content-type-options', 'nosniff');
-  sendText(res, status, 'application/json; charset=utf-8', JSON.stringify(body), head);
-}

@@ -5,7 +5,7 @@
  * Prometheus-backed graphs have no class per pair and leave edges `unknown`.
  */
 import { ZONE_CLASSES, type ZoneClass } from '../../aggregate/zone-class.ts';
-import type { Prices } from '../../config/prices.ts';
+import { costOf, type Prices } from '../../config/prices.ts';
 
 /** Colours of the classes worth seeing (amber, purple, magenta); the rest keep the default. */
 export const CLASS_COLOURS: Readonly<Partial<Record<ZoneClass, string>>> = {
@@ -30,7 +30,7 @@ export function costPerHour(classBytesPerS: readonly number[] | undefined, price
   let cost = 0;
   for (let c = 0; c < classBytesPerS.length; c++) {
     const price = prices.perGiB[ZONE_CLASSES[c]];
-    if (price !== undefined && classBytesPerS[c] > 0) cost += ((classBytesPerS[c] * 3600) / GiB) * price;
+    if (price !== undefined && classBytesPerS[c] > 0) cost += costOf(classBytesPerS[c] * 3600, price);
   }
   return cost;
 }
@@ -82,7 +82,7 @@ export function summarize(
   const price = prices?.perGiB['cross-zone'] ?? 0;
   const top = [...perSender]
     .filter(([, cb]) => cb[cz] > 0)
-    .map(([id, cb]) => ({ id, gibPerHour: (cb[cz] * 3600) / GiB, costPerHour: ((cb[cz] * 3600) / GiB) * price }))
+    .map(([id, cb]) => ({ id, gibPerHour: (cb[cz] * 3600) / GiB, costPerHour: costOf(cb[cz] * 3600, price) }))
     .sort((a, b) => b.costPerHour - a.costPerHour || b.gibPerHour - a.gibPerHour || (a.id < b.id ? -1 : 1))
     .slice(0, TOP_APPS);
   return { gibPerHour: gib, costPerHour: cost, totalCostPerHour: total, currency: prices?.currency ?? '', topCrossZone: top };

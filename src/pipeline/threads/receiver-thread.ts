@@ -14,7 +14,7 @@ import { buildWorkerParts } from '../build-parts.ts';
 import { warmUp } from './warm-up.ts';
 import { spreadFor } from '../../ingest/udp-spread.ts';
 import { DnsFlowCount } from '../../dns/dns-flow-count.ts';
-import { conversationBuffers } from '../../aggregate/conversation-batch.ts';
+import { deltaBuffers } from '../../aggregate/delta-table.ts';
 import { ERROR_REASONS, LIMITS } from '../../decode/stats.ts';
 import { ThreadControl } from './thread-control.ts';
 
@@ -113,19 +113,6 @@ async function start(): Promise<void> {
   const names = identity.dnsNames;
   const dnsFlows = names === undefined ? undefined : new DnsFlowCount((n) => names.hasName(n));
   let elu = performance.eventLoopUtilization();
-  // The estimate walks every template: once a second is plenty for a gauge, not every merge.
-  let stateEstimate = 0;
-  let stateEstimatedAt = -Infinity;
-  const decoderStateBytes = (): number => {
-    const own = (decoder.stats as { stateBytes?: number }).stateBytes;
-    if (typeof own === 'number') return own;
-    const now = performance.now();
-    if (now - stateEstimatedAt >= 1000) {
-      stateEstimate = decoder.stateBytes();
-      stateEstimatedAt = now;
-    }
-    return stateEstimate;
-  };
   const lastErrors: Record<string, number> = {};
   const report = (): WorkerReport => {
     const now = performance.eventLoopUtilization();
@@ -151,7 +138,7 @@ async function start(): Promise<void> {
       elu: d.utilization,
       memory: { heapUsed: heap.used_heap_size, heapTotal: heap.total_heap_size, external: heap.external_memory },
       // The decoder's own weighing where it keeps one (its state budget), else its estimate.
-      decoderStateBytes: decoderStateBytes(),
+      decoderStateBytes: decoder.stateBytes(),
     };
   };
   const ship = (seq?: number) => {
@@ -178,17 +165,7 @@ async function start(): Promise<void> {
       lastErrors[r] = n;
     }
     logLimits();
-    const transfer = [
-      batch.src.buffer,
-      batch.dst.buffer,
-      batch.dims.buffer,
-      batch.flows.buffer,
-      batch.bytes.buffer,
-      batch.packets.buffer,
-      batch.lastMs.buffer,
-    ] as ArrayBuffer[];
-    if (batch.conversations) transfer.push(...conversationBuffers(batch.conversations));
-    post({ t: 'delta', batch, report: rep, seq }, transfer);
+    post({ t: 'delta', batch, report: rep, seq }, deltaBuffers(batch));
   };
   // A cap on decoder state or work that bites is logged at most once a minute per cap, with the hits since the last line.
   const limitsLogged: Record<string, { n: number; at: number }> = {};
