@@ -98,4 +98,3 @@ export class NodeGraphApi {
     server.route('*', '/api/graph/data', h);
   }
 }
-
