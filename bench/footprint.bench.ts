@@ -16,7 +16,7 @@
  * bench says so and stops when neither is there. A few minutes in all.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +37,29 @@ function imageNodeFlags(): string {
   return args.filter((a) => a.startsWith('--')).join(' ');
 }
 const MiB = 2 ** 20;
+
+/** Newest modification time under `dir`, in ms. */
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true }))
+    if (e.isFile()) t = Math.max(t, statSync(join(e.parentPath, e.name)).mtimeMs);
+  return t;
+}
+
+/**
+ * The bench measures the compiled program the image runs: from the sources, Node would load its
+ * type-stripping compiler into every isolate. `npm run bench` builds first; run alone, the bench
+ * compiles when dist/ is missing or older than src/.
+ */
+function ensureBuilt(): void {
+  const main = join(ROOT, 'dist', 'cli', 'main.js');
+  if (existsSync(main) && statSync(main).mtimeMs >= newest(join(ROOT, 'src'))) return;
+  console.log('footprint: dist/ is missing or older than src/: compiling (tsc -p tsconfig.build.json)');
+  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) throw new Error('footprint: tsc failed');
+}
 
 /** Compiles nfgen once into a temporary directory; undefined (with the reason printed) when it cannot. */
 export function buildNfgen(dir: string): string | undefined {
@@ -227,6 +250,7 @@ async function benchOurs(
         'info',
       ],
       {
+        built: true,
         env: {
           NODE_OPTIONS: `--report-on-signal --report-signal=SIGUSR2 --report-directory=${reports} --report-exclude-network --report-exclude-env ${nodeOptions}`,
         },
@@ -352,6 +376,7 @@ export async function main(): Promise<void> {
   });
   const rate = Number(values.rate),
     seconds = Number(values.seconds);
+  ensureBuilt();
   const tmp = mkdtempSync(join(tmpdir(), 'nfgen-'));
   try {
     const nfgen = buildNfgen(tmp);

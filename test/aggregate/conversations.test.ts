@@ -184,3 +184,27 @@ test('conversation store: bounded (refusals counted) and expiring like pairs', (
     ['c'],
   );
 });
+
+test('conversation store: its counts stay exact through refusals and expiry, per client, server and port', () => {
+  const s = new ConversationStore({ max: 3, ttlMs: 1000 });
+  const l = (name: string) => ({ host: name, namespace: 'ns', kind: '' as const, name, ownerKind: '', ownerName: '', nodeName: '' });
+  s.add(l('a'), l('b'), 6, 80, false, 1, 10, T0);
+  s.add(l('a'), l('b'), 6, 443, false, 1, 10, T0 + 900);
+  s.add(l('b'), l('a'), 17, 0, true, 2, 10, T0);
+  s.add(l('c'), l('d'), 6, 80, false, 5, 10, T0 + 900); // refused: full
+  assert.deepEqual(s.stats(), { conversations: 3, undecided: 1, droppedFlows: 5, expired: 0 });
+  assert.equal(s.expire(T0 + 1500), 2);
+  assert.deepEqual(s.stats(), { conversations: 1, undecided: 0, droppedFlows: 5, expired: 2 });
+  // The room freed by expiry is usable, and a refused client left nothing behind.
+  s.add(l('c'), l('d'), 6, 80, false, 1, 10, T0 + 1600);
+  s.add(l('a'), l('b'), 6, 80, false, 1, 10, T0 + 1600);
+  assert.deepEqual(
+    s
+      .list()
+      .map((c) => `${c.client.name}>${c.server.name}:${c.port}`)
+      .sort(),
+    ['a>b:443', 'a>b:80', 'c>d:80'],
+  );
+  assert.equal(s.expire(T0 + 5000), 3);
+  assert.deepEqual(s.stats(), { conversations: 0, undecided: 0, droppedFlows: 5, expired: 5 });
+});

@@ -23,13 +23,11 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
   return runCliProcess(['run', ...args], env);
 }
 
-const spawnMain = (args: string[], env: NodeJS.ProcessEnv): ChildProcess => spawnCli(['run', ...args], env);
-
 export async function startCollectorProcess(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; startTimeoutMs?: number } = {},
+  opts: { env?: NodeJS.ProcessEnv; startTimeoutMs?: number; built?: boolean } = {},
 ): Promise<CollectorProcess> {
-  const child = spawnMain(['--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', ...args], opts.env ?? {});
+  const child = spawnCli(['run', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', ...args], opts.env ?? {}, opts.built);
   const lines: Record<string, unknown>[] = [];
   let stderr = '';
   let partial = '';
