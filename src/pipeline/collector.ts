@@ -13,7 +13,7 @@ import { ConfigError } from '../config/options.ts';
 import { createLogger, RateLimitedLog, type Logger } from '../observe/log.ts';
 import { HttpServer, sendText } from '../observe/http.ts';
 import { applyHttpLimits, DEFAULT_HTTP_LIMITS } from '../observe/http-limits.ts';
-import { serveMetrics } from '../export/prometheus/endpoint.ts';
+import { metricsHandler } from '../export/prometheus/endpoint.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
 import { checkIdentityConfig, storeFor } from './build-parts.ts';
 import { WorkerPool, RESTART_WINDOW_MS, RESTARTS_UNHEALTHY, STUCK_AFTER_MS, type BoundAddress } from './threads/pool.ts';
@@ -173,7 +173,11 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
       sendText(res, ok ? 200 : 503, 'text/plain; charset=utf-8', body, req.method === 'HEAD');
     });
     // Classic text or OpenMetrics by Accept, gzipped by Accept-Encoding.
-    server.route('GET', '/metrics', (req, res) => serveMetrics(req, res, () => exportsHandle.renderPrometheus()));
+    server.route(
+      'GET',
+      '/metrics',
+      metricsHandler((w) => exportsHandle.renderPrometheus(w)),
+    );
     server.route('GET', '/metrics/otel', (req, res) => exportsHandle.otelHandler(req, res));
     policy.mount(
       server,

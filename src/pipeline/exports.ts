@@ -12,10 +12,12 @@ import { OtelPrometheusText, OTEL_PAGE_CONTENT_TYPE } from '../export/otel/prome
 import type { Resource } from '@opentelemetry/resources';
 import { ZonePrometheusRenderer } from '../export/prometheus/zones.ts';
 import type { SelfMetrics } from './self-metrics.ts';
+import type { ByteWriter } from '../observe/byte-writer.ts';
 import { dimensionsOf } from './build-parts.ts';
 
 export interface ExportsHandle {
-  renderPrometheus(): string;
+  /** The /metrics page (classic text) written into `w`. */
+  renderPrometheus(w: ByteWriter): void;
   otelHandler(req: IncomingMessage, res: ServerResponse): void | Promise<void>;
   /** Final OTLP export and shutdown; safe to call twice. */
   shutdown(): Promise<void>;
@@ -45,7 +47,10 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
     );
   let down: Promise<void> | undefined;
   return {
-    renderPrometheus: () => prom.render() + zones.render(),
+    renderPrometheus: (w) => {
+      prom.renderInto(w);
+      w.text(zones.render());
+    },
     otelHandler: async (req, res) => {
       const p = await page();
       res.writeHead(200, { 'content-type': OTEL_PAGE_CONTENT_TYPE, 'cache-control': 'no-store' });

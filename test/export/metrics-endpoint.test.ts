@@ -13,7 +13,7 @@ import { PairStore } from '../../src/aggregate/pair-store.ts';
 import { registerStoreMetrics } from '../../src/pipeline/self-metrics.ts';
 import { PrometheusTextRenderer, PROMETHEUS_CONTENT_TYPE } from '../../src/export/prometheus/text.ts';
 import { negotiateFormat, OPENMETRICS_CONTENT_TYPE, toOpenMetrics } from '../../src/export/prometheus/openmetrics.ts';
-import { serveMetrics } from '../../src/export/prometheus/endpoint.ts';
+import { metricsHandler } from '../../src/export/prometheus/endpoint.ts';
 import { acceptsGzip } from '../../src/observe/http-gzip.ts';
 import { HttpServer } from '../../src/observe/http.ts';
 import { MetricsRegistry } from '../../src/observe/metrics.ts';
@@ -128,7 +128,11 @@ function fetchRaw(
 
 test('served over HTTP: the format by Accept, gzip by Accept-Encoding, HEAD without a body', async (t) => {
   const text = page();
-  const server = new HttpServer().route('GET', '/metrics', (req, res) => serveMetrics(req, res, () => text));
+  const server = new HttpServer().route(
+    'GET',
+    '/metrics',
+    metricsHandler((w) => w.text(text)),
+  );
   const { port } = await server.listen('127.0.0.1', 0);
   t.after(() => server.close());
 
@@ -147,4 +151,23 @@ test('served over HTTP: the format by Accept, gzip by Accept-Encoding, HEAD with
 
   const head = await fetchRaw(port, { 'accept-encoding': 'gzip' }, 'HEAD');
   assert.equal(head.body.length, 0);
+});
+
+test('the page buffer is reused only once a response is done: overlapping and shrinking pages come out whole', async (t) => {
+  let n = 0;
+  // Each page differs in length and content, so a reused buffer's stale tail or an overwrite would show.
+  const pageOf = (k: number) => `# page ${k}\n${'x'.repeat(((k * 7919) % 5) * 300_000)}end ${k}\n`;
+  const server = new HttpServer().route(
+    'GET',
+    '/metrics',
+    metricsHandler((w) => w.text(pageOf(n++))),
+  );
+  const { port } = await server.listen('127.0.0.1', 0);
+  t.after(() => server.close());
+  const got = await Promise.all(Array.from({ length: 6 }, () => fetchRaw(port, {})));
+  for (let k = 0; k < 6; k++) got.push(await fetchRaw(port, k % 2 ? { 'accept-encoding': 'gzip' } : {}));
+  const bodies = got.map((r) => (r.headers['content-encoding'] === 'gzip' ? gunzipSync(r.body) : r.body).toString());
+  const expected = new Set(Array.from({ length: 12 }, (_, k) => pageOf(k)));
+  for (const b of bodies) assert.ok(expected.has(b), `a whole page (got ${b.length} bytes, starting ${JSON.stringify(b.slice(0, 12))})`);
+  assert.equal(new Set(bodies).size, 12, 'every scrape its own page');
 });

@@ -6,11 +6,29 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PROMETHEUS_CONTENT_TYPE } from './text.ts';
 import { negotiateFormat, OPENMETRICS_CONTENT_TYPE, openMetricsBytes } from './openmetrics.ts';
 import { sendMaybeGzip } from '../../observe/http-gzip.ts';
+import { ByteWriter } from '../../observe/byte-writer.ts';
 
-/** `render` gives the classic page. */
-export function serveMetrics(req: IncomingMessage, res: ServerResponse, render: () => string): Promise<void> {
-  const om = negotiateFormat(req.headers.accept) === 'openmetrics';
-  // Encoded once; OpenMetrics is made from the bytes.
-  const page = Buffer.from(render());
-  return sendMaybeGzip(req, res, 200, om ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE, om ? openMetricsBytes(page) : page);
+/**
+ * The /metrics handler: `renderInto` writes the classic page. The page is written into a buffer
+ * kept from scrape to scrape (see observe/byte-writer.ts); a scrape that overlaps a slower one
+ * gets a buffer of its own.
+ */
+export function metricsHandler(renderInto: (w: ByteWriter) => void): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  let spare: ByteWriter | undefined = new ByteWriter();
+  return async (req, res) => {
+    const w = spare ?? new ByteWriter();
+    spare = undefined;
+    w.reset();
+    try {
+      renderInto(w);
+      const om = negotiateFormat(req.headers.accept) === 'openmetrics';
+      const page = w.view();
+      await sendMaybeGzip(req, res, 200, om ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE, om ? openMetricsBytes(page) : page);
+    } finally {
+      // An identity response may still be on its way out of the buffer: reuse it once the response is done.
+      res.once('close', () => {
+        spare = w;
+      });
+    }
+  };
 }

@@ -10,6 +10,7 @@
 import type { Pair, PairStore } from '../../aggregate/pair-store.ts';
 import { directionOf, protocolName, type Dimensions } from '../../aggregate/aggregation-level.ts';
 import { escapeHelp, escapeLabelValue, formatNumber, type MetricsRegistry } from '../../observe/metrics.ts';
+import { ByteWriter } from '../../observe/byte-writer.ts';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -26,8 +27,13 @@ export interface PrometheusTextOptions {
   selfMetrics?: MetricsRegistry;
 }
 
+const CLOSE = Buffer.from('} ');
+const NEWLINE = 0x0a;
+
 class Row {
   readonly labels: string;
+  /** `labels` as UTF-8, encoded once for every page the row is on. */
+  readonly labelBytes: Buffer;
   index = -1;
   /** Live pairs rendered into this row. */
   pairs = 0;
@@ -40,6 +46,7 @@ class Row {
   packets = 0;
   constructor(labels: string) {
     this.labels = labels;
+    this.labelBytes = Buffer.from(labels);
   }
 }
 
@@ -49,18 +56,28 @@ export class PrometheusTextRenderer {
   private readonly selfMetrics: MetricsRegistry | undefined;
   private readonly rowsByLabels = new Map<string, Row>();
   private readonly rows: Row[] = [];
-  private readonly heads: string[];
+  private readonly heads: Buffer[];
+  /** `<family>{` per family, and what closes the labels. */
+  private readonly opens: Buffer[];
 
   constructor(store: PairStore, opts: PrometheusTextOptions = {}) {
     this.store = store;
     this.labelDims = { ...opts.labels };
     this.selfMetrics = opts.selfMetrics;
-    this.heads = SEED_FAMILIES.map((f) => `# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} counter\n`);
+    this.heads = SEED_FAMILIES.map((f) => Buffer.from(`# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} counter\n`));
+    this.opens = SEED_FAMILIES.map((f) => Buffer.from(`${f.name}{`));
     store.onEvict((p) => this.retire(p));
   }
 
   /** The whole page: the seed families, then the self-metrics. */
   render(): string {
+    const w = new ByteWriter();
+    this.renderInto(w);
+    return w.toString();
+  }
+
+  /** The page written into `w` (appended: the caller resets it). */
+  renderInto(w: ByteWriter): void {
     const rows = this.rows;
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i];
@@ -76,19 +93,19 @@ export class PrometheusTextRenderer {
       r.bytes += p.bytes;
       r.packets += p.packets;
     }
-    const [hc, hb, hp] = this.heads;
-    let count = hc,
-      bytes = hb,
-      packets = hp;
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i];
-      count += `netflow_connection_count{${r.labels}} ${formatNumber(r.flows)}\n`;
-      bytes += `netflow_connection_bytes{${r.labels}} ${formatNumber(r.bytes)}\n`;
-      packets += `netflow_connection_packets{${r.labels}} ${formatNumber(r.packets)}\n`;
+    for (let f = 0; f < 3; f++) {
+      w.bytes(this.heads[f]);
+      const open = this.opens[f];
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i];
+        w.bytes(open);
+        w.bytes(r.labelBytes);
+        w.bytes(CLOSE);
+        w.sampleValue(f === 0 ? r.flows : f === 1 ? r.bytes : r.packets, formatNumber);
+        w.byte(NEWLINE);
+      }
     }
-    let out = count + bytes + packets;
-    if (this.selfMetrics) out += this.selfMetrics.render();
-    return out;
+    if (this.selfMetrics) w.text(this.selfMetrics.render());
   }
 
   /** Rows on the page (distinct label sets). */
