@@ -28,6 +28,7 @@ import { mappedIPv4, type ParsedAddress, parseAddress, parseAddresses } from './
 import type { NamedNetworks } from './networks.ts';
 import { PodRegistry } from './pod-registry.ts';
 import { makePortSet, NO_PORTS, PortRoles, type PortSet, portKey, type ServiceState, ServerPorts, selects } from './server-ports.ts';
+import { appOf } from './workload-names.ts';
 import { unnamedPlace } from './zones.ts';
 
 export { UNKNOWN_ENDPOINT } from './intern.ts';
@@ -288,7 +289,7 @@ export class IdentityIndex implements InventoryListener {
       kind: 'pod',
       namespace: slim.namespace,
       name: slim.name,
-      app: slim.appLabel || slim.ownerName || slim.name,
+      app: appOf(slim),
       ownerKind: slim.ownerKind,
       ownerName: slim.ownerName,
       nodeName: slim.nodeName,

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import type { InventoryListener, SlimNode, SlimPod, SlimService } from '../identify/inventory.ts';
 import { addNetworkList, addNetworksFile, NamedNetworks } from '../identify/networks.ts';
 import type { AggregationLevel, EndLabels } from '../aggregate/aggregation-level.ts';
+import { appOf, workloadOf } from '../identify/workload-names.ts';
 
 /** A conversation end, as policies see it. */
 export type PolicyEnd =
@@ -19,9 +20,6 @@ export type PolicyEnd =
   /** A Service's ClusterIP, not resolved to its pods (the exporter saw the flow before DNAT). */
   | { readonly type: 'service'; readonly namespace: string; readonly name: string }
   | { readonly type: 'unknown'; readonly name: string };
-
-/** The app name the identity index gives a pod (label precedence, then owner, then pod name). */
-export const appOf = (p: SlimPod): string => p.appLabel || p.ownerName || p.name;
 
 /** --networks with the CIDRs of each name remembered (NamedNetworks only answers address → name). */
 class ListedNetworks extends NamedNetworks {
@@ -98,7 +96,7 @@ export class PolicyInventory implements InventoryListener {
   onHostNetwork(namespace: string, name: string): boolean {
     let any = false;
     for (const p of this.#pods.values()) {
-      if (p.namespace !== namespace || p.endMs !== undefined || this.workloadOf(p) !== name) continue;
+      if (p.namespace !== namespace || p.endMs !== undefined || this.workloadAtLevel(p) !== name) continue;
       if (!p.hostNetwork) return false;
       any = true;
     }
@@ -115,8 +113,8 @@ export class PolicyInventory implements InventoryListener {
   }
 
   /** The workload name a pod belongs to, as the store's level groups pods. */
-  workloadOf(p: SlimPod): string {
-    return this.level === 'workload' ? p.ownerName || p.name : appOf(p);
+  workloadAtLevel(p: SlimPod): string {
+    return this.level === 'workload' ? workloadOf(p) : appOf(p);
   }
 
   /**
@@ -137,11 +135,11 @@ export class PolicyInventory implements InventoryListener {
     if (this.level === 'pod') {
       // Pod-level ends still make policies per workload: the pod's app groups them.
       const pod = [...this.#pods.values()].find((p) => p.namespace === l.namespace && p.name === l.name);
-      name = pod ? appOf(pod) : l.ownerName || l.name;
+      name = pod ? appOf(pod) : workloadOf(l);
       const pods = this.podsIn(l.namespace).filter((p) => appOf(p) === name);
       return { type: 'workload', namespace: l.namespace, name, pods };
     }
-    const pods = this.podsIn(l.namespace).filter((p) => this.workloadOf(p) === name);
+    const pods = this.podsIn(l.namespace).filter((p) => this.workloadAtLevel(p) === name);
     if (pods.length === 0 && kind === '' && this.service(l.namespace, l.name))
       return { type: 'service', namespace: l.namespace, name: l.name };
     return { type: 'workload', namespace: l.namespace, name, pods };
