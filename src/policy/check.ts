@@ -7,7 +7,7 @@
 import type { Conversation } from './conversations.ts';
 import type { PolicyEnd, PolicyInventory } from './inventory.ts';
 import { PolicySet, type Party, type SideVerdict, type NamespaceLabels, defaultNamespaceLabels } from './evaluate.ts';
-import { parseCidr } from './policy-yaml.ts';
+import { hostCidr, parseCidr } from './policy-yaml.ts';
 import { selectorKeys } from './label-selector.ts';
 import type { NetworkPolicy } from './types.ts';
 import { endLabel, portLabel } from './suggest.ts';
@@ -125,8 +125,6 @@ export function checkPolicies(
   return { policies: policies.length, evaluated, denied, notEvaluated, undecided, notes };
 }
 
-const hostCidr = (a: string) => parseCidr(`${a}/${a.includes(':') ? 128 : 32}`);
-
 /** The distinct kinds of party an end stands for, or why it cannot be judged. */
 function toParties(e: PolicyEnd): Party[] | string {
   switch (e.type) {
@@ -144,7 +142,7 @@ function toParties(e: PolicyEnd): Party[] | string {
       if (e.cidrs.length === 0) return [{ type: 'opaque' }];
       return [{ type: 'addresses', cidrs: e.cidrs.map((c) => parseCidr(c)!).filter((c) => c !== undefined) }];
     case 'node': {
-      const cidrs = e.addresses.map(hostCidr).filter((c) => c !== undefined);
+      const cidrs = e.addresses.map((a) => parseCidr(hostCidr(a))).filter((c) => c !== undefined);
       return [{ type: 'addresses', cidrs, node: e.name }];
     }
     case 'unknown':

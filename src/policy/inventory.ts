@@ -9,6 +9,7 @@ import type { InventoryListener, SlimNode, SlimPod, SlimService } from '../ident
 import { addNetworkList, addNetworksFile, NamedNetworks } from '../identify/networks.ts';
 import type { AggregationLevel, EndLabels } from '../aggregate/aggregation-level.ts';
 import { appOf, workloadOf } from '../identify/workload-names.ts';
+import { hostCidr } from './policy-yaml.ts';
 
 /** A conversation end, as policies see it. */
 export type PolicyEnd =
@@ -30,7 +31,7 @@ class ListedNetworks extends NamedNetworks {
     const c = cidr.trim();
     const list = this.byName.get(n) ?? [];
     // A bare address is a host route, as NamedNetworks reads it.
-    list.push(c.includes('/') ? c : `${c}/${c.includes(':') ? 128 : 32}`);
+    list.push(c.includes('/') ? c : hostCidr(c));
     this.byName.set(n, list);
   }
 }

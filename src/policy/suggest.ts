@@ -10,6 +10,7 @@
  */
 import type { Conversation } from './conversations.ts';
 import type { PolicyEnd, PolicyInventory } from './inventory.ts';
+import { hostCidr } from './policy-yaml.ts';
 import { chooseSelector } from './selector-labels.ts';
 import { throughServices } from './services.ts';
 import { PROTOCOL_OF_NUMBER, type NetworkPolicy, type NetworkPolicyPeer, type NetworkPolicyPort } from './types.ts';
@@ -304,7 +305,7 @@ function peersFor(
       const node = inv.node(e.name);
       if (!node || node.addresses.length === 0) return 'a node whose addresses are not in the inventory; not admitted';
       return {
-        peers: node.addresses.map((a) => ({ ipBlock: { cidr: `${a}/${a.includes(':') ? 128 : 32}` } })),
+        peers: node.addresses.map((a) => ({ ipBlock: { cidr: hostCidr(a) } })),
         note: `node ${e.name}'s addresses from the API (traffic from a pod's own node is always allowed)`,
       };
     }
