@@ -11,7 +11,6 @@ import { hostCidr, parseCidr } from './policy-yaml.ts';
 import { selectorKeys } from './label-selector.ts';
 import type { NetworkPolicy } from './types.ts';
 import { endLabel, portLabel } from './suggest.ts';
-import { endKey } from '../aggregate/aggregation-level.ts';
 import { throughServices } from './services.ts';
 
 export interface DeniedConversation {
@@ -64,13 +63,14 @@ export function checkPolicies(
     notes.push(
       `namespaceSelector reads ${[...unknownNsKeys].sort().join(', ')}: the collector knows only kubernetes.io/metadata.name of each namespace, so other namespace labels count as absent`,
     );
-  const parties = new Map<string, Party[] | string>();
+  // The inventory hands out one PolicyEnd per end until it changes: its parties are worked out once.
+  const parties = new Map<PolicyEnd, Party[] | string>();
   const partiesOf = (c: Conversation['client']): Party[] | string => {
-    const k = endKey(c);
-    let p = parties.get(k);
+    const end = inv.resolve(c);
+    let p = parties.get(end);
     if (p === undefined) {
-      p = toParties(inv.resolve(c));
-      parties.set(k, p);
+      p = toParties(end);
+      parties.set(end, p);
     }
     return p;
   };
