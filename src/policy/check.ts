@@ -61,7 +61,8 @@ export function checkPolicies(
     }
   if (unknownNsKeys.size > 0)
     notes.push(
-      `namespaceSelector reads ${[...unknownNsKeys].sort().join(', ')}: the collector knows only kubernetes.io/metadata.name of each namespace, so other namespace labels count as absent`,
+      `namespaceSelector reads ${[...unknownNsKeys].sort().join(', ')}: the collector knows only ` +
+        'kubernetes.io/metadata.name of each namespace, so other namespace labels count as absent',
     );
   // The inventory hands out one PolicyEnd per end until it changes: its parties are worked out once.
   const parties = new Map<PolicyEnd, Party[] | string>();

@@ -140,7 +140,8 @@ export function suggestPolicies(all: readonly Conversation[], inv: PolicyInvento
         notes.push(
           inv.onHostNetwork(ns, w.name)
             ? `${ns}/${w.name}: runs on the host network, which NetworkPolicies do not apply to; no policy`
-            : `${ns}/${w.name}: ${w.pods.length === 0 ? 'no pods in the inventory now' : 'its pods share no label'}, so no selector can name it; no policy`,
+            : `${ns}/${w.name}: ${w.pods.length === 0 ? 'no pods in the inventory now' : 'its pods share no label'}, ` +
+                'so no selector can name it; no policy',
         );
         continue;
       }
@@ -219,7 +220,8 @@ export function suggestPolicies(all: readonly Conversation[], inv: PolicyInvento
     // The busiest few are worth reading; a long tail of them would bury the other notes.
     for (const c of undecided.slice(0, MAX_UNDECIDED_NOTES)) {
       notes.push(
-        `undecided: ${endLabel(inv.resolve(c.client))} <-> ${endLabel(inv.resolve(c.server))} ${protocolName(c.proto)} (${evidenceText(evidenceOf([c]))}): the ports did not tell the client, so nothing was admitted for it`,
+        `undecided: ${endLabel(inv.resolve(c.client))} <-> ${endLabel(inv.resolve(c.server))} ${protocolName(c.proto)} ` +
+          `(${evidenceText(evidenceOf([c]))}): the ports did not tell the client, so nothing was admitted for it`,
       );
     }
     if (undecided.length > MAX_UNDECIDED_NOTES)
@@ -230,7 +232,8 @@ export function suggestPolicies(all: readonly Conversation[], inv: PolicyInvento
       const s = inv.resolve(c.server);
       if (!c.undecided && s.type === 'service' && s.namespace === ns)
         notes.push(
-          `${endLabel(inv.resolve(c.client))} -> Service ${s.namespace}/${s.name} ${portLabel(c.proto, c.port)}: seen before DNAT, and it selects no known pods on that port; not admitted`,
+          `${endLabel(inv.resolve(c.client))} -> Service ${s.namespace}/${s.name} ${portLabel(c.proto, c.port)}: ` +
+            'seen before DNAT, and it selects no known pods on that port; not admitted',
         );
     }
   }
@@ -343,7 +346,8 @@ function dnsPeer(inv: PolicyInventory, precedence: readonly string[]): DnsPeer {
 }
 
 export function evidenceText(e: Evidence): string {
-  return `${e.flows} flow${e.flows === 1 ? '' : 's'}, ${e.bytes} bytes, last seen ${e.lastMs > 0 ? new Date(e.lastMs).toISOString() : 'never'}`;
+  const last = e.lastMs > 0 ? new Date(e.lastMs).toISOString() : 'never';
+  return `${e.flows} flow${e.flows === 1 ? '' : 's'}, ${e.bytes} bytes, last seen ${last}`;
 }
 
 function observedText(dir: 'Ingress' | 'Egress', rules: number, convs: readonly Conversation[], leftOut: number): string {
