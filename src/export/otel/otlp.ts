@@ -57,11 +57,11 @@ export interface OtlpOptions {
 
 /** Counts requests and failures of the exporter it wraps; changes nothing else. */
 export class CountingExporter implements PushMetricExporter {
-  private readonly inner: PushMetricExporter;
-  private readonly exports: Counter | undefined;
-  private readonly points: Counter | undefined;
-  private readonly onFailure: ((err: Error | undefined) => void) | undefined;
-  private readonly onResult: ((ok: boolean, error: Error | undefined) => void) | undefined;
+  readonly #inner: PushMetricExporter;
+  readonly #exports: Counter | undefined;
+  readonly #points: Counter | undefined;
+  readonly #onFailure: ((err: Error | undefined) => void) | undefined;
+  readonly #onResult: ((ok: boolean, error: Error | undefined) => void) | undefined;
   /** Requests sent and not answered yet. */
   inFlight = 0;
   constructor(
@@ -70,40 +70,40 @@ export class CountingExporter implements PushMetricExporter {
     onFailure?: (err: Error | undefined) => void,
     onResult?: (ok: boolean, error: Error | undefined) => void,
   ) {
-    this.inner = inner;
-    this.onFailure = onFailure;
-    this.onResult = onResult;
-    this.exports = registry?.counter('otlp_exports', 'OTLP export requests by result', ['result']);
-    this.points = registry?.counter('otlp_exported_points', 'Data points in successful OTLP export requests');
+    this.#inner = inner;
+    this.#onFailure = onFailure;
+    this.#onResult = onResult;
+    this.#exports = registry?.counter('otlp_exports', 'OTLP export requests by result', ['result']);
+    this.#points = registry?.counter('otlp_exported_points', 'Data points in successful OTLP export requests');
     // Create both series up front so a failure rate can be computed from the start.
-    this.exports?.labels('success');
-    this.exports?.labels('failure');
+    this.#exports?.labels('success');
+    this.#exports?.labels('failure');
   }
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
     let n = 0;
     for (const s of metrics.scopeMetrics) for (const m of s.metrics) n += m.dataPoints.length;
     this.inFlight++;
-    this.inner.export(metrics, (result) => {
+    this.#inner.export(metrics, (result) => {
       this.inFlight--;
-      this.onResult?.(result.code === ExportResultCode.SUCCESS, result.error);
+      this.#onResult?.(result.code === ExportResultCode.SUCCESS, result.error);
       if (result.code === ExportResultCode.SUCCESS) {
-        this.exports?.labels('success').inc();
-        this.points?.inc(n);
+        this.#exports?.labels('success').inc();
+        this.#points?.inc(n);
       } else {
-        this.exports?.labels('failure').inc();
-        this.onFailure?.(result.error);
+        this.#exports?.labels('failure').inc();
+        this.#onFailure?.(result.error);
       }
       resultCallback(result);
     });
   }
   forceFlush(): Promise<void> {
-    return this.inner.forceFlush();
+    return this.#inner.forceFlush();
   }
   shutdown(): Promise<void> {
-    return this.inner.shutdown();
+    return this.#inner.shutdown();
   }
   selectAggregationTemporality(t: InstrumentType): AggregationTemporality {
-    return this.inner.selectAggregationTemporality?.(t) ?? AggregationTemporality.CUMULATIVE;
+    return this.#inner.selectAggregationTemporality?.(t) ?? AggregationTemporality.CUMULATIVE;
   }
 }
 
