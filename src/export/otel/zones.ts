@@ -1,13 +1,6 @@
 /**
- * The zone families (zone-series.ts) as OpenTelemetry metrics, read from the store when collected (like the
- * connection metrics, no SDK call per record):
- *
- *   netflow.zone.traffic.bytes / .packets / .flows   {src.zone, dst.zone, netflow.zone.class}
- *   netflow.workload.traffic.bytes                   {k8s.namespace.name, k8s.app.name, netflow.zone.class, network.io.direction}
- *   netflow.workload.traffic.cost                    {... , network.io.direction=transmit, currency}
- *
- * `src.zone` / `dst.zone` are the names OBI gives its inter-zone metric's attributes. Direction
- * is the semantic conventions' `network.io.direction`: transmit is our egress, receive ingress.
+ * The zone families (../zone-families.ts, through zone-series.ts) as OpenTelemetry metrics, read
+ * from the store when collected (like the connection metrics, no SDK call per record).
  */
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';
