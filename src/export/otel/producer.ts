@@ -19,6 +19,7 @@ import {
 import type { Pair, PairStore } from '../../aggregate/pair-store.ts';
 import { CONNECTION_METRICS, SCOPE, pairAttributes } from './attributes.ts';
 import type { MetricsRegistry } from '../../observe/metrics.ts';
+import { KeyedDelta } from './keyed-delta.ts';
 
 export { SCOPE, CONNECTION_METRICS, pairAttributes } from './attributes.ts';
 
@@ -122,7 +123,8 @@ export class SelfMetricProducer implements MetricProducer {
   readonly #registry: MetricsRegistry;
   readonly #temporality: AggregationTemporality;
   readonly #startTime: HrTime = hrTime();
-  readonly #last = new Map<string, number>();
+  /** Delta only: the last value per counter series. */
+  readonly #last = new KeyedDelta();
   #lastCollect: HrTime = this.#startTime;
 
   constructor(registry: MetricsRegistry, opts: ProducerOptions = {}) {
@@ -144,9 +146,7 @@ export class SelfMetricProducer implements MetricProducer {
           for (let i = 0; i < f.labelNames.length; i++) attributes[f.labelNames[i]] = values[i];
           if (f.type === 'counter' && delta) {
             const key = `${name}\u0000${values.join('\u0000')}`;
-            const prev = this.#last.get(key) ?? 0;
-            this.#last.set(key, value);
-            points.push({ startTime: this.#lastCollect, endTime, attributes, value: value - prev });
+            points.push({ startTime: this.#lastCollect, endTime, attributes, value: this.#last.delta(key, value) });
           } else {
             points.push({ startTime: this.#startTime, endTime, attributes, value });
           }
