@@ -112,28 +112,6 @@ const timeoutOf = (opts: OtlpOptions): number => Math.min(opts.timeoutMs ?? 30_0
 /** Only what is ours to set: headers, TLS files, compression and temporality stay with OTEL_* so the standard variables work. */
 const exporterConfig = (opts: OtlpOptions) => ({ url: opts.endpoint, timeoutMillis: timeoutOf(opts), concurrencyLimit: 4 });
 
-/**
- * One warn line per interval at most, however many requests of that interval failed: a receiver
- * that is down must not flood the log, and the failure count is in `otlp_exports_total`.
- */
-export function failureLogger(
-  intervalMs: number,
-  warn: (err: Error | undefined, suppressed: number) => void,
-): (err: Error | undefined) => void {
-  let last = -Infinity;
-  let suppressed = 0;
-  return (err) => {
-    const now = performance.now();
-    if (now - last < intervalMs * 0.9) {
-      suppressed++;
-      return;
-    }
-    last = now;
-    warn(err, suppressed);
-    suppressed = 0;
-  };
-}
-
 export class OtlpMetrics {
   readonly provider: MeterProvider;
   readonly reader: PeriodicExportingMetricReader;
