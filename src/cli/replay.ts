@@ -23,6 +23,7 @@ import { StaticInventory } from '../identify/static-inventory.ts';
 import { dimensionsOf, identityFor, storeFor } from '../pipeline/build-parts.ts';
 import { RecordPipeline } from '../pipeline/record-pipeline.ts';
 import { PrometheusTextRenderer } from '../export/prometheus/text.ts';
+import { ZonePrometheusRenderer } from '../export/prometheus/zones.ts';
 import { ReplayProgress, wantsProgress, type ProgressOut } from './replay-progress.ts';
 
 export interface ReplayIO {
@@ -93,19 +94,21 @@ export const OUTPUTS: Record<string, (io: ReplayIO, config: ReplayConfig, naming
     return { record, ready: () => w.ready(), stopped: () => w.closed, end: () => w.end() };
   },
   none: () => ({ record: () => {}, ready: () => undefined, stopped: () => false, end: async () => {} }),
-  // The collector's own pipeline (identity, dedup, pair store) and /metrics serializer, fed from captures.
+  // The collector's own pipeline (identity, dedup, pair store) and /metrics serializers, fed from captures.
   prometheus: (io, config, naming) => {
     const cfg = { ...config.run, seriesTtlMs: Number.POSITIVE_INFINITY };
     const store = storeFor(cfg);
     const pipeline = new RecordPipeline(naming?.identity ?? identityFor(cfg), store, cfg.dedup);
     const renderer = new PrometheusTextRenderer(store, { labels: dimensionsOf(cfg) });
+    const zones = new ZonePrometheusRenderer(store, cfg.prices);
     return {
       record: pipeline.sink,
       ready: () => undefined,
       stopped: () => false,
       end: async () => {
         const w = new LineWriter(io.stdout);
-        w.push(renderer.render().replace(/\n$/, ''));
+        // As the live /metrics: the seed's families, then the zone families.
+        w.push((renderer.render() + zones.render()).replace(/\n$/, ''));
         await w.end();
       },
     };
