@@ -15,7 +15,7 @@ interface Asset {
 }
 
 function pageDir(): string {
-  const candidates = [new URL('./', import.meta.url), new URL('./', import.meta.url)];
+  const candidates = [new URL('./', import.meta.url), new URL('../../../src/export/map-page/', import.meta.url)];
   for (const c of candidates) {
     const dir = fileURLToPath(c);
     if (existsSync(`${dir}index.html`)) return dir;
