@@ -31,7 +31,8 @@ export const NODEGRAPH_OPTIONS: readonly OptionSpec[] = [
 ];
 
 const USAGE =
-  'usage: netflow-k8s nodegraph --prometheus-url URL [OPTIONS]\n\nServe the Grafana Node Graph API and the service map from Prometheus, without a collector.';
+  'usage: netflow-k8s nodegraph --prometheus-url URL [OPTIONS]\n\n' +
+  'Serve the Grafana Node Graph API and the service map from Prometheus, without a collector.';
 
 export interface NodeGraphServer {
   readonly server: HttpServer;

@@ -1,10 +1,11 @@
 /**
  * OTLP over gRPC, HTTP/protobuf or HTTP/JSON: a PeriodicExportingMetricReader over the store's
  * producer, exporting through the official exporter of the protocol (each reads the standard
- * OTEL_EXPORTER_OTLP_* headers, certificates, compression and temporality itself). Requests are split by the reader (`maxExportBatchSize`) so each
- * stays well under gRPC's 4 MiB default. Nothing is queued across intervals: with cumulative
- * temporality (the default) a failed interval is made good by the next one, which carries the
- * whole totals, so memory stays bounded while the collector is down.
+ * OTEL_EXPORTER_OTLP_* headers, certificates, compression and temporality itself). Requests are
+ * split by the reader (`maxExportBatchSize`) so each stays well under gRPC's 4 MiB default.
+ * Nothing is queued across intervals: with cumulative temporality (the default) a failed interval
+ * is made good by the next one, which carries the whole totals, so memory stays bounded while the
+ * collector is down.
  */
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { otlpGrpcMetricExporter } from './otlp-grpc-exporter.ts';

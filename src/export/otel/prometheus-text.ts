@@ -5,8 +5,9 @@
  * straight from the store. The official path builds three data-point objects per pair, then an
  * attribute string per data point on every scrape: 1.2 to 3.9 s and +125 MiB for 20,000 pairs.
  * Here each end's label text is built once, each pair caches a rope over its ends' text, and a
- * scrape only joins strings, written to the socket in pieces. It loads no OpenTelemetry package. test/export/otel-prometheus-text.test.ts keeps the
- * official exporter as the reference and checks the two pages byte for byte.
+ * scrape only joins strings, written to the socket in pieces. It loads no OpenTelemetry package.
+ * test/export/otel-prometheus-text.test.ts keeps the official exporter as the reference and checks
+ * the two pages byte for byte.
  */
 import type { ServerResponse } from 'node:http';
 import type { End, Pair, PairStore } from '../../aggregate/pair-store.ts';
@@ -37,7 +38,8 @@ function metricName(otelName: string, monotonicSum: boolean): string {
 }
 
 function head(name: string, help: string, unit: string, type: string): string {
-  return `# HELP ${name} ${escapeString(help || 'description missing')}${unit ? `\n# UNIT ${name} ${escapeString(unit)}` : ''}\n# TYPE ${name} ${type}\n`;
+  const unitLine = unit ? `# UNIT ${name} ${escapeString(unit)}\n` : '';
+  return `# HELP ${name} ${escapeString(help || 'description missing')}\n${unitLine}# TYPE ${name} ${type}\n`;
 }
 
 const STORE_SCOPE_LABELS = { 'otel.scope.name': SCOPE.name, 'otel.scope.version': SCOPE.version };
