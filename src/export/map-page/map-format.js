@@ -19,6 +19,8 @@ function rate(x, unit) {
   return `${x.toFixed(digits)} ${steps[i]}${unit}`;
 }
 export const bps = (x) => rate(x, 'B/s');
-export const money = (x, cur, per) => `${cur === 'USD' ? '$' : cur === 'EUR' ? '€' : cur ? cur + ' ' : ''}${x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toPrecision(2)}${per}`;
+const currencySign = (cur) => (cur === 'USD' ? '$' : cur === 'EUR' ? '€' : cur ? cur + ' ' : '');
+export const money = (x, cur, per) =>
+  `${currencySign(cur)}${x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toPrecision(2)}${per}`;
 export const gib = (x) => `${x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toPrecision(2)} GiB`;
 export const perS = (x) => (x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toFixed(2)) + '/s';

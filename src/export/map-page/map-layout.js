@@ -53,7 +53,8 @@ export function layeredPositions(graph) {
   }
   const nsOf = new Map(graph.nodes.map((n) => [n.id, n.subtitle]));
   const nsRank = ranks([...byNs.keys()], graph.edges.map((e) => [nsOf.get(e.source), nsOf.get(e.target)]));
-  const appRank = ranks(graph.nodes.map((n) => n.id), graph.edges.filter((e) => nsOf.get(e.source) === nsOf.get(e.target)).map((e) => [e.source, e.target]));
+  const inside = graph.edges.filter((e) => nsOf.get(e.source) === nsOf.get(e.target));
+  const appRank = ranks(graph.nodes.map((n) => n.id), inside.map((e) => [e.source, e.target]));
 
   // Inside each box: apps in columns by rank, sorted by name; the box's size follows.
   const boxes = new Map();
@@ -88,7 +89,9 @@ export function layeredPositions(graph) {
   let x = 0;
   for (const r of [...columns.keys()].sort((a, b) => a - b)) {
     const col = columns.get(r);
-    const callers = (b) => graph.edges.filter((e) => nsOf.get(e.target) === b.ns && centreY.has(nsOf.get(e.source))).map((e) => centreY.get(nsOf.get(e.source)));
+    const callers = (b) => graph.edges
+      .filter((e) => nsOf.get(e.target) === b.ns && centreY.has(nsOf.get(e.source)))
+      .map((e) => centreY.get(nsOf.get(e.source)));
     const weight = (b) => { const ys = callers(b); return ys.length ? ys.reduce((a, c) => a + c, 0) / ys.length : 0; };
     col.sort((a, b) => weight(a) - weight(b) || a.ns.localeCompare(b.ns));
     const total = col.reduce((a, b) => a + b.h, 0) + BOX_GAP_Y * (col.length - 1);
