@@ -26,7 +26,8 @@ export const DEMO_OPTIONS: readonly OptionSpec[] = [
 ];
 
 const USAGE =
-  'usage: netflow-k8s demo [OPTIONS]\n\nRun the collector on a sample cluster with built-in NetFlow v9 traffic, and serve its map, metrics and Node Graph API.';
+  'usage: netflow-k8s demo [OPTIONS]\n\n' +
+  'Run the collector on a sample cluster with built-in NetFlow v9 traffic, and serve its map, metrics and Node Graph API.';
 
 export interface Demo {
   readonly collector: Collector;
@@ -145,8 +146,10 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const namespaces = new Set(DEMO_APPS.map((a) => a.namespace)).size;
   process.stdout.write(
     [
-      `netflow-k8s demo: a sample cluster (${DEMO_NODES.length} nodes, ${namespaces} namespaces, ${DEMO_APPS.length} apps) sends ipt-netflow-shaped NetFlow v9 to udp://${demo.collector.udp.address}:${demo.collector.udp.port}`,
-      `  (one node per zone, ${DEMO_NODES.map((n) => n.zone).join(', ')}, priced at AWS list prices: the map's "cost" view and header show what cross-zone traffic costs)`,
+      `netflow-k8s demo: a sample cluster (${DEMO_NODES.length} nodes, ${namespaces} namespaces, ${DEMO_APPS.length} apps) ` +
+        `sends ipt-netflow-shaped NetFlow v9 to udp://${demo.collector.udp.address}:${demo.collector.udp.port}`,
+      `  (one node per zone, ${DEMO_NODES.map((n) => n.zone).join(', ')}, priced at AWS list prices: ` +
+        `the map's "cost" view and header show what cross-zone traffic costs)`,
       '',
       `  service map      ${demo.urls.map}`,
       `  Prometheus       ${demo.urls.metrics}`,

@@ -167,7 +167,8 @@ async function check(argv: string[]): Promise<number> {
   }
   const r = JSON.parse(body) as CheckResult;
   const lines = [
-    `${r.policies} polic${r.policies === 1 ? 'y' : 'ies'} checked against ${r.evaluated} observed conversation${r.evaluated === 1 ? '' : 's'}: ${r.denied.length} would be denied.`,
+    `${r.policies} polic${r.policies === 1 ? 'y' : 'ies'} checked against ${r.evaluated} observed ` +
+      `conversation${r.evaluated === 1 ? '' : 's'}: ${r.denied.length} would be denied.`,
   ];
   for (const d of r.denied) {
     const where = [d.ingress === 'denied' ? 'ingress' : '', d.egress === 'denied' ? 'egress' : ''].filter(Boolean).join(' and ');

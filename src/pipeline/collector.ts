@@ -11,8 +11,9 @@ import { hostname } from 'node:os';
 import type { RunConfig } from '../config/run-options.ts';
 import { ConfigError } from '../config/options.ts';
 import { createLogger, RateLimitedLog, type Logger } from '../observe/log.ts';
-import { HttpServer, sendText } from '../observe/http.ts';
-import { applyHttpLimits, DEFAULT_HTTP_LIMITS } from '../observe/http-limits.ts';
+import { type HttpServer, sendText } from '../observe/http.ts';
+import { DEFAULT_HTTP_LIMITS } from '../observe/http-limits.ts';
+import { createHttpServer } from '../export/http-server.ts';
 import { serveMetrics } from '../export/prometheus/endpoint.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
 import { checkIdentityConfig, storeFor } from './build-parts.ts';
@@ -24,7 +25,6 @@ import { SelfMetrics } from './self-metrics.ts';
 import { startExports, type ExportsHandle } from './exports.ts';
 import { startDnstap, type DnstapHandle } from '../dns/dnstap-service.ts';
 import { loadWebConfig } from '../observe/web-config.ts';
-import { registerWebMetrics, WebServing } from '../observe/web-server.ts';
 import { policyParts, type PolicyParts } from '../policy/collector.ts';
 
 export interface Collector {
@@ -122,27 +122,17 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     const exportsHandle: ExportsHandle = await startExports(config, store, self, log);
     cleanups.push(() => exportsHandle.shutdown());
 
-    const webMetrics = registerWebMetrics(self.registry);
-    const serving = web ? new WebServing(web, webMetrics) : undefined;
-    const server = new HttpServer(serving?.options() ?? {}).onError((err, req) =>
-      log.error({ err: String(err), url: req.url }, 'HTTP handler failed'),
-    );
-    const refused = applyHttpLimits(server.node, {
-      ...DEFAULT_HTTP_LIMITS,
-      headersTimeoutMs: config.httpHeadersTimeoutMs,
-      requestTimeoutMs: config.httpRequestTimeoutMs,
-      maxConnections: config.httpMaxConnections,
+    const { server, watchWebConfig } = createHttpServer({
+      log,
+      web,
+      registry: self.registry,
+      limits: {
+        ...DEFAULT_HTTP_LIMITS,
+        headersTimeoutMs: config.httpHeadersTimeoutMs,
+        requestTimeoutMs: config.httpRequestTimeoutMs,
+        maxConnections: config.httpMaxConnections,
+      },
     });
-    self.registry.callback(
-      'http_connections_refused',
-      'HTTP connections closed by the server limits, by reason',
-      'counter',
-      () => [
-        [['max_connections'], refused.maxConnections],
-        [['pipelined'], refused.pipelined],
-      ],
-      ['reason'],
-    );
     // Ready once the threads hold the synced inventory too; latched, so later changes in flight
     // (a millisecond each) never flap the probe.
     let threadsSynced = false;
@@ -183,11 +173,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     policy.registerMetrics(self.registry);
 
     // A rotated certificate or a new user is taken up while running.
-    const unwatchWeb =
-      serving?.watch(server, 10_000, (err) => {
-        if (err) log.warn({ file: config.webConfigFile, err: err.message }, 'web config not reloaded; the settings in force stay');
-        else log.info({ file: config.webConfigFile }, 'web config reloaded');
-      }) ?? (() => {});
+    const unwatchWeb = watchWebConfig();
     cleanups.push(unwatchWeb);
 
     // Idle pairs leave the store; a sweep is cheap next to the TTL, so run it often enough to be prompt.
