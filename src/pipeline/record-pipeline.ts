@@ -11,7 +11,7 @@ import type { Exporter, FlowRecord, RecordSink } from '../decode/record.ts';
 import type { Endpoint, Role } from '../identify/endpoint.ts';
 import type { PortSet } from '../identify/server-ports.ts';
 import type { Place } from '../aggregate/zone-class.ts';
-import { whereOf } from '../aggregate/delta-table.ts';
+import { whereOf } from '../aggregate/delta-batch.ts';
 import { type DedupMode, shouldCount, shouldCountNumbered } from '../aggregate/dedup.ts';
 import { DOUBLE_ZERO } from '../observe/double-zero.ts';
 import { AddressMemo, type AddressFacts } from './address-memo.ts';

@@ -7,7 +7,7 @@
  */
 import type { RunConfig } from '../../config/run-options.ts';
 import type { InventoryListener, SlimNode, SlimPod, SlimService } from '../../identify/inventory.ts';
-import type { DeltaBatch } from '../../aggregate/delta-table.ts';
+import type { DeltaBatch } from '../../aggregate/delta-batch.ts';
 import type { DecoderStats } from '../../decode/stats.ts';
 import type { SharedSet } from '../../decode/saved-state.ts';
 import type { ExporterCounts } from '../../ingest/udp-receiver.ts';

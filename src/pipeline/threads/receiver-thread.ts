@@ -14,7 +14,7 @@ import { buildWorkerParts } from '../build-parts.ts';
 import { warmUp } from './warm-up.ts';
 import { spreadFor } from '../../ingest/udp-spread.ts';
 import { DnsFlowCount } from '../../dns/dns-flow-count.ts';
-import { deltaBuffers } from '../../aggregate/delta-table.ts';
+import { deltaBuffers } from '../../aggregate/delta-batch.ts';
 import { ERROR_REASONS, LIMITS } from '../../decode/stats.ts';
 import { ThreadControl } from './thread-control.ts';
 
