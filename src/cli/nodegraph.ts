@@ -3,7 +3,7 @@
  * history picker) on its own, reading Prometheus, for a separate deployment like the seed's.
  */
 import { ConfigError, formatHelp, parseConfig, type OptionSpec } from '../config/options.ts';
-import { LOG_LEVELS } from '../config/run-options.ts';
+import { LOG_LEVELS } from '../config/run-option-table.ts';
 import { createLogger } from '../observe/log.ts';
 import { HttpServer, sendText } from '../observe/http.ts';
 import { applyHttpLimits, DEFAULT_HTTP_LIMITS } from '../observe/http-limits.ts';
