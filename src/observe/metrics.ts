@@ -7,6 +7,7 @@
  * Hot path: keep the child (`counter.labels('v9')`) and call `inc()` on it; that is one add.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { SELF_METRICS, type SelfCounterName, type SelfMetricDefinition, type SelfMetricName } from './self-metric-table.ts';
 
 export const SELF_PREFIX = 'netflow_k8s_';
 
@@ -153,6 +154,18 @@ export class MetricsRegistry {
     return this.register(new CallbackFamily(fullName(name, type), help, type, checkLabels(labelNames), fn));
   }
 
+  /** A self-metric of SELF_METRICS, read at scrape time: `fn` gives the value, the table says the rest. */
+  report(name: SelfMetricName, fn: () => CallbackResult): MetricFamily {
+    const d: SelfMetricDefinition = SELF_METRICS[name];
+    return this.callback(name, d.help, d.type, fn, d.labels);
+  }
+
+  /** A counter of SELF_METRICS, counted as things happen. */
+  selfCounter(name: SelfCounterName): Counter {
+    const d: SelfMetricDefinition = SELF_METRICS[name];
+    return this.counter(name, d.help, d.labels);
+  }
+
   get(fullNameOrShort: string): MetricFamily | undefined {
     return (
       this.families.get(fullNameOrShort) ??
@@ -238,25 +251,19 @@ export interface ProcessMetrics {
  * last `windowMs` (it restarts each window), so a stall shows while it matters.
  */
 export function registerProcessMetrics(reg: MetricsRegistry, windowMs = 60_000): ProcessMetrics {
-  reg.callback('process_cpu_seconds', 'User and system CPU time of the process in seconds', 'counter', () => {
+  reg.report('process_cpu_seconds', () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1e6;
   });
-  reg.callback('process_resident_memory_bytes', 'Resident set size in bytes', 'gauge', () => process.memoryUsage.rss());
-  reg.callback(
-    'process_heap_bytes',
-    'V8 heap in bytes, used and total',
-    'gauge',
-    () => {
-      const m = process.memoryUsage();
-      return [
-        [['used'], m.heapUsed],
-        [['total'], m.heapTotal],
-        [['external'], m.external + m.arrayBuffers],
-      ];
-    },
-    ['kind'],
-  );
+  reg.report('process_resident_memory_bytes', () => process.memoryUsage.rss());
+  reg.report('process_heap_bytes', () => {
+    const m = process.memoryUsage();
+    return [
+      [['used'], m.heapUsed],
+      [['total'], m.heapTotal],
+      [['external'], m.external + m.arrayBuffers],
+    ];
+  });
   const h = monitorEventLoopDelay({ resolution: 10 });
   h.enable();
   let last = { p50: 0, p99: 0, max: 0 };
@@ -266,20 +273,14 @@ export function registerProcessMetrics(reg: MetricsRegistry, windowMs = 60_000):
   }, windowMs);
   roll.unref();
   const snapshot = () => (h.count === 0 ? last : { p50: h.percentile(50) / 1e9, p99: h.percentile(99) / 1e9, max: h.max / 1e9 });
-  reg.callback(
-    'event_loop_lag_seconds',
-    'Event-loop delay over the last window, by statistic',
-    'gauge',
-    () => {
-      const s = snapshot();
-      return [
-        [['p50'], s.p50],
-        [['p99'], s.p99],
-        [['max'], s.max],
-      ];
-    },
-    ['stat'],
-  );
+  reg.report('event_loop_lag_seconds', () => {
+    const s = snapshot();
+    return [
+      [['p50'], s.p50],
+      [['p99'], s.p99],
+      [['max'], s.max],
+    ];
+  });
   return {
     stop() {
       clearInterval(roll);

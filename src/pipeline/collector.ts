@@ -106,18 +106,8 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     if (dnstap !== undefined) cleanups.push(() => dnstap.stop());
 
     const self = new SelfMetrics(config, store, pool, inventory, udp.port, udp.recvBufferBytes);
-    self.registry.callback(
-      'udp_port_strangers',
-      'Sockets of other processes on our UDP port now (they take a share of its datagrams)',
-      'gauge',
-      () => portWatch.strangers,
-    );
-    self.registry.callback(
-      'udp_port_stranger_joins',
-      'Times a socket of another process was found joining our UDP port',
-      'counter',
-      () => portWatch.joins,
-    );
+    self.registry.report('udp_port_strangers', () => portWatch.strangers);
+    self.registry.report('udp_port_stranger_joins', () => portWatch.joins);
     dnstap?.registerMetrics(self.registry, () => pool.reports());
     const exportsHandle: ExportsHandle = await startExports(config, store, self, log);
     cleanups.push(() => exportsHandle.shutdown());
@@ -133,27 +123,16 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
       requestTimeoutMs: config.httpRequestTimeoutMs,
       maxConnections: config.httpMaxConnections,
     });
-    self.registry.callback(
-      'http_connections_refused',
-      'HTTP connections closed by the server limits, by reason',
-      'counter',
-      () => [
-        [['max_connections'], refused.maxConnections],
-        [['pipelined'], refused.pipelined],
-      ],
-      ['reason'],
-    );
+    self.registry.report('http_connections_refused', () => [
+      [['max_connections'], refused.maxConnections],
+      [['pipelined'], refused.pipelined],
+    ]);
     // Ready once the threads hold the synced inventory too; latched, so later changes in flight
     // (a millisecond each) never flap the probe.
     let threadsSynced = false;
     const threadsHaveInventory = () => (threadsSynced ||= inventory.ready() && pool.threadsBehindInventory() === 0);
     const ready = () => pool.bound !== undefined && inventory.ready() && threadsHaveInventory();
-    self.registry.callback(
-      'inventory_threads_behind',
-      'Receiving threads that have not yet applied every inventory change sent to them',
-      'gauge',
-      () => pool.threadsBehindInventory(),
-    );
+    self.registry.report('inventory_threads_behind', () => pool.threadsBehindInventory());
     // Liveness: a receiving thread whose loop stopped turning, or one that keeps dying, is only cured by a restart.
     server.route('GET', '/healthz', (req, res) => {
       const h = pool.health();
