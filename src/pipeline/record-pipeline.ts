@@ -138,17 +138,33 @@ export class RecordPipeline {
     else this.#countRemembered(rec, memo, s, d);
   }
 
-  /** Through the identity index; what it answers is remembered when `memo` is given. */
+  /**
+   * Through the identity index; what it answers is remembered when `memo` is given, and the end
+   * and place numbers that took are the ones the record is counted with (numbered once).
+   */
   #count(rec: FlowRecord, memo: AddressMemo | undefined): void {
     const c = this.counters;
     const id = this.#identity;
     const v6 = rec.family === 6;
     const src = id.resolveSrc(rec);
     const srcPlace = id.placeOf(src, rec.src4, v6 ? rec.src6 : null);
-    if (memo !== undefined) this.#remember(memo, rec.src4, src, srcPlace);
+    // -1: not numbered yet (not remembered: the answer holds for no span).
+    let srcEnd = -1;
+    let srcPlaceNo = -1;
+    if (memo !== undefined && id.hitFrom <= id.hitTo) {
+      srcEnd = this.#numbered!.endOf(src);
+      srcPlaceNo = this.#numbered!.placeNumber(srcPlace);
+      this.#remember(memo, rec.src4, src, srcEnd, srcPlaceNo);
+    }
     const dst = id.resolveDst(rec);
     const dstPlace = id.placeOf(dst, rec.dst4, v6 ? rec.dst6 : null);
-    if (memo !== undefined) this.#remember(memo, rec.dst4, dst, dstPlace);
+    let dstEnd = -1;
+    let dstPlaceNo = -1;
+    if (memo !== undefined && id.hitFrom <= id.hitTo) {
+      dstEnd = this.#numbered!.endOf(dst);
+      dstPlaceNo = this.#numbered!.placeNumber(dstPlace);
+      this.#remember(memo, rec.dst4, dst, dstEnd, dstPlaceNo);
+    }
     if (src.kind === 'unknown') c.unknownSrc++;
     if (dst.kind === 'unknown') c.unknownDst++;
     if (this.#dedup !== 'off') {
@@ -159,7 +175,19 @@ export class RecordPipeline {
         return;
       }
     }
-    this.#store.add(src, dst, id.role(rec, src, dst), rec, this.nowMs, srcPlace, dstPlace);
+    const role = id.role(rec, src, dst);
+    if (memo === undefined) {
+      this.#store.add(src, dst, role, rec, this.nowMs, srcPlace, dstPlace);
+      return;
+    }
+    // As DeltaTable.add numbers them (places first, then ends), for whichever the memo did not take.
+    const n = this.#numbered!;
+    if (srcPlaceNo < 0) srcPlaceNo = n.placeNumber(srcPlace);
+    if (dstPlaceNo < 0) dstPlaceNo = n.placeNumber(dstPlace);
+    if (srcEnd < 0) srcEnd = n.endOf(src);
+    if (dstEnd < 0) dstEnd = n.endOf(dst);
+    const where = whereOf(srcPlaceNo, dstPlaceNo, src.nodeName !== '' && src.nodeName === dst.nodeName);
+    n.addEnds(srcEnd, dstEnd, role, rec, this.nowMs, where);
   }
 
   #countRemembered(rec: FlowRecord, memo: AddressMemo, s: number, d: number): void {
@@ -180,13 +208,12 @@ export class RecordPipeline {
     this.#numbered!.addEnds(memo.end(s), memo.end(d), role, rec, this.nowMs, where);
   }
 
-  /** Right after a resolve, while the identity's hit fields describe it. */
-  #remember(memo: AddressMemo, ip: number, ep: Endpoint, place: Place): void {
+  /** Right after a resolve, while the identity's hit fields describe it (and hold for a span). */
+  #remember(memo: AddressMemo, ip: number, ep: Endpoint, end: number, place: number): void {
     const id = this.#identity;
-    if (id.hitFrom > id.hitTo) return;
     const f = this.#facts;
-    f.end = this.#numbered!.endOf(ep);
-    f.place = this.#numbered!.placeNumber(place);
+    f.end = end;
+    f.place = place;
     f.ports = id.hitPorts;
     f.unknown = ep.kind === 'unknown';
     f.node = ep.nodeName;
