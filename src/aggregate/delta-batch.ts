@@ -51,10 +51,28 @@ export function deltaBuffers(b: DeltaBatch): ArrayBuffer[] {
   return out;
 }
 
-/** Place numbers a table hands out; past this, further places count as NOWHERE. */
+/**
+ * Place numbers a table hands out; past this, further places count as NOWHERE. All ones (13 bits),
+ * so it is also the mask of a place number wherever one is packed (whereOf, the address memo).
+ */
 export const MAX_PLACES = 8191;
 
 /** A row's place key: source and destination place numbers, and whether both ends are on one node. */
 export function whereOf(srcPlace: number, dstPlace: number, sameNode: boolean): number {
   return ((srcPlace << 16) | (dstPlace << 1) | (sameNode ? 1 : 0)) >>> 0;
+}
+
+/** The source place number of a place key (whereOf). */
+export function whereSrc(where: number): number {
+  return (where >>> 16) & MAX_PLACES;
+}
+
+/** The destination place number of a place key (whereOf). */
+export function whereDst(where: number): number {
+  return (where >>> 1) & MAX_PLACES;
+}
+
+/** Whether a place key (whereOf) says both ends are on one node. */
+export function whereSameNode(where: number): boolean {
+  return (where & 1) === 1;
 }

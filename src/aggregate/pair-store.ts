@@ -19,7 +19,7 @@ import {
   projectEndpoint,
   ROLE_CODE,
 } from './aggregation-level.ts';
-import type { DeltaBatch } from './delta-batch.ts';
+import { whereDst, whereSameNode, whereSrc, type DeltaBatch } from './delta-batch.ts';
 import { NOWHERE, classOf, internPlace, zoneLabel, type Place } from './zone-class.ts';
 import { ZoneTraffic, type ZoneRow } from './zone-traffic.ts';
 import { addClassBytes, End, Pair } from './pair.ts';
@@ -167,9 +167,9 @@ export class PairStore {
       const w = where === undefined ? 0 : where[i];
       let at = byWhere.get(w);
       if (at === undefined) {
-        const sp = places[w >>> 16] ?? NOWHERE;
-        const dp = places[(w >>> 1) & 0x7fff] ?? NOWHERE;
-        const cls = classOf(sp, dp, (w & 1) === 1);
+        const sp = places[whereSrc(w)] ?? NOWHERE;
+        const dp = places[whereDst(w)] ?? NOWHERE;
+        const cls = classOf(sp, dp, whereSameNode(w));
         byWhere.set(w, (at = { cls, row: this.zones.rowFor(sp, dp, cls), zonePair: this.zonePairOf(sp, dp) }));
       }
       const cls = at.cls;
