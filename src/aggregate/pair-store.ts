@@ -22,7 +22,7 @@ import {
 import { whereDst, whereSameNode, whereSrc, type DeltaBatch } from './delta-batch.ts';
 import { NOWHERE, classOf, internPlace, zoneLabel, type Place } from './zone-class.ts';
 import { ZoneTraffic, type ZoneRow } from './zone-traffic.ts';
-import { addClassBytes, End, Pair } from './pair.ts';
+import { End, Pair } from './pair.ts';
 
 // The store's shapes, where every export imports them from.
 export { End, Pair } from './pair.ts';
@@ -180,7 +180,7 @@ export class PairStore {
       if (si < 0) {
         const o = this.getOverflowPair(b.lastMs[i]);
         this.bump(o, b.flows[i], b.bytes[i], b.packets[i], b.lastMs[i]);
-        addClassBytes(o, cls, b.bytes[i]);
+        o.addClassBytes(cls, b.bytes[i]);
         continue;
       }
       const di = b.dst[i];
@@ -277,7 +277,7 @@ export class PairStore {
       if (!p.overflow) p.zonePair = zonePair;
     }
     this.bump(p, flows, bytes, packets, nowMs);
-    addClassBytes(p, cls, bytes);
+    p.addClassBytes(cls, bytes);
   }
 
   private bump(p: Pair, flows: number, bytes: number, packets: number, nowMs: number): void {

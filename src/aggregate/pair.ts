@@ -6,8 +6,13 @@
 import type { Role } from '../identify/endpoint.ts';
 import { DOUBLE_ZERO } from '../observe/double-zero.ts';
 import { type EndLabels, dimsPort, dimsProto, dimsRole, ROLES } from './aggregation-level.ts';
+import { addClassBytes, addClassSums, CLASS_COUNT, type ClassSide, zeros } from './class-bytes.ts';
 
-/** One end of a pair at the store's level, shared by every pair that names it. */
+/**
+ * One end of a pair at the store's level, shared by every pair that names it. Its bytes per zone
+ * class, sent and received over the end's life, are the workload traffic and cost families; like a
+ * seed row, they go when the end's last pair expires.
+ */
 export class End {
   readonly id: number;
   readonly key: string;
@@ -15,44 +20,29 @@ export class End {
   /** Pairs that use this end; at zero the end is freed at the next expiry sweep. */
   refs = 0;
   dead = false;
-  /**
-   * Bytes this end sent and received per zone class code, over the end's life: the workload
-   * traffic and cost families. Like a seed row, they go when the end's last pair expires. While
-   * each direction has had one class, a class and a sum; after that an array (see traffic()).
-   */
-  sentCls = -1;
-  sentBytes = 0;
-  recvCls = -1;
-  recvBytes = 0;
-  mixed: number[] | undefined = undefined;
+  #sent: ClassSide = -1;
+  #sentBytes = 0;
+  #received: ClassSide = -1;
+  #receivedBytes = 0;
 
-  /** Sent bytes per class code at [0, 7), received at [7, 14); undefined when none yet. */
+  /** Sent bytes per class code at [0, CLASS_COUNT), received after them; undefined when none yet. */
   traffic(): readonly number[] | undefined {
-    if (this.mixed !== undefined) return this.mixed;
-    if (this.sentCls < 0 && this.recvCls < 0) return undefined;
-    const t = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    if (this.sentCls >= 0) t[this.sentCls] = this.sentBytes;
-    if (this.recvCls >= 0) t[7 + this.recvCls] = this.recvBytes;
-    return t;
+    const t = zeros(2 * CLASS_COUNT);
+    const sent = addClassSums(this.#sent, this.#sentBytes, t, 0);
+    const received = addClassSums(this.#received, this.#receivedBytes, t, CLASS_COUNT);
+    return sent || received ? t : undefined;
   }
 
-  /** `at` 0: sent, 7: received. */
-  addTraffic(at: number, cls: number, bytes: number): void {
-    if (this.mixed === undefined) {
-      if (at === 0 && (this.sentCls === cls || this.sentCls < 0)) {
-        this.sentCls = cls;
-        this.sentBytes += bytes;
-        return;
-      }
-      if (at === 7 && (this.recvCls === cls || this.recvCls < 0)) {
-        this.recvCls = cls;
-        this.recvBytes += bytes;
-        return;
-      }
-      this.mixed = this.traffic() as number[];
-    }
-    this.mixed[at + cls] += bytes;
+  addSent(cls: number, bytes: number): void {
+    this.#sent = addClassBytes(this.#sent, this.#sentBytes, cls, bytes);
+    this.#sentBytes += bytes;
   }
+
+  addReceived(cls: number, bytes: number): void {
+    this.#received = addClassBytes(this.#received, this.#receivedBytes, cls, bytes);
+    this.#receivedBytes += bytes;
+  }
+
   /** Pairs from this end, by destination end id (small integers: no boxed keys on the hot path). */
   readonly out = new Map<number, Pair>();
   constructor(id: number, key: string, labels: EndLabels) {
@@ -62,6 +52,7 @@ export class End {
   }
 }
 
+/** The counts between two ends with the same dimensions. */
 export class Pair {
   readonly src: End;
   readonly dst: End;
@@ -80,13 +71,8 @@ export class Pair {
   next: Pair | undefined = undefined;
   /** Position in `PairStore.pairs`. */
   index = -1;
-  /**
-   * The zone class code (see zone-class.ts) of all the pair's bytes while it has had one class
-   * (-1 before any), MIXED once it has had two; then `mixed` holds the bytes per class. Most pairs
-   * keep one class for life, so most never allocate the array.
-   */
-  cls = -1;
-  mixed: number[] | undefined = undefined;
+  /** The pair's bytes per zone class code, beside `bytes` (see class-bytes.ts). */
+  #classes: ClassSide = -1;
   /** Slots the exporters fill once per pair (rendered labels, attribute objects). */
   promCache: unknown = undefined;
   otelCache: unknown = undefined;
@@ -103,13 +89,16 @@ export class Pair {
   get role(): Role {
     return ROLES[dimsRole(this.dims)];
   }
-  /** Bytes per zone class code, or undefined before the first count (allocates unless mixed). */
+  /** Bytes per zone class code, or undefined before the first count. */
   get classBytes(): readonly number[] | undefined {
-    if (this.cls === MIXED) return this.mixed;
-    if (this.cls < 0) return undefined;
-    const out = [0, 0, 0, 0, 0, 0, 0];
-    out[this.cls] = this.bytes;
-    return out;
+    const out = zeros(CLASS_COUNT);
+    return addClassSums(this.#classes, this.bytes, out, 0) ? out : undefined;
+  }
+  /** `bytes` of the pair's (already in `bytes`) were of class `cls`: for the pair, as sent by src and received by dst. */
+  addClassBytes(cls: number, bytes: number): void {
+    this.#classes = addClassBytes(this.#classes, this.bytes - bytes, cls, bytes);
+    this.src.addSent(cls, bytes);
+    this.dst.addReceived(cls, bytes);
   }
   get proto(): number {
     return dimsProto(this.dims);
@@ -117,25 +106,4 @@ export class Pair {
   get serverPort(): number {
     return dimsPort(this.dims);
   }
-}
-
-/** A pair's `cls` once its bytes have had more than one class. */
-const MIXED = 7;
-
-/** After bump(): `bytes` of class `cls` are already in p.bytes. */
-export function addClassBytes(p: Pair, cls: number, bytes: number): void {
-  if (p.cls !== cls) {
-    if (p.cls < 0) p.cls = cls;
-    else {
-      if (p.cls !== MIXED) {
-        const m = [0, 0, 0, 0, 0, 0, 0];
-        m[p.cls] = p.bytes - bytes;
-        p.cls = MIXED;
-        p.mixed = m;
-      }
-      p.mixed![cls] += bytes;
-    }
-  }
-  p.src.addTraffic(0, cls, bytes);
-  p.dst.addTraffic(7, cls, bytes);
 }
