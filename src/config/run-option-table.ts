@@ -72,7 +72,11 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     choices: UDP_SPREADS,
     default: 'auto',
     group: 'Input',
-    help: "how datagrams are dealt to the receiving threads: exporter (the kernel keeps each exporter on one thread; few exporters load threads unevenly), datagram (each datagram to a thread at random, templates and sampling shared between threads; native backend), or auto (exporter: the cheapest, and what a DaemonSet's one exporter per collector needs)",
+    help:
+      'how datagrams are dealt to the receiving threads: exporter (the kernel keeps each exporter ' +
+      'on one thread; few exporters load threads unevenly), datagram (each datagram to a ' +
+      'thread at random, templates and sampling shared between threads; native backend), or ' +
+      "auto (exporter: the cheapest, and what a DaemonSet's one exporter per collector needs)",
   },
   // Decoder state and template scope (issue 12): one block, so parallel edits merge cleanly.
   {
@@ -81,7 +85,9 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     choices: TEMPLATE_SCOPES,
     default: 'address',
     group: 'Input',
-    help: "where data finds its template: session (address and source port, as RFC 7011 scopes templates) or address (the session first, then the same address's template from another port: exporters that change source port on restart lose nothing)",
+    help:
+      'where data finds its template: session (address and source port, as RFC 7011 scopes templates) or address (the session ' +
+      "first, then the same address's template from another port: exporters that change source port on restart lose nothing)",
   },
   {
     key: 'maxExporters',
@@ -89,7 +95,9 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     default: 10_000,
     min: 1,
     group: 'Input',
-    help: 'exporters (address and port) each receiving thread keeps templates and held data for; past it the least recently seen is evicted',
+    help:
+      'exporters (address and port) each receiving thread keeps templates ' +
+      'and held data for; past it the least recently seen is evicted',
   },
   {
     key: 'decoderStateBudget',
@@ -97,7 +105,9 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     default: 33_554_432,
     min: 1_048_576,
     group: 'Input',
-    help: 'bytes of decoder state (templates, held data, options state) per receiving thread; one exporter may take a sixteenth, its held data a sixty-fourth',
+    help:
+      'bytes of decoder state (templates, held data, options state) per receiving ' +
+      'thread; one exporter may take a sixteenth, its held data a sixty-fourth',
   },
   {
     key: 'maxTemplatesPerExporter',
@@ -209,7 +219,9 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     key: 'otlpEndpoint',
     kind: 'string',
     group: 'Output',
-    help: 'OTLP endpoint (else OTEL_EXPORTER_OTLP_METRICS_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT; off when none); for http/* an endpoint with no path gets /v1/metrics',
+    help:
+      'OTLP endpoint (else OTEL_EXPORTER_OTLP_METRICS_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT; ' +
+      'off when none); for http/* an endpoint with no path gets /v1/metrics',
   },
   // Issue 19: the standard exporter conventions (OTLP protocols; TLS and basic auth on our HTTP).
   {
@@ -217,13 +229,17 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     kind: 'enum',
     choices: OTLP_PROTOCOLS,
     group: 'Output',
-    help: 'OTLP protocol (else OTEL_EXPORTER_OTLP_METRICS_PROTOCOL / OTEL_EXPORTER_OTLP_PROTOCOL, else grpc); headers, CA, client certificate, compression, timeout and temporality come from the standard OTEL_EXPORTER_OTLP_* variables',
+    help:
+      'OTLP protocol (else OTEL_EXPORTER_OTLP_METRICS_PROTOCOL / OTEL_EXPORTER_OTLP_PROTOCOL, else grpc); headers, CA, ' +
+      'client certificate, compression, timeout and temporality come from the standard OTEL_EXPORTER_OTLP_* variables',
   },
   {
     key: 'webConfigFile',
     kind: 'path',
     group: 'Output',
-    help: 'Prometheus exporter-toolkit web configuration (tls_server_config, basic_auth_users, http_server_config.headers) for every HTTP endpoint',
+    help:
+      'Prometheus exporter-toolkit web configuration (tls_server_config, ' +
+      'basic_auth_users, http_server_config.headers) for every HTTP endpoint',
   },
   { key: 'otlpInterval', kind: 'duration', default: '30s', min: 100, group: 'Output', help: 'OTLP export interval' },
   { key: 'clusterName', kind: 'string', group: 'Output', help: 'k8s.cluster.name on the OTLP resource' },

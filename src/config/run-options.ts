@@ -73,7 +73,8 @@ export interface RunConfig {
 }
 
 export const RUN_USAGE =
-  'usage: netflow-k8s run [OPTIONS]\n\nReceive NetFlow v5/v9 and IPFIX over UDP, name both ends by Kubernetes identity, aggregate per pair and export Prometheus and OTLP.';
+  'usage: netflow-k8s run [OPTIONS]\n\nReceive NetFlow v5/v9 and IPFIX over UDP, name ' +
+  'both ends by Kubernetes identity, aggregate per pair and export Prometheus and OTLP.';
 
 export function runHelp(): string {
   return formatHelp(RUN_USAGE, RUN_OPTIONS);
@@ -144,7 +145,8 @@ export function toRunConfig(v: ConfigValues, env: NodeJS.ProcessEnv = process.en
   if (v.udpSpread === 'datagram' && v.udpBackend === 'dgram') {
     throw new ConfigError(
       'udpSpread',
-      "datagram needs the native UDP backend (Node's dgram sockets cannot steer datagrams): use --udp-backend native or auto, or --udp-spread exporter",
+      "datagram needs the native UDP backend (Node's dgram sockets cannot steer " +
+        'datagrams): use --udp-backend native or auto, or --udp-spread exporter',
     );
   }
   if ((v.httpRequestTimeout as number) < (v.httpHeadersTimeout as number)) {

@@ -91,7 +91,9 @@ export const SELF_METRICS = {
   },
   udp_spread: {
     type: 'gauge',
-    help: "How datagrams reach each receiving thread (exporter: the kernel's per-exporter hash; datagram: dealt at random, templates shared); always 1",
+    help:
+      "How datagrams reach each receiving thread (exporter: the kernel's " +
+      'per-exporter hash; datagram: dealt at random, templates shared); always 1',
     labels: ['thread', 'spread'],
   },
   udp_truncated_datagrams: { type: 'counter', help: 'Datagrams longer than the native receive slot, counted and dropped undecoded' },

@@ -136,9 +136,11 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     // Liveness: a receiving thread whose loop stopped turning, or one that keeps dying, is only cured by a restart.
     server.route('GET', '/healthz', (req, res) => {
       const h = pool.health();
-      const body = h.ok
-        ? 'ok\n'
-        : `unhealthy:${h.stuck.length > 0 ? ` receiving thread ${h.stuck.join(', ')} stuck (no loop turn for ${STUCK_AFTER_MS / 1000} s);` : ''}${h.recentRestarts >= RESTARTS_UNHEALTHY ? ` ${h.recentRestarts} thread restarts in ${RESTART_WINDOW_MS / 60_000} min;` : ''}\n`;
+      const stuck =
+        h.stuck.length > 0 ? ` receiving thread ${h.stuck.join(', ')} stuck (no loop turn for ${STUCK_AFTER_MS / 1000} s);` : '';
+      const dying =
+        h.recentRestarts >= RESTARTS_UNHEALTHY ? ` ${h.recentRestarts} thread restarts in ${RESTART_WINDOW_MS / 60_000} min;` : '';
+      const body = h.ok ? 'ok\n' : `unhealthy:${stuck}${dying}\n`;
       sendText(res, h.ok ? 200 : 503, 'text/plain; charset=utf-8', body, req.method === 'HEAD');
     });
     server.route('GET', '/readyz', (req, res) => {

@@ -295,7 +295,8 @@ export class WorkerPool implements InventoryListener {
               waitedMs: STOP_TIMEOUT_MS,
               lastTurnMsAgo: s.control.lastTurnMs ? Date.now() - s.control.lastTurnMs : null,
             },
-            'receiving thread did not stop in time and is terminated: its counts since its last merge are lost, and its templates are saved from its last snapshot',
+            'receiving thread did not stop in time and is terminated: its counts since ' +
+              'its last merge are lost, and its templates are saved from its last snapshot',
           );
           // The stop flag is set: the native receive path raises nothing while the thread unwinds.
           void s.worker.terminate();
