@@ -85,6 +85,8 @@ export class RecordPipeline {
   #generation = -1;
   #dictionary = -1;
   readonly #facts: AddressFacts = { end: 0, ports: [], unknown: false, place: 0, node: '', podNode: '', from: 0, to: 0 };
+  /** The end and place numbers of the record's source [0, 1] and destination [2, 3], so a record is numbered once. */
+  readonly #numbers = new Int32Array(4);
   // Exporter objects are cached per (address, port) by ingest, so identity works as a key.
   #exporterNodes = new WeakMap<Exporter, string | null>();
 
@@ -148,23 +150,10 @@ export class RecordPipeline {
     const v6 = rec.family === 6;
     const src = id.resolveSrc(rec);
     const srcPlace = id.placeOf(src, rec.src4, v6 ? rec.src6 : null);
-    // -1: not numbered yet (not remembered: the answer holds for no span).
-    let srcEnd = -1;
-    let srcPlaceNo = -1;
-    if (memo !== undefined && id.hitFrom <= id.hitTo) {
-      srcEnd = this.#numbered!.endOf(src);
-      srcPlaceNo = this.#numbered!.placeNumber(srcPlace);
-      this.#remember(memo, rec.src4, src, srcEnd, srcPlaceNo);
-    }
+    if (memo !== undefined) this.#remember(memo, rec.src4, src, srcPlace, 0);
     const dst = id.resolveDst(rec);
     const dstPlace = id.placeOf(dst, rec.dst4, v6 ? rec.dst6 : null);
-    let dstEnd = -1;
-    let dstPlaceNo = -1;
-    if (memo !== undefined && id.hitFrom <= id.hitTo) {
-      dstEnd = this.#numbered!.endOf(dst);
-      dstPlaceNo = this.#numbered!.placeNumber(dstPlace);
-      this.#remember(memo, rec.dst4, dst, dstEnd, dstPlaceNo);
-    }
+    if (memo !== undefined) this.#remember(memo, rec.dst4, dst, dstPlace, 2);
     if (src.kind === 'unknown') c.unknownSrc++;
     if (dst.kind === 'unknown') c.unknownDst++;
     if (this.#dedup !== 'off') {
@@ -180,14 +169,15 @@ export class RecordPipeline {
       this.#store.add(src, dst, role, rec, this.nowMs, srcPlace, dstPlace);
       return;
     }
-    // As DeltaTable.add numbers them (places first, then ends), for whichever the memo did not take.
-    const n = this.#numbered!;
-    if (srcPlaceNo < 0) srcPlaceNo = n.placeNumber(srcPlace);
-    if (dstPlaceNo < 0) dstPlaceNo = n.placeNumber(dstPlace);
-    if (srcEnd < 0) srcEnd = n.endOf(src);
-    if (dstEnd < 0) dstEnd = n.endOf(dst);
+    // Numbered as DeltaTable.add numbers them (places first, then ends) where #remember did not.
+    const t = this.#numbered!;
+    const n = this.#numbers;
+    const srcPlaceNo = n[1] >= 0 ? n[1] : t.placeNumber(srcPlace);
+    const dstPlaceNo = n[3] >= 0 ? n[3] : t.placeNumber(dstPlace);
+    const srcEnd = n[0] >= 0 ? n[0] : t.endOf(src);
+    const dstEnd = n[2] >= 0 ? n[2] : t.endOf(dst);
     const where = whereOf(srcPlaceNo, dstPlaceNo, src.nodeName !== '' && src.nodeName === dst.nodeName);
-    n.addEnds(srcEnd, dstEnd, role, rec, this.nowMs, where);
+    t.addEnds(srcEnd, dstEnd, role, rec, this.nowMs, where);
   }
 
   #countRemembered(rec: FlowRecord, memo: AddressMemo, s: number, d: number): void {
@@ -208,12 +198,21 @@ export class RecordPipeline {
     this.#numbered!.addEnds(memo.end(s), memo.end(d), role, rec, this.nowMs, where);
   }
 
-  /** Right after a resolve, while the identity's hit fields describe it (and hold for a span). */
-  #remember(memo: AddressMemo, ip: number, ep: Endpoint, end: number, place: number): void {
+  /**
+   * Right after a resolve, while the identity's hit fields describe it. The end and place numbers
+   * it takes go to #numbers from `at` (-1 when the answer holds for no span and nothing is kept).
+   */
+  #remember(memo: AddressMemo, ip: number, ep: Endpoint, place: Place, at: 0 | 2): void {
     const id = this.#identity;
+    const n = this.#numbers;
+    if (id.hitFrom > id.hitTo) {
+      n[at] = -1;
+      n[at + 1] = -1;
+      return;
+    }
     const f = this.#facts;
-    f.end = end;
-    f.place = place;
+    f.end = n[at] = this.#numbered!.endOf(ep);
+    f.place = n[at + 1] = this.#numbered!.placeNumber(place);
     f.ports = id.hitPorts;
     f.unknown = ep.kind === 'unknown';
     f.node = ep.nodeName;
