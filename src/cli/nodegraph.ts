@@ -3,7 +3,7 @@
  * history picker) on its own, reading Prometheus, for a separate deployment like the seed's.
  */
 import { ConfigError, formatHelp, parseConfig, type OptionSpec } from '../config/options.ts';
-import { LOG_LEVELS } from '../config/run-options.ts';
+import { LOG_LEVELS } from '../config/run-option-table.ts';
 import { createLogger } from '../observe/log.ts';
 import { type HttpServer, sendText } from '../observe/http.ts';
 import { createHttpServer } from '../export/http-server.ts';

@@ -34,16 +34,10 @@ export function createHttpServer(setup: HttpServerSetup): HttpServerHandle {
     log.error({ err: String(err), url: req.url }, 'HTTP handler failed'),
   );
   const refused = applyHttpLimits(server.node, setup.limits ?? DEFAULT_HTTP_LIMITS);
-  registry?.callback(
-    'http_connections_refused',
-    'HTTP connections closed by the server limits, by reason',
-    'counter',
-    () => [
-      [['max_connections'], refused.maxConnections],
-      [['pipelined'], refused.pipelined],
-    ],
-    ['reason'],
-  );
+  registry?.report('http_connections_refused', () => [
+    [['max_connections'], refused.maxConnections],
+    [['pipelined'], refused.pipelined],
+  ]);
   return {
     server,
     watchWebConfig: () =>

@@ -106,18 +106,8 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     if (dnstap !== undefined) cleanups.push(() => dnstap.stop());
 
     const self = new SelfMetrics(config, store, pool, inventory, udp.port, udp.recvBufferBytes);
-    self.registry.callback(
-      'udp_port_strangers',
-      'Sockets of other processes on our UDP port now (they take a share of its datagrams)',
-      'gauge',
-      () => portWatch.strangers,
-    );
-    self.registry.callback(
-      'udp_port_stranger_joins',
-      'Times a socket of another process was found joining our UDP port',
-      'counter',
-      () => portWatch.joins,
-    );
+    self.registry.report('udp_port_strangers', () => portWatch.strangers);
+    self.registry.report('udp_port_stranger_joins', () => portWatch.joins);
     dnstap?.registerMetrics(self.registry, () => pool.reports());
     const exportsHandle: ExportsHandle = await startExports(config, store, self, log);
     cleanups.push(() => exportsHandle.shutdown());
@@ -138,18 +128,15 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     let threadsSynced = false;
     const threadsHaveInventory = () => (threadsSynced ||= inventory.ready() && pool.threadsBehindInventory() === 0);
     const ready = () => pool.bound !== undefined && inventory.ready() && threadsHaveInventory();
-    self.registry.callback(
-      'inventory_threads_behind',
-      'Receiving threads that have not yet applied every inventory change sent to them',
-      'gauge',
-      () => pool.threadsBehindInventory(),
-    );
+    self.registry.report('inventory_threads_behind', () => pool.threadsBehindInventory());
     // Liveness: a receiving thread whose loop stopped turning, or one that keeps dying, is only cured by a restart.
     server.route('GET', '/healthz', (req, res) => {
       const h = pool.health();
-      const body = h.ok
-        ? 'ok\n'
-        : `unhealthy:${h.stuck.length > 0 ? ` receiving thread ${h.stuck.join(', ')} stuck (no loop turn for ${STUCK_AFTER_MS / 1000} s);` : ''}${h.recentRestarts >= RESTARTS_UNHEALTHY ? ` ${h.recentRestarts} thread restarts in ${RESTART_WINDOW_MS / 60_000} min;` : ''}\n`;
+      const stuck =
+        h.stuck.length > 0 ? ` receiving thread ${h.stuck.join(', ')} stuck (no loop turn for ${STUCK_AFTER_MS / 1000} s);` : '';
+      const dying =
+        h.recentRestarts >= RESTARTS_UNHEALTHY ? ` ${h.recentRestarts} thread restarts in ${RESTART_WINDOW_MS / 60_000} min;` : '';
+      const body = h.ok ? 'ok\n' : `unhealthy:${stuck}${dying}\n`;
       sendText(res, h.ok ? 200 : 503, 'text/plain; charset=utf-8', body, req.method === 'HEAD');
     });
     server.route('GET', '/readyz', (req, res) => {

@@ -74,8 +74,8 @@ export class CountingExporter implements PushMetricExporter {
     this.#inner = inner;
     this.#onFailure = onFailure;
     this.#onResult = onResult;
-    this.#exports = registry?.counter('otlp_exports', 'OTLP export requests by result', ['result']);
-    this.#points = registry?.counter('otlp_exported_points', 'Data points in successful OTLP export requests');
+    this.#exports = registry?.selfCounter('otlp_exports');
+    this.#points = registry?.selfCounter('otlp_exported_points');
     // Create both series up front so a failure rate can be computed from the start.
     this.#exports?.labels('success');
     this.#exports?.labels('failure');
