@@ -5,6 +5,7 @@
  * so a worker and the main thread must run the same level and dimensions.
  */
 import type { Endpoint, EndpointKind, Role } from '../identify/endpoint.ts';
+import { workloadOf } from '../identify/workload-names.ts';
 
 export type AggregationLevel = 'app' | 'workload' | 'pod' | 'namespace';
 export const AGGREGATION_LEVELS: readonly AggregationLevel[] = ['app', 'workload', 'pod', 'namespace'];
@@ -58,7 +59,7 @@ export function projectEndpoint(ep: Omit<Endpoint, 'id'>, level: AggregationLeve
       };
     case 'workload': {
       // A pod without an owner is its own workload.
-      const name = ep.ownerName || ep.name;
+      const name = workloadOf(ep);
       return { host: name, namespace: ep.namespace, kind: ep.kind, name, ownerKind: ep.ownerKind, ownerName: ep.ownerName, nodeName: '' };
     }
     case 'pod':

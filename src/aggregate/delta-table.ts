@@ -25,61 +25,9 @@ import type { FlowRecord } from '../decode/record.ts';
 import type { Endpoint, Role } from '../identify/endpoint.ts';
 import { type AggregationLevel, type Dimensions, type EndLabels, endKey, projectEndpoint } from './aggregation-level.ts';
 import { DOUBLE_ZERO } from '../observe/double-zero.ts';
-import { UNDECIDED, conversationBuffers, type ConversationBatch } from './conversation-batch.ts';
+import { UNDECIDED, type ConversationBatch } from './conversation-batch.ts';
 import { NOWHERE, type Place } from './zone-class.ts';
-
-/**
- * One drain: row i is (end src[i], end dst[i], dims[i]) += (flows, bytes, packets); src -1 is the
- * overflow pair. End numbers are the sender's own: `ends` holds the labels of numbers
- * [firstEnd, firstEnd + ends.length), first shipped in this batch; `reset` says the sender
- * started its numbering over before them.
- */
-export interface DeltaBatch {
-  reset: boolean;
-  firstEnd: number;
-  ends: EndLabels[];
-  src: Int32Array;
-  dst: Int32Array;
-  dims: Uint32Array;
-  flows: Float64Array;
-  bytes: Float64Array;
-  packets: Float64Array;
-  lastMs: Float64Array;
-  /** Conversations (server side of each connection) in the same end numbers, when kept. */
-  conversations?: ConversationBatch;
-  /**
-   * Where row i's ends are (see whereOf): the sender's place numbers and whether both ends are
-   * on one node. Places are numbered like ends: `places` holds those from `firstPlace` on, first
-   * shipped in this batch (number 0 is always NOWHERE); they start over with the ends.
-   */
-  where?: Uint32Array;
-  firstPlace?: number;
-  places?: Place[];
-}
-
-/** Every array of a batch, to transfer it to the main thread instead of copying it. */
-export function deltaBuffers(b: DeltaBatch): ArrayBuffer[] {
-  const out = [
-    b.src.buffer,
-    b.dst.buffer,
-    b.dims.buffer,
-    b.flows.buffer,
-    b.bytes.buffer,
-    b.packets.buffer,
-    b.lastMs.buffer,
-  ] as ArrayBuffer[];
-  if (b.where) out.push(b.where.buffer as ArrayBuffer);
-  if (b.conversations) out.push(...conversationBuffers(b.conversations));
-  return out;
-}
-
-/** Place numbers a table hands out; past this, further places count as NOWHERE. */
-export const MAX_PLACES = 8191;
-
-/** A row's place key: source and destination place numbers, and whether both ends are on one node. */
-export function whereOf(srcPlace: number, dstPlace: number, sameNode: boolean): number {
-  return ((srcPlace << 16) | (dstPlace << 1) | (sameNode ? 1 : 0)) >>> 0;
-}
+import { MAX_PLACES, whereOf, type DeltaBatch } from './delta-batch.ts';
 
 const ROW = 8;
 const CACHE_MASK = 16383;

@@ -10,135 +10,22 @@
  */
 import type { FlowRecord } from '../decode/record.ts';
 import type { Endpoint, Role } from '../identify/endpoint.ts';
-import { DOUBLE_ZERO } from '../observe/double-zero.ts';
 import {
   type AggregationLevel,
   type Dimensions,
   type EndLabels,
-  dimsPort,
-  dimsProto,
-  dimsRole,
   endKey,
   packDims,
   projectEndpoint,
   ROLE_CODE,
-  ROLES,
 } from './aggregation-level.ts';
-import type { DeltaBatch } from './delta-table.ts';
+import { whereDst, whereSameNode, whereSrc, type DeltaBatch } from './delta-batch.ts';
 import { NOWHERE, classOf, internPlace, zoneLabel, type Place } from './zone-class.ts';
 import { ZoneTraffic, type ZoneRow } from './zone-traffic.ts';
+import { End, Pair } from './pair.ts';
 
-/** One end of a pair at the store's level, shared by every pair that names it. */
-export class End {
-  readonly id: number;
-  readonly key: string;
-  readonly labels: EndLabels;
-  /** Pairs that use this end; at zero the end is freed at the next expiry sweep. */
-  refs = 0;
-  dead = false;
-  /**
-   * Bytes this end sent and received per zone class code, over the end's life: the workload
-   * traffic and cost families. Like a seed row, they go when the end's last pair expires. While
-   * each direction has had one class, a class and a sum; after that an array (see traffic()).
-   */
-  sentCls = -1;
-  sentBytes = 0;
-  recvCls = -1;
-  recvBytes = 0;
-  mixed: number[] | undefined = undefined;
-
-  /** Sent bytes per class code at [0, 7), received at [7, 14); undefined when none yet. */
-  traffic(): readonly number[] | undefined {
-    if (this.mixed !== undefined) return this.mixed;
-    if (this.sentCls < 0 && this.recvCls < 0) return undefined;
-    const t = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    if (this.sentCls >= 0) t[this.sentCls] = this.sentBytes;
-    if (this.recvCls >= 0) t[7 + this.recvCls] = this.recvBytes;
-    return t;
-  }
-
-  /** `at` 0: sent, 7: received. */
-  addTraffic(at: number, cls: number, bytes: number): void {
-    if (this.mixed === undefined) {
-      if (at === 0 && (this.sentCls === cls || this.sentCls < 0)) {
-        this.sentCls = cls;
-        this.sentBytes += bytes;
-        return;
-      }
-      if (at === 7 && (this.recvCls === cls || this.recvCls < 0)) {
-        this.recvCls = cls;
-        this.recvBytes += bytes;
-        return;
-      }
-      this.mixed = this.traffic() as number[];
-    }
-    this.mixed[at + cls] += bytes;
-  }
-  /** Pairs from this end, by destination end id (small integers: no boxed keys on the hot path). */
-  readonly out = new Map<number, Pair>();
-  constructor(id: number, key: string, labels: EndLabels) {
-    this.id = id;
-    this.key = key;
-    this.labels = labels;
-  }
-}
-
-export class Pair {
-  readonly src: End;
-  readonly dst: End;
-  /** Packed role | protocol | server port (see aggregation-level.ts). */
-  readonly dims: number;
-  readonly overflow: boolean;
-  /** Cumulative for the life of the pair. Exact up to 2^53. Doubles from the start (see DOUBLE_ZERO): totals pass 2^31. */
-  flows = DOUBLE_ZERO;
-  bytes = DOUBLE_ZERO;
-  packets = DOUBLE_ZERO;
-  readonly createdMs: number;
-  lastMs: number;
-  /** With the zone dimension, the pair's (source zone, destination zone) number in its store; else 0. */
-  zonePair = 0;
-  /** Next pair with the same ends and other dimensions. */
-  next: Pair | undefined = undefined;
-  /** Position in `PairStore.pairs`. */
-  index = -1;
-  /**
-   * The zone class code (see zone-class.ts) of all the pair's bytes while it has had one class
-   * (-1 before any), MIXED once it has had two; then `mixed` holds the bytes per class. Most pairs
-   * keep one class for life, so most never allocate the array.
-   */
-  cls = -1;
-  mixed: number[] | undefined = undefined;
-  /** Slots the exporters fill once per pair (rendered labels, attribute objects). */
-  promCache: unknown = undefined;
-  otelCache: unknown = undefined;
-  /** The /metrics/otel page's label text (src/export/otel/prometheus-text.ts). */
-  otelTextCache: unknown = undefined;
-  constructor(src: End, dst: End, dims: number, overflow: boolean, nowMs: number) {
-    this.src = src;
-    this.dst = dst;
-    this.dims = dims;
-    this.overflow = overflow;
-    this.createdMs = nowMs;
-    this.lastMs = nowMs;
-  }
-  get role(): Role {
-    return ROLES[dimsRole(this.dims)];
-  }
-  /** Bytes per zone class code, or undefined before the first count (allocates unless mixed). */
-  get classBytes(): readonly number[] | undefined {
-    if (this.cls === MIXED) return this.mixed;
-    if (this.cls < 0) return undefined;
-    const out = [0, 0, 0, 0, 0, 0, 0];
-    out[this.cls] = this.bytes;
-    return out;
-  }
-  get proto(): number {
-    return dimsProto(this.dims);
-  }
-  get serverPort(): number {
-    return dimsPort(this.dims);
-  }
-}
+// The store's shapes, where every export imports them from.
+export { End, Pair } from './pair.ts';
 
 export interface PairStoreOptions {
   level?: AggregationLevel;
@@ -156,27 +43,6 @@ export interface PairStoreStats {
   evictions: number;
   /** Flows that went to the overflow pair, ever. */
   overflowedFlows: number;
-}
-
-/** A pair's `cls` once its bytes have had more than one class. */
-const MIXED = 7;
-
-/** After bump(): `bytes` of class `cls` are already in p.bytes. */
-function addClassBytes(p: Pair, cls: number, bytes: number): void {
-  if (p.cls !== cls) {
-    if (p.cls < 0) p.cls = cls;
-    else {
-      if (p.cls !== MIXED) {
-        const m = [0, 0, 0, 0, 0, 0, 0];
-        m[p.cls] = p.bytes - bytes;
-        p.cls = MIXED;
-        p.mixed = m;
-      }
-      p.mixed![cls] += bytes;
-    }
-  }
-  p.src.addTraffic(0, cls, bytes);
-  p.dst.addTraffic(7, cls, bytes);
 }
 
 /** End ids are reused from a free list, so they stay small (V8 small-integer keys). */
@@ -200,37 +66,37 @@ export class PairStore {
   /** Every live pair, the overflow pair included once it exists. Exports iterate this. */
   readonly pairs: Pair[] = [];
 
-  private readonly dimProto: boolean;
-  private readonly dimPort: boolean;
-  private readonly endsByKey = new Map<string, End>();
+  readonly #dimProto: boolean;
+  readonly #dimPort: boolean;
+  readonly #endsByKey = new Map<string, End>();
   /**
    * Endpoint → end. Weak, because the identity index interns endpoints weakly and never reuses
    * ids: an array by id would grow with every pod ever seen, a WeakMap forgets collected ones.
    */
-  private readonly byEndpoint = new WeakMap<Endpoint, End>();
-  private readonly freeEndIds: number[] = [];
-  private nextEndId = 0;
-  private overflowPair: Pair | undefined;
-  private readonly evictListeners: ((p: Pair) => void)[] = [];
-  private evictions = 0;
-  private overflowedFlows = 0;
+  readonly #byEndpoint = new WeakMap<Endpoint, End>();
+  readonly #freeEndIds: number[] = [];
+  #nextEndId = 0;
+  #overflowPair: Pair | undefined;
+  readonly #evictListeners: ((p: Pair) => void)[] = [];
+  #evictions = 0;
+  #overflowedFlows = 0;
   /** Traffic per zone pair and class, counted alongside the pairs. */
   readonly zones = new ZoneTraffic();
-  private readonly dimZone: boolean;
+  readonly #dimZone: boolean;
   /** Zone pairs numbered for the zone dimension: 0 is none; the labels of number n at n. */
-  private readonly zonePairLabels: (readonly [string, string])[] = [['', '']];
-  private readonly zonePairIds = new Map<Place, Map<Place, number>>();
+  readonly #zonePairLabels: (readonly [string, string])[] = [['', '']];
+  readonly #zonePairIds = new Map<Place, Map<Place, number>>();
   /** What each sender's place numbers stand for (see mergeBatch), beside its ends. */
-  private readonly senderPlaces = new WeakMap<End[], Place[]>();
+  readonly #senderPlaces = new WeakMap<End[], Place[]>();
 
   constructor(opts: PairStoreOptions = {}) {
     this.level = opts.level ?? 'app';
     this.dimensions = { ...opts.dims };
     this.maxSeries = opts.maxSeries ?? 20_000;
     this.seriesTtlMs = opts.seriesTtlMs ?? 3_600_000;
-    this.dimProto = this.dimensions.protocol === true;
-    this.dimPort = this.dimensions.serverPort === true;
-    this.dimZone = this.dimensions.zone === true;
+    this.#dimProto = this.dimensions.protocol === true;
+    this.#dimPort = this.dimensions.serverPort === true;
+    this.#dimZone = this.dimensions.zone === true;
     if (!(this.maxSeries >= 1)) throw new RangeError('maxSeries must be at least 1');
   }
 
@@ -244,15 +110,15 @@ export class PairStore {
     srcPlace: Place = NOWHERE,
     dstPlace: Place = NOWHERE,
   ): void {
-    const s = this.byEndpoint.get(src);
-    const se = s === undefined || s.dead ? this.bindEndpoint(src) : s;
-    const d = this.byEndpoint.get(dst);
-    const de = d === undefined || d.dead ? this.bindEndpoint(dst) : d;
+    const s = this.#byEndpoint.get(src);
+    const se = s === undefined || s.dead ? this.#bindEndpoint(src) : s;
+    const d = this.#byEndpoint.get(dst);
+    const de = d === undefined || d.dead ? this.#bindEndpoint(dst) : d;
     const r = role === 'src-client' ? 1 : role === 'src-server' ? 2 : 0;
-    const proto = this.dimProto ? rec.proto & 255 : 0;
-    const port = this.dimPort ? (r === 1 ? rec.dstPort : r === 2 ? rec.srcPort : 0) : 0;
+    const proto = this.#dimProto ? rec.proto & 255 : 0;
+    const port = this.#dimPort ? (r === 1 ? rec.dstPort : r === 2 ? rec.srcPort : 0) : 0;
     const cls = classOf(srcPlace, dstPlace, src.nodeName !== '' && src.nodeName === dst.nodeName);
-    this.count(se, de, r | (proto << 2) | (port << 10), 1, rec.bytes, rec.packets, nowMs, cls, this.zonePairOf(srcPlace, dstPlace));
+    this.#count(se, de, r | (proto << 2) | (port << 10), 1, rec.bytes, rec.packets, nowMs, cls, this.#zonePairOf(srcPlace, dstPlace));
     this.zones.add(srcPlace, dstPlace, cls, 1, rec.bytes, rec.packets);
   }
 
@@ -272,10 +138,10 @@ export class PairStore {
     packets: number,
     nowMs: number,
   ): void {
-    const se = this.endFor(projectEndpoint(src, this.level, this.dimensions));
-    const de = this.endFor(projectEndpoint(dst, this.level, this.dimensions));
-    const dims = packDims(ROLE_CODE[role], this.dimProto ? proto & 255 : 0, this.dimPort ? serverPort & 0xffff : 0);
-    this.count(se, de, dims, flows, bytes, packets, nowMs);
+    const se = this.#endFor(projectEndpoint(src, this.level, this.dimensions));
+    const de = this.#endFor(projectEndpoint(dst, this.level, this.dimensions));
+    const dims = packDims(ROLE_CODE[role], this.#dimProto ? proto & 255 : 0, this.#dimPort ? serverPort & 0xffff : 0);
+    this.#count(se, de, dims, flows, bytes, packets, nowMs);
   }
 
   /**
@@ -286,9 +152,9 @@ export class PairStore {
   mergeBatch(b: DeltaBatch, sender: End[]): void {
     if (b.reset) sender.length = 0;
     if (b.firstEnd !== sender.length) throw new RangeError(`batch ends start at ${b.firstEnd}, ${sender.length} known`);
-    for (const l of b.ends) sender.push(this.endFor(l));
-    let places = this.senderPlaces.get(sender);
-    if (places === undefined || b.reset) this.senderPlaces.set(sender, (places = [NOWHERE]));
+    for (const l of b.ends) sender.push(this.#endFor(l));
+    let places = this.#senderPlaces.get(sender);
+    if (places === undefined || b.reset) this.#senderPlaces.set(sender, (places = [NOWHERE]));
     if (b.places !== undefined) {
       if (b.firstPlace !== places.length) throw new RangeError(`batch places start at ${b.firstPlace}, ${places.length} known`);
       // Re-interned: a place crossed the thread boundary as a copy.
@@ -301,10 +167,10 @@ export class PairStore {
       const w = where === undefined ? 0 : where[i];
       let at = byWhere.get(w);
       if (at === undefined) {
-        const sp = places[w >>> 16] ?? NOWHERE;
-        const dp = places[(w >>> 1) & 0x7fff] ?? NOWHERE;
-        const cls = classOf(sp, dp, (w & 1) === 1);
-        byWhere.set(w, (at = { cls, row: this.zones.rowFor(sp, dp, cls), zonePair: this.zonePairOf(sp, dp) }));
+        const sp = places[whereSrc(w)] ?? NOWHERE;
+        const dp = places[whereDst(w)] ?? NOWHERE;
+        const cls = classOf(sp, dp, whereSameNode(w));
+        byWhere.set(w, (at = { cls, row: this.zones.rowFor(sp, dp, cls), zonePair: this.#zonePairOf(sp, dp) }));
       }
       const cls = at.cls;
       at.row.flows += b.flows[i];
@@ -312,18 +178,18 @@ export class PairStore {
       at.row.packets += b.packets[i];
       const si = b.src[i];
       if (si < 0) {
-        const o = this.getOverflowPair(b.lastMs[i]);
-        this.bump(o, b.flows[i], b.bytes[i], b.packets[i], b.lastMs[i]);
-        addClassBytes(o, cls, b.bytes[i]);
+        const o = this.#getOverflowPair(b.lastMs[i]);
+        this.#bump(o, b.flows[i], b.bytes[i], b.packets[i], b.lastMs[i]);
+        o.addClassBytes(cls, b.bytes[i]);
         continue;
       }
       const di = b.dst[i];
       let s = sender[si];
       // An end this store freed after expiry is found (or made) again by its labels.
-      if (s.dead) s = sender[si] = this.endFor(s.labels);
+      if (s.dead) s = sender[si] = this.#endFor(s.labels);
       let d = sender[di];
-      if (d.dead) d = sender[di] = this.endFor(d.labels);
-      this.count(s, d, b.dims[i], b.flows[i], b.bytes[i], b.packets[i], b.lastMs[i], cls, at.zonePair);
+      if (d.dead) d = sender[di] = this.#endFor(d.labels);
+      this.#count(s, d, b.dims[i], b.flows[i], b.bytes[i], b.packets[i], b.lastMs[i], cls, at.zonePair);
     }
   }
 
@@ -334,27 +200,27 @@ export class PairStore {
     for (let i = this.pairs.length - 1; i >= 0; i--) {
       const p = this.pairs[i];
       if (p.lastMs >= cutoff || p.overflow) continue;
-      this.removePair(p);
+      this.#removePair(p);
       removed++;
     }
-    for (const e of this.endsByKey.values()) if (e.refs === 0) this.freeEnd(e);
-    this.evictions += removed;
+    for (const e of this.#endsByKey.values()) if (e.refs === 0) this.#freeEnd(e);
+    this.#evictions += removed;
     return removed;
   }
 
   /** Called with each pair that expiry removes, before it goes (exporters retire their caches). */
   onEvict(fn: (p: Pair) => void): void {
-    this.evictListeners.push(fn);
+    this.#evictListeners.push(fn);
   }
 
   stats(): PairStoreStats {
-    return { pairs: this.pairs.length, ends: this.endsByKey.size, evictions: this.evictions, overflowedFlows: this.overflowedFlows };
+    return { pairs: this.pairs.length, ends: this.#endsByKey.size, evictions: this.#evictions, overflowedFlows: this.#overflowedFlows };
   }
 
   /** Every live end, the overflow pair's included once it exists (the workload families read them). */
   *ends(): IterableIterator<End> {
-    yield* this.endsByKey.values();
-    if (this.overflowPair) yield this.overflowPair.src;
+    yield* this.#endsByKey.values();
+    if (this.#overflowPair) yield this.#overflowPair.src;
   }
 
   /** Sum of every pair's counters (tests and self-checks). */
@@ -372,15 +238,15 @@ export class PairStore {
 
   /** The pair's ends at this store's level, for lookups by identity (tests, APIs). */
   find(src: Omit<Endpoint, 'id'>, dst: Omit<Endpoint, 'id'>, role: Role = 'unknown', proto = 0, serverPort = 0): Pair | undefined {
-    const se = this.endsByKey.get(endKey(projectEndpoint(src, this.level, this.dimensions)));
-    const de = this.endsByKey.get(endKey(projectEndpoint(dst, this.level, this.dimensions)));
+    const se = this.#endsByKey.get(endKey(projectEndpoint(src, this.level, this.dimensions)));
+    const de = this.#endsByKey.get(endKey(projectEndpoint(dst, this.level, this.dimensions)));
     if (!se || !de) return undefined;
-    const dims = packDims(ROLE_CODE[role], this.dimProto ? proto : 0, this.dimPort ? serverPort : 0);
-    return this.lookup(se, de, dims);
+    const dims = packDims(ROLE_CODE[role], this.#dimProto ? proto : 0, this.#dimPort ? serverPort : 0);
+    return this.#lookup(se, de, dims);
   }
 
   /** The pair from `s` to `d` with these packed dimensions, if it exists. */
-  private lookup(s: End, d: End, dims: number, zonePair = 0): Pair | undefined {
+  #lookup(s: End, d: End, dims: number, zonePair = 0): Pair | undefined {
     let p = s.out.get(d.id);
     while (p !== undefined && (p.dims !== dims || p.zonePair !== zonePair)) p = p.next;
     return p;
@@ -388,43 +254,43 @@ export class PairStore {
 
   /** The (source zone, destination zone) labels of a pair: ['', ''] without the zone dimension. */
   zonesOf(p: Pair): readonly [string, string] {
-    return this.zonePairLabels[p.zonePair] ?? ['', ''];
+    return this.#zonePairLabels[p.zonePair] ?? ['', ''];
   }
 
-  private zonePairOf(sp: Place, dp: Place): number {
-    if (!this.dimZone) return 0;
-    let byDst = this.zonePairIds.get(sp);
-    if (byDst === undefined) this.zonePairIds.set(sp, (byDst = new Map()));
+  #zonePairOf(sp: Place, dp: Place): number {
+    if (!this.#dimZone) return 0;
+    let byDst = this.#zonePairIds.get(sp);
+    if (byDst === undefined) this.#zonePairIds.set(sp, (byDst = new Map()));
     let id = byDst.get(dp);
     if (id === undefined) {
-      id = this.zonePairLabels.length;
-      this.zonePairLabels.push([zoneLabel(sp), zoneLabel(dp)]);
+      id = this.#zonePairLabels.length;
+      this.#zonePairLabels.push([zoneLabel(sp), zoneLabel(dp)]);
       byDst.set(dp, id);
     }
     return id;
   }
 
-  private count(s: End, d: End, dims: number, flows: number, bytes: number, packets: number, nowMs: number, cls = 0, zonePair = 0): void {
-    let p = this.lookup(s, d, dims, zonePair);
+  #count(s: End, d: End, dims: number, flows: number, bytes: number, packets: number, nowMs: number, cls = 0, zonePair = 0): void {
+    let p = this.#lookup(s, d, dims, zonePair);
     if (p === undefined) {
-      p = this.createPair(s, d, dims, nowMs);
+      p = this.#createPair(s, d, dims, nowMs);
       if (!p.overflow) p.zonePair = zonePair;
     }
-    this.bump(p, flows, bytes, packets, nowMs);
-    addClassBytes(p, cls, bytes);
+    this.#bump(p, flows, bytes, packets, nowMs);
+    p.addClassBytes(cls, bytes);
   }
 
-  private bump(p: Pair, flows: number, bytes: number, packets: number, nowMs: number): void {
+  #bump(p: Pair, flows: number, bytes: number, packets: number, nowMs: number): void {
     p.flows += flows;
     p.bytes += bytes;
     p.packets += packets;
     if (nowMs > p.lastMs) p.lastMs = nowMs;
-    if (p.overflow) this.overflowedFlows += flows;
+    if (p.overflow) this.#overflowedFlows += flows;
   }
 
-  private createPair(s: End, d: End, dims: number, nowMs: number): Pair {
-    const live = this.pairs.length - (this.overflowPair ? 1 : 0);
-    if (live >= this.maxSeries) return this.getOverflowPair(nowMs);
+  #createPair(s: End, d: End, dims: number, nowMs: number): Pair {
+    const live = this.pairs.length - (this.#overflowPair ? 1 : 0);
+    if (live >= this.maxSeries) return this.#getOverflowPair(nowMs);
     const p = new Pair(s, d, dims, false, nowMs);
     p.next = s.out.get(d.id);
     s.out.set(d.id, p);
@@ -435,18 +301,18 @@ export class PairStore {
     return p;
   }
 
-  private getOverflowPair(nowMs: number): Pair {
-    if (this.overflowPair) return this.overflowPair;
+  #getOverflowPair(nowMs: number): Pair {
+    if (this.#overflowPair) return this.#overflowPair;
     const e = new End(-1, endKey(OVERFLOW_LABELS), OVERFLOW_LABELS);
     const p = new Pair(e, e, 0, true, nowMs);
     p.index = this.pairs.length;
     this.pairs.push(p);
-    this.overflowPair = p;
+    this.#overflowPair = p;
     return p;
   }
 
-  private removePair(p: Pair): void {
-    for (const fn of this.evictListeners) fn(p);
+  #removePair(p: Pair): void {
+    for (const fn of this.#evictListeners) fn(p);
     const out = p.src.out;
     const head = out.get(p.dst.id);
     if (head === p) {
@@ -468,27 +334,27 @@ export class PairStore {
     p.dst.refs--;
   }
 
-  private bindEndpoint(ep: Endpoint): End {
-    const e = this.endFor(projectEndpoint(ep, this.level, this.dimensions));
-    this.byEndpoint.set(ep, e);
+  #bindEndpoint(ep: Endpoint): End {
+    const e = this.#endFor(projectEndpoint(ep, this.level, this.dimensions));
+    this.#byEndpoint.set(ep, e);
     return e;
   }
 
-  private endFor(labels: EndLabels): End {
+  #endFor(labels: EndLabels): End {
     const key = endKey(labels);
-    let e = this.endsByKey.get(key);
+    let e = this.#endsByKey.get(key);
     if (e === undefined) {
-      const id = this.freeEndIds.pop() ?? this.nextEndId++;
+      const id = this.#freeEndIds.pop() ?? this.#nextEndId++;
       if (id >= MAX_END_ID) throw new RangeError('too many distinct endpoints');
       e = new End(id, key, labels);
-      this.endsByKey.set(key, e);
+      this.#endsByKey.set(key, e);
     }
     return e;
   }
 
-  private freeEnd(e: End): void {
+  #freeEnd(e: End): void {
     e.dead = true;
-    this.endsByKey.delete(e.key);
-    this.freeEndIds.push(e.id);
+    this.#endsByKey.delete(e.key);
+    this.#freeEndIds.push(e.id);
   }
 }

@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, formatHelp, parseConfig, type OptionSpec } from '../config/options.ts';
-import { defaultRunConfig, LOG_LEVELS, type LogLevel } from '../config/run-options.ts';
+import { defaultRunConfig } from '../config/run-options.ts';
+import { LOG_LEVELS, type LogLevel } from '../config/run-option-table.ts';
 import { createLogger } from '../observe/log.ts';
 import { DEMO_APPS, DEMO_NETWORKS, DEMO_NODES, demoInventory } from '../demo/cluster.ts';
 import { PRICE_PRESETS } from '../config/prices.ts';
@@ -26,7 +27,8 @@ export const DEMO_OPTIONS: readonly OptionSpec[] = [
 ];
 
 const USAGE =
-  'usage: netflow-k8s demo [OPTIONS]\n\nRun the collector on a sample cluster with built-in NetFlow v9 traffic, and serve its map, metrics and Node Graph API.';
+  'usage: netflow-k8s demo [OPTIONS]\n\n' +
+  'Run the collector on a sample cluster with built-in NetFlow v9 traffic, and serve its map, metrics and Node Graph API.';
 
 export interface Demo {
   readonly collector: Collector;
@@ -145,8 +147,10 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const namespaces = new Set(DEMO_APPS.map((a) => a.namespace)).size;
   process.stdout.write(
     [
-      `netflow-k8s demo: a sample cluster (${DEMO_NODES.length} nodes, ${namespaces} namespaces, ${DEMO_APPS.length} apps) sends ipt-netflow-shaped NetFlow v9 to udp://${demo.collector.udp.address}:${demo.collector.udp.port}`,
-      `  (one node per zone, ${DEMO_NODES.map((n) => n.zone).join(', ')}, priced at AWS list prices: the map's "cost" view and header show what cross-zone traffic costs)`,
+      `netflow-k8s demo: a sample cluster (${DEMO_NODES.length} nodes, ${namespaces} namespaces, ${DEMO_APPS.length} apps) ` +
+        `sends ipt-netflow-shaped NetFlow v9 to udp://${demo.collector.udp.address}:${demo.collector.udp.port}`,
+      `  (one node per zone, ${DEMO_NODES.map((n) => n.zone).join(', ')}, priced at AWS list prices: ` +
+        `the map's "cost" view and header show what cross-zone traffic costs)`,
       '',
       `  service map      ${demo.urls.map}`,
       `  Prometheus       ${demo.urls.metrics}`,

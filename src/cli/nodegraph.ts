@@ -3,16 +3,14 @@
  * history picker) on its own, reading Prometheus, for a separate deployment like the seed's.
  */
 import { ConfigError, formatHelp, parseConfig, type OptionSpec } from '../config/options.ts';
-import { LOG_LEVELS } from '../config/run-options.ts';
+import { LOG_LEVELS } from '../config/run-option-table.ts';
 import { createLogger } from '../observe/log.ts';
-import { HttpServer, sendText } from '../observe/http.ts';
-import { applyHttpLimits, DEFAULT_HTTP_LIMITS } from '../observe/http-limits.ts';
+import { type HttpServer, sendText } from '../observe/http.ts';
+import { createHttpServer } from '../export/http-server.ts';
 import { NodeGraphApi } from '../export/nodegraph/api.ts';
 import { mountMapPage } from '../export/map-page/serve.ts';
 import { PrometheusClient, PrometheusError } from '../export/nodegraph/prometheus.ts';
-import { MetricsRegistry } from '../observe/metrics.ts';
 import { loadWebConfig } from '../observe/web-config.ts';
-import { registerWebMetrics, WebServing } from '../observe/web-server.ts';
 
 export const NODEGRAPH_OPTIONS: readonly OptionSpec[] = [
   {
@@ -33,7 +31,8 @@ export const NODEGRAPH_OPTIONS: readonly OptionSpec[] = [
 ];
 
 const USAGE =
-  'usage: netflow-k8s nodegraph --prometheus-url URL [OPTIONS]\n\nServe the Grafana Node Graph API and the service map from Prometheus, without a collector.';
+  'usage: netflow-k8s nodegraph --prometheus-url URL [OPTIONS]\n\n' +
+  'Serve the Grafana Node Graph API and the service map from Prometheus, without a collector.';
 
 export interface NodeGraphServer {
   readonly server: HttpServer;
@@ -50,8 +49,7 @@ export async function startNodeGraphServer(opts: {
   webConfigFile?: string;
 }): Promise<NodeGraphServer> {
   const log = createLogger(opts.logLevel ?? 'info');
-  // TLS and basic auth as on the collector; there is no /metrics here to show the refusals.
-  const web = opts.webConfigFile ? new WebServing(loadWebConfig(opts.webConfigFile), registerWebMetrics(new MetricsRegistry())) : undefined;
+  const web = opts.webConfigFile ? loadWebConfig(opts.webConfigFile) : undefined;
   let prometheus: PrometheusClient;
   try {
     prometheus = new PrometheusClient({
@@ -62,25 +60,20 @@ export async function startNodeGraphServer(opts: {
   } catch (err) {
     throw new ConfigError(err instanceof PrometheusError ? 'prometheusUrl' : 'prometheusCaFile', (err as Error).message);
   }
-  const server = new HttpServer(web?.options() ?? {}).onError((err, req) =>
-    log.error({ err: String(err), url: req.url }, 'HTTP handler failed'),
-  );
-  // The same timeouts and caps as the collector's server (issue 13), at their defaults.
-  applyHttpLimits(server.node, DEFAULT_HTTP_LIMITS);
+  // TLS, basic auth and the server limits (at their defaults) as on the collector; there is no
+  // /metrics here to show the refusals.
+  const { server, watchWebConfig } = createHttpServer({ log, web });
   new NodeGraphApi({ prometheus, onError: (err) => log.warn({ err: String(err) }, 'Prometheus query failed') }).mount(server);
   server.route('GET', '/healthz', (req, res) => sendText(res, 200, 'text/plain; charset=utf-8', 'ok\n', req.method === 'HEAD'));
   mountMapPage(server);
   const addr = await server.listen(opts.http.host, opts.http.port);
-  const unwatch = web?.watch(server, 10_000, (err) => {
-    if (err) log.warn({ file: opts.webConfigFile, err: err.message }, 'web config not reloaded; the settings in force stay');
-    else log.info({ file: opts.webConfigFile }, 'web config reloaded');
-  });
+  const unwatch = watchWebConfig();
   log.info(
     {
       http: {
         address: addr.address,
         port: addr.port,
-        ...(web ? { tls: web.config.tls !== undefined, basicAuth: web.config.users.size > 0 } : {}),
+        ...(web ? { tls: web.tls !== undefined, basicAuth: web.users.size > 0 } : {}),
       },
       prometheus: prometheus.base.origin,
     },
@@ -90,7 +83,7 @@ export async function startNodeGraphServer(opts: {
     server,
     port: addr.port,
     stop: () => {
-      unwatch?.();
+      unwatch();
       return server.close();
     },
   };

@@ -40,24 +40,6 @@ const USAGE = `usage: netflow-k8s policy suggest --url URL [--namespace NS]... [
 suggest: NetworkPolicies admitting exactly the conversations the collector saw.
 check:   which conversations the collector saw would FILE's NetworkPolicies deny (exit 1 if any).`;
 
-/** Repeated `--namespace` flags join into one list (parseConfig keeps the last of a repeated flag). */
-function joinRepeated(argv: readonly string[], flag: string): string[] {
-  const values: string[] = [];
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === flag) {
-      if (argv[i + 1] !== undefined) values.push(argv[++i]);
-      continue;
-    }
-    if (argv[i].startsWith(`${flag}=`)) {
-      values.push(argv[i].slice(flag.length + 1));
-      continue;
-    }
-    rest.push(argv[i]);
-  }
-  return values.length > 0 ? [...rest, flag, values.join(',')] : rest;
-}
-
 function baseUrl(v: unknown): URL {
   if (typeof v !== 'string' || v === '') throw new ConfigError('url', 'required: the collector, e.g. --url http://localhost:8080');
   try {
@@ -87,7 +69,7 @@ export async function policyCommand(argv: string[]): Promise<number> {
 }
 
 async function suggest(argv: string[]): Promise<number> {
-  const parsed = parseConfig(SUGGEST, joinRepeated(argv, '--namespace'));
+  const parsed = parseConfig(SUGGEST, argv);
   if (parsed.help) {
     process.stdout.write(formatHelp(USAGE, SUGGEST));
     return 0;
@@ -167,7 +149,8 @@ async function check(argv: string[]): Promise<number> {
   }
   const r = JSON.parse(body) as CheckResult;
   const lines = [
-    `${r.policies} polic${r.policies === 1 ? 'y' : 'ies'} checked against ${r.evaluated} observed conversation${r.evaluated === 1 ? '' : 's'}: ${r.denied.length} would be denied.`,
+    `${r.policies} polic${r.policies === 1 ? 'y' : 'ies'} checked against ${r.evaluated} observed ` +
+      `conversation${r.evaluated === 1 ? '' : 's'}: ${r.denied.length} would be denied.`,
   ];
   for (const d of r.denied) {
     const where = [d.ingress === 'denied' ? 'ingress' : '', d.egress === 'denied' ? 'egress' : ''].filter(Boolean).join(' and ');

@@ -28,44 +28,44 @@ const MIN_RATE_MS = 200;
 const REDRAW = '\r\x1b[K';
 
 export class ReplayProgress {
-  private readonly out: ProgressOut;
-  private readonly totalBytes: number;
-  private readonly now: () => number;
-  private readonly everyMs: number;
-  private readonly startMs: number;
-  private lastDrawMs = Number.NEGATIVE_INFINITY;
-  private ticks = 0;
-  private drawn = false;
+  readonly #out: ProgressOut;
+  readonly #totalBytes: number;
+  readonly #now: () => number;
+  readonly #everyMs: number;
+  readonly #startMs: number;
+  #lastDrawMs = Number.NEGATIVE_INFINITY;
+  #ticks = 0;
+  #drawn = false;
 
   /** `now` in milliseconds (injected by tests); the line is redrawn at most every `everyMs`. */
   constructor(out: ProgressOut, totalBytes: number, opts: { now?: () => number; everyMs?: number } = {}) {
-    this.out = out;
-    this.totalBytes = totalBytes;
-    this.now = opts.now ?? (() => performance.now());
-    this.everyMs = opts.everyMs ?? 250;
-    this.startMs = this.now();
+    this.#out = out;
+    this.#totalBytes = totalBytes;
+    this.#now = opts.now ?? (() => performance.now());
+    this.#everyMs = opts.everyMs ?? 250;
+    this.#startMs = this.#now();
   }
 
   /** After each datagram: bytes of the files read so far, records decoded so far. */
   tick(bytes: number, records: number): void {
     // The first tick draws at once, so even a short replay shows what it is doing.
-    if (this.drawn && ++this.ticks % TICKS_PER_CLOCK_READ !== 0) return;
-    const t = this.now();
-    if (t - this.lastDrawMs < this.everyMs) return;
-    this.lastDrawMs = t;
-    this.drawn = true;
-    this.draw(this.line(bytes, records, t - this.startMs));
+    if (this.#drawn && ++this.#ticks % TICKS_PER_CLOCK_READ !== 0) return;
+    const t = this.#now();
+    if (t - this.#lastDrawMs < this.#everyMs) return;
+    this.#lastDrawMs = t;
+    this.#drawn = true;
+    this.#draw(this.line(bytes, records, t - this.#startMs));
   }
 
   /** The end (or an error): the line is erased, so what follows on stderr starts clean. */
   done(): void {
-    if (this.drawn) this.out.write(REDRAW);
-    this.drawn = false;
+    if (this.#drawn) this.#out.write(REDRAW);
+    this.#drawn = false;
   }
 
   /** The text of the progress line. */
   line(bytes: number, records: number, elapsedMs: number): string {
-    const total = this.totalBytes;
+    const total = this.#totalBytes;
     const pct = total > 0 ? Math.min(100, Math.floor((bytes / total) * 100)) : 100;
     const parts = [`replay: ${formatBytes(bytes)} of ${formatBytes(total)} (${pct}%)`, `${formatCount(records)} records`];
     if (elapsedMs >= MIN_RATE_MS && bytes > 0) {
@@ -80,11 +80,11 @@ export class ReplayProgress {
     return parts.join(', ');
   }
 
-  private draw(text: string): void {
+  #draw(text: string): void {
     // A line longer than the terminal wraps, and \r then rewrites only its last row.
-    const width = this.out.columns;
+    const width = this.#out.columns;
     const fitted = width !== undefined && width > 1 && text.length > width - 1 ? text.slice(0, width - 1) : text;
-    this.out.write(REDRAW + fitted);
+    this.#out.write(REDRAW + fitted);
   }
 }
 

@@ -23,6 +23,7 @@ import { StaticInventory } from '../identify/static-inventory.ts';
 import { dimensionsOf, identityFor, storeFor } from '../pipeline/build-parts.ts';
 import { RecordPipeline } from '../pipeline/record-pipeline.ts';
 import { PrometheusTextRenderer } from '../export/prometheus/text.ts';
+import { ZonePrometheusRenderer } from '../export/prometheus/zones.ts';
 import { ReplayProgress, wantsProgress, type ProgressOut } from './replay-progress.ts';
 
 export interface ReplayIO {
@@ -93,19 +94,21 @@ export const OUTPUTS: Record<string, (io: ReplayIO, config: ReplayConfig, naming
     return { record, ready: () => w.ready(), stopped: () => w.closed, end: () => w.end() };
   },
   none: () => ({ record: () => {}, ready: () => undefined, stopped: () => false, end: async () => {} }),
-  // The collector's own pipeline (identity, dedup, pair store) and /metrics serializer, fed from captures.
+  // The collector's own pipeline (identity, dedup, pair store) and /metrics serializers, fed from captures.
   prometheus: (io, config, naming) => {
     const cfg = { ...config.run, seriesTtlMs: Number.POSITIVE_INFINITY };
     const store = storeFor(cfg);
     const pipeline = new RecordPipeline(naming?.identity ?? identityFor(cfg), store, cfg.dedup);
     const renderer = new PrometheusTextRenderer(store, { labels: dimensionsOf(cfg) });
+    const zones = new ZonePrometheusRenderer(store, cfg.prices);
     return {
       record: pipeline.sink,
       ready: () => undefined,
       stopped: () => false,
       end: async () => {
         const w = new LineWriter(io.stdout);
-        w.push(renderer.render().replace(/\n$/, ''));
+        // As the live /metrics: the seed's families, then the zone families.
+        w.push((renderer.render() + zones.render()).replace(/\n$/, ''));
         await w.end();
       },
     };
@@ -150,57 +153,57 @@ function jsonFields(r: FlowRecord): string {
  * ends the output quietly instead of failing.
  */
 export class LineWriter {
-  private readonly out: Writable;
-  private lines: string[] = [];
-  private size = 0;
-  private waiting: Promise<void> | undefined;
-  private failure: Error | undefined;
+  readonly #out: Writable;
+  #lines: string[] = [];
+  #size = 0;
+  #waiting: Promise<void> | undefined;
+  #failure: Error | undefined;
   closed = false;
 
   constructor(out: Writable) {
-    this.out = out;
+    this.#out = out;
     out.on('error', (err: NodeJS.ErrnoException) => {
       this.closed = true;
-      if (err.code !== 'EPIPE') this.failure = err;
+      if (err.code !== 'EPIPE') this.#failure = err;
     });
   }
 
   push(line: string): void {
     if (this.closed) return;
-    this.lines.push(line);
-    this.size += line.length + 1;
-    if (this.size >= 1 << 16) this.flush();
+    this.#lines.push(line);
+    this.#size += line.length + 1;
+    if (this.#size >= 1 << 16) this.#flush();
   }
 
   ready(): Promise<void> | undefined {
-    return this.waiting;
+    return this.#waiting;
   }
 
-  private flush(): void {
-    if (this.out.destroyed || this.out.errored) this.closed = true;
-    if (this.lines.length === 0 || this.closed) return;
-    const text = `${this.lines.join('\n')}\n`;
-    this.lines = [];
-    this.size = 0;
-    if (!this.out.write(text) && !this.waiting) {
-      this.waiting = new Promise<void>((resolve) => {
+  #flush(): void {
+    if (this.#out.destroyed || this.#out.errored) this.closed = true;
+    if (this.#lines.length === 0 || this.closed) return;
+    const text = `${this.#lines.join('\n')}\n`;
+    this.#lines = [];
+    this.#size = 0;
+    if (!this.#out.write(text) && !this.#waiting) {
+      this.#waiting = new Promise<void>((resolve) => {
         const done = (): void => {
-          this.out.off('drain', done);
-          this.out.off('close', done);
-          this.waiting = undefined;
+          this.#out.off('drain', done);
+          this.#out.off('close', done);
+          this.#waiting = undefined;
           resolve();
         };
-        this.out.on('drain', done);
-        this.out.on('close', done);
+        this.#out.on('drain', done);
+        this.#out.on('close', done);
       });
     }
   }
 
   /** Flushes what is left; rejects if the output failed for any reason but a closed pipe. */
   async end(): Promise<void> {
-    this.flush();
-    if (this.waiting) await this.waiting;
-    if (this.failure) throw new Error(`cannot write the output: ${this.failure.message}`);
+    this.#flush();
+    if (this.#waiting) await this.#waiting;
+    if (this.#failure) throw new Error(`cannot write the output: ${this.#failure.message}`);
   }
 }
 

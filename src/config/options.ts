@@ -131,6 +131,7 @@ function checkRange(spec: OptionSpec, n: number, field: string, shown: string): 
 /**
  * Parse argv (after the subcommand), the environment and an optional YAML file against `specs`.
  * Unknown flags and unknown YAML keys are errors: a typo must not silently fall back to a default.
+ * A repeated flag takes its last value, except a list flag, whose values add up.
  */
 export function parseConfig(
   specs: readonly OptionSpec[],
@@ -180,7 +181,10 @@ export function parseConfig(
       value = argv[++i];
       if (value === undefined) throw new ConfigError(spec.key, `${name} needs a value`);
     }
-    fromFlags.set(spec.key, coerce(spec, value, spec.key));
+    const v = coerce(spec, value, spec.key);
+    // A list flag may be repeated, and its values add up: `--namespace a --namespace b,c`.
+    const before = spec.kind === 'list' ? (fromFlags.get(spec.key) as string[] | undefined) : undefined;
+    fromFlags.set(spec.key, before === undefined ? v : [...before, ...(v as string[])]);
   }
 
   let fromFile: Record<string, unknown> = {};

@@ -92,7 +92,8 @@ export function otlpFromEnv(flagProtocol: string | undefined, flagEndpoint: stri
       if (!/^\s*[^=\s]+\s*=/.test(entry))
         throw new ConfigError(
           name,
-          `expected key=value pairs separated by commas (e.g. Authorization=Bearer%20TOKEN), got an entry ${JSON.stringify(entry.trim().replace(/=.*/, '=...'))}`,
+          `expected key=value pairs separated by commas (e.g. Authorization=Bearer%20TOKEN), ` +
+            `got an entry ${JSON.stringify(entry.trim().replace(/=.*/, '=...'))}`,
         );
     }
   }

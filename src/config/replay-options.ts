@@ -7,7 +7,8 @@ import { ConfigError, envName, formatHelp, parseConfig, type OptionSpec } from '
 
 /** Even the YAML file: a collector's NETFLOW_K8S_CONFIG names keys replay does not take. */
 export const REPLAY_CONFIG_ENV = 'NETFLOW_K8S_REPLAY_CONFIG';
-import { RUN_OPTIONS, toRunConfig, type RunConfig } from './run-options.ts';
+import { toRunConfig, type RunConfig } from './run-options.ts';
+import { RUN_OPTIONS } from './run-option-table.ts';
 
 /** Output formats. */
 export const REPLAY_FORMATS = ['json', 'none', 'prometheus'] as const;

@@ -315,5 +315,10 @@ export const DEMO_DR = {
   region: 'us-east-1',
 } as const;
 
-/** `--networks` for the demo: the external API's network (on the internet; dnstap names the API itself) and the replica's network (in its zone). */
-export const DEMO_NETWORKS = `${DEMO_EXTERNAL.network}=${DEMO_EXTERNAL.cidr};class=internet,${DEMO_DR.name}=${DEMO_DR.cidr};zone=${DEMO_DR.zone};region=${DEMO_DR.region}`;
+/**
+ * `--networks` for the demo: the external API's network (on the internet; dnstap names the API
+ * itself) and the replica's network (in its zone).
+ */
+export const DEMO_NETWORKS =
+  `${DEMO_EXTERNAL.network}=${DEMO_EXTERNAL.cidr};class=internet,` +
+  `${DEMO_DR.name}=${DEMO_DR.cidr};zone=${DEMO_DR.zone};region=${DEMO_DR.region}`;

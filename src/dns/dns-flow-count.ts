@@ -4,7 +4,7 @@
  * labels are external and its name is one the thread's table holds (at `--level namespace` ends
  * carry no names, so nothing is counted there).
  */
-import type { DeltaBatch } from '../aggregate/delta-table.ts';
+import type { DeltaBatch } from '../aggregate/delta-batch.ts';
 
 export class DnsFlowCount {
   /** Flows in rows with an end named by DNS, since the start. */

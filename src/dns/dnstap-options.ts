@@ -11,7 +11,9 @@ export const DNSTAP_OPTIONS: readonly OptionSpec[] = [
     key: 'dnstapListen',
     kind: 'hostport',
     group: 'Identity',
-    help: 'TCP address for dnstap (Frame Streams) from DNS servers, e.g. CoreDNS `dnstap tcp://collector:6000 full`; names external ends by the names pods resolved',
+    help:
+      'TCP address for dnstap (Frame Streams) from DNS servers, e.g. CoreDNS `dnstap tcp://collector:6000 full`; ' +
+      'names external ends by the names pods resolved',
   },
   { key: 'dnstapSocket', kind: 'path', group: 'Identity', help: 'unix socket path for dnstap from DNS servers on the same host' },
   {
@@ -43,7 +45,9 @@ export const DNSTAP_OPTIONS: readonly OptionSpec[] = [
     kind: 'list',
     default: ['default'],
     group: 'Identity',
-    help: 'group names under a suffix against cardinality: *.SUFFIX or *.SUFFIX=GROUP (* inside matches one label); default = the big clouds and CDNs; none = no grouping',
+    help:
+      'group names under a suffix against cardinality: *.SUFFIX or *.SUFFIX=GROUP (* inside matches one label); ' +
+      'default = the big clouds and CDNs; none = no grouping',
   },
 ];
 

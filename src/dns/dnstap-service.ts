@@ -78,60 +78,34 @@ export async function startDnstap(
     tcp,
     registerMetrics(r, reports) {
       const st = receiver.stats;
-      r.callback('dnstap_connections', 'dnstap connections from DNS servers open now', 'gauge', () => st.open);
-      r.callback('dnstap_connections_accepted', 'dnstap connections accepted', 'counter', () => st.accepted);
-      r.callback(
-        'dnstap_connections_dropped',
-        'dnstap connections dropped, by reason',
-        'counter',
-        () => Object.entries(st.dropped).map(([k, v]) => [[k], v] as const),
-        ['reason'],
-      );
-      r.callback('dnstap_frames', 'Frame Streams data frames received', 'counter', () => st.frames);
-      r.callback('dnstap_bytes', 'dnstap bytes received', 'counter', () => st.bytes);
-      r.callback(
-        'dnstap_messages',
-        'dnstap messages, by type',
-        'counter',
-        () => {
-          const out: [string[], number][] = [];
-          st.messages.forEach((n, i) => {
-            if (n > 0 || i === 6) out.push([[MESSAGE_TYPES[i] || 'NONE'], n]);
-          });
-          return out;
-        },
-        ['type'],
-      );
-      r.callback(
-        'dnstap_decode_errors',
-        'dnstap frames not decoded, by stage (protobuf, dns)',
-        'counter',
-        () => [
-          [['protobuf'], st.decodeErrors.protobuf],
-          [['dns'], st.decodeErrors.dns],
-        ],
-        ['stage'],
-      );
-      r.callback('dns_answers_learned', 'Address-to-name answers learnt from DNS responses', 'counter', () => names.stats.learned);
-      r.callback('dns_addresses', 'Addresses named by DNS now', 'gauge', () => names.size);
-      r.callback('dns_names', 'Distinct names (after --dns-name-suffixes) held now', 'gauge', () => names.names);
-      r.callback('dns_addresses_max', 'The --dnstap-max-names cap', 'gauge', () => names.maxAddresses);
-      r.callback('dns_evictions', 'Addresses dropped to stay under --dnstap-max-names', 'counter', () => names.stats.evictions);
-      r.callback('dns_expired', 'Addresses dropped because their answers ran out long ago', 'counter', () => names.stats.expired);
-      r.callback(
-        'dns_thread_answers_learned',
-        'DNS answers each receiving thread has applied (the main thread relays them; behind dns_answers_learned while in flight)',
-        'counter',
-        () => {
-          const latest = new Map<number, number>();
-          for (const w of reports()) if (w.dns !== undefined) latest.set(w.thread, w.dns.learned);
-          return [...latest].map(([i, v]) => [[String(i)], v] as const);
-        },
-        ['thread'],
-      );
-      r.callback('dns_named_flows', 'Flows counted with an end named by DNS (none at --level namespace)', 'counter', () =>
-        reports().reduce((a, w) => a + (w.dns?.namedFlows ?? 0), 0),
-      );
+      r.report('dnstap_connections', () => st.open);
+      r.report('dnstap_connections_accepted', () => st.accepted);
+      r.report('dnstap_connections_dropped', () => Object.entries(st.dropped).map(([k, v]) => [[k], v] as const));
+      r.report('dnstap_frames', () => st.frames);
+      r.report('dnstap_bytes', () => st.bytes);
+      r.report('dnstap_messages', () => {
+        const out: [string[], number][] = [];
+        st.messages.forEach((n, i) => {
+          if (n > 0 || i === 6) out.push([[MESSAGE_TYPES[i] || 'NONE'], n]);
+        });
+        return out;
+      });
+      r.report('dnstap_decode_errors', () => [
+        [['protobuf'], st.decodeErrors.protobuf],
+        [['dns'], st.decodeErrors.dns],
+      ]);
+      r.report('dns_answers_learned', () => names.stats.learned);
+      r.report('dns_addresses', () => names.size);
+      r.report('dns_names', () => names.names);
+      r.report('dns_addresses_max', () => names.maxAddresses);
+      r.report('dns_evictions', () => names.stats.evictions);
+      r.report('dns_expired', () => names.stats.expired);
+      r.report('dns_thread_answers_learned', () => {
+        const latest = new Map<number, number>();
+        for (const w of reports()) if (w.dns !== undefined) latest.set(w.thread, w.dns.learned);
+        return [...latest].map(([i, v]) => [[String(i)], v] as const);
+      });
+      r.report('dns_named_flows', () => reports().reduce((a, w) => a + (w.dns?.namedFlows ?? 0), 0));
     },
     async stop() {
       clearInterval(prune);

@@ -15,11 +15,11 @@ const loadReader = (): typeof Reader => (createRequire(import.meta.url)('maxmind
 type AsnRecord = AsnResponse;
 
 export class AsnDatabase {
-  private readonly reader: Reader<AsnRecord>;
+  readonly #reader: Reader<AsnRecord>;
   readonly path: string;
 
   private constructor(reader: Reader<AsnRecord>, path: string) {
-    this.reader = reader;
+    this.#reader = reader;
     this.path = path;
   }
 
@@ -40,7 +40,7 @@ export class AsnDatabase {
   lookup(address: string): string | undefined {
     let rec: AsnRecord | null;
     try {
-      rec = this.reader.get(address);
+      rec = this.#reader.get(address);
     } catch {
       return undefined;
     }

@@ -64,3 +64,13 @@ export function parseAddress(text: string): ParsedAddress | undefined {
   const m = mappedIPv4(v6);
   return m >= 0 ? { family: 4, v4: m } : { family: 6, v6 };
 }
+
+/** The addresses of a list that parse, in order (a node's or a Service's). */
+export function parseAddresses(texts: readonly string[]): ParsedAddress[] {
+  const out: ParsedAddress[] = [];
+  for (const t of texts) {
+    const a = parseAddress(t);
+    if (a) out.push(a);
+  }
+  return out;
+}

@@ -17,17 +17,17 @@ export const DEFAULT_APP_LABELS: readonly string[] = ['app.kubernetes.io/name', 
  * churn (new pod-template-hash values on every rollout) cannot grow it.
  */
 class Shared<T> {
-  private readonly max: number;
-  private map = new Map<string, T>();
+  readonly #max: number;
+  #map = new Map<string, T>();
   constructor(max: number) {
-    this.max = max;
+    this.#max = max;
   }
   get(key: string, make: () => T): T {
-    let v = this.map.get(key);
+    let v = this.#map.get(key);
     if (v === undefined) {
-      if (this.map.size >= this.max) this.map = new Map();
+      if (this.#map.size >= this.#max) this.#map = new Map();
       v = make();
-      this.map.set(key, v);
+      this.#map.set(key, v);
     }
     return v;
   }
@@ -81,8 +81,8 @@ export interface SlimOptions {
  * lacks a UID (hand-written inventories). Fed from Job objects: a static List or a Job informer.
  */
 export class JobOwners implements JobOwnerLookup {
-  private readonly byUid = new Map<string, { kind: string; name: string; key: string }>();
-  private readonly byName = new Map<string, { kind: string; name: string }>();
+  readonly #byUid = new Map<string, { kind: string; name: string; key: string }>();
+  readonly #byName = new Map<string, { kind: string; name: string }>();
 
   /** Record (or forget, when the Job has no controller owner) which workload owns this Job. */
   upsertJob(job: V1Job): void {
@@ -95,27 +95,27 @@ export class JobOwners implements JobOwnerLookup {
       return;
     }
     const owner = { kind: ref.kind, name: ref.name };
-    if (uid) this.byUid.set(uid, { ...owner, key });
-    this.byName.set(key, owner);
+    if (uid) this.#byUid.set(uid, { ...owner, key });
+    this.#byName.set(key, owner);
   }
 
   deleteJob(uid: string, namespace?: string, name?: string): void {
-    const rec = uid ? this.byUid.get(uid) : undefined;
+    const rec = uid ? this.#byUid.get(uid) : undefined;
     if (rec) {
-      this.byUid.delete(uid);
-      this.byName.delete(rec.key);
+      this.#byUid.delete(uid);
+      this.#byName.delete(rec.key);
     }
-    if (namespace !== undefined && name !== undefined) this.byName.delete(`${namespace}/${name}`);
+    if (namespace !== undefined && name !== undefined) this.#byName.delete(`${namespace}/${name}`);
   }
 
   ownerOfJob(jobUid: string, namespace: string, jobName: string): { kind: string; name: string } | undefined {
-    const rec = jobUid ? this.byUid.get(jobUid) : undefined;
+    const rec = jobUid ? this.#byUid.get(jobUid) : undefined;
     if (rec) return rec;
-    return this.byName.get(`${namespace}/${jobName}`);
+    return this.#byName.get(`${namespace}/${jobName}`);
   }
 
   get size(): number {
-    return this.byName.size;
+    return this.#byName.size;
   }
 }
 

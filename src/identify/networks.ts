@@ -49,26 +49,26 @@ function mask4(bits: number): number {
 
 export class NamedNetworks {
   /** Per prefix length present, masked network → name; lengths kept longest first. */
-  private readonly v4 = new Map<number, Map<number, string>>();
-  private v4Lengths: number[] = [];
-  private v6: Net6[] = [];
-  private count = 0;
-  private readonly places = new Map<string, NetworkPlace>();
+  readonly #v4 = new Map<number, Map<number, string>>();
+  #v4Lengths: number[] = [];
+  #v6: Net6[] = [];
+  #count = 0;
+  readonly #places = new Map<string, NetworkPlace>();
 
   /** Where the network of this name is (`external` unless it said otherwise); undefined for a name no network has. */
   placeOf(name: string): NetworkPlace | undefined {
-    return this.places.get(name);
+    return this.#places.get(name);
   }
 
   get size(): number {
-    return this.count;
+    return this.#count;
   }
 
   /** Add `cidr` (v4 or v6; a bare address is a /32 or /128) under `name`. Throws NetworksError on bad input. */
   add(name: string, cidr: string, place?: NetworkPlace): void {
     const n = name.trim();
     if (n === '') throw new NetworksError(`network ${JSON.stringify(cidr)} needs a name`);
-    this.places.set(n, place ?? this.places.get(n) ?? DEFAULT_PLACE);
+    this.#places.set(n, place ?? this.#places.get(n) ?? DEFAULT_PLACE);
     const [addrText, bitsText, extra] = cidr.trim().split('/');
     const addr = parseAddress(addrText ?? '');
     if (!addr || extra !== undefined) throw new NetworksError(`${n}: ${JSON.stringify(cidr)} is not a CIDR`);
@@ -76,11 +76,11 @@ export class NamedNetworks {
     const bits = bitsText === undefined ? max : /^\d{1,3}$/.test(bitsText) ? Number(bitsText) : NaN;
     if (!(bits >= 0 && bits <= max)) throw new NetworksError(`${n}: ${JSON.stringify(cidr)} has a bad prefix length`);
     if (addr.family === 4) {
-      let byNet = this.v4.get(bits);
+      let byNet = this.#v4.get(bits);
       if (!byNet) {
         byNet = new Map();
-        this.v4.set(bits, byNet);
-        this.v4Lengths = [...this.v4.keys()].sort((a, b) => b - a);
+        this.#v4.set(bits, byNet);
+        this.#v4Lengths = [...this.#v4.keys()].sort((a, b) => b - a);
       }
       byNet.set((addr.v4 & mask4(bits)) >>> 0, n);
     } else {
@@ -89,22 +89,22 @@ export class NamedNetworks {
         const keep = Math.max(0, Math.min(8, bits - i * 8));
         bytes[i] = addr.v6[i] & ((0xff << (8 - keep)) & 0xff);
       }
-      this.v6.push({ bytes, bits, name: n });
-      this.v6.sort((a, b) => b.bits - a.bits);
+      this.#v6.push({ bytes, bits, name: n });
+      this.#v6.sort((a, b) => b.bits - a.bits);
     }
-    this.count++;
+    this.#count++;
   }
 
   lookup4(ip: number): string | undefined {
-    for (const bits of this.v4Lengths) {
-      const name = this.v4.get(bits)?.get((ip & mask4(bits)) >>> 0);
+    for (const bits of this.#v4Lengths) {
+      const name = this.#v4.get(bits)?.get((ip & mask4(bits)) >>> 0);
       if (name !== undefined) return name;
     }
     return undefined;
   }
 
   lookup6(b: Uint8Array): string | undefined {
-    outer: for (const net of this.v6) {
+    outer: for (const net of this.#v6) {
       for (let i = 0; i < 16; i++) {
         const keep = Math.max(0, Math.min(8, net.bits - i * 8));
         if (keep === 0) break;

@@ -164,27 +164,27 @@ export interface StaticInventoryStats {
 /** Feeds a listener from a file and keeps it current. Call `load()` once (it throws on a bad file), then `start()`. */
 export class StaticInventory {
   readonly path: string;
-  private readonly listener: InventoryListener & { ready?: boolean };
-  private readonly opts: StaticInventoryOptions;
-  private readonly now: () => number;
-  private pods = new Map<string, string>();
-  private nodes = new Map<string, string>();
-  private services = new Map<string, string>();
-  private lastStamp = '';
-  private watcher: FSWatcher | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
-  private debounceTimer: NodeJS.Timeout | undefined;
-  private loads = 0;
-  private errors = 0;
-  private lastError: string | undefined;
-  private lastLoadMs = 0;
+  readonly #listener: InventoryListener & { ready?: boolean };
+  readonly #opts: StaticInventoryOptions;
+  readonly #now: () => number;
+  #pods = new Map<string, string>();
+  #nodes = new Map<string, string>();
+  #services = new Map<string, string>();
+  #lastStamp = '';
+  #watcher: FSWatcher | undefined;
+  #pollTimer: NodeJS.Timeout | undefined;
+  #debounceTimer: NodeJS.Timeout | undefined;
+  #loads = 0;
+  #errors = 0;
+  #lastError: string | undefined;
+  #lastLoadMs = 0;
   ready = false;
 
   constructor(path: string, listener: InventoryListener & { ready?: boolean }, opts: StaticInventoryOptions = {}) {
     this.path = path;
-    this.listener = listener;
-    this.opts = opts;
-    this.now = opts.now ?? Date.now;
+    this.#listener = listener;
+    this.#opts = opts;
+    this.#now = opts.now ?? Date.now;
   }
 
   /** Read the file and apply it. Throws InventoryFileError naming the file; the listener is untouched then. */
@@ -192,115 +192,115 @@ export class StaticInventory {
     let text: string;
     let stamp: string;
     try {
-      stamp = this.stamp();
+      stamp = this.#stamp();
       text = readFileSync(this.path, 'utf8');
     } catch (err) {
       throw new InventoryFileError(this.path, `cannot read: ${(err as Error).message}`);
     }
-    const slim = slimInventory(parseInventory(text, this.path), this.opts.appLabels);
-    const change = this.apply(slim);
-    this.lastStamp = stamp;
-    this.loads++;
-    this.lastLoadMs = this.now();
+    const slim = slimInventory(parseInventory(text, this.path), this.#opts.appLabels);
+    const change = this.#apply(slim);
+    this.#lastStamp = stamp;
+    this.#loads++;
+    this.#lastLoadMs = this.#now();
     if (!this.ready) {
       this.ready = true;
-      if ('ready' in this.listener) this.listener.ready = true;
+      if ('ready' in this.#listener) this.#listener.ready = true;
     }
-    this.opts.onLoad?.(change);
+    this.#opts.onLoad?.(change);
     return change;
   }
 
   /** Begin watching the file (if enabled). Timers do not keep the process alive. */
   start(): void {
-    if (this.opts.watch === false || this.pollTimer) return;
+    if (this.#opts.watch === false || this.#pollTimer) return;
     try {
       // Watch the directory, not the file: editors and ConfigMap mounts replace files by rename.
       const name = basename(this.path);
-      this.watcher = watch(dirname(this.path), { persistent: false }, (_ev, file) => {
-        if (file === null || file === name || String(file).startsWith('..')) this.schedule();
+      this.#watcher = watch(dirname(this.path), { persistent: false }, (_ev, file) => {
+        if (file === null || file === name || String(file).startsWith('..')) this.#schedule();
       });
-      this.watcher.on('error', () => {
-        this.watcher?.close();
-        this.watcher = undefined;
+      this.#watcher.on('error', () => {
+        this.#watcher?.close();
+        this.#watcher = undefined;
       });
     } catch {
-      this.watcher = undefined;
+      this.#watcher = undefined;
     }
-    this.pollTimer = setInterval(() => this.schedule(), this.opts.pollMs ?? 5000);
-    this.pollTimer.unref();
+    this.#pollTimer = setInterval(() => this.#schedule(), this.#opts.pollMs ?? 5000);
+    this.#pollTimer.unref();
   }
 
   stop(): void {
-    this.watcher?.close();
-    this.watcher = undefined;
-    if (this.pollTimer) clearInterval(this.pollTimer);
-    if (this.debounceTimer) clearTimeout(this.debounceTimer);
-    this.pollTimer = undefined;
-    this.debounceTimer = undefined;
+    this.#watcher?.close();
+    this.#watcher = undefined;
+    if (this.#pollTimer) clearInterval(this.#pollTimer);
+    if (this.#debounceTimer) clearTimeout(this.#debounceTimer);
+    this.#pollTimer = undefined;
+    this.#debounceTimer = undefined;
   }
 
   /** Reload now if the file changed; keeps the old inventory on error. Returns whether it reloaded. */
   reloadIfChanged(): boolean {
     let stamp: string;
     try {
-      stamp = this.stamp();
+      stamp = this.#stamp();
     } catch (err) {
       // A file that went away is reported once, not on every poll, until it comes back.
-      if (this.lastStamp !== MISSING) this.fail(new InventoryFileError(this.path, `cannot read: ${(err as Error).message}`));
-      this.lastStamp = MISSING;
+      if (this.#lastStamp !== MISSING) this.#fail(new InventoryFileError(this.path, `cannot read: ${(err as Error).message}`));
+      this.#lastStamp = MISSING;
       return false;
     }
-    if (stamp === this.lastStamp) return false;
+    if (stamp === this.#lastStamp) return false;
     try {
       this.load();
       return true;
     } catch (err) {
-      this.lastStamp = stamp; // report a broken file once, not on every poll
-      this.fail(err as Error);
+      this.#lastStamp = stamp; // report a broken file once, not on every poll
+      this.#fail(err as Error);
       return false;
     }
   }
 
   get stats(): StaticInventoryStats {
-    return { loads: this.loads, errors: this.errors, lastError: this.lastError, lastLoadMs: this.lastLoadMs };
+    return { loads: this.#loads, errors: this.#errors, lastError: this.#lastError, lastLoadMs: this.#lastLoadMs };
   }
 
-  private fail(err: Error): void {
-    this.errors++;
-    this.lastError = err.message;
-    this.opts.onError?.(err);
+  #fail(err: Error): void {
+    this.#errors++;
+    this.#lastError = err.message;
+    this.#opts.onError?.(err);
   }
 
-  private schedule(): void {
-    if (this.debounceTimer) clearTimeout(this.debounceTimer);
-    this.debounceTimer = setTimeout(() => {
-      this.debounceTimer = undefined;
+  #schedule(): void {
+    if (this.#debounceTimer) clearTimeout(this.#debounceTimer);
+    this.#debounceTimer = setTimeout(() => {
+      this.#debounceTimer = undefined;
       this.reloadIfChanged();
-    }, this.opts.debounceMs ?? 200);
-    this.debounceTimer.unref();
+    }, this.#opts.debounceMs ?? 200);
+    this.#debounceTimer.unref();
   }
 
-  private stamp(): string {
+  #stamp(): string {
     if (!existsSync(this.path)) throw new Error('no such file');
     const st = statSync(this.path);
     return `${st.ino}:${st.size}:${st.mtimeMs}`;
   }
 
-  private apply(inv: SlimInventory): InventoryChange {
+  #apply(inv: SlimInventory): InventoryChange {
     let upserted = 0;
     let deleted = 0;
-    const l = this.listener;
+    const l = this.#listener;
     // Nodes and Services before pods, so the index knows what a pod's Service exposes.
     const nodes = new Map<string, string>();
     for (const n of inv.nodes) {
       const key = JSON.stringify(n);
       nodes.set(n.name, key);
-      if (this.nodes.get(n.name) !== key) {
+      if (this.#nodes.get(n.name) !== key) {
         l.upsertNode(n);
         upserted++;
       }
     }
-    for (const name of this.nodes.keys())
+    for (const name of this.#nodes.keys())
       if (!nodes.has(name)) {
         l.deleteNode(name);
         deleted++;
@@ -309,12 +309,12 @@ export class StaticInventory {
     for (const s of inv.services) {
       const key = JSON.stringify(s);
       services.set(s.uid, key);
-      if (this.services.get(s.uid) !== key) {
+      if (this.#services.get(s.uid) !== key) {
         l.upsertService(s);
         upserted++;
       }
     }
-    for (const uid of this.services.keys())
+    for (const uid of this.#services.keys())
       if (!services.has(uid)) {
         l.deleteService(uid);
         deleted++;
@@ -323,20 +323,20 @@ export class StaticInventory {
     for (const p of inv.pods) {
       const key = JSON.stringify(p);
       pods.set(p.uid, key);
-      if (this.pods.get(p.uid) !== key) {
+      if (this.#pods.get(p.uid) !== key) {
         l.upsertPod(p);
         upserted++;
       }
     }
-    const at = this.now();
-    for (const uid of this.pods.keys())
+    const at = this.#now();
+    for (const uid of this.#pods.keys())
       if (!pods.has(uid)) {
         l.deletePod(uid, at);
         deleted++;
       }
-    this.nodes = nodes;
-    this.services = services;
-    this.pods = pods;
+    this.#nodes = nodes;
+    this.#services = services;
+    this.#pods = pods;
     return { pods: pods.size, nodes: nodes.size, services: services.size, upserted, deleted };
   }
 }

@@ -5,6 +5,7 @@
  * nowhere we can bill, so unknown. The documentation ranges (TEST-NET-1/2/3, 2001:db8::/32) count
  * as public: examples and tests use them to stand for the internet.
  */
+import { EXTERNAL, INTERNET, NOWHERE, type Place } from '../aggregate/zone-class.ts';
 
 export type AddressScope = 'public' | 'private' | 'special';
 
@@ -37,4 +38,10 @@ export function scope6(b: Uint8Array): AddressScope {
   if ((b[0] & 0xfe) === 0xfc) return 'private'; // fc00::/7
   if ((b[0] & 0xe0) === 0x20) return 'public'; // 2000::/3, global unicast
   return 'special'; // ::, ::1, fe80::/10, ff00::/8 and the rest of the unassigned space
+}
+
+/** Where an address nobody names is, for zone classes: the internet, outside the cluster, or nowhere. */
+export function unnamedPlace(ip4: number, ip6: Uint8Array | null): Place {
+  const scope = ip6 === null ? scope4(ip4) : scope6(ip6);
+  return scope === 'public' ? INTERNET : scope === 'private' ? EXTERNAL : NOWHERE;
 }

@@ -20,23 +20,23 @@ export class CaptureFeeder {
   readonly progress: CaptureProgress = { bytes: 0 };
   /** The capture clock: the latest packet timestamp seen (files without times keep it). */
   nowMs = 0;
-  private lastExpireMs = 0;
-  private readonly exporters = new Map<string, Exporter>();
-  private templates: SavedTemplates | undefined;
+  #lastExpireMs = 0;
+  readonly #exporters = new Map<string, Exporter>();
+  #templates: SavedTemplates | undefined;
 
   /** `templates`, if given, is loaded just before the first datagram, with that datagram's time. */
   constructor(decoder: Decoder, templates?: SavedTemplates) {
     this.decoder = decoder;
-    this.templates = templates;
+    this.#templates = templates;
   }
 
   /** One shared Exporter object per address and port. */
   exporterFor(address: string, port: number): Exporter {
     const key = `${address}|${port}`;
-    let e = this.exporters.get(key);
+    let e = this.#exporters.get(key);
     if (!e) {
       e = Object.freeze({ address, port, key });
-      this.exporters.set(key, e);
+      this.#exporters.set(key, e);
     }
     return e;
   }
@@ -49,13 +49,13 @@ export class CaptureFeeder {
     const d = this.decoder;
     for (const p of readCapture(path, this.captureStats, this.progress)) {
       if (p.tsMs > this.nowMs) this.nowMs = p.tsMs;
-      if (this.templates) {
-        d.loadTemplates(this.templates, this.nowMs);
-        this.templates = undefined;
+      if (this.#templates) {
+        d.loadTemplates(this.#templates, this.nowMs);
+        this.#templates = undefined;
       }
-      if (this.nowMs - this.lastExpireMs >= EXPIRE_EVERY_MS) {
+      if (this.nowMs - this.#lastExpireMs >= EXPIRE_EVERY_MS) {
         d.expire(this.nowMs);
-        this.lastExpireMs = this.nowMs;
+        this.#lastExpireMs = this.nowMs;
       }
       d.decode(p.payload, this.exporterFor(p.srcAddr, p.srcPort), this.nowMs);
       yield;

@@ -32,7 +32,8 @@ export async function probePort(host: string, port: number): Promise<number> {
     if (code === 'EADDRINUSE')
       throw new ConfigError(
         'listen',
-        `UDP ${host}:${port} is already in use by another socket (EADDRINUSE): another collector, or another process of this user, would share its datagrams`,
+        `UDP ${host}:${port} is already in use by another socket (EADDRINUSE): ` +
+          'another collector, or another process of this user, would share its datagrams',
       );
     if (code === 'EADDRNOTAVAIL' || code === 'EACCES') throw new ConfigError('listen', `cannot bind UDP ${host}:${port} (${code})`);
     throw err;

@@ -15,7 +15,10 @@ export interface UdpSocketOptions {
   port: number;
   recvBuffer: number;
   reusePort: boolean;
-  /** The native path's random spread over the reuseport group (see NativeUdpOpenOptions.spread); dgram cannot attach the program and ignores it. */
+  /**
+   * The native path's random spread over the reuseport group (see NativeUdpOpenOptions.spread);
+   * dgram cannot attach the program and ignores it.
+   */
   spread?: number;
   /** A stop flag shared with the main thread (word 0): once set, datagrams are no longer read. */
   stop?: Int32Array;

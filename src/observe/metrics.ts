@@ -7,6 +7,7 @@
  * Hot path: keep the child (`counter.labels('v9')`) and call `inc()` on it; that is one add.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { SELF_METRICS, type SelfCounterName, type SelfMetricDefinition, type SelfMetricName } from './self-metric-table.ts';
 
 export const SELF_PREFIX = 'netflow_k8s_';
 
@@ -49,16 +50,13 @@ abstract class Instrument implements MetricFamily {
   readonly help: string;
   abstract readonly type: MetricType;
   readonly labelNames: readonly string[];
-  private readonly children = new Map<string, MetricChild>();
-  private readonly unlabelled: MetricChild | undefined;
+  readonly #children = new Map<string, MetricChild>();
   constructor(name: string, help: string, labelNames: readonly string[]) {
     this.name = name;
     this.help = help;
     this.labelNames = labelNames;
-    if (labelNames.length === 0) {
-      this.unlabelled = new MetricChild([]);
-      this.children.set('', this.unlabelled);
-    }
+    // Unlabelled: its one series exists from the start (see unlabelledChild).
+    if (labelNames.length === 0) this.#children.set('', new MetricChild([]));
   }
   /** The series for these label values (created once, then cached: keep it on hot paths). */
   labels(...values: string[]): MetricChild {
@@ -66,46 +64,54 @@ abstract class Instrument implements MetricFamily {
       throw new RangeError(`${this.name} takes ${this.labelNames.length} label values, got ${values.length}`);
     }
     const key = values.join('\u0000');
-    let c = this.children.get(key);
+    let c = this.#children.get(key);
     if (c === undefined) {
       c = new MetricChild(values.slice());
-      this.children.set(key, c);
+      this.#children.set(key, c);
     }
     return c;
   }
   /** Drops a series (e.g. an exporter that went away). */
   remove(...values: string[]): void {
-    this.children.delete(values.join('\u0000'));
+    this.#children.delete(values.join('\u0000'));
   }
-  protected self(): MetricChild {
-    if (!this.unlabelled) throw new Error(`${this.name} has labels: use labels(...)`);
-    return this.unlabelled;
-  }
+
   value(...values: string[]): number {
-    return this.children.get(values.join('\u0000'))?.value ?? 0;
+    return this.#children.get(values.join('\u0000'))?.value ?? 0;
   }
   *samples(): Iterable<Sample> {
-    for (const c of this.children.values()) yield [c.labelValues, c.value];
+    for (const c of this.#children.values()) yield [c.labelValues, c.value];
   }
+}
+
+/** The one series of an instrument without labels, made with it; undefined when it has labels. */
+function unlabelledChild(i: Instrument): MetricChild | undefined {
+  return i.labelNames.length === 0 ? i.labels() : undefined;
+}
+
+function hasLabels(i: Instrument): never {
+  throw new Error(`${i.name} has labels: use labels(...)`);
 }
 
 export class Counter extends Instrument {
   readonly type = 'counter' as const;
+  readonly #self = unlabelledChild(this);
   inc(n = 1): void {
-    this.self().inc(n);
+    (this.#self ?? hasLabels(this)).inc(n);
   }
 }
 
 export class Gauge extends Instrument {
   readonly type = 'gauge' as const;
+  readonly #self = unlabelledChild(this);
   inc(n = 1): void {
-    this.self().inc(n);
+    (this.#self ?? hasLabels(this)).inc(n);
   }
   dec(n = 1): void {
-    this.self().dec(n);
+    (this.#self ?? hasLabels(this)).dec(n);
   }
   set(v: number): void {
-    this.self().set(v);
+    (this.#self ?? hasLabels(this)).set(v);
   }
 }
 
@@ -117,16 +123,16 @@ class CallbackFamily implements MetricFamily {
   readonly help: string;
   readonly type: MetricType;
   readonly labelNames: readonly string[];
-  private readonly fn: () => CallbackResult;
+  readonly #fn: () => CallbackResult;
   constructor(name: string, help: string, type: MetricType, labelNames: readonly string[], fn: () => CallbackResult) {
     this.name = name;
     this.help = help;
     this.type = type;
     this.labelNames = labelNames;
-    this.fn = fn;
+    this.#fn = fn;
   }
   *samples(): Iterable<Sample> {
-    const r = this.fn();
+    const r = this.#fn();
     if (r === undefined) return;
     if (typeof r === 'number') {
       yield [[], r];
@@ -137,38 +143,50 @@ class CallbackFamily implements MetricFamily {
 }
 
 export class MetricsRegistry {
-  private readonly families = new Map<string, MetricFamily>();
+  readonly #families = new Map<string, MetricFamily>();
 
   /** `name` without the prefix and `_total` (both are added): `counter('datagrams', ...)` is `netflow_k8s_datagrams_total`. */
   counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
-    return this.register(new Counter(fullName(name, 'counter'), help, checkLabels(labelNames)));
+    return this.#register(new Counter(fullName(name, 'counter'), help, checkLabels(labelNames)));
   }
 
   gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge {
-    return this.register(new Gauge(fullName(name, 'gauge'), help, checkLabels(labelNames)));
+    return this.#register(new Gauge(fullName(name, 'gauge'), help, checkLabels(labelNames)));
   }
 
   /** A metric read at scrape time, e.g. a store's size or a counter kept elsewhere. */
   callback(name: string, help: string, type: MetricType, fn: () => CallbackResult, labelNames: readonly string[] = []): MetricFamily {
-    return this.register(new CallbackFamily(fullName(name, type), help, type, checkLabels(labelNames), fn));
+    return this.#register(new CallbackFamily(fullName(name, type), help, type, checkLabels(labelNames), fn));
+  }
+
+  /** A self-metric of SELF_METRICS, read at scrape time: `fn` gives the value, the table says the rest. */
+  report(name: SelfMetricName, fn: () => CallbackResult): MetricFamily {
+    const d: SelfMetricDefinition = SELF_METRICS[name];
+    return this.callback(name, d.help, d.type, fn, d.labels);
+  }
+
+  /** A counter of SELF_METRICS, counted as things happen. */
+  selfCounter(name: SelfCounterName): Counter {
+    const d: SelfMetricDefinition = SELF_METRICS[name];
+    return this.counter(name, d.help, d.labels);
   }
 
   get(fullNameOrShort: string): MetricFamily | undefined {
     return (
-      this.families.get(fullNameOrShort) ??
-      this.families.get(fullName(fullNameOrShort, 'gauge')) ??
-      this.families.get(fullName(fullNameOrShort, 'counter'))
+      this.#families.get(fullNameOrShort) ??
+      this.#families.get(fullName(fullNameOrShort, 'gauge')) ??
+      this.#families.get(fullName(fullNameOrShort, 'counter'))
     );
   }
 
   all(): Iterable<MetricFamily> {
-    return this.families.values();
+    return this.#families.values();
   }
 
   /** Prometheus text format 0.0.4. A failing callback leaves its family out rather than failing the page. */
   render(): string {
     let out = '';
-    for (const f of this.families.values()) {
+    for (const f of this.#families.values()) {
       let body = '';
       try {
         for (const [values, v] of f.samples()) body += `${f.name}${labelText(f.labelNames, values)} ${formatNumber(v)}\n`;
@@ -180,9 +198,9 @@ export class MetricsRegistry {
     return out;
   }
 
-  private register<T extends MetricFamily>(f: T): T {
-    if (this.families.has(f.name)) throw new Error(`metric ${f.name} is already registered`);
-    this.families.set(f.name, f);
+  #register<T extends MetricFamily>(f: T): T {
+    if (this.#families.has(f.name)) throw new Error(`metric ${f.name} is already registered`);
+    this.#families.set(f.name, f);
     return f;
   }
 }
@@ -238,25 +256,19 @@ export interface ProcessMetrics {
  * last `windowMs` (it restarts each window), so a stall shows while it matters.
  */
 export function registerProcessMetrics(reg: MetricsRegistry, windowMs = 60_000): ProcessMetrics {
-  reg.callback('process_cpu_seconds', 'User and system CPU time of the process in seconds', 'counter', () => {
+  reg.report('process_cpu_seconds', () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1e6;
   });
-  reg.callback('process_resident_memory_bytes', 'Resident set size in bytes', 'gauge', () => process.memoryUsage.rss());
-  reg.callback(
-    'process_heap_bytes',
-    'V8 heap in bytes, used and total',
-    'gauge',
-    () => {
-      const m = process.memoryUsage();
-      return [
-        [['used'], m.heapUsed],
-        [['total'], m.heapTotal],
-        [['external'], m.external + m.arrayBuffers],
-      ];
-    },
-    ['kind'],
-  );
+  reg.report('process_resident_memory_bytes', () => process.memoryUsage.rss());
+  reg.report('process_heap_bytes', () => {
+    const m = process.memoryUsage();
+    return [
+      [['used'], m.heapUsed],
+      [['total'], m.heapTotal],
+      [['external'], m.external + m.arrayBuffers],
+    ];
+  });
   const h = monitorEventLoopDelay({ resolution: 10 });
   h.enable();
   let last = { p50: 0, p99: 0, max: 0 };
@@ -266,20 +278,14 @@ export function registerProcessMetrics(reg: MetricsRegistry, windowMs = 60_000):
   }, windowMs);
   roll.unref();
   const snapshot = () => (h.count === 0 ? last : { p50: h.percentile(50) / 1e9, p99: h.percentile(99) / 1e9, max: h.max / 1e9 });
-  reg.callback(
-    'event_loop_lag_seconds',
-    'Event-loop delay over the last window, by statistic',
-    'gauge',
-    () => {
-      const s = snapshot();
-      return [
-        [['p50'], s.p50],
-        [['p99'], s.p99],
-        [['max'], s.max],
-      ];
-    },
-    ['stat'],
-  );
+  reg.report('event_loop_lag_seconds', () => {
+    const s = snapshot();
+    return [
+      [['p50'], s.p50],
+      [['p99'], s.p99],
+      [['max'], s.max],
+    ];
+  });
   return {
     stop() {
       clearInterval(roll);

@@ -71,7 +71,8 @@ function onlyKeys(doc: Doc, allowed: readonly string[], where: string, file: str
     if (!allowed.includes(k)) {
       throw new ConfigError(
         'webConfigFile',
-        `${file}: ${where}${k} is ${KNOWN_UNSUPPORTED.has(k) ? 'not supported by netflow-k8s' : 'not a known key'} (supported: ${allowed.join(', ')})`,
+        `${file}: ${where}${k} is ${KNOWN_UNSUPPORTED.has(k) ? 'not supported by netflow-k8s' : 'not a known key'} ` +
+          `(supported: ${allowed.join(', ')})`,
       );
     }
   }

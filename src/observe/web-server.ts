@@ -26,17 +26,10 @@ export interface WebMetrics {
 
 /** Registered with or without a web configuration, so alerts on them need no absent(). */
 export function registerWebMetrics(registry: MetricsRegistry): WebMetrics {
-  const unauthorized = registry.counter(
-    'http_unauthorized',
-    'HTTP requests refused with 401 by basic auth (--web-config-file), by reason',
-    ['reason'],
-  );
+  const unauthorized = registry.selfCounter('http_unauthorized');
   unauthorized.labels('missing');
   unauthorized.labels('wrong');
-  const tlsRefused = registry.counter(
-    'http_tls_refused',
-    'Connections refused at or right after the TLS handshake (plain HTTP, a client certificate missing or not trusted)',
-  );
+  const tlsRefused = registry.selfCounter('http_tls_refused');
   return { unauthorized, tlsRefused };
 }
 

@@ -15,6 +15,7 @@
  * answer does not: a flow that ends in the rounded-off part just takes the identity index.
  */
 import type { PortSet } from '../identify/server-ports.ts';
+import { MAX_PLACES } from '../aggregate/delta-batch.ts';
 
 const STRIDE = 8;
 const EPOCH = 0,
@@ -29,7 +30,7 @@ const EPOCH = 0,
 const BASE_MS = 1_500_000_000_000;
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
-// FLAGS: bit 0 unknown, bits 1-17 the port set's number (up to MAX_NUMBERED), bits 18-30 the place number.
+// FLAGS: bit 0 unknown, bits 1-17 the port set's number (up to MAX_NUMBERED), bits 18-30 the place number (MAX_PLACES).
 const UNKNOWN = 1;
 const PORTS_MASK = (1 << 17) - 1;
 const PLACE_SHIFT = 18;
@@ -46,7 +47,7 @@ export interface AddressFacts {
   /** The server ports of the end, for role(). */
   ports: PortSet;
   unknown: boolean;
-  /** The delta table's number for where the end is (zone classes), under MAX_PLACES (8191); 0 when not given. */
+  /** The delta table's number for where the end is (zone classes), at most MAX_PLACES; 0 when not given. */
   place?: number;
   /** The end's node name ('' for none), and the same only when the end is a pod. */
   node: string;
@@ -119,7 +120,7 @@ export class AddressMemo {
 
   /** The end's place number (AddressFacts.place). */
   place(at: number): number {
-    return this.#slots[at + FLAGS] >>> PLACE_SHIFT;
+    return (this.#slots[at + FLAGS] >>> PLACE_SHIFT) & MAX_PLACES;
   }
 
   /** The end's node, numbered as nodeId() numbers names (0: none). */
@@ -168,7 +169,7 @@ export class AddressMemo {
     s[at + EPOCH] = this.#epoch;
     s[at + ADDR] = key;
     s[at + END] = f.end;
-    s[at + FLAGS] = (((f.place ?? 0) & 0x1fff) << PLACE_SHIFT) | (this.#portId(f.ports) << 1) | (f.unknown ? UNKNOWN : 0);
+    s[at + FLAGS] = (((f.place ?? 0) & MAX_PLACES) << PLACE_SHIFT) | (this.#portId(f.ports) << 1) | (f.unknown ? UNKNOWN : 0);
     s[at + NODE] = this.nodeId(f.node);
     s[at + POD_NODE] = this.nodeId(f.podNode);
     s[at + FROM] = from;

@@ -11,8 +11,9 @@ import { hostname } from 'node:os';
 import type { RunConfig } from '../config/run-options.ts';
 import { ConfigError } from '../config/options.ts';
 import { createLogger, RateLimitedLog, type Logger } from '../observe/log.ts';
-import { HttpServer, sendText } from '../observe/http.ts';
-import { applyHttpLimits, DEFAULT_HTTP_LIMITS } from '../observe/http-limits.ts';
+import { type HttpServer, sendText } from '../observe/http.ts';
+import { DEFAULT_HTTP_LIMITS } from '../observe/http-limits.ts';
+import { createHttpServer } from '../export/http-server.ts';
 import { metricsHandler } from '../export/prometheus/endpoint.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
 import { checkIdentityConfig, storeFor } from './build-parts.ts';
@@ -24,7 +25,6 @@ import { SelfMetrics } from './self-metrics.ts';
 import { startExports, type ExportsHandle } from './exports.ts';
 import { startDnstap, type DnstapHandle } from '../dns/dnstap-service.ts';
 import { loadWebConfig } from '../observe/web-config.ts';
-import { registerWebMetrics, WebServing } from '../observe/web-server.ts';
 import { policyParts, type PolicyParts } from '../policy/collector.ts';
 
 export interface Collector {
@@ -106,60 +106,37 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     if (dnstap !== undefined) cleanups.push(() => dnstap.stop());
 
     const self = new SelfMetrics(config, store, pool, inventory, udp.port, udp.recvBufferBytes);
-    self.registry.callback(
-      'udp_port_strangers',
-      'Sockets of other processes on our UDP port now (they take a share of its datagrams)',
-      'gauge',
-      () => portWatch.strangers,
-    );
-    self.registry.callback(
-      'udp_port_stranger_joins',
-      'Times a socket of another process was found joining our UDP port',
-      'counter',
-      () => portWatch.joins,
-    );
+    self.registry.report('udp_port_strangers', () => portWatch.strangers);
+    self.registry.report('udp_port_stranger_joins', () => portWatch.joins);
     dnstap?.registerMetrics(self.registry, () => pool.reports());
     const exportsHandle: ExportsHandle = await startExports(config, store, self, log);
     cleanups.push(() => exportsHandle.shutdown());
 
-    const webMetrics = registerWebMetrics(self.registry);
-    const serving = web ? new WebServing(web, webMetrics) : undefined;
-    const server = new HttpServer(serving?.options() ?? {}).onError((err, req) =>
-      log.error({ err: String(err), url: req.url }, 'HTTP handler failed'),
-    );
-    const refused = applyHttpLimits(server.node, {
-      ...DEFAULT_HTTP_LIMITS,
-      headersTimeoutMs: config.httpHeadersTimeoutMs,
-      requestTimeoutMs: config.httpRequestTimeoutMs,
-      maxConnections: config.httpMaxConnections,
+    const { server, watchWebConfig } = createHttpServer({
+      log,
+      web,
+      registry: self.registry,
+      limits: {
+        ...DEFAULT_HTTP_LIMITS,
+        headersTimeoutMs: config.httpHeadersTimeoutMs,
+        requestTimeoutMs: config.httpRequestTimeoutMs,
+        maxConnections: config.httpMaxConnections,
+      },
     });
-    self.registry.callback(
-      'http_connections_refused',
-      'HTTP connections closed by the server limits, by reason',
-      'counter',
-      () => [
-        [['max_connections'], refused.maxConnections],
-        [['pipelined'], refused.pipelined],
-      ],
-      ['reason'],
-    );
     // Ready once the threads hold the synced inventory too; latched, so later changes in flight
     // (a millisecond each) never flap the probe.
     let threadsSynced = false;
     const threadsHaveInventory = () => (threadsSynced ||= inventory.ready() && pool.threadsBehindInventory() === 0);
     const ready = () => pool.bound !== undefined && inventory.ready() && threadsHaveInventory();
-    self.registry.callback(
-      'inventory_threads_behind',
-      'Receiving threads that have not yet applied every inventory change sent to them',
-      'gauge',
-      () => pool.threadsBehindInventory(),
-    );
+    self.registry.report('inventory_threads_behind', () => pool.threadsBehindInventory());
     // Liveness: a receiving thread whose loop stopped turning, or one that keeps dying, is only cured by a restart.
     server.route('GET', '/healthz', (req, res) => {
       const h = pool.health();
-      const body = h.ok
-        ? 'ok\n'
-        : `unhealthy:${h.stuck.length > 0 ? ` receiving thread ${h.stuck.join(', ')} stuck (no loop turn for ${STUCK_AFTER_MS / 1000} s);` : ''}${h.recentRestarts >= RESTARTS_UNHEALTHY ? ` ${h.recentRestarts} thread restarts in ${RESTART_WINDOW_MS / 60_000} min;` : ''}\n`;
+      const stuck =
+        h.stuck.length > 0 ? ` receiving thread ${h.stuck.join(', ')} stuck (no loop turn for ${STUCK_AFTER_MS / 1000} s);` : '';
+      const dying =
+        h.recentRestarts >= RESTARTS_UNHEALTHY ? ` ${h.recentRestarts} thread restarts in ${RESTART_WINDOW_MS / 60_000} min;` : '';
+      const body = h.ok ? 'ok\n' : `unhealthy:${stuck}${dying}\n`;
       sendText(res, h.ok ? 200 : 503, 'text/plain; charset=utf-8', body, req.method === 'HEAD');
     });
     server.route('GET', '/readyz', (req, res) => {
@@ -187,11 +164,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     policy.registerMetrics(self.registry);
 
     // A rotated certificate or a new user is taken up while running.
-    const unwatchWeb =
-      serving?.watch(server, 10_000, (err) => {
-        if (err) log.warn({ file: config.webConfigFile, err: err.message }, 'web config not reloaded; the settings in force stay');
-        else log.info({ file: config.webConfigFile }, 'web config reloaded');
-      }) ?? (() => {});
+    const unwatchWeb = watchWebConfig();
     cleanups.push(unwatchWeb);
 
     // Idle pairs leave the store; a sweep is cheap next to the TTL, so run it often enough to be prompt.

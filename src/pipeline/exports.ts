@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RunConfig } from '../config/run-options.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
-import type { Logger } from '../observe/log.ts';
+import { RateLimitedLog, type Logger } from '../observe/log.ts';
 import { PrometheusTextRenderer } from '../export/prometheus/text.ts';
 import { OtelPrometheusText, OTEL_PAGE_CONTENT_TYPE } from '../export/otel/prometheus-text.ts';
 import type { Resource } from '@opentelemetry/resources';
@@ -84,15 +84,16 @@ async function startOtlp(
   log: Logger,
   state: { final: boolean },
 ) {
-  const { OtlpMetrics, failureLogger } = await import('../export/otel/otlp.ts');
+  const { OtlpMetrics } = await import('../export/otel/otlp.ts');
   const where = { endpoint: config.otlpEndpoint, protocol: config.otlpProtocol };
-  const perInterval = failureLogger(config.otlpIntervalMs, (err, suppressed) => {
-    log.warn({ ...where, err: err?.message ?? 'unknown', ...(suppressed > 0 ? { suppressed } : {}) }, 'OTLP export failed');
-  });
+  // One warn line per interval at most, however many requests of that interval failed: a receiver
+  // that is down must not flood the log, and the failure count is in `otlp_exports_total`.
+  const perInterval = new RateLimitedLog(log, config.otlpIntervalMs * 0.9, 1);
   // The SDK tells only its diagnostics logger about the final export at shutdown: say it always.
   const onFailure = (err: Error | undefined) => {
-    if (state.final) log.warn({ ...where, err: err?.message ?? 'unknown' }, 'final OTLP export failed');
-    else perInterval(err);
+    const fields = { ...where, err: err?.message ?? 'unknown' };
+    if (state.final) log.warn(fields, 'final OTLP export failed');
+    else perInterval.warn('otlp_export', fields, 'OTLP export failed', performance.now());
   };
   // Failing → recovered is said once (issue 13), so the log does not end on a failure that is over.
   let failures = 0;

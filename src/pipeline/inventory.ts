@@ -54,47 +54,29 @@ export async function startInventory(config: RunConfig, listener: InventoryListe
         const s = source.stats();
         return KUBE_KINDS.map((k) => [[k], f(s.kinds[k])] as const);
       };
-      reg.callback(
+      reg.report(
         'informer_ready',
-        'Informer has applied its first full list (1) or not (0), by kind',
-        'gauge',
         per((k) => (k.ready ? 1 : 0)),
-        ['kind'],
       );
-      reg.callback(
+      reg.report(
         'informer_restarts',
-        'Informer restarts after errors, by kind',
-        'counter',
         per((k) => k.restarts),
-        ['kind'],
       );
-      reg.callback(
+      reg.report(
         'informer_errors',
-        'Informer errors (failed lists, broken watches), by kind',
-        'counter',
         per((k) => k.errors),
-        ['kind'],
       );
-      reg.callback(
+      reg.report(
         'informer_lists',
-        'Full lists done, by kind',
-        'counter',
         per((k) => k.lists),
-        ['kind'],
       );
-      reg.callback(
+      reg.report(
         'informer_events',
-        'Watch events received, by kind',
-        'counter',
         per((k) => k.events),
-        ['kind'],
       );
-      reg.callback(
+      reg.report(
         'informer_last_event_age_seconds',
-        'Seconds since the last watch event or list, by kind',
-        'gauge',
         per((k) => (k.lastEventMs > 0 ? (Date.now() - k.lastEventMs) / 1000 : NaN)),
-        ['kind'],
       );
     },
     stop: () => source.stop(),
@@ -117,16 +99,10 @@ async function startStatic(file: string, config: RunConfig, listener: InventoryL
     kind: 'static',
     ready: () => true,
     registerMetrics(reg) {
-      reg.callback(
-        'inventory_loads',
-        'Static inventory loads, by result',
-        'counter',
-        () => [
-          [['ok'], inv.stats.loads],
-          [['error'], inv.stats.errors],
-        ],
-        ['result'],
-      );
+      reg.report('inventory_loads', () => [
+        [['ok'], inv.stats.loads],
+        [['error'], inv.stats.errors],
+      ]);
     },
     stop: async () => {
       inv.stop();

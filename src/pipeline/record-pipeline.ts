@@ -11,7 +11,7 @@ import type { Exporter, FlowRecord, RecordSink } from '../decode/record.ts';
 import type { Endpoint, Role } from '../identify/endpoint.ts';
 import type { PortSet } from '../identify/server-ports.ts';
 import type { Place } from '../aggregate/zone-class.ts';
-import { whereOf } from '../aggregate/delta-table.ts';
+import { whereOf } from '../aggregate/delta-batch.ts';
 import { type DedupMode, shouldCount, shouldCountNumbered } from '../aggregate/dedup.ts';
 import { DOUBLE_ZERO } from '../observe/double-zero.ts';
 import { AddressMemo, type AddressFacts } from './address-memo.ts';
@@ -85,6 +85,8 @@ export class RecordPipeline {
   #generation = -1;
   #dictionary = -1;
   readonly #facts: AddressFacts = { end: 0, ports: [], unknown: false, place: 0, node: '', podNode: '', from: 0, to: 0 };
+  /** The end and place numbers of the record's source [0, 1] and destination [2, 3], so a record is numbered once. */
+  readonly #numbers = new Int32Array(4);
   // Exporter objects are cached per (address, port) by ingest, so identity works as a key.
   #exporterNodes = new WeakMap<Exporter, string | null>();
 
@@ -138,17 +140,20 @@ export class RecordPipeline {
     else this.#countRemembered(rec, memo, s, d);
   }
 
-  /** Through the identity index; what it answers is remembered when `memo` is given. */
+  /**
+   * Through the identity index; what it answers is remembered when `memo` is given, and the end
+   * and place numbers that took are the ones the record is counted with (numbered once).
+   */
   #count(rec: FlowRecord, memo: AddressMemo | undefined): void {
     const c = this.counters;
     const id = this.#identity;
     const v6 = rec.family === 6;
     const src = id.resolveSrc(rec);
     const srcPlace = id.placeOf(src, rec.src4, v6 ? rec.src6 : null);
-    if (memo !== undefined) this.#remember(memo, rec.src4, src, srcPlace);
+    if (memo !== undefined) this.#remember(memo, rec.src4, src, srcPlace, 0);
     const dst = id.resolveDst(rec);
     const dstPlace = id.placeOf(dst, rec.dst4, v6 ? rec.dst6 : null);
-    if (memo !== undefined) this.#remember(memo, rec.dst4, dst, dstPlace);
+    if (memo !== undefined) this.#remember(memo, rec.dst4, dst, dstPlace, 2);
     if (src.kind === 'unknown') c.unknownSrc++;
     if (dst.kind === 'unknown') c.unknownDst++;
     if (this.#dedup !== 'off') {
@@ -159,7 +164,20 @@ export class RecordPipeline {
         return;
       }
     }
-    this.#store.add(src, dst, id.role(rec, src, dst), rec, this.nowMs, srcPlace, dstPlace);
+    const role = id.role(rec, src, dst);
+    if (memo === undefined) {
+      this.#store.add(src, dst, role, rec, this.nowMs, srcPlace, dstPlace);
+      return;
+    }
+    // Numbered as DeltaTable.add numbers them (places first, then ends) where #remember did not.
+    const t = this.#numbered!;
+    const n = this.#numbers;
+    const srcPlaceNo = n[1] >= 0 ? n[1] : t.placeNumber(srcPlace);
+    const dstPlaceNo = n[3] >= 0 ? n[3] : t.placeNumber(dstPlace);
+    const srcEnd = n[0] >= 0 ? n[0] : t.endOf(src);
+    const dstEnd = n[2] >= 0 ? n[2] : t.endOf(dst);
+    const where = whereOf(srcPlaceNo, dstPlaceNo, src.nodeName !== '' && src.nodeName === dst.nodeName);
+    t.addEnds(srcEnd, dstEnd, role, rec, this.nowMs, where);
   }
 
   #countRemembered(rec: FlowRecord, memo: AddressMemo, s: number, d: number): void {
@@ -180,13 +198,21 @@ export class RecordPipeline {
     this.#numbered!.addEnds(memo.end(s), memo.end(d), role, rec, this.nowMs, where);
   }
 
-  /** Right after a resolve, while the identity's hit fields describe it. */
-  #remember(memo: AddressMemo, ip: number, ep: Endpoint, place: Place): void {
+  /**
+   * Right after a resolve, while the identity's hit fields describe it. The end and place numbers
+   * it takes go to #numbers from `at` (-1 when the answer holds for no span and nothing is kept).
+   */
+  #remember(memo: AddressMemo, ip: number, ep: Endpoint, place: Place, at: 0 | 2): void {
     const id = this.#identity;
-    if (id.hitFrom > id.hitTo) return;
+    const n = this.#numbers;
+    if (id.hitFrom > id.hitTo) {
+      n[at] = -1;
+      n[at + 1] = -1;
+      return;
+    }
     const f = this.#facts;
-    f.end = this.#numbered!.endOf(ep);
-    f.place = this.#numbered!.placeNumber(place);
+    f.end = n[at] = this.#numbered!.endOf(ep);
+    f.place = n[at + 1] = this.#numbered!.placeNumber(place);
     f.ports = id.hitPorts;
     f.unknown = ep.kind === 'unknown';
     f.node = ep.nodeName;

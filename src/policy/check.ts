@@ -7,11 +7,10 @@
 import type { Conversation } from './conversations.ts';
 import type { PolicyEnd, PolicyInventory } from './inventory.ts';
 import { PolicySet, type Party, type SideVerdict, type NamespaceLabels, defaultNamespaceLabels } from './evaluate.ts';
-import { parseCidr } from './policy-yaml.ts';
+import { hostCidr, parseCidr } from './policy-yaml.ts';
 import { selectorKeys } from './label-selector.ts';
 import type { NetworkPolicy } from './types.ts';
 import { endLabel, portLabel } from './suggest.ts';
-import { endKey } from '../aggregate/aggregation-level.ts';
 import { throughServices } from './services.ts';
 
 export interface DeniedConversation {
@@ -62,15 +61,17 @@ export function checkPolicies(
     }
   if (unknownNsKeys.size > 0)
     notes.push(
-      `namespaceSelector reads ${[...unknownNsKeys].sort().join(', ')}: the collector knows only kubernetes.io/metadata.name of each namespace, so other namespace labels count as absent`,
+      `namespaceSelector reads ${[...unknownNsKeys].sort().join(', ')}: the collector knows only ` +
+        'kubernetes.io/metadata.name of each namespace, so other namespace labels count as absent',
     );
-  const parties = new Map<string, Party[] | string>();
+  // The inventory hands out one PolicyEnd per end until it changes: its parties are worked out once.
+  const parties = new Map<PolicyEnd, Party[] | string>();
   const partiesOf = (c: Conversation['client']): Party[] | string => {
-    const k = endKey(c);
-    let p = parties.get(k);
+    const end = inv.resolve(c);
+    let p = parties.get(end);
     if (p === undefined) {
-      p = toParties(inv.resolve(c));
-      parties.set(k, p);
+      p = toParties(end);
+      parties.set(end, p);
     }
     return p;
   };
@@ -125,8 +126,6 @@ export function checkPolicies(
   return { policies: policies.length, evaluated, denied, notEvaluated, undecided, notes };
 }
 
-const hostCidr = (a: string) => parseCidr(`${a}/${a.includes(':') ? 128 : 32}`);
-
 /** The distinct kinds of party an end stands for, or why it cannot be judged. */
 function toParties(e: PolicyEnd): Party[] | string {
   switch (e.type) {
@@ -144,7 +143,7 @@ function toParties(e: PolicyEnd): Party[] | string {
       if (e.cidrs.length === 0) return [{ type: 'opaque' }];
       return [{ type: 'addresses', cidrs: e.cidrs.map((c) => parseCidr(c)!).filter((c) => c !== undefined) }];
     case 'node': {
-      const cidrs = e.addresses.map(hostCidr).filter((c) => c !== undefined);
+      const cidrs = e.addresses.map((a) => parseCidr(hostCidr(a))).filter((c) => c !== undefined);
       return [{ type: 'addresses', cidrs, node: e.name }];
     }
     case 'unknown':

@@ -43,18 +43,8 @@ export function policyParts(config: RunConfig, pool: WorkerPool): PolicyParts {
       conversations.expire(now);
     },
     registerMetrics(reg) {
-      reg.callback(
-        'conversations',
-        'Conversations (client, server, server port, protocol) kept for /api/policies, undecided ones included',
-        'gauge',
-        () => conversations.stats().conversations,
-      );
-      reg.callback(
-        'conversation_dropped_flows',
-        "Flows whose conversation was not kept (a thread's rows or --max-conversations full)",
-        'counter',
-        () => conversations.stats().droppedFlows,
-      );
+      reg.report('conversations', () => conversations.stats().conversations);
+      reg.report('conversation_dropped_flows', () => conversations.stats().droppedFlows);
     },
   };
 }

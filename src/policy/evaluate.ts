@@ -15,7 +15,7 @@
  * - traffic between a pod and the node it runs on is always allowed.
  */
 import { matches } from './label-selector.ts';
-import { cidrsOverlap, cidrWithin, parseCidr, type ParsedCidr } from './policy-yaml.ts';
+import { cidrsOverlap, cidrWithin, hostCidr, parseCidr, type ParsedCidr } from './policy-yaml.ts';
 import { PROTOCOL_NUMBERS, type NetworkPolicy, type NetworkPolicyPeer, type NetworkPolicyPort } from './types.ts';
 
 export interface PodInfo {
@@ -119,7 +119,7 @@ export class PolicySet {
       if (other.type === 'addresses') return other.cidrs.length > 0 && other.cidrs.every(admits);
       if (other.type === 'pod')
         return other.pod.ips.some((ip) => {
-          const c = parseCidr(`${ip}/${ip.includes(':') ? 128 : 32}`);
+          const c = parseCidr(hostCidr(ip));
           return c !== undefined && admits(c);
         });
       return block.prefix === 0 && except.length === 0;

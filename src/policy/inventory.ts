@@ -7,7 +7,9 @@
 import { existsSync } from 'node:fs';
 import type { InventoryListener, SlimNode, SlimPod, SlimService } from '../identify/inventory.ts';
 import { addNetworkList, addNetworksFile, NamedNetworks } from '../identify/networks.ts';
-import type { AggregationLevel, EndLabels } from '../aggregate/aggregation-level.ts';
+import { type AggregationLevel, type EndLabels, endKey } from '../aggregate/aggregation-level.ts';
+import { appOf, workloadOf } from '../identify/workload-names.ts';
+import { hostCidr } from './policy-yaml.ts';
 
 /** A conversation end, as policies see it. */
 export type PolicyEnd =
@@ -20,9 +22,6 @@ export type PolicyEnd =
   | { readonly type: 'service'; readonly namespace: string; readonly name: string }
   | { readonly type: 'unknown'; readonly name: string };
 
-/** The app name the identity index gives a pod (label precedence, then owner, then pod name). */
-export const appOf = (p: SlimPod): string => p.appLabel || p.ownerName || p.name;
-
 /** --networks with the CIDRs of each name remembered (NamedNetworks only answers address → name). */
 class ListedNetworks extends NamedNetworks {
   readonly byName = new Map<string, string[]>();
@@ -32,7 +31,7 @@ class ListedNetworks extends NamedNetworks {
     const c = cidr.trim();
     const list = this.byName.get(n) ?? [];
     // A bare address is a host route, as NamedNetworks reads it.
-    list.push(c.includes('/') ? c : `${c}/${c.includes(':') ? 128 : 32}`);
+    list.push(c.includes('/') ? c : hostCidr(c));
     this.byName.set(n, list);
   }
 }
@@ -56,12 +55,32 @@ export function networkCidrs(value: string | readonly string[] | undefined): Map
   return nets.byName;
 }
 
+/** The inventory arranged for lookups: built on the first lookup after a change, and used until the next change. */
+interface Index {
+  /** Pods still running (or pending) by namespace, in the order they arrived; `live` leaves out the host network's. */
+  readonly running: Map<string, SlimPod[]>;
+  readonly live: Map<string, SlimPod[]>;
+  /** The first pod of each namespace and name, any phase. */
+  readonly podByName: Map<string, SlimPod>;
+  /** The first Service of each namespace and name. */
+  readonly services: Map<string, SlimService>;
+  /** What each end stands for, by endKey, as resolve() found it. */
+  readonly ends: Map<string, PolicyEnd>;
+}
+
+const NO_PODS: readonly SlimPod[] = Object.freeze([]);
+
+/** Namespace and name as one key (\u0000 cannot occur in Kubernetes names). */
+const nsKey = (namespace: string, name: string): string => `${namespace}\u0000${name}`;
+
 export class PolicyInventory implements InventoryListener {
   readonly level: AggregationLevel;
   readonly networks: ReadonlyMap<string, readonly string[]>;
   readonly #pods = new Map<string, SlimPod>();
   readonly #nodes = new Map<string, SlimNode>();
   readonly #services = new Map<string, SlimService>();
+  /** Undefined after any change: suggestions and checks resolve every end again, never a stale one. */
+  #index: Index | undefined;
 
   constructor(level: AggregationLevel, networks: ReadonlyMap<string, readonly string[]> = new Map()) {
     this.level = level;
@@ -70,35 +89,39 @@ export class PolicyInventory implements InventoryListener {
 
   upsertPod(pod: SlimPod): void {
     this.#pods.set(pod.uid, pod);
+    this.#index = undefined;
   }
   deletePod(uid: string): void {
     this.#pods.delete(uid);
+    this.#index = undefined;
   }
   upsertNode(node: SlimNode): void {
     this.#nodes.set(node.name, node);
+    this.#index = undefined;
   }
   deleteNode(name: string): void {
     this.#nodes.delete(name);
+    this.#index = undefined;
   }
   upsertService(svc: SlimService): void {
     this.#services.set(svc.uid, svc);
+    this.#index = undefined;
   }
   deleteService(uid: string): void {
     this.#services.delete(uid);
+    this.#index = undefined;
   }
 
-  /** Pods still running (or pending) in a namespace. */
-  podsIn(namespace: string): SlimPod[] {
-    const out: SlimPod[] = [];
-    for (const p of this.#pods.values()) if (p.namespace === namespace && p.endMs === undefined && !p.hostNetwork) out.push(p);
-    return out;
+  /** Pods still running (or pending) in a namespace, not on the host network. */
+  podsIn(namespace: string): readonly SlimPod[] {
+    return this.#indexed().live.get(namespace) ?? NO_PODS;
   }
 
   /** Whether the workload's running pods are all on the host network, where NetworkPolicies do not apply. */
   onHostNetwork(namespace: string, name: string): boolean {
     let any = false;
-    for (const p of this.#pods.values()) {
-      if (p.namespace !== namespace || p.endMs !== undefined || this.workloadOf(p) !== name) continue;
+    for (const p of this.#indexed().running.get(namespace) ?? NO_PODS) {
+      if (this.workloadAtLevel(p) !== name) continue;
       if (!p.hostNetwork) return false;
       any = true;
     }
@@ -106,8 +129,7 @@ export class PolicyInventory implements InventoryListener {
   }
 
   service(namespace: string, name: string): SlimService | undefined {
-    for (const s of this.#services.values()) if (s.namespace === namespace && s.name === name) return s;
-    return undefined;
+    return this.#indexed().services.get(nsKey(namespace, name));
   }
 
   node(name: string): SlimNode | undefined {
@@ -115,15 +137,27 @@ export class PolicyInventory implements InventoryListener {
   }
 
   /** The workload name a pod belongs to, as the store's level groups pods. */
-  workloadOf(p: SlimPod): string {
-    return this.level === 'workload' ? p.ownerName || p.name : appOf(p);
+  workloadAtLevel(p: SlimPod): string {
+    return this.level === 'workload' ? workloadOf(p) : appOf(p);
   }
 
   /**
    * What an end stands for. Ends at the app level carry no kind unless --extra-labels has it, so
    * the seed's namespace conventions (`external`, `node`, `unknown`) and the inventory decide.
+   * Remembered per end until the inventory changes.
    */
   resolve(l: EndLabels): PolicyEnd {
+    const ends = this.#indexed().ends;
+    const k = endKey(l);
+    let e = ends.get(k);
+    if (e === undefined) {
+      e = this.#resolve(l);
+      ends.set(k, e);
+    }
+    return e;
+  }
+
+  #resolve(l: EndLabels): PolicyEnd {
     const kind = l.kind;
     if (kind === 'external' || (kind === '' && l.namespace === 'external')) {
       return { type: 'external', name: l.name, cidrs: this.networks.get(l.name) ?? [] };
@@ -136,15 +170,38 @@ export class PolicyInventory implements InventoryListener {
     let name = l.name;
     if (this.level === 'pod') {
       // Pod-level ends still make policies per workload: the pod's app groups them.
-      const pod = [...this.#pods.values()].find((p) => p.namespace === l.namespace && p.name === l.name);
-      name = pod ? appOf(pod) : l.ownerName || l.name;
+      const pod = this.#indexed().podByName.get(nsKey(l.namespace, l.name));
+      name = pod ? appOf(pod) : workloadOf(l);
       const pods = this.podsIn(l.namespace).filter((p) => appOf(p) === name);
       return { type: 'workload', namespace: l.namespace, name, pods };
     }
-    const pods = this.podsIn(l.namespace).filter((p) => this.workloadOf(p) === name);
+    const pods = this.podsIn(l.namespace).filter((p) => this.workloadAtLevel(p) === name);
     if (pods.length === 0 && kind === '' && this.service(l.namespace, l.name))
       return { type: 'service', namespace: l.namespace, name: l.name };
     return { type: 'workload', namespace: l.namespace, name, pods };
+  }
+
+  #indexed(): Index {
+    if (this.#index !== undefined) return this.#index;
+    const index: Index = { running: new Map(), live: new Map(), podByName: new Map(), services: new Map(), ends: new Map() };
+    const add = (m: Map<string, SlimPod[]>, p: SlimPod): void => {
+      const list = m.get(p.namespace);
+      if (list === undefined) m.set(p.namespace, [p]);
+      else list.push(p);
+    };
+    for (const p of this.#pods.values()) {
+      const k = nsKey(p.namespace, p.name);
+      if (!index.podByName.has(k)) index.podByName.set(k, p);
+      if (p.endMs !== undefined) continue;
+      add(index.running, p);
+      if (!p.hostNetwork) add(index.live, p);
+    }
+    for (const s of this.#services.values()) {
+      const k = nsKey(s.namespace, s.name);
+      if (!index.services.has(k)) index.services.set(k, s);
+    }
+    this.#index = index;
+    return index;
   }
 }
 

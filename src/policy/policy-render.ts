@@ -38,7 +38,8 @@ function policyHeader(sp: SuggestedPolicy): string[] {
 
 function listHeader(s: Suggestion, sinceText: string | undefined): string[] {
   return [
-    `NetworkPolicies suggested by netflow-k8s from ${s.conversations} observed conversation${s.conversations === 1 ? '' : 's'}${sinceText ? ` (last ${sinceText})` : ''} in ${s.namespaces.length > 0 ? s.namespaces.join(', ') : 'no namespace'}.`,
+    `NetworkPolicies suggested by netflow-k8s from ${s.conversations} observed conversation${s.conversations === 1 ? '' : 's'}` +
+      `${sinceText ? ` (last ${sinceText})` : ''} in ${s.namespaces.length > 0 ? s.namespaces.join(', ') : 'no namespace'}.`,
     'Review before applying: traffic not seen while the collector watched is denied. Check first:',
     '  netflow-k8s policy check --url COLLECTOR_URL FILE',
     ...s.notes.map((n) => `note: ${n}`),

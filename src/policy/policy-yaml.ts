@@ -6,6 +6,8 @@
  */
 import { isIP } from 'node:net';
 import { parseAllDocuments } from 'yaml';
+import { addressBytes, type Cidr, cidrContains } from '../config/run-options.ts';
+import { parseIPv6 } from '../identify/ip.ts';
 import { selectorErrors } from './label-selector.ts';
 import type { NetworkPolicy } from './types.ts';
 
@@ -178,11 +180,8 @@ function checkPort(port: unknown, p: string, bad: (f: string, m: string) => void
   }
 }
 
-export interface ParsedCidr {
-  family: 4 | 6;
-  bytes: Uint8Array;
-  prefix: number;
-}
+/** A CIDR as config reads one (`--allow-exporters`): family, network bytes with host bits cleared, prefix, text. */
+export type ParsedCidr = Cidr;
 
 /** `a.b.c.d/n` or an IPv6 CIDR; the prefix is required, as the API server requires it. */
 export function parseCidr(text: unknown): ParsedCidr | undefined {
@@ -193,44 +192,21 @@ export function parseCidr(text: unknown): ParsedCidr | undefined {
   if (family !== 4 && family !== 6) return undefined;
   const prefix = Number(len);
   if (prefix > (family === 4 ? 32 : 128)) return undefined;
-  const bytes = family === 4 ? Uint8Array.from(addr.split('.').map(Number)) : v6Bytes(addr);
+  // IPv6 text stays 16 bytes: addressBytes would unwrap an IPv4-mapped address to 4.
+  const bytes = family === 4 ? addressBytes(addr) : parseIPv6(addr);
+  if (bytes === undefined) return undefined;
   for (let bit = prefix; bit < bytes.length * 8; bit++) bytes[bit >> 3] &= ~(0x80 >> (bit & 7));
-  return { family, bytes, prefix };
+  return { family, bytes, prefix, text };
 }
 
-function v6Bytes(addr: string): Uint8Array {
-  const [head, tail] = addr.includes('::') ? addr.split('::') : [addr, undefined];
-  const parse = (s: string) => (s === '' ? [] : s.split(':'));
-  let h = parse(head);
-  let t = tail === undefined ? [] : parse(tail);
-  const v4 = (parts: string[]) => {
-    const last = parts[parts.length - 1];
-    if (last?.includes('.')) {
-      const o = last.split('.').map(Number);
-      parts.splice(parts.length - 1, 1, ((o[0] << 8) | o[1]).toString(16), ((o[2] << 8) | o[3]).toString(16));
-    }
-    return parts;
-  };
-  if (tail === undefined) h = v4(h);
-  else t = v4(t);
-  const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    const n = parseInt(g, 16);
-    out[i * 2] = n >> 8;
-    out[i * 2 + 1] = n & 255;
-  });
-  return out;
+/** One address as a CIDR: a /32, or a /128 for IPv6. */
+export function hostCidr(address: string): string {
+  return `${address}/${address.includes(':') ? 128 : 32}`;
 }
 
 /** Whether every address of `inner` is in `outer`. */
 export function cidrWithin(inner: ParsedCidr, outer: ParsedCidr): boolean {
-  if (inner.family !== outer.family || inner.prefix < outer.prefix) return false;
-  for (let bit = 0; bit < outer.prefix; bit++) {
-    const m = 0x80 >> (bit & 7);
-    if ((inner.bytes[bit >> 3] & m) !== (outer.bytes[bit >> 3] & m)) return false;
-  }
-  return true;
+  return inner.family === outer.family && inner.prefix >= outer.prefix && cidrContains(outer, inner.bytes);
 }
 
 /** Whether the two share any address. */

@@ -84,7 +84,8 @@ export function mountPolicyRoutes(server: HttpServer, o: PolicyApiOptions): void
     const dropped = o.conversations.stats().droppedFlows;
     if (dropped > 0)
       s.notes.push(
-        `${dropped} flows were not kept as conversations (--max-conversations reached): some clients may be missing, so check before applying`,
+        `${dropped} flows were not kept as conversations (--max-conversations reached): ` +
+          'some clients may be missing, so check before applying',
       );
     if ((req.headers.accept ?? '').includes('application/json')) {
       sendJson(res, 200, { notes: s.notes, namespaces: s.namespaces, files: renderFiles(s) });

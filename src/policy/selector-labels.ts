@@ -72,7 +72,9 @@ export function chooseSelector(
   let note = '';
   if (strays().length > 0 && volatile.length > 0) {
     for (const k of volatile) sel[k] = common[k];
-    note = `no stable label tells these pods from the namespace's others, so the selector uses ${volatile.join(', ')}, which changes with each rollout`;
+    note =
+      "no stable label tells these pods from the namespace's others, " +
+      `so the selector uses ${volatile.join(', ')}, which changes with each rollout`;
   }
   if (Object.keys(sel).length === 0) {
     for (const k of volatile) sel[k] = common[k];

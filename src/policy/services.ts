@@ -28,7 +28,7 @@ export function throughServices(convs: readonly Conversation[], inv: PolicyInven
     const byWorkload = new Map<string, number>();
     for (const p of pods) {
       const port = typeof target === 'number' ? target : p.ports.find((cp) => cp.name === target)?.port;
-      const w = inv.workloadOf(p);
+      const w = inv.workloadAtLevel(p);
       if (port !== undefined && !byWorkload.has(w)) byWorkload.set(w, port);
     }
     if (byWorkload.size === 0) {

@@ -10,10 +10,10 @@
  */
 import type { Conversation } from './conversations.ts';
 import type { PolicyEnd, PolicyInventory } from './inventory.ts';
+import { hostCidr } from './policy-yaml.ts';
 import { chooseSelector } from './selector-labels.ts';
 import { throughServices } from './services.ts';
 import { PROTOCOL_OF_NUMBER, type NetworkPolicy, type NetworkPolicyPeer, type NetworkPolicyPort } from './types.ts';
-import { endKey } from '../aggregate/aggregation-level.ts';
 import { protocolName } from '../aggregate/aggregation-level.ts';
 
 export interface SuggestOptions {
@@ -98,19 +98,9 @@ export function suggestPolicies(all: readonly Conversation[], inv: PolicyInvento
     all.filter((c) => c.lastMs >= since),
     inv,
   );
-  const ends = new Map<string, PolicyEnd>();
-  const resolve = (l: Conversation['client']): PolicyEnd => {
-    const k = endKey(l);
-    let e = ends.get(k);
-    if (e === undefined) {
-      e = inv.resolve(l);
-      ends.set(k, e);
-    }
-    return e;
-  };
   const seen = new Map<string, Map<string, PolicyEnd & { type: 'workload' }>>();
   for (const c of convs)
-    for (const e of [resolve(c.client), resolve(c.server)]) {
+    for (const e of [inv.resolve(c.client), inv.resolve(c.server)]) {
       if (e.type !== 'workload') continue;
       let m = seen.get(e.namespace);
       if (m === undefined) {
@@ -150,16 +140,17 @@ export function suggestPolicies(all: readonly Conversation[], inv: PolicyInvento
         notes.push(
           inv.onHostNetwork(ns, w.name)
             ? `${ns}/${w.name}: runs on the host network, which NetworkPolicies do not apply to; no policy`
-            : `${ns}/${w.name}: ${w.pods.length === 0 ? 'no pods in the inventory now' : 'its pods share no label'}, so no selector can name it; no policy`,
+            : `${ns}/${w.name}: ${w.pods.length === 0 ? 'no pods in the inventory now' : 'its pods share no label'}, ` +
+                'so no selector can name it; no policy',
         );
         continue;
       }
       const selNotes = sel.note ? [`selector: ${sel.note}`] : [];
       for (const dir of opts.egress ? (['Ingress', 'Egress'] as const) : (['Ingress'] as const)) {
-        const mine = convs.filter((c) => !c.undecided && sameWorkload(resolve(dir === 'Ingress' ? c.server : c.client), w));
+        const mine = convs.filter((c) => !c.undecided && sameWorkload(inv.resolve(dir === 'Ingress' ? c.server : c.client), w));
         const byPeer = new Map<string, { end: PolicyEnd; convs: Conversation[] }>();
         for (const c of mine) {
-          const end = resolve(dir === 'Ingress' ? c.client : c.server);
+          const end = inv.resolve(dir === 'Ingress' ? c.client : c.server);
           // Egress to kube-dns on port 53 is the DNS rule's.
           if (dir === 'Egress' && dns.covers(end, c)) {
             dns.seen.push(c);
@@ -221,15 +212,16 @@ export function suggestPolicies(all: readonly Conversation[], inv: PolicyInvento
     const undecided = convs
       .filter((c) => {
         if (!c.undecided) return false;
-        const a = resolve(c.client);
-        const b = resolve(c.server);
+        const a = inv.resolve(c.client);
+        const b = inv.resolve(c.server);
         return (a.type === 'workload' && a.namespace === ns) || (b.type === 'workload' && b.namespace === ns);
       })
       .sort((x, y) => y.flows - x.flows);
     // The busiest few are worth reading; a long tail of them would bury the other notes.
     for (const c of undecided.slice(0, MAX_UNDECIDED_NOTES)) {
       notes.push(
-        `undecided: ${endLabel(resolve(c.client))} <-> ${endLabel(resolve(c.server))} ${protocolName(c.proto)} (${evidenceText(evidenceOf([c]))}): the ports did not tell the client, so nothing was admitted for it`,
+        `undecided: ${endLabel(inv.resolve(c.client))} <-> ${endLabel(inv.resolve(c.server))} ${protocolName(c.proto)} ` +
+          `(${evidenceText(evidenceOf([c]))}): the ports did not tell the client, so nothing was admitted for it`,
       );
     }
     if (undecided.length > MAX_UNDECIDED_NOTES)
@@ -237,10 +229,11 @@ export function suggestPolicies(all: readonly Conversation[], inv: PolicyInvento
         `undecided: ${undecided.length - MAX_UNDECIDED_NOTES} more conversations involving ${ns} (see /api/policies/conversations)`,
       );
     for (const c of convs) {
-      const s = resolve(c.server);
+      const s = inv.resolve(c.server);
       if (!c.undecided && s.type === 'service' && s.namespace === ns)
         notes.push(
-          `${endLabel(resolve(c.client))} -> Service ${s.namespace}/${s.name} ${portLabel(c.proto, c.port)}: seen before DNAT, and it selects no known pods on that port; not admitted`,
+          `${endLabel(inv.resolve(c.client))} -> Service ${s.namespace}/${s.name} ${portLabel(c.proto, c.port)}: ` +
+            'seen before DNAT, and it selects no known pods on that port; not admitted',
         );
     }
   }
@@ -304,7 +297,7 @@ function peersFor(
       const node = inv.node(e.name);
       if (!node || node.addresses.length === 0) return 'a node whose addresses are not in the inventory; not admitted';
       return {
-        peers: node.addresses.map((a) => ({ ipBlock: { cidr: `${a}/${a.includes(':') ? 128 : 32}` } })),
+        peers: node.addresses.map((a) => ({ ipBlock: { cidr: hostCidr(a) } })),
         note: `node ${e.name}'s addresses from the API (traffic from a pod's own node is always allowed)`,
       };
     }
@@ -353,7 +346,8 @@ function dnsPeer(inv: PolicyInventory, precedence: readonly string[]): DnsPeer {
 }
 
 export function evidenceText(e: Evidence): string {
-  return `${e.flows} flow${e.flows === 1 ? '' : 's'}, ${e.bytes} bytes, last seen ${e.lastMs > 0 ? new Date(e.lastMs).toISOString() : 'never'}`;
+  const last = e.lastMs > 0 ? new Date(e.lastMs).toISOString() : 'never';
+  return `${e.flows} flow${e.flows === 1 ? '' : 's'}, ${e.bytes} bytes, last seen ${last}`;
 }
 
 function observedText(dir: 'Ingress' | 'Egress', rules: number, convs: readonly Conversation[], leftOut: number): string {

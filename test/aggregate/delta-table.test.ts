@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DeltaTable, type DeltaBatch } from '../../src/aggregate/delta-table.ts';
+import { DeltaTable } from '../../src/aggregate/delta-table.ts';
+import type { DeltaBatch } from '../../src/aggregate/delta-batch.ts';
 import { PairStore, type End } from '../../src/aggregate/pair-store.ts';
 import type { Role } from '../../src/identify/endpoint.ts';
 import { ep, rec } from './fixtures.ts';

@@ -75,7 +75,18 @@ for (const [what, file] of [
     assert.match(r.stdout, /^# HELP netflow_connection_count /m);
     assert.match(r.stdout, /^# TYPE netflow_connection_bytes counter$/m);
     const got = new Map<string, { flows: number; bytes: number; packets: number }>();
+    // The zone families follow, as on the live /metrics: the same totals, by zone pair and by workload.
+    const zones: Record<string, number> = { flows: 0, bytes: 0, packets: 0, egress: 0, ingress: 0 };
     for (const s of parsePromText(r.stdout)) {
+      const zone = /^netflow_zone_traffic_(flows|bytes|packets)_total$/.exec(s.name);
+      if (zone) {
+        zones[zone[1]] += s.value;
+        continue;
+      }
+      if (s.name === 'netflow_workload_traffic_bytes_total') {
+        zones[s.labels.direction] += s.value;
+        continue;
+      }
       assert.deepEqual(Object.keys(s.labels).sort(), ['dsthost', 'dstnamespace', 'srchost', 'srcnamespace']);
       const k = pairKey(s.labels.srcnamespace, s.labels.srchost, s.labels.dstnamespace, s.labels.dsthost);
       const t = got.get(k) ?? { flows: 0, bytes: 0, packets: 0 };
@@ -86,6 +97,9 @@ for (const [what, file] of [
       got.set(k, t);
     }
     assert.deepEqual(Object.fromEntries([...got].sort()), Object.fromEntries([...expectedPairs()].sort()));
+    const total = { flows: 0, bytes: 0, packets: 0 };
+    for (const t of expectedPairs().values()) for (const k of ['flows', 'bytes', 'packets'] as const) total[k] += t[k];
+    assert.deepEqual(zones, { ...total, egress: total.bytes, ingress: total.bytes });
   });
 }
 

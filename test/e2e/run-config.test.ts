@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli, startCollectorProcess, parsePromText } from '../support/run-collector.ts';
-import { RUN_OPTIONS } from '../../src/config/run-options.ts';
+import { RUN_OPTIONS } from '../../src/config/run-option-table.ts';
 import { flagName } from '../../src/config/options.ts';
 
 const INVENTORY = fileURLToPath(new URL('./fixtures/k8s-basic-inventory.json', import.meta.url));

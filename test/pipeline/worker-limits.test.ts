@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import type { Worker } from 'node:worker_threads';
 import { defaultRunConfig } from '../../src/config/run-options.ts';
 import { storeFor } from '../../src/pipeline/build-parts.ts';
-import { WorkerPool, WORKER_RESOURCE_LIMITS } from '../../src/pipeline/threads/pool.ts';
+import { WorkerPool } from '../../src/pipeline/threads/pool.ts';
+import { WORKER_RESOURCE_LIMITS } from '../../src/pipeline/threads/worker-options.ts';
 
 test("receiving threads start with the pool's V8 resource limits", { timeout: 60_000 }, async (t) => {
   const workers: Worker[] = [];

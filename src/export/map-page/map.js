@@ -1,475 +1,356 @@
 // The service map: polls /api/graph/data (the same answer Grafana gets) and draws it with
 // Cytoscape.js. Apps are nodes inside their namespace; edges run client → server.
 /* global cytoscape */
-(() => {
-  'use strict';
+import { bps, gib, money, nsColor, perS } from './map-format.js';
+import { bendLongEdges, busiest, layeredPositions, MAX_EDGES } from './map-layout.js';
 
-  const REFRESH_MS = 5000;
-  const PALETTE = ['#3d7dd8', '#2fa37a', '#8e5bd6', '#d9544f', '#1b9aaa', '#c46fb0', '#5c8a2f', '#b5762e', '#4660b8', '#2e8b8b'];
-  const SPECIAL = { external: '#e8a33d', unknown: '#b8c0cc', node: '#56647a' };
-  const LIVE_WINDOWS = [[60, '1 minute'], [300, '5 minutes'], [900, '15 minutes']];
-  const HISTORY_WINDOWS = [[60, '1 minute'], [300, '5 minutes'], [900, '15 minutes'], [3600, '1 hour'], [21600, '6 hours'], [86400, '24 hours']];
-  const AGO = [[0, 'now'], [900, '15 min ago'], [3600, '1 hour ago'], [21600, '6 hours ago'], [86400, '1 day ago'], [604800, '7 days ago']];
+const REFRESH_MS = 5000;
+const LIVE_WINDOWS = [[60, '1 minute'], [300, '5 minutes'], [900, '15 minutes']];
+const HISTORY_WINDOWS = [...LIVE_WINDOWS, [3600, '1 hour'], [21600, '6 hours'], [86400, '24 hours']];
+const AGO = [[0, 'now'], [900, '15 min ago'], [3600, '1 hour ago'], [21600, '6 hours ago'], [86400, '1 day ago'], [604800, '7 days ago']];
 
-  const $ = (id) => document.getElementById(id);
-  const state = { source: 'live', windowS: 300, agoS: 0, hidden: new Set(), search: '', graph: { nodes: [], edges: [] }, selected: null, dropped: 0, denied: new Set(), view: 'traffic' };
-  // Zone classes that cost money get a colour (the same as Grafana's edge colour).
-  const CLASS_COLOURS = { 'cross-zone': '#e8a33d', 'cross-region': '#9b59d0', internet: '#d9488f' };
+const $ = (id) => document.getElementById(id);
+const state = {
+  source: 'live', windowS: 300, agoS: 0, hidden: new Set(), search: '', graph: { nodes: [], edges: [] },
+  selected: null, dropped: 0, denied: new Set(), view: 'traffic',
+};
+// Zone classes that cost money get a colour (the same as Grafana's edge colour).
+const CLASS_COLOURS = { 'cross-zone': '#e8a33d', 'cross-region': '#9b59d0', internet: '#d9488f' };
 
-  function hash(s) {
-    let h = 2166136261;
-    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-    return h >>> 0;
+/** The header total ("cross-zone: X GiB/h, $Y/h") and the top cross-zone senders per day. */
+function renderZones(z) {
+  const total = $('zone-total');
+  const top = $('top-cost');
+  total.hidden = !z;
+  top.hidden = !z || z.topCrossZone.length === 0;
+  if (!z) return;
+  const cost = z.costPerHour['cross-zone'];
+  total.textContent = `cross-zone: ${gib(z.gibPerHour['cross-zone'])}/h` + (cost !== undefined ? `, ${money(cost, z.currency, '/h')}` : '');
+  const name = (id) => { const n = state.graph.nodes.find((x) => x.id === id); return n ? `${n.title} (${n.subtitle})` : id; };
+  $('top-cost-list').replaceChildren(...z.topCrossZone.map((t) => {
+    const li = document.createElement('li');
+    const cost = z.currency ? money(t.costPerHour * 24, z.currency, '/day') + ' · ' : '';
+    li.textContent = `${name(t.id)}: ${cost}${gib(t.gibPerHour * 24)}/day`;
+    return li;
+  }));
+}
+
+const cy = cytoscape({
+  container: $('cy'),
+  elements: [],
+  minZoom: 0.3,
+  maxZoom: 1.6,
+  wheelSensitivity: 0.3,
+  style: [
+    { selector: 'node', style: {
+      'background-color': 'data(color)', label: 'data(label)', color: '#1f2933',
+      'text-valign': 'bottom', 'text-margin-y': 5, 'text-wrap': 'ellipsis', 'text-max-width': 140, 'font-size': 13,
+      width: 'data(size)', height: 'data(size)', 'border-width': 2, 'border-color': '#ffffff',
+      'text-background-color': '#ffffff', 'text-background-opacity': 0.75, 'text-background-padding': 1,
+    } },
+    { selector: 'node.namespace', style: {
+      'background-color': 'data(color)', 'background-opacity': 0.07, 'border-color': 'data(color)', 'border-width': 1.5,
+      'border-opacity': 0.6, shape: 'round-rectangle', label: 'data(label)', 'text-valign': 'top', 'text-halign': 'center',
+      'font-size': 14, 'font-weight': 'bold', color: 'data(color)', 'text-margin-y': -4, padding: 22,
+      'text-background-opacity': 0,
+    } },
+    { selector: 'node.external', style: { shape: 'diamond' } },
+    { selector: 'node.unknown', style: { shape: 'ellipse', 'border-style': 'dashed', 'border-color': '#8896a8' } },
+    { selector: 'node.k8snode', style: { shape: 'round-rectangle' } },
+    { selector: 'node.service', style: { shape: 'round-hexagon' } },
+    { selector: 'edge', style: {
+      width: 'data(width)', 'line-color': '#9aa8ba', 'target-arrow-color': '#9aa8ba', 'target-arrow-shape': 'triangle',
+      'arrow-scale': 0.9, 'curve-style': 'unbundled-bezier', 'control-point-distances': 'data(curve)', 'control-point-weights': 0.5,
+      'min-zoomed-font-size': 7, label: 'data(label)', 'font-size': 10, color: '#4a5768',
+      'text-rotation': 'autorotate', 'text-background-color': '#f6f7f9', 'text-background-opacity': 0.85,
+      'text-background-padding': 1, opacity: 0.9,
+    } },
+    { selector: 'edge.unknown-role', style: { 'line-style': 'dashed', 'line-color': '#b4bfcc', 'target-arrow-color': '#b4bfcc' } },
+    ...Object.entries(CLASS_COLOURS).map(([c, colour]) => ({
+      selector: `edge.zc-${c}`, style: { 'line-color': colour, 'target-arrow-color': colour },
+    })),
+    // After the zone colours: a denied conversation shows red whatever its class.
+    { selector: 'edge.denied', style: { 'line-color': '#d64545', 'target-arrow-color': '#d64545', color: '#b42318' } },
+    { selector: '.faded', style: { opacity: 0.12, 'text-opacity': 0.15 } },
+    { selector: 'node.match', style: { 'border-color': '#f0b429', 'border-width': 4 } },
+    { selector: ':selected', style: {
+      'border-color': '#1f2933', 'border-width': 3, 'line-color': '#3d7dd8', 'target-arrow-color': '#3d7dd8',
+    } },
+    { selector: '.hidden', style: { display: 'none' } },
+  ],
+});
+
+// Exposed for the end-to-end test and for anyone poking at the map from the console.
+window.netflowMap = { cy, state, updates: 0, error: null };
+
+function elementsOf(graph) {
+  const maxNode = Math.max(1, ...graph.nodes.map((n) => n.mainstat));
+  const maxEdge = Math.max(1, ...graph.edges.map((e) => e.mainstat));
+  const maxCost = Math.max(1e-9, ...graph.edges.map((e) => e.detail__cost_per_hour || 0));
+  const cur = (graph.zones && graph.zones.currency) || '';
+  const els = [];
+  const namespaces = new Set(graph.nodes.map((n) => n.subtitle));
+  for (const ns of namespaces) {
+    els.push({ group: 'nodes', data: { id: `ns:${ns}`, label: ns, color: nsColor(ns), namespace: ns }, classes: 'namespace' });
   }
-  const nsColor = (ns) => SPECIAL[ns] || PALETTE[hash(ns) % PALETTE.length];
-
-  function rate(x, unit) {
-    if (!(x > 0)) return `0 ${unit}`;
-    const steps = ['', 'k', 'M', 'G', 'T'];
-    let i = 0;
-    while (x >= 1000 && i < steps.length - 1) { x /= 1000; i++; }
-    const digits = x >= 100 ? 0 : x >= 10 ? 1 : 2;
-    return `${x.toFixed(digits)} ${steps[i]}${unit}`;
+  for (const n of graph.nodes) {
+    const kind = n.detail__kind || '';
+    const classes = ['app'];
+    if (n.subtitle === 'external') classes.push('external');
+    else if (n.subtitle === 'unknown') classes.push('unknown');
+    else if (n.subtitle === 'node' || kind === 'node') classes.push('k8snode');
+    else if (kind === 'service') classes.push('service');
+    els.push({
+      group: 'nodes',
+      data: {
+        id: n.id, parent: `ns:${n.subtitle}`, label: n.title, namespace: n.subtitle, color: nsColor(n.subtitle),
+        size: 26 + 26 * Math.sqrt(n.mainstat / maxNode), raw: n,
+      },
+      classes: classes.join(' '),
+    });
   }
-  const bps = (x) => rate(x, 'B/s');
-  const money = (x, cur, per) => `${cur === 'USD' ? '$' : cur === 'EUR' ? '€' : cur ? cur + ' ' : ''}${x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toPrecision(2)}${per}`;
-  const gib = (x) => `${x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toPrecision(2)} GiB`;
-
-  /** The header total ("cross-zone: X GiB/h, $Y/h") and the top cross-zone senders per day. */
-  function renderZones(z) {
-    const total = $('zone-total');
-    const top = $('top-cost');
-    total.hidden = !z;
-    top.hidden = !z || z.topCrossZone.length === 0;
-    if (!z) return;
-    const cost = z.costPerHour['cross-zone'];
-    total.textContent = `cross-zone: ${gib(z.gibPerHour['cross-zone'])}/h` + (cost !== undefined ? `, ${money(cost, z.currency, '/h')}` : '');
-    const name = (id) => { const n = state.graph.nodes.find((x) => x.id === id); return n ? `${n.title} (${n.subtitle})` : id; };
-    $('top-cost-list').replaceChildren(...z.topCrossZone.map((t) => {
-      const li = document.createElement('li');
-      li.textContent = `${name(t.id)}: ${z.currency ? money(t.costPerHour * 24, z.currency, '/day') + ' · ' : ''}${gib(t.gibPerHour * 24)}/day`;
-      return li;
-    }));
+  for (const e of graph.edges) {
+    els.push({
+      group: 'edges',
+      data: {
+        id: e.id, source: e.source, target: e.target, curve: 0, raw: e,
+        // The cost view sizes and labels edges by money per hour instead of bytes.
+        label: state.view === 'cost' ? money(e.detail__cost_per_hour || 0, cur, '/h') : bps(e.mainstat),
+        width: state.view === 'cost'
+          ? 0.8 + 8 * Math.sqrt((e.detail__cost_per_hour || 0) / maxCost)
+          : 1.2 + 6 * Math.log1p(e.mainstat) / Math.log1p(maxEdge),
+      },
+      classes: (e.detail__direction === 'client-server' ? 'client-server' : 'unknown-role') +
+        (CLASS_COLOURS[e.detail__class] ? ` zc-${e.detail__class}` : '') +
+        (state.denied.has(`${e.source}|${e.target}`) ? ' denied' : ''),
+    });
   }
-  const perS = (x) => (x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toFixed(2)) + '/s';
+  return els;
+}
 
-  const cy = cytoscape({
-    container: $('cy'),
-    elements: [],
-    minZoom: 0.3,
-    maxZoom: 1.6,
-    wheelSensitivity: 0.3,
-    style: [
-      { selector: 'node', style: {
-        'background-color': 'data(color)', label: 'data(label)', color: '#1f2933',
-        'text-valign': 'bottom', 'text-margin-y': 5, 'text-wrap': 'ellipsis', 'text-max-width': 140, 'font-size': 13,
-        width: 'data(size)', height: 'data(size)', 'border-width': 2, 'border-color': '#ffffff',
-        'text-background-color': '#ffffff', 'text-background-opacity': 0.75, 'text-background-padding': 1,
-      } },
-      { selector: 'node.namespace', style: {
-        'background-color': 'data(color)', 'background-opacity': 0.07, 'border-color': 'data(color)', 'border-width': 1.5,
-        'border-opacity': 0.6, shape: 'round-rectangle', label: 'data(label)', 'text-valign': 'top', 'text-halign': 'center',
-        'font-size': 14, 'font-weight': 'bold', color: 'data(color)', 'text-margin-y': -4, padding: 22,
-        'text-background-opacity': 0,
-      } },
-      { selector: 'node.external', style: { shape: 'diamond' } },
-      { selector: 'node.unknown', style: { shape: 'ellipse', 'border-style': 'dashed', 'border-color': '#8896a8' } },
-      { selector: 'node.k8snode', style: { shape: 'round-rectangle' } },
-      { selector: 'node.service', style: { shape: 'round-hexagon' } },
-      { selector: 'edge', style: {
-        width: 'data(width)', 'line-color': '#9aa8ba', 'target-arrow-color': '#9aa8ba', 'target-arrow-shape': 'triangle',
-        'arrow-scale': 0.9, 'curve-style': 'unbundled-bezier', 'control-point-distances': 'data(curve)', 'control-point-weights': 0.5,
-        'min-zoomed-font-size': 7, label: 'data(label)', 'font-size': 10, color: '#4a5768',
-        'text-rotation': 'autorotate', 'text-background-color': '#f6f7f9', 'text-background-opacity': 0.85,
-        'text-background-padding': 1, opacity: 0.9,
-      } },
-      { selector: 'edge.unknown-role', style: { 'line-style': 'dashed', 'line-color': '#b4bfcc', 'target-arrow-color': '#b4bfcc' } },
-      ...Object.entries(CLASS_COLOURS).map(([c, colour]) => ({ selector: `edge.zc-${c}`, style: { 'line-color': colour, 'target-arrow-color': colour } })),
-      // After the zone colours: a denied conversation shows red whatever its class.
-      { selector: 'edge.denied', style: { 'line-color': '#d64545', 'target-arrow-color': '#d64545', color: '#b42318' } },
-      { selector: '.faded', style: { opacity: 0.12, 'text-opacity': 0.15 } },
-      { selector: 'node.match', style: { 'border-color': '#f0b429', 'border-width': 4 } },
-      { selector: ':selected', style: { 'border-color': '#1f2933', 'border-width': 3, 'line-color': '#3d7dd8', 'target-arrow-color': '#3d7dd8' } },
-      { selector: '.hidden', style: { display: 'none' } },
-    ],
+function render(full) {
+  const { graph, dropped } = busiest(full);
+  state.dropped = dropped;
+  state.graph = graph;
+  const els = elementsOf(graph);
+  const want = new Set(els.map((e) => e.data.id));
+  let changed = false;
+  cy.batch(() => {
+    cy.elements().forEach((el) => { if (!want.has(el.id())) { el.remove(); changed = true; } });
+    // Parents first, so children find them.
+    for (const el of els) {
+      const have = cy.getElementById(el.data.id);
+      if (have.nonempty()) {
+        have.data(el.data);
+        have.classes(el.classes);
+      } else {
+        cy.add(el);
+        changed = true;
+      }
+    }
   });
-
-  // Exposed for the end-to-end test and for anyone poking at the map from the console.
-  window.netflowMap = { cy, state, updates: 0, error: null };
-
-  function elementsOf(graph) {
-    const maxNode = Math.max(1, ...graph.nodes.map((n) => n.mainstat));
-    const maxEdge = Math.max(1, ...graph.edges.map((e) => e.mainstat));
-    const maxCost = Math.max(1e-9, ...graph.edges.map((e) => e.detail__cost_per_hour || 0));
-    const cur = (graph.zones && graph.zones.currency) || '';
-    const els = [];
-    const namespaces = new Set(graph.nodes.map((n) => n.subtitle));
-    for (const ns of namespaces) {
-      els.push({ group: 'nodes', data: { id: `ns:${ns}`, label: ns, color: nsColor(ns), namespace: ns }, classes: 'namespace' });
-    }
-    for (const n of graph.nodes) {
-      const kind = n.detail__kind || '';
-      const classes = ['app'];
-      if (n.subtitle === 'external') classes.push('external');
-      else if (n.subtitle === 'unknown') classes.push('unknown');
-      else if (n.subtitle === 'node' || kind === 'node') classes.push('k8snode');
-      else if (kind === 'service') classes.push('service');
-      els.push({
-        group: 'nodes',
-        data: {
-          id: n.id, parent: `ns:${n.subtitle}`, label: n.title, namespace: n.subtitle, color: nsColor(n.subtitle),
-          size: 26 + 26 * Math.sqrt(n.mainstat / maxNode), raw: n,
-        },
-        classes: classes.join(' '),
-      });
-    }
-    for (const e of graph.edges) {
-      els.push({
-        group: 'edges',
-        data: {
-          id: e.id, source: e.source, target: e.target, curve: 0, raw: e,
-          // The cost view sizes and labels edges by money per hour instead of bytes.
-          label: state.view === 'cost' ? money(e.detail__cost_per_hour || 0, cur, '/h') : bps(e.mainstat),
-          width: state.view === 'cost' ? 0.8 + 8 * Math.sqrt((e.detail__cost_per_hour || 0) / maxCost) : 1.2 + 6 * Math.log1p(e.mainstat) / Math.log1p(maxEdge),
-        },
-        classes: (e.detail__direction === 'client-server' ? 'client-server' : 'unknown-role') + (CLASS_COLOURS[e.detail__class] ? ` zc-${e.detail__class}` : '') + (state.denied.has(`${e.source}|${e.target}`) ? ' denied' : ''),
-      });
-    }
-    return els;
+  if (changed) {
+    const positions = layeredPositions(graph);
+    cy.layout({ name: 'preset', positions: (n) => positions.get(n.id()) || { x: 0, y: 0 }, fit: true, padding: 40, animate: false }).run();
   }
+  bendLongEdges(cy);
+  renderZones(full.zones);
+  renderChips();
+  applyFilters();
+  $('empty').hidden = graph.nodes.length > 0;
+  if (state.selected) showDetails(cy.getElementById(state.selected));
+}
 
-  /**
-   * Ranks for a left-to-right flow: each node one column right of its furthest caller. Back edges
-   * (cycles) found by a depth-first walk are ignored, so the ranks always exist.
-   */
-  function ranks(ids, edges) {
-    const out = new Map(ids.map((id) => [id, []]));
-    for (const [s, t] of edges) if (s !== t && out.has(s) && out.has(t)) out.get(s).push(t);
-    const state = new Map();
-    const order = [];
-    const keep = new Map(ids.map((id) => [id, []]));
-    const visit = (v) => {
-      state.set(v, 1);
-      for (const w of out.get(v)) {
-        if (state.get(w) === 1) continue;
-        keep.get(v).push(w);
-        if (!state.has(w)) visit(w);
-      }
-      state.set(v, 2);
-      order.push(v);
-    };
-    for (const id of [...ids].sort()) if (!state.has(id)) visit(id);
-    const rank = new Map(ids.map((id) => [id, 0]));
-    for (const v of order.reverse()) for (const w of keep.get(v)) rank.set(w, Math.max(rank.get(w), rank.get(v) + 1));
-    return rank;
-  }
-
-  /** Edges that skip columns arc above or below the row, so they do not run through the apps between. */
-  function bendLongEdges() {
-    cy.batch(() => cy.edges().forEach((e) => {
-      const a = e.source().position();
-      const b = e.target().position();
-      const dx = Math.abs(b.x - a.x);
-      const side = hash(e.id()) % 2 ? 1 : -1;
-      e.data('curve', dx > 1.6 * COL ? side * Math.min(260, 30 + dx * 0.12) : 0);
-    }));
-  }
-
-  const COL = 170;
-  const ROW = 95;
-  const BOX_GAP_X = 110;
-  const BOX_GAP_Y = 150;
-
-  /** Namespaces as boxes in columns (callers left of callees), apps in columns inside each box. */
-  function layeredPositions(graph) {
-    const byNs = new Map();
-    for (const n of graph.nodes) {
-      if (!byNs.has(n.subtitle)) byNs.set(n.subtitle, []);
-      byNs.get(n.subtitle).push(n);
+let chipsFor = '';
+function renderChips() {
+  const nav = $('namespaces');
+  const namespaces = [...new Set(state.graph.nodes.map((n) => n.subtitle))].sort();
+  // Rebuilt only when the namespaces change, so a refresh never swallows a click.
+  if (namespaces.join('\n') === chipsFor) {
+    for (const chip of nav.children) {
+      const off = state.hidden.has(chip.dataset.namespace);
+      chip.classList.toggle('off', off);
+      chip.title = off ? 'Show this namespace' : 'Hide this namespace';
     }
-    const nsOf = new Map(graph.nodes.map((n) => [n.id, n.subtitle]));
-    const nsRank = ranks([...byNs.keys()], graph.edges.map((e) => [nsOf.get(e.source), nsOf.get(e.target)]));
-    const appRank = ranks(graph.nodes.map((n) => n.id), graph.edges.filter((e) => nsOf.get(e.source) === nsOf.get(e.target)).map((e) => [e.source, e.target]));
-
-    // Inside each box: apps in columns by rank, sorted by name; the box's size follows.
-    const boxes = new Map();
-    for (const [ns, apps] of byNs) {
-      const cols = new Map();
-      for (const a of apps) {
-        const r = appRank.get(a.id);
-        if (!cols.has(r)) cols.set(r, []);
-        cols.get(r).push(a);
-      }
-      const colKeys = [...cols.keys()].sort((a, b) => a - b);
-      const rel = new Map();
-      let rows = 0;
-      colKeys.forEach((k, ci) => {
-        const list = cols.get(k).sort((a, b) => a.title.localeCompare(b.title));
-        rows = Math.max(rows, list.length);
-        list.forEach((a, ri) => rel.set(a.id, { x: ci * COL, y: ri * ROW, col: ci, n: list.length }));
-      });
-      // Centre short columns against the tallest one.
-      for (const p of rel.values()) p.y += ((rows - p.n) * ROW) / 2;
-      boxes.set(ns, { ns, rel, w: (colKeys.length - 1) * COL, h: (rows - 1) * ROW, rank: nsRank.get(ns) });
-    }
-
-    // Boxes in columns by namespace rank; each column ordered by where its callers sit.
-    const columns = new Map();
-    for (const b of boxes.values()) {
-      if (!columns.has(b.rank)) columns.set(b.rank, []);
-      columns.get(b.rank).push(b);
-    }
-    const positions = new Map();
-    const centreY = new Map();
-    let x = 0;
-    for (const r of [...columns.keys()].sort((a, b) => a - b)) {
-      const col = columns.get(r);
-      const callers = (b) => graph.edges.filter((e) => nsOf.get(e.target) === b.ns && centreY.has(nsOf.get(e.source))).map((e) => centreY.get(nsOf.get(e.source)));
-      const weight = (b) => { const ys = callers(b); return ys.length ? ys.reduce((a, c) => a + c, 0) / ys.length : 0; };
-      col.sort((a, b) => weight(a) - weight(b) || a.ns.localeCompare(b.ns));
-      const total = col.reduce((a, b) => a + b.h, 0) + BOX_GAP_Y * (col.length - 1);
-      let y = -total / 2;
-      let width = 0;
-      for (const b of col) {
-        for (const [id, p] of b.rel) positions.set(id, { x: x + p.x, y: y + p.y });
-        centreY.set(b.ns, y + b.h / 2);
-        y += b.h + BOX_GAP_Y;
-        width = Math.max(width, b.w);
-      }
-      x += width + BOX_GAP_X + 60;
-    }
-    return positions;
+    return;
   }
-
-  /** More edges than this make a hairball no one reads (and a slow page): keep the busiest. */
-  const MAX_EDGES = 600;
-
-  function busiest(graph) {
-    if (graph.edges.length <= MAX_EDGES) return { graph, dropped: 0 };
-    const edges = [...graph.edges].sort((a, b) => b.mainstat - a.mainstat).slice(0, MAX_EDGES);
-    const keep = new Set(edges.flatMap((e) => [e.source, e.target]));
-    return { graph: { nodes: graph.nodes.filter((n) => keep.has(n.id)), edges }, dropped: graph.edges.length - MAX_EDGES };
-  }
-
-  function render(full) {
-    const { graph, dropped } = busiest(full);
-    state.dropped = dropped;
-    state.graph = graph;
-    const els = elementsOf(graph);
-    const want = new Set(els.map((e) => e.data.id));
-    let changed = false;
-    cy.batch(() => {
-      cy.elements().forEach((el) => { if (!want.has(el.id())) { el.remove(); changed = true; } });
-      // Parents first, so children find them.
-      for (const el of els) {
-        const have = cy.getElementById(el.data.id);
-        if (have.nonempty()) {
-          have.data(el.data);
-          have.classes(el.classes);
-        } else {
-          cy.add(el);
-          changed = true;
-        }
-      }
+  chipsFor = namespaces.join('\n');
+  nav.replaceChildren(...namespaces.map((ns) => {
+    const chip = document.createElement('span');
+    chip.className = 'chip' + (state.hidden.has(ns) ? ' off' : '');
+    chip.dataset.namespace = ns;
+    chip.title = state.hidden.has(ns) ? 'Show this namespace' : 'Hide this namespace';
+    const dot = document.createElement('i');
+    dot.style.background = nsColor(ns);
+    chip.append(dot, document.createTextNode(ns));
+    chip.addEventListener('click', () => {
+      if (state.hidden.has(ns)) state.hidden.delete(ns); else state.hidden.add(ns);
+      renderChips();
+      applyFilters();
     });
-    if (changed) {
-      const positions = layeredPositions(graph);
-      cy.layout({ name: 'preset', positions: (n) => positions.get(n.id()) || { x: 0, y: 0 }, fit: true, padding: 40, animate: false }).run();
+    return chip;
+  }));
+}
+
+function applyFilters() {
+  const q = state.search.trim().toLowerCase();
+  cy.batch(() => {
+    cy.nodes().forEach((n) => n.toggleClass('hidden', state.hidden.has(n.data('namespace'))));
+    cy.edges().forEach((e) => e.toggleClass('hidden', e.source().hasClass('hidden') || e.target().hasClass('hidden')));
+    cy.elements().removeClass('faded match');
+    if (q) {
+      const hits = cy.nodes('.app').filter((n) =>
+        n.data('label').toLowerCase().includes(q) || n.data('namespace').toLowerCase().includes(q));
+      const keep = hits.union(hits.connectedEdges()).union(hits.connectedEdges().connectedNodes()).union(hits.ancestors());
+      cy.elements().difference(keep).difference(keep.ancestors()).addClass('faded');
+      hits.addClass('match');
     }
-    bendLongEdges();
-    renderZones(full.zones);
-    renderChips();
-    applyFilters();
-    $('empty').hidden = graph.nodes.length > 0;
-    if (state.selected) showDetails(cy.getElementById(state.selected));
-  }
+  });
+}
 
-  let chipsFor = '';
-  function renderChips() {
-    const nav = $('namespaces');
-    const namespaces = [...new Set(state.graph.nodes.map((n) => n.subtitle))].sort();
-    // Rebuilt only when the namespaces change, so a refresh never swallows a click.
-    if (namespaces.join('\n') === chipsFor) {
-      for (const chip of nav.children) {
-        const off = state.hidden.has(chip.dataset.namespace);
-        chip.classList.toggle('off', off);
-        chip.title = off ? 'Show this namespace' : 'Hide this namespace';
-      }
-      return;
-    }
-    chipsFor = namespaces.join('\n');
-    nav.replaceChildren(...namespaces.map((ns) => {
-      const chip = document.createElement('span');
-      chip.className = 'chip' + (state.hidden.has(ns) ? ' off' : '');
-      chip.dataset.namespace = ns;
-      chip.title = state.hidden.has(ns) ? 'Show this namespace' : 'Hide this namespace';
-      const dot = document.createElement('i');
-      dot.style.background = nsColor(ns);
-      chip.append(dot, document.createTextNode(ns));
-      chip.addEventListener('click', () => {
-        if (state.hidden.has(ns)) state.hidden.delete(ns); else state.hidden.add(ns);
-        renderChips();
-        applyFilters();
-      });
-      return chip;
-    }));
-  }
+function row(label, value) {
+  const tr = document.createElement('tr');
+  const a = document.createElement('td');
+  const b = document.createElement('td');
+  a.textContent = label;
+  b.textContent = value;
+  tr.append(a, b);
+  return tr;
+}
+function section(title, rows) {
+  const frag = document.createDocumentFragment();
+  const h = document.createElement('h3');
+  h.textContent = title;
+  const t = document.createElement('table');
+  t.append(...rows);
+  frag.append(h, t);
+  return frag;
+}
 
-  function applyFilters() {
-    const q = state.search.trim().toLowerCase();
-    cy.batch(() => {
-      cy.nodes().forEach((n) => n.toggleClass('hidden', state.hidden.has(n.data('namespace'))));
-      cy.edges().forEach((e) => e.toggleClass('hidden', e.source().hasClass('hidden') || e.target().hasClass('hidden')));
-      cy.elements().removeClass('faded match');
-      if (q) {
-        const hits = cy.nodes('.app').filter((n) => n.data('label').toLowerCase().includes(q) || n.data('namespace').toLowerCase().includes(q));
-        const keep = hits.union(hits.connectedEdges()).union(hits.connectedEdges().connectedNodes()).union(hits.ancestors());
-        cy.elements().difference(keep).difference(keep.ancestors()).addClass('faded');
-        hits.addClass('match');
-      }
-    });
+function showDetails(el) {
+  const body = $('details-body');
+  if (!el || el.empty() || el.hasClass('namespace')) { hideDetails(); return; }
+  state.selected = el.id();
+  const raw = el.data('raw');
+  const h = document.createElement('h2');
+  const sub = document.createElement('div');
+  sub.className = 'kind';
+  const parts = [h, sub];
+  if (el.isNode()) {
+    h.textContent = raw.title;
+    sub.textContent = `${raw.detail__kind} in ${raw.subtitle}`;
+    parts.push(section('Traffic', [
+      row('Sent', bps(raw.detail__sent_bytes_per_s)),
+      row('Received', bps(raw.detail__received_bytes_per_s)),
+      row('Flows', perS(raw.secondarystat)),
+    ]));
+    const peer = (e, end) => row(`${end.data('label')} (${end.data('namespace')})`, bps(e.data('raw').mainstat));
+    const clients = el.incomers('edge').map((e) => peer(e, e.source()));
+    const servers = el.outgoers('edge').map((e) => peer(e, e.target()));
+    if (clients.length) parts.push(section('Called by', clients));
+    if (servers.length) parts.push(section('Calls', servers));
+  } else {
+    const s = el.source();
+    const t = el.target();
+    h.textContent = `${s.data('label')} → ${t.data('label')}`;
+    sub.textContent = raw.detail__direction === 'client-server'
+      ? `client ${s.data('namespace')} → server ${t.data('namespace')}`
+      : `source ${s.data('namespace')} → destination ${t.data('namespace')} (role unknown)`;
+    parts.push(section('Rates', [
+      row('Total', bps(raw.mainstat)),
+      row(raw.detail__direction === 'client-server' ? 'Requests' : 'Forward', bps(raw.detail__request_bytes_per_s)),
+      row('Responses', bps(raw.detail__response_bytes_per_s)),
+      row('Packets', perS(raw.detail__packets_per_s)),
+      row('Flows', perS(raw.detail__flows_per_s)),
+      row('Zone class', raw.detail__class || 'unknown'),
+      ...(raw.detail__cost_per_hour ? [row('Cost', money(raw.detail__cost_per_hour, (state.graph.zones || {}).currency || '', '/h'))] : []),
+    ]));
   }
+  body.replaceChildren(...parts);
+  $('details').hidden = false;
+}
+function hideDetails() {
+  state.selected = null;
+  $('details').hidden = true;
+}
 
-  function row(label, value) {
-    const tr = document.createElement('tr');
-    const a = document.createElement('td');
-    const b = document.createElement('td');
-    a.textContent = label;
-    b.textContent = value;
-    tr.append(a, b);
-    return tr;
-  }
-  function section(title, rows) {
-    const frag = document.createDocumentFragment();
-    const h = document.createElement('h3');
-    h.textContent = title;
-    const t = document.createElement('table');
-    t.append(...rows);
-    frag.append(h, t);
-    return frag;
-  }
+cy.on('tap', 'node.app, edge', (ev) => showDetails(ev.target));
+cy.on('tap', (ev) => { if (ev.target === cy) hideDetails(); });
+$('close').addEventListener('click', hideDetails);
+$('fit').addEventListener('click', () => cy.fit(cy.elements(':visible'), 40));
+$('search').addEventListener('input', (ev) => { state.search = ev.target.value; applyFilters(); });
 
-  function showDetails(el) {
-    const body = $('details-body');
-    if (!el || el.empty() || el.hasClass('namespace')) { hideDetails(); return; }
-    state.selected = el.id();
-    const raw = el.data('raw');
-    const h = document.createElement('h2');
-    const sub = document.createElement('div');
-    sub.className = 'kind';
-    const parts = [h, sub];
-    if (el.isNode()) {
-      h.textContent = raw.title;
-      sub.textContent = `${raw.detail__kind} in ${raw.subtitle}`;
-      parts.push(section('Traffic', [
-        row('Sent', bps(raw.detail__sent_bytes_per_s)),
-        row('Received', bps(raw.detail__received_bytes_per_s)),
-        row('Flows', perS(raw.secondarystat)),
-      ]));
-      const clients = el.incomers('edge').map((e) => row(e.source().data('label') + ' (' + e.source().data('namespace') + ')', bps(e.data('raw').mainstat)));
-      const servers = el.outgoers('edge').map((e) => row(e.target().data('label') + ' (' + e.target().data('namespace') + ')', bps(e.data('raw').mainstat)));
-      if (clients.length) parts.push(section('Called by', clients));
-      if (servers.length) parts.push(section('Calls', servers));
-    } else {
-      const s = el.source();
-      const t = el.target();
-      h.textContent = `${s.data('label')} → ${t.data('label')}`;
-      sub.textContent = raw.detail__direction === 'client-server' ? `client ${s.data('namespace')} → server ${t.data('namespace')}` : `source ${s.data('namespace')} → destination ${t.data('namespace')} (role unknown)`;
-      parts.push(section('Rates', [
-        row('Total', bps(raw.mainstat)),
-        row(raw.detail__direction === 'client-server' ? 'Requests' : 'Forward', bps(raw.detail__request_bytes_per_s)),
-        row('Responses', bps(raw.detail__response_bytes_per_s)),
-        row('Packets', perS(raw.detail__packets_per_s)),
-        row('Flows', perS(raw.detail__flows_per_s)),
-        row('Zone class', raw.detail__class || 'unknown'),
-        ...(raw.detail__cost_per_hour ? [row('Cost', money(raw.detail__cost_per_hour, (state.graph.zones || {}).currency || '', '/h'))] : []),
-      ]));
-    }
-    body.replaceChildren(...parts);
-    $('details').hidden = false;
-  }
-  function hideDetails() {
-    state.selected = null;
-    $('details').hidden = true;
-  }
+function setStatus(text, error) {
+  const s = $('status');
+  s.textContent = text;
+  s.classList.toggle('error', !!error);
+}
 
-  cy.on('tap', 'node.app, edge', (ev) => showDetails(ev.target));
-  cy.on('tap', (ev) => { if (ev.target === cy) hideDetails(); });
-  $('close').addEventListener('click', hideDetails);
-  $('fit').addEventListener('click', () => cy.fit(cy.elements(':visible'), 40));
-  $('search').addEventListener('input', (ev) => { state.search = ev.target.value; applyFilters(); });
-
-  function setStatus(text, error) {
-    const s = $('status');
-    s.textContent = text;
-    s.classList.toggle('error', !!error);
+/** Conversations the last `policy check` would deny, drawn as red edges (absent without the policy API). */
+async function loadDenied() {
+  try {
+    const r = await fetch('api/policies/denied', { cache: 'no-store' });
+    if (!r.ok) return;
+    const body = await r.json();
+    const end = (e) => `${e.namespace}/${e.name}`;
+    state.denied = new Set((body.denied || []).map((d) => `${end(d.clientEnd)}|${end(d.serverEnd)}`));
+  } catch {
+    // The map stands without it.
   }
+}
 
-  /** Conversations the last `policy check` would deny, drawn as red edges (absent without the policy API). */
-  async function loadDenied() {
-    try {
-      const r = await fetch('api/policies/denied', { cache: 'no-store' });
-      if (!r.ok) return;
-      const body = await r.json();
-      state.denied = new Set((body.denied || []).map((d) => `${d.clientEnd.namespace}/${d.clientEnd.name}|${d.serverEnd.namespace}/${d.serverEnd.name}`));
-    } catch {
-      // The map stands without it.
-    }
+let inFlight = false;
+async function refresh() {
+  if (inFlight) return;
+  inFlight = true;
+  try {
+    const to = Date.now() - state.agoS * 1000;
+    const from = to - state.windowS * 1000;
+    const r = await fetch(`api/graph/data?from=${from}&to=${to}`, { cache: 'no-store' });
+    const body = await r.json();
+    if (!r.ok) throw new Error(body.error || `HTTP ${r.status}`);
+    await loadDenied();
+    render(body);
+    window.netflowMap.updates++;
+    window.netflowMap.error = null;
+    const src = state.source === 'prometheus' ? 'Prometheus' : 'live';
+    const cut = state.dropped ? ` · busiest ${MAX_EDGES} of ${MAX_EDGES + state.dropped} edges` : '';
+    setStatus(`${src} · updated ${new Date().toLocaleTimeString()}${cut}`);
+  } catch (err) {
+    window.netflowMap.error = String(err && err.message || err);
+    setStatus(`update failed: ${window.netflowMap.error}`, true);
+  } finally {
+    inFlight = false;
   }
+}
 
-  let inFlight = false;
-  async function refresh() {
-    if (inFlight) return;
-    inFlight = true;
-    try {
-      const to = Date.now() - state.agoS * 1000;
-      const from = to - state.windowS * 1000;
-      const r = await fetch(`api/graph/data?from=${from}&to=${to}`, { cache: 'no-store' });
-      const body = await r.json();
-      if (!r.ok) throw new Error(body.error || `HTTP ${r.status}`);
-      await loadDenied();
-      render(body);
-      window.netflowMap.updates++;
-      window.netflowMap.error = null;
-      const src = state.source === 'prometheus' ? 'Prometheus' : 'live';
-      const cut = state.dropped ? ` · busiest ${MAX_EDGES} of ${MAX_EDGES + state.dropped} edges` : '';
-      setStatus(`${src} · updated ${new Date().toLocaleTimeString()}${cut}`);
-    } catch (err) {
-      window.netflowMap.error = String(err && err.message || err);
-      setStatus(`update failed: ${window.netflowMap.error}`, true);
-    } finally {
-      inFlight = false;
-    }
+function fillSelect(sel, options, value) {
+  sel.replaceChildren(...options.map(([v, label]) => {
+    const o = document.createElement('option');
+    o.value = String(v);
+    o.textContent = label;
+    o.selected = v === value;
+    return o;
+  }));
+}
+
+async function init() {
+  try {
+    const r = await fetch('api/health', { cache: 'no-store' });
+    const h = await r.json();
+    state.source = h.source || 'live';
+  } catch {
+    state.source = 'live';
   }
+  const history = state.source === 'prometheus';
+  fillSelect($('window'), history ? HISTORY_WINDOWS : LIVE_WINDOWS, state.windowS);
+  $('ago-ctl').hidden = !history;
+  if (history) fillSelect($('ago'), AGO, 0);
+  $('window').addEventListener('change', (ev) => { state.windowS = Number(ev.target.value); refresh(); });
+  $('view').addEventListener('change', (ev) => { state.view = ev.target.value; refresh(); });
+  $('ago').addEventListener('change', (ev) => { state.agoS = Number(ev.target.value); refresh(); });
+  await refresh();
+  setInterval(refresh, REFRESH_MS);
+}
 
-  function fillSelect(sel, options, value) {
-    sel.replaceChildren(...options.map(([v, label]) => {
-      const o = document.createElement('option');
-      o.value = String(v);
-      o.textContent = label;
-      o.selected = v === value;
-      return o;
-    }));
-  }
-
-  async function init() {
-    try {
-      const r = await fetch('api/health', { cache: 'no-store' });
-      const h = await r.json();
-      state.source = h.source || 'live';
-    } catch {
-      state.source = 'live';
-    }
-    const history = state.source === 'prometheus';
-    fillSelect($('window'), history ? HISTORY_WINDOWS : LIVE_WINDOWS, state.windowS);
-    $('ago-ctl').hidden = !history;
-    if (history) fillSelect($('ago'), AGO, 0);
-    $('window').addEventListener('change', (ev) => { state.windowS = Number(ev.target.value); refresh(); });
-    $('view').addEventListener('change', (ev) => { state.view = ev.target.value; refresh(); });
-    $('ago').addEventListener('change', (ev) => { state.agoS = Number(ev.target.value); refresh(); });
-    await refresh();
-    setInterval(refresh, REFRESH_MS);
-  }
-
-  init();
-})();
+init();

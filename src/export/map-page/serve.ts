@@ -15,7 +15,7 @@ interface Asset {
 }
 
 function pageDir(): string {
-  const candidates = [new URL('./', import.meta.url), new URL('./', import.meta.url)];
+  const candidates = [new URL('./', import.meta.url), new URL('../../../src/export/map-page/', import.meta.url)];
   for (const c of candidates) {
     const dir = fileURLToPath(c);
     if (existsSync(`${dir}index.html`)) return dir;
@@ -30,13 +30,14 @@ export function loadMapPage(): Map<string, Asset> {
   const html = { type: 'text/html; charset=utf-8', body: readFileSync(`${dir}index.html`) };
   assets.set('/', html);
   assets.set('/index.html', html);
-  assets.set('/map.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(`${dir}map.js`) });
+  for (const js of ['map.js', 'map-format.js', 'map-layout.js'])
+    assets.set(`/${js}`, { type: 'text/javascript; charset=utf-8', body: readFileSync(`${dir}${js}`) });
   assets.set('/map.css', { type: 'text/css; charset=utf-8', body: readFileSync(`${dir}map.css`) });
   assets.set('/vendor/cytoscape.min.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(cytoscape) });
   return assets;
 }
 
-/** Registers the page's paths (/, /index.html, /map.js, /map.css, /vendor/cytoscape.min.js). */
+/** Registers the page's paths (/, /index.html, /map.js and its modules, /map.css, /vendor/cytoscape.min.js). */
 export function mountMapPage(server: HttpServer, assets: Map<string, Asset> = loadMapPage()): void {
   for (const [path, asset] of assets) {
     server.route('GET', path, (req: IncomingMessage, res: ServerResponse) => {

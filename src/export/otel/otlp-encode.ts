@@ -219,41 +219,41 @@ export class OtlpMetricsEncoder {
    * once the slabs hold more than twice what an export uses (plus a slab), they start over:
    * the next export encodes each pair's attributes again.
    */
-  private encoded = new WeakMap<object, Uint8Array>();
-  private slab = new Uint8Array(0);
-  private slabPos = 0;
-  private slabBytes = 0;
+  #encoded = new WeakMap<object, Uint8Array>();
+  #slab = new Uint8Array(0);
+  #slabPos = 0;
+  #slabBytes = 0;
   /** Attribute bytes an export used (each attributes object once): this one so far, and the last whole one. */
-  private seenNow = new WeakSet<object>();
-  private usedNow = 0;
-  private usedLast = 0;
-  private lastEncodeMs = 0;
-  private readonly scratch = new Out();
+  #seenNow = new WeakSet<object>();
+  #usedNow = 0;
+  #usedLast = 0;
+  #lastEncodeMs = 0;
+  readonly #scratch = new Out();
   /** Reused from request to request (each is encoded in one go): it grows to the largest request. */
-  private readonly out = new Out();
+  readonly #out = new Out();
 
   /** Bytes held for attributes (for tests and the sizing notes). */
   get attributeStoreBytes(): number {
-    return this.slabBytes;
+    return this.#slabBytes;
   }
 
   /** An ExportMetricsServiceRequest holding `rm`. */
   encode(rm: ResourceMetrics, nowMs = Date.now()): Uint8Array {
     // The requests of one export come within milliseconds of each other; a pause starts a new export.
-    if (nowMs - this.lastEncodeMs > 1000) {
-      this.usedLast = this.usedNow;
-      this.usedNow = 0;
-      this.seenNow = new WeakSet();
-      if (this.slabBytes > 2 * this.usedLast + SLAB) this.startOver();
+    if (nowMs - this.#lastEncodeMs > 1000) {
+      this.#usedLast = this.#usedNow;
+      this.#usedNow = 0;
+      this.#seenNow = new WeakSet();
+      if (this.#slabBytes > 2 * this.#usedLast + SLAB) this.#startOver();
     }
-    this.lastEncodeMs = nowMs;
+    this.#lastEncodeMs = nowMs;
     for (const s of rm.scopeMetrics) {
       for (const m of s.metrics) {
         if (m.dataPointType !== DataPointType.SUM && m.dataPointType !== DataPointType.GAUGE)
           return ProtobufMetricsSerializer.serializeRequest(rm)!;
       }
     }
-    const out = this.out;
+    const out = this.#out;
     out.pos = 0;
     out.tag(1, 2);
     out.nested(() => {
@@ -283,7 +283,7 @@ export class OtlpMetricsEncoder {
           });
           for (const m of sm.metrics) {
             out.tag(2, 2);
-            out.nested(() => this.metric(out, m));
+            out.nested(() => this.#metric(out, m));
           }
           if (sm.scope.schemaUrl) {
             out.tag(3, 2);
@@ -299,7 +299,7 @@ export class OtlpMetricsEncoder {
     return out.take();
   }
 
-  private metric(out: Out, m: MetricData): void {
+  #metric(out: Out, m: MetricData): void {
     out.tag(1, 2);
     out.string(m.descriptor.name);
     if (m.descriptor.description) {
@@ -316,7 +316,7 @@ export class OtlpMetricsEncoder {
       // A point's length is known before it is written (three 9-byte fields and its attributes),
       // so no point needs the move that nested() makes.
       for (const p of m.dataPoints) {
-        const attrs = p.attributes ? this.attributeBytes(p.attributes) : EMPTY;
+        const attrs = p.attributes ? this.#attributeBytes(p.attributes) : EMPTY;
         out.tag(1, 2);
         out.varint(27 + attrs.length);
         out.tag(2, 1);
@@ -348,40 +348,40 @@ export class OtlpMetricsEncoder {
     });
   }
 
-  private attributeBytes(attrs: Attributes): Uint8Array {
-    let b = this.encoded.get(attrs);
+  #attributeBytes(attrs: Attributes): Uint8Array {
+    let b = this.#encoded.get(attrs);
     if (b === undefined) {
-      const s = this.scratch;
+      const s = this.#scratch;
       s.pos = 0;
       attributes(s, attrs, 7);
-      b = this.keep(s.buf.subarray(0, s.pos));
-      this.encoded.set(attrs, b);
+      b = this.#keep(s.buf.subarray(0, s.pos));
+      this.#encoded.set(attrs, b);
     }
-    if (!this.seenNow.has(attrs)) {
-      this.seenNow.add(attrs);
-      this.usedNow += b.length;
+    if (!this.#seenNow.has(attrs)) {
+      this.#seenNow.add(attrs);
+      this.#usedNow += b.length;
     }
     return b;
   }
 
   /** A copy of `bytes` in the slabs. */
-  private keep(bytes: Uint8Array): Uint8Array {
+  #keep(bytes: Uint8Array): Uint8Array {
     if (bytes.length > SLAB / 4) return bytes.slice();
-    if (this.slabPos + bytes.length > this.slab.length) {
-      this.slab = new Uint8Array(SLAB);
-      this.slabPos = 0;
-      this.slabBytes += SLAB;
+    if (this.#slabPos + bytes.length > this.#slab.length) {
+      this.#slab = new Uint8Array(SLAB);
+      this.#slabPos = 0;
+      this.#slabBytes += SLAB;
     }
-    const view = this.slab.subarray(this.slabPos, this.slabPos + bytes.length);
+    const view = this.#slab.subarray(this.#slabPos, this.#slabPos + bytes.length);
     view.set(bytes);
-    this.slabPos += bytes.length;
+    this.#slabPos += bytes.length;
     return view;
   }
 
-  private startOver(): void {
-    this.encoded = new WeakMap();
-    this.slab = new Uint8Array(0);
-    this.slabPos = 0;
-    this.slabBytes = 0;
+  #startOver(): void {
+    this.#encoded = new WeakMap();
+    this.#slab = new Uint8Array(0);
+    this.#slabPos = 0;
+    this.#slabBytes = 0;
   }
 }

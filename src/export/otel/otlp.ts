@@ -1,10 +1,11 @@
 /**
  * OTLP over gRPC, HTTP/protobuf or HTTP/JSON: a PeriodicExportingMetricReader over the store's
  * producer, exporting through the official exporter of the protocol (each reads the standard
- * OTEL_EXPORTER_OTLP_* headers, certificates, compression and temporality itself). Requests are split by the reader (`maxExportBatchSize`) so each
- * stays well under gRPC's 4 MiB default. Nothing is queued across intervals: with cumulative
- * temporality (the default) a failed interval is made good by the next one, which carries the
- * whole totals, so memory stays bounded while the collector is down.
+ * OTEL_EXPORTER_OTLP_* headers, certificates, compression and temporality itself). Requests are
+ * split by the reader (`maxExportBatchSize`) so each stays well under gRPC's 4 MiB default.
+ * Nothing is queued across intervals: with cumulative temporality (the default) a failed interval
+ * is made good by the next one, which carries the whole totals, so memory stays bounded while the
+ * collector is down.
  */
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { otlpGrpcMetricExporter } from './otlp-grpc-exporter.ts';
@@ -57,11 +58,11 @@ export interface OtlpOptions {
 
 /** Counts requests and failures of the exporter it wraps; changes nothing else. */
 export class CountingExporter implements PushMetricExporter {
-  private readonly inner: PushMetricExporter;
-  private readonly exports: Counter | undefined;
-  private readonly points: Counter | undefined;
-  private readonly onFailure: ((err: Error | undefined) => void) | undefined;
-  private readonly onResult: ((ok: boolean, error: Error | undefined) => void) | undefined;
+  readonly #inner: PushMetricExporter;
+  readonly #exports: Counter | undefined;
+  readonly #points: Counter | undefined;
+  readonly #onFailure: ((err: Error | undefined) => void) | undefined;
+  readonly #onResult: ((ok: boolean, error: Error | undefined) => void) | undefined;
   /** Requests sent and not answered yet. */
   inFlight = 0;
   constructor(
@@ -70,40 +71,40 @@ export class CountingExporter implements PushMetricExporter {
     onFailure?: (err: Error | undefined) => void,
     onResult?: (ok: boolean, error: Error | undefined) => void,
   ) {
-    this.inner = inner;
-    this.onFailure = onFailure;
-    this.onResult = onResult;
-    this.exports = registry?.counter('otlp_exports', 'OTLP export requests by result', ['result']);
-    this.points = registry?.counter('otlp_exported_points', 'Data points in successful OTLP export requests');
+    this.#inner = inner;
+    this.#onFailure = onFailure;
+    this.#onResult = onResult;
+    this.#exports = registry?.selfCounter('otlp_exports');
+    this.#points = registry?.selfCounter('otlp_exported_points');
     // Create both series up front so a failure rate can be computed from the start.
-    this.exports?.labels('success');
-    this.exports?.labels('failure');
+    this.#exports?.labels('success');
+    this.#exports?.labels('failure');
   }
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
     let n = 0;
     for (const s of metrics.scopeMetrics) for (const m of s.metrics) n += m.dataPoints.length;
     this.inFlight++;
-    this.inner.export(metrics, (result) => {
+    this.#inner.export(metrics, (result) => {
       this.inFlight--;
-      this.onResult?.(result.code === ExportResultCode.SUCCESS, result.error);
+      this.#onResult?.(result.code === ExportResultCode.SUCCESS, result.error);
       if (result.code === ExportResultCode.SUCCESS) {
-        this.exports?.labels('success').inc();
-        this.points?.inc(n);
+        this.#exports?.labels('success').inc();
+        this.#points?.inc(n);
       } else {
-        this.exports?.labels('failure').inc();
-        this.onFailure?.(result.error);
+        this.#exports?.labels('failure').inc();
+        this.#onFailure?.(result.error);
       }
       resultCallback(result);
     });
   }
   forceFlush(): Promise<void> {
-    return this.inner.forceFlush();
+    return this.#inner.forceFlush();
   }
   shutdown(): Promise<void> {
-    return this.inner.shutdown();
+    return this.#inner.shutdown();
   }
   selectAggregationTemporality(t: InstrumentType): AggregationTemporality {
-    return this.inner.selectAggregationTemporality?.(t) ?? AggregationTemporality.CUMULATIVE;
+    return this.#inner.selectAggregationTemporality?.(t) ?? AggregationTemporality.CUMULATIVE;
   }
 }
 
@@ -111,28 +112,6 @@ export class CountingExporter implements PushMetricExporter {
 const timeoutOf = (opts: OtlpOptions): number => Math.min(opts.timeoutMs ?? 30_000, opts.intervalMs ?? 30_000);
 /** Only what is ours to set: headers, TLS files, compression and temporality stay with OTEL_* so the standard variables work. */
 const exporterConfig = (opts: OtlpOptions) => ({ url: opts.endpoint, timeoutMillis: timeoutOf(opts), concurrencyLimit: 4 });
-
-/**
- * One warn line per interval at most, however many requests of that interval failed: a receiver
- * that is down must not flood the log, and the failure count is in `otlp_exports_total`.
- */
-export function failureLogger(
-  intervalMs: number,
-  warn: (err: Error | undefined, suppressed: number) => void,
-): (err: Error | undefined) => void {
-  let last = -Infinity;
-  let suppressed = 0;
-  return (err) => {
-    const now = performance.now();
-    if (now - last < intervalMs * 0.9) {
-      suppressed++;
-      return;
-    }
-    last = now;
-    warn(err, suppressed);
-    suppressed = 0;
-  };
-}
 
 export class OtlpMetrics {
   readonly provider: MeterProvider;

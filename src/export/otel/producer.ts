@@ -19,6 +19,7 @@ import {
 import type { Pair, PairStore } from '../../aggregate/pair-store.ts';
 import { CONNECTION_METRICS, SCOPE, pairAttributes } from './attributes.ts';
 import type { MetricsRegistry } from '../../observe/metrics.ts';
+import { KeyedDelta } from './keyed-delta.ts';
 
 export { SCOPE, CONNECTION_METRICS, pairAttributes } from './attributes.ts';
 
@@ -43,15 +44,15 @@ export interface ProducerOptions {
 
 /** The store's three connection metrics. One instance per reader (delta state is per reader). */
 export class StoreMetricProducer implements MetricProducer {
-  private readonly store: PairStore;
-  private readonly temporality: AggregationTemporality;
+  readonly #store: PairStore;
+  readonly #temporality: AggregationTemporality;
   /** Delta only: what the last collection reported, per pair. */
-  private readonly last = new WeakMap<Pair, Float64Array>();
-  private lastCollect: HrTime = hrTime();
+  readonly #last = new WeakMap<Pair, Float64Array>();
+  #lastCollect: HrTime = hrTime();
 
   constructor(store: PairStore, opts: ProducerOptions = {}) {
-    this.store = store;
-    this.temporality = opts.temporality ?? AggregationTemporality.CUMULATIVE;
+    this.#store = store;
+    this.#temporality = opts.temporality ?? AggregationTemporality.CUMULATIVE;
   }
 
   async collect(): Promise<CollectionResult> {
@@ -61,29 +62,29 @@ export class StoreMetricProducer implements MetricProducer {
   /** Synchronous core of collect(), for benchmarks and tests. */
   collectScope(): ScopeMetrics {
     const endTime = hrTime();
-    const pairs = this.store.pairs;
+    const pairs = this.#store.pairs;
     const n = pairs.length;
     const count: DataPoint<number>[] = new Array(n);
     const bytes: DataPoint<number>[] = new Array(n);
     const packets: DataPoint<number>[] = new Array(n);
     let k = 0;
-    if (this.temporality === AggregationTemporality.CUMULATIVE) {
+    if (this.#temporality === AggregationTemporality.CUMULATIVE) {
       for (let i = 0; i < n; i++) {
         const p = pairs[i];
-        const { attributes, startTime } = pairOtel(this.store, p);
+        const { attributes, startTime } = pairOtel(this.#store, p);
         count[i] = { startTime, endTime, attributes, value: p.flows };
         bytes[i] = { startTime, endTime, attributes, value: p.bytes };
         packets[i] = { startTime, endTime, attributes, value: p.packets };
       }
       k = n;
     } else {
-      const startTime = this.lastCollect;
+      const startTime = this.#lastCollect;
       for (let i = 0; i < n; i++) {
         const p = pairs[i];
-        let prev = this.last.get(p);
+        let prev = this.#last.get(p);
         if (prev === undefined) {
           prev = new Float64Array(3);
-          this.last.set(p, prev);
+          this.#last.set(p, prev);
         }
         const df = p.flows - prev[0],
           db = p.bytes - prev[1],
@@ -92,7 +93,7 @@ export class StoreMetricProducer implements MetricProducer {
         prev[0] = p.flows;
         prev[1] = p.bytes;
         prev[2] = p.packets;
-        const { attributes } = pairOtel(this.store, p);
+        const { attributes } = pairOtel(this.#store, p);
         count[k] = { startTime, endTime, attributes, value: df };
         bytes[k] = { startTime, endTime, attributes, value: db };
         packets[k] = { startTime, endTime, attributes, value: dp };
@@ -100,11 +101,11 @@ export class StoreMetricProducer implements MetricProducer {
       }
       count.length = bytes.length = packets.length = k;
     }
-    this.lastCollect = endTime;
+    this.#lastCollect = endTime;
     const points = [count, bytes, packets];
     const metrics: MetricData[] = CONNECTION_METRICS.map((m, i) => ({
       descriptor: { name: m.name, description: m.description, unit: m.unit, valueType: ValueType.INT },
-      aggregationTemporality: this.temporality,
+      aggregationTemporality: this.#temporality,
       dataPointType: DataPointType.SUM,
       dataPoints: points[i],
       isMonotonic: true,
@@ -119,23 +120,24 @@ export class StoreMetricProducer implements MetricProducer {
  * attribute keys unchanged.
  */
 export class SelfMetricProducer implements MetricProducer {
-  private readonly registry: MetricsRegistry;
-  private readonly temporality: AggregationTemporality;
-  private readonly startTime: HrTime = hrTime();
-  private readonly last = new Map<string, number>();
-  private lastCollect: HrTime = this.startTime;
+  readonly #registry: MetricsRegistry;
+  readonly #temporality: AggregationTemporality;
+  readonly #startTime: HrTime = hrTime();
+  /** Delta only: the last value per counter series. */
+  readonly #last = new KeyedDelta();
+  #lastCollect: HrTime = this.#startTime;
 
   constructor(registry: MetricsRegistry, opts: ProducerOptions = {}) {
-    this.registry = registry;
-    this.temporality = opts.temporality ?? AggregationTemporality.CUMULATIVE;
+    this.#registry = registry;
+    this.#temporality = opts.temporality ?? AggregationTemporality.CUMULATIVE;
   }
 
   async collect(): Promise<CollectionResult> {
     const endTime = hrTime();
-    const delta = this.temporality === AggregationTemporality.DELTA;
+    const delta = this.#temporality === AggregationTemporality.DELTA;
     const metrics: MetricData[] = [];
     const errors: unknown[] = [];
-    for (const f of this.registry.all()) {
+    for (const f of this.#registry.all()) {
       const points: DataPoint<number>[] = [];
       const name = f.type === 'counter' ? f.name.replace(/_total$/, '') : f.name;
       try {
@@ -144,11 +146,9 @@ export class SelfMetricProducer implements MetricProducer {
           for (let i = 0; i < f.labelNames.length; i++) attributes[f.labelNames[i]] = values[i];
           if (f.type === 'counter' && delta) {
             const key = `${name}\u0000${values.join('\u0000')}`;
-            const prev = this.last.get(key) ?? 0;
-            this.last.set(key, value);
-            points.push({ startTime: this.lastCollect, endTime, attributes, value: value - prev });
+            points.push({ startTime: this.#lastCollect, endTime, attributes, value: this.#last.delta(key, value) });
           } else {
-            points.push({ startTime: this.startTime, endTime, attributes, value });
+            points.push({ startTime: this.#startTime, endTime, attributes, value });
           }
         }
       } catch (err) {
@@ -159,7 +159,7 @@ export class SelfMetricProducer implements MetricProducer {
       if (f.type === 'counter') {
         metrics.push({
           descriptor,
-          aggregationTemporality: this.temporality,
+          aggregationTemporality: this.#temporality,
           dataPointType: DataPointType.SUM,
           dataPoints: points,
           isMonotonic: true,
@@ -173,7 +173,7 @@ export class SelfMetricProducer implements MetricProducer {
         });
       }
     }
-    this.lastCollect = endTime;
+    this.#lastCollect = endTime;
     return {
       resourceMetrics: {
         resource: emptyResource(),

@@ -5,8 +5,9 @@
  * straight from the store. The official path builds three data-point objects per pair, then an
  * attribute string per data point on every scrape: 1.2 to 3.9 s and +125 MiB for 20,000 pairs.
  * Here each end's label text is built once, each pair caches a rope over its ends' text, and a
- * scrape only joins strings, written to the socket in pieces. It loads no OpenTelemetry package. test/export/otel-prometheus-text.test.ts keeps the
- * official exporter as the reference and checks the two pages byte for byte.
+ * scrape only joins strings, written to the socket in pieces. It loads no OpenTelemetry package.
+ * test/export/otel-prometheus-text.test.ts keeps the official exporter as the reference and checks
+ * the two pages byte for byte.
  */
 import type { ServerResponse } from 'node:http';
 import type { End, Pair, PairStore } from '../../aggregate/pair-store.ts';
@@ -37,7 +38,8 @@ function metricName(otelName: string, monotonicSum: boolean): string {
 }
 
 function head(name: string, help: string, unit: string, type: string): string {
-  return `# HELP ${name} ${escapeString(help || 'description missing')}${unit ? `\n# UNIT ${name} ${escapeString(unit)}` : ''}\n# TYPE ${name} ${type}\n`;
+  const unitLine = unit ? `# UNIT ${name} ${escapeString(unit)}\n` : '';
+  return `# HELP ${name} ${escapeString(help || 'description missing')}\n${unitLine}# TYPE ${name} ${type}\n`;
 }
 
 const STORE_SCOPE_LABELS = { 'otel.scope.name': SCOPE.name, 'otel.scope.version': SCOPE.version };
@@ -57,24 +59,24 @@ export interface OtelPageOptions {
 const CHUNK_CHARS = 64 * 1024;
 
 export class OtelPrometheusText {
-  private readonly store: PairStore;
-  private readonly registry: MetricsRegistry | undefined;
-  private readonly prices: Prices | undefined;
-  private readonly target: string;
-  private readonly heads: string[];
-  private readonly names: string[];
+  readonly #store: PairStore;
+  readonly #registry: MetricsRegistry | undefined;
+  readonly #prices: Prices | undefined;
+  readonly #target: string;
+  readonly #heads: string[];
+  readonly #names: string[];
   /** Label text of each end, as source and as destination; many pairs share an end. */
-  private readonly endText = new WeakMap<End, [src: string, dst: string]>();
+  readonly #endText = new WeakMap<End, [src: string, dst: string]>();
   /** The pair-specific tail (direction, transport, port, scope), by packed dimensions. */
-  private readonly tails = new Map<number, string>();
+  readonly #tails = new Map<number, string>();
 
   constructor(opts: OtelPageOptions) {
-    this.store = opts.store;
-    this.registry = opts.registry;
-    this.prices = opts.prices;
-    this.target = `${head('target_info', 'Target metadata', '', 'gauge')}target_info${labelText(opts.resourceAttributes, {})} 1\n`;
-    this.names = CONNECTION_METRICS.map((m) => metricName(m.name, true));
-    this.heads = CONNECTION_METRICS.map((m, i) => head(this.names[i], m.description, m.unit, 'counter'));
+    this.#store = opts.store;
+    this.#registry = opts.registry;
+    this.#prices = opts.prices;
+    this.#target = `${head('target_info', 'Target metadata', '', 'gauge')}target_info${labelText(opts.resourceAttributes, {})} 1\n`;
+    this.#names = CONNECTION_METRICS.map((m) => metricName(m.name, true));
+    this.#heads = CONNECTION_METRICS.map((m, i) => head(this.#names[i], m.description, m.unit, 'counter'));
   }
 
   /** The whole page, as the official exporter would serve it for the same store and registry. */
@@ -110,23 +112,23 @@ export class OtelPrometheusText {
 
   /** The page in pieces of about CHUNK_CHARS characters. */
   *chunks(): Generator<string> {
-    const pairs = this.store.pairs.slice();
-    let out = this.target;
+    const pairs = this.#store.pairs.slice();
+    let out = this.#target;
     for (let m = 0; m < 3; m++) {
-      const name = this.names[m];
+      const name = this.#names[m];
       // The exporter trims each family and adds one newline: the same as head + lines, each line ending in one.
-      out += this.heads[m];
+      out += this.#heads[m];
       for (let i = 0; i < pairs.length; i++) {
         const p = pairs[i];
         const v = m === 0 ? p.flows : m === 1 ? p.bytes : p.packets;
-        out += `${name}${this.labels(p)} ${v}\n`;
+        out += `${name}${this.#labels(p)} ${v}\n`;
         if (out.length >= CHUNK_CHARS) {
           yield out;
           out = '';
         }
       }
     }
-    const rest = this.registry ? [this.renderZones(), this.renderSelf(this.registry)] : [this.renderZones()];
+    const rest = this.#registry ? [this.#renderZones(), this.#renderSelf(this.#registry)] : [this.#renderZones()];
     for (const part of rest) {
       for (const text of part) {
         out += text;
@@ -143,21 +145,21 @@ export class OtelPrometheusText {
    * `{...}` of a pair, in the attribute order of pairAttributes: source, destination, then the
    * pair's own. Cached on the pair as a rope over shared pieces (a few dozen bytes a pair).
    */
-  private labels(p: Pair): string {
+  #labels(p: Pair): string {
     let t = p.otelTextCache as string | undefined;
     if (t === undefined) {
-      const src = this.ends(p.src)[0],
-        dst = this.ends(p.dst)[1];
+      const src = this.#ends(p.src)[0],
+        dst = this.#ends(p.dst)[1];
       const key = p.overflow ? -1 : p.dims;
-      let tail = this.tails.get(key);
+      let tail = this.#tails.get(key);
       if (tail === undefined || !p.overflow) {
         const own: PairAttributes = {};
         if (p.overflow) own['netflow.overflow'] = 'true';
-        const personal = !p.overflow && ownAttributes(own, this.store, p);
+        const personal = !p.overflow && ownAttributes(own, this.#store, p);
         // The text beyond the two ends is shared by every pair of the same dimensions, unless a
         // DNS name or zones make it the pair's own.
         if (tail === undefined || personal) tail = labelText(own, STORE_SCOPE_LABELS).slice(1, -1);
-        if (!personal) this.tails.set(key, tail);
+        if (!personal) this.#tails.set(key, tail);
       }
       t = `{${src}${src && dst ? ',' : ''}${dst}${src || dst ? ',' : ''}${tail}}`;
       p.otelTextCache = t;
@@ -165,11 +167,11 @@ export class OtelPrometheusText {
     return t;
   }
 
-  private ends(e: End): [string, string] {
-    let t = this.endText.get(e);
+  #ends(e: End): [string, string] {
+    let t = this.#endText.get(e);
     if (t === undefined) {
       const half = (side: 'src' | 'dst') => {
-        const a = pairAttributes(this.store, {
+        const a = pairAttributes(this.#store, {
           src: side === 'src' ? e : BARE,
           dst: side === 'dst' ? e : BARE,
           overflow: true,
@@ -178,14 +180,14 @@ export class OtelPrometheusText {
         return labelText(a, {}).slice(1, -1);
       };
       t = [half('src'), half('dst')];
-      this.endText.set(e, t);
+      this.#endText.set(e, t);
     }
     return t;
   }
 
   /** The zone families, after the connection families as the official exporter orders its producers; a line at a time. */
-  private *renderZones(): Generator<string> {
-    for (const z of zoneSeries(this.store, this.prices)) {
+  *#renderZones(): Generator<string> {
+    for (const z of zoneSeries(this.#store, this.#prices)) {
       const name = metricName(z.name, true);
       yield head(name, z.description, z.unit, 'counter');
       for (const p of z.points) yield `${name}${labelText(p.attributes, STORE_SCOPE_LABELS)} ${p.value}\n`;
@@ -193,7 +195,7 @@ export class OtelPrometheusText {
   }
 
   /** Counters as monotonic sums (`_total`), gauges as gauges, label names as attribute keys; a family at a time. */
-  private *renderSelf(registry: MetricsRegistry): Generator<string> {
+  *#renderSelf(registry: MetricsRegistry): Generator<string> {
     for (const f of registry.all()) {
       let body = '';
       const name = metricName(f.type === 'counter' ? f.name.replace(/_total$/, '') : f.name, f.type === 'counter');

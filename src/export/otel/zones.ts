@@ -1,13 +1,6 @@
 /**
- * The zone families (zone-series.ts) as OpenTelemetry metrics, read from the store when collected (like the
- * connection metrics, no SDK call per record):
- *
- *   netflow.zone.traffic.bytes / .packets / .flows   {src.zone, dst.zone, netflow.zone.class}
- *   netflow.workload.traffic.bytes                   {k8s.namespace.name, k8s.app.name, netflow.zone.class, network.io.direction}
- *   netflow.workload.traffic.cost                    {... , network.io.direction=transmit, currency}
- *
- * `src.zone` / `dst.zone` are the names OBI gives its inter-zone metric's attributes. Direction
- * is the semantic conventions' `network.io.direction`: transmit is our egress, receive ingress.
+ * The zone families (../zone-families.ts, through zone-series.ts) as OpenTelemetry metrics, read
+ * from the store when collected (like the connection metrics, no SDK call per record).
  */
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';
@@ -23,6 +16,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import type { PairStore } from '../../aggregate/pair-store.ts';
 import type { Prices } from '../../config/prices.ts';
+import { KeyedDelta } from './keyed-delta.ts';
 import { SCOPE } from './producer.ts';
 import { zoneSeries } from './zone-series.ts';
 
@@ -37,8 +31,8 @@ export class ZoneMetricProducer implements MetricProducer {
   readonly #temporality: AggregationTemporality;
   readonly #startTime: HrTime = hrTime();
   #lastCollect: HrTime = this.#startTime;
-  /** Delta only: last cumulative value per series key. */
-  readonly #last = new Map<string, number>();
+  /** Delta only: the last value per series. */
+  readonly #last = new KeyedDelta();
 
   constructor(store: PairStore, opts: ZoneProducerOptions = {}) {
     this.#store = store;
@@ -57,14 +51,8 @@ export class ZoneMetricProducer implements MetricProducer {
     const metrics: MetricData[] = zoneSeries(this.#store, this.#prices).map((s) => {
       const dataPoints: DataPoint<number>[] = [];
       for (const p of s.points) {
-        let value = p.value;
-        if (delta) {
-          const k = `${s.name}\u0000${p.key}`;
-          const prev = this.#last.get(k) ?? 0;
-          this.#last.set(k, value);
-          if (value === prev) continue;
-          value -= prev;
-        }
+        const value = delta ? this.#last.delta(`${s.name}\u0000${p.key}`, p.value) : p.value;
+        if (delta && value === 0) continue;
         dataPoints.push({ startTime, endTime, attributes: p.attributes as Attributes, value });
       }
       return {

@@ -51,22 +51,22 @@ class Row {
 }
 
 export class PrometheusTextRenderer {
-  private readonly store: PairStore;
-  private readonly labelDims: Dimensions;
-  private readonly selfMetrics: MetricsRegistry | undefined;
-  private readonly rowsByLabels = new Map<string, Row>();
-  private readonly rows: Row[] = [];
-  private readonly heads: Buffer[];
-  /** `<family>{` per family, and what closes the labels. */
-  private readonly opens: Buffer[];
+  readonly #store: PairStore;
+  readonly #labelDims: Dimensions;
+  readonly #selfMetrics: MetricsRegistry | undefined;
+  readonly #rowsByLabels = new Map<string, Row>();
+  readonly #rows: Row[] = [];
+  readonly #heads: Buffer[];
+  /** `<family>{` per family. */
+  readonly #opens: Buffer[];
 
   constructor(store: PairStore, opts: PrometheusTextOptions = {}) {
-    this.store = store;
-    this.labelDims = { ...opts.labels };
-    this.selfMetrics = opts.selfMetrics;
-    this.heads = SEED_FAMILIES.map((f) => Buffer.from(`# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} counter\n`));
-    this.opens = SEED_FAMILIES.map((f) => Buffer.from(`${f.name}{`));
-    store.onEvict((p) => this.retire(p));
+    this.#store = store;
+    this.#labelDims = { ...opts.labels };
+    this.#selfMetrics = opts.selfMetrics;
+    this.#heads = SEED_FAMILIES.map((f) => Buffer.from(`# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} counter\n`));
+    this.#opens = SEED_FAMILIES.map((f) => Buffer.from(`${f.name}{`));
+    store.onEvict((p) => this.#retire(p));
   }
 
   /** The whole page: the seed families, then the self-metrics. */
@@ -78,24 +78,24 @@ export class PrometheusTextRenderer {
 
   /** The page written into `w` (appended: the caller resets it). */
   renderInto(w: ByteWriter): void {
-    const rows = this.rows;
+    const rows = this.#rows;
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i];
       r.flows = r.baseFlows;
       r.bytes = r.baseBytes;
       r.packets = r.basePackets;
     }
-    const pairs = this.store.pairs;
+    const pairs = this.#store.pairs;
     for (let i = 0; i < pairs.length; i++) {
       const p = pairs[i];
-      const r = (p.promCache as Row | undefined) ?? this.attach(p);
+      const r = (p.promCache as Row | undefined) ?? this.#attach(p);
       r.flows += p.flows;
       r.bytes += p.bytes;
       r.packets += p.packets;
     }
     for (let f = 0; f < 3; f++) {
-      w.bytes(this.heads[f]);
-      const open = this.opens[f];
+      w.bytes(this.#heads[f]);
+      const open = this.#opens[f];
       for (let i = 0; i < rows.length; i++) {
         const r = rows[i];
         w.bytes(open);
@@ -105,47 +105,47 @@ export class PrometheusTextRenderer {
         w.byte(NEWLINE);
       }
     }
-    if (this.selfMetrics) w.text(this.selfMetrics.render());
+    if (this.#selfMetrics) w.text(this.#selfMetrics.render());
   }
 
   /** Rows on the page (distinct label sets). */
   get series(): number {
-    return this.rows.length;
+    return this.#rows.length;
   }
 
   /** The label string of a pair, without braces, names in alphabetical order like client libraries. */
   pairLabels(p: Pair): string {
     const s = p.src.labels,
       d = p.dst.labels,
-      x = this.labelDims;
+      x = this.#labelDims;
     const parts: string[] = [];
     if (x.role) parts.push(`direction="${p.overflow ? 'unknown' : directionOf(p.dims)}"`);
     if (x.kind) parts.push(`dstkind="${escapeLabelValue(d.kind || 'unknown')}"`);
     parts.push(`dsthost="${escapeLabelValue(d.host)}"`, `dstnamespace="${escapeLabelValue(d.namespace)}"`);
-    if (x.zone) parts.push(`dstzone="${escapeLabelValue(this.store.zonesOf(p)[1] || 'unknown')}"`);
+    if (x.zone) parts.push(`dstzone="${escapeLabelValue(this.#store.zonesOf(p)[1] || 'unknown')}"`);
     if (x.protocol) parts.push(`protocol="${p.overflow ? 'unknown' : protocolName(p.proto)}"`);
     if (x.serverPort) parts.push(`serverport="${p.overflow ? 'unknown' : String(p.serverPort)}"`);
     if (x.kind) parts.push(`srckind="${escapeLabelValue(s.kind || 'unknown')}"`);
     parts.push(`srchost="${escapeLabelValue(s.host)}"`, `srcnamespace="${escapeLabelValue(s.namespace)}"`);
-    if (x.zone) parts.push(`srczone="${escapeLabelValue(this.store.zonesOf(p)[0] || 'unknown')}"`);
+    if (x.zone) parts.push(`srczone="${escapeLabelValue(this.#store.zonesOf(p)[0] || 'unknown')}"`);
     return parts.join(',');
   }
 
-  private attach(p: Pair): Row {
+  #attach(p: Pair): Row {
     const labels = this.pairLabels(p);
-    let r = this.rowsByLabels.get(labels);
+    let r = this.#rowsByLabels.get(labels);
     if (r === undefined) {
       r = new Row(labels);
-      r.index = this.rows.length;
-      this.rows.push(r);
-      this.rowsByLabels.set(labels, r);
+      r.index = this.#rows.length;
+      this.#rows.push(r);
+      this.#rowsByLabels.set(labels, r);
     }
     r.pairs++;
     p.promCache = r;
     return r;
   }
 
-  private retire(p: Pair): void {
+  #retire(p: Pair): void {
     const r = p.promCache as Row | undefined;
     if (r === undefined) return;
     p.promCache = undefined;
@@ -156,11 +156,11 @@ export class PrometheusTextRenderer {
       r.basePackets += p.packets;
       return;
     }
-    this.rowsByLabels.delete(r.labels);
-    const last = this.rows.pop()!;
+    this.#rowsByLabels.delete(r.labels);
+    const last = this.#rows.pop()!;
     if (last !== r) {
       last.index = r.index;
-      this.rows[r.index] = last;
+      this.#rows[r.index] = last;
     }
   }
 }

@@ -9,13 +9,16 @@ import { Worker } from 'node:worker_threads';
 import type { RunConfig } from '../../config/run-options.ts';
 import type { InventoryListener, SlimNode, SlimPod, SlimService } from '../../identify/inventory.ts';
 import type { End, PairStore } from '../../aggregate/pair-store.ts';
-import type { FromWorker, InventoryChange, ToWorker, WorkerInit, WorkerReport } from './protocol.ts';
+import type { FromThread, ToThread, WorkerInit, WorkerReport } from './protocol.ts';
 import { mergeTemplates } from '../templates.ts';
 import type { DnsNames, LearnOp } from '../../dns/dns-names.ts';
+import { Replies } from './replies.ts';
+import { InventoryRelay } from './inventory-relay.ts';
 import type { ConversationBatch } from '../../aggregate/conversation-batch.ts';
 import { ThreadControl } from './thread-control.ts';
 import { probePort } from '../../ingest/port-owner.ts';
 import { ConfigError } from '../../config/options.ts';
+import { WORKER_RESOURCE_LIMITS, workerExecArgv } from './worker-options.ts';
 
 /** A receiving thread whose loop has not turned for this long is stuck (/healthz says so). */
 export const STUCK_AFTER_MS = 10_000;
@@ -35,35 +38,6 @@ export interface PoolHealth {
 
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const WORKER_URL = new URL(`./receiver-thread${EXT}`, import.meta.url);
-
-/**
- * The parent's Node flags for a worker: inherited as they are (Node leaves out the per-process
- * ones itself; an explicit list containing them is refused), except that an inline script
- * (`-e CODE`, `--input-type`) is taken out, which a worker file cannot take.
- */
-function workerExecArgv(): string[] | undefined {
-  const a = process.execArgv;
-  const out: string[] = [];
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] === '-e' || a[i] === '--eval' || a[i] === '-p' || a[i] === '--print') {
-      i++;
-      continue;
-    }
-    if (a[i].startsWith('--input-type') || a[i].startsWith('--eval=') || a[i].startsWith('--print=')) continue;
-    out.push(a[i]);
-  }
-  return out.length === a.length ? undefined : out;
-}
-
-/**
- * V8 limits of each receiving thread. The receive path allocates little per datagram, yet V8's
- * default young generation lets each isolate commit 16 to 32 MiB of new space that the thread
- * never needs (measured: new space committed 16 MiB idle, 32 MiB after load, per thread). Six MiB
- * (two 2-MiB semi-spaces and V8's overhead) keeps scavenges well under a millisecond and saves
- * about 25 MiB of RSS per thread. The old generation is left to V8: its tables are bounded by the
- * flags (--max-series, the memo's cap), and a hard cap would turn a spike into a thread restart.
- */
-export const WORKER_RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 6 } as const;
 
 export interface PoolLog {
   info(fields: Record<string, unknown>, msg: string): void;
@@ -106,20 +80,13 @@ export class WorkerPool implements InventoryListener {
   readonly #store: PairStore;
   readonly #log: PoolLog;
   readonly #slots: Slot[] = [];
-  readonly #pods = new Map<string, SlimPod>();
-  readonly #nodes = new Map<string, SlimNode>();
-  readonly #services = new Map<string, SlimService>();
-  #queue: InventoryChange[] = [];
-  #flushScheduled = false;
-  #seq = 0;
-  /** Inventory batches sent so far (see threadsBehindInventory). */
-  #generation = 0;
-  // Each request waits for the threads in `owing`; a thread that exits is struck off, so a request never hangs on it.
-  readonly #waiters = new Map<number, { owing: Set<Worker>; resolve: (v: unknown[]) => void; got: unknown[] }>();
+  readonly #relay = new InventoryRelay((m) => {
+    for (const s of this.#slots) if (!s.stopping) s.worker.postMessage(m);
+  });
+  readonly #replies = new Replies<Slot>();
   #port = 0;
   /** The main thread's DNS name table: what a late or restarted thread starts from. */
   dnsNames: DnsNames | undefined;
-  #dnsQueue: LearnOp[] = [];
   #templates: unknown;
   #bound: BoundAddress | undefined;
   #stopped = false;
@@ -196,21 +163,12 @@ export class WorkerPool implements InventoryListener {
       exited: new Promise<void>((r) => worker.once('exit', () => r())),
     };
     this.#slots[index] = slot;
-    // Replay the inventory as it is now, so a late or restarted thread names ends like the others.
-    const replay: InventoryChange[] = [];
-    for (const node of this.#nodes.values()) replay.push({ op: 'upsertNode', node });
-    for (const service of this.#services.values()) replay.push({ op: 'upsertService', service });
-    for (const pod of this.#pods.values()) replay.push({ op: 'upsertPod', pod });
-    if (replay.length > 0) worker.postMessage({ t: 'inv-batch', ops: replay, generation: this.#generation } satisfies ToWorker);
-    else control.inventoryApplied(this.#generation);
-    if (this.dnsNames !== undefined && this.dnsNames.size > 0) {
-      const all = this.dnsNames.snapshot();
-      for (let i = 0; i < all.length; i += 8192) worker.postMessage({ t: 'dns', ops: all.slice(i, i + 8192) } satisfies ToWorker);
-    }
+    // The inventory as it is now, so a late or restarted thread names ends like the others.
+    this.#relay.replayTo((m) => worker.postMessage(m), control, this.dnsNames);
 
     return new Promise<BoundAddress>((resolve, reject) => {
       let ready = false;
-      worker.on('message', (m: FromWorker) => {
+      worker.on('message', (m: FromThread) => {
         switch (m.t) {
           case 'ready':
             ready = true;
@@ -231,17 +189,17 @@ export class WorkerPool implements InventoryListener {
               this.#log.error({ worker: index, err: String(err) }, 'batch from a receiving thread not merged');
             }
             slot.report = m.report;
-            if (m.seq !== undefined) this.#answer(worker, m.seq, undefined);
+            if (m.seq !== undefined) this.#replies.answer(slot, m.seq, undefined);
             break;
           case 'templates':
             if (m.saved !== undefined) slot.templates = m.saved;
-            this.#answer(worker, m.seq, m.saved);
+            this.#replies.answer(slot, m.seq, m.saved);
             break;
           case 'share':
             // In arrival order, through this one relay: a template always reaches a thread before options data that needs it.
             for (const other of this.#slots)
               if (other !== slot && !other.stopping)
-                other.worker.postMessage({ t: 'shared', exporter: m.exporter, set: m.set } satisfies ToWorker);
+                other.worker.postMessage({ t: 'shared', exporter: m.exporter, set: m.set } satisfies ToThread);
             break;
           case 'log':
             if (m.level === 'warn') this.#log.limited(m.key, m.fields, m.msg);
@@ -249,12 +207,14 @@ export class WorkerPool implements InventoryListener {
             break;
           case 'stopped':
             if (m.saved !== undefined) slot.templates = m.saved;
-            this.#answer(worker, -1 - index, m.saved);
+            this.#replies.answer(slot, m.seq, m.saved);
             break;
           case 'fatal':
             this.#log.error({ worker: index, err: m.message }, 'receiving thread failed');
             if (!ready) reject(new Error(m.message));
             break;
+          default:
+            m satisfies never;
         }
       });
       worker.on('error', (err) => {
@@ -263,7 +223,7 @@ export class WorkerPool implements InventoryListener {
       });
       worker.on('exit', (code) => {
         slot.dead = true;
-        for (const seq of [...this.#waiters.keys()]) this.#answer(worker, seq, undefined);
+        this.#replies.gone(slot);
         if (slot.stopping || this.#stopped) return;
         if (!ready) {
           reject(new Error(`receiving thread ${index} exited (${code}) before it was ready`));
@@ -295,53 +255,21 @@ export class WorkerPool implements InventoryListener {
     if (!this.#stopped) await this.#spawn(index, base, templates);
   }
 
-  #answer(from: Worker, seq: number, value: unknown): void {
-    const w = this.#waiters.get(seq);
-    if (!w?.owing.delete(from)) return;
-    w.got.push(value);
-    if (w.owing.size === 0) {
-      this.#waiters.delete(seq);
-      w.resolve(w.got);
-    }
-  }
-
-  /**
-   * Ask every live thread and collect the answers. A thread that has not answered after
-   * `timeoutMs` is struck off with `fallback(slot)` as its answer, so a stuck thread never hangs
-   * the caller.
-   */
-  #ask(msg: (seq: number) => ToWorker, timeoutMs = STOP_TIMEOUT_MS, fallback: (s: Slot) => unknown = () => undefined): Promise<unknown[]> {
-    const seq = ++this.#seq;
+  /** Ask every live thread; one that has not answered after `timeoutMs` is answered for by `late`. */
+  #ask(msg: (seq: number) => ToThread, timeoutMs: number, late: (s: Slot) => unknown = () => undefined): Promise<unknown[]> {
     const live = this.#slots.filter((s) => !s.stopping && !s.dead);
-    if (live.length === 0) return Promise.resolve([]);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        const w = this.#waiters.get(seq);
-        if (!w) return;
-        for (const s of live) if (w.owing.has(s.worker)) this.#answer(s.worker, seq, fallback(s));
-      }, timeoutMs);
-      timer.unref();
-      this.#waiters.set(seq, {
-        owing: new Set(live.map((s) => s.worker)),
-        resolve: (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        },
-        got: [],
-      });
-      for (const s of live) s.worker.postMessage(msg(seq));
-    });
+    return this.#replies.ask(live, (s, seq) => s.worker.postMessage(msg(seq)), { timeoutMs, late });
   }
 
   /** Every thread ships its counts now; resolves once they are merged. */
   async flush(): Promise<void> {
-    await this.#ask((seq) => ({ t: 'flush', seq }));
+    await this.#ask((seq) => ({ t: 'flush', seq }), STOP_TIMEOUT_MS);
   }
 
   /** Each thread's template snapshot; a thread that does not answer in time is represented by its last one. */
   templates(): Promise<unknown[]> {
     return this.#ask(
-      (seq) => ({ t: 'templates', seq }),
+      (seq) => ({ t: 'get-templates', seq }),
       5000,
       (s) => s.templates,
     );
@@ -353,44 +281,35 @@ export class WorkerPool implements InventoryListener {
    */
   async stop(): Promise<unknown[]> {
     this.#stopped = true;
-    this.#sendQueued();
+    this.#relay.sendQueued();
     // Every receive loop stops reading at once, so the stop messages do not queue behind datagrams.
     for (const s of this.#slots) s.control.requestStop();
     const saved = await Promise.all(
-      this.#slots.map(
-        (s) =>
-          new Promise<unknown>((resolve) => {
-            s.stopping = true;
-            if (s.dead) {
-              resolve(s.templates);
-              return;
-            }
-            const key = -1 - s.index;
-            const timer = setTimeout(() => {
-              this.#waiters.delete(key);
-              this.#log.warn(
-                {
-                  worker: s.index,
-                  waitedMs: STOP_TIMEOUT_MS,
-                  lastTurnMsAgo: s.control.lastTurnMs ? Date.now() - s.control.lastTurnMs : null,
-                },
-                'receiving thread did not stop in time and is terminated: its counts since its last merge are lost, and its templates are saved from its last snapshot',
-              );
-              // The stop flag is set: the native receive path raises nothing while the thread unwinds.
-              void s.worker.terminate();
-              resolve(s.templates);
-            }, STOP_TIMEOUT_MS);
-            this.#waiters.set(key, {
-              owing: new Set([s.worker]),
-              got: [],
-              resolve: (v) => {
-                clearTimeout(timer);
-                resolve(v[0] ?? s.templates);
-              },
-            });
-            s.worker.postMessage({ t: 'stop' } satisfies ToWorker);
-          }),
-      ),
+      this.#slots.map((s) => {
+        s.stopping = true;
+        if (s.dead) return s.templates;
+        const late = (): unknown => {
+          this.#log.warn(
+            {
+              worker: s.index,
+              waitedMs: STOP_TIMEOUT_MS,
+              lastTurnMsAgo: s.control.lastTurnMs ? Date.now() - s.control.lastTurnMs : null,
+            },
+            'receiving thread did not stop in time and is terminated: its counts since ' +
+              'its last merge are lost, and its templates are saved from its last snapshot',
+          );
+          // The stop flag is set: the native receive path raises nothing while the thread unwinds.
+          void s.worker.terminate();
+          return s.templates;
+        };
+        return this.#replies
+          .ask([s], (_, seq) => s.worker.postMessage({ t: 'stop', seq } satisfies ToThread), {
+            timeoutMs: STOP_TIMEOUT_MS,
+            late,
+            keepAlive: true,
+          })
+          .then((v) => v[0] ?? s.templates);
+      }),
     );
     await Promise.all(this.#slots.map((s) => s.exited));
     return saved;
@@ -405,70 +324,34 @@ export class WorkerPool implements InventoryListener {
     return { ok: stuck.length === 0 && recentRestarts < RESTARTS_UNHEALTHY, stuck, recentRestarts };
   }
 
-  // InventoryListener: keep the current inventory, and pass each change to every thread in batches.
+  // InventoryListener: the relay keeps the current inventory and passes each change to every thread in batches.
   upsertPod(pod: SlimPod): void {
-    this.#pods.set(pod.uid, pod);
-    this.#enqueue({ op: 'upsertPod', pod });
+    this.#relay.upsertPod(pod);
   }
   deletePod(uid: string, atMs: number): void {
-    this.#pods.delete(uid);
-    this.#enqueue({ op: 'deletePod', uid, atMs });
+    this.#relay.deletePod(uid, atMs);
   }
   upsertNode(node: SlimNode): void {
-    this.#nodes.set(node.name, node);
-    this.#enqueue({ op: 'upsertNode', node });
+    this.#relay.upsertNode(node);
   }
   deleteNode(name: string): void {
-    this.#nodes.delete(name);
-    this.#enqueue({ op: 'deleteNode', name });
+    this.#relay.deleteNode(name);
   }
   upsertService(svc: SlimService): void {
-    this.#services.set(svc.uid, svc);
-    this.#enqueue({ op: 'upsertService', service: svc });
+    this.#relay.upsertService(svc);
   }
   deleteService(uid: string): void {
-    this.#services.delete(uid);
-    this.#enqueue({ op: 'deleteService', uid });
+    this.#relay.deleteService(uid);
   }
 
   /** How many pods, nodes and services the inventory holds now. */
   get inventoryCounts(): { pods: number; nodes: number; services: number } {
-    return { pods: this.#pods.size, nodes: this.#nodes.size, services: this.#services.size };
+    return this.#relay.counts;
   }
 
   /** DNS answers for every thread, batched like inventory changes. */
   learnNames(ops: readonly LearnOp[]): void {
-    for (const op of ops) this.#dnsQueue.push(op);
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => this.#sendQueued());
-    }
-  }
-
-  #enqueue(change: InventoryChange): void {
-    this.#queue.push(change);
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => this.#sendQueued());
-    }
-  }
-
-  #sendQueued(): void {
-    this.#flushScheduled = false;
-    if (this.#dnsQueue.length > 0) {
-      const queued = this.#dnsQueue;
-      this.#dnsQueue = [];
-      // In slices, so a burst of answers never makes one huge message for the threads to clone.
-      for (let i = 0; i < queued.length; i += 8192) {
-        const ops = queued.slice(i, i + 8192);
-        for (const s of this.#slots) if (!s.stopping) s.worker.postMessage({ t: 'dns', ops } satisfies ToWorker);
-      }
-    }
-    if (this.#queue.length === 0) return;
-    const ops = this.#queue;
-    this.#queue = [];
-    const generation = ++this.#generation;
-    for (const s of this.#slots) if (!s.stopping) s.worker.postMessage({ t: 'inv-batch', ops, generation } satisfies ToWorker);
+    this.#relay.learnNames(ops);
   }
 
   /**
@@ -479,7 +362,7 @@ export class WorkerPool implements InventoryListener {
     let behind = 0;
     for (const s of this.#slots) {
       if (s === undefined || s.dead || s.stopping) continue;
-      if (this.#queue.length > 0 || s.control.inventoryGeneration < this.#generation) behind++;
+      if (this.#relay.isBehind(s.control)) behind++;
     }
     return behind;
   }

@@ -1,13 +1,14 @@
 /**
- * Messages between the main thread and the receiving threads, all of them: ToWorker goes down
- * (inventory changes, DNS answers, shared decoder state, flush and stop), FromWorker comes up
- * (counts as exact delta batches with the thread's report, templates, logs). One union per
- * direction, discriminated by `t`, so each side's switch covers exactly what it can receive;
- * a request and its answer carry the same `seq`.
+ * Messages between the main thread and the receiving threads, all of them in one union,
+ * ThreadMessage, discriminated by `t`. Down go inventory changes, DNS answers, shared decoder
+ * state and the requests (flush, get-templates, stop); up come counts as exact delta batches with
+ * the thread's report, templates, logs and the answers. ToThread and FromThread are cut from the
+ * union by direction, so each side's switch covers exactly what it can receive. A request carries
+ * a `seq` and its answer the same one; the pool matches them in one place (replies.ts).
  */
 import type { RunConfig } from '../../config/run-options.ts';
 import type { InventoryListener, SlimNode, SlimPod, SlimService } from '../../identify/inventory.ts';
-import type { DeltaBatch } from '../../aggregate/delta-table.ts';
+import type { DeltaBatch } from '../../aggregate/delta-batch.ts';
 import type { DecoderStats } from '../../decode/stats.ts';
 import type { SharedSet } from '../../decode/saved-state.ts';
 import type { ExporterCounts } from '../../ingest/udp-receiver.ts';
@@ -59,18 +60,6 @@ export function applyInventoryChange(to: InventoryListener, c: InventoryChange):
   }
 }
 
-export type ToWorker =
-  /** Inventory changes; `generation` numbers the batches, and the thread says which it applied (ThreadControl). */
-  | { readonly t: 'inv-batch'; readonly ops: readonly InventoryChange[]; readonly generation: number }
-  /** Ship counts now (tests, shutdown) and answer with 'delta' carrying `seq`. */
-  | { readonly t: 'flush'; readonly seq: number }
-  | { readonly t: 'templates'; readonly seq: number }
-  /** A set another thread's decoder shared (--udp-spread datagram): apply it. */
-  | { readonly t: 'shared'; readonly exporter: SharedExporter; readonly set: SharedSet }
-  /** DNS answers the main thread's dnstap receiver learnt: apply them to this thread's name table. */
-  | { readonly t: 'dns'; readonly ops: readonly LearnOp[] }
-  | { readonly t: 'stop' };
-
 /** An exporter as it crosses between threads (each thread has its own Exporter objects). */
 export interface SharedExporter {
   readonly address: string;
@@ -108,7 +97,24 @@ export interface WorkerReport {
   readonly decoderStateBytes?: number;
 }
 
-export type FromWorker =
+/** The kinds the main thread sends; every other kind of ThreadMessage comes up from a thread. */
+type DownKind = 'inv-batch' | 'dns' | 'shared' | 'flush' | 'get-templates' | 'stop';
+
+export type ThreadMessage =
+  // Down, to a receiving thread.
+  /** Inventory changes; `generation` numbers the batches, and the thread says which it applied (ThreadControl). */
+  | { readonly t: 'inv-batch'; readonly ops: readonly InventoryChange[]; readonly generation: number }
+  /** DNS answers the main thread's dnstap receiver learnt: apply them to this thread's name table. */
+  | { readonly t: 'dns'; readonly ops: readonly LearnOp[] }
+  /** A set another thread's decoder shared (--udp-spread datagram): apply it. */
+  | { readonly t: 'shared'; readonly exporter: SharedExporter; readonly set: SharedSet }
+  /** Ship counts now (tests, shutdown): answered by 'delta' with the same `seq`. */
+  | { readonly t: 'flush'; readonly seq: number }
+  /** Answered by 'templates' with the same `seq`. */
+  | { readonly t: 'get-templates'; readonly seq: number }
+  /** Stop receiving, ship the last counts: answered by 'stopped' with the same `seq`. */
+  | { readonly t: 'stop'; readonly seq: number }
+  // Up, from a receiving thread.
   | {
       readonly t: 'ready';
       readonly address: string;
@@ -118,7 +124,9 @@ export type FromWorker =
       readonly templatesLoaded: number;
       readonly tid: number | undefined;
     }
+  /** Counts since the last delta; `seq` when it answers a flush. */
   | { readonly t: 'delta'; readonly batch: DeltaBatch; readonly report: WorkerReport; readonly seq?: number }
+  /** The thread's template snapshot. */
   | { readonly t: 'templates'; readonly seq: number; readonly saved: unknown }
   /** This thread's decoder learnt something every thread needs (see SharedSet); the pool hands it to the others. */
   | { readonly t: 'share'; readonly exporter: SharedExporter; readonly set: SharedSet }
@@ -129,5 +137,11 @@ export type FromWorker =
       readonly fields: Record<string, unknown>;
       readonly msg: string;
     }
-  | { readonly t: 'stopped'; readonly saved: unknown }
+  /** The last counts are shipped (a 'delta' before it); the thread's templates as it stops. */
+  | { readonly t: 'stopped'; readonly seq: number; readonly saved: unknown }
   | { readonly t: 'fatal'; readonly message: string };
+
+/** What the main thread sends a receiving thread. */
+export type ToThread = Extract<ThreadMessage, { readonly t: DownKind }>;
+/** What a receiving thread sends the main thread. */
+export type FromThread = Exclude<ThreadMessage, { readonly t: DownKind }>;

@@ -9,18 +9,18 @@ import { readlinkSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
 import { UdpReceiver } from '../../ingest/udp-receiver.ts';
 import { openReceiveSocket, plannedBackend } from '../../ingest/udp-backend.ts';
-import { applyInventoryChange, type FromWorker, type ToWorker, type WorkerInit, type WorkerReport } from './protocol.ts';
+import { applyInventoryChange, type FromThread, type ToThread, type WorkerInit, type WorkerReport } from './protocol.ts';
 import { buildWorkerParts } from '../build-parts.ts';
 import { warmUp } from './warm-up.ts';
 import { spreadFor } from '../../ingest/udp-spread.ts';
 import { DnsFlowCount } from '../../dns/dns-flow-count.ts';
-import { deltaBuffers } from '../../aggregate/delta-table.ts';
+import { deltaBuffers } from '../../aggregate/delta-batch.ts';
 import { ERROR_REASONS, LIMITS } from '../../decode/stats.ts';
 import { ThreadControl } from './thread-control.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
-const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer ?? []);
+const post = (m: FromThread, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer ?? []);
 const control = new ThreadControl(init.control);
 control.turned();
 
@@ -197,7 +197,7 @@ async function start(): Promise<void> {
   }, 1000);
 
   let stopping = false;
-  port.on('message', (m: ToWorker) => {
+  port.on('message', (m: ToThread) => {
     switch (m.t) {
       case 'inv-batch': {
         let nodes = false;
@@ -227,7 +227,7 @@ async function start(): Promise<void> {
           Date.now(),
         );
         break;
-      case 'templates':
+      case 'get-templates':
         post({ t: 'templates', seq: m.seq, saved: decoder.saveTemplates() });
         break;
       case 'stop':
@@ -251,10 +251,12 @@ async function start(): Promise<void> {
             });
           }
           ship();
-          post({ t: 'stopped', saved: decoder.saveTemplates() });
+          post({ t: 'stopped', seq: m.seq, saved: decoder.saveTemplates() });
           port.close();
         });
         break;
+      default:
+        m satisfies never;
     }
   });
   post({
