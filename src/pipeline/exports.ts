@@ -49,7 +49,7 @@ export async function startExports(config: RunConfig, store: PairStore, self: Se
   return {
     renderPrometheus: (w) => {
       prom.renderInto(w);
-      w.text(zones.render());
+      zones.renderInto(w);
     },
     otelHandler: async (req, res) => {
       const p = await page();

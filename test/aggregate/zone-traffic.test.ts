@@ -277,3 +277,31 @@ test('--extra-labels zone: the seed families get srczone and dstzone; OTLP gets 
   const plain = new PairStore({ level: 'app' });
   assert.ok(!new PrometheusTextRenderer(plain).render().includes('zone'));
 });
+
+test('one renderer kept from scrape to scrape: each page has the new counts, and each series keeps its labels and attributes objects', async () => {
+  const { zoneSeries } = await import('../../src/export/otel/zone-series.ts');
+  const { store, send, merge } = setup(true);
+  const renderer = new ZonePrometheusRenderer(store, PRICES);
+  for (const f of FLOWS) send(f);
+  merge();
+  const first = renderer.render();
+  const before = zoneSeries(store, PRICES);
+  for (const f of FLOWS) send(f);
+  merge();
+  const second = renderer.render();
+  const after = zoneSeries(store, PRICES);
+  // The kept renderer writes what a new one writes, family by family.
+  assert.equal(second, new ZonePrometheusRenderer(store, PRICES).render());
+  assert.notEqual(second, first);
+  for (const family of ['netflow_zone_traffic_bytes_total', 'netflow_zone_traffic_packets_total', 'netflow_zone_traffic_flows_total']) {
+    const a = samples(first, family);
+    const b = samples(second, family);
+    assert.deepEqual([...b.keys()], [...a.keys()], `${family}: the same series`);
+    for (const [k, v] of a) assert.equal(BigInt(b.get(k)!), 2n * BigInt(v), `${family}{${k}} doubled`);
+  }
+  // The same attributes object per series, so the OTLP encoder's bytes for it are reused (otlp-encode.ts).
+  for (let f = 0; f < before.length; f++) {
+    assert.equal(after[f].points.length, before[f].points.length);
+    for (let i = 0; i < before[f].points.length; i++) assert.equal(after[f].points[i].attributes, before[f].points[i].attributes);
+  }
+});

@@ -7,6 +7,7 @@ import type { PairStore } from '../../aggregate/pair-store.ts';
 import type { Prices } from '../../config/prices.ts';
 import { escapeLabelValue, formatNumber } from '../../observe/metrics.ts';
 import { type ZoneFamily, zoneSamples } from '../zone-families.ts';
+import { ByteWriter } from '../../observe/byte-writer.ts';
 
 /** The family's label indices in the order /metrics writes them: by name. */
 const byName = (f: ZoneFamily): number[] =>
@@ -15,6 +16,11 @@ const byName = (f: ZoneFamily): number[] =>
 export class ZonePrometheusRenderer {
   readonly #store: PairStore;
   readonly #prices: Prices | undefined;
+  /**
+   * Each series' `name{labels} ` per family, by its label values (kept by zoneSamples while the
+   * series lasts; the zone pair families share theirs).
+   */
+  readonly #heads = new Map<ZoneFamily, WeakMap<readonly string[], Buffer>>();
 
   constructor(store: PairStore, prices?: Prices) {
     this.#store = store;
@@ -22,17 +28,31 @@ export class ZonePrometheusRenderer {
   }
 
   render(): string {
-    let out = '';
+    const w = new ByteWriter();
+    this.renderInto(w);
+    return w.toString();
+  }
+
+  /** The zone families written into `w` (appended). */
+  renderInto(w: ByteWriter): void {
     for (const { family, samples } of zoneSamples(this.#store, this.#prices)) {
       const name = family.prometheus;
-      out += `# HELP ${name} ${family.help}\n# TYPE ${name} counter\n`;
-      const order = byName(family);
+      w.text(`# HELP ${name} ${family.help}\n# TYPE ${name} counter\n`);
+      let heads = this.#heads.get(family);
+      if (heads === undefined) this.#heads.set(family, (heads = new WeakMap()));
       for (const s of samples) {
-        let labels = '';
-        for (const i of order) labels += `${labels ? ',' : ''}${family.labels[i].prometheus}="${escapeLabelValue(s.values[i])}"`;
-        out += `${name}{${labels}} ${formatNumber(s.value)}\n`;
+        w.bytes(heads.get(s.values) ?? this.#head(heads, family, s.values));
+        w.sampleValue(s.value, formatNumber);
+        w.byte(0x0a);
       }
     }
-    return out;
+  }
+
+  #head(heads: WeakMap<readonly string[], Buffer>, family: ZoneFamily, values: readonly string[]): Buffer {
+    let labels = '';
+    for (const i of byName(family)) labels += `${labels ? ',' : ''}${family.labels[i].prometheus}="${escapeLabelValue(values[i])}"`;
+    const head = Buffer.from(`${family.prometheus}{${labels}} `);
+    heads.set(values, head);
+    return head;
   }
 }
