@@ -27,79 +27,23 @@ import { layoutOf, templateSignature, type TemplateField } from './template.ts';
 import { decodeV5 } from './v5.ts';
 import {
   AddressState,
+  addressKey,
+  addressOf,
   DOMAIN_BYTES,
+  domainKey,
   ExporterState,
   type Held,
   heldWeight,
   type LiveTemplate,
+  MAX_DOMAINS_PER_EXPORTER,
   OPTION_ENTRY_BYTES,
   templateCost,
+  VACANT,
 } from './exporter-state.ts';
-import type { SavedDomain, SavedExporter, SavedTemplates, SharedSet } from './saved-state.ts';
+import { checkSnapshot, restoreOptions, type SavedTemplates, type SharedSet, snapshotOf } from './saved-state.ts';
+import { type DecoderOptions, withDefaults } from './decoder-options.ts';
 
-export interface DecoderOptions {
-  /** A template not refreshed for this long expires (ipt-netflow refreshes every 30 min). */
-  templateTtlMs: number;
-  /**
-   * Held data per exporter while waiting for its template, in bytes as held data is weighed: the
-   * set's bytes with its header, plus HELD_ENTRY_BYTES per held set, so even an empty set costs
-   * something. Default: stateBudgetBytes / 64. When full, the exporter's oldest held set goes.
-   */
-  pendingMaxBytes: number | undefined;
-  /** Held data older than this is dropped and counted. */
-  pendingMaxAgeMs: number;
-  /**
-   * 'rfc' (default): every options record that gives a sampling interval (fields 34, 50,
-   * 305/306) counts, with a sampler ID (48, 302) for the records that name it, without one for
-   * the rest of that exporter's records. 'nfdump': what nfdump 1.7 does, to compare counts with
-   * it: only the first record of each options set, and only samplers that have an ID.
-   */
-  sampling: 'rfc' | 'nfdump';
-  /**
-   * New template layouts compiled per decode() call (about 0.1 ms each); sets of templates not
-   * compiled yet are interpreted, slower but bounded. 0 interprets everything.
-   */
-  compilesPerDatagram: number;
-  /**
-   * 'address' (default): data whose template this session (address and source port) never sent
-   * is decoded with the template of the same ID, version and source ID / domain that another
-   * session of the same address sent last (counted in templateScopeFallbacks). Exporters that
-   * change source port between template and data (a restart, several line cards, some IOS XR
-   * builds) then lose nothing; nfdump keys exporters by address alone. 'session': RFC 7011's
-   * scope only.
-   */
-  templateScope: 'session' | 'address';
-  /** Bytes of decoder state at most: templates, held data, options state, per-exporter overhead. */
-  stateBudgetBytes: number;
-  /** One exporter's share of that budget. Default: stateBudgetBytes / 16. */
-  exporterShareBytes: number | undefined;
-  /** Exporters (address and port) tracked; past it the least recently seen one is evicted. */
-  maxExporters: number;
-  /** Templates and options templates per exporter (all its source IDs / domains together). */
-  maxTemplatesPerExporter: number;
-  /** Fields per template; a longer template is refused (nfdump and goflow2 cap them too). */
-  maxTemplateFields: number;
-  /** Data sets held per datagram; past it they are dropped and counted (a hostile datagram holds 16,000). */
-  maxHeldPerDatagram: number;
-  /** Template records read per datagram; past it the rest of the datagram's templates are skipped and counted. */
-  maxTemplateRecordsPerDatagram: number;
-}
-
-export const DEFAULT_DECODER_OPTIONS: Readonly<DecoderOptions> = Object.freeze({
-  templateTtlMs: 2 * 3600_000,
-  pendingMaxBytes: undefined,
-  pendingMaxAgeMs: 30_000,
-  sampling: 'rfc',
-  compilesPerDatagram: 8,
-  templateScope: 'address',
-  stateBudgetBytes: 32 * 1024 * 1024,
-  exporterShareBytes: undefined,
-  maxExporters: 10_000,
-  maxTemplatesPerExporter: 1024,
-  maxTemplateFields: 512,
-  maxHeldPerDatagram: 64,
-  maxTemplateRecordsPerDatagram: 1024,
-});
+export { DEFAULT_DECODER_OPTIONS, type DecoderOptions } from './decoder-options.ts';
 
 /** Template layouts by signature, shared by every decoder of the thread (templates never change their fields). */
 const layouts = new Map<string, { signature: string; fields: readonly TemplateField[] }>();
@@ -111,21 +55,6 @@ function allZero(u: Uint8Array, from: number, to: number): boolean {
   return true;
 }
 
-/** What a pooled held entry points to. */
-const VACANT = new ExporterState('', '', { address: '', port: 0, key: '' });
-VACANT.gone = true;
-
-/** v9 and IPFIX domains with the same number are different scopes. */
-const domainKey = (version: number, sourceId: number): number => sourceId * 2 + (version === 10 ? 1 : 0);
-/** (domain, template ID) in one number: domainKey < 2^33, so this stays below 2^49. */
-const addressKey = (dk: number, id: number): number => dk * 65536 + id;
-const addressOf = (key: string): string => {
-  const bar = key.lastIndexOf('|');
-  return bar < 0 ? key : key.slice(0, bar);
-};
-
-/** Caps on state an exporter can make us keep (a hostile one must not exhaust memory). */
-const MAX_DOMAINS_PER_EXPORTER = 1024;
 /** Siblings whose held data a new template is tried on (an address with thousands of ports must not make each template cost thousands). */
 const MAX_SIBLING_REPLAYS = 64;
 /** Held sets looked at for a newly arrived template, per datagram (an exporter's held share is about 1,000). */
@@ -174,8 +103,7 @@ export class Decoder {
 
   constructor(sink: RecordSink, options?: Partial<DecoderOptions>) {
     this.sink = sink;
-    const o = { ...DEFAULT_DECODER_OPTIONS };
-    for (const [k, v] of Object.entries(options ?? {})) if (v !== undefined) (o as Record<string, unknown>)[k] = v;
+    const o = withDefaults(options);
     this.options = o;
     this.exporterShare = o.exporterShareBytes ?? Math.floor(o.stateBudgetBytes / 16);
     this.heldShare = o.pendingMaxBytes ?? Math.floor(o.stateBudgetBytes / 64);
@@ -1109,27 +1037,7 @@ export class Decoder {
 
   /** Snapshot of templates and options state, JSON-serialisable. */
   saveTemplates(): SavedTemplates {
-    const exporters: SavedExporter[] = [];
-    for (const [key, es] of this.exporters) {
-      const domains: SavedDomain[] = [];
-      for (const [dk, dom] of es.domains) {
-        domains.push({
-          version: dk % 2 === 1 ? 10 : 9,
-          sourceId: Math.floor(dk / 2),
-          templates: [...dom.templates.values()].map((t) => ({
-            id: t.id,
-            options: t.options,
-            fields: t.fields.map((f) => [f.type, f.length, f.enterprise, f.scope ? 1 : 0] as [number, number, number, 0 | 1]),
-          })),
-          defaultRate: dom.defaultRate,
-          samplers: [...dom.samplers],
-          initMs: dom.initMs,
-          ifNames: [...dom.ifNames],
-        });
-      }
-      if (domains.length > 0) exporters.push({ key, domains });
-    }
-    return { format: 'netflow-k8s-templates', formatVersion: 1, exporters };
+    return snapshotOf(this.exporters.values());
   }
 
   /**
@@ -1138,58 +1046,18 @@ export class Decoder {
    * have sent the new one. Throws on a snapshot that is not one of ours.
    */
   loadTemplates(saved: SavedTemplates, nowMs: number): void {
-    // Check everything first, so a bad snapshot changes nothing.
-    const apply: (() => void)[] = [];
-    if (saved?.format !== 'netflow-k8s-templates' || saved.formatVersion !== 1 || !Array.isArray(saved.exporters)) {
-      throw new Error('not a netflow-k8s template snapshot (format netflow-k8s-templates, formatVersion 1)');
-    }
-    const isUint = (x: unknown, max: number): x is number => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= max;
-    for (const se of saved.exporters) {
-      if (!se || typeof se.key !== 'string' || !Array.isArray(se.domains)) throw new Error('template snapshot: bad exporter entry');
-      for (const sd of se.domains) {
-        if (!sd || (sd.version !== 9 && sd.version !== 10) || !isUint(sd.sourceId, 0xffffffff) || !Array.isArray(sd.templates)) {
-          throw new Error(`template snapshot: bad domain entry for exporter ${se.key}`);
-        }
-        const templates = sd.templates.map((t) => {
-          if (!t || !isUint(t.id, 0xffff) || t.id < 256 || !Array.isArray(t.fields)) {
-            throw new Error(`template snapshot: bad template entry for exporter ${se.key}`);
-          }
-          const fields: TemplateField[] = t.fields.map((f) => {
-            if (!Array.isArray(f) || !isUint(f[0], 0xffff) || !isUint(f[1], 0xffff) || !isUint(f[2], 0xffffffff)) {
-              throw new Error(`template snapshot: bad field in template ${t.id} of exporter ${se.key}`);
-            }
-            return { type: f[0], length: f[1], enterprise: f[2], scope: f[3] === 1 };
-          });
-          return { id: t.id, options: t.options === true, fields };
-        });
-        const pairs = (list: unknown, what: string): [number, unknown][] => {
-          if (list === undefined) return [];
-          if (!Array.isArray(list) || !list.every((x) => Array.isArray(x) && isUint(x[0], 0xffffffff))) {
-            throw new Error(`template snapshot: bad ${what} for exporter ${se.key}`);
-          }
-          return list as [number, unknown][];
-        };
-        const samplers = pairs(sd.samplers, 'samplers');
-        const ifNames = pairs(sd.ifNames, 'interface names');
-        apply.push(() => {
-          const address = addressOf(se.key);
-          const es = this.exporterState({ address, port: Number(se.key.slice(address.length + 1)) || 0, key: se.key }, nowMs);
-          for (const t of templates) this.addTemplate(es, sd.version, sd.sourceId, t.id, t.options, t.fields, nowMs);
-          es.newTemplate = false;
-          const dom = es.domains.get(domainKey(sd.version, sd.sourceId));
-          if (!dom) {
-            this.forgetIfEmpty(es);
-            return;
-          }
-          if (typeof sd.defaultRate === 'number' && sd.defaultRate > 0) dom.defaultRate = sd.defaultRate;
-          if (typeof sd.initMs === 'number' && sd.initMs >= 0) dom.initMs = sd.initMs;
-          for (const [id, rate] of samplers)
-            if (typeof rate === 'number' && rate > 0 && dom.samplers.size < MAX_OPTION_ENTRIES) dom.samplers.set(id, rate);
-          for (const [ifIndex, name] of ifNames) if (dom.ifNames.size < MAX_OPTION_ENTRIES) dom.ifNames.set(ifIndex, String(name));
-          this.chargeOptions(es, dom);
-        });
+    for (const sd of checkSnapshot(saved)) {
+      const address = addressOf(sd.key);
+      const es = this.exporterState({ address, port: Number(sd.key.slice(address.length + 1)) || 0, key: sd.key }, nowMs);
+      for (const t of sd.templates) this.addTemplate(es, sd.version, sd.sourceId, t.id, t.options, t.fields, nowMs);
+      es.newTemplate = false;
+      const dom = es.domains.get(domainKey(sd.version, sd.sourceId));
+      if (!dom) {
+        this.forgetIfEmpty(es);
+        continue;
       }
+      restoreOptions(dom, sd);
+      this.chargeOptions(es, dom);
     }
-    for (const f of apply) f();
   }
 }
