@@ -67,4 +67,12 @@ export class DatagramContext {
   constructor(work: DatagramWork) {
     this.work = work;
   }
+
+  /** Points the context at `bytes` (and `view` on them) from `exporter`, received at nowMs. */
+  read(bytes: Uint8Array, view: DataView, exporter: Exporter, nowMs: number): void {
+    this.bytes = bytes;
+    this.view = view;
+    this.exporter = exporter;
+    this.nowMs = nowMs;
+  }
 }

@@ -67,8 +67,9 @@ export class SetWalker {
     } else if (version === 9 || version === 10) {
       const ctx = this.#enter();
       try {
-        if (version === 9) this.#v9(ctx, view, bytes, exporter, nowMs);
-        else this.#ipfix(ctx, view, bytes, exporter, nowMs);
+        ctx.read(bytes, view, exporter, nowMs);
+        if (version === 9) this.#v9(ctx);
+        else this.#ipfix(ctx);
       } finally {
         this.#depth--;
       }
@@ -81,42 +82,36 @@ export class SetWalker {
     return this.#contexts[depth] ?? (this.#contexts[depth] = new DatagramContext(this.#work));
   }
 
-  #v9(ctx: DatagramContext, view: DataView, bytes: Uint8Array, exporter: Exporter, nowMs: number): void {
-    if (bytes.length < 20) {
+  /** The v9 header (RFC 3954 section 5.1), then the flowsets. */
+  #v9(ctx: DatagramContext): void {
+    if (ctx.bytes.length < 20) {
       this.#stats.errors.short_header++;
       return;
     }
     this.#stats.datagramsDecoded++;
-    ctx.bytes = bytes;
-    ctx.view = view;
-    ctx.exporter = exporter;
-    ctx.nowMs = nowMs;
     ctx.version = 9;
-    ctx.uptime = view.getUint32(4);
-    ctx.baseMs = view.getUint32(8) * 1000;
-    ctx.sourceId = view.getUint32(16);
-    this.#walk(ctx, 20, bytes.length);
+    ctx.uptime = ctx.view.getUint32(4);
+    ctx.baseMs = ctx.view.getUint32(8) * 1000;
+    ctx.sourceId = ctx.view.getUint32(16);
+    this.#walk(ctx, 20, ctx.bytes.length);
   }
 
-  #ipfix(ctx: DatagramContext, view: DataView, bytes: Uint8Array, exporter: Exporter, nowMs: number): void {
-    if (bytes.length < 16) {
+  /** The IPFIX message header (RFC 7011 section 3.1), then the sets within its length. */
+  #ipfix(ctx: DatagramContext): void {
+    if (ctx.bytes.length < 16) {
       this.#stats.errors.short_header++;
       return;
     }
-    const length = view.getUint16(2);
-    if (length < 16 || length > bytes.length) {
+    const length = ctx.view.getUint16(2);
+    if (length < 16 || length > ctx.bytes.length) {
       this.#stats.errors.bad_message_length++;
       return;
     }
     this.#stats.datagramsDecoded++;
-    ctx.bytes = bytes;
-    ctx.view = view;
-    ctx.exporter = exporter;
-    ctx.nowMs = nowMs;
     ctx.version = 10;
     ctx.uptime = 0;
-    ctx.baseMs = view.getUint32(4) * 1000;
-    ctx.sourceId = view.getUint32(12);
+    ctx.baseMs = ctx.view.getUint32(4) * 1000;
+    ctx.sourceId = ctx.view.getUint32(12);
     this.#walk(ctx, 16, length);
   }
 
@@ -322,11 +317,8 @@ export class SetWalker {
     this.#applying = true;
     this.#work.startShared(this.#options);
     try {
-      ctx.bytes = set.body;
-      ctx.view = new DataView(set.body.buffer, set.body.byteOffset, set.body.byteLength);
-      ctx.exporter = exporter;
+      ctx.read(set.body, new DataView(set.body.buffer, set.body.byteOffset, set.body.byteLength), exporter, nowMs);
       ctx.state = es;
-      ctx.nowMs = nowMs;
       ctx.version = set.version;
       ctx.sourceId = set.sourceId;
       ctx.baseMs = set.baseMs;

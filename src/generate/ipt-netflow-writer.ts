@@ -113,17 +113,11 @@ export class IptPacketWriter {
           b[p++] = f.tcpFlags ?? 0;
           break;
         case IE.INPUT_SNMP:
-          dv.setUint16(p, f.inputIf ?? 0);
-          p += 2;
-          break;
-        case IE.OUTPUT_SNMP:
-          dv.setUint16(p, f.outputIf ?? 0);
-          p += 2;
-          break;
         case IE.INGRESS_PHYSICAL_INTERFACE:
           dv.setUint16(p, f.inputIf ?? 0);
           p += 2;
           break;
+        case IE.OUTPUT_SNMP:
         case IE.EGRESS_PHYSICAL_INTERFACE:
           dv.setUint16(p, f.outputIf ?? 0);
           p += 2;
