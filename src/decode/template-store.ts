@@ -250,6 +250,7 @@ export class TemplateStore implements HeldLedger {
     }
   }
 
+  /** Room for a held set: see #makeRoom. */
   roomForHeld(es: ExporterState, weight: number, nowMs: number): boolean {
     return this.#makeRoom(es, weight, nowMs, true);
   }
