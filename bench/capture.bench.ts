@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { replay } from '../src/cli/replay.ts';
 import { parseReplayConfig } from '../src/config/replay-options.ts';
-import { iptNetflowStream } from '../src/generate/ipt-netflow.ts';
+import { iptNetflowStream } from '../src/generate/ipt-netflow-stream.ts';
 import { writePcapFile } from '../src/generate/pcap-writer.ts';
 import type { PcapPacket } from '../src/generate/pcap-writer.ts';
 import { newCaptureStats, readCapture } from '../src/ingest/capture.ts';

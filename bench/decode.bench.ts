@@ -5,7 +5,7 @@
  */
 import { Decoder } from '../src/decode/decoder.ts';
 import type { Exporter, FlowRecord } from '../src/decode/record.ts';
-import { iptNetflowStream } from '../src/generate/ipt-netflow.ts';
+import { iptNetflowStream } from '../src/generate/ipt-netflow-stream.ts';
 
 const DATAGRAMS = 20_000;
 const SECONDS = 1.5;

@@ -12,7 +12,7 @@ import { Decoder } from '../src/decode/decoder.ts';
 import type { Exporter, FlowRecord } from '../src/decode/record.ts';
 import { encodeRecord, IE, type FieldSpec, type TemplateSpec } from '../src/generate/fields.ts';
 import { encodeV9 } from '../src/generate/netflow-v9.ts';
-import { prng } from '../src/generate/ipt-netflow.ts';
+import { prng } from '../src/generate/ipt-netflow-stream.ts';
 import { heldFlood, hugeTemplate, templateFlood } from '../src/generate/hostile.ts';
 
 const EXPORTERS = 50_000;

@@ -11,7 +11,7 @@
 import { defaultRunConfig } from '../src/config/run-options.ts';
 import { buildWorkerParts } from '../src/pipeline/build-parts.ts';
 import { UdpReceiver } from '../src/ingest/udp-receiver.ts';
-import { iptNetflowStream, podAddress } from '../src/generate/ipt-netflow.ts';
+import { iptNetflowStream, podAddress } from '../src/generate/ipt-netflow-stream.ts';
 import { ipv4ToString } from '../src/decode/record.ts';
 import { DnstapReceiver, type ConnectionState } from '../src/dns/dnstap-receiver.ts';
 import { DnsNames, clientKey4, type LearnOp } from '../src/dns/dns-names.ts';

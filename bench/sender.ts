@@ -11,7 +11,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { parseArgs } from 'node:util';
-import { iptNetflowStream } from '../src/generate/ipt-netflow.ts';
+import { iptNetflowStream } from '../src/generate/ipt-netflow-stream.ts';
 
 const { values } = parseArgs({
   options: {

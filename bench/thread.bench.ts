@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { defaultRunConfig } from '../src/config/run-options.ts';
 import { buildWorkerParts } from '../src/pipeline/build-parts.ts';
 import { UdpReceiver } from '../src/ingest/udp-receiver.ts';
-import { iptNetflowStream, podAddress } from '../src/generate/ipt-netflow.ts';
+import { iptNetflowStream, podAddress } from '../src/generate/ipt-netflow-stream.ts';
 import type { SlimPod } from '../src/identify/inventory.ts';
 import { ipv4ToString } from '../src/decode/record.ts';
 

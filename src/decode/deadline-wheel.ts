@@ -8,11 +8,11 @@
  * refresh costs nothing here.
  */
 export class DeadlineWheel<T extends { wheelSec: number }> {
-  private readonly buckets = new Map<number, Set<T>>();
-  private size_ = 0;
+  readonly #buckets = new Map<number, Set<T>>();
+  #size = 0;
 
   get size(): number {
-    return this.size_;
+    return this.#size;
   }
 
   /** Handed out by the first take() in or after the second of `deadlineMs` (the caller checks the exact time). */
@@ -20,21 +20,21 @@ export class DeadlineWheel<T extends { wheelSec: number }> {
     const sec = Math.floor(deadlineMs / 1000);
     if (item.wheelSec !== 0 && item.wheelSec <= sec) return;
     if (item.wheelSec !== 0) this.remove(item);
-    let b = this.buckets.get(sec);
+    let b = this.#buckets.get(sec);
     if (b === undefined) {
       b = new Set();
-      this.buckets.set(sec, b);
+      this.#buckets.set(sec, b);
     }
     b.add(item);
     item.wheelSec = sec;
-    this.size_++;
+    this.#size++;
   }
 
   remove(item: T): void {
     if (item.wheelSec === 0) return;
-    const b = this.buckets.get(item.wheelSec);
-    if (b?.delete(item) && b.size === 0) this.buckets.delete(item.wheelSec);
-    this.size_--;
+    const b = this.#buckets.get(item.wheelSec);
+    if (b?.delete(item) && b.size === 0) this.#buckets.delete(item.wheelSec);
+    this.#size--;
     item.wheelSec = 0;
   }
 
@@ -47,9 +47,9 @@ export class DeadlineWheel<T extends { wheelSec: number }> {
     const nowSec = Math.floor(nowMs / 1000);
     // Due buckets first: an item not quite due yet goes back into this second's bucket, for the next take().
     const dueBuckets: Set<T>[] = [];
-    for (const [sec, b] of this.buckets) {
+    for (const [sec, b] of this.#buckets) {
       if (sec > nowSec) continue;
-      this.buckets.delete(sec);
+      this.#buckets.delete(sec);
       dueBuckets.push(b);
     }
     for (const b of dueBuckets) {
@@ -57,7 +57,7 @@ export class DeadlineWheel<T extends { wheelSec: number }> {
         // Removed meanwhile (remove() found its bucket gone): not due any more.
         if (item.wheelSec === 0) continue;
         item.wheelSec = 0;
-        this.size_--;
+        this.#size--;
         due(item);
       }
     }

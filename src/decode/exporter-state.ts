@@ -24,6 +24,21 @@ export const heldWeight = (len: number): number => 4 + (1 << (sizeClass(len) + 4
 
 export type Held = PooledHeld<ExporterState>;
 
+/** Domains (v9 source IDs, IPFIX observation domains) one exporter may have (a hostile one must not exhaust memory). */
+export const MAX_DOMAINS_PER_EXPORTER = 1024;
+
+/** v9 and IPFIX domains with the same number are different scopes. */
+export const domainKey = (version: number, sourceId: number): number => sourceId * 2 + (version === 10 ? 1 : 0);
+export const versionOfDomain = (dk: number): 9 | 10 => (dk % 2 === 1 ? 10 : 9);
+export const sourceIdOfDomain = (dk: number): number => Math.floor(dk / 2);
+/** (domain, template ID) in one number: domainKey < 2^33, so this stays below 2^49. */
+export const addressKey = (dk: number, id: number): number => dk * 65536 + id;
+/** The address part of an exporter key (`address|port`). */
+export const addressOf = (key: string): string => {
+  const bar = key.lastIndexOf('|');
+  return bar < 0 ? key : key.slice(0, bar);
+};
+
 /** A template as the decoder keeps it: with its owner, so the address index can lead back. */
 export interface LiveTemplate extends Template {
   readonly es: ExporterState;
@@ -66,6 +81,10 @@ export class ExporterState {
     this.exporter = exporter;
   }
 }
+
+/** What a pooled held entry, or a context between datagrams, points to: no exporter. */
+export const VACANT = new ExporterState('', '', { address: '', port: 0, key: '' });
+VACANT.gone = true;
 
 /** Sessions of one exporter address, and the template each (version, domain, ID) had last there. */
 export class AddressState {

@@ -36,16 +36,16 @@ export const sizeClass = (len: number): number => {
 };
 
 export class HeldPool<O> {
-  private readonly free: Held<O>[][] = Array.from({ length: CLASSES }, () => []);
-  private pooledBytes = 0;
-  private seq = 0;
-  private readonly vacant: O;
-  private readonly maxPooledBytes: number;
+  readonly #free: Held<O>[][] = Array.from({ length: CLASSES }, () => []);
+  #pooledBytes = 0;
+  #seq = 0;
+  readonly #vacant: O;
+  readonly #maxPooledBytes: number;
 
   /** `vacant`: what a pooled entry points to, so it keeps no owner alive. */
   constructor(vacant: O, maxPooledBytes: number) {
-    this.vacant = vacant;
-    this.maxPooledBytes = maxPooledBytes;
+    this.#vacant = vacant;
+    this.#maxPooledBytes = maxPooledBytes;
   }
 
   /** Bytes a held set of `len` bytes occupies (its size class's buffer). */
@@ -57,8 +57,8 @@ export class HeldPool<O> {
   acquire(owner: O, u: Uint8Array, from: number, to: number): Held<O> {
     const len = to - from;
     const c = sizeClass(len);
-    let h = this.free[c].pop();
-    if (h !== undefined) this.pooledBytes -= h.buf.length;
+    let h = this.#free[c].pop();
+    if (h !== undefined) this.#pooledBytes -= h.buf.length;
     else
       h = {
         owner,
@@ -79,24 +79,24 @@ export class HeldPool<O> {
     else b.set(u.subarray(from, to));
     h.owner = owner;
     h.len = len;
-    h.seq = ++this.seq;
+    h.seq = ++this.#seq;
     h.done = false;
     return h;
   }
 
   release(h: Held<O>): void {
     h.done = true;
-    h.owner = this.vacant;
+    h.owner = this.#vacant;
     const c = sizeClass(h.buf.length);
-    if (this.pooledBytes + h.buf.length <= this.maxPooledBytes) {
-      this.free[c].push(h);
-      this.pooledBytes += h.buf.length;
+    if (this.#pooledBytes + h.buf.length <= this.#maxPooledBytes) {
+      this.#free[c].push(h);
+      this.#pooledBytes += h.buf.length;
     }
   }
 
   /** Lets everything pooled go (once nothing is held: memory comes back after a flood). */
   trim(): void {
-    for (const f of this.free) f.length = 0;
-    this.pooledBytes = 0;
+    for (const f of this.#free) f.length = 0;
+    this.#pooledBytes = 0;
   }
 }

@@ -6,7 +6,8 @@
  * so templates are keyed per exporter as they are in a cluster.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { IptNetflowExporter, prng, type IptFlow } from '../generate/ipt-netflow.ts';
+import { IptNetflowExporter, type IptFlow } from '../generate/ipt-netflow.ts';
+import { prng } from '../generate/ipt-netflow-stream.ts';
 import { parseIPv4 } from '../identify/ip.ts';
 import { DEMO_BUCKET, DEMO_DR, DEMO_EXTERNAL, DEMO_NODES, DEMO_VISITORS_NET, demoPods, type DemoNode, type DemoPod } from './cluster.ts';
 

@@ -14,7 +14,7 @@
 import { encodeRecord, IE, SCOPE, VARIABLE_LENGTH, type TemplateSpec } from './fields.ts';
 import { encodeV9 } from './netflow-v9.ts';
 import type { FlowSet } from './flowsets.ts';
-import { prng } from './ipt-netflow.ts';
+import { prng } from './ipt-netflow-stream.ts';
 
 /** Information elements Comware sends that the shared IE table does not name. */
 export const COMWARE_IE = { SRC_AS: 16, DST_AS: 17, APPLICATION_ID: 95, APPLICATION_NAME: 96 } as const;

@@ -8,21 +8,9 @@ import { readFile, mkdir } from 'node:fs/promises';
 import { writeFileAtomic } from '../observe/atomic-write.ts';
 import { accessSync, constants, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
-import { Decoder } from '../decode/decoder.ts';
-import type { SavedTemplates } from '../decode/saved-state.ts';
+import { mergeSavedTemplates, type SavedTemplates } from '../decode/saved-state.ts';
 import type { Logger } from '../observe/log.ts';
 import { ConfigError } from '../config/options.ts';
-
-/**
- * The file's own decoders only carry what the threads' bounded decoders held (and each thread
- * applies its caps again on load): no cap of theirs may drop a template on the way.
- */
-const UNBOUNDED = {
-  maxExporters: Infinity,
-  stateBudgetBytes: Infinity,
-  exporterShareBytes: Infinity,
-  maxTemplatesPerExporter: Infinity,
-} as const;
 
 /** The saved snapshot to hand to every thread, or undefined (no file, or nothing usable in it). */
 export async function loadTemplates(file: string | undefined, log: Logger): Promise<SavedTemplates | undefined> {
@@ -36,11 +24,10 @@ export async function loadTemplates(file: string | undefined, log: Logger): Prom
   }
   // A corrupt file is reported and ignored: templates come back with the exporters' next refresh.
   try {
-    const saved = JSON.parse(text) as SavedTemplates;
-    const d = new Decoder(() => {}, UNBOUNDED);
-    d.loadTemplates(saved, Date.now());
-    log.info({ file, templates: d.stats.templates }, 'templates loaded');
-    return d.saveTemplates();
+    // Checked and taken as the decoders will take it.
+    const saved = mergeSavedTemplates([JSON.parse(text)]);
+    log.info({ file, templates: templateCount(saved) }, 'templates loaded');
+    return saved;
   } catch (err) {
     log.warn({ file, err: String(err) }, 'templates file ignored');
     return undefined;
@@ -52,10 +39,7 @@ export async function loadTemplates(file: string | undefined, log: Logger): Prom
  * later one's wins. Throws on a snapshot that is not one of ours.
  */
 export function mergeTemplates(snapshots: readonly unknown[]): SavedTemplates {
-  const d = new Decoder(() => {}, UNBOUNDED);
-  const now = Date.now();
-  for (const s of snapshots) if (s !== undefined) d.loadTemplates(s as SavedTemplates, now);
-  return d.saveTemplates();
+  return mergeSavedTemplates(snapshots);
 }
 
 /** Merge the threads' snapshots into one file, written atomically (temp file, then rename). */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { iptNetflowStream } from '../../src/generate/ipt-netflow.ts';
+import { iptNetflowStream } from '../../src/generate/ipt-netflow-stream.ts';
 import { writePcapFile } from '../../src/generate/pcap-writer.ts';
 import { runCli } from '../support/cli.ts';
 

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatBytes, formatDuration, ReplayProgress, wantsProgress } from '../../src/cli/replay-progress.ts';
-import { iptNetflowStream } from '../../src/generate/ipt-netflow.ts';
+import { iptNetflowStream } from '../../src/generate/ipt-netflow-stream.ts';
 import { writePcapFile } from '../../src/generate/pcap-writer.ts';
 import { runCli } from '../support/cli.ts';
 

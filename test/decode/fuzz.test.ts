@@ -12,7 +12,7 @@ import { Decoder } from '../../src/decode/decoder.ts';
 import type { FlowRecord } from '../../src/decode/record.ts';
 import { DATA_SET_REASONS, totalErrors, type DecoderStats } from '../../src/decode/stats.ts';
 import { readCapture } from '../../src/ingest/capture.ts';
-import { iptNetflowStream } from '../../src/generate/ipt-netflow.ts';
+import { iptNetflowStream } from '../../src/generate/ipt-netflow-stream.ts';
 import { dat, exporter, pcapPayloads, TESTDATA } from './util.ts';
 
 /** Cases: datagrams in send order, so templates precede data and mutations reach the readers. */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { encodeRecord, type TemplateSpec } from '../../src/generate/fields.ts';
 import { encodeIpfix } from '../../src/generate/ipfix.ts';
-import { iptNetflowStream } from '../../src/generate/ipt-netflow.ts';
+import { iptNetflowStream } from '../../src/generate/ipt-netflow-stream.ts';
 import { collecting, dat, exporter, pcapPayloads, TESTDATA } from './util.ts';
 
 function allDatagrams(): Uint8Array[][] {

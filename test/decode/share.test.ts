@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { encodeRecord, IE, SCOPE, type TemplateSpec } from '../../src/generate/fields.ts';
 import { encodeIpfix } from '../../src/generate/ipfix.ts';
 import { encodeV9 } from '../../src/generate/netflow-v9.ts';
-import { iptNetflowStream } from '../../src/generate/ipt-netflow.ts';
+import { iptNetflowStream } from '../../src/generate/ipt-netflow-stream.ts';
 import type { SharedSet } from '../../src/decode/saved-state.ts';
 import { collecting, exporter, totals } from './util.ts';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Decoder } from '../../src/decode/decoder.ts';
 import { loadTemplateFile, saveTemplateFile } from '../../src/decode/template-file.ts';
-import { iptNetflowStream } from '../../src/generate/ipt-netflow.ts';
+import { iptNetflowStream } from '../../src/generate/ipt-netflow-stream.ts';
 import { collecting, copy, exporter, pcapPayloads, type Rec } from './util.ts';
 
 test('templates and options state survive a restart through the file', async (t) => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Decoder, type DecoderOptions } from '../../src/decode/decoder.ts';
-import { iptNetflowStream, type IptStreamOptions } from '../../src/generate/ipt-netflow.ts';
+import { iptNetflowStream, type IptStreamOptions } from '../../src/generate/ipt-netflow-stream.ts';
 import { srcAddrString, dstAddrString, type Exporter, type FlowRecord } from '../../src/decode/record.ts';
 import { readCapture } from '../../src/ingest/capture.ts';
 

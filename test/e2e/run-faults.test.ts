@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCollectorProcess, pollUntil, sendPaced, type CollectorProcess, metricSum } from '../support/run-collector.ts';
-import { IptNetflowExporter, podAddress, type IptFlow } from '../../src/generate/ipt-netflow.ts';
+import { IptNetflowExporter, type IptFlow } from '../../src/generate/ipt-netflow.ts';
+import { podAddress } from '../../src/generate/ipt-netflow-stream.ts';
 import { parseIPv4 } from '../../src/identify/ip.ts';
 import { appPodList } from '../support/kube-objects.ts';
 

@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { runCli, startCollectorProcess, pollUntil, metricSum, type CollectorProcess } from '../support/run-collector.ts';
 import { Decoder } from '../../src/decode/decoder.ts';
 import type { SavedTemplates } from '../../src/decode/saved-state.ts';
-import { IptNetflowExporter, podAddress } from '../../src/generate/ipt-netflow.ts';
+import { IptNetflowExporter } from '../../src/generate/ipt-netflow.ts';
+import { podAddress } from '../../src/generate/ipt-netflow-stream.ts';
 import { templateCount } from '../../src/pipeline/templates.ts';
 
 const INVENTORY = fileURLToPath(new URL('./fixtures/k8s-basic-inventory.json', import.meta.url));

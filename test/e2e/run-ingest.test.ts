@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCollectorProcess, parsePromText, pollUntil, sendPaced, type CollectorProcess, metricSum } from '../support/run-collector.ts';
-import { IptNetflowExporter, iptNetflowStream, type IptFlow } from '../../src/generate/ipt-netflow.ts';
+import { IptNetflowExporter, type IptFlow } from '../../src/generate/ipt-netflow.ts';
+import { iptNetflowStream } from '../../src/generate/ipt-netflow-stream.ts';
 import { parseIPv4 } from '../../src/identify/ip.ts';
 
 const INVENTORY = fileURLToPath(new URL('./fixtures/k8s-basic-inventory.json', import.meta.url));

@@ -3,8 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Decoder } from '../../src/decode/decoder.ts';
 import type { Exporter } from '../../src/decode/record.ts';
-import { iptNetflowStream, podAddress } from '../../src/generate/ipt-netflow.ts';
-import type { IptDatagram, IptFlow } from '../../src/generate/ipt-netflow.ts';
+import { iptNetflowStream, podAddress } from '../../src/generate/ipt-netflow-stream.ts';
+import type { IptFlow } from '../../src/generate/ipt-netflow.ts';
+import type { IptDatagram } from '../../src/generate/ipt-netflow-stream.ts';
 
 function templateSets(payload: Uint8Array): number {
   const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);

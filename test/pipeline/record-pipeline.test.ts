@@ -15,7 +15,7 @@ import type { DeltaBatch } from '../../src/aggregate/delta-batch.ts';
 import { endKey, type EndLabels } from '../../src/aggregate/aggregation-level.ts';
 import { RecordPipeline } from '../../src/pipeline/record-pipeline.ts';
 import { NOWHERE, type Place } from '../../src/aggregate/zone-class.ts';
-import { prng } from '../../src/generate/ipt-netflow.ts';
+import { prng } from '../../src/generate/ipt-netflow-stream.ts';
 
 const T0 = Date.UTC(2026, 10, 26, 12);
 const NODES = ['n0', 'n1', 'n2'];

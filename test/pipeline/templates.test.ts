@@ -11,7 +11,8 @@ import { pino } from 'pino';
 import { Decoder } from '../../src/decode/decoder.ts';
 import type { SavedTemplates } from '../../src/decode/saved-state.ts';
 import { saveTemplates, TemplatesFile, templateCount } from '../../src/pipeline/templates.ts';
-import { IptNetflowExporter, podAddress } from '../../src/generate/ipt-netflow.ts';
+import { IptNetflowExporter } from '../../src/generate/ipt-netflow.ts';
+import { podAddress } from '../../src/generate/ipt-netflow-stream.ts';
 
 const quiet = pino({ level: 'silent' });
 

@@ -9,7 +9,7 @@
 import { defaultRunConfig, type RunConfig } from '../../src/config/run-options.ts';
 import { buildWorkerParts, storeFor } from '../../src/pipeline/build-parts.ts';
 import { UdpReceiver } from '../../src/ingest/udp-receiver.ts';
-import { iptNetflowStream, podAddress } from '../../src/generate/ipt-netflow.ts';
+import { iptNetflowStream, podAddress } from '../../src/generate/ipt-netflow-stream.ts';
 import { ipv4ToString } from '../../src/decode/record.ts';
 import type { End } from '../../src/aggregate/pair-store.ts';
 import { PrometheusTextRenderer } from '../../src/export/prometheus/text.ts';

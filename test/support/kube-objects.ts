@@ -5,7 +5,7 @@
  */
 import type { KubeObject } from './fake-apiserver.ts';
 import { ipv4ToString } from '../../src/decode/record.ts';
-import { podAddress } from '../../src/generate/ipt-netflow.ts';
+import { podAddress } from '../../src/generate/ipt-netflow-stream.ts';
 
 export interface PodInit {
   name: string;

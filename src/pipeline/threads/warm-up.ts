@@ -16,7 +16,7 @@
  * other exporters' templates) get their reader compiled on first use as before.
  */
 import type { RunConfig } from '../../config/run-options.ts';
-import { iptNetflowStream, podAddress } from '../../generate/ipt-netflow.ts';
+import { iptNetflowStream, podAddress } from '../../generate/ipt-netflow-stream.ts';
 import { ipv4ToString } from '../../decode/record.ts';
 import { totalErrors } from '../../decode/stats.ts';
 import { parseIPv4 } from '../../identify/ip.ts';
