@@ -34,7 +34,12 @@ const INT32_MAX = 2 ** 31 - 1;
 const UNKNOWN = 1;
 const PORTS_MASK = (1 << 17) - 1;
 const PLACE_SHIFT = 18;
-const MIN_SLOTS = 1 << 12;
+/**
+ * 16,384 slots (512 KiB): a node's pods and the addresses they talk to fit before any growth.
+ * Starting at 4,096, the memo grew twice in the first burst after a start, rehashing while the
+ * socket filled.
+ */
+const MIN_SLOTS = 1 << 14;
 /** 8 MiB: 131,072 addresses, twice the identity index's cache of external ones. Past it, the memo starts empty again. */
 const MAX_SLOTS = 1 << 18;
 /** Port sets and node names numbered before remember() refuses, until forget() starts the numbering over. */

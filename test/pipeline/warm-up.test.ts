@@ -16,6 +16,7 @@ for (const backend of ['native', 'dgram'] as const) {
     assert.ok(three.overflowed > 0, 'the delta table overflowed');
     assert.ok(three.unknownEnds > 0, 'some ends were unknown');
     assert.ok(three.dedupSkipped > 0, 'dedup skipped reports from the destination node');
+    assert.ok(three.fromOtherExporters > 0, 'an exporter that is not a node sent some of the stream');
     assert.ok(
       three.remembered > 0 && three.remembered < three.records,
       'records were named both from the address memo and through the identity index',

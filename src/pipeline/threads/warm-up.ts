@@ -35,6 +35,8 @@ export interface WarmUpReport {
   unknownEnds: number;
   /** Records counted once only because their exporter is a node (dedup took a decision). */
   dedupSkipped: number;
+  /** Records from an exporter that is not a node (dedup's other branch). */
+  fromOtherExporters: number;
   /** Records named from the address memo. */
   remembered: number;
   decodeErrors: number;
@@ -48,7 +50,12 @@ export interface WarmUpOptions {
   budgetMs?: number;
 }
 
-const EXPORTERS = 4;
+/**
+ * Exporters of the stream; all but the last are nodes. Collectors are fed both ways (ipt-netflow
+ * on the nodes, and routers or softflowd that are not nodes), and a dedup branch first taken by
+ * live traffic deoptimised the pipeline at the first burst (--trace-deopt: "wrong instance type").
+ */
+const EXPORTERS = 5;
 const DATAGRAMS = 256;
 /**
  * As many addresses as a busy node's pods, so the address memo and the delta table grow and probe
@@ -75,30 +82,36 @@ export async function warmUp(cfg: RunConfig, backend: UdpBackend, opts: WarmUpOp
   const maxConversations = Math.min(cfg.maxConversations, ROWS);
   const { decoder, identity, counts, pipeline } = await buildWorkerParts({ ...cfg, asnDb: undefined, maxSeries: ROWS, maxConversations });
   const exporters = Array.from({ length: EXPORTERS }, (_, i) => `10.1.0.${i + 1}`);
-  for (let i = 0; i < EXPORTERS; i++) identity.upsertNode({ name: `warm-up-node-${i}`, addresses: [exporters[i]] });
+  for (let i = 0; i < EXPORTERS - 1; i++) identity.upsertNode({ name: `warm-up-node-${i}`, addresses: [exporters[i]] });
   for (let k = 0; k < PODS; k++) {
     identity.upsertPod({
       uid: `warm-up-${k}`,
       namespace: 'warm-up',
       name: `warm-up-${k}`,
-      nodeName: `warm-up-node-${k % EXPORTERS}`,
+      nodeName: `warm-up-node-${k % (EXPORTERS - 1)}`,
       hostNetwork: false,
       ips: [ipv4ToString(podAddress(k))],
       phase: 'Running',
       startMs: 0,
+      // Shaped like the live inventory's pods (owners, labels, declared ports on half of them),
+      // so the index's objects and the server-port sets that decide roles have the live shapes:
+      // with none, the first live traffic deoptimised the role and pod code ("wrong map").
       appLabel: `warm-up-${k % 64}`,
-      ownerKind: '',
-      ownerName: '',
-      labels: {},
-      ports: [],
+      ownerKind: 'Deployment',
+      ownerName: `warm-up-${k % 64}`,
+      labels: { app: `warm-up-${k % 64}` },
+      ports: k % 2 === 0 ? [{ port: 8080 + (k % 3), protocol: 'TCP' }] : [],
     });
   }
   const receiver = new UdpReceiver(decoder, undefined, (now) => (pipeline.nowMs = now));
   const stream = [...iptNetflowStream({ exporters, recordsPerDatagram: 27, addresses: ADDRESSES, count: DATAGRAMS, seed: 7 })];
   const deliver = backend === 'native' ? nativeDelivery(receiver, stream) : dgramDelivery(receiver, stream);
 
+  const otherPerPass = stream.reduce((a, d) => a + (d.exporterIndex === EXPORTERS - 1 ? d.records : 0), 0);
+  let passes = 0;
   for (let r = 0; r < rounds; r++) {
     if (r > 0 && performance.now() - t0 >= budgetMs) break;
+    passes++;
     deliver();
     counts.drain();
     // Lets the thread's loop turn, as between real batches (timers, compiled code coming in).
@@ -110,6 +123,7 @@ export async function warmUp(cfg: RunConfig, backend: UdpBackend, opts: WarmUpOp
     overflowed: counts.stats().overflowedFlows,
     unknownEnds: c.unknownSrc + c.unknownDst,
     dedupSkipped: c.dedupSkipped,
+    fromOtherExporters: passes * otherPerPass,
     remembered: c.remembered,
     decodeErrors: totalErrors(decoder.stats),
     ms: performance.now() - t0,
