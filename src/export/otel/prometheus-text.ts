@@ -69,6 +69,8 @@ export class OtelPrometheusText {
   readonly #endText = new WeakMap<End, [src: string, dst: string]>();
   /** The pair-specific tail (direction, transport, port, scope), by packed dimensions. */
   readonly #tails = new Map<number, string>();
+  /** A zone series' `{...}`, by its attributes object (zone-series.ts keeps one per series while it lasts). */
+  readonly #zoneLabels = new WeakMap<object, string>();
 
   constructor(opts: OtelPageOptions) {
     this.#store = opts.store;
@@ -190,7 +192,11 @@ export class OtelPrometheusText {
     for (const z of zoneSeries(this.#store, this.#prices)) {
       const name = metricName(z.name, true);
       yield head(name, z.description, z.unit, 'counter');
-      for (const p of z.points) yield `${name}${labelText(p.attributes, STORE_SCOPE_LABELS)} ${p.value}\n`;
+      for (const p of z.points) {
+        let labels = this.#zoneLabels.get(p.attributes);
+        if (labels === undefined) this.#zoneLabels.set(p.attributes, (labels = labelText(p.attributes, STORE_SCOPE_LABELS)));
+        yield `${name}${labels} ${p.value}\n`;
+      }
     }
   }
 
