@@ -91,8 +91,13 @@ export function parseCidr(text: string, field: string): Cidr {
     throw new ConfigError(field, `${JSON.stringify(text)} has a bad prefix length`);
   }
   const bytes = addressBytes(addr)!;
-  for (let bit = prefix; bit < max; bit++) bytes[bit >> 3] &= ~(0x80 >> (bit & 7));
-  return { family, bytes, prefix, text: text.trim() };
+  // An IPv4-mapped network (::ffff:a.b.c.d/p) is the IPv4 network /p-96, since senders' mapped
+  // addresses are unwrapped to 4 bytes too; a prefix under 96 would also cover IPv6 addresses.
+  const mapped = family === 6 && bytes.length === 4;
+  if (mapped && prefix < 96) throw new ConfigError(field, `${JSON.stringify(text)}: an IPv4-mapped CIDR needs a prefix of 96 or more`);
+  const v4prefix = mapped ? prefix - 96 : prefix;
+  for (let bit = v4prefix; bit < bytes.length * 8; bit++) bytes[bit >> 3] &= ~(0x80 >> (bit & 7));
+  return { family: mapped ? 4 : family, bytes, prefix: v4prefix, text: text.trim() };
 }
 
 /** 4 or 16 bytes of an address, with IPv4-mapped IPv6 unwrapped; undefined when not an address. */

@@ -23,7 +23,14 @@ test('CIDRs: v4, v6, bare addresses, host bits cleared, IPv4-mapped senders matc
   assert.ok(cidrContains(parseCidr('::/0', 'x'), addressBytes('2001:db8::1')!));
   assert.deepEqual([...addressBytes('::1')!], [...new Array(15).fill(0), 1]);
   assert.deepEqual([...addressBytes('64:ff9b::192.0.2.1')!].slice(12), [192, 0, 2, 1]);
-  for (const bad of ['10.0.0.0/33', 'fd00::/129', 'nonsense', '10.0.0.0/8/1', '10.0.0.0/x']) {
+  // An IPv4-mapped network is the IPv4 network it maps, for mapped and plain senders alike.
+  const mapped = parseCidr('::ffff:10.0.0.0/104', 'x');
+  assert.deepEqual([mapped.family, mapped.prefix, [...mapped.bytes]], [4, 8, [10, 0, 0, 0]]);
+  assert.ok(cidrContains(mapped, addressBytes('10.200.0.1')!));
+  assert.ok(cidrContains(mapped, addressBytes('::ffff:10.9.9.9')!));
+  assert.ok(!cidrContains(mapped, addressBytes('11.0.0.1')!));
+  assert.ok(cidrContains(parseCidr('::ffff:192.0.2.7', 'x'), addressBytes('192.0.2.7')!));
+  for (const bad of ['10.0.0.0/33', 'fd00::/129', 'nonsense', '10.0.0.0/8/1', '10.0.0.0/x', '::ffff:10.0.0.0/64']) {
     assert.throws(
       () => parseCidr(bad, 'allowExporters'),
       (e: unknown) => e instanceof ConfigError && e.field === 'allowExporters',
