@@ -124,6 +124,14 @@ class WorkloadRow implements WorkloadTrafficRow {
   readonly received = [0, 0, 0, 0, 0, 0, 0];
   /** The collection that last summed it; -1 once it left the table. */
   epoch = 0;
+  /** Its live ends and the traffic each had at the last collection. */
+  readonly ends = new Map<End, readonly number[]>();
+  /**
+   * What ends that left the store had sent and received: a pod's end is freed when its pairs
+   * expire, and the workload's counters must not go down while its other pods carry on.
+   */
+  readonly baseSent = [0, 0, 0, 0, 0, 0, 0];
+  readonly baseReceived = [0, 0, 0, 0, 0, 0, 0];
   /** Sample label values per class code and direction (egress 2c, ingress 2c+1), then cost per class. */
   readonly values: (readonly string[] | undefined)[] = [];
   constructor(namespace: string, app: string) {
@@ -135,6 +143,8 @@ class WorkloadRow implements WorkloadTrafficRow {
 interface WorkloadTable {
   readonly rows: Map<string, WorkloadRow>;
   readonly byEnd: WeakMap<End, WorkloadRow>;
+  /** The collection that last saw each end. */
+  readonly seen: WeakMap<End, number>;
   epoch: number;
 }
 const workloadTables = new WeakMap<PairStore, WorkloadTable>();
@@ -146,7 +156,7 @@ export function workloadTraffic(store: PairStore): WorkloadTrafficRow[] {
 
 function workloadRows(store: PairStore): WorkloadRow[] {
   let table = workloadTables.get(store);
-  if (table === undefined) workloadTables.set(store, (table = { rows: new Map(), byEnd: new WeakMap(), epoch: 0 }));
+  if (table === undefined) workloadTables.set(store, (table = { rows: new Map(), byEnd: new WeakMap(), seen: new WeakMap(), epoch: 0 }));
   const epoch = ++table.epoch;
   const out: WorkloadRow[] = [];
   for (const e of store.ends()) {
@@ -161,19 +171,37 @@ function workloadRows(store: PairStore): WorkloadRow[] {
     }
     if (r.epoch !== epoch) {
       r.epoch = epoch;
-      r.sent.fill(0);
-      r.received.fill(0);
+      for (let c = 0; c < ZONE_CLASSES.length; c++) {
+        r.sent[c] = r.baseSent[c];
+        r.received[c] = r.baseReceived[c];
+      }
       out.push(r);
     }
+    r.ends.set(e, t);
+    table.seen.set(e, epoch);
     for (let c = 0; c < ZONE_CLASSES.length; c++) {
       r.sent[c] += t[c];
-      r.received[c] += t[7 + c];
+      r.received[c] += t[ZONE_CLASSES.length + c];
     }
   }
   for (const [key, r] of table.rows) {
-    if (r.epoch === epoch) continue;
-    table.rows.delete(key);
-    r.epoch = -1;
+    if (r.epoch !== epoch) {
+      // No end of it is left: the series goes, as a seed row does when its last pair expires.
+      table.rows.delete(key);
+      r.epoch = -1;
+      continue;
+    }
+    for (const [e, last] of r.ends) {
+      if (table.seen.get(e) === epoch) continue;
+      // Gone since the last collection: what it had counted stays in the workload's totals.
+      r.ends.delete(e);
+      for (let c = 0; c < ZONE_CLASSES.length; c++) {
+        r.baseSent[c] += last[c];
+        r.baseReceived[c] += last[ZONE_CLASSES.length + c];
+        r.sent[c] += last[c];
+        r.received[c] += last[ZONE_CLASSES.length + c];
+      }
+    }
   }
   return out;
 }
