@@ -11,6 +11,15 @@ import { dirname } from 'node:path';
 import { mergeSavedTemplates, type SavedTemplates } from '../decode/saved-state.ts';
 import type { Logger } from '../observe/log.ts';
 import { ConfigError } from '../config/options.ts';
+import { RUN_OPTIONS } from '../config/run-option-table.ts';
+
+/**
+ * The file's merges keep a template of any length a decoder may be set to keep (the run option's
+ * maximum): each thread's decoder applies its own --max-template-fields as it loads the file.
+ * With the decoder's default cap here, templates longer than 512 fields were dropped from the
+ * file whatever --max-template-fields said.
+ */
+const FILE_MAX_TEMPLATE_FIELDS = RUN_OPTIONS.find((o) => o.key === 'maxTemplateFields')?.max ?? 16_383;
 
 /** The saved snapshot to hand to every thread, or undefined (no file, or nothing usable in it). */
 export async function loadTemplates(file: string | undefined, log: Logger): Promise<SavedTemplates | undefined> {
@@ -25,7 +34,7 @@ export async function loadTemplates(file: string | undefined, log: Logger): Prom
   // A corrupt file is reported and ignored: templates come back with the exporters' next refresh.
   try {
     // Checked and taken as the decoders will take it.
-    const saved = mergeSavedTemplates([JSON.parse(text)]);
+    const saved = mergeSavedTemplates([JSON.parse(text)], FILE_MAX_TEMPLATE_FIELDS);
     log.info({ file, templates: templateCount(saved) }, 'templates loaded');
     return saved;
   } catch (err) {
@@ -39,7 +48,7 @@ export async function loadTemplates(file: string | undefined, log: Logger): Prom
  * later one's wins. Throws on a snapshot that is not one of ours.
  */
 export function mergeTemplates(snapshots: readonly unknown[]): SavedTemplates {
-  return mergeSavedTemplates(snapshots);
+  return mergeSavedTemplates(snapshots, FILE_MAX_TEMPLATE_FIELDS);
 }
 
 /** Merge the threads' snapshots into one file, written atomically (temp file, then rename). */

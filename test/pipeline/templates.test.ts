@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { Decoder } from '../../src/decode/decoder.ts';
 import type { SavedTemplates } from '../../src/decode/saved-state.ts';
-import { saveTemplates, TemplatesFile, templateCount } from '../../src/pipeline/templates.ts';
+import { mergeTemplates, saveTemplates, TemplatesFile, templateCount } from '../../src/pipeline/templates.ts';
+import { encodeIpfix } from '../../src/generate/ipfix.ts';
+import { IE, type TemplateSpec } from '../../src/generate/fields.ts';
 import { IptNetflowExporter } from '../../src/generate/ipt-netflow.ts';
 import { podAddress } from '../../src/generate/ipt-netflow-stream.ts';
 
@@ -70,4 +72,24 @@ test('a failed save leaves no temp file behind', async (t) => {
   mkdirSync(file);
   assert.equal(await saveTemplates(file, [snapshot('10.0.0.1')], quiet), undefined);
   assert.deepEqual(readdirSync(dir), ['templates.json']);
+});
+
+test('the file keeps templates longer than the default 512 fields for decoders set to take them', () => {
+  // 600 fields: only a decoder run with --max-template-fields 600 or more keeps it.
+  const spec: TemplateSpec = {
+    id: 300,
+    fields: [{ id: IE.IN_BYTES, length: 4 }, ...Array.from({ length: 599 }, (_, i) => ({ id: 1000 + i, length: 1 }))],
+  };
+  const message = encodeIpfix({ exportTimeSecs: 1, sequence: 0, observationDomainId: 1 }, [{ kind: 'templates', templates: [spec] }]);
+  const wide = new Decoder(() => {}, { maxTemplateFields: 1000 });
+  wide.decode(message, { address: '10.0.0.9', port: 4739, key: '10.0.0.9|4739' }, 1000);
+  assert.equal(wide.stats.templates, 1);
+  const merged = mergeTemplates([wide.saveTemplates()]);
+  assert.equal(templateCount(merged), 1, 'kept through the merge');
+  const again = new Decoder(() => {}, { maxTemplateFields: 1000 });
+  again.loadTemplates(merged, 2000);
+  assert.equal(again.stats.templates, 1, 'and loaded by a decoder set as the run was');
+  const narrow = new Decoder(() => {});
+  narrow.loadTemplates(merged, 2000);
+  assert.equal(narrow.stats.templates, 0, 'a decoder at the default cap applies its own when it loads');
 });
