@@ -144,10 +144,10 @@ const LOCAL_ROLES: readonly Role[] = [
  * Which field gives each role: per role the field with the best priority (first one on ties).
  * Variable-length fields never take a role. Shared by the compiled and the interpreted reader.
  */
-export function chooseRoles(version: 9 | 10, fields: readonly TemplateField[]): Map<number, Role> {
+export function chooseRoles(fields: readonly TemplateField[]): Map<number, Role> {
   const chosen = new Map<Role, { index: number; prio: number }>();
   fields.forEach((f, index) => {
-    if (isVariable(version, f)) return;
+    if (isVariable(f)) return;
     const rp = roleOf(f);
     if (!rp) return;
     const [role, prio] = rp;
@@ -161,11 +161,11 @@ export function chooseRoles(version: 9 | 10, fields: readonly TemplateField[]): 
 
 /** Generates the reader source for a flow template. Exported for tests and debugging. */
 export function readerSource(version: 9 | 10, fields: readonly TemplateField[]): string {
-  const roleAt = chooseRoles(version, fields);
+  const roleAt = chooseRoles(fields);
   const chosen = new Set(roleAt.values());
   const has = (r: Role): boolean => chosen.has(r);
 
-  const { fixedLength: fixedLen, minLength: minLen } = layoutOf(version, fields);
+  const { fixedLength: fixedLen, minLength: minLen } = layoutOf(fields);
   const variable = fixedLen < 0;
 
   // Body: reads, segment by segment (a segment ends at a variable-length field).
@@ -177,7 +177,7 @@ export function readerSource(version: 9 | 10, fields: readonly TemplateField[]):
     segLines = [];
   };
   fields.forEach((f, index) => {
-    if (isVariable(version, f)) {
+    if (isVariable(f)) {
       // k fixed bytes precede the 1-byte length prefix in this segment.
       segLines.push(`L = u[q + ${k}]; q += ${k + 1};`);
       segLines.push(`if (L === 255) { if (q + 2 > end) { c.truncated = true; break; } L = (u[q] << 8) | u[q + 1]; q += 2; }`);

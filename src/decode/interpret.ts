@@ -10,9 +10,9 @@ import type { ReadContext, ReadPlan, Role } from './read-context.ts';
 import { isVariable, layoutOf, type TemplateField } from './template.ts';
 
 export function makePlan(version: 9 | 10, fields: readonly TemplateField[]): ReadPlan {
-  const roleAt = chooseRoles(version, fields);
-  const lengths = Int32Array.from(fields, (f) => (isVariable(version, f) ? -1 : f.length));
-  const { minLength } = layoutOf(version, fields);
+  const roleAt = chooseRoles(fields);
+  const lengths = Int32Array.from(fields, (f) => (isVariable(f) ? -1 : f.length));
+  const { minLength } = layoutOf(fields);
   return { version, lengths, roles: fields.map((_, i) => roleAt.get(i)), has: new Set(roleAt.values()), minLength };
 }
 

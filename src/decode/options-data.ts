@@ -57,7 +57,7 @@ export function readOptionsData(
     for (let i = 0; i < fields.length; i++) {
       const f = fields[i];
       let len = f.length;
-      if (isVariable(tpl.version, f)) {
+      if (isVariable(f)) {
         if (q + 1 > end) return { records, truncated: true };
         len = u[q++];
         if (len === 255) {

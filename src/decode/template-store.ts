@@ -201,7 +201,7 @@ export class TemplateStore implements HeldLedger {
       this.charge(es, DOMAIN_BYTES);
     }
     const layout = sharedLayout(signature, fields);
-    const { fixedLength, minLength } = layoutOf(version, fields);
+    const { fixedLength, minLength } = layoutOf(fields);
     // Compiled on first use (see SetWalker), unless this layout was compiled already.
     const reader = options || minLength === 0 ? undefined : cachedReader(signature);
     const tpl: LiveTemplate = {

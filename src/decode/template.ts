@@ -117,16 +117,16 @@ export function sharedLayout(signature: string, fields: readonly TemplateField[]
  * decode them so); a fixed 65535-byte field could never fit a datagram anyway, so the marker
  * means the same in both versions.
  */
-export function isVariable(_version: number, f: TemplateField): boolean {
+export function isVariable(f: TemplateField): boolean {
   return f.length === VARLEN;
 }
 
-export function layoutOf(version: number, fields: readonly TemplateField[]): { fixedLength: number; minLength: number } {
+export function layoutOf(fields: readonly TemplateField[]): { fixedLength: number; minLength: number } {
   let fixed = 0;
   let min = 0;
   let variable = false;
   for (const f of fields) {
-    if (isVariable(version, f)) {
+    if (isVariable(f)) {
       variable = true;
       min += 1;
     } else {
