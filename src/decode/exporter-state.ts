@@ -3,7 +3,7 @@
  * eviction order) and what each piece weighs against the state budget.
  */
 import type { Exporter } from './record.ts';
-import { sizeClass, type Held as PooledHeld } from './held-pool.ts';
+import { bufferBytes, type Held as PooledHeld } from './held-pool.ts';
 import type { DomainState } from './options-data.ts';
 import type { Template } from './template.ts';
 
@@ -20,7 +20,7 @@ export const OPTION_ENTRY_BYTES = 128;
 
 export const templateCost = (fields: number): number => TEMPLATE_BYTES + TEMPLATE_FIELD_BYTES * fields;
 /** What a held data set of `len` body bytes weighs: its pooled buffer (held-pool.ts), its set header and the entry. */
-export const heldWeight = (len: number): number => 4 + (1 << (sizeClass(len) + 4)) + HELD_ENTRY_BYTES;
+export const heldWeight = (len: number): number => 4 + bufferBytes(len) + HELD_ENTRY_BYTES;
 
 export type Held = PooledHeld<ExporterState>;
 

@@ -35,6 +35,9 @@ export const sizeClass = (len: number): number => {
   return c;
 };
 
+/** Bytes of the buffer a held set of `len` bytes gets (its size class's). */
+export const bufferBytes = (len: number): number => 1 << (sizeClass(len) + MIN_SHIFT);
+
 export class HeldPool<O> {
   readonly #free: Held<O>[][] = Array.from({ length: CLASSES }, () => []);
   #pooledBytes = 0;
@@ -46,11 +49,6 @@ export class HeldPool<O> {
   constructor(vacant: O, maxPooledBytes: number) {
     this.#vacant = vacant;
     this.#maxPooledBytes = maxPooledBytes;
-  }
-
-  /** Bytes a held set of `len` bytes occupies (its size class's buffer). */
-  capacity(len: number): number {
-    return 1 << (sizeClass(len) + MIN_SHIFT);
   }
 
   /** An entry holding a copy of u[from, to). */

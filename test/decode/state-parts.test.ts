@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeadlineWheel } from '../../src/decode/deadline-wheel.ts';
-import { HeldPool, sizeClass } from '../../src/decode/held-pool.ts';
+import { bufferBytes, HeldPool, sizeClass } from '../../src/decode/held-pool.ts';
 
 test('deadline wheel: hands out only what is due; an earlier deadline moves an item, a later one leaves it', () => {
   const w = new DeadlineWheel<{ wheelSec: number; name: string }>();
@@ -52,8 +52,8 @@ test('held pool: entries and buffers are reused by size class, each reuse is tol
   assert.equal(again, h, 'same size class: the entry comes back');
   assert.notEqual(again.seq, seq);
   assert.deepEqual([again.owner, again.done, again.len], ['y', false, 17]);
-  assert.equal(pool.capacity(0), 16);
-  assert.equal(pool.capacity(257), 512);
+  assert.equal(bufferBytes(0), 16);
+  assert.equal(bufferBytes(257), 512);
   assert.equal(sizeClass(70_000), sizeClass(65_536), 'the largest class takes the rest');
   // Past maxPooledBytes, released entries are let go.
   const big = [pool.acquire('z', u, 0, 300), pool.acquire('z', u, 0, 300), pool.acquire('z', u, 0, 300)];
