@@ -70,13 +70,7 @@ export async function openReceiveSocket(
   }
   // Exactly the receive path the collector always had.
   const bound = await openUdpSocket(opts);
-  const stop = opts.stop;
-  if (stop === undefined) receiver.attach(bound.socket);
-  // A stop request must not wait behind a queue of datagrams: once it is set, they are left unread.
-  else
-    bound.socket.on('message', (msg, rinfo) => {
-      if (Atomics.load(stop, 0) === 0) receiver.receive(msg, rinfo);
-    });
+  receiver.attach(bound.socket, opts.stop);
   bound.socket.on('error', onError);
   return {
     backend: 'dgram',

@@ -51,8 +51,16 @@ export class UdpReceiver {
     this.#maxExporters = maxExporters;
   }
 
-  attach(socket: Socket): void {
-    socket.on('message', (msg, rinfo) => this.receive(msg, rinfo));
+  /**
+   * `stop`: a flag shared with the main thread (word 0). Once it is set, datagrams still queued are
+   * left unread: a stop request must not wait behind them.
+   */
+  attach(socket: Socket, stop?: Int32Array): void {
+    if (stop === undefined) socket.on('message', (msg, rinfo) => this.receive(msg, rinfo));
+    else
+      socket.on('message', (msg, rinfo) => {
+        if (Atomics.load(stop, 0) === 0) this.receive(msg, rinfo);
+      });
   }
 
   receive(msg: Buffer, rinfo: RemoteInfo): void {
