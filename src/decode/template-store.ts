@@ -36,7 +36,7 @@ import { layoutOf, sharedLayout, type TemplateField, templateSignature } from '.
 /** Siblings whose held data a new template is tried on (an address with thousands of ports must not make each template cost thousands). */
 const MAX_SIBLING_REPLAYS = 64;
 /** The budget evicts an exporter only after this long without a datagram from it. */
-export const IDLE_EVICTABLE_MS = 60_000;
+const IDLE_EVICTABLE_MS = 60_000;
 
 export class TemplateStore implements HeldLedger {
   /** Data sets waiting for their templates, weighed against this store's budget. */

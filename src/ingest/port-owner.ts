@@ -53,7 +53,7 @@ export function portInodes(text: string, port: number, into: string[] = []): str
 }
 
 /** Inodes of every socket this process holds (Linux), from /proc/self/fd. */
-export function ownSocketInodes(fdDir = '/proc/self/fd'): Set<string> {
+function ownSocketInodes(fdDir = '/proc/self/fd'): Set<string> {
   const out = new Set<string>();
   let fds: string[];
   try {
