@@ -5,7 +5,7 @@
  * an end is named at the store's level (`--level`) and selectors need the pods behind it.
  */
 import type { InventoryListener, SlimNode, SlimPod, SlimService } from '../identify/inventory.ts';
-import { addNetworksOption, NamedNetworks } from '../identify/networks.ts';
+import { addNetworksOption, NamedNetworks, type NetworkPlace } from '../identify/networks.ts';
 import { type AggregationLevel, type EndLabels, endKey } from '../aggregate/aggregation-level.ts';
 import { appOf, workloadOf } from '../identify/workload-names.ts';
 import { hostCidr } from './policy-yaml.ts';
@@ -24,8 +24,8 @@ export type PolicyEnd =
 /** --networks with the CIDRs of each name remembered (NamedNetworks only answers address → name). */
 class ListedNetworks extends NamedNetworks {
   readonly byName = new Map<string, string[]>();
-  override add(name: string, cidr: string): void {
-    super.add(name, cidr);
+  override add(name: string, cidr: string, place?: NetworkPlace): void {
+    super.add(name, cidr, place);
     const n = name.trim();
     const c = cidr.trim();
     const list = this.byName.get(n) ?? [];
