@@ -1,7 +1,8 @@
 /**
  * The dnstap protobuf payload of one Frame Streams data frame, decoded with protobufjs. The schema
- * is the part of dnstap.proto (github.com/dnstap/dnstap.pb) a name learner reads; protobuf skips
- * the fields left out, so newer writers with more fields still decode.
+ * is the part of dnstap.proto (github.com/dnstap/dnstap.pb) a name learner reads, plus what
+ * encodeDnstap writes; protobuf skips the fields left out without decoding them, so they cost
+ * nothing per message and newer writers with more fields still decode.
  */
 import protobuf from 'protobufjs/light.js';
 
@@ -43,11 +44,8 @@ const root = protobuf.Root.fromJSON({
             socketFamily: { type: 'uint32', id: 2 },
             socketProtocol: { type: 'uint32', id: 3 },
             queryAddress: { type: 'bytes', id: 4 },
-            responseAddress: { type: 'bytes', id: 5 },
-            queryPort: { type: 'uint32', id: 6 },
             queryTimeSec: { type: 'uint64', id: 8 },
             queryTimeNsec: { type: 'fixed32', id: 9 },
-            queryMessage: { type: 'bytes', id: 10 },
             responseTimeSec: { type: 'uint64', id: 12 },
             responseTimeNsec: { type: 'fixed32', id: 13 },
             responseMessage: { type: 'bytes', id: 14 },

@@ -185,9 +185,9 @@ export function addNetworksFile(nets: NamedNetworks, path: string): void {
 
 /**
  * The `--networks` option: each entry is `name=cidr`, or the path of a YAML/JSON file of networks.
+ * Read into `nets`, which may remember more than NamedNetworks does (the policy side keeps each name's CIDRs).
  */
-export function networksFromOption(value: string | readonly string[] | undefined): NamedNetworks {
-  const nets = new NamedNetworks();
+export function addNetworksOption<T extends NamedNetworks>(nets: T, value: string | readonly string[] | undefined): T {
   const entries =
     value === undefined
       ? []
@@ -202,4 +202,9 @@ export function networksFromOption(value: string | readonly string[] | undefined
     else addNetworkList(nets, [e]);
   }
   return nets;
+}
+
+/** The `--networks` option as the identity index looks addresses up in it. */
+export function networksFromOption(value: string | readonly string[] | undefined): NamedNetworks {
+  return addNetworksOption(new NamedNetworks(), value);
 }

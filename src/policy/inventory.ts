@@ -4,9 +4,8 @@
  * inventory source as the receiving threads. It also tells what a conversation's end is, since
  * an end is named at the store's level (`--level`) and selectors need the pods behind it.
  */
-import { existsSync } from 'node:fs';
 import type { InventoryListener, SlimNode, SlimPod, SlimService } from '../identify/inventory.ts';
-import { addNetworkList, addNetworksFile, NamedNetworks } from '../identify/networks.ts';
+import { addNetworksOption, NamedNetworks, type NetworkPlace } from '../identify/networks.ts';
 import { type AggregationLevel, type EndLabels, endKey } from '../aggregate/aggregation-level.ts';
 import { appOf, workloadOf } from '../identify/workload-names.ts';
 import { hostCidr } from './policy-yaml.ts';
@@ -25,8 +24,8 @@ export type PolicyEnd =
 /** --networks with the CIDRs of each name remembered (NamedNetworks only answers address → name). */
 class ListedNetworks extends NamedNetworks {
   readonly byName = new Map<string, string[]>();
-  override add(name: string, cidr: string): void {
-    super.add(name, cidr);
+  override add(name: string, cidr: string, place?: NetworkPlace): void {
+    super.add(name, cidr, place);
     const n = name.trim();
     const c = cidr.trim();
     const list = this.byName.get(n) ?? [];
@@ -38,21 +37,7 @@ class ListedNetworks extends NamedNetworks {
 
 /** The CIDRs of each network --networks names (same syntax as the identity index reads). */
 export function networkCidrs(value: string | readonly string[] | undefined): Map<string, string[]> {
-  const nets = new ListedNetworks();
-  const entries =
-    value === undefined
-      ? []
-      : typeof value === 'string'
-        ? value
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : value;
-  for (const e of entries) {
-    if (!e.includes('=') && existsSync(e)) addNetworksFile(nets, e);
-    else addNetworkList(nets, [e]);
-  }
-  return nets.byName;
+  return addNetworksOption(new ListedNetworks(), value).byName;
 }
 
 /** The inventory arranged for lookups: built on the first lookup after a change, and used until the next change. */

@@ -8,6 +8,7 @@
 import type { Conversation } from './conversations.ts';
 import type { PolicyInventory } from './inventory.ts';
 import type { EndLabels } from '../aggregate/aggregation-level.ts';
+import { selects } from '../identify/server-ports.ts';
 import { PROTOCOL_NUMBERS, type PolicyProtocol } from './types.ts';
 
 export function throughServices(convs: readonly Conversation[], inv: PolicyInventory): Conversation[] {
@@ -18,13 +19,13 @@ export function throughServices(convs: readonly Conversation[], inv: PolicyInven
     const i = svc
       ? svc.ports.findIndex((p) => p.port === c.port && PROTOCOL_NUMBERS[(p.protocol || 'TCP').toUpperCase() as PolicyProtocol] === c.proto)
       : -1;
-    const selector = svc ? Object.entries(svc.selector) : [];
-    if (svc === undefined || i < 0 || selector.length === 0) {
+    if (svc === undefined || i < 0) {
       out.push(c);
       continue;
     }
     const target = svc.targetPorts[i] ?? svc.ports[i].port;
-    const pods = inv.podsIn(svc.namespace).filter((p) => selector.every(([k, v]) => p.labels[k] === v));
+    // An empty selector picks no pod, so such a Service stays as it is below.
+    const pods = inv.podsIn(svc.namespace).filter((p) => selects(svc, p));
     const byWorkload = new Map<string, number>();
     for (const p of pods) {
       const port = typeof target === 'number' ? target : p.ports.find((cp) => cp.name === target)?.port;
