@@ -126,10 +126,8 @@ export class TemplatesFile {
     }
     const freshKeys = new Set(templateKeys(fresh));
     for (const k of freshKeys) this.#lastHeld.set(k, nowMs);
-    const kept: string[] = [];
-    const expired: string[] = [];
-    for (const [k, t] of this.#lastHeld) (nowMs - t <= this.#ttlMs ? kept : expired).push(k);
-    for (const k of expired) this.#lastHeld.delete(k);
+    // Deleting the entry being visited is safe in a Map's iteration.
+    for (const [k, t] of this.#lastHeld) if (nowMs - t > this.#ttlMs) this.#lastHeld.delete(k);
     const carried = this.#held ? keepTemplates(this.#held, (k) => this.#lastHeld.has(k) && !freshKeys.has(k)) : undefined;
     const n = carried ? templateCount(carried) : 0;
     if (n > 0)
