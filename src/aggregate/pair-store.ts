@@ -86,6 +86,12 @@ export class PairStore {
   /** Zone pairs numbered for the zone dimension: 0 is none; the labels of number n at n. */
   readonly #zonePairLabels: (readonly [string, string])[] = [['', '']];
   readonly #zonePairIds = new Map<Place, Map<Place, number>>();
+  /**
+   * Zone pair numbers by their labels: places that differ only where the labels do not show
+   * (a region, an outside class) share a number, so a pair is never split into two series that
+   * carry the same labels (two OTLP points with one attribute set).
+   */
+  readonly #zonePairByLabels = new Map<string, number>();
   /** What each sender's place numbers stand for (see mergeBatch), beside its ends. */
   readonly #senderPlaces = new WeakMap<End[], Place[]>();
 
@@ -263,8 +269,15 @@ export class PairStore {
     if (byDst === undefined) this.#zonePairIds.set(sp, (byDst = new Map()));
     let id = byDst.get(dp);
     if (id === undefined) {
-      id = this.#zonePairLabels.length;
-      this.#zonePairLabels.push([zoneLabel(sp), zoneLabel(dp)]);
+      const src = zoneLabel(sp);
+      const dst = zoneLabel(dp);
+      const key = `${src}\u0000${dst}`;
+      id = this.#zonePairByLabels.get(key);
+      if (id === undefined) {
+        id = this.#zonePairLabels.length;
+        this.#zonePairLabels.push([src, dst]);
+        this.#zonePairByLabels.set(key, id);
+      }
       byDst.set(dp, id);
     }
     return id;

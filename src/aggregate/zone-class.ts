@@ -17,9 +17,6 @@ export const ZONE_CLASSES: readonly ZoneClass[] = [
   'internet',
   'external',
 ];
-export const CLASS_CODE: Readonly<Record<ZoneClass, number>> = Object.freeze(
-  Object.fromEntries(ZONE_CLASSES.map((c, i) => [c, i])) as Record<ZoneClass, number>,
-);
 
 /** What an end outside the cluster forces, whatever the other end: '' for an end that is compared by zone. */
 export type Outside = '' | 'internet' | 'external';

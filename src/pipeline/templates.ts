@@ -124,12 +124,10 @@ export class TemplatesFile {
       this.#log.error({ file: this.#file, err: String(err) }, 'templates not saved');
       return;
     }
-    for (const k of templateKeys(fresh)) this.#lastHeld.set(k, nowMs);
-    const kept: string[] = [];
-    const expired: string[] = [];
-    for (const [k, t] of this.#lastHeld) (nowMs - t <= this.#ttlMs ? kept : expired).push(k);
-    for (const k of expired) this.#lastHeld.delete(k);
     const freshKeys = new Set(templateKeys(fresh));
+    for (const k of freshKeys) this.#lastHeld.set(k, nowMs);
+    // Deleting the entry being visited is safe in a Map's iteration.
+    for (const [k, t] of this.#lastHeld) if (nowMs - t > this.#ttlMs) this.#lastHeld.delete(k);
     const carried = this.#held ? keepTemplates(this.#held, (k) => this.#lastHeld.has(k) && !freshKeys.has(k)) : undefined;
     const n = carried ? templateCount(carried) : 0;
     if (n > 0)
@@ -139,11 +137,18 @@ export class TemplatesFile {
   }
 }
 
-/** One key per template: exporter, version, domain, template ID. */
+type SavedExporter = SavedTemplates['exporters'][number];
+type SavedDomain = SavedExporter['domains'][number];
+
+/** A template's key: exporter, version, domain, template ID. */
+function templateKey(e: SavedExporter, d: SavedDomain, id: number): string {
+  return `${e.key}\u0000${d.version}\u0000${d.sourceId}\u0000${id}`;
+}
+
+/** One key per template. */
 function templateKeys(saved: SavedTemplates): string[] {
   const out: string[] = [];
-  for (const e of saved.exporters)
-    for (const d of e.domains) for (const t of d.templates) out.push(`${e.key}\u0000${d.version}\u0000${d.sourceId}\u0000${t.id}`);
+  for (const e of saved.exporters) for (const d of e.domains) for (const t of d.templates) out.push(templateKey(e, d, t.id));
   return out;
 }
 
@@ -155,7 +160,7 @@ function keepTemplates(saved: SavedTemplates, keep: (key: string) => boolean): S
       .map((e) => ({
         ...e,
         domains: e.domains
-          .map((d) => ({ ...d, templates: d.templates.filter((t) => keep(`${e.key}\u0000${d.version}\u0000${d.sourceId}\u0000${t.id}`)) }))
+          .map((d) => ({ ...d, templates: d.templates.filter((t) => keep(templateKey(e, d, t.id))) }))
           .filter((d) => d.templates.length > 0),
       }))
       .filter((e) => e.domains.length > 0),

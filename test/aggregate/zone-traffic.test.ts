@@ -278,6 +278,22 @@ test('--extra-labels zone: the seed families get srczone and dstzone; OTLP gets 
   assert.ok(!new PrometheusTextRenderer(plain).render().includes('zone'));
 });
 
+test('--extra-labels zone: places that label the same zones count into one pair (one OTLP point per attribute set)', async () => {
+  const { pairAttributes } = await import('../../src/export/otel/producer.ts');
+  const { ep, rec } = await import('./fixtures.ts');
+  const { internPlace, NOWHERE } = await import('../../src/aggregate/zone-class.ts');
+  const store = new PairStore({ level: 'app', dims: { zone: true } });
+  const web = ep({ app: 'web', nodeName: 'n1' });
+  const api = ep({ app: 'api', nodeName: 'n2' });
+  // A node labelled with its zone and region, and one with the same zone but no region (labels being rolled out).
+  store.add(web, api, 'unknown', rec(100, 1), T0, internPlace('eu-west-1a', 'eu-west-1', ''), NOWHERE);
+  store.add(web, api, 'unknown', rec(200, 1), T0, internPlace('eu-west-1a', '', ''), NOWHERE);
+  assert.equal(store.pairs.length, 1);
+  assert.equal(store.pairs[0].bytes, 300);
+  assert.deepEqual(store.zonesOf(store.pairs[0]), ['eu-west-1a', 'unknown']);
+  assert.equal(pairAttributes(store, store.pairs[0])['src.zone'], 'eu-west-1a');
+});
+
 test('one renderer kept from scrape to scrape: each page has the new counts, and each series keeps its labels and attributes objects', async () => {
   const { zoneSeries } = await import('../../src/export/otel/zone-series.ts');
   const { store, send, merge } = setup(true);
