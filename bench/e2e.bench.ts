@@ -27,10 +27,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startCollectorProcess, parsePromText, type CollectorProcess } from '../test/support/run-collector.ts';
-import * as grpc from '@grpc/grpc-js';
 import { freePort } from '../test/support/prometheus.ts';
 import { appPodList } from '../test/support/kube-objects.ts';
 import { buildNfgen, runNfgen } from './footprint.bench.ts';
+import { startOtlpSink } from './otlp-sink.ts';
 
 const SENDER = fileURLToPath(new URL('./sender.ts', import.meta.url));
 const ADDRESSES = 4000;
@@ -168,46 +168,6 @@ async function settle(c: CollectorProcess, want: number): Promise<Snapshot> {
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /**
- * An OTLP gRPC endpoint that accepts Export requests without decoding them (an empty reply is a
- * valid ExportMetricsServiceResponse): the bench's own CPU should not compete with the collector.
- */
-async function startOtlpSink(): Promise<{ url: string; requests: () => number; bytes: () => number; stop: () => Promise<void> }> {
-  let requests = 0;
-  let bytes = 0;
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
-  const raw = (b: Buffer) => b;
-  server.addService(
-    {
-      Export: {
-        path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: raw,
-        requestDeserialize: raw,
-        responseSerialize: raw,
-        responseDeserialize: raw,
-      },
-    },
-    {
-      Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
-        requests++;
-        bytes += call.request.length;
-        cb(null, Buffer.alloc(0));
-      },
-    },
-  );
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests: () => requests,
-    bytes: () => bytes,
-    stop: () => new Promise((r) => server.tryShutdown(() => r())),
-  };
-}
-
-/**
  * Rising rates for one receiver: the best is the highest step with no loss at it nor at any step
  * below; after the first lossy step one more runs, to show whether the loss persists.
  */
@@ -316,7 +276,7 @@ async function benchCollector(
       if (!ladder.step(rate, sent.rate, ok, cpuPerM)) break;
     }
     const best = ladder.best;
-    console.log(`OTLP: ${rx.requests()} requests received, ${(rx.bytes() / 2 ** 20).toFixed(1)} MiB`);
+    console.log(`OTLP: ${rx.stats.requests} requests received, ${(rx.stats.bytes / 2 ** 20).toFixed(1)} MiB`);
     if (best)
       console.log(
         `collector lossless up to ${fmt(best.rate)} datagrams/s (${fmt(best.rate * 27)} records/s)${ladder.note}, ${best.cpuPerM.toFixed(2)} CPU s per million records, RSS ${(before.rss / 2 ** 20).toFixed(0)} MiB, with /metrics (${before.series} series) scraped every second and OTLP every 5 s`,

@@ -6,7 +6,7 @@
  * longest event-loop stall it causes, into a sink that does not decode.
  */
 import assert from 'node:assert/strict';
-import * as grpc from '@grpc/grpc-js';
+import { startOtlpSink } from './otlp-sink.ts';
 import { PairStore } from '../src/aggregate/pair-store.ts';
 import { PrometheusTextRenderer } from '../src/export/prometheus/text.ts';
 import { StoreMetricProducer } from '../src/export/otel/producer.ts';
@@ -83,37 +83,6 @@ async function longestStall(fn: () => Promise<void>): Promise<{ took: number; st
   stall = Math.max(stall, performance.now() - last);
   clearInterval(tick);
   return { took, stall };
-}
-
-async function sinkServer(): Promise<{ url: string; stats: { requests: number; bytes: number; largest: number }; stop(): void }> {
-  const stats = { requests: 0, bytes: 0, largest: 0 };
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
-  const raw = (b: Buffer) => b;
-  server.addService(
-    {
-      Export: {
-        path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: raw,
-        requestDeserialize: raw,
-        responseSerialize: () => Buffer.alloc(0),
-        responseDeserialize: raw,
-      },
-    } as grpc.ServiceDefinition,
-    {
-      Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
-        stats.requests++;
-        stats.bytes += call.request.length;
-        stats.largest = Math.max(stats.largest, call.request.length);
-        cb(null, Buffer.alloc(0));
-      },
-    },
-  );
-  const port = await new Promise<number>((res, rej) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
-  );
-  return { url: `http://127.0.0.1:${port}`, stats, stop: () => server.forceShutdown() };
 }
 
 /**
@@ -222,7 +191,7 @@ export async function main(): Promise<void> {
     );
   }
 
-  const sink = await sinkServer();
+  const sink = await startOtlpSink(4 * 2 ** 20);
   for (const batch of [4000, 1000]) {
     const otlp = new OtlpMetrics({ store, resource, endpoint: sink.url, intervalMs: 600_000, timeoutMs: 60_000, maxBatchPoints: batch });
     await otlp.forceFlush(); // connect and warm up
@@ -235,7 +204,7 @@ export async function main(): Promise<void> {
     );
     await otlp.shutdown();
   }
-  sink.stop();
+  await sink.stop();
 }
 
 if (import.meta.main) await main();

@@ -21,11 +21,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import * as grpc from '@grpc/grpc-js';
 import { startCollectorProcess, parsePromText, type CollectorProcess } from '../test/support/run-collector.ts';
 import { freePort } from '../test/support/prometheus.ts';
 import { appPodList } from '../test/support/kube-objects.ts';
 import { fill, otlpEncoding } from './export.bench.ts';
+import { startOtlpSink } from './otlp-sink.ts';
 import { OtlpMetricsEncoder } from '../src/export/otel/otlp-encode.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -178,29 +178,6 @@ function printBreakdown(label: string, pid: number, isolates: IsolateBreakdown[]
   }
 }
 
-async function otlpSink(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * MiB });
-  const raw = (b: Buffer) => b;
-  server.addService(
-    {
-      Export: {
-        path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: raw,
-        requestDeserialize: raw,
-        responseSerialize: raw,
-        responseDeserialize: raw,
-      },
-    },
-    { Export: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.alloc(0)) },
-  );
-  const port = await new Promise<number>((res, rej) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
-  );
-  return { url: `http://127.0.0.1:${port}`, stop: () => new Promise((r) => server.tryShutdown(() => r())) };
-}
-
 const sum = (text: string, name: string) =>
   parsePromText(text)
     .filter((x) => x.name === name)
@@ -229,7 +206,7 @@ async function benchOurs(
   spawnSync('mkdir', [reports]);
   const inv = join(dir, 'inventory.json');
   writeFileSync(inv, JSON.stringify(appPodList(4000, { namespaces: 16, nodes: ['node-0', 'node-1', 'node-2', 'node-3'] })));
-  const sink = await otlpSink();
+  const sink = await startOtlpSink();
   let c: CollectorProcess | undefined;
   try {
     c = await startCollectorProcess(

@@ -50,5 +50,3 @@ async function loadExtraRoutes(): Promise<CollectorOptions['mount']> {
   const { mountNodeGraphOnCollector } = await import('../pipeline/nodegraph-routes.ts');
   return mountNodeGraphOnCollector;
 }
-
-export { defaultRunConfig } from '../config/run-options.ts';

@@ -4,7 +4,7 @@
  * page's header shows ("cross-zone: X GiB/h, $Y/h"). Rates per class come from the live store;
  * Prometheus-backed graphs have no class per pair and leave edges `unknown`.
  */
-import { ZONE_CLASSES, type ZoneClass } from '../../aggregate/zone-class.ts';
+import { CLASS_CODE, ZONE_CLASSES, type ZoneClass } from '../../aggregate/zone-class.ts';
 import { costOf, type Prices } from '../../config/prices.ts';
 
 /** Colours of the classes worth seeing (amber, purple, magenta); the rest keep the default. */
@@ -50,24 +50,25 @@ export interface ZoneSummary {
 /** Apps listed in the header's top list. */
 export const TOP_APPS = 5;
 
+/** GiB per hour per class, summed over these bytes per second per class. */
+function gibPerHour(rates: Iterable<readonly number[]>): Record<ZoneClass, number> {
+  const gib = Object.fromEntries(ZONE_CLASSES.map((c) => [c, 0])) as Record<ZoneClass, number>;
+  for (const cb of rates) for (let c = 0; c < cb.length; c++) gib[ZONE_CLASSES[c]] += (cb[c] * 3600) / GiB;
+  return gib;
+}
+
 /**
  * `perEdge`: bytes per second per class of every edge; `billed`: those its in-cluster ends sent
  * (what costs money); `perSender`: bytes per second per class by sending node id.
  */
 export function summarize(
-  perEdge: Iterable<readonly number[] | undefined>,
+  perEdge: Iterable<readonly number[]>,
   prices: Prices | undefined,
-  perSender: ReadonlyMap<string, readonly number[]> = new Map(),
-  billedEdges?: Iterable<readonly number[]>,
+  perSender: ReadonlyMap<string, readonly number[]>,
+  billed: Iterable<readonly number[]>,
 ): ZoneSummary {
-  // An iterator is read once: keep the edges when they are the billed ones too.
-  const edges = [...perEdge];
-  const billed = billedEdges ?? edges.filter((e): e is readonly number[] => e !== undefined);
-  perEdge = edges;
-  const gib = Object.fromEntries(ZONE_CLASSES.map((c) => [c, 0])) as Record<ZoneClass, number>;
-  for (const cb of perEdge) if (cb) for (let c = 0; c < cb.length; c++) gib[ZONE_CLASSES[c]] += (cb[c] * 3600) / GiB;
-  const billedGib = Object.fromEntries(ZONE_CLASSES.map((c) => [c, 0])) as Record<ZoneClass, number>;
-  for (const cb of billed) if (cb) for (let c = 0; c < cb.length; c++) billedGib[ZONE_CLASSES[c]] += (cb[c] * 3600) / GiB;
+  const gib = gibPerHour(perEdge);
+  const billedGib = gibPerHour(billed);
   const cost: Partial<Record<ZoneClass, number>> = {};
   let total = 0;
   if (prices) {
@@ -78,7 +79,7 @@ export function summarize(
       total += cost[c]!;
     }
   }
-  const cz = 3; // cross-zone's class code
+  const cz = CLASS_CODE['cross-zone'];
   const price = prices?.perGiB['cross-zone'] ?? 0;
   const top = [...perSender]
     .filter(([, cb]) => cb[cz] > 0)

@@ -17,7 +17,7 @@ import {
 import type { PairStore } from '../../aggregate/pair-store.ts';
 import type { Prices } from '../../config/prices.ts';
 import { KeyedDelta } from './keyed-delta.ts';
-import { SCOPE } from './producer.ts';
+import { SCOPE } from './attributes.ts';
 import { zoneSeries } from './zone-series.ts';
 
 export interface ZoneProducerOptions {
