@@ -4,7 +4,7 @@
  * page's header shows ("cross-zone: X GiB/h, $Y/h"). Rates per class come from the live store;
  * Prometheus-backed graphs have no class per pair and leave edges `unknown`.
  */
-import { CLASS_CODE, ZONE_CLASSES, type ZoneClass } from '../../aggregate/zone-class.ts';
+import { ZONE_CLASSES, type ZoneClass } from '../../aggregate/zone-class.ts';
 import { costOf, type Prices } from '../../config/prices.ts';
 
 /** Colours of the classes worth seeing (amber, purple, magenta); the rest keep the default. */
@@ -79,7 +79,7 @@ export function summarize(
       total += cost[c]!;
     }
   }
-  const cz = CLASS_CODE['cross-zone'];
+  const cz = ZONE_CLASSES.indexOf('cross-zone');
   const price = prices?.perGiB['cross-zone'] ?? 0;
   const top = [...perSender]
     .filter(([, cb]) => cb[cz] > 0)
