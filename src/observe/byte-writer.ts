@@ -5,6 +5,8 @@
  * there), and the main thread's heap grew by tens of MiB under load. Written into a reused
  * buffer, a scrape leaves almost nothing behind.
  */
+import { formatNumber } from './metrics.ts';
+
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 export class ByteWriter {
@@ -59,9 +61,9 @@ export class ByteWriter {
    * A sample value as the Prometheus text formats write it (see observe/metrics.ts formatNumber):
    * digits written in place for the non-negative safe integers counters are, text otherwise.
    */
-  sampleValue(v: number, format: (v: number) => string): void {
+  sampleValue(v: number): void {
     if (!(v >= 0 && v <= MAX_SAFE && Math.floor(v) === v)) {
-      this.text(format(v));
+      this.text(formatNumber(v));
       return;
     }
     this.#room(16);

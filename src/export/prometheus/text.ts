@@ -9,7 +9,7 @@
  */
 import type { Pair, PairStore } from '../../aggregate/pair-store.ts';
 import { directionOf, protocolName, type Dimensions } from '../../aggregate/aggregation-level.ts';
-import { escapeHelp, escapeLabelValue, formatNumber, type MetricsRegistry } from '../../observe/metrics.ts';
+import { escapeHelp, escapeLabelValue, type MetricsRegistry } from '../../observe/metrics.ts';
 import { ByteWriter } from '../../observe/byte-writer.ts';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -101,7 +101,7 @@ export class PrometheusTextRenderer {
         w.bytes(open);
         w.bytes(r.labelBytes);
         w.bytes(CLOSE);
-        w.sampleValue(f === 0 ? r.flows : f === 1 ? r.bytes : r.packets, formatNumber);
+        w.sampleValue(f === 0 ? r.flows : f === 1 ? r.bytes : r.packets);
         w.byte(NEWLINE);
       }
     }

@@ -5,7 +5,7 @@
  */
 import type { PairStore } from '../../aggregate/pair-store.ts';
 import type { Prices } from '../../config/prices.ts';
-import { escapeLabelValue, formatNumber } from '../../observe/metrics.ts';
+import { escapeLabelValue } from '../../observe/metrics.ts';
 import { type ZoneFamily, zoneSamples } from '../zone-families.ts';
 import { ByteWriter } from '../../observe/byte-writer.ts';
 
@@ -42,7 +42,7 @@ export class ZonePrometheusRenderer {
       if (heads === undefined) this.#heads.set(family, (heads = new WeakMap()));
       for (const s of samples) {
         w.bytes(heads.get(s.values) ?? this.#head(heads, family, s.values));
-        w.sampleValue(s.value, formatNumber);
+        w.sampleValue(s.value);
         w.byte(0x0a);
       }
     }
