@@ -27,11 +27,15 @@
  *     handle.stats()  { kernelDrops, truncated, batches, wakeups }
  *   onBatch(count) is called with the datagrams in slots 0..count-1; they are overwritten once it
  *   returns.
+ *   trim() -> Promise<void>   malloc_trim(0) on libuv's pool (see js_trim)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/filter.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -575,8 +579,51 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   return self;
 }
 
+/*
+ * trim() -> Promise: glibc keeps freed heap memory in its arenas (one per thread that allocates),
+ * so the pages of a freed scrape buffer or merge batch stay resident until malloc_trim(0) hands
+ * the whole free pages back (MADV_DONTNEED). It runs on libuv's pool, not the calling thread: it
+ * takes each arena's lock in turn, and a large arena can take milliseconds. Elsewhere than glibc
+ * it does nothing.
+ */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+} trim_job;
+
+static void trim_execute(napi_env env, void *data) {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
+static void trim_complete(napi_env env, napi_status status, void *data) {
+  trim_job *job = data;
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  napi_resolve_deferred(env, job->deferred, undefined);
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+static napi_value js_trim(napi_env env, napi_callback_info info) {
+  napi_value promise, name;
+  trim_job *job = calloc(1, sizeof *job);
+  if (job == NULL) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  CHECK(napi_create_promise(env, &job->deferred, &promise));
+  CHECK(napi_create_string_utf8(env, "netflow-k8s:malloc_trim", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_create_async_work(env, NULL, name, trim_execute, trim_complete, job, &job->work));
+  CHECK(napi_queue_async_work(env, job->work));
+  return promise;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
+  if (napi_create_function(env, "trim", NAPI_AUTO_LENGTH, js_trim, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "trim", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "open", NAPI_AUTO_LENGTH, js_open, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "open", fn) != napi_ok) return NULL;
   return exports;

@@ -70,6 +70,8 @@ export interface NativeUdpOpenOptions {
 
 interface Addon {
   open(host: string, port: number, options: NativeUdpOpenOptions, onBatch: (count: number) => void): NativeUdpHandle;
+  /** malloc_trim(0) on libuv's pool (observe/malloc-trim.ts); absent from builds before it. */
+  trim?(): Promise<void>;
 }
 
 /**
@@ -96,6 +98,12 @@ export function loadNativeUdp(path = NATIVE_ADDON_PATH): { addon: Addon } | { er
   }
   if (path === NATIVE_ADDON_PATH) loaded = result;
   return result;
+}
+
+/** The addon's malloc trim, where the addon is built and has one. */
+export function nativeTrim(): (() => Promise<void>) | undefined {
+  const n = loadNativeUdp();
+  return 'addon' in n && typeof n.addon.trim === 'function' ? n.addon.trim : undefined;
 }
 
 /** A batch as the receive loop reads it: views made once over the addon's buffers. */

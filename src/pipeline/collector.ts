@@ -20,6 +20,8 @@ import { checkIdentityConfig, storeFor } from './build-parts.ts';
 import { WorkerPool, RESTART_WINDOW_MS, RESTARTS_UNHEALTHY, STUCK_AFTER_MS, type BoundAddress } from './threads/pool.ts';
 import { checkTemplatesDir, loadTemplates, TemplatesFile } from './templates.ts';
 import { PortWatch } from '../ingest/port-owner.ts';
+import { nativeTrim } from '../ingest/native-udp.ts';
+import { startMallocTrim } from '../observe/malloc-trim.ts';
 import { startInventory, type InventoryHandle } from './inventory.ts';
 import { SelfMetrics } from './self-metrics.ts';
 import { startExports, type ExportsHandle } from './exports.ts';
@@ -180,6 +182,8 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     }, sweepMs);
     sweep.unref();
     cleanups.push(() => clearInterval(sweep));
+    const trimmer = startMallocTrim(nativeTrim());
+    cleanups.push(() => trimmer.stop());
 
     // Templates also go to disk now and then, so a crash loses little.
     if (templatesFile) {
@@ -211,6 +215,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
         (stopped ??= (async () => {
           log.info({}, 'stopping');
           clearInterval(sweep);
+          trimmer.stop();
           await inventory.stop();
           await dnstap?.stop();
           // The last deltas of every thread reach the store before the final export.
