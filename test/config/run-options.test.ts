@@ -47,6 +47,8 @@ test('defaults and cross-field checks', () => {
   assert.equal(d.seriesTtlMs, 3_600_000);
   assert.equal(d.otlpIntervalMs, 30_000);
   assert.equal(d.recvBuffer, 8_388_608);
+  // A drain per second: the main thread's merge work goes with the drains, not with traffic (issue 15).
+  assert.equal(d.mergeIntervalMs, 1000);
   assert.equal(d.workers, 1);
   assert.equal(d.level, 'app');
   assert.equal(d.dedup, 'auto');
