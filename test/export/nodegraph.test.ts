@@ -193,6 +193,41 @@ test('live window: rates over the asked window from the ring of snapshots, bound
   assert.ok(live.historyS <= 15 * 60 + 60);
 });
 
+test('live window: snapshots only while someone queries; an idle ring pauses down to one baseline', async () => {
+  let now = 1_700_000_200_000;
+  const store = new Counts();
+  store.add('shop/web', 'shop/api', 'src-client', 1000);
+  const live = new LiveWindow(store, { now: () => now, fineIntervalMs: 5, idleMs: 60_000 });
+  const q = () => parseGraphQuery(new URLSearchParams(`from=${now - 60_000}&to=${now}`), now);
+  const until = async (cond: () => boolean, what: string) => {
+    for (const end = Date.now() + 10_000; !cond(); await new Promise((r) => setTimeout(r, 5)))
+      if (Date.now() > end) assert.fail(`timed out waiting: ${what}`);
+  };
+  live.start();
+  await new Promise((r) => setTimeout(r, 40));
+  assert.equal(live.running, false, 'nobody asked: no snapshots');
+  assert.equal(live.snapshotCount, 1);
+  live.rates(q());
+  assert.equal(live.running, true, 'the first query sets the ring running');
+  await until(() => live.snapshotCount >= 3, 'snapshots while queried');
+  now += 61_000;
+  await until(() => !live.running, 'the ring pauses after idleMs without a query');
+  assert.equal(live.snapshotCount, 1, 'a paused ring keeps only its last snapshot');
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(live.snapshotCount, 1, 'and takes no more');
+  // The next query resumes; its rates are averaged since the pause (the baseline it kept).
+  store.add('shop/web', 'shop/api', 'src-client', 1000);
+  now += 10_000;
+  const r = live.rates(q());
+  assert.equal(r.length, 1);
+  assert.equal(r[0].bytesPerS, 100);
+  assert.equal(live.running, true);
+  live.stop();
+  assert.equal(live.running, false);
+  live.rates(q());
+  assert.equal(live.running, false, 'stopped: queries no longer start it');
+});
+
 test('live window: right after start the baseline is zero; a pair that expired and came back counts from zero', () => {
   let now = 1_700_000_100_000;
   const store = new Counts();
