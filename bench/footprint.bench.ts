@@ -183,6 +183,40 @@ const sum = (text: string, name: string) =>
     .filter((x) => x.name === name)
     .reduce((a, x) => a + x.value, 0);
 
+/** CPU seconds so far of each thread of `pid`, summed by the thread's name (comm). */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  const tick = 100; // USER_HZ on Linux
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        // comm may hold spaces: the fields after it start past the last ')'.
+        const name = Number(tid) === pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / tick);
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
+
+/** CPU seconds between two threadCpu readings, busiest first, as `name s` pairs. */
+function cpuDelta(a: Map<string, number>, b: Map<string, number>): string {
+  return [...b]
+    .map(([k, v]) => [k, v - (a.get(k) ?? 0)] as const)
+    .filter(([, v]) => v >= 0.05)
+    .sort((x, y) => y[1] - x[1])
+    .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+    .join(', ');
+}
+
+const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN;
+
 interface Ours {
   idleMiB: number;
   peakMiB: number;
@@ -244,6 +278,8 @@ async function benchOurs(
     if (!nfgen) return { idleMiB, peakMiB: NaN, slowestMetricsMs: NaN, slowestOtelMs: NaN, otelAddMiB: NaN, lost: NaN, sent: NaN };
 
     const t0 = performance.now();
+    const cpu0 = threadCpu(pid);
+    const scrapeMs: number[] = [];
     let peakMiB = idleMiB;
     let stop = false;
     const sampler = setInterval(() => (peakMiB = Math.max(peakMiB, rssMiB(pid))), 50);
@@ -266,6 +302,7 @@ async function benchOurs(
           );
         }
         slowestMetricsMs = Math.max(slowestMetricsMs, performance.now() - a);
+        scrapeMs.push(performance.now() - a);
         const d = sum(body, 'netflow_k8s_udp_socket_drops_total');
         if (body && d > last) drops.push({ s: Math.round((a - t0) / 1000), drops: d - last });
         if (body) last = d;
@@ -282,6 +319,7 @@ async function benchOurs(
       }
     })();
     const sent = await runNfgen(nfgen, c.udpPort, rate, rate * seconds);
+    const cpu1 = threadCpu(pid);
     await new Promise((r) => setTimeout(r, 1500));
     stop = true;
     await scraper.catch((err: unknown) => {
@@ -301,6 +339,10 @@ async function benchOurs(
       `  nfgen: ${sent.packets.toLocaleString('en-US')} datagrams (${sent.records.toLocaleString('en-US')} records) at ${Math.round(sent.pps).toLocaleString('en-US')}/s; counted ${counted.toLocaleString('en-US')} records, lost ${lost.toLocaleString('en-US')}; kernel drops by second after ready: ${drops.length ? drops.map((d) => `${d.s} s: ${d.drops}`).join(', ') : 'none'}`,
     );
     if (failed.length > 0) console.log(`  failed scrapes: ${failed.join('; ')}`);
+    console.log(
+      `  /metrics client's view, ms: median ${quantile(scrapeMs, 0.5).toFixed(0)}, 90th ${quantile(scrapeMs, 0.9).toFixed(0)}, slowest ${slowestMetricsMs.toFixed(0)} (${scrapeMs.length} scrapes)`,
+    );
+    console.log(`  CPU s by thread during the load (${seconds} s): ${cpuDelta(cpu0, cpu1)}`);
     printBreakdown('after load', pid, await isolateBreakdown(pid, reports));
     return { idleMiB, peakMiB, slowestMetricsMs, slowestOtelMs, otelAddMiB, lost, sent: sent.records };
   } finally {
