@@ -70,6 +70,8 @@ export interface NativeUdpOpenOptions {
 
 interface Addon {
   open(host: string, port: number, options: NativeUdpOpenOptions, onBatch: (count: number) => void): NativeUdpHandle;
+  /** malloc_trim(0) where the C library has it; absent from builds older than it. */
+  trim?(): boolean;
 }
 
 /**
@@ -96,6 +98,17 @@ export function loadNativeUdp(path = NATIVE_ADDON_PATH): { addon: Addon } | { er
   }
   if (path === NATIVE_ADDON_PATH) loaded = result;
   return result;
+}
+
+/**
+ * Hands the pages malloc keeps free, in every thread's arena, back to the system (the addon's
+ * trim(): glibc's malloc_trim). V8 compiles in malloc'd zones and frees them to malloc, which keeps
+ * them: after the receiving threads' warm-up and the start-up that is several MiB of RSS. False
+ * when nothing was returned or there is no addon to ask.
+ */
+export function trimNativeHeap(): boolean {
+  const n = loadNativeUdp();
+  return 'addon' in n && typeof n.addon.trim === 'function' ? n.addon.trim() : false;
 }
 
 /** A batch as the receive loop reads it: views made once over the addon's buffers. */

@@ -26,6 +26,7 @@ import { startExports, type ExportsHandle } from './exports.ts';
 import { startDnstap, type DnstapHandle } from '../dns/dnstap-service.ts';
 import { loadWebConfig } from '../observe/web-config.ts';
 import { policyParts, type PolicyParts } from '../policy/collector.ts';
+import { settleMemory } from './settle-memory.ts';
 
 export interface Collector {
   readonly config: RunConfig;
@@ -181,6 +182,16 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     sweep.unref();
     cleanups.push(() => clearInterval(sweep));
 
+    // Once ready, the start-up's garbage (the inventory file's parse, module loading) and the
+    // freed compiler zones of every thread go back, so an idle collector holds only what it uses.
+    const settle = setInterval(() => {
+      if (!ready()) return;
+      clearInterval(settle);
+      log.debug({ ...settleMemory(true) }, 'memory settled after start');
+    }, 200);
+    settle.unref();
+    cleanups.push(() => clearInterval(settle));
+
     // Templates also go to disk now and then, so a crash loses little.
     if (templatesFile) {
       const t = setInterval(() => {
@@ -211,6 +222,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
         (stopped ??= (async () => {
           log.info({}, 'stopping');
           clearInterval(sweep);
+          clearInterval(settle);
           await inventory.stop();
           await dnstap?.stop();
           // The last deltas of every thread reach the store before the final export.

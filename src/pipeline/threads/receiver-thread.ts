@@ -78,7 +78,7 @@ async function start(): Promise<void> {
     t: 'log',
     level: 'info',
     key: 'warm-up',
-    fields: { worker: init.index, ...warm, ms: Math.round(warm.ms) },
+    fields: { worker: init.index, ...warm, ms: Math.round(warm.ms), settleMs: Math.round(warm.settleMs) },
     msg: 'receive path warmed up',
   });
   const receiver = new UdpReceiver(decoder, cfg.allowExporters, (now) => (pipeline.nowMs = now));
