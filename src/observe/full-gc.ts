@@ -19,15 +19,20 @@ type Gc = (options?: { type: 'major'; execution: 'sync'; flavor: 'regular' | 'la
 function gcFunction(): Gc | undefined {
   const exposed = (globalThis as { gc?: unknown }).gc;
   if (typeof exposed === 'function') return exposed as Gc;
-  try {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('typeof gc === "function" ? gc : undefined') as unknown;
-    return typeof gc === 'function' ? (gc as Gc) : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    setFlagsFromString('--no-expose-gc');
+  // The flag is the process's: another thread doing the same may turn it off while this one
+  // creates its context (two receiving threads end their warm-ups together), hence the retries.
+  for (let attempt = 0; attempt < 4; attempt++) {
+    try {
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('typeof gc === "function" ? gc : undefined') as unknown;
+      if (typeof gc === 'function') return gc as Gc;
+    } catch {
+      return undefined;
+    } finally {
+      setFlagsFromString('--no-expose-gc');
+    }
   }
+  return undefined;
 }
 
 /**
