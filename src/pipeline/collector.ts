@@ -183,11 +183,13 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     sweep.unref();
     cleanups.push(() => clearInterval(sweep));
 
-    // Once ready, the start-up's garbage (the inventory file's parse, module loading) and the
-    // freed compiler zones of every thread go back, so an idle collector holds only what it uses.
+    // Once ready, the start-up's garbage (the inventory file's parse, module loading, the threads'
+    // inventory replay) and the freed compiler zones of every thread go back, so an idle
+    // collector holds only what it uses.
     const settle = setInterval(() => {
       if (!ready()) return;
       clearInterval(settle);
+      pool.settle();
       log.debug({ ...settleMemory(true) }, 'memory settled after start');
     }, 200);
     settle.unref();

@@ -98,7 +98,7 @@ export interface WorkerReport {
 }
 
 /** The kinds the main thread sends; every other kind of ThreadMessage comes up from a thread. */
-type DownKind = 'inv-batch' | 'dns' | 'shared' | 'flush' | 'get-templates' | 'stop';
+type DownKind = 'inv-batch' | 'dns' | 'shared' | 'flush' | 'get-templates' | 'settle' | 'stop';
 
 export type ThreadMessage =
   // Down, to a receiving thread.
@@ -112,6 +112,8 @@ export type ThreadMessage =
   | { readonly t: 'flush'; readonly seq: number }
   /** Answered by 'templates' with the same `seq`. */
   | { readonly t: 'get-templates'; readonly seq: number }
+  /** The collector is ready and the inventory applied: give back what the start-up left (settle-memory.ts). */
+  | { readonly t: 'settle' }
   /** Stop receiving, ship the last counts: answered by 'stopped' with the same `seq`. */
   | { readonly t: 'stop'; readonly seq: number }
   // Up, from a receiving thread.
