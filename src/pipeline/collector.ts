@@ -24,7 +24,7 @@ import { PortWatch } from '../ingest/port-owner.ts';
 import { startInventory, type InventoryHandle } from './inventory.ts';
 import { SelfMetrics } from './self-metrics.ts';
 import { startExports, type ExportsHandle } from './exports.ts';
-import { startDnstap, type DnstapHandle } from '../dns/dnstap-service.ts';
+import type { DnstapHandle } from '../dns/dnstap-service.ts';
 import { loadWebConfig } from '../observe/web-config.ts';
 import { policyParts, type PolicyParts } from '../policy/collector.ts';
 import { settleMemory } from './settle-memory.ts';
@@ -104,7 +104,8 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     const inventory: InventoryHandle = await startInventory(config, policy.listener(pool), log);
     cleanups.push(() => inventory.stop());
 
-    const dnstap = await startDnstap(config, pool, log, limited);
+    // Loaded only when asked for (its receiver, decoder and protobuf reader are some MiB of heap).
+    const dnstap = config.dnstap ? await (await import('../dns/dnstap-service.ts')).startDnstap(config, pool, log, limited) : undefined;
     if (dnstap !== undefined) cleanups.push(() => dnstap.stop());
 
     const self = new SelfMetrics(config, store, pool, inventory, udp.port, udp.recvBufferBytes);

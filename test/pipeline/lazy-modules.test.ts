@@ -1,8 +1,10 @@
 /**
  * Packages a collector does not use stay unloaded: without OTLP no OpenTelemetry package, gRPC or
  * the SDK; with a static inventory no Kubernetes client; without an ASN database no MaxMind
- * reader. A scrape of /metrics/otel loads the resource package alone (for target_info), never the
- * SDK or the official exporter. Each is some MiB of heap in an agent that runs on every node.
+ * reader; without basic auth no bcrypt, without dnstap no protobuf reader. A scrape of
+ * /metrics/otel loads the resource package alone (for target_info), never the SDK or the official
+ * exporter. Each is some MiB of heap in an agent that runs on every node. A receiving thread loads
+ * no package at all.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,11 +46,20 @@ function packagesLoaded(otlpEndpoint: string | undefined): { atStart: string[]; 
   }
 }
 
-test('without OTLP the collector loads no OpenTelemetry, gRPC, Kubernetes or MaxMind package', { timeout: 90_000 }, () => {
+test('without OTLP the collector loads no OpenTelemetry, gRPC, Kubernetes, MaxMind, bcrypt or protobuf package', { timeout: 90_000 }, () => {
   const { atStart, afterOtelScrape } = packagesLoaded(undefined);
   assert.ok(atStart.includes('pino'), `the hook sees packages: ${atStart.join(', ')}`);
   const unwanted = (l: string[]) =>
-    l.filter((p) => p.startsWith('@opentelemetry/') || p.startsWith('@grpc/') || p === '@kubernetes/client-node' || p === 'maxmind');
+    l.filter(
+      (p) =>
+        p.startsWith('@opentelemetry/') ||
+        p.startsWith('@grpc/') ||
+        p === '@kubernetes/client-node' ||
+        p === 'maxmind' ||
+        // Basic auth's hashes (no --web-config-file) and dnstap's protobuf reader (no --dnstap-*).
+        p === 'bcryptjs' ||
+        p === 'protobufjs',
+    );
   assert.deepEqual(unwanted(atStart), []);
   // The page needs the resource's attributes only.
   assert.deepEqual(
