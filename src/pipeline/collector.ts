@@ -191,7 +191,8 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
       if (!ready()) return;
       clearInterval(settle);
       pool.settle();
-      log.debug({ ...settleMemory(true) }, 'memory settled after start');
+      const s = settleMemory(true);
+      log.debug({ ...s, ms: Math.round(s.ms) }, 'memory settled after start');
     }, 200);
     settle.unref();
     cleanups.push(() => clearInterval(settle));

@@ -231,11 +231,14 @@ async function start(): Promise<void> {
       case 'get-templates':
         post({ t: 'templates', seq: m.seq, saved: decoder.saveTemplates() });
         break;
-      case 'settle':
+      case 'settle': {
         // Compacting: the inventory's replay grew the young generation to its limit, and only
         // V8's compacting collection shrinks it back (measured: 4 to 1 MiB per thread).
-        settleMemory(true);
+        const s = settleMemory(true);
+        const heapMiB = Math.round(getHeapStatistics().total_heap_size / 2 ** 17) / 8;
+        post({ t: 'log', level: 'info', key: 'settle', fields: { worker: init.index, ...s, ms: Math.round(s.ms), heapMiB }, msg: 'memory settled' });
         break;
+      }
       case 'stop':
         if (stopping) return;
         stopping = true;
