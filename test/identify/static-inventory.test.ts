@@ -322,7 +322,9 @@ test('a reload resends exactly the objects that changed; between loads a pod cos
   try {
     const file = join(dir, 'inventory.json');
     const n = 4000;
-    const list = appPodList(n, { namespaces: 16, nodes: ['node-0', 'node-1'] }) as { items: { metadata: { labels: Record<string, string> } }[] };
+    const list = appPodList(n, { namespaces: 16, nodes: ['node-0', 'node-1'] }) as {
+      items: { metadata: { labels: Record<string, string> } }[];
+    };
     writeFileSync(file, JSON.stringify(list));
     const upserts: string[] = [];
     const listener: InventoryListener = {

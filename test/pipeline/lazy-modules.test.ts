@@ -46,7 +46,9 @@ function packagesLoaded(otlpEndpoint: string | undefined): { atStart: string[]; 
   }
 }
 
-test('without OTLP the collector loads no OpenTelemetry, gRPC, Kubernetes, MaxMind, bcrypt or protobuf package', { timeout: 90_000 }, () => {
+test('without OTLP the collector loads no OpenTelemetry, gRPC, Kubernetes, MaxMind, bcrypt or protobuf package', {
+  timeout: 90_000,
+}, () => {
   const { atStart, afterOtelScrape } = packagesLoaded(undefined);
   assert.ok(atStart.includes('pino'), `the hook sees packages: ${atStart.join(', ')}`);
   const unwanted = (l: string[]) =>

@@ -236,7 +236,13 @@ async function start(): Promise<void> {
         // V8's compacting collection shrinks it back (measured: 4 to 1 MiB per thread).
         const s = settleMemory(true);
         const heapMiB = Math.round(getHeapStatistics().total_heap_size / 2 ** 17) / 8;
-        post({ t: 'log', level: 'info', key: 'settle', fields: { worker: init.index, ...s, ms: Math.round(s.ms), heapMiB }, msg: 'memory settled' });
+        post({
+          t: 'log',
+          level: 'info',
+          key: 'settle',
+          fields: { worker: init.index, ...s, ms: Math.round(s.ms), heapMiB },
+          msg: 'memory settled',
+        });
         break;
       }
       case 'stop':
