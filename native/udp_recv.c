@@ -27,7 +27,13 @@
  *     handle.stats()  { kernelDrops, truncated, batches, wakeups }
  *   onBatch(count) is called with the datagrams in slots 0..count-1; they are overwritten once it
  *   returns.
- *   trim() -> Promise<void>   malloc_trim(0) on libuv's pool (see js_trim)
+ *   trim() -> boolean
+ *                     hands the pages malloc keeps free back to the system (glibc's malloc_trim, every
+ *                     arena); true when some were. V8 compiles in malloc'd zones: after a thread's
+ *                     warm-up and the start-up, several MiB of freed zones stay resident until then.
+ *                     false, and nothing done, where the C library has no malloc_trim.
+ *   trimAsync() -> Promise<void>
+ *                     the same on libuv's pool, for a thread that must not wait on the arenas' locks
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -43,6 +49,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <node_api.h>
 #include <uv.h>
@@ -579,8 +588,18 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   return self;
 }
 
+static napi_value js_trim(napi_env env, napi_callback_info info) {
+  int released = 0;
+#ifdef __GLIBC__
+  released = malloc_trim(0);
+#endif
+  napi_value out;
+  if (napi_get_boolean(env, released != 0, &out) != napi_ok) return NULL;
+  return out;
+}
+
 /*
- * trim() -> Promise: glibc keeps freed heap memory in its arenas (one per thread that allocates),
+ * trimAsync() -> Promise: glibc keeps freed heap memory in its arenas (one per thread that allocates),
  * so the pages of a freed scrape buffer or merge batch stay resident until malloc_trim(0) hands
  * the whole free pages back (MADV_DONTNEED). It runs on libuv's pool, not the calling thread: it
  * takes each arena's lock in turn, and a large arena can take milliseconds. Elsewhere than glibc
@@ -606,7 +625,7 @@ static void trim_complete(napi_env env, napi_status status, void *data) {
   free(job);
 }
 
-static napi_value js_trim(napi_env env, napi_callback_info info) {
+static napi_value js_trim_async(napi_env env, napi_callback_info info) {
   napi_value promise, name;
   trim_job *job = calloc(1, sizeof *job);
   if (job == NULL) {
@@ -622,9 +641,11 @@ static napi_value js_trim(napi_env env, napi_callback_info info) {
 
 NAPI_MODULE_INIT() {
   napi_value fn;
-  if (napi_create_function(env, "trim", NAPI_AUTO_LENGTH, js_trim, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "trim", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "open", NAPI_AUTO_LENGTH, js_open, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "open", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "trim", NAPI_AUTO_LENGTH, js_trim, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "trim", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "trimAsync", NAPI_AUTO_LENGTH, js_trim_async, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "trimAsync", fn) != napi_ok) return NULL;
   return exports;
 }

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { ConfigError } from './config-error.ts';
 
 export type OptionKind = 'string' | 'int' | 'number' | 'bool' | 'duration' | 'list' | 'enum' | 'hostport' | 'path';
 
@@ -25,13 +26,7 @@ export interface OptionSpec {
   readonly group?: string;
 }
 
-export class ConfigError extends Error {
-  readonly field: string;
-  constructor(field: string, message: string) {
-    super(`config: ${field}: ${message}`);
-    this.field = field;
-  }
-}
+export { ConfigError } from './config-error.ts';
 
 export type ConfigValues = Record<string, unknown>;
 

@@ -2,7 +2,8 @@
  * The `run` options of the dnstap receiver, declared here and spliced into RUN_OPTIONS, and
  * their checked form. Checked at start like every option: a bad one stops the start naming it.
  */
-import { ConfigError, type ConfigValues, type OptionSpec } from '../config/options.ts';
+import type { ConfigValues, OptionSpec } from '../config/options.ts';
+import { ConfigError } from '../config/config-error.ts';
 import { dnsSuffixesFromOption, DnsSuffixError } from './dns-suffixes.ts';
 import { DnsNames } from './dns-names.ts';
 

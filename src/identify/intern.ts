@@ -18,17 +18,21 @@ export interface EndpointFields {
 
 /**
  * Keyed by name only: the name string is already held by the inventory, so the table adds no
- * key strings of its own; the few identities sharing a name are told apart field by field.
+ * key strings of its own; the few identities sharing a name are told apart field by field. A
+ * name held by one identity, nearly all of them, maps to its WeakRef alone, not to a list of one
+ * (about 50 bytes an identity).
  */
-const table = new Map<string, WeakRef<Endpoint>[]>();
+type Refs = WeakRef<Endpoint> | WeakRef<Endpoint>[];
+const table = new Map<string, Refs>();
 let live = 0;
 const registry = new FinalizationRegistry<string>((name) => {
   const refs = table.get(name);
   if (refs === undefined) return;
-  const kept = refs.filter((r) => r.deref() !== undefined);
-  live -= refs.length - kept.length;
+  const list = Array.isArray(refs) ? refs : [refs];
+  const kept = list.filter((r) => r.deref() !== undefined);
+  live -= list.length - kept.length;
   if (kept.length === 0) table.delete(name);
-  else table.set(name, kept);
+  else table.set(name, kept.length === 1 ? kept[0] : kept);
 });
 let nextId = 1;
 
@@ -47,7 +51,7 @@ function same(ep: Endpoint, f: EndpointFields): boolean {
 export function internEndpoint(fields: EndpointFields): Endpoint {
   const refs = table.get(fields.name);
   if (refs !== undefined) {
-    for (const r of refs) {
+    for (const r of Array.isArray(refs) ? refs : [refs]) {
       const ep = r.deref();
       if (ep !== undefined && same(ep, fields)) return ep;
     }
@@ -62,8 +66,10 @@ export function internEndpoint(fields: EndpointFields): Endpoint {
     ownerName: fields.ownerName ?? '',
     nodeName: fields.nodeName ?? '',
   });
-  if (refs === undefined) table.set(fields.name, [new WeakRef(ep)]);
-  else refs.push(new WeakRef(ep));
+  const ref = new WeakRef(ep);
+  if (refs === undefined) table.set(fields.name, ref);
+  else if (Array.isArray(refs)) refs.push(ref);
+  else table.set(fields.name, [refs, ref]);
   live++;
   registry.register(ep, fields.name);
   return ep;

@@ -7,61 +7,9 @@
  */
 import type { V1Job, V1Node, V1OwnerReference, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { SlimNode, SlimPod, SlimPort, SlimService } from './inventory.ts';
+import { sharedLabels, sharedPorts, sharedString as str } from './slim-share.ts';
 
 export const DEFAULT_APP_LABELS: readonly string[] = ['app.kubernetes.io/name', 'app', 'k8s-app', 'name', 'component'];
-
-/**
- * The replicas of one workload repeat the same strings, label sets and port lists thousands of
- * times, and parsed JSON gives each pod its own copies. Sharing them is most of what keeps a slim
- * pod small. A table starts over when full: that costs sharing, never correctness, so months of
- * churn (new pod-template-hash values on every rollout) cannot grow it.
- */
-class Shared<T> {
-  readonly #max: number;
-  #map = new Map<string, T>();
-  constructor(max: number) {
-    this.#max = max;
-  }
-  get(key: string, make: () => T): T {
-    let v = this.#map.get(key);
-    if (v === undefined) {
-      if (this.#map.size >= this.#max) this.#map = new Map();
-      v = make();
-      this.#map.set(key, v);
-    }
-    return v;
-  }
-}
-
-const strings = new Shared<string>(65_536);
-const labelSets = new Shared<Readonly<Record<string, string>>>(16_384);
-const portLists = new Shared<readonly SlimPort[]>(16_384);
-
-/** The one shared copy of a string (flattened, so it holds no slice of a larger parsed text). */
-const str = (s: string): string => strings.get(s, () => s);
-
-function sharedLabels(labels: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
-  const entries = Object.entries(labels ?? {}).filter(([, v]) => typeof v === 'string');
-  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return labelSets.get(JSON.stringify(entries), () => Object.freeze(Object.fromEntries(entries.map(([k, v]) => [str(k), str(v)]))));
-}
-
-function sharedPorts(ports: SlimPort[]): readonly SlimPort[] {
-  if (ports.length === 0) return EMPTY_PORTS;
-  return portLists.get(JSON.stringify(ports), () =>
-    Object.freeze(
-      ports.map((p) =>
-        Object.freeze(
-          p.name === undefined
-            ? { port: p.port, protocol: str(p.protocol) }
-            : { port: p.port, name: str(p.name), protocol: str(p.protocol) },
-        ),
-      ),
-    ),
-  );
-}
-
-const EMPTY_PORTS: readonly SlimPort[] = Object.freeze([]);
 
 /** Which workload owns a Job, learned from Job objects (only a CronJob makes a Job's pods CronJob pods). */
 export interface JobOwnerLookup {

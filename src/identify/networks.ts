@@ -8,11 +8,17 @@
  * the class of every flow that reaches it. A network that says neither is `external`.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { parseAddress } from './ip.ts';
 import { EXTERNAL, internPlace, type Place } from '../aggregate/zone-class.ts';
 
 export class NetworksError extends Error {}
+
+/**
+ * The YAML parser, loaded when a networks file is read: every receiving thread builds its networks
+ * from the option, and most runs name none in a file (the parser is about 1 MiB of each thread's heap).
+ */
+const parseYaml = (text: string): unknown => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
 
 /** Where a named network is (see the file comment). */
 export type NetworkPlace = Place;

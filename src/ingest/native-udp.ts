@@ -70,8 +70,10 @@ export interface NativeUdpOpenOptions {
 
 interface Addon {
   open(host: string, port: number, options: NativeUdpOpenOptions, onBatch: (count: number) => void): NativeUdpHandle;
-  /** malloc_trim(0) on libuv's pool (observe/malloc-trim.ts); absent from builds before it. */
-  trim?(): Promise<void>;
+  /** malloc_trim(0) where the C library has it; absent from builds older than it. */
+  trim?(): boolean;
+  /** The same on libuv's pool (observe/malloc-trim.ts). */
+  trimAsync?(): Promise<void>;
 }
 
 /**
@@ -100,10 +102,21 @@ export function loadNativeUdp(path = NATIVE_ADDON_PATH): { addon: Addon } | { er
   return result;
 }
 
-/** The addon's malloc trim, where the addon is built and has one. */
-export function nativeTrim(): (() => Promise<void>) | undefined {
+/**
+ * Hands the pages malloc keeps free, in every thread's arena, back to the system (the addon's
+ * trim(): glibc's malloc_trim). V8 compiles in malloc'd zones and frees them to malloc, which keeps
+ * them: after the receiving threads' warm-up and the start-up that is several MiB of RSS. False
+ * when nothing was returned or there is no addon to ask.
+ */
+export function trimNativeHeap(): boolean {
   const n = loadNativeUdp();
-  return 'addon' in n && typeof n.addon.trim === 'function' ? n.addon.trim : undefined;
+  return 'addon' in n && typeof n.addon.trim === 'function' ? n.addon.trim() : false;
+}
+
+/** trimNativeHeap on libuv's pool, where the addon is built and has it (for the main thread's periodic trim). */
+export function nativeTrimAsync(): (() => Promise<void>) | undefined {
+  const n = loadNativeUdp();
+  return 'addon' in n && typeof n.addon.trimAsync === 'function' ? n.addon.trimAsync : undefined;
 }
 
 /** A batch as the receive loop reads it: views made once over the addon's buffers. */

@@ -9,7 +9,7 @@ import type { Socket, RemoteInfo } from 'node:dgram';
 import type { Exporter } from '../decode/record.ts';
 import { ExporterCache, type KnownExporter } from './udp-socket.ts';
 import { META_LENGTH, META_TRUNCATED, META_WORDS, type DatagramBatch } from './native-udp.ts';
-import type { Cidr } from '../config/run-options.ts';
+import type { Cidr } from '../config/cidr.ts';
 import { DOUBLE_ZERO } from '../observe/double-zero.ts';
 
 export interface DatagramDecoder {

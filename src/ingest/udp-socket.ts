@@ -7,7 +7,7 @@
 import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
 import { isIP } from 'node:net';
 import { ipv4ToString, ipv6ToString, type Exporter } from '../decode/record.ts';
-import { addressBytes, cidrContains, type Cidr } from '../config/run-options.ts';
+import { addressBytes, cidrContains, type Cidr } from '../config/cidr.ts';
 import { META_ADDRESS, META_FAMILY, META_PORT } from './native-udp.ts';
 
 export interface UdpSocketOptions {

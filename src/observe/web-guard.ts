@@ -9,11 +9,15 @@
  * An unknown user is checked against a dummy hash, so timing does not tell which users exist.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { IncomingMessage } from 'node:http';
 import type { ServerOptions as HttpsOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import bcrypt from 'bcryptjs';
 import type { WebTls } from './web-config.ts';
+
+type Bcrypt = typeof import('bcryptjs').default;
+/** bcryptjs, loaded when there are users to check: most collectors have none (it is 0.7 MiB of heap). */
+const loadBcrypt = (): Bcrypt => createRequire(import.meta.url)('bcryptjs') as Bcrypt;
 
 export function tlsServerOptions(tls: WebTls): HttpsOptions {
   return {
@@ -47,12 +51,13 @@ export class BasicAuth {
   readonly #users: Map<string, string>;
   readonly #matched = new Map<string, string>();
   readonly #dummy: string;
+  readonly #bcrypt: Bcrypt | undefined;
 
   constructor(users: Map<string, string>) {
     this.#users = users;
+    this.#bcrypt = users.size > 0 ? loadBcrypt() : undefined;
     // Same cost as the first real hash, so an unknown user takes as long as a wrong password.
-    const rounds = users.size > 0 ? bcrypt.getRounds(users.values().next().value!) : 4;
-    this.#dummy = bcrypt.hashSync('netflow-k8s-dummy', rounds);
+    this.#dummy = this.#bcrypt?.hashSync('netflow-k8s-dummy', this.#bcrypt.getRounds(users.values().next().value!)) ?? '';
   }
 
   get enabled(): boolean {
@@ -72,7 +77,8 @@ export class BasicAuth {
     const seen = this.#matched.get(key);
     if (hash !== undefined && seen !== undefined && seen.length === hash.length && timingSafeEqual(Buffer.from(seen), Buffer.from(hash)))
       return 'ok';
-    const ok = await bcrypt.compare(password, hash ?? this.#dummy);
+    if (this.#bcrypt === undefined) return 'wrong';
+    const ok = await this.#bcrypt.compare(password, hash ?? this.#dummy);
     if (!ok || hash === undefined) return 'wrong';
     // A few users scrape; the bound only guards against a flood of distinct good passwords.
     if (this.#matched.size >= 256) this.#matched.clear();

@@ -1,16 +1,15 @@
 /**
  * Builds one receiving thread's parts from the run config: decoder → pipeline (identify, dedup)
- * → a delta table whose batches go to the main thread's pair store. Also checks, on the main
- * thread before any thread starts, the identity settings that read files, so a bad one fails
- * with its field name.
+ * → a delta table whose batches go to the main thread's pair store (store.ts builds that one, so
+ * a thread never loads the store's code). Also checks, on the main thread before any thread
+ * starts, the identity settings that read files, so a bad one fails with its field name.
  */
 import type { RunConfig } from '../config/run-options.ts';
-import { ConfigError } from '../config/options.ts';
+import { ConfigError } from '../config/config-error.ts';
 import { Decoder, type DecoderOptions } from '../decode/decoder.ts';
 import { IdentityIndex } from '../identify/identity-index.ts';
 import { networksFromOption, type NamedNetworks } from '../identify/networks.ts';
 import { AsnDatabase } from '../identify/asn.ts';
-import { PairStore } from '../aggregate/pair-store.ts';
 import { DeltaTable } from '../aggregate/delta-table.ts';
 import type { Dimensions } from '../aggregate/aggregation-level.ts';
 import { RecordPipeline, type RecordPipelineOptions } from './record-pipeline.ts';
@@ -55,15 +54,6 @@ export function dimensionsOf(cfg: RunConfig): Dimensions {
     serverPort: cfg.extraLabels.includes('port'),
     zone: cfg.extraLabels.includes('zone'),
   };
-}
-
-export function storeFor(cfg: RunConfig): PairStore {
-  return new PairStore({
-    level: cfg.level,
-    dims: dimensionsOf(cfg),
-    maxSeries: cfg.maxSeries,
-    seriesTtlMs: cfg.seriesTtlMs,
-  });
 }
 
 /**

@@ -16,18 +16,20 @@ import { DEFAULT_HTTP_LIMITS } from '../observe/http-limits.ts';
 import { createHttpServer } from '../export/http-server.ts';
 import { metricsHandler } from '../export/prometheus/endpoint.ts';
 import type { PairStore } from '../aggregate/pair-store.ts';
-import { checkIdentityConfig, storeFor } from './build-parts.ts';
+import { checkIdentityConfig } from './build-parts.ts';
+import { storeFor } from './store.ts';
 import { WorkerPool, RESTART_WINDOW_MS, RESTARTS_UNHEALTHY, STUCK_AFTER_MS, type BoundAddress } from './threads/pool.ts';
 import { checkTemplatesDir, loadTemplates, TemplatesFile } from './templates.ts';
 import { PortWatch } from '../ingest/port-owner.ts';
-import { nativeTrim } from '../ingest/native-udp.ts';
+import { nativeTrimAsync } from '../ingest/native-udp.ts';
 import { startMallocTrim } from '../observe/malloc-trim.ts';
 import { startInventory, type InventoryHandle } from './inventory.ts';
 import { SelfMetrics } from './self-metrics.ts';
 import { startExports, type ExportsHandle } from './exports.ts';
-import { startDnstap, type DnstapHandle } from '../dns/dnstap-service.ts';
+import type { DnstapHandle } from '../dns/dnstap-service.ts';
 import { loadWebConfig } from '../observe/web-config.ts';
 import { policyParts, type PolicyParts } from '../policy/collector.ts';
+import { settleMemory } from './settle-memory.ts';
 
 export interface Collector {
   readonly config: RunConfig;
@@ -104,7 +106,8 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     const inventory: InventoryHandle = await startInventory(config, policy.listener(pool), log);
     cleanups.push(() => inventory.stop());
 
-    const dnstap = await startDnstap(config, pool, log, limited);
+    // Loaded only when asked for (its receiver, decoder and protobuf reader are some MiB of heap).
+    const dnstap = config.dnstap ? await (await import('../dns/dnstap-service.ts')).startDnstap(config, pool, log, limited) : undefined;
     if (dnstap !== undefined) cleanups.push(() => dnstap.stop());
 
     const self = new SelfMetrics(config, store, pool, inventory, udp.port, udp.recvBufferBytes);
@@ -182,8 +185,21 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     }, sweepMs);
     sweep.unref();
     cleanups.push(() => clearInterval(sweep));
-    const trimmer = startMallocTrim(nativeTrim());
+    const trimmer = startMallocTrim(nativeTrimAsync());
     cleanups.push(() => trimmer.stop());
+
+    // Once ready, the start-up's garbage (the inventory file's parse, module loading, the threads'
+    // inventory replay) and the freed compiler zones of every thread go back, so an idle
+    // collector holds only what it uses.
+    const settle = setInterval(() => {
+      if (!ready()) return;
+      clearInterval(settle);
+      pool.settle();
+      const s = settleMemory(true);
+      log.debug({ ...s, ms: Math.round(s.ms) }, 'memory settled after start');
+    }, 200);
+    settle.unref();
+    cleanups.push(() => clearInterval(settle));
 
     // Templates also go to disk now and then, so a crash loses little.
     if (templatesFile) {
@@ -216,6 +232,7 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
           log.info({}, 'stopping');
           clearInterval(sweep);
           trimmer.stop();
+          clearInterval(settle);
           await inventory.stop();
           await dnstap?.stop();
           // The last deltas of every thread reach the store before the final export.

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { WorkerPool } from '../../src/pipeline/threads/pool.ts';
 import { defaultRunConfig } from '../../src/config/run-options.ts';
-import { storeFor } from '../../src/pipeline/build-parts.ts';
+import { storeFor } from '../../src/pipeline/store.ts';
 import { DnsNames, NO_CLIENT } from '../../src/dns/dns-names.ts';
 import { IptNetflowExporter } from '../../src/generate/ipt-netflow.ts';
 import { parseIPv4 } from '../../src/identify/ip.ts';

@@ -310,6 +310,10 @@ test("memory per thread: the receiving thread's heap and decoder state grow with
       templates: metricSum(b, 'netflow_k8s_templates'),
     };
   };
+  // Once ready, a thread gives back what its start left (settle-memory.ts): the base is a report
+  // shipped after that (one every 100 ms), not the start's garbage a settle then frees.
+  await pollUntil(async () => (col.logs().some((l) => l.msg === 'memory settled' && l.worker === 0) ? true : undefined), 20_000);
+  await new Promise((r) => setTimeout(r, 500));
   const base = await pollUntil(async () => {
     const v = await sample();
     return v.heap > 0 ? v : undefined;

@@ -7,6 +7,10 @@ import { stringify } from 'yaml';
 import { IdentityIndex } from '../../src/identify/identity-index.ts';
 import { InventoryFileError, StaticInventory, parseInventory } from '../../src/identify/static-inventory.ts';
 import { flow } from './helpers.ts';
+import { getHeapStatistics } from 'node:v8';
+import type { InventoryListener } from '../../src/identify/inventory.ts';
+import { fullGc } from '../../src/observe/full-gc.ts';
+import { appPodList } from '../support/kube-objects.ts';
 
 const at = (s: string): number => Date.parse(s);
 
@@ -309,6 +313,50 @@ test('the file is watched: a change (or a replacement by rename) is picked up by
     assert.equal(inv.stats.errors, 0);
   } finally {
     inv.stop();
+    cleanup();
+  }
+});
+
+test('a reload resends exactly the objects that changed; between loads a pod costs the source a few bytes, not its text', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = join(dir, 'inventory.json');
+    const n = 4000;
+    const list = appPodList(n, { namespaces: 16, nodes: ['node-0', 'node-1'] }) as {
+      items: { metadata: { labels: Record<string, string> } }[];
+    };
+    writeFileSync(file, JSON.stringify(list));
+    const upserts: string[] = [];
+    const listener: InventoryListener = {
+      upsertPod: (p) => upserts.push(p.uid),
+      deletePod: () => {},
+      upsertNode: () => {},
+      deleteNode: () => {},
+      upsertService: () => {},
+      deleteService: () => {},
+    };
+    const settled = async () => {
+      await new Promise((r) => setTimeout(r, 0));
+      fullGc();
+      return getHeapStatistics().used_heap_size;
+    };
+    // A first source fills the tables slimmed pods share strings and labels from (kube-objects.ts).
+    const first = new StaticInventory(file, { ...listener, upsertPod: () => {} }, { watch: false });
+    first.load();
+    const before = await settled();
+    const inv = new StaticInventory(file, listener, { watch: false });
+    inv.load();
+    upserts.length = 0;
+    const perPod = ((await settled()) - before) / n;
+    // The JSON text of each slim pod, kept to compare the next load with, cost about 300 bytes a pod.
+    assert.ok(perPod < 100, `${perPod.toFixed(0)} bytes a pod`);
+    assert.equal(first.stats.loads, 1);
+
+    list.items[7].metadata.labels = { app: 'moved' };
+    writeFileSync(file, JSON.stringify(list));
+    assert.equal(inv.reloadIfChanged(), true);
+    assert.deepEqual(upserts, ['uid-7']);
+  } finally {
     cleanup();
   }
 });

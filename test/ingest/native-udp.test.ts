@@ -18,7 +18,9 @@ import {
   META_WORDS,
   type DatagramBatch,
   type NativeUdpHandle,
+  trimNativeHeap,
 } from '../../src/ingest/native-udp.ts';
+import { fullGc } from '../../src/observe/full-gc.ts';
 import { UdpReceiver } from '../../src/ingest/udp-receiver.ts';
 import { openReceiveSocket } from '../../src/ingest/udp-backend.ts';
 import { socketDrops } from '../../src/observe/udp-drops.ts';
@@ -350,4 +352,21 @@ describe('both backends through UdpReceiver', { skip }, () => {
     assert.match(sock.reason, /^auto: native addon unavailable \(\/nonexistent\/udp_recv\.node not found/);
     await new Promise<void>((r) => sock.close(r));
   });
+});
+
+test('trimNativeHeap hands the pages of freed malloc memory back to the system', { skip }, async () => {
+  // ArrayBuffers of 16 KiB come from malloc's arenas; every 16th is kept, so the freed ones sit
+  // between live ones where malloc, by itself, returns nothing.
+  let bufs: ArrayBuffer[] | undefined = Array.from({ length: 4096 }, () => new ArrayBuffer(16 * 1024));
+  for (const b of bufs) new Uint8Array(b).fill(1);
+  const kept = bufs.filter((_, i) => i % 16 === 0);
+  bufs = undefined;
+  await new Promise((r) => setTimeout(r, 0));
+  fullGc();
+  await new Promise((r) => setTimeout(r, 100)); // backing stores are freed after the collection
+  const before = process.memoryUsage.rss();
+  assert.equal(trimNativeHeap(), true);
+  const returned = before - process.memoryUsage.rss();
+  assert.ok(returned > 32 * 2 ** 20, `RSS fell by ${(returned / 2 ** 20).toFixed(1)} MiB of the 60 freed`);
+  assert.equal(kept.length, 256);
 });

@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startMallocTrim } from '../../src/observe/malloc-trim.ts';
-import { nativeTrim } from '../../src/ingest/native-udp.ts';
+import { nativeTrimAsync } from '../../src/ingest/native-udp.ts';
 
 const skip = process.platform !== 'linux' ? `malloc_trim is glibc's (${process.platform})` : false;
 
 test('the addon has a trim on Linux', { skip }, () => {
-  assert.equal(typeof nativeTrim(), 'function');
+  assert.equal(typeof nativeTrimAsync(), 'function');
 });
 
 test('a trim hands freed malloc memory back: the resident size drops', { skip }, () => {
@@ -22,7 +22,7 @@ test('a trim hands freed malloc memory back: the resident size drops', { skip },
   // is kept, so the freed ones are holes the heap's top trim cannot give back.
   const script = `
     import { readFileSync } from 'node:fs';
-    import { nativeTrim } from ${JSON.stringify(module)};
+    import { nativeTrimAsync } from ${JSON.stringify(module)};
     const rss = () => Number(/VmRSS:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
     let all = [];
     for (let i = 0; i < 2560; i++) all.push(Buffer.alloc(65536, 1));
@@ -30,7 +30,7 @@ test('a trim hands freed malloc memory back: the resident size drops', { skip },
     all = undefined;
     for (let i = 0; i < 3; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); }
     const before = rss();
-    await nativeTrim()();
+    await nativeTrimAsync()();
     const after = rss();
     console.log(JSON.stringify({ before, after, kept: kept.length }));
   `;

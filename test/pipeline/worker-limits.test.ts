@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Worker } from 'node:worker_threads';
 import { defaultRunConfig } from '../../src/config/run-options.ts';
-import { storeFor } from '../../src/pipeline/build-parts.ts';
+import { storeFor } from '../../src/pipeline/store.ts';
 import { WorkerPool } from '../../src/pipeline/threads/pool.ts';
 import { WORKER_RESOURCE_LIMITS } from '../../src/pipeline/threads/worker-options.ts';
 

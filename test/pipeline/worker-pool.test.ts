@@ -9,7 +9,7 @@ import { createSocket } from 'node:dgram';
 import type { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { defaultRunConfig } from '../../src/config/run-options.ts';
-import { storeFor } from '../../src/pipeline/build-parts.ts';
+import { storeFor } from '../../src/pipeline/store.ts';
 import { WorkerPool } from '../../src/pipeline/threads/pool.ts';
 import { IptNetflowExporter, type IptFlow } from '../../src/generate/ipt-netflow.ts';
 import { loadNativeUdp } from '../../src/ingest/native-udp.ts';

@@ -7,7 +7,8 @@
  * prints these at full scale; test/pipeline/bounded-memory.test.ts checks the bounds at a small one.
  */
 import { defaultRunConfig, type RunConfig } from '../../src/config/run-options.ts';
-import { buildWorkerParts, storeFor } from '../../src/pipeline/build-parts.ts';
+import { buildWorkerParts } from '../../src/pipeline/build-parts.ts';
+import { storeFor } from '../../src/pipeline/store.ts';
 import { UdpReceiver } from '../../src/ingest/udp-receiver.ts';
 import { iptNetflowStream, podAddress } from '../../src/generate/ipt-netflow-stream.ts';
 import { ipv4ToString } from '../../src/decode/record.ts';

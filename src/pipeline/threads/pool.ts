@@ -94,6 +94,8 @@ export class WorkerPool implements InventoryListener {
   /** Hears each thread's conversations after its batch is merged, with that thread's ends (see ConversationStore). */
   onConversations: ((b: ConversationBatch, ends: readonly End[]) => void) | undefined;
   readonly #restartTimes: number[] = [];
+  /** Set by settle(): a thread started later settles after its inventory replay too. */
+  #settling = false;
 
   constructor(config: RunConfig, store: PairStore, log: PoolLog) {
     this.#config = config;
@@ -165,6 +167,7 @@ export class WorkerPool implements InventoryListener {
     this.#slots[index] = slot;
     // The inventory as it is now, so a late or restarted thread names ends like the others.
     this.#relay.replayTo((m) => worker.postMessage(m), control, this.dnsNames);
+    if (this.#settling) worker.postMessage({ t: 'settle' } satisfies ToThread);
 
     return new Promise<BoundAddress>((resolve, reject) => {
       let ready = false;
@@ -259,6 +262,12 @@ export class WorkerPool implements InventoryListener {
   #ask(msg: (seq: number) => ToThread, timeoutMs: number, late: (s: Slot) => unknown = () => undefined): Promise<unknown[]> {
     const live = this.#slots.filter((s) => !s.stopping && !s.dead);
     return this.#replies.ask(live, (s, seq) => s.worker.postMessage(msg(seq)), { timeoutMs, late });
+  }
+
+  /** Every thread gives back what its start left (settle-memory.ts); so does every thread started later, once replayed to. */
+  settle(): void {
+    this.#settling = true;
+    for (const s of this.#slots) if (s !== undefined && !s.stopping && !s.dead) s.worker.postMessage({ t: 'settle' } satisfies ToThread);
   }
 
   /** Every thread ships its counts now; resolves once they are merged. */

@@ -15,6 +15,7 @@ import type { ExporterCounts } from '../../ingest/udp-receiver.ts';
 import type { UdpBackend } from '../../config/udp-choices.ts';
 import type { PipelineCounters } from '../record-pipeline.ts';
 import type { LearnOp } from '../../dns/dns-names.ts';
+import { resharePod } from '../../identify/slim-share.ts';
 
 export interface WorkerInit {
   readonly index: number;
@@ -36,11 +37,14 @@ export type InventoryChange =
   | { readonly op: 'upsertService'; readonly service: SlimService }
   | { readonly op: 'deleteService'; readonly uid: string };
 
-/** The one place a change becomes a call, so the listener's methods are never looked up by name. */
+/**
+ * The one place a change becomes a call, so the listener's methods are never looked up by name.
+ * A pod arrives as a structured clone, every string its own copy: it is kept shared (slim-share.ts).
+ */
 export function applyInventoryChange(to: InventoryListener, c: InventoryChange): void {
   switch (c.op) {
     case 'upsertPod':
-      to.upsertPod(c.pod);
+      to.upsertPod(resharePod(c.pod));
       break;
     case 'deletePod':
       to.deletePod(c.uid, c.atMs);
@@ -98,7 +102,7 @@ export interface WorkerReport {
 }
 
 /** The kinds the main thread sends; every other kind of ThreadMessage comes up from a thread. */
-type DownKind = 'inv-batch' | 'dns' | 'shared' | 'flush' | 'get-templates' | 'stop';
+type DownKind = 'inv-batch' | 'dns' | 'shared' | 'flush' | 'get-templates' | 'settle' | 'stop';
 
 export type ThreadMessage =
   // Down, to a receiving thread.
@@ -112,6 +116,8 @@ export type ThreadMessage =
   | { readonly t: 'flush'; readonly seq: number }
   /** Answered by 'templates' with the same `seq`. */
   | { readonly t: 'get-templates'; readonly seq: number }
+  /** The collector is ready and the inventory applied: give back what the start-up left (settle-memory.ts). */
+  | { readonly t: 'settle' }
   /** Stop receiving, ship the last counts: answered by 'stopped' with the same `seq`. */
   | { readonly t: 'stop'; readonly seq: number }
   // Up, from a receiving thread.
