@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultRunConfig } from '../../src/config/run-options.ts';
 import { buildWorkerParts } from '../../src/pipeline/build-parts.ts';
-import { warmUp } from '../../src/pipeline/threads/warm-up.ts';
+import { warmUp, warmUpAddress } from '../../src/pipeline/threads/warm-up.ts';
 
 for (const backend of ['native', 'dgram'] as const) {
   test(`warm-up (${backend} shape) takes every branch of the hot path and decodes every record`, async () => {
@@ -38,4 +38,22 @@ test('the time budget bounds the warm-up', async () => {
   const r = await warmUp(defaultRunConfig(), 'native', { rounds: 1000, budgetMs: 1 });
   assert.ok(r.records > 0, 'at least one pass runs');
   assert.ok(r.records < 1000 * 6000, 'it stopped long before 1,000 passes');
+});
+
+test('passes run on fresh scratch parts every 4 rounds, so fresh instances meet optimised code before the live ones do', async () => {
+  const r = await warmUp(defaultRunConfig(), 'native', { rounds: 8, budgetMs: 60_000 });
+  assert.equal(r.scratchSets, 2);
+  assert.ok(r.overflowed > 0 && r.remembered > 0);
+});
+
+test("the warm-up's addresses are small and large integers to V8, as live ones are", () => {
+  // V8 keeps integers below 2^30 apart; int32 reads of addresses from 128.0.0.0 up are negative.
+  const kinds = new Set<string>();
+  for (let k = 0; k < 4096; k++) {
+    const a = warmUpAddress(k);
+    assert.ok(Number.isInteger(a) && a >= 0 && a < 2 ** 32);
+    kinds.add(`${k < 3072 ? 'pod' : 'outside'} ${a < 2 ** 30 ? 'small' : a < 2 ** 31 ? 'large' : 'negative as int32'}`);
+  }
+  assert.deepEqual([...kinds].sort(), ['outside large', 'outside negative as int32', 'pod large', 'pod small']);
+  assert.equal(new Set(Array.from({ length: 4096 }, (_, k) => warmUpAddress(k))).size, 4096, 'distinct');
 });

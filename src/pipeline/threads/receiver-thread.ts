@@ -10,8 +10,7 @@ import { getHeapStatistics } from 'node:v8';
 import { UdpReceiver } from '../../ingest/udp-receiver.ts';
 import { openReceiveSocket, plannedBackend } from '../../ingest/udp-backend.ts';
 import { applyInventoryChange, type FromThread, type ToThread, type WorkerInit, type WorkerReport } from './protocol.ts';
-import { buildWorkerParts } from '../build-parts.ts';
-import { warmUp } from './warm-up.ts';
+import { warmUpThenBuild } from './warm-up.ts';
 import { spreadFor } from '../../ingest/udp-spread.ts';
 import { DnsFlowCount } from '../../dns/dns-flow-count.ts';
 import { deltaBuffers } from '../../aggregate/delta-batch.ts';
@@ -59,7 +58,11 @@ function threadId(): number | undefined {
 
 async function start(): Promise<void> {
   const cfg = init.config;
-  const parts = await buildWorkerParts(cfg);
+  const backend = plannedBackend(cfg.udpBackend);
+  const spread = spreadFor(cfg.udpSpread, backend, cfg.workers);
+  // Before the socket exists, so datagrams never wait in its buffer for the warm-up; and before
+  // the thread's own parts are made (see warmUpThenBuild).
+  const { warm, parts } = await warmUpThenBuild(cfg, backend);
   const { decoder, identity, counts, pipeline } = parts;
   let templatesLoaded = 0;
   if (init.templates !== undefined) {
@@ -70,10 +73,6 @@ async function start(): Promise<void> {
       post({ t: 'log', level: 'warn', key: 'templates', fields: { err: String(err) }, msg: 'saved templates not loaded' });
     }
   }
-  const backend = plannedBackend(cfg.udpBackend);
-  const spread = spreadFor(cfg.udpSpread, backend, cfg.workers);
-  // Before the socket exists, so datagrams never wait in its buffer for the warm-up.
-  const warm = await warmUp(cfg, backend);
   post({
     t: 'log',
     level: 'info',

@@ -1,0 +1,74 @@
+/**
+ * After the warm-up, a thread's own parts take live traffic on optimised code: V8 throws none of
+ * it away (--trace-deopt prints every bailout) when the first datagrams come from another address
+ * plan than the warm-up's (pods in 10.96/16 and 172.16/12, outside ends on the internet, an
+ * exporter node in 192.168/16, some ICMP). Before, the first burst deoptimised the pipeline, the
+ * identity index, the address memo, the delta table and the decoder: each ran slow code until
+ * compiled again, while the socket buffer filled. The check runs in a child process with the flag.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+
+const src = (p: string) => JSON.stringify(new URL(`../../src/${p}`, import.meta.url).href);
+const SCRIPT = `
+import { defaultRunConfig } from ${src('config/run-options.ts')};
+import { warmUpThenBuild } from ${src('pipeline/threads/warm-up.ts')};
+import { UdpReceiver } from ${src('ingest/udp-receiver.ts')};
+import { iptNetflowStream } from ${src('generate/ipt-netflow-stream.ts')};
+import { ipv4ToString } from ${src('decode/record.ts')};
+import { parseIPv4 } from ${src('identify/ip.ts')};
+import { META_ADDRESS, META_FAMILY, META_LENGTH, META_PORT, META_WORDS } from ${src('ingest/native-udp.ts')};
+const cfg = defaultRunConfig();
+const { parts } = await warmUpThenBuild(cfg, 'native');
+const { decoder, identity, counts, pipeline } = parts;
+const address = (k) => (k < 1000 ? 0x0a600000 + k : k < 2000 ? 0xac100000 + k : k % 2 ? 0x97650000 + k : 0xb9000000 + k) >>> 0;
+const node = '192.168.7.1';
+identity.upsertNode({ name: 'live-node', addresses: [node] });
+for (let k = 0; k < 2000; k++) {
+  const app = 'app-' + (k % 300);
+  identity.upsertPod({ uid: 'p' + k, namespace: 'ns' + (k % 7), name: 'p' + k, nodeName: 'live-node', hostNetwork: false,
+    ips: [ipv4ToString(address(k))], phase: 'Running', startMs: Date.now() - 3_600_000, appLabel: app, ownerKind: 'Deployment',
+    ownerName: app, labels: { app }, ports: k % 3 === 0 ? [{ port: 8080, protocol: 'TCP' }] : [] });
+}
+const receiver = new UdpReceiver(decoder, undefined, (now) => (pipeline.nowMs = now));
+const stream = [...iptNetflowStream({ exporters: [node], addresses: 3000, addressOf: address, icmpShare: 0.01, count: 600, seed: 11 })];
+const SLOT = 2048, B = 64;
+const bytes = new Uint8Array(B * SLOT), meta = new Uint32Array(B * META_WORDS);
+console.log('=====LIVE=====');
+for (let i = 0; i < stream.length; i += B) {
+  const n = Math.min(B, stream.length - i);
+  for (let j = 0; j < n; j++) {
+    bytes.set(stream[i + j].payload, j * SLOT);
+    const o = j * META_WORDS;
+    meta[o + META_LENGTH] = stream[i + j].payload.length;
+    meta[o + META_FAMILY] = 4;
+    meta[o + META_PORT] = 2055;
+    meta[o + META_ADDRESS] = parseIPv4(node);
+  }
+  receiver.receiveBatch({ bytes, meta, slotSize: SLOT }, n);
+  if (i % 256 === 0) counts.drain();
+}
+counts.drain();
+console.log('=====END=====', JSON.stringify(pipeline.counters));
+`;
+
+test('after the warm-up, live traffic of another address plan deoptimises nothing on the receive path', { timeout: 120_000 }, () => {
+  const run = spawnSync(process.execPath, ['--trace-deopt', '--input-type=module', '-e', SCRIPT], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+  });
+  assert.equal(run.status, 0, run.stderr);
+  const live = run.stdout.slice(run.stdout.indexOf('=====LIVE====='));
+  const end = live.indexOf('=====END=====');
+  assert.ok(end > 0, 'the live part ran');
+  const counters = JSON.parse(live.slice(end + '=====END====='.length).split('\n')[0]) as { records: number; remembered: number };
+  assert.ok(counters.records > 15_000 && counters.remembered > 0, JSON.stringify(counters));
+  // Tiering up in the middle of a loop (on-stack replacement) is not a deopt of code that ran.
+  const bailouts = live
+    .slice(0, end)
+    .split('\n')
+    .filter((l) => l.startsWith('[bailout') && !l.includes('on stack replacement'))
+    .map((l) => l.replace(/0x[0-9a-f]+ /g, '').replace(/, FP to SP.*/, ''));
+  assert.deepEqual(bailouts, []);
+});
