@@ -16,6 +16,7 @@ import { DnsFlowCount } from '../../dns/dns-flow-count.ts';
 import { deltaBuffers } from '../../aggregate/delta-batch.ts';
 import { ERROR_REASONS, LIMITS } from '../../decode/stats.ts';
 import { ThreadControl } from './thread-control.ts';
+import { TaskClock } from './task-clock.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -81,6 +82,10 @@ async function start(): Promise<void> {
     msg: 'receive path warmed up',
   });
   const receiver = new UdpReceiver(decoder, cfg.allowExporters, (now) => (pipeline.nowMs = now));
+  // Every task of this thread timed (see task-clock.ts): the receive callbacks here, the timers and messages below.
+  const clock = new TaskClock();
+  receiver.receiveBatch = clock.timed(receiver.receiveBatch.bind(receiver));
+  receiver.receive = clock.timed(receiver.receive.bind(receiver));
   if (process.env.NETFLOW_K8S_TEST_WEDGE_THREAD === String(init.index)) wedgeOnFirstDatagram(receiver);
   if (process.env.NETFLOW_K8S_TEST_CRASH_THREAD === String(init.index)) crashOnFirstDatagram(receiver);
   if (spread.mode === 'datagram') {
@@ -138,6 +143,7 @@ async function start(): Promise<void> {
       memory: { heapUsed: heap.used_heap_size, heapTotal: heap.total_heap_size, external: heap.external_memory },
       // The decoder's own weighing where it keeps one (its state budget), else its estimate.
       decoderStateBytes: decoder.stateBytes(),
+      tasks: { longestMs: clock.longestMs, long: clock.long },
     };
   };
   const ship = (seq?: number) => {
@@ -186,17 +192,23 @@ async function start(): Promise<void> {
       }
     }
   };
-  const shipTimer = setInterval(() => ship(), cfg.mergeIntervalMs);
+  const shipTimer = setInterval(() => {
+    const t = clock.start();
+    ship();
+    clock.done(t);
+  }, cfg.mergeIntervalMs);
   const expireTimer = setInterval(() => {
+    const t = clock.start();
     const now = Date.now();
     control.turned(now);
     decoder.expire(now);
     identity.prune(now);
     identity.dnsNames?.prune(now);
+    clock.done(t);
   }, 1000);
 
   let stopping = false;
-  port.on('message', (m: ToThread) => {
+  const onMessage = (m: ToThread): void => {
     switch (m.t) {
       case 'inv-batch': {
         let nodes = false;
@@ -256,6 +268,14 @@ async function start(): Promise<void> {
         break;
       default:
         m satisfies never;
+    }
+  };
+  port.on('message', (m: ToThread) => {
+    const t = clock.start();
+    try {
+      onMessage(m);
+    } finally {
+      clock.done(t);
     }
   });
   post({
