@@ -2,9 +2,10 @@
  * After the warm-up, a thread's own parts take live traffic on optimised code: V8 throws none of
  * it away (--trace-deopt prints every bailout) when the first datagrams come from another address
  * plan than the warm-up's (pods in 10.96/16 and 172.16/12, outside ends on the internet, an
- * exporter node in 192.168/16, some ICMP). Before, the first burst deoptimised the pipeline, the
- * identity index, the address memo, the delta table and the decoder: each ran slow code until
- * compiled again, while the socket buffer filled. The check runs in a child process with the flag.
+ * exporter node in 192.168/16, some ICMP), through a receiver timed as the thread times it.
+ * Before, the first burst deoptimised the pipeline, the identity index, the address memo, the
+ * delta table and the decoder: each ran slow code until compiled again, while the socket buffer
+ * filled. The check runs in a child process with the flag.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,7 @@ const src = (p: string) => JSON.stringify(new URL(`../../src/${p}`, import.meta.
 const SCRIPT = `
 import { defaultRunConfig } from ${src('config/run-options.ts')};
 import { warmUpThenBuild } from ${src('pipeline/threads/warm-up.ts')};
+import { TaskClock, timeReceiver } from ${src('pipeline/threads/task-clock.ts')};
 import { UdpReceiver } from ${src('ingest/udp-receiver.ts')};
 import { iptNetflowStream } from ${src('generate/ipt-netflow-stream.ts')};
 import { ipv4ToString } from ${src('decode/record.ts')};
@@ -32,6 +34,7 @@ for (let k = 0; k < 2000; k++) {
     ownerName: app, labels: { app }, ports: k % 3 === 0 ? [{ port: 8080, protocol: 'TCP' }] : [] });
 }
 const receiver = new UdpReceiver(decoder, undefined, (now) => (pipeline.nowMs = now));
+timeReceiver(receiver, new TaskClock()); // as the thread does
 const stream = [...iptNetflowStream({ exporters: [node], addresses: 3000, addressOf: address, icmpShare: 0.01, count: 600, seed: 11 })];
 const SLOT = 2048, B = 64;
 const bytes = new Uint8Array(B * SLOT), meta = new Uint32Array(B * META_WORDS);

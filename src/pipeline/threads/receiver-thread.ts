@@ -16,7 +16,7 @@ import { DnsFlowCount } from '../../dns/dns-flow-count.ts';
 import { deltaBuffers } from '../../aggregate/delta-batch.ts';
 import { ERROR_REASONS, LIMITS } from '../../decode/stats.ts';
 import { ThreadControl } from './thread-control.ts';
-import { TaskClock } from './task-clock.ts';
+import { TaskClock, timeReceiver } from './task-clock.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -84,8 +84,7 @@ async function start(): Promise<void> {
   const receiver = new UdpReceiver(decoder, cfg.allowExporters, (now) => (pipeline.nowMs = now));
   // Every task of this thread timed (see task-clock.ts): the receive callbacks here, the timers and messages below.
   const clock = new TaskClock();
-  receiver.receiveBatch = clock.timed(receiver.receiveBatch.bind(receiver));
-  receiver.receive = clock.timed(receiver.receive.bind(receiver));
+  timeReceiver(receiver, clock);
   if (process.env.NETFLOW_K8S_TEST_WEDGE_THREAD === String(init.index)) wedgeOnFirstDatagram(receiver);
   if (process.env.NETFLOW_K8S_TEST_CRASH_THREAD === String(init.index)) crashOnFirstDatagram(receiver);
   if (spread.mode === 'datagram') {

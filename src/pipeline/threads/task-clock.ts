@@ -7,6 +7,8 @@
  * thread (long tasks) or from a thread that did not get the CPU (no long task, drops anyway).
  */
 
+import type { UdpReceiver } from '../../ingest/udp-receiver.ts';
+
 /** A task longer than this counts as long: half the socket buffer's slack at 60,000 datagrams/s. */
 export const LONG_TASK_MS = 50;
 /** The longest task is kept per window; the report gives the longer of this window and the previous one. */
@@ -64,4 +66,10 @@ export class TaskClock {
       }
     };
   }
+}
+
+/** Times the receiver's callbacks (a native batch, a dgram datagram) as tasks of `clock`. */
+export function timeReceiver(receiver: UdpReceiver, clock: TaskClock): void {
+  receiver.receiveBatch = clock.timed(receiver.receiveBatch.bind(receiver));
+  receiver.receive = clock.timed(receiver.receive.bind(receiver));
 }
