@@ -3,6 +3,7 @@
  * decoded: its bytes, who sent it, its header's values and the work it may still cost, in one
  * object instead of ten positional parameters.
  */
+import { DOUBLE_ZERO } from '../observe/double-zero.ts';
 import type { DecoderOptions } from './decoder-options.ts';
 import { type ExporterState, VACANT } from './exporter-state.ts';
 import { type Exporter, NO_EXPORTER } from './record.ts';
@@ -56,12 +57,12 @@ export class DatagramContext {
   state: ExporterState = VACANT;
   version: 9 | 10 = 9;
   /** v9 source ID or IPFIX observation domain. */
-  sourceId = 0;
+  sourceId = DOUBLE_ZERO;
   /** v9: header unix_secs × 1000; IPFIX: export time × 1000. */
-  baseMs = 0;
+  baseMs = DOUBLE_ZERO;
   /** v9 header sysUptime (ms); 0 for IPFIX. */
-  uptime = 0;
-  nowMs = 0;
+  uptime = DOUBLE_ZERO;
+  nowMs = DOUBLE_ZERO;
   readonly work: DatagramWork;
 
   constructor(work: DatagramWork) {

@@ -6,22 +6,23 @@
  */
 import type { Exporter, FlowRecord, RecordSink } from './record.ts';
 import { NO_EXPORTER } from './record.ts';
+import { DOUBLE_ZERO } from '../observe/double-zero.ts';
 
 /** Per-set state the reader needs: set by the decoder before each call, never per record. */
 export class ReadContext {
   version = 9;
   exporter: Exporter = NO_EXPORTER;
-  sourceId = 0;
+  sourceId = DOUBLE_ZERO;
   /** Sampling interval for records without a sampler ID (or with an unknown one). */
   rate = 1;
   /** Sampler ID → interval, from options data. */
   samplers: Map<number, number> = new Map();
   /** v9: header unix_secs × 1000; IPFIX: export time × 1000. */
-  baseMs = 0;
+  baseMs = DOUBLE_ZERO;
   /** v9 header sysUptime (ms). */
-  uptime = 0;
+  uptime = DOUBLE_ZERO;
   /** IPFIX systemInitTimeMilliseconds of this observation domain, 0 when unknown. */
-  initMs = 0;
+  initMs = DOUBLE_ZERO;
   /** Set by a reader that met a variable-length field running past the set. */
   truncated = false;
   /** Where the reader stopped: the bytes from here to the set's end were not a whole record. */

@@ -5,6 +5,8 @@
  * record). A sink that needs to keep a record past its callback must copy the fields it needs.
  */
 
+import { DOUBLE_ZERO } from '../observe/double-zero.ts';
+
 /** Where datagrams come from. One object per (address, port), created by ingest and reused. */
 export interface Exporter {
   /** The exporter's IP address as text, as the socket reports it (IPv4-mapped IPv6 unwrapped). */
@@ -14,18 +16,26 @@ export interface Exporter {
   readonly key: string;
 }
 
+/**
+ * Fields that can hold 2^30 or more (addresses, IDs, counts, times) start as doubles (see
+ * DOUBLE_ZERO): V8 keeps a field that starts at 0 as a small integer, and the first address at
+ * 64.0.0.0 or above changed the record's hidden class, throwing away the optimised code of every
+ * function the record passes through (--trace-deopt: "wrong map" in the pipeline, the identity
+ * index and the delta table at the first burst after a start, as the warm-up's pod addresses are
+ * all 10.x).
+ */
 export class FlowRecord {
   /** 5, 9 or 10 (IPFIX). */
   version = 0;
   exporter: Exporter = NO_EXPORTER;
   /** v9 source ID, IPFIX observation domain ID, v5 engine type << 8 | engine id. */
-  sourceId = 0;
+  sourceId = DOUBLE_ZERO;
 
   /** 4 or 6: which of the address fields below are valid. */
   family: 4 | 6 = 4;
   /** IPv4 addresses as unsigned 32-bit integers (valid when family is 4). */
-  src4 = 0;
-  dst4 = 0;
+  src4 = DOUBLE_ZERO;
+  dst4 = DOUBLE_ZERO;
   /** IPv6 addresses (valid when family is 6). Reused buffers: copy before keeping. */
   readonly src6 = new Uint8Array(16);
   readonly dst6 = new Uint8Array(16);
@@ -37,17 +47,17 @@ export class FlowRecord {
   tcpFlags = 0;
 
   /** Octets and packets, already multiplied by the sampling rate. Exact up to 2^53. */
-  bytes = 0;
-  packets = 0;
+  bytes = DOUBLE_ZERO;
+  packets = DOUBLE_ZERO;
   /** The sampling interval applied (1 when unsampled). */
   samplingRate = 1;
 
   /** Flow start and end as Unix epoch milliseconds (UTC). 0 when the exporter sent no times. */
-  startMs = 0;
-  endMs = 0;
+  startMs = DOUBLE_ZERO;
+  endMs = DOUBLE_ZERO;
 
-  inputIf = 0;
-  outputIf = 0;
+  inputIf = DOUBLE_ZERO;
+  outputIf = DOUBLE_ZERO;
 }
 
 export const NO_EXPORTER: Exporter = Object.freeze({ address: '0.0.0.0', port: 0, key: '0.0.0.0|0' });

@@ -16,6 +16,10 @@ export interface IptStreamOptions extends IptExporterOptions {
   recordsPerDatagram?: number;
   /** Distinct pod addresses the flows use, from 10.244.0.1 up. Default 4000. */
   addresses?: number;
+  /** The k-th of those addresses (uint32), for streams that need others than podAddress(k). */
+  addressOf?: (k: number) => number;
+  /** Fraction of flows that are ICMP echo (protocol 1, no ports). Default 0: TCP and UDP only. */
+  icmpShare?: number;
   /** Datagrams to yield; default endless. */
   count?: number;
   /** Wall clock of the first datagram (default: now), advanced by `datagramIntervalMs` (default 1) per datagram. */
@@ -68,6 +72,8 @@ export function* iptNetflowStream(options: IptStreamOptions = {}): Generator<Ipt
   const count = options.count ?? Infinity;
   const step = options.datagramIntervalMs ?? 1;
   const rand = prng(options.seed ?? 1);
+  const addressOf = options.addressOf ?? podAddress;
+  const icmp = options.icmpShare ?? 0;
   let now = options.startMs ?? Date.now();
   const nodes = names.map(() => new IptNetflowExporter({ ...options, bootMs: options.bootMs ?? now - 3_600_000 }));
   const flows: IptFlow[] = Array.from({ length: perDatagram }, () => ({
@@ -87,7 +93,11 @@ export function* iptNetflowStream(options: IptStreamOptions = {}): Generator<Ipt
   }));
   for (let n = 0; n < count; n++) {
     const idx = n % nodes.length;
-    for (const f of flows) fillFlow(f, rand, nAddr, now);
+    for (const f of flows) {
+      fillFlow(f, rand, nAddr, now, addressOf);
+      // Drawn only when asked for, so streams without ICMP stay what they were for a seed.
+      if (icmp > 0 && rand() < icmp) toIcmp(f);
+    }
     const { payload, taken } = nodes[idx].pack(flows, 0, now, perDatagram);
     let bytes = 0;
     let packets = 0;
@@ -100,7 +110,7 @@ export function* iptNetflowStream(options: IptStreamOptions = {}): Generator<Ipt
   }
 }
 
-function fillFlow(f: IptFlow, rand: () => number, nAddr: number, now: number): void {
+function fillFlow(f: IptFlow, rand: () => number, nAddr: number, now: number, addressOf: (k: number) => number): void {
   const client = Math.floor(rand() * nAddr);
   let server = Math.floor(rand() * nAddr);
   if (server === client) server = (server + 1) % nAddr;
@@ -109,8 +119,8 @@ function fillFlow(f: IptFlow, rand: () => number, nAddr: number, now: number): v
   const eport = 32768 + Math.floor(rand() * 28232);
   // FORWARD-chain flows come in both halves; half the records are the server's replies.
   const reply = rand() < 0.5;
-  f.src4 = podAddress(reply ? server : client);
-  f.dst4 = podAddress(reply ? client : server);
+  f.src4 = addressOf(reply ? server : client);
+  f.dst4 = addressOf(reply ? client : server);
   f.srcPort = reply ? sport : eport;
   f.dstPort = reply ? eport : sport;
   f.proto = udp ? 17 : 6;
@@ -122,4 +132,12 @@ function fillFlow(f: IptFlow, rand: () => number, nAddr: number, now: number): v
   f.inputIf = 1 + Math.floor(rand() * 2);
   f.outputIf = 1 + Math.floor(rand() * 2);
   f.direction = reply ? 1 : 0;
+}
+
+/** An ICMP echo request: ipt-netflow reports type and code in the destination port. */
+function toIcmp(f: IptFlow): void {
+  f.proto = 1;
+  f.srcPort = 0;
+  f.dstPort = 8 << 8;
+  f.tcpFlags = 0;
 }

@@ -5,6 +5,7 @@
  * them); endpointAt picks what the address meant at a flow's end time, so flows reported late
  * (ipt-netflow: up to its 1800 s active timeout) still land on the pod that sent them.
  */
+import { DOUBLE_ZERO } from '../observe/double-zero.ts';
 import type { Endpoint } from './endpoint.ts';
 import type { SlimPod } from './inventory.ts';
 import { nodeEndpoint } from './intern.ts';
@@ -56,8 +57,10 @@ export class IpEntry {
    * object and nothing else: the pod's endpoint, interval and server ports, or null.
    */
   sole: Endpoint | null = null;
-  soleStart = 0;
-  soleEnd = 0;
+  // Times in ms are past 2^30: doubles from the start (see DOUBLE_ZERO), so the first pod with a
+  // real start time does not change the entry's hidden class under optimised lookups.
+  soleStart = DOUBLE_ZERO;
+  soleEnd = DOUBLE_ZERO;
   solePorts: PortSet = NO_PORTS;
 
   refresh(): void {

@@ -66,6 +66,16 @@ export const SELF_METRICS = {
     help: 'Event-loop utilization of each receiving thread over its last merge interval',
     labels: ['thread'],
   },
+  receive_thread_longest_task_seconds: {
+    type: 'gauge',
+    help: 'Longest task (a batch of datagrams, a shipment, a message) of each receiving thread over the last 15 to 30 s',
+    labels: ['thread'],
+  },
+  receive_thread_long_tasks: {
+    type: 'counter',
+    help: 'Tasks of each receiving thread that ran 50 ms or longer, while its socket was not read',
+    labels: ['thread'],
+  },
   udp_receive_buffer_bytes: { type: 'gauge', help: 'Receive buffer the kernel granted each socket' },
   udp_socket_drops: { type: 'counter', help: 'Datagrams the kernel dropped on our sockets (receive buffer full), from /proc/net/udp' },
   udp_socket_queue_bytes: { type: 'gauge', help: 'Bytes waiting in our sockets receive queues' },

@@ -30,7 +30,7 @@ const EPOCH = 0,
 const BASE_MS = 1_500_000_000_000;
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
-// FLAGS: bit 0 unknown, bits 1-17 the port set's number (up to MAX_NUMBERED), bits 18-30 the place number (MAX_PLACES).
+// FLAGS: bit 0 unknown, bits 1-17 the port set's number (up to MAX_NUMBERED), bits 18-30 the place number (MAX_PLACES), bit 31 MOVED.
 const UNKNOWN = 1;
 const PORTS_MASK = (1 << 17) - 1;
 const PLACE_SHIFT = 18;
@@ -44,6 +44,13 @@ const MIN_SLOTS = 1 << 14;
 const MAX_SLOTS = 1 << 18;
 /** Port sets and node names numbered before remember() refuses, until forget() starts the numbering over. */
 const MAX_NUMBERED = 1 << 16;
+/** FLAGS bit 31: the entry of an old slot array already moved to the new one (see #grow). */
+const MOVED = 1 << 31;
+/**
+ * Old slots looked at per remember() while the memo grows. The next growth comes after half the
+ * old slot count in new addresses, so any count above 2 finishes a move before the next one.
+ */
+const MOVES_PER_REMEMBER = 16;
 
 /** What the memo keeps about one address. */
 export interface AddressFacts {
@@ -67,7 +74,13 @@ export class AddressMemo {
   #mask: number;
   #shift: number;
   #epoch = 1;
+  /** Distinct addresses held, in both slot arrays while growing. */
   #used = 0;
+  /** While growing: the slot array being emptied into #slots, its mask and shift, and the next slot to move. */
+  #old: Int32Array | null = null;
+  #oldMask = 0;
+  #oldShift = 0;
+  #next = 0;
   #portSets: PortSet[] = [[]];
   readonly #portIds = new Map<PortSet, number>();
   readonly #nodeIds = new Map<string, number>();
@@ -88,14 +101,16 @@ export class AddressMemo {
 
   /** The slot remembering `ip` (uint32) at time `ts` (from time()), or -1. */
   find(ip: number, ts: number): number {
-    const at = this.#slotOf(ip | 0);
+    let at = this.#slotOf(ip | 0);
+    if (at < 0 && this.#old !== null) at = this.#fromOld(ip | 0);
     const s = this.#slots;
     return at >= 0 && s[at + FROM] <= ts && ts <= s[at + TO] ? at : -1;
   }
 
   /** Forgets one address: its slot stays, with a span that holds nowhere, until remembered again. */
   forgetAddress(ip: number): void {
-    const at = this.#slotOf(ip | 0);
+    let at = this.#slotOf(ip | 0);
+    if (at < 0 && this.#old !== null) at = this.#fromOld(ip | 0);
     if (at < 0) return;
     this.#slots[at + FROM] = INT32_MAX;
     this.#slots[at + TO] = INT32_MIN;
@@ -158,9 +173,10 @@ export class AddressMemo {
     const from = f.from === -Infinity ? INT32_MIN : Math.ceil(AddressMemo.time(f.from));
     const to = f.to === Infinity ? INT32_MAX : Math.floor(AddressMemo.time(f.to));
     if (!(from <= to && from >= INT32_MIN && to <= INT32_MAX)) return true;
+    const key = ip | 0;
+    if (this.#old !== null) this.#takeOld(key);
     if ((this.#used + 1) * 2 > this.#mask + 1) this.#grow();
     const s = this.#slots;
-    const key = ip | 0;
     const mask = this.#mask;
     let at = 0;
     for (let i = Math.imul(key, 0x9e3779b1) >>> this.#shift; ; i = (i + 1) & mask) {
@@ -208,28 +224,88 @@ export class AddressMemo {
     return n;
   }
 
-  /** More addresses than half the slots: twice the slots (up to MAX_SLOTS, then empty again). */
+  /**
+   * More addresses than half the slots: twice the slots (up to MAX_SLOTS, then empty again). The
+   * entries move over the next remember() calls, a few slots each, not all at once: a growth
+   * came in the first burst after a start, and moving 8,192 to 65,536 addresses at once took 1 to
+   * 17 ms of the receiving thread (measured; up to 27 ms before the code was optimised).
+   */
   #grow(): void {
-    const old = this.#slots;
+    if (this.#old !== null) this.#moveOld(Infinity);
     const slots = this.#mask + 1;
     if (slots >= MAX_SLOTS) {
       this.#emptySlots();
       return;
     }
-    const epoch = this.#epoch;
+    this.#old = this.#slots;
+    this.#oldMask = this.#mask;
+    this.#oldShift = this.#shift;
+    this.#next = 0;
     this.#slots = new Int32Array(slots * 2 * STRIDE);
     this.#mask = slots * 2 - 1;
     this.#shift--;
-    for (let at = 0; at < old.length; at += STRIDE) {
-      if (old[at + EPOCH] !== epoch) continue;
-      let i = Math.imul(old[at + ADDR], 0x9e3779b1) >>> this.#shift;
-      while (this.#slots[i * STRIDE + EPOCH] === epoch) i = (i + 1) & this.#mask;
-      this.#slots.set(old.subarray(at, at + STRIDE), i * STRIDE);
+  }
+
+  /** Old slots still to look at while the memo grows (0 when it is not growing). */
+  get growing(): number {
+    return this.#old === null ? 0 : this.#oldMask + 1 - this.#next;
+  }
+
+  /** Before remembering `key`: a step of the move, and `key`'s old entry marked moved (it is about to be written anew). */
+  #takeOld(key: number): void {
+    this.#moveOld(MOVES_PER_REMEMBER);
+    const old = this.#old;
+    if (old === null) return;
+    const at = this.#oldSlotOf(key);
+    if (at < 0) return;
+    old[at + FLAGS] |= MOVED;
+    this.#used--;
+  }
+
+  /** `key`'s entry moved from the old slots, or -1 when they do not hold it. */
+  #fromOld(key: number): number {
+    const at = this.#oldSlotOf(key);
+    return at < 0 ? -1 : this.#move(at);
+  }
+
+  #oldSlotOf(key: number): number {
+    const s = this.#old!;
+    const mask = this.#oldMask;
+    for (let i = Math.imul(key, 0x9e3779b1) >>> this.#oldShift; ; i = (i + 1) & mask) {
+      const at = i * STRIDE;
+      if (s[at + EPOCH] !== this.#epoch) return -1;
+      if (s[at + ADDR] === key) return (s[at + FLAGS] & MOVED) === 0 ? at : -1;
     }
+  }
+
+  /** Moves up to `n` more old slots; the old array is dropped once every slot has been looked at. */
+  #moveOld(n: number): void {
+    const old = this.#old!;
+    const end = Math.min(this.#oldMask + 1, this.#next + n);
+    for (let i = this.#next; i < end; i++) {
+      const at = i * STRIDE;
+      if (old[at + EPOCH] === this.#epoch && (old[at + FLAGS] & MOVED) === 0) this.#move(at);
+    }
+    this.#next = end;
+    if (end > this.#oldMask) this.#old = null;
+  }
+
+  /** Copies the old slot at `from` into the new slots (where its address is not: see #takeOld) and returns its offset there. */
+  #move(from: number): number {
+    const old = this.#old!;
+    const s = this.#slots;
+    const mask = this.#mask;
+    let i = Math.imul(old[from + ADDR], 0x9e3779b1) >>> this.#shift;
+    while (s[i * STRIDE + EPOCH] === this.#epoch) i = (i + 1) & mask;
+    const at = i * STRIDE;
+    for (let k = 0; k < STRIDE; k++) s[at + k] = old[from + k];
+    old[from + FLAGS] |= MOVED;
+    return at;
   }
 
   #emptySlots(): void {
     this.#used = 0;
+    this.#old = null;
     if (this.#epoch === INT32_MAX) {
       this.#slots.fill(0);
       this.#epoch = 1;

@@ -60,6 +60,8 @@ export interface PipelineCounters {
 export interface RecordPipelineOptions {
   /** Remember addresses when the store numbers its ends. Default true; off only to compare against. */
   memo?: boolean;
+  /** The memo's starting slots (a power of two; AddressMemo's default when not given). */
+  memoSlots?: number;
 }
 
 const isNumbered = (s: PairSink): s is NumberedPairSink => 'addEnds' in s && 'endOf' in s;
@@ -96,7 +98,7 @@ export class RecordPipeline {
     this.#dedup = dedup;
     if (isNumbered(store) && opts.memo !== false) {
       this.#numbered = store;
-      this.#memo = new AddressMemo();
+      this.#memo = new AddressMemo(opts.memoSlots);
     }
     this.sink = (rec) => this.#onRecord(rec);
   }

@@ -144,6 +144,16 @@ export class SelfMetrics {
       for (const w of reports()) latest.set(w.thread, w.elu);
       return [...latest].map(([i, v]) => [[String(i)], v] as const);
     });
+    r.report('receive_thread_longest_task_seconds', () => {
+      const latest = new Map<number, number>();
+      for (const w of reports()) if (w.tasks !== undefined) latest.set(w.thread, w.tasks.longestMs / 1000);
+      return [...latest].map(([i, v]) => [[String(i)], v] as const);
+    });
+    r.report('receive_thread_long_tasks', () => {
+      const by = new Map<number, number>();
+      for (const w of reports()) if (w.tasks !== undefined) by.set(w.thread, (by.get(w.thread) ?? 0) + w.tasks.long);
+      return [...by].map(([i, v]) => [[String(i)], v] as const);
+    });
     registerUdpBackendMetrics(r, reports);
     r.report('udp_receive_buffer_bytes', () => recvBufferBytes);
     r.report('udp_socket_drops', () => socketDrops(udpPort)?.drops);

@@ -82,6 +82,14 @@ test('two receiving threads on one port: counts from many exporters merge exactl
     perThread.reduce((a, s) => a + s.value, 0),
     3200,
   );
+  // Each thread reports its longest task (it ran some: batches, shipments) and its long ones.
+  const longest = parsePromText(body).filter((s) => s.name === 'netflow_k8s_receive_thread_longest_task_seconds');
+  assert.equal(longest.length, 2);
+  assert.ok(
+    longest.every((s) => s.value > 0 && s.value < 60),
+    JSON.stringify(longest),
+  );
+  assert.equal(parsePromText(body).filter((s) => s.name === 'netflow_k8s_receive_thread_long_tasks_total').length, 2);
   assert.equal((await col.stop('SIGTERM')).code, 0);
   c = undefined;
 });

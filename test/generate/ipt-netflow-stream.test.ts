@@ -196,3 +196,25 @@ test('v9 and v5 flow times stay between boot and the packet: never 49 days off a
     assert.deepEqual(times, [now - 500, now, now - 10_000, now - 100], `v${protocol}`);
   }
 });
+
+test('addressOf and icmpShare: the addresses asked for, some ICMP echo; without them a seed gives the same stream', () => {
+  const records = (opts: { addressOf?: (k: number) => number; icmpShare?: number }) => {
+    const out: { src: number; dst: number; proto: number; dstPort: number }[] = [];
+    const decoder = new Decoder((r) => out.push({ src: r.src4, dst: r.dst4, proto: r.proto, dstPort: r.dstPort }));
+    const exporter: Exporter = { address: '10.1.0.1', port: 2055, key: '10.1.0.1|2055' };
+    for (const d of iptNetflowStream({ count: 20, addresses: 100, startMs: 1_790_000_000_000, seed: 3, ...opts }))
+      decoder.decode(d.payload, exporter, d.nowMs);
+    return out;
+  };
+  const plain = records({});
+  assert.deepEqual(records({ addressOf: podAddress, icmpShare: 0 }), plain, 'the defaults, given, change nothing');
+  assert.ok(plain.every((r) => r.proto === 6 || r.proto === 17));
+  const mixed = records({ addressOf: (k) => (0xc0a80000 + k) >>> 0, icmpShare: 0.2 });
+  assert.ok(mixed.every((r) => r.src >= 0xc0a80000 && r.src < 0xc0a80000 + 100 && r.dst >= 0xc0a80000 && r.dst < 0xc0a80000 + 100));
+  const icmp = mixed.filter((r) => r.proto === 1);
+  assert.ok(icmp.length > 0.1 * mixed.length && icmp.length < 0.3 * mixed.length, `${icmp.length} of ${mixed.length}`);
+  assert.ok(
+    icmp.every((r) => r.dstPort === 8 << 8),
+    'echo request: type 8 code 0',
+  );
+});

@@ -1,5 +1,6 @@
 /**
- * The receive path's counters keep their hidden class past 2^31 (see src/observe/double-zero.ts).
+ * The receive path's counters, and the record and context fields that hold addresses, IDs and
+ * times, keep their hidden class past 2^30 (see src/observe/double-zero.ts).
  * V8's %HaveSameMap tells; it needs --allow-natives-syntax, so the check runs in a child process.
  * The control (a counter object that starts from a literal 0) shows the check can fail.
  */
@@ -15,6 +16,9 @@ import { RecordPipeline } from ${src('pipeline/record-pipeline.ts')};
 import { DeltaTable } from ${src('aggregate/delta-table.ts')};
 import { Pair } from ${src('aggregate/pair-store.ts')};
 import { FlowRecord } from ${src('decode/record.ts')};
+import { DatagramContext, DatagramWork } from ${src('decode/datagram-context.ts')};
+import { ReadContext } from ${src('decode/read-context.ts')};
+import { IpEntry } from ${src('identify/address-history.ts')};
 const BIG = 2 ** 31 + 5;
 const out = {};
 function check(name, make, grow) {
@@ -39,10 +43,21 @@ const ep = (id) => ({ id, kind: 'pod', namespace: 'n', name: 'p' + id, app: 'p' 
 const rec = new FlowRecord(); rec.bytes = BIG; rec.packets = 1;
 check('delta table overflow row', () => new DeltaTable({ maxRows: 1 }), (t) => { t.add(ep(1), ep(2), 'unknown', rec, 1); t.add(ep(3), ep(4), 'unknown', rec, 1.7e12); });
 check('pair totals', () => new Pair({}, {}, 0, false, 1), (p) => { p.bytes += BIG; });
+// Not counters, but fields past 2^30 from the first record: addresses at 64.0.0.0 and above, IDs, times in ms.
+const NOW = Date.now();
+check('flow record', () => new FlowRecord(), (r) => {
+  r.src4 = 0xc0a80001; r.dst4 = 0x5db80001; r.sourceId = 0xffffffff; r.bytes = BIG; r.packets = BIG;
+  r.startMs = NOW; r.endMs = NOW; r.inputIf = 0xffffffff; r.outputIf = 0xffffffff;
+});
+check('datagram context', () => new DatagramContext(new DatagramWork()), (c) => {
+  c.sourceId = 0xffffffff; c.baseMs = NOW; c.uptime = BIG; c.nowMs = NOW;
+});
+check('read context', () => new ReadContext(), (c) => { c.sourceId = 0xffffffff; c.baseMs = NOW; c.uptime = BIG; c.initMs = NOW; });
+check('address entry', () => new IpEntry(), (e) => { e.soleStart = NOW; e.soleEnd = NOW; });
 console.log(JSON.stringify(out));
 `;
 
-test('counters on the receive path keep their hidden class when they pass 2^31', () => {
+test('counters and record fields on the receive path keep their hidden class when they pass 2^30', () => {
   const run = spawnSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', SCRIPT], { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
   const out = JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<string, boolean>;
@@ -51,5 +66,5 @@ test('counters on the receive path keep their hidden class when they pass 2^31',
     .filter(([k, same]) => !k.startsWith('control') && !same)
     .map(([k]) => k);
   assert.deepEqual(changed, []);
-  assert.equal(Object.keys(out).length, 9);
+  assert.equal(Object.keys(out).length, 13);
 });

@@ -119,3 +119,52 @@ test('with too many node names numbered it keeps nothing more until forget()', (
   assert.equal(m.remember(1 << 20, facts({ node: 'x' })), true);
   assert.equal(m.node(m.find(1 << 20, at(T))), 1, 'the numbering started over');
 });
+
+test('growth moves the old slots a few per remember(), and every address stays found meanwhile', () => {
+  const m = new AddressMemo(1024);
+  const ips: number[] = [];
+  // Half the slots fill it; the next address grows it to 2,048 slots.
+  for (let i = 0; i < 512; i++) ips.push(0xc0a80000 + i * 7919);
+  ips.forEach((ip, i) => m.remember(ip, facts({ end: i })));
+  assert.equal(m.growing, 0, 'not grown yet');
+  ips.push(0x0a000001);
+  m.remember(0x0a000001, facts({ end: 512 }));
+  // Counted, not timed: the remember() that grew it looked at 16 old slots at most.
+  assert.ok(m.growing >= 1024 - 16, `${1024 - m.growing} old slots looked at in the growing call`);
+  let calls = 0;
+  while (m.growing > 0) {
+    const before = m.growing;
+    const ip = 0x0b000000 + calls;
+    ips.push(ip);
+    m.remember(ip, facts({ end: ips.length - 1 }));
+    assert.ok(before - m.growing <= 16, 'at most 16 old slots per remember()');
+    calls++;
+    // Every address, moved or not yet, is found with its facts (a find moves the one it finds).
+    if (calls % 16 === 1) ips.forEach((a, i) => assert.equal(m.end(m.find(a, at(T))), i, `address ${a >>> 0}`));
+  }
+  assert.ok(calls <= 64, `${calls} remember() calls to finish the move`);
+  assert.equal(m.size, ips.length);
+  ips.forEach((a, i) => assert.equal(m.end(m.find(a, at(T))), i));
+});
+
+test('while it grows, an address remembered again, forgotten or found counts once', () => {
+  const m = new AddressMemo(64);
+  for (let i = 0; i < 33; i++) m.remember(1000 + i, facts({ end: i }));
+  assert.ok(m.growing > 0);
+  m.remember(1005, facts({ end: 50 })); // an old entry written anew
+  m.forgetAddress(1006);
+  assert.ok(m.find(1007, at(T)) >= 0);
+  assert.equal(m.size, 33);
+  assert.equal(m.end(m.find(1005, at(T))), 50);
+  assert.equal(m.find(1006, at(T)), -1);
+  let added = 0;
+  for (; m.growing > 0; added++) m.remember(2000 + added, facts({ end: 100 + added }));
+  assert.ok(added > 0 && added <= 4, `${added} more remember() calls finished the move`);
+  assert.equal(m.size, 33 + added);
+  assert.equal(m.end(m.find(1005, at(T))), 50);
+  assert.equal(m.find(1006, at(T)), -1);
+  for (let i = 0; i < 33; i++) if (i !== 5 && i !== 6) assert.equal(m.end(m.find(1000 + i, at(T))), i);
+  m.forget();
+  assert.equal(m.size, 0);
+  assert.equal(m.growing, 0);
+});

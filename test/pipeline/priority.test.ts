@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { getPriority } from 'node:os';
 import { startCollectorProcess, type CollectorProcess } from '../support/run-collector.ts';
-import { EXPORT_NICE_STEPS } from '../../src/pipeline/threads/priority.ts';
+import { EXPORT_NICE_STEPS, SCAVENGE_ALONE, yieldToReceivers } from '../../src/pipeline/threads/priority.ts';
 
 const linux = process.platform === 'linux';
 
@@ -80,4 +80,45 @@ test('the real program: main thread below the receiving threads', { skip: !linux
   assert.ok(helpers.length > 0);
   for (const h of helpers) assert.equal(h.nice, Math.min(19, own + EXPORT_NICE_STEPS), `V8 helper ${h.tid} lowered`);
   for (const r of receivers) assert.equal(r.nice, own, `receiving thread ${r.tid} keeps the original priority`);
+});
+
+test('yieldToReceivers has scavenges run on their own thread, not on the lowered helpers', { skip: !linux }, () => {
+  const flags: string[] = [];
+  // Nothing to lower but this test's own threads: steps 0 leaves their priority as it is.
+  yieldToReceivers([], 0, (f) => flags.push(f));
+  assert.deepEqual(flags, [SCAVENGE_ALONE]);
+  assert.equal(SCAVENGE_ALONE, '--no-parallel-scavenge');
+});
+
+test('with SCAVENGE_ALONE a worker scavenges alone: one task per scavenge', { skip: !linux }, async () => {
+  // --trace-parallel-scavenge prints a line per scavenging task: helpers taking part would add
+  // lines. A worker with a small young generation keeps a share of what it allocates.
+  const priority = JSON.stringify(new URL('../../src/pipeline/threads/priority.ts', import.meta.url).href);
+  const code = `
+    import { Worker } from 'node:worker_threads';
+    import { setFlagsFromString } from 'node:v8';
+    const { SCAVENGE_ALONE } = await import(${priority});
+    setFlagsFromString(SCAVENGE_ALONE);
+    const w = new Worker(\`
+      const { PerformanceObserver } = require('node:perf_hooks');
+      let minor = 0;
+      new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.detail.kind === 1) minor++; }).observe({ entryTypes: ['gc'] });
+      const keep = [];
+      for (let i = 0; i < 3e6; i++) { keep.push({ i, a: [i, i + 1] }); if (keep.length > 60000) keep.length = 0; }
+      setTimeout(() => require('node:worker_threads').parentPort.postMessage(minor), 50);\`,
+      { eval: true, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 6 } });
+    const minor = await new Promise((r) => w.once('message', r));
+    console.log('MINOR ' + minor);
+    await w.terminate();`;
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync(process.execPath, ['--trace-parallel-scavenge', '--input-type=module', '-e', code], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const minor = Number(/MINOR (\d+)/.exec(r.stdout)![1]);
+  // The worker's isolate is the one with the most lines.
+  const byIsolate = new Map<string, number>();
+  for (const m of r.stdout.matchAll(/^\[\d+:(0x[0-9a-f]+)\] scavenge\[/gm)) byIsolate.set(m[1], (byIsolate.get(m[1]) ?? 0) + 1);
+  const tasks = Math.max(...byIsolate.values());
+  assert.ok(minor > 10, `${minor} scavenges`);
+  // The observer misses the worker's first scavenges (during its start): a few lines more.
+  assert.ok(tasks - minor <= 5, `${tasks} tasks for ${minor} scavenges`);
 });

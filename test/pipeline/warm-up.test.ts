@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { getHeapStatistics, queryObjects } from 'node:v8';
 import { defaultRunConfig } from '../../src/config/run-options.ts';
 import { buildWorkerParts } from '../../src/pipeline/build-parts.ts';
-import { warmUp } from '../../src/pipeline/threads/warm-up.ts';
+import { warmUp, warmUpAddress } from '../../src/pipeline/threads/warm-up.ts';
 import { fullGc } from '../../src/observe/full-gc.ts';
 import { PodState } from '../../src/identify/address-history.ts';
 
@@ -53,4 +53,22 @@ test('the warm-up leaves no garbage behind: its scratch parts are collected befo
   assert.ok(freed < 2 ** 20 / 2, `a full collection after the warm-up still freed ${(freed / 2 ** 20).toFixed(1)} MiB`);
   // And nothing of it survives a collection: the scratch pods are gone, not merely unreachable.
   assert.equal(queryObjects(PodState), 0);
+});
+
+test('passes run on fresh scratch parts every 4 rounds, so fresh instances meet optimised code before the live ones do', async () => {
+  const r = await warmUp(defaultRunConfig(), 'native', { rounds: 8, budgetMs: 60_000 });
+  assert.equal(r.scratchSets, 2);
+  assert.ok(r.overflowed > 0 && r.remembered > 0);
+});
+
+test("the warm-up's addresses are small and large integers to V8, as live ones are", () => {
+  // V8 keeps integers below 2^30 apart; int32 reads of addresses from 128.0.0.0 up are negative.
+  const kinds = new Set<string>();
+  for (let k = 0; k < 4096; k++) {
+    const a = warmUpAddress(k);
+    assert.ok(Number.isInteger(a) && a >= 0 && a < 2 ** 32);
+    kinds.add(`${k < 3072 ? 'pod' : 'outside'} ${a < 2 ** 30 ? 'small' : a < 2 ** 31 ? 'large' : 'negative as int32'}`);
+  }
+  assert.deepEqual([...kinds].sort(), ['outside large', 'outside negative as int32', 'pod large', 'pod small']);
+  assert.equal(new Set(Array.from({ length: 4096 }, (_, k) => warmUpAddress(k))).size, 4096, 'distinct');
 });

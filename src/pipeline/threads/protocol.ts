@@ -99,6 +99,8 @@ export interface WorkerReport {
   readonly memory?: { heapUsed: number; heapTotal: number; external: number };
   /** Bytes of decoder state (templates, options state, held data), as the decoder estimates them. */
   readonly decoderStateBytes?: number;
+  /** The thread's longest task of the last 15 to 30 s, and its tasks over LONG_TASK_MS so far (see task-clock.ts). */
+  readonly tasks?: { longestMs: number; long: number };
 }
 
 /** The kinds the main thread sends; every other kind of ThreadMessage comes up from a thread. */

@@ -10,14 +10,13 @@ import { getHeapStatistics } from 'node:v8';
 import { UdpReceiver } from '../../ingest/udp-receiver.ts';
 import { openReceiveSocket, plannedBackend } from '../../ingest/udp-backend.ts';
 import { applyInventoryChange, type FromThread, type ToThread, type WorkerInit, type WorkerReport } from './protocol.ts';
-import { buildWorkerParts } from '../build-parts.ts';
-import { warmUp } from './warm-up.ts';
+import { settleWarmThread, warmUpThenBuild } from './warm-up.ts';
 import { spreadFor } from '../../ingest/udp-spread.ts';
 import { DnsFlowCount } from '../../dns/dns-flow-count.ts';
 import { deltaBuffers } from '../../aggregate/delta-batch.ts';
 import { ERROR_REASONS, LIMITS } from '../../decode/stats.ts';
 import { ThreadControl } from './thread-control.ts';
-import { settleMemory } from '../settle-memory.ts';
+import { TaskClock, timeReceiver } from './task-clock.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -60,7 +59,11 @@ function threadId(): number | undefined {
 
 async function start(): Promise<void> {
   const cfg = init.config;
-  const parts = await buildWorkerParts(cfg);
+  const backend = plannedBackend(cfg.udpBackend);
+  const spread = spreadFor(cfg.udpSpread, backend, cfg.workers);
+  // Before the socket exists, so datagrams never wait in its buffer for the warm-up; and before
+  // the thread's own parts are made (see warmUpThenBuild).
+  const { warm, parts } = await warmUpThenBuild(cfg, backend);
   const { decoder, identity, counts, pipeline } = parts;
   let templatesLoaded = 0;
   if (init.templates !== undefined) {
@@ -71,10 +74,6 @@ async function start(): Promise<void> {
       post({ t: 'log', level: 'warn', key: 'templates', fields: { err: String(err) }, msg: 'saved templates not loaded' });
     }
   }
-  const backend = plannedBackend(cfg.udpBackend);
-  const spread = spreadFor(cfg.udpSpread, backend, cfg.workers);
-  // Before the socket exists, so datagrams never wait in its buffer for the warm-up.
-  const warm = await warmUp(cfg, backend);
   post({
     t: 'log',
     level: 'info',
@@ -83,6 +82,9 @@ async function start(): Promise<void> {
     msg: 'receive path warmed up',
   });
   const receiver = new UdpReceiver(decoder, cfg.allowExporters, (now) => (pipeline.nowMs = now));
+  // Every task of this thread timed (see task-clock.ts): the receive callbacks here, the timers and messages below.
+  const clock = new TaskClock();
+  timeReceiver(receiver, clock);
   if (process.env.NETFLOW_K8S_TEST_WEDGE_THREAD === String(init.index)) wedgeOnFirstDatagram(receiver);
   if (process.env.NETFLOW_K8S_TEST_CRASH_THREAD === String(init.index)) crashOnFirstDatagram(receiver);
   if (spread.mode === 'datagram') {
@@ -140,6 +142,7 @@ async function start(): Promise<void> {
       memory: { heapUsed: heap.used_heap_size, heapTotal: heap.total_heap_size, external: heap.external_memory },
       // The decoder's own weighing where it keeps one (its state budget), else its estimate.
       decoderStateBytes: decoder.stateBytes(),
+      tasks: { longestMs: clock.longestMs, long: clock.long },
     };
   };
   const ship = (seq?: number) => {
@@ -188,17 +191,23 @@ async function start(): Promise<void> {
       }
     }
   };
-  const shipTimer = setInterval(() => ship(), cfg.mergeIntervalMs);
+  const shipTimer = setInterval(() => {
+    const t = clock.start();
+    ship();
+    clock.done(t);
+  }, cfg.mergeIntervalMs);
   const expireTimer = setInterval(() => {
+    const t = clock.start();
     const now = Date.now();
     control.turned(now);
     decoder.expire(now);
     identity.prune(now);
     identity.dnsNames?.prune(now);
+    clock.done(t);
   }, 1000);
 
   let stopping = false;
-  port.on('message', (m: ToThread) => {
+  const onMessage = (m: ToThread): void => {
     switch (m.t) {
       case 'inv-batch': {
         let nodes = false;
@@ -232,9 +241,7 @@ async function start(): Promise<void> {
         post({ t: 'templates', seq: m.seq, saved: decoder.saveTemplates() });
         break;
       case 'settle': {
-        // Compacting: the inventory's replay grew the young generation to its limit, and only
-        // V8's compacting collection shrinks it back (measured: 4 to 1 MiB per thread).
-        const s = settleMemory(true);
+        const s = settleWarmThread();
         const heapMiB = Math.round(getHeapStatistics().total_heap_size / 2 ** 17) / 8;
         post({
           t: 'log',
@@ -272,6 +279,14 @@ async function start(): Promise<void> {
         break;
       default:
         m satisfies never;
+    }
+  };
+  port.on('message', (m: ToThread) => {
+    const t = clock.start();
+    try {
+      onMessage(m);
+    } finally {
+      clock.done(t);
     }
   });
   post({

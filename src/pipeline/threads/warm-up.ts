@@ -24,8 +24,13 @@ import { UdpReceiver } from '../../ingest/udp-receiver.ts';
 import { META_ADDRESS, META_FAMILY, META_LENGTH, META_PORT, META_WORDS, type DatagramBatch } from '../../ingest/native-udp.ts';
 import type { UdpBackend } from '../../config/udp-choices.ts';
 import type { RemoteInfo } from 'node:dgram';
-import { buildWorkerParts } from '../build-parts.ts';
-import { settleMemory } from '../settle-memory.ts';
+import { setFlagsFromString } from 'node:v8';
+import { buildWorkerParts, decoderOptions, deltaTableFor, identityFor, type WorkerParts } from '../build-parts.ts';
+import { settleMemory, type Settled } from '../settle-memory.ts';
+import { RecordPipeline } from '../record-pipeline.ts';
+import { Decoder } from '../../decode/decoder.ts';
+import type { DeltaTable } from '../../aggregate/delta-table.ts';
+import type { IdentityIndex } from '../../identify/identity-index.ts';
 
 export interface WarmUpReport {
   /** Flow records that went through the scratch pipeline. */
@@ -44,6 +49,8 @@ export interface WarmUpReport {
   /** Whether the scratch parts were collected at the end (settle-memory.ts), and what that took. */
   settled: boolean;
   settleMs: number;
+  /** Sets of scratch parts the passes ran on (a fresh set every ROUNDS_PER_SET passes). */
+  scratchSets: number;
   ms: number;
 }
 
@@ -52,6 +59,8 @@ export interface WarmUpOptions {
   rounds?: number;
   /** Start no further pass after this much time (the first always runs). Default 500 ms. */
   budgetMs?: number;
+  /** Collect the scratch parts at the end (default true; tests compare without). */
+  settle?: boolean;
 }
 
 /**
@@ -70,9 +79,55 @@ const DATAGRAMS = 256;
 const ADDRESSES = 4096;
 /** Pods for this many of the stream's addresses; the rest resolve as unknown ends. */
 const PODS = 3072;
-/** Small enough that every pass overflows the scratch table. */
-const ROWS = 1000;
+/**
+ * Apps the pods belong to, so ends. More than the delta table's first 1,024 slots of drain
+ * bookkeeping: with 64, the first live drain (a node's pods are thousands of ends) grew them for
+ * the first time and deoptimised drain.
+ */
+const APPS = 1536;
+
+/**
+ * The stream's k-th address. V8 keeps integers below 2^30 apart from larger ones, and code that
+ * has only seen the small ones is thrown away at the first large one (--trace-deopt: "not a Smi",
+ * "insufficient type feedback for binary operation" in the address memo, the zone scope and the
+ * role lookup). Pod networks are often 10/8 (small), but CGNAT and 172.16/12 pod networks, nodes
+ * in 192.168/16 and most of the internet are above 2^30: half the pods and every outside end are.
+ */
+export function warmUpAddress(k: number): number {
+  if (k < PODS / 2) return podAddress(k);
+  // 100.64.0.0/10 (CGNAT): above 2^30, still below 2^31.
+  if (k < PODS) return (0x64400000 + k) >>> 0;
+  // Outside ends: public (93.184.0.0/16, above 2^30) and private (192.168.0.0/16, above 2^31).
+  return (k % 2 === 0 ? 0x5db80000 + k : 0xc0a80000 + k) >>> 0;
+}
+
+/** Exporters of the stream: the nodes first (small and large addresses), then one that is not a node. */
+const EXPORTER_ADDRESSES = ['10.1.0.1', '192.168.0.2', '10.1.0.3', '172.20.0.4', '203.0.113.5'];
+/** Small enough that the scratch table overflows within a drain (see DRAIN_AT). */
+const ROWS = 400;
 const BATCH = 64;
+/**
+ * Passes before the next set of scratch parts. Fresh instances meet optimised code on paths a
+ * long-lived one never takes again: the decoder's first context in an empty array, the delta
+ * table's first end label, the receiver's own clock callback, the pipeline's first exporter, an
+ * exporter new to the receiver. Each of those threw the optimised code away once (--trace-deopt:
+ * "wrong map", "wrong call target", "insufficient type feedback") when it was the thread's own
+ * parts, at their first live datagram; a second set takes those deopts here.
+ */
+const ROUNDS_PER_SET = 4;
+/**
+ * The scratch address memo's starting slots: few enough that the stream's addresses make it grow,
+ * as the thread's own grows past a node's first 8,192 addresses (its growth first ran there, and
+ * deoptimised remember, in the first burst of a node with random outside addresses).
+ */
+const MEMO_SLOTS = 1024;
+/**
+ * Where in a pass the scratch delta table is drained (datagram indices). Several drains a pass:
+ * V8 keeps no type feedback for a function's first few calls, and drain, once a pass, was
+ * compiled without it and deoptimised at the thread's first live drain. The first slice is too
+ * short to overflow the table, the others overflow it, as live intervals may or may not.
+ */
+const DRAIN_AT = [8, 64, 128, 192, DATAGRAMS];
 const SLOT = 2048;
 
 /**
@@ -87,7 +142,7 @@ export async function warmUp(cfg: RunConfig, backend: UdpBackend, opts: WarmUpOp
   // that ran the last pass still pins some of them (measured: 3.5 MiB more is freed a task later).
   const passes = await warmPasses(cfg, backend, t0, opts);
   await new Promise((resolve) => setImmediate(resolve));
-  const s = settleMemory();
+  const s = opts.settle === false ? { gc: false, ms: 0 } : settleMemory();
   return { ...passes, settled: s.gc, settleMs: s.ms, ms: performance.now() - t0 };
 }
 
@@ -103,8 +158,10 @@ async function warmPasses(
   // Conversation rows are capped as small as the pair rows, so the scratch table still overflows
   // while keyed by server port the way the live one is.
   const maxConversations = Math.min(cfg.maxConversations, ROWS);
-  const { decoder, identity, counts, pipeline } = await buildWorkerParts({ ...cfg, asnDb: undefined, maxSeries: ROWS, maxConversations });
-  const exporters = Array.from({ length: EXPORTERS }, (_, i) => `10.1.0.${i + 1}`);
+  const scratch: RunConfig = { ...cfg, asnDb: undefined, maxSeries: ROWS, maxConversations };
+  const identity = identityFor(scratch);
+  const t0Ms = Date.now();
+  const exporters = EXPORTER_ADDRESSES.slice(0, EXPORTERS);
   for (let i = 0; i < EXPORTERS - 1; i++) identity.upsertNode({ name: `warm-up-node-${i}`, addresses: [exporters[i]] });
   for (let k = 0; k < PODS; k++) {
     identity.upsertPod({
@@ -113,56 +170,127 @@ async function warmPasses(
       name: `warm-up-${k}`,
       nodeName: `warm-up-node-${k % (EXPORTERS - 1)}`,
       hostNetwork: false,
-      ips: [ipv4ToString(podAddress(k))],
+      ips: [ipv4ToString(warmUpAddress(k))],
       phase: 'Running',
-      startMs: 0,
+      // A real start time (past 2^30, so a double to V8) as the live pods have.
+      startMs: t0Ms - 86_400_000 - k * 1000,
       // Shaped like the live inventory's pods (owners, labels, declared ports on half of them),
       // so the index's objects and the server-port sets that decide roles have the live shapes:
       // with none, the first live traffic deoptimised the role and pod code ("wrong map").
-      appLabel: `warm-up-${k % 64}`,
+      appLabel: `warm-up-${k % APPS}`,
       ownerKind: 'Deployment',
-      ownerName: `warm-up-${k % 64}`,
-      labels: { app: `warm-up-${k % 64}` },
+      ownerName: `warm-up-${k % APPS}`,
+      labels: { app: `warm-up-${k % APPS}` },
       ports: k % 2 === 0 ? [{ port: 8080 + (k % 3), protocol: 'TCP' }] : [],
     });
   }
-  const receiver = new UdpReceiver(decoder, undefined, (now) => (pipeline.nowMs = now));
-  const stream = [...iptNetflowStream({ exporters, recordsPerDatagram: 27, addresses: ADDRESSES, count: DATAGRAMS, seed: 7 })];
-  const deliver = backend === 'native' ? nativeDelivery(receiver, stream) : dgramDelivery(receiver, stream);
+  const stream = [
+    ...iptNetflowStream({
+      exporters,
+      recordsPerDatagram: 27,
+      addresses: ADDRESSES,
+      addressOf: warmUpAddress,
+      // Neither TCP nor UDP: the role code's other branch (its first live ping deoptimised it).
+      icmpShare: 0.02,
+      count: DATAGRAMS,
+      seed: 7,
+    }),
+  ];
 
   const otherPerPass = stream.reduce((a, d) => a + (d.exporterIndex === EXPORTERS - 1 ? d.records : 0), 0);
+  const sets: CountingParts[] = [];
+  let set: CountingParts | undefined;
+  let deliver: Delivery = () => {};
   let passes = 0;
   for (let r = 0; r < rounds; r++) {
     if (r > 0 && performance.now() - t0 >= budgetMs) break;
+    if (r % ROUNDS_PER_SET === 0) {
+      set = countingParts(scratch, identity);
+      sets.push(set);
+      deliver = backend === 'native' ? nativeDelivery(set.receiver, stream) : dgramDelivery(set.receiver, stream);
+    }
     passes++;
-    deliver();
-    counts.drain();
+    for (let i = 0; i < DRAIN_AT.length; i++) {
+      deliver(i === 0 ? 0 : DRAIN_AT[i - 1], DRAIN_AT[i]);
+      set!.counts.drain();
+    }
     // Lets the thread's loop turn, as between real batches (timers, compiled code coming in).
     await new Promise((resolve) => setImmediate(resolve));
   }
-  const c = pipeline.counters;
+  const total = (f: (p: CountingParts) => number): number => sets.reduce((a, p) => a + f(p), 0);
   return {
-    records: c.records,
-    overflowed: counts.stats().overflowedFlows,
-    unknownEnds: c.unknownSrc + c.unknownDst,
-    dedupSkipped: c.dedupSkipped,
+    records: total((p) => p.pipeline.counters.records),
+    overflowed: total((p) => p.counts.stats().overflowedFlows),
+    unknownEnds: total((p) => p.pipeline.counters.unknownSrc + p.pipeline.counters.unknownDst),
+    dedupSkipped: total((p) => p.pipeline.counters.dedupSkipped),
     fromOtherExporters: passes * otherPerPass,
-    remembered: c.remembered,
-    decodeErrors: totalErrors(decoder.stats),
+    remembered: total((p) => p.pipeline.counters.remembered),
+    decodeErrors: total((p) => totalErrors(p.decoder.stats)),
+    scratchSets: sets.length,
   };
 }
 
+/**
+ * What a receiving thread does once the collector is ready (the pool's `settle`): V8's compacting
+ * collection, which gives back the inventory replay's garbage and the young generation the replay
+ * grew (4 to 1 MiB), and a malloc trim. A collection that reduces memory may also flush the
+ * bytecode of functions not run lately, and the warm-up's functions have not run since it ended:
+ * bytecode flushing is off while it runs (the flag is the process's, so it is put back at once).
+ * test/pipeline/warm-up-deopt.test.ts runs this between the warm-up and the live traffic.
+ */
+export function settleWarmThread(): Settled {
+  setFlagsFromString('--no-flush-bytecode');
+  try {
+    return settleMemory(true);
+  } finally {
+    setFlagsFromString('--flush-bytecode');
+  }
+}
+
+/**
+ * The warm-up, then the thread's own parts. In that order: objects made before the warm-up keep
+ * the hidden classes of before it (an array that held only numbers, a field that held only small
+ * integers), and the code it optimised threw itself away on them at the first live records
+ * (--trace-deopt: "wrong map" in the delta table's end numbering and the pipeline's memo).
+ */
+export async function warmUpThenBuild(
+  cfg: RunConfig,
+  backend: UdpBackend,
+  opts: WarmUpOptions = {},
+): Promise<{ warm: WarmUpReport; parts: WorkerParts }> {
+  const warm = await warmUp(cfg, backend, opts);
+  return { warm, parts: await buildWorkerParts(cfg) };
+}
+
+interface CountingParts {
+  decoder: Decoder;
+  counts: DeltaTable;
+  pipeline: RecordPipeline;
+  receiver: UdpReceiver;
+}
+
+/** A decoder, delta table, pipeline and receiver as buildWorkerParts makes them, over a shared identity index. */
+function countingParts(cfg: RunConfig, identity: IdentityIndex): CountingParts {
+  const counts = deltaTableFor(cfg);
+  const pipeline = new RecordPipeline(identity, counts, cfg.dedup, { memoSlots: MEMO_SLOTS });
+  const decoder = new Decoder(pipeline.sink, decoderOptions(cfg));
+  const receiver = new UdpReceiver(decoder, undefined, (now) => (pipeline.nowMs = now));
+  return { decoder, counts, pipeline, receiver };
+}
+
 type Datagram = { exporterIndex: number; exporter: string; payload: Uint8Array };
+/** Delivers datagrams [from, to) of the stream. */
+type Delivery = (from: number, to: number) => void;
 
 /** The native path's shape: batches of slots in one buffer, with the metadata words the addon writes. */
-function nativeDelivery(receiver: UdpReceiver, stream: readonly Datagram[]): () => void {
+function nativeDelivery(receiver: UdpReceiver, stream: readonly Datagram[]): Delivery {
   const bytes = new Uint8Array(BATCH * SLOT);
   const meta = new Uint32Array(BATCH * META_WORDS);
   const batch: DatagramBatch = { bytes, meta, slotSize: SLOT };
   const addresses = stream.map((d) => parseIPv4(d.exporter));
-  return () => {
-    for (let i = 0; i < stream.length; i += BATCH) {
-      const n = Math.min(BATCH, stream.length - i);
+  return (from, to) => {
+    for (let i = from; i < to; i += BATCH) {
+      const n = Math.min(BATCH, to - i);
       for (let j = 0; j < n; j++) {
         const d = stream[i + j];
         bytes.set(d.payload, j * SLOT);
@@ -178,7 +306,7 @@ function nativeDelivery(receiver: UdpReceiver, stream: readonly Datagram[]): () 
 }
 
 /** Node's dgram shape: one Buffer and one RemoteInfo per datagram. */
-function dgramDelivery(receiver: UdpReceiver, stream: readonly Datagram[]): () => void {
+function dgramDelivery(receiver: UdpReceiver, stream: readonly Datagram[]): Delivery {
   const msgs = stream.map((d) => Buffer.from(d.payload));
   const infos: RemoteInfo[] = stream.map((d) => ({
     address: d.exporter,
@@ -186,7 +314,7 @@ function dgramDelivery(receiver: UdpReceiver, stream: readonly Datagram[]): () =
     port: 40_000 + d.exporterIndex,
     size: d.payload.length,
   }));
-  return () => {
-    for (let i = 0; i < msgs.length; i++) receiver.receive(msgs[i], infos[i]);
+  return (from, to) => {
+    for (let i = from; i < to; i++) receiver.receive(msgs[i], infos[i]);
   };
 }
