@@ -76,7 +76,7 @@ export class Pair {
   /** Slots the exporters fill once per pair (rendered labels, attribute objects). */
   promCache: unknown = undefined;
   otelCache: unknown = undefined;
-  /** The /metrics/otel page's label text (src/export/otel/prometheus-text.ts). */
+  /** The /metrics/otel page's text for the pair's own attributes, when they are its own (src/export/otel/prometheus-text.ts). */
   otelTextCache: unknown = undefined;
   constructor(src: End, dst: End, dims: number, overflow: boolean, nowMs: number) {
     this.src = src;
