@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { PairStore, type Pair } from '../../src/aggregate/pair-store.ts';
+import { endKey } from '../../src/aggregate/aggregation-level.ts';
 import { ep, rec } from './fixtures.ts';
+import { heapAfterGc } from '../support/heap.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -196,13 +196,6 @@ test('addCounts merges counts by endpoint identity', () => {
   assert.deepEqual([s.pairs[0].flows, s.pairs[0].bytes, s.pairs[0].packets], [11, 1005, 21]);
 });
 
-function heapAfterGc(): number {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  for (let i = 0; i < 3; i++) gc();
-  return process.memoryUsage().heapUsed;
-}
-
 test('100,000 idle pairs expire and their memory comes back', () => {
   const s = new PairStore({ maxSeries: 200_000, seriesTtlMs: 60_000, level: 'pod' });
   const dst = ep({ name: 'db', namespace: 'data' });
@@ -220,4 +213,24 @@ test('100,000 idle pairs expire and their memory comes back', () => {
   assert.equal(s.stats().ends, 0);
   console.log(`heap: before ${before}, full ${full}, after ${after}`);
   assert.ok(after - before < grown * 0.1, `memory should come back: before ${before}, full ${full}, after ${after}`);
+});
+
+test("an end's key is one flat string, not a rope of its labels", () => {
+  const labels = Array.from({ length: 20_000 }, (_, i) => ({
+    host: `checkout-${i}`,
+    namespace: 'shop',
+    kind: 'pod' as const,
+    name: `checkout-7d9f8c6b5-${i}`,
+    ownerKind: 'Deployment',
+    ownerName: 'checkout',
+    nodeName: 'ip-10-0-1-1',
+  }));
+  const keys = labels.map(endKey);
+  assert.equal(keys[7].split('\u0000')[3], 'checkout-7d9f8c6b5-7');
+  // What the keys hold: the heap with them, less the heap once they are dropped.
+  const withKeys = heapAfterGc();
+  keys.fill('');
+  const perKey = (withKeys - heapAfterGc()) / keys.length;
+  // About 80 characters: under 100 bytes flat; a template literal's rope of a dozen nodes was some 400.
+  assert.ok(perKey < 150, `${perKey.toFixed(0)} bytes per key`);
 });
