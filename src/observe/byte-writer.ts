@@ -51,6 +51,19 @@ export class ByteWriter {
     this.#pos += b.length;
   }
 
+  /** A copy of what was written at [start, end) of this page. */
+  again(start: number, end: number): void {
+    this.#room(end - start);
+    this.#buf.copyWithin(this.#pos, start, end);
+    this.#pos += end - start;
+  }
+
+  /** A string of ASCII characters only (the caller knows), one byte each. */
+  ascii(s: string): void {
+    this.#room(s.length);
+    this.#pos += this.#buf.write(s, this.#pos, 'latin1');
+  }
+
   /** Any string, as UTF-8. */
   text(s: string): void {
     this.#room(s.length * 3);

@@ -50,3 +50,14 @@ test('a writer grows past its first capacity and keeps what was written; reset k
   assert.equal(w.toString(), 'x');
   assert.equal(w.capacity, cap);
 });
+
+test('again copies what this page already holds, growing the buffer if need be; ascii writes one byte a character', () => {
+  const w = new ByteWriter(8);
+  w.ascii('ab{x="1"} ');
+  const end = w.length;
+  for (let i = 0; i < 5; i++) w.again(2, end);
+  w.text('é');
+  w.again(0, 2);
+  assert.equal(w.toString(), `ab${'{x="1"} '.repeat(6)}éab`);
+  assert.ok(w.capacity >= w.length);
+});
