@@ -73,7 +73,7 @@ export class Pair {
   index = -1;
   /** The pair's bytes per zone class code, beside `bytes` (see class-bytes.ts). */
   #classes: ClassSide = -1;
-  /** Slots the exporters fill once per pair (rendered labels, attribute objects). */
+  /** Slots the exporters fill once per pair: its /metrics row, its OTLP attributes object. */
   promCache: unknown = undefined;
   otelCache: unknown = undefined;
   /** The /metrics/otel page's text for the pair's own attributes, when they are its own (src/export/otel/prometheus-text.ts). */
