@@ -6,6 +6,7 @@
  * flows) and unchanged objects are not sent again. A bad file at start is an error naming the
  * file; a bad file on reload keeps the inventory as it was and is counted.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
@@ -161,12 +162,19 @@ export interface StaticInventoryStats {
   readonly lastLoadMs: number;
 }
 
+/** A digest of an inventory object's JSON (a reload compares them; a collision would only miss an update). */
+const digest = (o: unknown): string => createHash('sha1').update(JSON.stringify(o)).digest('base64');
+
 /** Feeds a listener from a file and keeps it current. Call `load()` once (it throws on a bad file), then `start()`. */
 export class StaticInventory {
   readonly path: string;
   readonly #listener: InventoryListener & { ready?: boolean };
   readonly #opts: StaticInventoryOptions;
   readonly #now: () => number;
+  /**
+   * What was applied, as a digest of each object's JSON by its name or UID, to tell what a reload
+   * changed. The JSON itself was kept before: some 300 bytes a pod for the life of the process.
+   */
   #pods = new Map<string, string>();
   #nodes = new Map<string, string>();
   #services = new Map<string, string>();
@@ -293,7 +301,7 @@ export class StaticInventory {
     // Nodes and Services before pods, so the index knows what a pod's Service exposes.
     const nodes = new Map<string, string>();
     for (const n of inv.nodes) {
-      const key = JSON.stringify(n);
+      const key = digest(n);
       nodes.set(n.name, key);
       if (this.#nodes.get(n.name) !== key) {
         l.upsertNode(n);
@@ -307,7 +315,7 @@ export class StaticInventory {
       }
     const services = new Map<string, string>();
     for (const s of inv.services) {
-      const key = JSON.stringify(s);
+      const key = digest(s);
       services.set(s.uid, key);
       if (this.#services.get(s.uid) !== key) {
         l.upsertService(s);
@@ -321,7 +329,7 @@ export class StaticInventory {
       }
     const pods = new Map<string, string>();
     for (const p of inv.pods) {
-      const key = JSON.stringify(p);
+      const key = digest(p);
       pods.set(p.uid, key);
       if (this.#pods.get(p.uid) !== key) {
         l.upsertPod(p);

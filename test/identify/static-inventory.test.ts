@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { IdentityIndex } from '../../src/identify/identity-index.ts';
+import { heapAfterGc } from '../support/heap.ts';
 import { InventoryFileError, StaticInventory, parseInventory } from '../../src/identify/static-inventory.ts';
 import { flow } from './helpers.ts';
 
@@ -309,6 +310,44 @@ test('the file is watched: a change (or a replacement by rename) is picked up by
     assert.equal(inv.stats.errors, 0);
   } finally {
     inv.stop();
+    cleanup();
+  }
+});
+
+test('what a load keeps to tell a reload what changed is small: 4,000 pods', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = join(dir, 'inventory.json');
+    const pods = Array.from({ length: 4000 }, (_, i) =>
+      podObj({
+        uid: `uid-${i}`,
+        name: `checkout-7d9f8c6b5-${i}`,
+        ip: `10.244.${i >> 8}.${i & 255}`,
+        start: '2026-03-01T02:00:00Z',
+        labels: { app: `checkout-${i % 50}`, 'pod-template-hash': '7d9f8c6b5' },
+        owner: { kind: 'ReplicaSet', name: `checkout-${i % 50}-7d9f8c6b5`, uid: `rs-${i % 50}` },
+        ports: [8080],
+      }),
+    );
+    writeFileSync(file, JSON.stringify(clusterList(pods)));
+    const ignore = () => {};
+    const listener = {
+      upsertPod: ignore,
+      deletePod: ignore,
+      upsertNode: ignore,
+      deleteNode: ignore,
+      upsertService: ignore,
+      deleteService: ignore,
+    };
+    const inv = new StaticInventory(file, listener, { watch: false });
+    const before = heapAfterGc();
+    assert.equal(inv.load().pods, 4003);
+    const perPod = (heapAfterGc() - before) / 4003;
+    // A digest and a Map entry: about 110 bytes. The pod's JSON was 460.
+    assert.ok(perPod < 200, `${perPod.toFixed(0)} bytes per pod`);
+    writeFileSync(file, JSON.stringify(clusterList(pods.slice(1))));
+    assert.equal(inv.reloadIfChanged(), true);
+  } finally {
     cleanup();
   }
 });
