@@ -42,29 +42,70 @@ export interface ConversationStats {
   expired: number;
 }
 
+/** Numbers per conversation in the counts: flows, bytes, first and last seen (ms). */
+const COUNTS = 4;
+
+/**
+ * The numbers of the kept conversations, COUNTS each at a slot a conversation holds while kept.
+ * As a conversation's own fields they were four boxed doubles, 64 bytes of heap each.
+ */
+class Counts {
+  a = new Float64Array(COUNTS * 256);
+  readonly #free: number[] = [];
+  #slots = 0;
+
+  take(): number {
+    const slot = this.#free.pop() ?? this.#slots++;
+    if (COUNTS * this.#slots > this.a.length) {
+      const grown = new Float64Array(2 * this.a.length);
+      grown.set(this.a);
+      this.a = grown;
+    }
+    return slot;
+  }
+
+  give(slot: number): void {
+    this.#free.push(slot);
+  }
+}
+
 /** A kept conversation: chained to the others of the same two ends (other ports or protocols). */
 class Kept implements Conversation {
   readonly client: EndLabels;
   readonly server: EndLabels;
-  readonly proto: number;
-  readonly port: number;
-  readonly undecided: boolean;
-  flows = 0;
-  bytes = 0;
-  firstMs: number;
-  lastMs: number;
   /** (undecided, protocol, port) as conversation-batch.ts packs them. */
   readonly key: number;
+  /** Where its numbers are in `counts`. */
+  readonly at: number;
+  readonly #counts: Counts;
   next: Kept | undefined = undefined;
-  constructor(client: EndLabels, server: EndLabels, key: number, firstMs: number, lastMs: number) {
+  constructor(client: EndLabels, server: EndLabels, key: number, counts: Counts) {
     this.client = client;
     this.server = server;
-    this.proto = convProto(key);
-    this.port = convPort(key);
-    this.undecided = convUndecided(key);
     this.key = key;
-    this.firstMs = firstMs;
-    this.lastMs = lastMs;
+    this.#counts = counts;
+    this.at = COUNTS * counts.take();
+  }
+  get proto(): number {
+    return convProto(this.key);
+  }
+  get port(): number {
+    return convPort(this.key);
+  }
+  get undecided(): boolean {
+    return convUndecided(this.key);
+  }
+  get flows(): number {
+    return this.#counts.a[this.at];
+  }
+  get bytes(): number {
+    return this.#counts.a[this.at + 1];
+  }
+  get firstMs(): number {
+    return this.#counts.a[this.at + 2];
+  }
+  get lastMs(): number {
+    return this.#counts.a[this.at + 3];
   }
 }
 
@@ -84,6 +125,7 @@ export class ConversationStore {
    * key made a quarter of the main thread's garbage under load.
    */
   readonly #byClient = new Map<string, ByServer>();
+  readonly #counts = new Counts();
   #size = 0;
   #undecided = 0;
   #dropped = 0;
@@ -142,17 +184,24 @@ export class ConversationStore {
         return;
       }
       if (byServer === undefined) this.#byClient.set(ck, (byServer = new Map()));
-      c = new Kept(cl, sl, key, firstMs, lastMs);
+      c = new Kept(cl, sl, key, this.#counts);
+      const a = this.#counts.a;
+      a[c.at] = 0;
+      a[c.at + 1] = 0;
+      a[c.at + 2] = firstMs;
+      a[c.at + 3] = lastMs;
       // Last in its chain, so conversations are listed in the order they came.
       if (last === undefined) byServer.set(sk, c);
       else last.next = c;
       this.#size++;
       if (c.undecided) this.#undecided++;
     }
-    c.flows += flows;
-    c.bytes += bytes;
-    if (firstMs < c.firstMs) c.firstMs = firstMs;
-    if (lastMs > c.lastMs) c.lastMs = lastMs;
+    const a = this.#counts.a;
+    const at = c.at;
+    a[at] += flows;
+    a[at + 1] += bytes;
+    if (firstMs < a[at + 2]) a[at + 2] = firstMs;
+    if (lastMs > a[at + 3]) a[at + 3] = lastMs;
   }
 
   /** Drops conversations idle for longer than the TTL; returns how many. */
@@ -172,6 +221,7 @@ export class ConversationStore {
             tail = c;
           } else {
             if (c.undecided) this.#undecided--;
+            this.#counts.give(c.at / COUNTS);
             n++;
           }
           c = next;
