@@ -7,6 +7,10 @@ import { runInNewContext } from 'node:vm';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
+// V8 drops the bytecode of functions idle for a few collections: otherwise a test's collections
+// would free the code earlier tests ran (a MiB or two) at some measurement and not another.
+setFlagsFromString('--no-flush-bytecode');
+setFlagsFromString('--no-flush-baseline-code');
 
 /** heapUsed after three full collections. */
 export function heapAfterGc(): number {

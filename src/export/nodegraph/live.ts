@@ -173,6 +173,8 @@ export class LiveWindow {
         for (let c = 0; c < CLASS_COUNT; c++) classes[CLASS_COUNT * i + c] += classBytes[c] ?? 0;
       }
     });
+    // The visitor may outlive the call (a call site's feedback can hold it, and the index with it).
+    index.clear();
     const snapshot = { t, n, keys: keys.slice(0, n), vals: vals.slice(0, 3 * n) };
     this.#classKeys = snapshot.keys;
     this.#classes = classes?.slice(0, CLASS_COUNT * n);
