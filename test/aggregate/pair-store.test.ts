@@ -234,3 +234,34 @@ test("an end's key is one flat string, not a rope of its labels", () => {
   // About 80 characters: under 100 bytes flat; a template literal's rope of a dozen nodes was some 400.
   assert.ok(perKey < 150, `${perKey.toFixed(0)} bytes per key`);
 });
+
+test("a pair's counts take no heap of their own: 20,000 pairs", () => {
+  const s = new PairStore({ level: 'pod', maxSeries: 50_000 });
+  const src = Array.from({ length: 200 }, (_, i) => ep({ name: `web-${i}`, namespace: 'shop' }));
+  const dst = Array.from({ length: 100 }, (_, i) => ep({ name: `db-${i}`, namespace: 'data' }));
+  const r = rec(3_000_000_000, 7);
+  // The ends first: what is measured is the pairs alone.
+  for (let i = 0; i < 200; i++) s.add(src[i], dst[i % 100], 'src-client', r, T0);
+  const before = heapAfterGc();
+  for (let i = 0; i < 20_000; i++) s.add(src[i % 200], dst[Math.floor(i / 200)], 'src-client', r, T0 + i);
+  const perPair = (heapAfterGc() - before) / (s.pairs.length - 200);
+  assert.equal(s.pairs.length, 20_000);
+  // About 170 bytes; the counts and times as a pair's fields (five boxed doubles) made it 270.
+  assert.ok(perPair < 220, `${perPair.toFixed(0)} bytes per pair`);
+  // web-0 → db-0 was counted twice, at T0 both times.
+  assert.deepEqual([s.pairs[0].flows, s.pairs[0].bytes, s.pairs[0].lastMs], [2, 6_000_000_000, T0]);
+  // The last pair made: at i = 19,998 (web-199 → db-99, i = 19,999, was among the first 200).
+  assert.deepEqual([s.pairs[19_999].bytes, s.pairs[19_999].createdMs], [3_000_000_000, T0 + 19_998]);
+});
+
+test('a pair that left the store keeps its last counts for whoever still holds it', () => {
+  const s = new PairStore({ level: 'pod', seriesTtlMs: 1000 });
+  const a = ep({ name: 'a' });
+  s.add(a, ep({ name: 'b' }), 'src-client', rec(100, 1), T0);
+  const gone = s.pairs[0];
+  assert.equal(s.expire(T0 + 5000), 1);
+  // A new pair takes the departed one's place in the counts.
+  s.add(a, ep({ name: 'c' }), 'src-client', rec(7, 1), T0 + 5000);
+  assert.deepEqual([gone.flows, gone.bytes, gone.packets, gone.createdMs, gone.lastMs], [1, 100, 1, T0, T0]);
+  assert.deepEqual([s.pairs[0].flows, s.pairs[0].bytes, s.pairs[0].createdMs], [1, 7, T0 + 5000]);
+});
