@@ -73,8 +73,12 @@ export class LiveWindow {
   #ends: (PairEnd | undefined)[] = [];
   #endIds = new Map<string, number>();
   #freeIds: number[] = [];
-  /** Ends handed in as the same object every time skip the string key; a freed id bumps its generation. */
-  #byObject = new WeakMap<PairEnd, { id: number; gen: number }>();
+  /**
+   * Ends handed in as the same object every time skip the string key; a freed id bumps its
+   * generation. The id and its generation packed in one number (gen * DST_SPAN + id), a small
+   * integer while the generation is below 128: no object per end.
+   */
+  #byObject = new WeakMap<PairEnd, number>();
   #gen: number[] = [];
   #timer: NodeJS.Timeout | undefined;
   #lastPrune = 0;
@@ -119,8 +123,12 @@ export class LiveWindow {
 
   #endId(e: PairEnd): number {
     const cached = this.#byObject.get(e);
-    if (cached !== undefined && this.#gen[cached.id] === cached.gen) return cached.id;
-    const k = `${e.namespace}\u0000${e.app}\u0000${e.kind ?? ''}`;
+    if (cached !== undefined) {
+      const id = cached % DST_SPAN;
+      if (this.#gen[id] === (cached - id) / DST_SPAN) return id;
+    }
+    // Joined from an array: one flat string, kept as the Map's key (a template literal was a rope).
+    const k = [e.namespace, e.app, e.kind ?? ''].join('\u0000');
     let id = this.#endIds.get(k);
     if (id === undefined) {
       id = this.#freeIds.pop() ?? this.#ends.length;
@@ -129,7 +137,7 @@ export class LiveWindow {
       this.#gen[id] ??= 0;
       this.#endIds.set(k, id);
     }
-    this.#byObject.set(e, { id, gen: this.#gen[id] });
+    this.#byObject.set(e, this.#gen[id] * DST_SPAN + id);
     return id;
   }
 
