@@ -24,12 +24,17 @@ export class End {
   #received: ClassSide = -1;
   #receivedBytes = 0;
 
-  /** Sent bytes per class code at [0, CLASS_COUNT), received after them; undefined when none yet. */
-  traffic(): readonly number[] | undefined {
-    const t = zeros(2 * CLASS_COUNT);
-    const sent = addClassSums(this.#sent, this.#sentBytes, t, 0);
-    const received = addClassSums(this.#received, this.#receivedBytes, t, CLASS_COUNT);
-    return sent || received ? t : undefined;
+  /**
+   * Sent bytes per class code into `out` at [at, at + CLASS_COUNT), received after them; false,
+   * with nothing written, when none yet. (Into the caller's array: the workload families read
+   * every end at every scrape.)
+   */
+  trafficInto(out: Float64Array, at: number): boolean {
+    if (this.#sent === -1 && this.#received === -1) return false;
+    out.fill(0, at, at + 2 * CLASS_COUNT);
+    addClassSums(this.#sent, this.#sentBytes, out, at);
+    addClassSums(this.#received, this.#receivedBytes, out, at + CLASS_COUNT);
+    return true;
   }
 
   addSent(cls: number, bytes: number): void {

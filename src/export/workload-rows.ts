@@ -44,6 +44,8 @@ export class WorkloadTable {
   #endRow: (WorkloadRow | undefined)[] = [];
   #endSeen = new Int32Array(64);
   #endLast = new Float64Array(END * 64);
+  /** An end's traffic as read now. */
+  readonly #traffic = new Float64Array(END);
   #epoch = 0;
 
   /** Bytes the row's workload sent in class `c`, as of the last collection. */
@@ -62,9 +64,9 @@ export class WorkloadTable {
     const out: WorkloadRow[] = [];
     /** Ends whose id a new end took since the last collection: their row and their traffic then. */
     let departed: [WorkloadRow, Float64Array][] | undefined;
+    const t = this.#traffic;
     for (const e of store.ends()) {
-      const t = e.traffic();
-      if (t === undefined) continue;
+      if (!e.trafficInto(t, 0)) continue;
       const at = e.id + 1;
       if (at >= this.#endSeen.length) this.#growEnds(at);
       const before = this.#endAt[at];

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PairStore, type Pair } from '../../src/aggregate/pair-store.ts';
+import { End, PairStore, type Pair } from '../../src/aggregate/pair-store.ts';
+import { CLASS_COUNT } from '../../src/aggregate/class-bytes.ts';
 import { endKey } from '../../src/aggregate/aggregation-level.ts';
 import { ep, rec } from './fixtures.ts';
 import { heapAfterGc } from '../support/heap.ts';
@@ -264,4 +265,21 @@ test('a pair that left the store keeps its last counts for whoever still holds i
   s.add(a, ep({ name: 'c' }), 'src-client', rec(7, 1), T0 + 5000);
   assert.deepEqual([gone.flows, gone.bytes, gone.packets, gone.createdMs, gone.lastMs], [1, 100, 1, T0, T0]);
   assert.deepEqual([s.pairs[0].flows, s.pairs[0].bytes, s.pairs[0].createdMs], [1, 7, T0 + 5000]);
+});
+
+test("an end's traffic per class is written into the caller's array; nothing before its first count", () => {
+  const s = new PairStore({ level: 'pod' });
+  s.add(ep({ name: 'web' }), ep({ name: 'db' }), 'src-client', rec(100, 1), T0);
+  const [web, db] = [...s.ends()];
+  const C = CLASS_COUNT;
+  const out = new Float64Array(4 * C + 2).fill(7);
+  assert.equal(web.trafficInto(out, 1), true);
+  assert.equal(db.trafficInto(out, 2 * C + 1), true);
+  // web sent 100 and db received 100, in the flow's class (no zones: code 0); what is around is untouched.
+  const expected = new Array(4 * C + 2).fill(0);
+  expected[0] = expected[4 * C + 1] = 7;
+  expected[1] = expected[1 + 2 * C + C] = 100;
+  assert.deepEqual([...out], expected);
+  assert.equal(new End(5, 'k', web.labels).trafficInto(out, 0), false);
+  assert.equal(out[0], 7);
 });

@@ -20,11 +20,11 @@ function end(namespace: string, host: string, sent: number, received = 0, id = n
     labels: { namespace, host },
     sent,
     received,
-    traffic() {
-      const t = new Array<number>(2 * N).fill(0);
-      t[0] = e.sent;
-      t[N] = e.received;
-      return t;
+    trafficInto(out: Float64Array, at: number) {
+      out.fill(0, at, at + 2 * N);
+      out[at] = e.sent;
+      out[at + N] = e.received;
+      return true;
     },
   };
   return e as unknown as End & { sent: number; received: number };
