@@ -58,6 +58,12 @@ export class ByteWriter {
     this.#pos += end - start;
   }
 
+  /** Bytes [start, end) of `src`. */
+  range(src: Buffer, start: number, end: number): void {
+    this.#room(end - start);
+    this.#pos += src.copy(this.#buf, this.#pos, start, end);
+  }
+
   /** A string of ASCII characters only (the caller knows), one byte each. */
   ascii(s: string): void {
     this.#room(s.length);
