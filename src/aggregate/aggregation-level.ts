@@ -77,8 +77,10 @@ export function projectEndpoint(ep: Omit<Endpoint, 'id'>, level: AggregationLeve
 
 /** The identity of an EndLabels; equal keys mean the same end. */
 export function endKey(l: EndLabels): string {
-  // \u0000 cannot occur in Kubernetes names, so the join is unambiguous.
-  return `${l.host}\u0000${l.namespace}\u0000${l.kind}\u0000${l.name}\u0000${l.ownerKind}\u0000${l.ownerName}\u0000${l.nodeName}`;
+  // \u0000 cannot occur in Kubernetes names, so the join is unambiguous. Joined from an array, the
+  // key is one flat string; a template literal made a rope of a dozen nodes (240 bytes an end),
+  // kept as long as the end by every Map it keys.
+  return [l.host, l.namespace, l.kind, l.name, l.ownerKind, l.ownerName, l.nodeName].join('\u0000');
 }
 
 export const ROLE_CODE: Readonly<Record<Role, number>> = { unknown: 0, 'src-client': 1, 'src-server': 2 };

@@ -34,7 +34,7 @@ export function addClassBytes(side: ClassSide, before: number, cls: number, byte
 }
 
 /** Adds the side's sums per class code into `out` from index `at`; false before its first count. */
-export function addClassSums(side: ClassSide, total: number, out: number[], at: number): boolean {
+export function addClassSums(side: ClassSide, total: number, out: number[] | Float64Array, at: number): boolean {
   if (typeof side !== 'number') {
     for (let c = 0; c < CLASS_COUNT; c++) out[at + c] += side[c];
     return true;

@@ -22,7 +22,7 @@ import {
 import { whereDst, whereSameNode, whereSrc, type DeltaBatch } from './delta-batch.ts';
 import { NOWHERE, classOf, internPlace, zoneLabel, type Place } from './zone-class.ts';
 import { ZoneTraffic, type ZoneRow } from './zone-traffic.ts';
-import { End, Pair } from './pair.ts';
+import { End, Pair, PairCounts } from './pair.ts';
 
 // The store's shapes, where every export imports them from.
 export { End, Pair } from './pair.ts';
@@ -65,6 +65,8 @@ export class PairStore {
   readonly seriesTtlMs: number;
   /** Every live pair, the overflow pair included once it exists. Exports iterate this. */
   readonly pairs: Pair[] = [];
+  /** The pairs' counts (pair.ts). */
+  readonly #counts = new PairCounts();
 
   readonly #dimProto: boolean;
   readonly #dimPort: boolean;
@@ -294,17 +296,14 @@ export class PairStore {
   }
 
   #bump(p: Pair, flows: number, bytes: number, packets: number, nowMs: number): void {
-    p.flows += flows;
-    p.bytes += bytes;
-    p.packets += packets;
-    if (nowMs > p.lastMs) p.lastMs = nowMs;
+    p.count(flows, bytes, packets, nowMs);
     if (p.overflow) this.#overflowedFlows += flows;
   }
 
   #createPair(s: End, d: End, dims: number, nowMs: number): Pair {
     const live = this.pairs.length - (this.#overflowPair ? 1 : 0);
     if (live >= this.maxSeries) return this.#getOverflowPair(nowMs);
-    const p = new Pair(s, d, dims, false, nowMs);
+    const p = new Pair(s, d, dims, false, nowMs, this.#counts);
     p.next = s.out.get(d.id);
     s.out.set(d.id, p);
     s.refs++;
@@ -317,7 +316,7 @@ export class PairStore {
   #getOverflowPair(nowMs: number): Pair {
     if (this.#overflowPair) return this.#overflowPair;
     const e = new End(-1, endKey(OVERFLOW_LABELS), OVERFLOW_LABELS);
-    const p = new Pair(e, e, 0, true, nowMs);
+    const p = new Pair(e, e, 0, true, nowMs, this.#counts);
     p.index = this.pairs.length;
     this.pairs.push(p);
     this.#overflowPair = p;
@@ -343,6 +342,7 @@ export class PairStore {
       this.pairs[p.index] = last;
     }
     p.index = -1;
+    p.leave();
     p.src.refs--;
     p.dst.refs--;
   }

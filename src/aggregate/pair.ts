@@ -4,7 +4,6 @@
  * Both keep their bytes per zone class for the traffic and cost families.
  */
 import type { Role } from '../identify/endpoint.ts';
-import { DOUBLE_ZERO } from '../observe/double-zero.ts';
 import { type EndLabels, dimsPort, dimsProto, dimsRole, ROLES } from './aggregation-level.ts';
 import { addClassBytes, addClassSums, CLASS_COUNT, type ClassSide, zeros } from './class-bytes.ts';
 
@@ -25,12 +24,17 @@ export class End {
   #received: ClassSide = -1;
   #receivedBytes = 0;
 
-  /** Sent bytes per class code at [0, CLASS_COUNT), received after them; undefined when none yet. */
-  traffic(): readonly number[] | undefined {
-    const t = zeros(2 * CLASS_COUNT);
-    const sent = addClassSums(this.#sent, this.#sentBytes, t, 0);
-    const received = addClassSums(this.#received, this.#receivedBytes, t, CLASS_COUNT);
-    return sent || received ? t : undefined;
+  /**
+   * Sent bytes per class code into `out` at [at, at + CLASS_COUNT), received after them; false,
+   * with nothing written, when none yet. (Into the caller's array: the workload families read
+   * every end at every scrape.)
+   */
+  trafficInto(out: Float64Array, at: number): boolean {
+    if (this.#sent === -1 && this.#received === -1) return false;
+    out.fill(0, at, at + 2 * CLASS_COUNT);
+    addClassSums(this.#sent, this.#sentBytes, out, at);
+    addClassSums(this.#received, this.#receivedBytes, out, at + CLASS_COUNT);
+    return true;
   }
 
   addSent(cls: number, bytes: number): void {
@@ -52,6 +56,39 @@ export class End {
   }
 }
 
+/** Numbers per pair in PairCounts: flows, bytes, packets, created and last counted (ms). */
+const COUNTS = 5;
+
+/**
+ * The counts of a store's pairs, COUNTS numbers each at a slot a pair holds while in the store.
+ * As a pair's own fields they were five boxed doubles, 80 bytes of heap a pair.
+ */
+export class PairCounts {
+  a: Float64Array;
+  readonly #free: number[] = [];
+  #slots = 0;
+
+  constructor(slots = 1024) {
+    this.a = new Float64Array(COUNTS * slots);
+  }
+
+  /** A slot for a new pair (its numbers zero); the index of its first number. */
+  take(): number {
+    const slot = this.#free.pop() ?? this.#slots++;
+    if (COUNTS * this.#slots > this.a.length) {
+      const grown = new Float64Array(2 * this.a.length);
+      grown.set(this.a);
+      this.a = grown;
+    }
+    this.a.fill(0, COUNTS * slot, COUNTS * slot + COUNTS);
+    return COUNTS * slot;
+  }
+
+  give(at: number): void {
+    this.#free.push(at / COUNTS);
+  }
+}
+
 /** The counts between two ends with the same dimensions. */
 export class Pair {
   readonly src: End;
@@ -59,12 +96,9 @@ export class Pair {
   /** Packed role | protocol | server port (see aggregation-level.ts). */
   readonly dims: number;
   readonly overflow: boolean;
-  /** Cumulative for the life of the pair. Exact up to 2^53. Doubles from the start (see DOUBLE_ZERO): totals pass 2^31. */
-  flows = DOUBLE_ZERO;
-  bytes = DOUBLE_ZERO;
-  packets = DOUBLE_ZERO;
-  readonly createdMs: number;
-  lastMs: number;
+  /** Where the pair's numbers are: its store's counts while it is in the store, its own once it left. */
+  #counts: PairCounts;
+  #at: number;
   /** With the zone dimension, the pair's (source zone, destination zone) number in its store; else 0. */
   zonePair = 0;
   /** Next pair with the same ends and other dimensions. */
@@ -73,18 +107,58 @@ export class Pair {
   index = -1;
   /** The pair's bytes per zone class code, beside `bytes` (see class-bytes.ts). */
   #classes: ClassSide = -1;
-  /** Slots the exporters fill once per pair (rendered labels, attribute objects). */
+  /** Slots the exporters fill once per pair: its /metrics row, its OTLP attributes object. */
   promCache: unknown = undefined;
   otelCache: unknown = undefined;
-  /** The /metrics/otel page's label text (src/export/otel/prometheus-text.ts). */
+  /** The /metrics/otel page's text for the pair's own attributes, when they are its own (src/export/otel/prometheus-text.ts). */
   otelTextCache: unknown = undefined;
-  constructor(src: End, dst: End, dims: number, overflow: boolean, nowMs: number) {
+  /** `counts`: its store's (a pair made alone keeps its own). */
+  constructor(src: End, dst: End, dims: number, overflow: boolean, nowMs: number, counts = new PairCounts(1)) {
     this.src = src;
     this.dst = dst;
     this.dims = dims;
     this.overflow = overflow;
-    this.createdMs = nowMs;
-    this.lastMs = nowMs;
+    this.#counts = counts;
+    this.#at = counts.take();
+    counts.a[this.#at + 3] = nowMs;
+    counts.a[this.#at + 4] = nowMs;
+  }
+  /** Cumulative for the life of the pair. Exact up to 2^53. */
+  get flows(): number {
+    return this.#counts.a[this.#at];
+  }
+  get bytes(): number {
+    return this.#counts.a[this.#at + 1];
+  }
+  get packets(): number {
+    return this.#counts.a[this.#at + 2];
+  }
+  get createdMs(): number {
+    return this.#counts.a[this.#at + 3];
+  }
+  get lastMs(): number {
+    return this.#counts.a[this.#at + 4];
+  }
+  /** Counts added at `nowMs`. */
+  count(flows: number, bytes: number, packets: number, nowMs: number): void {
+    const a = this.#counts.a;
+    const k = this.#at;
+    a[k] += flows;
+    a[k + 1] += bytes;
+    a[k + 2] += packets;
+    if (nowMs > a[k + 4]) a[k + 4] = nowMs;
+  }
+  /**
+   * The pair leaves its store: its numbers move to a store of its own, and its slot is free.
+   * Readers that still hold it (a page being written) keep reading its last counts.
+   */
+  leave(): void {
+    const own = new PairCounts(1);
+    const k = own.take();
+    own.a.set(this.#counts.a.subarray(this.#at, this.#at + COUNTS), k);
+    this.#counts.give(this.#at);
+    this.#counts = own;
+    this.#at = k;
   }
   get role(): Role {
     return ROLES[dimsRole(this.dims)];

@@ -16,9 +16,10 @@
  * inter-zone metric's attributes. Direction is the semantic conventions' `network.io.direction`
  * in OpenTelemetry: transmit is our egress, receive ingress.
  */
-import type { End, PairStore } from '../aggregate/pair-store.ts';
+import type { PairStore } from '../aggregate/pair-store.ts';
 import { ZONE_CLASSES } from '../aggregate/zone-class.ts';
 import { costOf, type Prices } from '../config/prices.ts';
+import { WorkloadTable } from './workload-rows.ts';
 
 export interface ZoneLabel {
   readonly prometheus: string;
@@ -116,94 +117,24 @@ export interface WorkloadTrafficRow {
   readonly received: number[];
 }
 
-/** A workload's row, kept while the workload has traffic in the store. */
-class WorkloadRow implements WorkloadTrafficRow {
-  readonly namespace: string;
-  readonly app: string;
-  readonly sent = [0, 0, 0, 0, 0, 0, 0];
-  readonly received = [0, 0, 0, 0, 0, 0, 0];
-  /** The collection that last summed it; -1 once it left the table. */
-  epoch = 0;
-  /** Its live ends and the traffic each had at the last collection. */
-  readonly ends = new Map<End, readonly number[]>();
-  /**
-   * What ends that left the store had sent and received: a pod's end is freed when its pairs
-   * expire, and the workload's counters must not go down while its other pods carry on.
-   */
-  readonly baseSent = [0, 0, 0, 0, 0, 0, 0];
-  readonly baseReceived = [0, 0, 0, 0, 0, 0, 0];
-  /** Sample label values per class code and direction (egress 2c, ingress 2c+1), then cost per class. */
-  readonly values: (readonly string[] | undefined)[] = [];
-  constructor(namespace: string, app: string) {
-    this.namespace = namespace;
-    this.app = app;
-  }
-}
-
-interface WorkloadTable {
-  readonly rows: Map<string, WorkloadRow>;
-  readonly byEnd: WeakMap<End, WorkloadRow>;
-  /** The collection that last saw each end. */
-  readonly seen: WeakMap<End, number>;
-  epoch: number;
-}
+/** One table per store, shared by the renderers, so the series' label arrays are the same for all. */
 const workloadTables = new WeakMap<PairStore, WorkloadTable>();
+
+function workloadTable(store: PairStore): WorkloadTable {
+  let t = workloadTables.get(store);
+  if (t === undefined) workloadTables.set(store, (t = new WorkloadTable()));
+  return t;
+}
 
 /** The store's ends summed per (namespace, app): what the workload families show. */
 export function workloadTraffic(store: PairStore): WorkloadTrafficRow[] {
-  return workloadRows(store);
-}
-
-function workloadRows(store: PairStore): WorkloadRow[] {
-  let table = workloadTables.get(store);
-  if (table === undefined) workloadTables.set(store, (table = { rows: new Map(), byEnd: new WeakMap(), seen: new WeakMap(), epoch: 0 }));
-  const epoch = ++table.epoch;
-  const out: WorkloadRow[] = [];
-  for (const e of store.ends()) {
-    const t = e.traffic();
-    if (t === undefined) continue;
-    let r = table.byEnd.get(e);
-    if (r === undefined || r.epoch < 0) {
-      const key = `${e.labels.namespace}\u0000${e.labels.host}`;
-      r = table.rows.get(key);
-      if (r === undefined) table.rows.set(key, (r = new WorkloadRow(e.labels.namespace, e.labels.host)));
-      table.byEnd.set(e, r);
-    }
-    if (r.epoch !== epoch) {
-      r.epoch = epoch;
-      for (let c = 0; c < ZONE_CLASSES.length; c++) {
-        r.sent[c] = r.baseSent[c];
-        r.received[c] = r.baseReceived[c];
-      }
-      out.push(r);
-    }
-    r.ends.set(e, t);
-    table.seen.set(e, epoch);
-    for (let c = 0; c < ZONE_CLASSES.length; c++) {
-      r.sent[c] += t[c];
-      r.received[c] += t[ZONE_CLASSES.length + c];
-    }
-  }
-  for (const [key, r] of table.rows) {
-    if (r.epoch !== epoch) {
-      // No end of it is left: the series goes, as a seed row does when its last pair expires.
-      table.rows.delete(key);
-      r.epoch = -1;
-      continue;
-    }
-    for (const [e, last] of r.ends) {
-      if (table.seen.get(e) === epoch) continue;
-      // Gone since the last collection: what it had counted stays in the workload's totals.
-      r.ends.delete(e);
-      for (let c = 0; c < ZONE_CLASSES.length; c++) {
-        r.baseSent[c] += last[c];
-        r.baseReceived[c] += last[ZONE_CLASSES.length + c];
-        r.sent[c] += last[c];
-        r.received[c] += last[ZONE_CLASSES.length + c];
-      }
-    }
-  }
-  return out;
+  const t = workloadTable(store);
+  return t.collect(store).map((r) => ({
+    namespace: r.namespace,
+    app: r.app,
+    sent: ZONE_CLASSES.map((_, c) => t.sent(r, c)),
+    received: ZONE_CLASSES.map((_, c) => t.received(r, c)),
+  }));
 }
 
 /** Label values kept per zone-pair row (store.zones' rows live as long as their series). */
@@ -229,16 +160,19 @@ export function zoneSamples(store: PairStore, prices: Prices | undefined): ZoneF
   }
   const workload: ZoneSample[] = [],
     cost: ZoneSample[] = [];
-  for (const r of workloadRows(store)) {
+  const table = workloadTable(store);
+  for (const r of table.collect(store)) {
     const v = r.values;
     for (let c = 0; c < ZONE_CLASSES.length; c++) {
       const cls = ZONE_CLASSES[c];
-      if (r.sent[c] > 0) workload.push({ values: (v[2 * c] ??= [r.namespace, r.app, cls, 'egress']), value: r.sent[c] });
-      if (r.received[c] > 0) workload.push({ values: (v[2 * c + 1] ??= [r.namespace, r.app, cls, 'ingress']), value: r.received[c] });
+      const sent = table.sent(r, c),
+        received = table.received(r, c);
+      if (sent > 0) workload.push({ values: (v[2 * c] ??= [r.namespace, r.app, cls, 'egress']), value: sent });
+      if (received > 0) workload.push({ values: (v[2 * c + 1] ??= [r.namespace, r.app, cls, 'ingress']), value: received });
       const price = prices?.perGiB[cls];
-      if (prices && price !== undefined && r.sent[c] > 0 && !outsideSender(r.namespace)) {
+      if (prices && price !== undefined && sent > 0 && !outsideSender(r.namespace)) {
         const values = (v[2 * ZONE_CLASSES.length + c] ??= [r.namespace, r.app, cls, 'egress', prices.currency]);
-        cost.push({ values, value: costOf(r.sent[c], price) });
+        cost.push({ values, value: costOf(sent, price) });
       }
     }
   }

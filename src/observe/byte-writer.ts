@@ -51,6 +51,25 @@ export class ByteWriter {
     this.#pos += b.length;
   }
 
+  /** A copy of what was written at [start, end) of this page. */
+  again(start: number, end: number): void {
+    this.#room(end - start);
+    this.#buf.copyWithin(this.#pos, start, end);
+    this.#pos += end - start;
+  }
+
+  /** Bytes [start, end) of `src`. */
+  range(src: Buffer, start: number, end: number): void {
+    this.#room(end - start);
+    this.#pos += src.copy(this.#buf, this.#pos, start, end);
+  }
+
+  /** A string of ASCII characters only (the caller knows), one byte each. */
+  ascii(s: string): void {
+    this.#room(s.length);
+    this.#pos += this.#buf.write(s, this.#pos, 'latin1');
+  }
+
   /** Any string, as UTF-8. */
   text(s: string): void {
     this.#room(s.length * 3);
@@ -80,9 +99,13 @@ export class ByteWriter {
     } while (n > 0);
   }
 
+  /**
+   * Grows by a quarter, not twice: the buffer is kept, so what a growth overshoots stays resident
+   * (a 8.7 MiB page kept 16 MiB). The extra copies happen while a page first grows, not after.
+   */
   #room(n: number): void {
     if (this.#pos + n <= this.#buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + n));
+    const next = Buffer.allocUnsafe(Math.max(Math.ceil(this.#buf.length * 1.25), this.#pos + n));
     this.#buf.copy(next, 0, 0, this.#pos);
     this.#buf = next;
   }

@@ -38,7 +38,9 @@ export function throughServices(convs: readonly Conversation[], inv: PolicyInven
     }
     for (const [w, port] of byWorkload) {
       const server: EndLabels = { host: w, namespace: svc.namespace, kind: '', name: w, ownerKind: '', ownerName: '', nodeName: '' };
-      out.push({ ...c, server, port });
+      // Field by field: a kept conversation's numbers are getters, which a spread would leave behind.
+      const { client, proto, undecided, flows, bytes, firstMs, lastMs } = c;
+      out.push({ client, server, proto, port, undecided, flows, bytes, firstMs, lastMs });
     }
   }
   return out;

@@ -14,6 +14,7 @@ import { convPort, convProto, convUndecided } from '../../src/aggregate/conversa
 import { ConversationStore } from '../../src/policy/conversations.ts';
 import type { Dimensions } from '../../src/aggregate/aggregation-level.ts';
 import { ep, rec } from './fixtures.ts';
+import { heapAfterGc } from '../support/heap.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -207,4 +208,40 @@ test('conversation store: its counts stay exact through refusals and expiry, per
   );
   assert.equal(s.expire(T0 + 5000), 3);
   assert.deepEqual(s.stats(), { conversations: 0, undecided: 0, droppedFlows: 5, expired: 5 });
+});
+
+test('conversation store: the ports of two ends keep their order through expiry in the middle', () => {
+  const s = new ConversationStore({ ttlMs: 1000 });
+  const l = (name: string) => ({ host: name, namespace: 'ns', kind: '' as const, name, ownerKind: '', ownerName: '', nodeName: '' });
+  for (const [port, at] of [
+    [80, T0 + 900],
+    [443, T0],
+    [8080, T0 + 900],
+    [9090, T0 + 950],
+  ])
+    s.add(l('a'), l('b'), 6, port, false, 1, 10, at);
+  s.add(l('a'), l('b'), 6, 443, false, 1, 10, T0 + 10);
+  assert.equal(s.expire(T0 + 1500), 1);
+  s.add(l('a'), l('b'), 6, 443, false, 2, 20, T0 + 1600);
+  assert.deepEqual(
+    s.list().map((c) => `${c.port} ${c.flows}`),
+    ['80 1', '8080 1', '9090 1', '443 2'],
+  );
+  assert.equal(s.expire(T0 + 2000), 3);
+  assert.equal(s.expire(T0 + 3000), 1);
+  assert.deepEqual(s.stats(), { conversations: 0, undecided: 0, droppedFlows: 0, expired: 5 });
+});
+
+test('conversation store: 20,000 conversations take under 200 bytes of heap each', () => {
+  const s = new ConversationStore();
+  const l = (name: string) => ({ host: name, namespace: 'ns', kind: '' as const, name, ownerKind: '', ownerName: '', nodeName: '' });
+  const clients = Array.from({ length: 2000 }, (_, i) => l(`client-${i}`));
+  const servers = Array.from({ length: 10 }, (_, i) => l(`server-${i}`));
+  const before = heapAfterGc();
+  for (const c of clients) for (const v of servers) s.add(c, v, 6, 8080, false, 3, 3_000_000_000, T0, T0 + 1);
+  const perConversation = (heapAfterGc() - before) / 20_000;
+  assert.equal(s.stats().conversations, 20_000);
+  // About 170. The counts as a conversation's fields (boxed doubles) made it 250, and a Map per client and
+  // server for its ports 410.
+  assert.ok(perConversation < 210, `${perConversation.toFixed(0)} bytes per conversation`);
 });

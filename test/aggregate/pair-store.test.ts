@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { PairStore, type Pair } from '../../src/aggregate/pair-store.ts';
+import { End, PairStore, type Pair } from '../../src/aggregate/pair-store.ts';
+import { CLASS_COUNT } from '../../src/aggregate/class-bytes.ts';
+import { endKey } from '../../src/aggregate/aggregation-level.ts';
 import { ep, rec } from './fixtures.ts';
+import { heapAfterGc } from '../support/heap.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -196,13 +197,6 @@ test('addCounts merges counts by endpoint identity', () => {
   assert.deepEqual([s.pairs[0].flows, s.pairs[0].bytes, s.pairs[0].packets], [11, 1005, 21]);
 });
 
-function heapAfterGc(): number {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  for (let i = 0; i < 3; i++) gc();
-  return process.memoryUsage().heapUsed;
-}
-
 test('100,000 idle pairs expire and their memory comes back', () => {
   const s = new PairStore({ maxSeries: 200_000, seriesTtlMs: 60_000, level: 'pod' });
   const dst = ep({ name: 'db', namespace: 'data' });
@@ -220,4 +214,72 @@ test('100,000 idle pairs expire and their memory comes back', () => {
   assert.equal(s.stats().ends, 0);
   console.log(`heap: before ${before}, full ${full}, after ${after}`);
   assert.ok(after - before < grown * 0.1, `memory should come back: before ${before}, full ${full}, after ${after}`);
+});
+
+test("an end's key is one flat string, not a rope of its labels", () => {
+  const labels = Array.from({ length: 20_000 }, (_, i) => ({
+    host: `checkout-${i}`,
+    namespace: 'shop',
+    kind: 'pod' as const,
+    name: `checkout-7d9f8c6b5-${i}`,
+    ownerKind: 'Deployment',
+    ownerName: 'checkout',
+    nodeName: 'ip-10-0-1-1',
+  }));
+  const keys = labels.map(endKey);
+  assert.equal(keys[7].split('\u0000')[3], 'checkout-7d9f8c6b5-7');
+  // What the keys hold: the heap with them, less the heap once they are dropped.
+  const withKeys = heapAfterGc();
+  keys.fill('');
+  const perKey = (withKeys - heapAfterGc()) / keys.length;
+  // About 80 characters: under 100 bytes flat; a template literal's rope of a dozen nodes was some 400.
+  assert.ok(perKey < 150, `${perKey.toFixed(0)} bytes per key`);
+});
+
+test("a pair's counts take no heap of their own: 20,000 pairs", () => {
+  const s = new PairStore({ level: 'pod', maxSeries: 50_000 });
+  const src = Array.from({ length: 200 }, (_, i) => ep({ name: `web-${i}`, namespace: 'shop' }));
+  const dst = Array.from({ length: 100 }, (_, i) => ep({ name: `db-${i}`, namespace: 'data' }));
+  const r = rec(3_000_000_000, 7);
+  // The ends first: what is measured is the pairs alone.
+  for (let i = 0; i < 200; i++) s.add(src[i], dst[i % 100], 'src-client', r, T0);
+  const before = heapAfterGc();
+  for (let i = 0; i < 20_000; i++) s.add(src[i % 200], dst[Math.floor(i / 200)], 'src-client', r, T0 + i);
+  const perPair = (heapAfterGc() - before) / (s.pairs.length - 200);
+  assert.equal(s.pairs.length, 20_000);
+  // About 170 bytes; the counts and times as a pair's fields (five boxed doubles) made it 270.
+  assert.ok(perPair < 220, `${perPair.toFixed(0)} bytes per pair`);
+  // web-0 → db-0 was counted twice, at T0 both times.
+  assert.deepEqual([s.pairs[0].flows, s.pairs[0].bytes, s.pairs[0].lastMs], [2, 6_000_000_000, T0]);
+  // The last pair made: at i = 19,998 (web-199 → db-99, i = 19,999, was among the first 200).
+  assert.deepEqual([s.pairs[19_999].bytes, s.pairs[19_999].createdMs], [3_000_000_000, T0 + 19_998]);
+});
+
+test('a pair that left the store keeps its last counts for whoever still holds it', () => {
+  const s = new PairStore({ level: 'pod', seriesTtlMs: 1000 });
+  const a = ep({ name: 'a' });
+  s.add(a, ep({ name: 'b' }), 'src-client', rec(100, 1), T0);
+  const gone = s.pairs[0];
+  assert.equal(s.expire(T0 + 5000), 1);
+  // A new pair takes the departed one's place in the counts.
+  s.add(a, ep({ name: 'c' }), 'src-client', rec(7, 1), T0 + 5000);
+  assert.deepEqual([gone.flows, gone.bytes, gone.packets, gone.createdMs, gone.lastMs], [1, 100, 1, T0, T0]);
+  assert.deepEqual([s.pairs[0].flows, s.pairs[0].bytes, s.pairs[0].createdMs], [1, 7, T0 + 5000]);
+});
+
+test("an end's traffic per class is written into the caller's array; nothing before its first count", () => {
+  const s = new PairStore({ level: 'pod' });
+  s.add(ep({ name: 'web' }), ep({ name: 'db' }), 'src-client', rec(100, 1), T0);
+  const [web, db] = [...s.ends()];
+  const C = CLASS_COUNT;
+  const out = new Float64Array(4 * C + 2).fill(7);
+  assert.equal(web.trafficInto(out, 1), true);
+  assert.equal(db.trafficInto(out, 2 * C + 1), true);
+  // web sent 100 and db received 100, in the flow's class (no zones: code 0); what is around is untouched.
+  const expected = new Array(4 * C + 2).fill(0);
+  expected[0] = expected[4 * C + 1] = 7;
+  expected[1] = expected[1 + 2 * C + C] = 100;
+  assert.deepEqual([...out], expected);
+  assert.equal(new End(5, 'k', web.labels).trafficInto(out, 0), false);
+  assert.equal(out[0], 7);
 });

@@ -7,6 +7,7 @@ import { LiveWindow, type PairSource, type PairVisitor } from '../../src/export/
 import { NodeGraphApi } from '../../src/export/nodegraph/api.ts';
 import { HttpServer } from '../../src/observe/http.ts';
 import type { Role } from '../../src/identify/endpoint.ts';
+import { heapAfterGc } from '../support/heap.ts';
 
 const rate = (src: string, dst: string, role: Role, bytesPerS: number, extra: Partial<PairRate> = {}): PairRate => {
   const [srcNamespace, srcApp] = src.split('/');
@@ -368,4 +369,50 @@ test('zone cost: what an outside end sends is inbound traffic, billed to no one'
   assert.equal(g.edges[0].detail__cost_per_hour, 0.09, 'only the 1 GiB/h the web app sends');
   assert.ok(Math.abs(g.zones!.gibPerHour.internet - 5) < 1e-9);
   assert.ok(Math.abs(g.zones!.totalCostPerHour - 0.09) < 1e-9);
+});
+
+test('live window: the zone classes of 20,000 pairs are kept in a typed array, not an array per pair', () => {
+  const ends = Array.from({ length: 200 }, (_, i) => ({ namespace: `ns-${i % 7}`, app: `app-${i}`, kind: 'pod' }));
+  const classBytes = [0, 10, 20, 0, 0, 5, 0];
+  const source: PairSource = {
+    forEachPair(visit) {
+      for (let i = 0; i < 20_000; i++) visit(ends[i % 200], ends[Math.floor(i / 200)], 'src-client', 1, 35, 1, classBytes);
+    },
+  };
+  let now = 1_700_000_000_000;
+  const live = new LiveWindow(source, { now: () => now });
+  const before = heapAfterGc();
+  now += 5000;
+  live.tick();
+  const perPair = (heapAfterGc() - before) / 20_000;
+  // A Map entry and an array of seven numbers per pair were about 160 bytes.
+  assert.ok(perPair < 40, `${perPair.toFixed(0)} bytes per pair`);
+  const r = live.rates(parseGraphQuery(new URLSearchParams(''), now));
+  assert.equal(r.length, 20_000);
+  assert.deepEqual(r[0].classBytesPerS, [0, 10 / 5, 20 / 5, 0, 0, 5 / 5, 0]);
+});
+
+test('live window: an end it knows costs a flat key, a copy of its names and a small integer by its object', () => {
+  // Names made by joining, so they are flat strings from the start, as the store's are.
+  const ends = Array.from({ length: 4000 }, (_, i) => ({
+    namespace: ['ns', i % 9].join('-'),
+    app: ['checkout', i].join('-'),
+    kind: 'pod',
+  }));
+  const source: PairSource = {
+    forEachPair(visit) {
+      for (let i = 0; i < 4000; i++) visit(ends[i], ends[(i + 1) % 4000], 'src-client', 1, 35, 1);
+    },
+  };
+  let now = 1_700_000_000_000;
+  const live = new LiveWindow(source, { now: () => now });
+  const before = heapAfterGc();
+  now += 5000;
+  live.tick();
+  const perEnd = (heapAfterGc() - before) / 4000;
+  // About 170 bytes; a rope for its key and an object for its id and generation made it 290.
+  assert.ok(perEnd < 230, `${perEnd.toFixed(0)} bytes per end`);
+  now += 5000;
+  live.tick();
+  assert.equal(live.rates(parseGraphQuery(new URLSearchParams(''), now)).length, 4000);
 });

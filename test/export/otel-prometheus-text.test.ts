@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { PairStore } from '../../src/aggregate/pair-store.ts';
@@ -15,6 +16,7 @@ import { OtelPrometheusText } from '../../src/export/otel/prometheus-text.ts';
 import { MetricsRegistry } from '../../src/observe/metrics.ts';
 import { OtelPrometheus } from '../support/otel-prometheus-reference.ts';
 import { ep, rec } from '../aggregate/fixtures.ts';
+import { heapAfterGc } from '../support/heap.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -198,4 +200,67 @@ test('the page is streamed in pieces over HTTP and arrives whole', async () => {
   } finally {
     server.close();
   }
+});
+
+test('the page keeps no label text per pair: 20,000 pairs between 100 ends', () => {
+  const s = new PairStore({ level: 'pod', dims: { protocol: true, serverPort: true }, maxSeries: 50_000 });
+  const db = ep({
+    kind: 'pod',
+    namespace: 'payments',
+    name: 'postgres-0',
+    ownerKind: 'StatefulSet',
+    ownerName: 'postgres',
+    nodeName: 'n1',
+  });
+  const web = Array.from({ length: 100 }, (_, i) =>
+    ep({ kind: 'pod', namespace: `team-${i % 40}`, name: `checkout-7d9f8c6b5-${i}`, ownerKind: 'Deployment', ownerName: 'checkout' }),
+  );
+  for (let i = 0; i < 20_000; i++) s.add(web[i % 100], db, 'src-client', rec(1000, 3, { dstPort: 1000 + Math.floor(i / 100) }), T0);
+  const page = new OtelPrometheusText({ store: s, resourceAttributes: { 'service.name': 'x' } });
+  // Pages are hashed in a function of their own, so nothing of this one keeps 30 MB of text alive.
+  const digest = () => createHash('sha256').update(page.render()).digest('hex');
+  // The first page builds what is shared (the ends' text, the tails); forget what it left on the pairs.
+  const first = digest();
+  for (const p of s.pairs) p.otelTextCache = undefined;
+  const before = heapAfterGc();
+  assert.equal(digest(), first);
+  const perPair = (heapAfterGc() - before) / s.pairs.length;
+  // A rope of the pair's whole `{...}` cached on each pair was about 190 bytes.
+  assert.ok(perPair < 48, `${perPair.toFixed(0)} bytes kept per pair`);
+});
+
+test("the text a page keeps is its ends' (flat, not ropes); a zone series' is joined per line, not kept", () => {
+  const s = new PairStore({ level: 'pod' });
+  const db = ep({
+    kind: 'pod',
+    namespace: 'payments',
+    name: 'postgres-0',
+    ownerKind: 'StatefulSet',
+    ownerName: 'postgres',
+    nodeName: 'n1',
+  });
+  for (let i = 0; i < 5000; i++) {
+    const web = ep({
+      kind: 'pod',
+      namespace: `team-${i % 40}`,
+      name: `web-${i}`,
+      ownerKind: 'Deployment',
+      ownerName: `web-${i}`,
+      nodeName: 'n1',
+    });
+    s.add(web, db, 'src-client', rec(1000, 3, { dstPort: 5432 }), T0);
+  }
+  const digest = (page: OtelPrometheusText) => createHash('sha256').update(page.render()).digest('hex');
+  // The first page builds what pages share (workload rows, zone series); a second page object its own text.
+  // (Objects are made in functions of their own: a register of this one would keep them alive.)
+  const fresh = () => new OtelPrometheusText({ store: s, resourceAttributes: { 'service.name': 'x' } });
+  const first = (() => digest(fresh()))();
+  const before = heapAfterGc();
+  const page = fresh();
+  assert.equal(digest(page), first);
+  // Per web pod: its text as source and as destination, some 450 bytes flat. Its two workload series'
+  // text kept made it 670; all of it built with += (ropes), 1,400.
+  const perEnd = (heapAfterGc() - before) / 5000;
+  assert.ok(page instanceof OtelPrometheusText, 'the page lived until measured');
+  assert.ok(perEnd < 580, `${perEnd.toFixed(0)} bytes kept per end`);
 });

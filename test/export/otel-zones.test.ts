@@ -6,6 +6,9 @@ import { PairStore } from '../../src/aggregate/pair-store.ts';
 import { internPlace, INTERNET } from '../../src/aggregate/zone-class.ts';
 import { ZoneMetricProducer } from '../../src/export/otel/zones.ts';
 import { parsePrices } from '../../src/config/prices.ts';
+import { zoneSeries } from '../../src/export/otel/zone-series.ts';
+import { zoneSamples } from '../../src/export/zone-families.ts';
+import { heapAfterGc } from '../support/heap.ts';
 import { ep, rec } from '../aggregate/fixtures.ts';
 
 const A = internPlace('eu-west-1a', 'eu-west-1', '');
@@ -57,4 +60,23 @@ test('zone and workload metrics, cumulative and delta', () => {
       assert.equal(producer.collectScope().metrics[0].dataPoints.length, 0);
     }
   }
+});
+
+test('a zone series keeps one attributes object while it lasts, and nothing else', () => {
+  const store = new PairStore({ level: 'pod' });
+  const db = ep({ app: 'db', namespace: 'shop', nodeName: 'n3' });
+  for (let i = 0; i < 5000; i++)
+    store.add(ep({ app: `web-${i}`, namespace: `ns-${i % 9}`, nodeName: 'n1' }), db, 'src-client', rec(1000, 1), 1, A, B);
+  // The workload rows and their label arrays first (zone-families.ts), then what the OpenTelemetry side adds.
+  const series = zoneSamples(store, undefined).reduce((n, f) => n + f.samples.length, 0);
+  // (The series themselves are made and dropped in a function of their own: only what is kept counts.)
+  const seventh = () => zoneSeries(store, undefined)[3].points[7];
+  const before = heapAfterGc();
+  const first = seventh().attributes;
+  const perSeries = (heapAfterGc() - before) / series;
+  // An attributes object of four and its WeakMap entry: about 80 bytes. With a holder and a key
+  // string per series it was 190.
+  assert.ok(perSeries < 130, `${perSeries.toFixed(0)} bytes per series`);
+  assert.equal(seventh().attributes, first);
+  assert.deepEqual(seventh().values, ['ns-6', 'web-6', 'cross-zone', 'egress']);
 });

@@ -17,6 +17,7 @@ import { buildResource } from '../../src/export/otel/resource.ts';
 import { OtlpMetricsEncoder } from '../../src/export/otel/otlp-encode.ts';
 import { MetricsRegistry } from '../../src/observe/metrics.ts';
 import { ep, rec } from '../aggregate/fixtures.ts';
+import { heapAfterGc } from '../support/heap.ts';
 
 const T0 = 1_700_000_000_123;
 
@@ -146,4 +147,53 @@ test('the encoded attributes start over once they are mostly stale', async () =>
     most = Math.max(most, enc.attributeStoreBytes);
   }
   assert.ok(most < 8 * 2000 * 420, `at most ${most} bytes held`);
+});
+
+/** One sum of the given points' attributes, as the SDK's reader hands it over. */
+const sumOf = (attributes: Record<string, string>[]): ResourceMetrics =>
+  ({
+    resource: resourceFromAttributes({ 'service.name': 'x' }),
+    scopeMetrics: [
+      {
+        scope: { name: 's' },
+        metrics: [
+          {
+            descriptor: { name: 'm', description: '', unit: '', valueType: ValueType.INT },
+            aggregationTemporality: AggregationTemporality.CUMULATIVE,
+            dataPointType: DataPointType.SUM,
+            isMonotonic: true,
+            dataPoints: attributes.map((a, i) => ({ attributes: a, value: i, startTime: [1, 0], endTime: [2, 0] })),
+          },
+        ],
+      },
+    ],
+  }) as unknown as ResourceMetrics;
+
+test('attribute sets larger than a quarter slab get a slab of their own, between small ones', () => {
+  const enc = new OtlpMetricsEncoder();
+  const attrs: Record<string, string>[] = [
+    { a: 'small' },
+    { big: 'y'.repeat(100_000) },
+    { b: 'small too' },
+    { huge: 'z'.repeat(300_000) },
+    { c: 'last' },
+  ];
+  for (let k = 0; k < 2; k++) {
+    const rm = sumOf(attrs);
+    assert.deepEqual(Buffer.from(enc.encode(rm, k * 60_000)), sdk(rm));
+  }
+});
+
+test('the encoder keeps no object per attribute set: 20,000 sets cost a WeakMap entry each on the heap', () => {
+  const enc = new OtlpMetricsEncoder();
+  const attrs = Array.from({ length: 20_000 }, (_, i) => ({ 'k8s.src.name': `web-${i}`, 'k8s.dst.name': 'db-0', direction: 'request' }));
+  const rm = sumOf(attrs);
+  const before = heapAfterGc();
+  enc.encode(rm, 0);
+  enc.encode(rm, 60_000);
+  const perSet = (heapAfterGc() - before) / attrs.length;
+  // The WeakMap entry is some 90 bytes; a view into the slabs per set, and a WeakSet of the sets an export
+  // used, made it 220.
+  assert.ok(perSet < 128, `${perSet.toFixed(0)} bytes per attribute set`);
+  assert.ok(enc.attributeStoreBytes > 0 && rm.scopeMetrics.length === 1);
 });

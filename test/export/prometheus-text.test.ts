@@ -6,6 +6,7 @@ import { registerStoreMetrics } from '../../src/pipeline/self-metrics.ts';
 import { PrometheusTextRenderer, PROMETHEUS_CONTENT_TYPE } from '../../src/export/prometheus/text.ts';
 import { MetricsRegistry, registerProcessMetrics } from '../../src/observe/metrics.ts';
 import { ep, rec } from '../aggregate/fixtures.ts';
+import { heapAfterGc } from '../support/heap.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -187,4 +188,23 @@ test('promtool complains about nothing but the seed names', () => {
   } finally {
     pm.stop();
   }
+});
+
+test('a row keeps its label string and little else: 20,000 rows', () => {
+  const s = new PairStore({ level: 'pod', maxSeries: 50_000 });
+  const db = ep({ app: 'postgres', namespace: 'payments' });
+  for (let i = 0; i < 20_000; i++) s.add(ep({ app: `checkout-${i}`, namespace: `team-${i % 40}` }), db, 'src-client', rec(3e9 + i, 7), T0);
+  const r = new PrometheusTextRenderer(s);
+  // The page is made and checked in a function of its own, so that it is garbage when measured.
+  const page = () =>
+    /^netflow_connection_bytes\{dsthost="postgres",dstnamespace="payments",srchost="checkout-7",srcnamespace="team-7"\} 3000000007$/m.test(
+      r.render(),
+    );
+  const before = heapAfterGc();
+  assert.ok(page());
+  assert.equal(r.series, 20_000);
+  const perRow = (heapAfterGc() - before) / r.series;
+  // Its label string (about 90 bytes), the row and its Map entry: some 200. The counts as a row's
+  // fields (boxed doubles) and its label bytes as a Buffer of its own made it 400.
+  assert.ok(perRow < 280, `${perRow.toFixed(0)} bytes per row`);
 });

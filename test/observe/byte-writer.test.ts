@@ -50,3 +50,23 @@ test('a writer grows past its first capacity and keeps what was written; reset k
   assert.equal(w.toString(), 'x');
   assert.equal(w.capacity, cap);
 });
+
+test('again copies what this page already holds, growing the buffer if need be; ascii writes one byte a character', () => {
+  const w = new ByteWriter(8);
+  w.ascii('ab{x="1"} ');
+  const end = w.length;
+  for (let i = 0; i < 5; i++) w.again(2, end);
+  w.text('é');
+  w.again(0, 2);
+  assert.equal(w.toString(), `ab${'{x="1"} '.repeat(6)}éab`);
+  assert.ok(w.capacity >= w.length);
+});
+
+test('a writer kept for the next page holds at most a quarter more than its largest page', () => {
+  const w = new ByteWriter();
+  const line = Buffer.from(`netflow_connection_bytes{dsthost="postgres",srchost="checkout-7"} 1234567890\n`);
+  for (let i = 0; i < 120_000; i++) w.bytes(line);
+  assert.equal(w.length, 120_000 * line.length);
+  // Doubling from 64 KiB kept 16 MiB for this 9 MiB page.
+  assert.ok(w.capacity <= 1.25 * w.length + line.length, `${w.capacity} bytes for a page of ${w.length}`);
+});

@@ -42,7 +42,7 @@ check('pipeline counters', () => new RecordPipeline({}, {}, undefined).counters,
 const ep = (id) => ({ id, kind: 'pod', namespace: 'n', name: 'p' + id, app: 'p' + id, ownerKind: '', ownerName: '', nodeName: '' });
 const rec = new FlowRecord(); rec.bytes = BIG; rec.packets = 1;
 check('delta table overflow row', () => new DeltaTable({ maxRows: 1 }), (t) => { t.add(ep(1), ep(2), 'unknown', rec, 1); t.add(ep(3), ep(4), 'unknown', rec, 1.7e12); });
-check('pair totals', () => new Pair({}, {}, 0, false, 1), (p) => { p.bytes += BIG; });
+check('pair totals', () => new Pair({}, {}, 0, false, 1), (p) => { p.count(1, BIG, 1, 2); });
 // Not counters, but fields past 2^30 from the first record: addresses at 64.0.0.0 and above, IDs, times in ms.
 const NOW = Date.now();
 check('flow record', () => new FlowRecord(), (r) => {

@@ -326,6 +326,8 @@ test('a conversation to a Service ClusterIP (before DNAT) counts for the pods be
       ports: [{ protocol: 'TCP', port: 8080 }],
     },
   ]);
+  // The conversation read through the Service keeps its counts and times.
+  assert.deepEqual(svc1.rules[0].evidence, { flows: 4, bytes: 400, firstMs: T0, lastMs: T0 });
   assert.ok(
     sug.notes.some((n) => /Service backend\/idle TCP\/80: seen before DNAT, and it selects no known pods/.test(n)),
     sug.notes.join('\n'),

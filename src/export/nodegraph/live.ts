@@ -12,6 +12,7 @@
  * /api/health's historySeconds says so.
  */
 import { ROLE_CODE, ROLES } from '../../aggregate/aggregation-level.ts';
+import { CLASS_COUNT } from '../../aggregate/class-bytes.ts';
 import type { Role } from '../../identify/endpoint.ts';
 import type { PairRate } from './graph.ts';
 import { matchesFilters, type GraphQuery } from './query.ts';
@@ -81,8 +82,12 @@ export class LiveWindow {
   #ends: (PairEnd | undefined)[] = [];
   #endIds = new Map<string, number>();
   #freeIds: number[] = [];
-  /** Ends handed in as the same object every time skip the string key; a freed id bumps its generation. */
-  #byObject = new WeakMap<PairEnd, { id: number; gen: number }>();
+  /**
+   * Ends handed in as the same object every time skip the string key; a freed id bumps its
+   * generation. The id and its generation packed in one number (gen * DST_SPAN + id), a small
+   * integer while the generation is below 128: no object per end.
+   */
+  #byObject = new WeakMap<PairEnd, number>();
   #gen: number[] = [];
   #timer: NodeJS.Timeout | undefined;
   /** start() was called: queries may set the ring running. */
@@ -151,8 +156,12 @@ export class LiveWindow {
 
   #endId(e: PairEnd): number {
     const cached = this.#byObject.get(e);
-    if (cached !== undefined && this.#gen[cached.id] === cached.gen) return cached.id;
-    const k = `${e.namespace}\u0000${e.app}\u0000${e.kind ?? ''}`;
+    if (cached !== undefined) {
+      const id = cached % DST_SPAN;
+      if (this.#gen[id] === (cached - id) / DST_SPAN) return id;
+    }
+    // Joined from an array: one flat string, kept as the Map's key (a template literal was a rope).
+    const k = [e.namespace, e.app, e.kind ?? ''].join('\u0000');
     let id = this.#endIds.get(k);
     if (id === undefined) {
       id = this.#freeIds.pop() ?? this.#ends.length;
@@ -161,7 +170,7 @@ export class LiveWindow {
       this.#gen[id] ??= 0;
       this.#endIds.set(k, id);
     }
-    this.#byObject.set(e, { id, gen: this.#gen[id] });
+    this.#byObject.set(e, this.#gen[id] * DST_SPAN + id);
     return id;
   }
 
@@ -170,8 +179,9 @@ export class LiveWindow {
     let vals = new Float64Array(3072);
     let n = 0;
     const index = new Map<number, number>();
-    // Zone classes: each key's bytes per class over its life (latest only), to split its rate by.
-    const classes = new Map<number, number[]>();
+    // Zone classes: each key's bytes per class over its life (latest only), to split its rate by;
+    // CLASS_COUNT numbers per key, beside vals, once a pair has any.
+    let classes: Float64Array | undefined;
     this.#source.forEachPair((src, dst, role, flows, bytes, packets, classBytes) => {
       const key = packKey(this.#endId(src), this.#endId(dst), role);
       let i = index.get(key);
@@ -183,6 +193,11 @@ export class LiveWindow {
           const v2 = new Float64Array(n * 6);
           v2.set(vals);
           vals = v2;
+          if (classes !== undefined) {
+            const c2 = new Float64Array(n * 2 * CLASS_COUNT);
+            c2.set(classes);
+            classes = c2;
+          }
         }
         i = n++;
         index.set(key, i);
@@ -195,13 +210,16 @@ export class LiveWindow {
       vals[3 * i + 1] += bytes;
       vals[3 * i + 2] += packets;
       if (classBytes !== undefined) {
-        let cb = classes.get(key);
-        if (cb === undefined) classes.set(key, (cb = [0, 0, 0, 0, 0, 0, 0]));
-        for (let c = 0; c < cb.length; c++) cb[c] += classBytes[c] ?? 0;
+        classes ??= new Float64Array(keys.length * CLASS_COUNT);
+        for (let c = 0; c < CLASS_COUNT; c++) classes[CLASS_COUNT * i + c] += classBytes[c] ?? 0;
       }
     });
-    this.#classes = classes;
-    return { t, n, keys: keys.slice(0, n), vals: vals.slice(0, 3 * n) };
+    // The visitor may outlive the call (a call site's feedback can hold it, and the index with it).
+    index.clear();
+    const snapshot = { t, n, keys: keys.slice(0, n), vals: vals.slice(0, 3 * n) };
+    this.#classKeys = snapshot.keys;
+    this.#classes = classes?.slice(0, CLASS_COUNT * n);
+    return snapshot;
   }
 
   #thin(t: number): void {
@@ -239,7 +257,12 @@ export class LiveWindow {
     }
   }
 
-  #classes = new Map<number, number[]>();
+  /**
+   * The last snapshot's bytes per zone class, CLASS_COUNT numbers per key of `#classKeys` (none when no pair
+   * had any). A Map of arrays by key was 3 MiB of heap at 20,000 pairs.
+   */
+  #classKeys = new Float64Array(0);
+  #classes: Float64Array | undefined;
 
   /** Per-pair rates over the query's window, ending now or (with an offset) at a past snapshot. */
   rates(q: GraphQuery): PairRate[] {
@@ -254,6 +277,7 @@ export class LiveWindow {
     const before = new Map<number, number>();
     for (let i = 0; i < start.n; i++) before.set(start.keys[i], i);
     const out: PairRate[] = [];
+    const classAt = this.#classIndex();
     for (let i = 0; i < end.n; i++) {
       const key = end.keys[i];
       const pair = Math.floor(key / 4);
@@ -285,19 +309,30 @@ export class LiveWindow {
         flowsPerS: flows / seconds,
         srcKind: src.kind,
         dstKind: dst.kind,
-        ...this.#classRates(key, bytes / seconds),
+        ...this.#classRates(classAt?.get(key), bytes / seconds),
       });
     }
     return out;
   }
 
+  /** Where each key's classes are in `#classes`, for one query; none without classes. */
+  #classIndex(): Map<number, number> | undefined {
+    if (this.#classes === undefined) return undefined;
+    const at = new Map<number, number>();
+    for (let i = 0; i < this.#classKeys.length; i++) at.set(this.#classKeys[i], i);
+    return at;
+  }
+
   /** The pair's bytes per second split by its classes' shares of its bytes (none when not known). */
-  #classRates(key: number, bytesPerS: number): { classBytesPerS?: number[] } {
-    const cb = this.#classes.get(key);
-    if (cb === undefined) return {};
+  #classRates(i: number | undefined, bytesPerS: number): { classBytesPerS?: number[] } {
+    const cb = this.#classes;
+    if (cb === undefined || i === undefined) return {};
     let total = 0;
-    for (const b of cb) total += b;
-    return total > 0 ? { classBytesPerS: cb.map((b) => (bytesPerS * b) / total) } : {};
+    for (let c = 0; c < CLASS_COUNT; c++) total += cb[CLASS_COUNT * i + c];
+    if (!(total > 0)) return {};
+    const out: number[] = [];
+    for (let c = 0; c < CLASS_COUNT; c++) out.push((bytesPerS * cb[CLASS_COUNT * i + c]) / total);
+    return { classBytesPerS: out };
   }
 
   /** The latest snapshot at or before `t`, else the earliest (the oldest history there is). */

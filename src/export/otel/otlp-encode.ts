@@ -11,129 +11,9 @@
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import { Out, split64 } from './proto-out.ts';
 
-const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
-
-/** A growing buffer with the SDK writer's encodings (varints, little-endian fixed64, UTF-8). */
-class Out {
-  buf = new Uint8Array(1 << 16);
-  view = new DataView(this.buf.buffer);
-  pos = 0;
-
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const b = new Uint8Array(size);
-    b.set(this.buf.subarray(0, this.pos));
-    this.buf = b;
-    this.view = new DataView(b.buffer);
-  }
-
-  varint(value: number): void {
-    this.ensure(10);
-    const b = this.buf;
-    if (value >= 0 && value <= 0xffffffff) {
-      let v = value >>> 0;
-      while (v > 127) {
-        b[this.pos++] = (v & 127) | 128;
-        v >>>= 7;
-      }
-      b[this.pos++] = v;
-      return;
-    }
-    let [low, high] = split64(value);
-    while (high > 0 || low > 127) {
-      b[this.pos++] = (low & 127) | 128;
-      low = ((low >>> 7) | (high << 25)) >>> 0;
-      high >>>= 7;
-    }
-    b[this.pos++] = low & 127;
-  }
-
-  tag(field: number, wire: number): void {
-    this.varint((field << 3) | wire);
-  }
-
-  fixed64(low: number, high: number): void {
-    this.ensure(8);
-    this.view.setUint32(this.pos, low >>> 0, true);
-    this.view.setUint32(this.pos + 4, high >>> 0, true);
-    this.pos += 8;
-  }
-
-  double(v: number): void {
-    this.ensure(8);
-    this.view.setFloat64(this.pos, v, true);
-    this.pos += 8;
-  }
-
-  raw(bytes: Uint8Array): void {
-    this.ensure(bytes.length);
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
-  }
-
-  string(s: string): void {
-    let ascii = true;
-    for (let i = 0; i < s.length; i++)
-      if (s.charCodeAt(i) > 127) {
-        ascii = false;
-        break;
-      }
-    if (!ascii) {
-      const bytes = encoder.encode(s);
-      this.varint(bytes.length);
-      this.raw(bytes);
-      return;
-    }
-    this.varint(s.length);
-    this.ensure(s.length);
-    for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i);
-  }
-
-  /** A length-delimited message: its body is written by `body`, then its length put before it. */
-  nested(body: () => void): void {
-    const at = this.pos;
-    this.ensure(1);
-    this.pos += 1;
-    body();
-    const len = this.pos - at - 1;
-    const size = varintSize(len);
-    if (size > 1) {
-      this.ensure(size - 1);
-      this.buf.copyWithin(at + size, at + 1, this.pos);
-      this.pos += size - 1;
-    }
-    let v = len,
-      p = at;
-    while (v > 127) {
-      this.buf[p++] = (v & 127) | 128;
-      v >>>= 7;
-    }
-    this.buf[p] = v;
-  }
-
-  take(): Uint8Array {
-    return this.buf.slice(0, this.pos);
-  }
-}
-
-/** Two's complement halves of an integer-valued double, as the SDK's writer computes them. */
-function split64(value: number): [number, number] {
-  if (value >= 0) return [value >>> 0, (value / 4294967296) >>> 0];
-  const abs = Math.abs(value);
-  let low = ~(abs >>> 0) >>> 0;
-  let high = ~((abs / 4294967296) >>> 0) >>> 0;
-  low = (low + 1) >>> 0;
-  if (low === 0) high = (high + 1) >>> 0;
-  return [low, high];
-}
-
-function varintSize(v: number): number {
-  return v < 128 ? 1 : v < 16384 ? 2 : v < 2097152 ? 3 : v < 268435456 ? 4 : 5;
-}
 
 /** [seconds, nanoseconds] as fixed64 nanoseconds, exactly as the SDK splits it. */
 function hrTime(out: Out, t: HrTime): void {
@@ -209,22 +89,30 @@ function temporality(t: AggregationTemporality): number {
 
 /** Chunk size of the attribute-bytes store: few, large, long-lived allocations. */
 const SLAB = 256 * 1024;
+const SLAB_BITS = 18;
+/** Before each entry's bytes in a slab: their length, then the export that last used them (32 bits each). */
+const HEAD = 8;
 
 export class OtlpMetricsEncoder {
   /**
    * A data point's attributes (field 7 of NumberDataPoint, tags included), by attributes object,
-   * as views into large slabs. Twenty thousand small buffers of their own, interleaved with each
+   * kept in large slabs. Twenty thousand small buffers of their own, interleaved with each
    * export's large transient request buffers, fragmented malloc's heap: RSS grew by 50 MiB where
-   * the SDK's serializer grew it by 2 to 5. Pairs that expire leave dead bytes in the slabs, so
-   * once the slabs hold more than twice what an export uses (plus a slab), they start over:
-   * the next export encodes each pair's attributes again.
+   * the SDK's serializer grew it by 2 to 5. An entry is a small integer, its slab's number and
+   * its place in it (a view object per entry was 100 bytes of heap each, 3.6 MiB at 36,000
+   * attribute sets); the entry's length and the last export that used it are written before its
+   * bytes. Pairs that expire leave dead bytes in the slabs, so once the slabs hold more than twice
+   * what an export uses (plus a slab), they start over: the next export encodes each pair's
+   * attributes again.
    */
-  #encoded = new WeakMap<object, Uint8Array>();
+  #encoded = new WeakMap<object, number>();
+  #slabs: Uint8Array[] = [];
   #slab = new Uint8Array(0);
+  #slabIndex = -1;
   #slabPos = 0;
   #slabBytes = 0;
-  /** Attribute bytes an export used (each attributes object once): this one so far, and the last whole one. */
-  #seenNow = new WeakSet<object>();
+  /** The export being encoded (a number that moves on at each), and the attribute bytes it used so far; the last whole one's. */
+  #export = 0;
   #usedNow = 0;
   #usedLast = 0;
   #lastEncodeMs = 0;
@@ -243,7 +131,7 @@ export class OtlpMetricsEncoder {
     if (nowMs - this.#lastEncodeMs > 1000) {
       this.#usedLast = this.#usedNow;
       this.#usedNow = 0;
-      this.#seenNow = new WeakSet();
+      this.#export = (this.#export + 1) >>> 0;
       if (this.#slabBytes > 2 * this.#usedLast + SLAB) this.#startOver();
     }
     this.#lastEncodeMs = nowMs;
@@ -316,9 +204,12 @@ export class OtlpMetricsEncoder {
       // A point's length is known before it is written (three 9-byte fields and its attributes),
       // so no point needs the move that nested() makes.
       for (const p of m.dataPoints) {
-        const attrs = p.attributes ? this.#attributeBytes(p.attributes) : EMPTY;
+        const at = p.attributes ? this.#attributeBytes(p.attributes) : -1;
+        const slab = at < 0 ? EMPTY : this.#slabs[at >>> SLAB_BITS];
+        const pos = at < 0 ? 0 : (at & (SLAB - 1)) + HEAD;
+        const len = at < 0 ? 0 : readU32(slab, pos - HEAD);
         out.tag(1, 2);
-        out.varint(27 + attrs.length);
+        out.varint(27 + len);
         out.tag(2, 1);
         hrTime(out, p.startTime);
         out.tag(3, 1);
@@ -332,7 +223,7 @@ export class OtlpMetricsEncoder {
           out.tag(4, 1);
           out.double(v);
         }
-        out.raw(attrs);
+        out.raw(slab.subarray(pos, pos + len));
       }
       if (m.dataPointType === DataPointType.SUM) {
         const t = temporality(m.aggregationTemporality);
@@ -348,40 +239,68 @@ export class OtlpMetricsEncoder {
     });
   }
 
-  #attributeBytes(attrs: Attributes): Uint8Array {
-    let b = this.#encoded.get(attrs);
-    if (b === undefined) {
+  /** Where the attributes' bytes are (see #encoded), encoding them first if they are not kept yet. */
+  #attributeBytes(attrs: Attributes): number {
+    let at = this.#encoded.get(attrs);
+    if (at === undefined) {
       const s = this.#scratch;
       s.pos = 0;
       attributes(s, attrs, 7);
-      b = this.#keep(s.buf.subarray(0, s.pos));
-      this.#encoded.set(attrs, b);
+      at = this.#keep(s.buf, s.pos);
+      this.#encoded.set(attrs, at);
     }
-    if (!this.#seenNow.has(attrs)) {
-      this.#seenNow.add(attrs);
-      this.#usedNow += b.length;
+    const slab = this.#slabs[at >>> SLAB_BITS];
+    const pos = at & (SLAB - 1);
+    if (readU32(slab, pos + 4) !== this.#export) {
+      writeU32(slab, pos + 4, this.#export);
+      this.#usedNow += readU32(slab, pos);
     }
-    return b;
+    return at;
   }
 
-  /** A copy of `bytes` in the slabs. */
-  #keep(bytes: Uint8Array): Uint8Array {
-    if (bytes.length > SLAB / 4) return bytes.slice();
-    if (this.#slabPos + bytes.length > this.#slab.length) {
+  /** A copy of `bytes[0, n)` in the slabs, with its head; where it is. */
+  #keep(bytes: Uint8Array, n: number): number {
+    if (HEAD + n > SLAB / 4) {
+      // Large: a slab of its own (numbered like the others), and the current one goes on.
+      this.#slabs.push(new Uint8Array(HEAD + n));
+      this.#slabBytes += HEAD + n;
+      return this.#put(this.#slabs.length - 1, 0, bytes, n);
+    }
+    if (this.#slabPos + HEAD + n > this.#slab.length) {
       this.#slab = new Uint8Array(SLAB);
+      this.#slabIndex = this.#slabs.push(this.#slab) - 1;
       this.#slabPos = 0;
       this.#slabBytes += SLAB;
     }
-    const view = this.#slab.subarray(this.#slabPos, this.#slabPos + bytes.length);
-    view.set(bytes);
-    this.#slabPos += bytes.length;
-    return view;
+    const at = this.#put(this.#slabIndex, this.#slabPos, bytes, n);
+    this.#slabPos += HEAD + n;
+    return at;
+  }
+
+  /** The entry written at `pos` of slab `index`: its length, no export yet (the one before this), its bytes. */
+  #put(index: number, pos: number, bytes: Uint8Array, n: number): number {
+    const slab = this.#slabs[index];
+    writeU32(slab, pos, n);
+    writeU32(slab, pos + 4, (this.#export - 1) >>> 0);
+    slab.set(bytes.subarray(0, n), pos + HEAD);
+    return index * SLAB + pos;
   }
 
   #startOver(): void {
     this.#encoded = new WeakMap();
+    this.#slabs = [];
     this.#slab = new Uint8Array(0);
+    this.#slabIndex = -1;
     this.#slabPos = 0;
     this.#slabBytes = 0;
   }
+}
+
+const readU32 = (b: Uint8Array, at: number): number => (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
+
+function writeU32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v & 255;
+  b[at + 1] = (v >>> 8) & 255;
+  b[at + 2] = (v >>> 16) & 255;
+  b[at + 3] = v >>> 24;
 }

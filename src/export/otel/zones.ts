@@ -51,7 +51,7 @@ export class ZoneMetricProducer implements MetricProducer {
     const metrics: MetricData[] = zoneSeries(this.#store, this.#prices).map((s) => {
       const dataPoints: DataPoint<number>[] = [];
       for (const p of s.points) {
-        const value = delta ? this.#last.delta(`${s.name}\u0000${p.key}`, p.value) : p.value;
+        const value = delta ? this.#last.delta(`${s.name}\u0000${p.values.join('\u0000')}`, p.value) : p.value;
         if (delta && value === 0) continue;
         dataPoints.push({ startTime, endTime, attributes: p.attributes as Attributes, value });
       }

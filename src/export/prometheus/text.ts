@@ -29,24 +29,25 @@ export interface PrometheusTextOptions {
 
 const CLOSE = Buffer.from('} ');
 const NEWLINE = 0x0a;
+/** Numbers per row in the counts: what expired pairs left (flows, bytes, packets), then this page's. */
+const COUNTS = 6;
 
+/**
+ * A distinct label set on the page. Its counts live in the renderer's typed array at its index
+ * (a Row's own number fields were boxed doubles, some 100 bytes a row), and its label bytes are
+ * not kept: each page writes them once and copies them for the other families (a Buffer per row
+ * was 100 bytes of heap and as many outside).
+ */
 class Row {
   readonly labels: string;
-  /** `labels` as UTF-8, encoded once for every page the row is on. */
-  readonly labelBytes: Buffer;
+  /** All of `labels` is ASCII: its bytes are its characters. */
+  readonly ascii: boolean;
   index = -1;
   /** Live pairs rendered into this row. */
   pairs = 0;
-  /** Counts of pairs that expired while the row lived on. */
-  baseFlows = 0;
-  baseBytes = 0;
-  basePackets = 0;
-  flows = 0;
-  bytes = 0;
-  packets = 0;
   constructor(labels: string) {
     this.labels = labels;
-    this.labelBytes = Buffer.from(labels);
+    this.ascii = Buffer.byteLength(labels) === labels.length;
   }
 }
 
@@ -56,6 +57,10 @@ export class PrometheusTextRenderer {
   readonly #selfMetrics: MetricsRegistry | undefined;
   readonly #rowsByLabels = new Map<string, Row>();
   readonly #rows: Row[] = [];
+  /** COUNTS numbers per row, by its index. */
+  #counts = new Float64Array(COUNTS * 64);
+  /** Where the first family put each row's `labels} ` on the page being written: start, end. */
+  #labelsAt = new Int32Array(2 * 64);
   readonly #heads: Buffer[];
   /** `<family>{` per family. */
   readonly #opens: Buffer[];
@@ -79,29 +84,42 @@ export class PrometheusTextRenderer {
   /** The page written into `w` (appended: the caller resets it). */
   renderInto(w: ByteWriter): void {
     const rows = this.#rows;
+    const c = this.#counts;
     for (let i = 0; i < rows.length; i++) {
-      const r = rows[i];
-      r.flows = r.baseFlows;
-      r.bytes = r.baseBytes;
-      r.packets = r.basePackets;
+      const k = COUNTS * i;
+      c[k + 3] = c[k];
+      c[k + 4] = c[k + 1];
+      c[k + 5] = c[k + 2];
     }
     const pairs = this.#store.pairs;
     for (let i = 0; i < pairs.length; i++) {
       const p = pairs[i];
-      const r = (p.promCache as Row | undefined) ?? this.#attach(p);
-      r.flows += p.flows;
-      r.bytes += p.bytes;
-      r.packets += p.packets;
+      const k = COUNTS * ((p.promCache as Row | undefined) ?? this.#attach(p)).index;
+      // Attaching may have grown the counts.
+      const counts = this.#counts;
+      counts[k + 3] += p.flows;
+      counts[k + 4] += p.bytes;
+      counts[k + 5] += p.packets;
     }
+    const counts = this.#counts;
+    if (this.#labelsAt.length < 2 * rows.length) this.#labelsAt = new Int32Array((2 * this.#counts.length) / COUNTS);
+    const at = this.#labelsAt;
     for (let f = 0; f < 3; f++) {
       w.bytes(this.#heads[f]);
       const open = this.#opens[f];
       for (let i = 0; i < rows.length; i++) {
-        const r = rows[i];
         w.bytes(open);
-        w.bytes(r.labelBytes);
-        w.bytes(CLOSE);
-        w.sampleValue(f === 0 ? r.flows : f === 1 ? r.bytes : r.packets);
+        if (f === 0) {
+          at[2 * i] = w.length;
+          const r = rows[i];
+          if (r.ascii) w.ascii(r.labels);
+          else w.text(r.labels);
+          w.bytes(CLOSE);
+          at[2 * i + 1] = w.length;
+        } else {
+          w.again(at[2 * i], at[2 * i + 1]);
+        }
+        w.sampleValue(counts[COUNTS * i + 3 + f]);
         w.byte(NEWLINE);
       }
     }
@@ -139,6 +157,12 @@ export class PrometheusTextRenderer {
       r.index = this.#rows.length;
       this.#rows.push(r);
       this.#rowsByLabels.set(labels, r);
+      if (this.#counts.length < COUNTS * this.#rows.length) {
+        const grown = new Float64Array(2 * this.#counts.length);
+        grown.set(this.#counts);
+        this.#counts = grown;
+      }
+      this.#counts.fill(0, COUNTS * r.index, COUNTS * r.index + COUNTS);
     }
     r.pairs++;
     p.promCache = r;
@@ -150,15 +174,18 @@ export class PrometheusTextRenderer {
     if (r === undefined) return;
     p.promCache = undefined;
     r.pairs--;
+    const c = this.#counts;
     if (r.pairs > 0) {
-      r.baseFlows += p.flows;
-      r.baseBytes += p.bytes;
-      r.basePackets += p.packets;
+      const k = COUNTS * r.index;
+      c[k] += p.flows;
+      c[k + 1] += p.bytes;
+      c[k + 2] += p.packets;
       return;
     }
     this.#rowsByLabels.delete(r.labels);
     const last = this.#rows.pop()!;
     if (last !== r) {
+      c.copyWithin(COUNTS * r.index, COUNTS * last.index, COUNTS * last.index + COUNTS);
       last.index = r.index;
       this.#rows[r.index] = last;
     }

@@ -8,6 +8,7 @@ import type { Prices } from '../../config/prices.ts';
 import { escapeLabelValue } from '../../observe/metrics.ts';
 import { type ZoneFamily, zoneSamples } from '../zone-families.ts';
 import { ByteWriter } from '../../observe/byte-writer.ts';
+import { ByteArena } from '../../observe/byte-arena.ts';
 
 /** The family's label indices in the order /metrics writes them: by name. */
 const byName = (f: ZoneFamily): number[] =>
@@ -18,9 +19,11 @@ export class ZonePrometheusRenderer {
   readonly #prices: Prices | undefined;
   /**
    * Each series' `name{labels} ` per family, by its label values (kept by zoneSamples while the
-   * series lasts; the zone pair families share theirs).
+   * series lasts; the zone pair families share theirs): its slot in the arena, which holds the
+   * bytes of the series written on the last page.
    */
-  readonly #heads = new Map<ZoneFamily, WeakMap<readonly string[], Buffer>>();
+  readonly #heads = new Map<ZoneFamily, WeakMap<readonly string[], number>>();
+  readonly #arena = new ByteArena();
 
   constructor(store: PairStore, prices?: Prices) {
     this.#store = store;
@@ -41,18 +44,21 @@ export class ZonePrometheusRenderer {
       let heads = this.#heads.get(family);
       if (heads === undefined) this.#heads.set(family, (heads = new WeakMap()));
       for (const s of samples) {
-        w.bytes(heads.get(s.values) ?? this.#head(heads, family, s.values));
+        let slot = heads.get(s.values);
+        if (slot === undefined || !this.#arena.holds(slot, s.values)) slot = this.#head(heads, family, s.values);
+        this.#arena.writeTo(w, slot);
         w.sampleValue(s.value);
         w.byte(0x0a);
       }
     }
+    this.#arena.sweep();
   }
 
-  #head(heads: WeakMap<readonly string[], Buffer>, family: ZoneFamily, values: readonly string[]): Buffer {
+  #head(heads: WeakMap<readonly string[], number>, family: ZoneFamily, values: readonly string[]): number {
     let labels = '';
     for (const i of byName(family)) labels += `${labels ? ',' : ''}${family.labels[i].prometheus}="${escapeLabelValue(values[i])}"`;
-    const head = Buffer.from(`${family.prometheus}{${labels}} `);
-    heads.set(values, head);
-    return head;
+    const slot = this.#arena.add(values, `${family.prometheus}{${labels}} `);
+    heads.set(values, slot);
+    return slot;
   }
 }
