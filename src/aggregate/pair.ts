@@ -6,6 +6,7 @@
 import type { Role } from '../identify/endpoint.ts';
 import { type EndLabels, dimsPort, dimsProto, dimsRole, ROLES } from './aggregation-level.ts';
 import { addClassBytes, addClassSums, CLASS_COUNT, type ClassSide, zeros } from './class-bytes.ts';
+import { NumberSlots } from './number-slots.ts';
 
 /**
  * One end of a pair at the store's level, shared by every pair that names it. Its bytes per zone
@@ -63,29 +64,9 @@ const COUNTS = 5;
  * The counts of a store's pairs, COUNTS numbers each at a slot a pair holds while in the store.
  * As a pair's own fields they were five boxed doubles, 80 bytes of heap a pair.
  */
-export class PairCounts {
-  a: Float64Array;
-  readonly #free: number[] = [];
-  #slots = 0;
-
+export class PairCounts extends NumberSlots {
   constructor(slots = 1024) {
-    this.a = new Float64Array(COUNTS * slots);
-  }
-
-  /** A slot for a new pair (its numbers zero); the index of its first number. */
-  take(): number {
-    const slot = this.#free.pop() ?? this.#slots++;
-    if (COUNTS * this.#slots > this.a.length) {
-      const grown = new Float64Array(2 * this.a.length);
-      grown.set(this.a);
-      this.a = grown;
-    }
-    this.a.fill(0, COUNTS * slot, COUNTS * slot + COUNTS);
-    return COUNTS * slot;
-  }
-
-  give(at: number): void {
-    this.#free.push(at / COUNTS);
+    super(COUNTS, slots);
   }
 }
 

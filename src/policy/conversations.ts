@@ -10,6 +10,7 @@
 import type { End } from '../aggregate/pair-store.ts';
 import { endKey, type EndLabels } from '../aggregate/aggregation-level.ts';
 import { type ConversationBatch, convPort, convProto, convUndecided, UNDECIDED } from '../aggregate/conversation-batch.ts';
+import { NumberSlots } from '../aggregate/number-slots.ts';
 
 export interface Conversation {
   readonly client: EndLabels;
@@ -49,25 +50,7 @@ const COUNTS = 4;
  * The numbers of the kept conversations, COUNTS each at a slot a conversation holds while kept.
  * As a conversation's own fields they were four boxed doubles, 64 bytes of heap each.
  */
-class Counts {
-  a = new Float64Array(COUNTS * 256);
-  readonly #free: number[] = [];
-  #slots = 0;
-
-  take(): number {
-    const slot = this.#free.pop() ?? this.#slots++;
-    if (COUNTS * this.#slots > this.a.length) {
-      const grown = new Float64Array(2 * this.a.length);
-      grown.set(this.a);
-      this.a = grown;
-    }
-    return slot;
-  }
-
-  give(slot: number): void {
-    this.#free.push(slot);
-  }
-}
+type Counts = NumberSlots;
 
 /** A kept conversation: chained to the others of the same two ends (other ports or protocols). */
 class Kept implements Conversation {
@@ -84,7 +67,7 @@ class Kept implements Conversation {
     this.server = server;
     this.key = key;
     this.#counts = counts;
-    this.at = COUNTS * counts.take();
+    this.at = counts.take();
   }
   get proto(): number {
     return convProto(this.key);
@@ -125,7 +108,7 @@ export class ConversationStore {
    * key made a quarter of the main thread's garbage under load.
    */
   readonly #byClient = new Map<string, ByServer>();
-  readonly #counts = new Counts();
+  readonly #counts: Counts = new NumberSlots(COUNTS, 256);
   #size = 0;
   #undecided = 0;
   #dropped = 0;
@@ -221,7 +204,7 @@ export class ConversationStore {
             tail = c;
           } else {
             if (c.undecided) this.#undecided--;
-            this.#counts.give(c.at / COUNTS);
+            this.#counts.give(c.at);
             n++;
           }
           c = next;
