@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { createSocket } from 'node:dgram';
 import { getHeapStatistics } from 'node:v8';
 import type { Worker } from 'node:worker_threads';
 import { defaultRunConfig } from '../../src/config/run-options.ts';
@@ -47,6 +48,29 @@ test('receiving threads told to settle give back their young generation and thei
     const gave = (before[i].total_heap_size - after[i].total_heap_size) / MiB;
     assert.ok(gave > 2, `thread ${i} gave back ${gave.toFixed(1)} MiB of ${(before[i].total_heap_size / MiB).toFixed(1)}`);
   }
+});
+
+test('a receiving thread with traffic does not settle: the stall would cost datagrams', { timeout: 60_000 }, async (t) => {
+  const cfg = { ...defaultRunConfig(), listen: { host: '127.0.0.1', port: 0 }, workers: 1, udpBackend: 'dgram' as const };
+  const said: string[] = [];
+  const log = { info: (_f: object, m: string) => said.push(m), warn: () => {}, error: () => {}, limited: () => {} };
+  const pool = new WorkerPool(cfg, storeFor(cfg), log);
+  const sock = createSocket('udp4');
+  t.after(async () => {
+    sock.close();
+    await pool.stop();
+  });
+  const bound = await pool.start(undefined);
+  // Any datagram is traffic (these are not NetFlow and are counted as such); over a second of it,
+  // so the thread's once-a-second look sees it.
+  for (let i = 0; i < 15; i++) {
+    sock.send(Buffer.from('not netflow'), bound.port, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  pool.settle();
+  await pool.flush();
+  assert.ok(said.includes('settle skipped: traffic is flowing'), said.join('; '));
+  assert.ok(!said.includes('memory settled'));
 });
 
 test('once ready, the collector settles the main thread: a full collection then frees next to nothing', { timeout: 60_000 }, async (t) => {
