@@ -16,7 +16,6 @@
  * bench says so and stops when neither is there. A few minutes in all.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +28,7 @@ import { appPodList } from '../test/support/kube-objects.ts';
 import { fill, otlpEncoding } from './export.bench.ts';
 import { startOtlpSink } from './otlp-sink.ts';
 import { OtlpMetricsEncoder } from '../src/export/otel/otlp-encode.ts';
+import { timedGet } from './scrape.bench.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -187,24 +187,11 @@ const sum = (text: string, name: string) =>
 
 /**
  * One scrape as Prometheus makes it (gzip accepted), timed to its last byte: what the collector
- * controls. Decompressing and parsing are the scraper's own work, done after the clock stops.
+ * controls. Decompressing is the scraper's own work, done after the clock stops.
  */
-function scrape(url: string, path: string): Promise<{ ms: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const t = performance.now();
-    const chunks: Buffer[] = [];
-    request(url + path, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const ms = performance.now() - t;
-        const raw = Buffer.concat(chunks);
-        resolve({ ms, body: (res.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8') });
-      });
-      res.on('error', reject);
-    })
-      .on('error', reject)
-      .end();
-  });
+async function scrape(url: string, path: string): Promise<{ ms: number; body: string }> {
+  const r = await timedGet(url + path, { 'accept-encoding': 'gzip' });
+  return { ms: r.ms, body: (r.gzip ? gunzipSync(r.wire) : r.wire).toString('utf8') };
 }
 
 /** CPU seconds so far of each thread of `pid`, summed by the thread's name (comm). */

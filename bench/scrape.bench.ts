@@ -14,18 +14,30 @@ import { ByteWriter } from '../src/observe/byte-writer.ts';
 import { HttpServer } from '../src/observe/http.ts';
 import { fill } from './export.bench.ts';
 
-function scrape(port: number, headers: Record<string, string>): Promise<{ ms: number; wire: number }> {
+/**
+ * One GET timed to its last byte, as a scraper sees the collector's part of it; the body is kept
+ * as it came over the wire (gzipped when the headers asked and the server agreed).
+ */
+export function timedGet(url: string, headers: Record<string, string>): Promise<{ ms: number; wire: Buffer; gzip: boolean }> {
   return new Promise((resolve, reject) => {
     const t = performance.now();
-    let wire = 0;
-    request({ host: '127.0.0.1', port, path: '/metrics', headers }, (res) => {
-      res.on('data', (c: Buffer) => (wire += c.length));
-      res.on('end', () => resolve({ ms: performance.now() - t, wire }));
+    const chunks: Buffer[] = [];
+    request(url, { headers }, (res) => {
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ ms: performance.now() - t, wire: Buffer.concat(chunks), gzip: res.headers['content-encoding'] === 'gzip' }),
+      );
+      res.on('error', reject);
     })
       .on('error', reject)
       .end();
   });
 }
+
+const scrape = async (port: number, headers: Record<string, string>) => {
+  const r = await timedGet(`http://127.0.0.1:${port}/metrics`, headers);
+  return { ms: r.ms, wire: r.wire.length };
+};
 
 export async function main(): Promise<void> {
   // An app per pod: the longest label text, the largest page.
