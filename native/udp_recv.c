@@ -588,13 +588,18 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   return self;
 }
 
-static napi_value js_trim(napi_env env, napi_callback_info info) {
-  int released = 0;
+/* malloc_trim(0) where the C library has one; nonzero when pages went back. */
+static int trim_now(void) {
 #ifdef __GLIBC__
-  released = malloc_trim(0);
+  return malloc_trim(0);
+#else
+  return 0;
 #endif
+}
+
+static napi_value js_trim(napi_env env, napi_callback_info info) {
   napi_value out;
-  if (napi_get_boolean(env, released != 0, &out) != napi_ok) return NULL;
+  if (napi_get_boolean(env, trim_now() != 0, &out) != napi_ok) return NULL;
   return out;
 }
 
@@ -610,11 +615,7 @@ typedef struct {
   napi_deferred deferred;
 } trim_job;
 
-static void trim_execute(napi_env env, void *data) {
-#ifdef __GLIBC__
-  malloc_trim(0);
-#endif
-}
+static void trim_execute(napi_env env, void *data) { trim_now(); }
 
 static void trim_complete(napi_env env, napi_status status, void *data) {
   trim_job *job = data;
