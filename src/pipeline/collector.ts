@@ -132,7 +132,12 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     // (a millisecond each) never flap the probe.
     let threadsSynced = false;
     const threadsHaveInventory = () => (threadsSynced ||= inventory.ready() && pool.threadsBehindInventory() === 0);
-    const ready = () => pool.bound !== undefined && inventory.ready() && threadsHaveInventory();
+    const started = () => pool.bound !== undefined && inventory.ready() && threadsHaveInventory();
+    // Ready only once the start's memory is settled (below): a settle is a compacting collection on
+    // every thread, 50 to 100 ms of stall. Said ready before it, a collector met that stall with
+    // the first burst of traffic and dropped datagrams in its first second.
+    let settled = false;
+    const ready = () => settled && started();
     self.registry.report('inventory_threads_behind', () => pool.threadsBehindInventory());
     // Liveness: a receiving thread whose loop stopped turning, or one that keeps dying, is only cured by a restart.
     server.route('GET', '/healthz', (req, res) => {
@@ -151,7 +156,8 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
           ? 'synced'
           : 'synced, not yet applied by the receiving threads'
         : 'not synced';
-      const body = `${ok ? 'ready' : 'not ready'}: socket ${pool.bound ? 'bound' : 'not bound'}, inventory ${synced}\n`;
+      const memory = ok ? '' : started() ? ', memory settling after the start' : '';
+      const body = `${ok ? 'ready' : 'not ready'}: socket ${pool.bound ? 'bound' : 'not bound'}, inventory ${synced}${memory}\n`;
       sendText(res, ok ? 200 : 503, 'text/plain; charset=utf-8', body, req.method === 'HEAD');
     });
     // Classic text or OpenMetrics by Accept, gzipped by Accept-Encoding.
@@ -188,19 +194,21 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     const trimmer = startMallocTrim(nativeTrimAsync());
     cleanups.push(() => trimmer.stop());
 
-    // Once ready, the start-up's garbage (the inventory file's parse, module loading, the threads'
+    // Once started, the start-up's garbage (the inventory file's parse, module loading, the threads'
     // inventory replay) and the freed compiler zones of every thread go back, so an idle
-    // collector holds only what it uses.
+    // collector holds only what it uses; then it is ready.
     const settle = setInterval(() => {
-      if (!ready()) return;
+      if (!started()) return;
       clearInterval(settle);
-      pool.settle();
-      const s = settleMemory(true);
-      log.debug({ ...s, ms: Math.round(s.ms) }, 'memory settled after start');
-    }, 200);
+      void (async () => {
+        await pool.settle();
+        const s = settleMemory(true);
+        settled = true;
+        log.debug({ ...s, ms: Math.round(s.ms) }, 'memory settled after start');
+      })();
+    }, 25);
     settle.unref();
     cleanups.push(() => clearInterval(settle));
-
     // Templates also go to disk now and then, so a crash loses little.
     if (templatesFile) {
       const t = setInterval(() => {

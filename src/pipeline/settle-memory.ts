@@ -8,6 +8,7 @@
  */
 import { fullGc } from '../observe/full-gc.ts';
 import { trimNativeHeap } from '../ingest/native-udp.ts';
+import { setFlagsFromString } from 'node:v8';
 
 export interface Settled {
   /** A full collection ran. */
@@ -23,4 +24,22 @@ export function settleMemory(compact = false): Settled {
   const gc = fullGc(compact);
   const trimmed = trimNativeHeap();
   return { gc, trimmed, ms: performance.now() - t0 };
+}
+
+/**
+ * The settle of a thread whose warm-up's code must stay (a receiving thread's, and the main
+ * thread's once its exports are warm, both before the collector says ready): V8's compacting
+ * collection, which also gives back the young generation the start grew (4 to 1 MiB), and a
+ * malloc trim. A collection that reduces memory may also flush the bytecode of functions not run
+ * lately, and the warm-up's have not run since it ended: bytecode flushing is off while it runs
+ * (the flag is the process's, so it is put back at once). test/pipeline/warm-up-deopt.test.ts
+ * runs this between the warm-up and the live traffic.
+ */
+export function settleKeepingCode(): Settled {
+  setFlagsFromString('--no-flush-bytecode');
+  try {
+    return settleMemory(true);
+  } finally {
+    setFlagsFromString('--flush-bytecode');
+  }
 }

@@ -1,5 +1,5 @@
 /**
- * Once the collector is ready it gives back what its start left: every receiving thread collects
+ * Before the collector says ready it gives back what its start left: every receiving thread collects
  * (its young generation, grown to its limit by the inventory's replay, back to its least; the
  * replay's and the warm-up's garbage), and so does the main thread (the inventory file's parse).
  */
@@ -40,9 +40,7 @@ test('receiving threads told to settle give back their young generation and thei
   while (pool.threadsBehindInventory() > 0) await turn();
   await pool.flush();
   const before = await Promise.all(workers.map((w) => w.getHeapStatistics()));
-  pool.settle();
-  // Messages are taken in order: once the flush is answered, the threads have settled.
-  await pool.flush();
+  await pool.settle();
   const after = await Promise.all(workers.map((w) => w.getHeapStatistics()));
   for (let i = 0; i < workers.length; i++) {
     const gave = (before[i].total_heap_size - after[i].total_heap_size) / MiB;
@@ -67,13 +65,14 @@ test('a receiving thread with traffic does not settle: the stall would cost data
     sock.send(Buffer.from('not netflow'), bound.port, '127.0.0.1');
     await new Promise((r) => setTimeout(r, 100));
   }
-  pool.settle();
-  await pool.flush();
+  await pool.settle();
   assert.ok(said.includes('settle skipped: traffic is flowing'), said.join('; '));
   assert.ok(!said.includes('memory settled'));
 });
 
-test('once ready, the collector settles the main thread: a full collection then frees next to nothing', { timeout: 60_000 }, async (t) => {
+test('the collector says ready only once every thread and the main thread settled: a full collection then frees next to nothing', {
+  timeout: 60_000,
+}, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'settle-'));
   const inv = join(dir, 'inventory.json');
   writeFileSync(inv, JSON.stringify(appPodList(4000, { namespaces: 16, nodes: ['node-0', 'node-1'] })));
@@ -98,7 +97,16 @@ test('once ready, the collector settles the main thread: a full collection then 
     await c.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-  while (!lines.some((l) => l.includes('memory settled after start'))) await new Promise((r) => setTimeout(r, 20));
+  // Traffic may start the moment /readyz answers 200; a settle after it met the first burst.
+  while (!c.ready()) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(
+    lines.some((l) => l.includes('"memory settled"')),
+    'the receiving thread settled before ready',
+  );
+  assert.ok(
+    lines.some((l) => l.includes('memory settled after start')),
+    'the main thread settled before ready',
+  );
   const left = getHeapStatistics().used_heap_size;
   fullGc();
   const freed = (left - getHeapStatistics().used_heap_size) / MiB;

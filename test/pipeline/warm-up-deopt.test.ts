@@ -14,7 +14,8 @@ import { spawnSync } from 'node:child_process';
 const src = (p: string) => JSON.stringify(new URL(`../../src/${p}`, import.meta.url).href);
 const SCRIPT = `
 import { defaultRunConfig } from ${src('config/run-options.ts')};
-import { settleWarmThread, warmUpThenBuild } from ${src('pipeline/threads/warm-up.ts')};
+import { warmUpThenBuild } from ${src('pipeline/threads/warm-up.ts')};
+import { settleKeepingCode } from ${src('pipeline/settle-memory.ts')};
 import { TaskClock, timeReceiver } from ${src('pipeline/threads/task-clock.ts')};
 import { UdpReceiver } from ${src('ingest/udp-receiver.ts')};
 import { iptNetflowStream } from ${src('generate/ipt-netflow-stream.ts')};
@@ -25,7 +26,7 @@ const cfg = defaultRunConfig();
 const settle = process.env.SETTLE === '1';
 const { parts } = await warmUpThenBuild(cfg, 'native', { settle });
 // What the thread does once the collector is ready, before live traffic comes.
-if (settle) settleWarmThread();
+if (settle) settleKeepingCode();
 const { decoder, identity, counts, pipeline } = parts;
 const address = (k) => (k < 1000 ? 0x0a600000 + k : k < 2000 ? 0xac100000 + k : k % 2 ? 0x97650000 + k : 0xb9000000 + k) >>> 0;
 const node = '192.168.7.1';

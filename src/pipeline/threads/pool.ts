@@ -27,6 +27,8 @@ export const RESTARTS_UNHEALTHY = 3;
 export const RESTART_WINDOW_MS = 5 * 60_000;
 /** How long a thread has to answer a stop before it is terminated. */
 const STOP_TIMEOUT_MS = 10_000;
+/** A settle takes 50 to 100 ms; a thread that has not answered by then does not hold readiness back. */
+const SETTLE_TIMEOUT_MS = 5_000;
 
 export interface PoolHealth {
   ok: boolean;
@@ -194,6 +196,9 @@ export class WorkerPool implements InventoryListener {
             slot.report = m.report;
             if (m.seq !== undefined) this.#replies.answer(slot, m.seq, undefined);
             break;
+          case 'settled':
+            this.#replies.answer(slot, m.seq, undefined);
+            break;
           case 'templates':
             if (m.saved !== undefined) slot.templates = m.saved;
             this.#replies.answer(slot, m.seq, m.saved);
@@ -264,10 +269,13 @@ export class WorkerPool implements InventoryListener {
     return this.#replies.ask(live, (s, seq) => s.worker.postMessage(msg(seq)), { timeoutMs, late });
   }
 
-  /** Every thread gives back what its start left (settle-memory.ts); so does every thread started later, once replayed to. */
-  settle(): void {
+  /**
+   * Every thread gives back what its start left (settle-memory.ts), resolving once each has (or
+   * skipped it, or SETTLE_TIMEOUT_MS passed); a thread started later settles once replayed to.
+   */
+  async settle(): Promise<void> {
     this.#settling = true;
-    for (const s of this.#slots) if (s !== undefined && !s.stopping && !s.dead) s.worker.postMessage({ t: 'settle' } satisfies ToThread);
+    await this.#ask((seq) => ({ t: 'settle', seq }), SETTLE_TIMEOUT_MS);
   }
 
   /** Every thread ships its counts now; resolves once they are merged. */

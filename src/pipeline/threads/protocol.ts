@@ -118,8 +118,11 @@ export type ThreadMessage =
   | { readonly t: 'flush'; readonly seq: number }
   /** Answered by 'templates' with the same `seq`. */
   | { readonly t: 'get-templates'; readonly seq: number }
-  /** The collector is ready and the inventory applied: give back what the start-up left (settle-memory.ts). */
-  | { readonly t: 'settle' }
+  /**
+   * The start is over and the inventory applied: give back what it left (settle-memory.ts). With a
+   * `seq`, answered by 'settled' once done (or skipped), so the collector says ready only after.
+   */
+  | { readonly t: 'settle'; readonly seq?: number }
   /** Stop receiving, ship the last counts: answered by 'stopped' with the same `seq`. */
   | { readonly t: 'stop'; readonly seq: number }
   // Up, from a receiving thread.
@@ -145,6 +148,8 @@ export type ThreadMessage =
       readonly fields: Record<string, unknown>;
       readonly msg: string;
     }
+  /** The settle asked with this `seq` is over (done or skipped). */
+  | { readonly t: 'settled'; readonly seq: number }
   /** The last counts are shipped (a 'delta' before it); the thread's templates as it stops. */
   | { readonly t: 'stopped'; readonly seq: number; readonly saved: unknown }
   | { readonly t: 'fatal'; readonly message: string };

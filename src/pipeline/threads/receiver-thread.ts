@@ -10,7 +10,8 @@ import { getHeapStatistics } from 'node:v8';
 import { UdpReceiver } from '../../ingest/udp-receiver.ts';
 import { openReceiveSocket, plannedBackend } from '../../ingest/udp-backend.ts';
 import { applyInventoryChange, type FromThread, type ToThread, type WorkerInit, type WorkerReport } from './protocol.ts';
-import { settleWarmThread, warmUpThenBuild } from './warm-up.ts';
+import { warmUpThenBuild } from './warm-up.ts';
+import { settleKeepingCode } from '../settle-memory.ts';
 import { spreadFor } from '../../ingest/udp-spread.ts';
 import { DnsFlowCount } from '../../dns/dns-flow-count.ts';
 import { deltaBuffers } from '../../aggregate/delta-batch.ts';
@@ -253,17 +254,18 @@ async function start(): Promise<void> {
         // the load's own collections instead.
         if (receiver.datagrams !== seenDatagrams || Date.now() - trafficMs < 2000) {
           post({ t: 'log', level: 'info', key: 'settle', fields: { worker: init.index }, msg: 'settle skipped: traffic is flowing' });
-          break;
+        } else {
+          const s = settleKeepingCode();
+          const heapMiB = Math.round(getHeapStatistics().total_heap_size / 2 ** 17) / 8;
+          post({
+            t: 'log',
+            level: 'info',
+            key: 'settle',
+            fields: { worker: init.index, ...s, ms: Math.round(s.ms), heapMiB },
+            msg: 'memory settled',
+          });
         }
-        const s = settleWarmThread();
-        const heapMiB = Math.round(getHeapStatistics().total_heap_size / 2 ** 17) / 8;
-        post({
-          t: 'log',
-          level: 'info',
-          key: 'settle',
-          fields: { worker: init.index, ...s, ms: Math.round(s.ms), heapMiB },
-          msg: 'memory settled',
-        });
+        if (m.seq !== undefined) post({ t: 'settled', seq: m.seq });
         break;
       }
       case 'stop':

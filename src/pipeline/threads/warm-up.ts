@@ -24,9 +24,8 @@ import { UdpReceiver } from '../../ingest/udp-receiver.ts';
 import { META_ADDRESS, META_FAMILY, META_LENGTH, META_PORT, META_WORDS, type DatagramBatch } from '../../ingest/native-udp.ts';
 import type { UdpBackend } from '../../config/udp-choices.ts';
 import type { RemoteInfo } from 'node:dgram';
-import { setFlagsFromString } from 'node:v8';
 import { buildWorkerParts, decoderOptions, deltaTableFor, identityFor, type WorkerParts } from '../build-parts.ts';
-import { settleMemory, type Settled } from '../settle-memory.ts';
+import { settleMemory } from '../settle-memory.ts';
 import { RecordPipeline } from '../record-pipeline.ts';
 import { Decoder } from '../../decode/decoder.ts';
 import type { DeltaTable } from '../../aggregate/delta-table.ts';
@@ -228,23 +227,6 @@ async function warmPasses(
     decodeErrors: total((p) => totalErrors(p.decoder.stats)),
     scratchSets: sets.length,
   };
-}
-
-/**
- * What a receiving thread does once the collector is ready (the pool's `settle`): V8's compacting
- * collection, which gives back the inventory replay's garbage and the young generation the replay
- * grew (4 to 1 MiB), and a malloc trim. A collection that reduces memory may also flush the
- * bytecode of functions not run lately, and the warm-up's functions have not run since it ended:
- * bytecode flushing is off while it runs (the flag is the process's, so it is put back at once).
- * test/pipeline/warm-up-deopt.test.ts runs this between the warm-up and the live traffic.
- */
-export function settleWarmThread(): Settled {
-  setFlagsFromString('--no-flush-bytecode');
-  try {
-    return settleMemory(true);
-  } finally {
-    setFlagsFromString('--flush-bytecode');
-  }
 }
 
 /**
