@@ -29,7 +29,7 @@ import { startExports, type ExportsHandle } from './exports.ts';
 import type { DnstapHandle } from '../dns/dnstap-service.ts';
 import { loadWebConfig } from '../observe/web-config.ts';
 import { policyParts, type PolicyParts } from '../policy/collector.ts';
-import { settleMemory } from './settle-memory.ts';
+import { settleKeepingCode } from './settle-memory.ts';
 
 export interface Collector {
   readonly config: RunConfig;
@@ -194,17 +194,20 @@ export async function startCollector(config: RunConfig, opts: CollectorOptions =
     const trimmer = startMallocTrim(nativeTrimAsync());
     cleanups.push(() => trimmer.stop());
 
-    // Once started, the start-up's garbage (the inventory file's parse, module loading, the threads'
-    // inventory replay) and the freed compiler zones of every thread go back, so an idle
-    // collector holds only what it uses; then it is ready.
+    // Once started: the exports run once over a scratch store so none meets live traffic cold
+    // (warm-exports.ts); then the start-up's garbage (the inventory file's parse, module loading,
+    // the threads' inventory replay, the warm-up's scratch) and the freed compiler zones of every
+    // thread go back, so an idle collector holds only what it uses; then it is ready.
     const settle = setInterval(() => {
       if (!started()) return;
       clearInterval(settle);
       void (async () => {
+        // A warm-up that fails costs only its speed-up: the collector still gets ready.
+        const warm = await exportsHandle.warm().catch((err: unknown) => log.error({ err: String(err) }, 'exports warm-up failed'));
         await pool.settle();
-        const s = settleMemory(true);
+        const s = settleKeepingCode();
         settled = true;
-        log.debug({ ...s, ms: Math.round(s.ms) }, 'memory settled after start');
+        log.debug({ warm: warm && { ...warm, ms: Math.round(warm.ms) }, ...s, ms: Math.round(s.ms) }, 'memory settled after start');
       })();
     }, 25);
     settle.unref();

@@ -25,6 +25,7 @@ import { SelfMetricProducer, StoreMetricProducer } from './producer.ts';
 import type { OtlpProtocol } from '../../config/otlp-env.ts';
 import { ZoneMetricProducer } from './zones.ts';
 import type { Prices } from '../../config/prices.ts';
+import { OtlpMetricsEncoder } from './otlp-encode.ts';
 
 /**
  * Points per request. A connection point with its ~13 attributes is 300 to 600 bytes of protobuf,
@@ -165,4 +166,27 @@ export class OtlpMetrics {
   shutdown(): Promise<void> {
     return this.provider.shutdown();
   }
+}
+
+/**
+ * One export of `store` encoded as the reader and the gRPC exporter do it (the store's and the
+ * zones' producers, requests of `maxBatchPoints`, our encoder) with nothing sent: the main
+ * thread's warm-up (pipeline/warm-exports.ts). Returns the encoded bytes.
+ */
+export function otlpEncodeRound(store: PairStore, opts: { resource: Resource; prices?: Prices; maxBatchPoints?: number }): () => number {
+  const producers = [new StoreMetricProducer(store), new ZoneMetricProducer(store, { prices: opts.prices })];
+  const encoder = new OtlpMetricsEncoder();
+  const per = opts.maxBatchPoints ?? DEFAULT_MAX_BATCH_POINTS;
+  return () => {
+    let bytes = 0;
+    for (const p of producers) {
+      const scope = p.collectScope();
+      for (const metric of scope.metrics)
+        for (let i = 0; i < metric.dataPoints.length; i += per) {
+          const part = { ...metric, dataPoints: metric.dataPoints.slice(i, i + per) } as typeof metric;
+          bytes += encoder.encode({ resource: opts.resource, scopeMetrics: [{ scope: scope.scope, metrics: [part] }] }).length;
+        }
+    }
+    return bytes;
+  };
 }
