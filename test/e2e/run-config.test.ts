@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCli, startCollectorProcess, parsePromText } from '../support/run-collector.ts';
+import { runCli, startCollectorProcess, parsePromText, pollUntil } from '../support/run-collector.ts';
 import { RUN_OPTIONS } from '../../src/config/run-option-table.ts';
 import { flagName } from '../../src/config/options.ts';
 
@@ -92,7 +92,8 @@ test('a YAML file and environment variables reach the running program', { timeou
   const m = parsePromText((await c.get('/metrics')).body);
   // Precedence: the environment beats the file.
   assert.equal(m.find((s) => s.name === 'netflow_k8s_pairs_max')?.value, 777);
-  assert.equal((await c.get('/readyz')).status, 200);
+  // Ready once the start settled (a few hundred ms after it listens).
+  await pollUntil(async () => (await c.get('/readyz')).status === 200, 30_000);
   const exit = await c.stop('SIGTERM');
   assert.equal(exit.code, 0);
 });

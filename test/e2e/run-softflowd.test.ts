@@ -44,8 +44,7 @@ test('softflowd v9 and IPFIX through the real collector match the ground truth, 
 
   const health = await c.get('/healthz');
   assert.equal(health.status, 200);
-  const ready = await c.get('/readyz');
-  assert.equal(ready.status, 200, ready.body);
+  await pollUntil(async () => (await c.get('/readyz')).status === 200, 30_000);
 
   // NetFlow v9.
   const v9 = await runSoftflowd({ pcap: PCAP, host: '127.0.0.1', port: c.udpPort, version: 9 });
