@@ -64,7 +64,9 @@ async function start(): Promise<void> {
   const spread = spreadFor(cfg.udpSpread, backend, cfg.workers);
   // Before the socket exists, so datagrams never wait in its buffer for the warm-up; and before
   // the thread's own parts are made (see warmUpThenBuild).
-  const { warm, parts } = await warmUpThenBuild(cfg, backend);
+  const { warm, parts, scratch } = await warmUpThenBuild(cfg, backend);
+  // Held until this thread's settle, so the warm-up's code outlives it (see warmUpThenBuild).
+  const warmScratch: { held: unknown } = { held: scratch };
   const { decoder, identity, counts, pipeline } = parts;
   let templatesLoaded = 0;
   if (init.templates !== undefined) {
@@ -249,6 +251,7 @@ async function start(): Promise<void> {
         post({ t: 'templates', seq: m.seq, saved: decoder.saveTemplates() });
         break;
       case 'settle': {
+        warmScratch.held = undefined;
         // A collector that becomes ready under load (a rolling update) would stall its busy thread
         // 50 to 70 ms for this, while the socket buffer holds about 100 ms: its garbage goes with
         // the load's own collections instead.

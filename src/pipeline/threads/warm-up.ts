@@ -150,6 +150,8 @@ async function warmPasses(
   backend: UdpBackend,
   t0: number,
   opts: WarmUpOptions,
+  /** Given, it keeps the scratch parts (see warmUpThenBuild); else they are unreachable on return. */
+  holder?: { scratch?: unknown },
 ): Promise<Omit<WarmUpReport, 'settled' | 'settleMs' | 'ms'>> {
   const rounds = opts.rounds ?? 12;
   const budgetMs = opts.budgetMs ?? 500;
@@ -216,6 +218,7 @@ async function warmPasses(
     // Lets the thread's loop turn, as between real batches (timers, compiled code coming in).
     await new Promise((resolve) => setImmediate(resolve));
   }
+  if (holder) holder.scratch = { sets, identity };
   const total = (f: (p: CountingParts) => number): number => sets.reduce((a, p) => a + f(p), 0);
   return {
     records: total((p) => p.pipeline.counters.records),
@@ -234,14 +237,26 @@ async function warmPasses(
  * the hidden classes of before it (an array that held only numbers, a field that held only small
  * integers), and the code it optimised threw itself away on them at the first live records
  * (--trace-deopt: "wrong map" in the delta table's end numbering and the pipeline's memo).
+ *
+ * And with the scratch parts still alive, uncollected: V8's hidden classes die with the last
+ * object that has them, and so does the optimised code that embeds them. Collected first (the
+ * warm-up's own collection), the scratch took nearly all of the warm-up's code with it, about 90
+ * functions a thread (--trace-opt: "embedded weak objects cleared"), and the first live traffic
+ * ran baseline code while it compiled them again: its first batches took 10 to 30 ms. Made now,
+ * the thread's parts share the classes, and so do the pods the inventory replays into them. So
+ * nothing is collected here: the thread holds `scratch` until its settle (the pool's, once the
+ * collector has started), which takes it and keeps the code.
  */
 export async function warmUpThenBuild(
   cfg: RunConfig,
   backend: UdpBackend,
-  opts: WarmUpOptions = {},
-): Promise<{ warm: WarmUpReport; parts: WorkerParts }> {
-  const warm = await warmUp(cfg, backend, opts);
-  return { warm, parts: await buildWorkerParts(cfg) };
+  opts: Omit<WarmUpOptions, 'settle'> = {},
+): Promise<{ warm: WarmUpReport; parts: WorkerParts; scratch: unknown }> {
+  const t0 = performance.now();
+  const holder: { scratch?: unknown } = {};
+  const passes = await warmPasses(cfg, backend, t0, opts, holder);
+  const parts = await buildWorkerParts(cfg);
+  return { warm: { ...passes, settled: false, settleMs: 0, ms: performance.now() - t0 }, parts, scratch: holder.scratch };
 }
 
 interface CountingParts {
