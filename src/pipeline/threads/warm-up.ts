@@ -131,9 +131,9 @@ const SLOT = 2048;
 
 /**
  * Runs the thread's receive path over synthetic traffic into scratch parts (see the module
- * comment), then collects them: a thread that idles after its start would otherwise keep them,
- * 4 to 5 MiB of its old generation, until traffic drives a collection. Code V8 optimised during
- * the passes stays: one full collection does not discard it.
+ * comment), then collects them: kept, they are 4 to 5 MiB of old generation until traffic drives
+ * a collection. That collection also drops the optimised code whose hidden classes died with the
+ * scratch, which is why a receiving thread uses warmUpThenBuild instead.
  */
 export async function warmUp(cfg: RunConfig, backend: UdpBackend, opts: WarmUpOptions = {}): Promise<WarmUpReport> {
   const t0 = performance.now();
