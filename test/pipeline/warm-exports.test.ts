@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { bailouts, compiled, traceV8 } from '../support/v8-trace.ts';
 import { defaultRunConfig } from '../../src/config/run-options.ts';
 import { warmExports } from '../../src/pipeline/warm-exports.ts';
 import type { PairStore } from '../../src/aggregate/pair-store.ts';
@@ -86,22 +86,10 @@ console.log('=====END=====', store.pairs.length);
 
 /** Functions V8 compiled (Maglev or TurboFan) and bailouts, while the first three exports of the live store ran. */
 function liveCompiles(warm: boolean): { compiled: number; bailouts: number } {
-  const run = spawnSync(process.execPath, ['--trace-opt', '--trace-deopt', '--input-type=module', '-e', SCRIPT], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 2 ** 20,
-    env: { ...process.env, WARM: warm ? '1' : '0' },
-  });
-  assert.equal(run.status, 0, run.stderr);
-  const at = run.stdout.indexOf('=====LIVE=====');
-  const end = run.stdout.indexOf('=====END=====');
-  assert.ok(at > 0 && end > at, 'both parts ran');
-  assert.ok(Number(run.stdout.slice(end + 13).split('\n')[0]) >= 2000, 'the live store is full');
-  const lines = run.stdout.slice(at, end).split('\n');
-  return {
-    compiled: lines.filter((l) => l.startsWith('[completed compiling')).length,
-    // Tiering up in the middle of a loop (on-stack replacement) is not a deopt of code that ran.
-    bailouts: lines.filter((l) => l.startsWith('[bailout') && !l.includes('on stack replacement')).length,
-  };
+  const trace = traceV8(SCRIPT, { WARM: warm ? '1' : '0' });
+  assert.ok(Number(trace.after('END')) >= 2000, 'the live store is full');
+  const lines = trace.between('LIVE', 'END');
+  return { compiled: compiled(lines), bailouts: bailouts(lines).length };
 }
 
 test('after the warm-up, the first exports of another cluster find their code compiled', { timeout: 120_000 }, () => {

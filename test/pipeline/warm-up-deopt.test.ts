@@ -9,7 +9,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { bailouts, compiled, dropped, traceV8 } from '../support/v8-trace.ts';
 
 const src = (p: string) => JSON.stringify(new URL(`../../src/${p}`, import.meta.url).href);
 const SCRIPT = `
@@ -70,28 +70,11 @@ console.log('=====END=====', JSON.stringify(pipeline.counters));
  * the optimised code the settle threw away (V8 drops code whose hidden classes died).
  */
 function live(settle: boolean): { bailouts: string[]; compiled: number; dropped: number } {
-  const run = spawnSync(process.execPath, ['--trace-deopt', '--trace-opt', '--input-type=module', '-e', SCRIPT], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 2 ** 20,
-    env: { ...process.env, SETTLE: settle ? '1' : '0' },
-  });
-  assert.equal(run.status, 0, run.stderr);
-  const at = run.stdout.indexOf('=====LIVE=====');
-  const settling = run.stdout.slice(run.stdout.indexOf('=====SETTLE====='), at);
-  const live = run.stdout.slice(at);
-  const end = live.indexOf('=====END=====');
-  assert.ok(end > 0, 'the live part ran');
-  const counters = JSON.parse(live.slice(end + '=====END====='.length).split('\n')[0]) as { records: number; remembered: number };
+  const trace = traceV8(SCRIPT, { SETTLE: settle ? '1' : '0' });
+  const counters = JSON.parse(trace.after('END')) as { records: number; remembered: number };
   assert.ok(counters.records > 15_000 && counters.remembered > 0, JSON.stringify(counters));
-  const lines = live.slice(0, end).split('\n');
-  return {
-    // Tiering up in the middle of a loop (on-stack replacement) is not a deopt of code that ran.
-    bailouts: lines
-      .filter((l) => l.startsWith('[bailout') && !l.includes('on stack replacement'))
-      .map((l) => l.replace(/0x[0-9a-f]+ /g, '').replace(/, FP to SP.*/, '')),
-    compiled: lines.filter((l) => l.startsWith('[completed compiling')).length,
-    dropped: settling.split('\n').filter((l) => l.includes('for deoptimization, reason: embedded weak objects cleared')).length,
-  };
+  const lines = trace.between('LIVE', 'END');
+  return { bailouts: bailouts(lines), compiled: compiled(lines), dropped: dropped(trace.between('SETTLE', 'LIVE')) };
 }
 
 test('after the warm-up, live traffic of another address plan deoptimises nothing on the receive path', { timeout: 120_000 }, () => {
