@@ -31,6 +31,7 @@ import { freePort } from '../test/support/prometheus.ts';
 import { appPodList } from '../test/support/kube-objects.ts';
 import { buildNfgen, runNfgen } from './footprint.bench.ts';
 import { startOtlpSink } from './otlp-sink.ts';
+import { speedNote } from './thread.bench.ts';
 
 const SENDER = fileURLToPath(new URL('./sender.ts', import.meta.url));
 const ADDRESSES = 4000;
@@ -426,6 +427,7 @@ export async function main(): Promise<void> {
   console.log(
     `e2e: ipt-netflow-shaped NetFlow v9, 27 records per datagram, ${seconds} s per step, loopback; load average now ${(await import('node:os')).loadavg()[0].toFixed(1)} on ${(await import('node:os')).availableParallelism()} cores`,
   );
+  console.log(await speedNote('before'));
   const senders = String(values.sender) === 'both' ? ['node', 'nfgen'] : [String(values.sender)];
   const tmp = mkdtempSync(join(tmpdir(), 'e2e-nfgen-'));
   try {
@@ -453,6 +455,7 @@ export async function main(): Promise<void> {
       const nf = await benchNfcapd(rates, seconds, sender === 'nfgen' ? 1 : exporters);
       summary(ours, nf);
     }
+    console.log(await speedNote('after'));
   } finally {
     nfgen = undefined;
     rmSync(tmp, { recursive: true, force: true });

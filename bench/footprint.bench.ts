@@ -27,6 +27,7 @@ import { freePort } from '../test/support/prometheus.ts';
 import { appPodList } from '../test/support/kube-objects.ts';
 import { fill, otlpEncoding } from './export.bench.ts';
 import { startOtlpSink } from './otlp-sink.ts';
+import { speedNote } from './thread.bench.ts';
 import { OtlpMetricsEncoder } from '../src/export/otel/otlp-encode.ts';
 import { otlpEncodeRound } from '../src/export/otel/otlp.ts';
 import { warmExports } from '../src/pipeline/warm-exports.ts';
@@ -418,7 +419,9 @@ export async function main(): Promise<void> {
     console.log(
       `footprint: nfgen -P 4000 -C 20000 -x 5 -r ${rate} for ${seconds} s from the first second after ready; load average now ${(await import('node:os')).loadavg()[0].toFixed(1)}`,
     );
+    console.log(await speedNote('before'));
     const ours = await benchOurs(nfgen, rate, seconds, Number(values.workers), String(values.spread), String(values['node-options']));
+    console.log(await speedNote('after the load'));
     const nf = nfgen && !values['skip-nfcapd'] ? await benchNfcapd(nfgen, rate, seconds) : undefined;
     const f = (n: number | undefined, d = 0) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(d));
     console.log('side by side (same nfgen stream):');

@@ -43,17 +43,12 @@ export function pod(k: number): SlimPod {
   };
 }
 
-export async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      'no-memo': { type: 'boolean', default: false },
-      churn: { type: 'string', default: '0' },
-      'no-conversations': { type: 'boolean', default: false },
-    },
+/** The thread's parts over the bench's stream, and a timed run of them. */
+async function receivePath(opts: { memo?: boolean; churn?: number; conversations?: boolean } = {}) {
+  const churn = opts.churn ?? 0;
+  const parts = await buildWorkerParts(defaultRunConfig(opts.conversations === false ? { maxConversations: 0 } : {}), {
+    memo: opts.memo ?? true,
   });
-  const memo = !values['no-memo'];
-  const churn = Number(values.churn);
-  const parts = await buildWorkerParts(defaultRunConfig(values['no-conversations'] ? { maxConversations: 0 } : {}), { memo });
   const { decoder, identity, counts, pipeline } = parts;
   for (let k = 0; k < ADDRESSES; k++) identity.upsertPod(pod(k));
   const receiver = new UdpReceiver(decoder, undefined, (now) => (pipeline.nowMs = now));
@@ -91,6 +86,38 @@ export async function main(): Promise<void> {
     }
     return { nsPerRecord: ((now - t0) * 1e6) / (n * perDatagram), datagrams: n };
   };
+  return { parts, perDatagram, run };
+}
+
+/**
+ * How fast this machine is right now, in the receive path's own work: ns a record on one core
+ * (best of three half-second runs after a warm one). The same code took 110 ns on a quiet 2-core
+ * machine here and 290 when the host was busy, so benches that measure loss print it beside.
+ */
+export async function receivePathGauge(): Promise<number> {
+  const { run } = await receivePath();
+  run(0.5);
+  return Math.min(run(0.5).nsPerRecord, run(0.5).nsPerRecord, run(0.5).nsPerRecord);
+}
+
+/** The gauge as a line for benches whose figures depend on it (`when`: before, after the load...). */
+export async function speedNote(when: string): Promise<string> {
+  const ns = await receivePathGauge();
+  return `  machine speed ${when}: the receive path's own work takes ${ns.toFixed(0)} ns a record on one core (thread.bench.ts; 110 on this 2-core machine when its host was quiet, 290 when busy)`;
+}
+
+export async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'no-memo': { type: 'boolean', default: false },
+      churn: { type: 'string', default: '0' },
+      'no-conversations': { type: 'boolean', default: false },
+    },
+  });
+  const memo = !values['no-memo'];
+  const churn = Number(values.churn);
+  const { parts, perDatagram, run } = await receivePath({ memo, churn, conversations: !values['no-conversations'] });
+  const { counts, pipeline } = parts;
   run(1); // warm up: templates, JIT, every pair seen once
   const before = pipeline.counters.records;
   const rememberedBefore = pipeline.counters.remembered;
