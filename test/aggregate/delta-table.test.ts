@@ -206,3 +206,31 @@ test('endpoints whose ids share a slot of the end cache keep their own ends', ()
   for (let i = 0; i < batch.flows.length; i++) bytesByApp.set(batch.ends[batch.src[i]].host, batch.bytes[i]);
   assert.deepEqual(Object.fromEntries(bytesByApp), { a: 2, a2: 4, a3: 6 });
 });
+
+test('rows live in the hash cells: a full table drains them in the order first counted, and its emptied cells serve the next interval', () => {
+  const n = 3000;
+  const t = new DeltaTable({ maxRows: n });
+  const b = ep({ app: 'b' });
+  const ends = Array.from({ length: n }, (_, i) => ep({ app: `a${i}` }));
+  const interval = (order: number[]) => {
+    for (const i of order) t.add(ends[i], b, 'unknown', rec(i + 1, 1), T0);
+    // Filled to maxRows (three quarters of the cells at most), one more pair still finds an empty cell and overflows.
+    t.add(ep({ app: 'one-too-many' }), b, 'unknown', rec(1, 1), T0);
+    return t.drain();
+  };
+  const up = Array.from({ length: n }, (_, i) => i);
+  const first = interval(up);
+  assert.equal(first.flows.length, n + 1);
+  assert.deepEqual(
+    [...first.bytes.subarray(0, n)],
+    up.map((i) => i + 1),
+  );
+  assert.equal(first.src[n], -1);
+  const down = [...up].reverse();
+  const second = interval(down);
+  assert.deepEqual(
+    [...second.bytes.subarray(0, n)],
+    down.map((i) => i + 1),
+  );
+  assert.deepEqual([...second.flows.subarray(0, n)], new Array(n).fill(1));
+});
