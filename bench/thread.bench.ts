@@ -92,7 +92,8 @@ async function receivePath(opts: { memo?: boolean; churn?: number; conversations
 /**
  * How fast this machine is right now, in the receive path's own work: ns a record on one core
  * (best of three half-second runs after a warm one). The same code took 110 ns on a quiet 2-core
- * machine here and 290 when the host was busy, so benches that measure loss print it beside.
+ * machine here and 290 when the host was busy, so benches that measure loss print it beside, and
+ * runs are compared only at like speeds (it moves with the code too: compare builds turn about).
  */
 export async function receivePathGauge(): Promise<number> {
   const { run } = await receivePath();
@@ -103,7 +104,7 @@ export async function receivePathGauge(): Promise<number> {
 /** The gauge as a line for benches whose figures depend on it (`when`: before, after the load...). */
 export async function speedNote(when: string): Promise<string> {
   const ns = await receivePathGauge();
-  return `  machine speed ${when}: the receive path's own work takes ${ns.toFixed(0)} ns a record on one core (thread.bench.ts; 110 on this 2-core machine when its host was quiet, 290 when busy)`;
+  return `  machine speed ${when}: the receive path's own work takes ${ns.toFixed(0)} ns a record on one core (thread.bench.ts; the host's load moves it 2.5x: compare runs at like speeds)`;
 }
 
 export async function main(): Promise<void> {
