@@ -20,6 +20,8 @@ export interface ReceiveSocket {
   readonly recvBufferBytes: number;
   /** The socket's kernel drop counter (SO_RXQ_OVFL) as of its last datagram; native only. */
   kernelDrops(): number | undefined;
+  /** Batches read so far (one recvmmsg and one call into JavaScript each); native only. */
+  batches(): number | undefined;
   /** Stop receiving; `done` runs once the socket is closed and every datagram read is decoded. */
   close(done: () => void): void;
 }
@@ -58,6 +60,7 @@ export async function openReceiveSocket(
         recvBufferBytes: h.recvBufferBytes,
         // Still answers after close(), so the last report carries the final count.
         kernelDrops: () => h.stats().kernelDrops,
+        batches: () => h.stats().batches,
         close(done) {
           h.close();
           // Batches are decoded inside the addon's callback, so nothing read is left over.
@@ -80,6 +83,7 @@ export async function openReceiveSocket(
     family: bound.family,
     recvBufferBytes: bound.recvBufferBytes,
     kernelDrops: () => undefined,
+    batches: () => undefined,
     close: (done) => bound.socket.close(done),
   };
 }

@@ -61,6 +61,11 @@ export const SELF_METRICS = {
     help: 'Datagrams received by each receiving thread (restarted threads keep their number)',
     labels: ['thread'],
   },
+  receive_thread_batches: {
+    type: 'counter',
+    help: 'Batches of datagrams each receiving thread read from its socket, one system call and one call into JavaScript each (native backend); datagrams over batches is their size',
+    labels: ['thread'],
+  },
   receive_thread_utilization: {
     type: 'gauge',
     help: 'Event-loop utilization of each receiving thread over its last merge interval',

@@ -139,6 +139,11 @@ export class SelfMetrics {
       for (const w of reports()) by.set(w.thread, (by.get(w.thread) ?? 0) + w.receiver.datagrams);
       return [...by].map(([i, v]) => [[String(i)], v] as const);
     });
+    r.report('receive_thread_batches', () => {
+      const by = new Map<number, number>();
+      for (const w of reports()) if (w.receiver.batches !== undefined) by.set(w.thread, (by.get(w.thread) ?? 0) + w.receiver.batches);
+      return [...by].map(([i, v]) => [[String(i)], v] as const);
+    });
     r.report('receive_thread_utilization', () => {
       const latest = new Map<number, number>();
       for (const w of reports()) latest.set(w.thread, w.elu);

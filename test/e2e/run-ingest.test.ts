@@ -90,6 +90,14 @@ test('two receiving threads on one port: counts from many exporters merge exactl
     JSON.stringify(longest),
   );
   assert.equal(parsePromText(body).filter((s) => s.name === 'netflow_k8s_receive_thread_long_tasks_total').length, 2);
+  // A thread on the native path counts its socket reads: each one read at least a datagram.
+  const native = parsePromText(body).filter((s) => s.name === 'netflow_k8s_udp_backend' && s.labels.backend === 'native');
+  const batches = parsePromText(body).filter((s) => s.name === 'netflow_k8s_receive_thread_batches_total');
+  assert.equal(batches.length, native.length);
+  for (const b of batches) {
+    const datagrams = perThread.find((s) => s.labels.thread === b.labels.thread)!.value;
+    assert.ok(b.value >= 1 && b.value <= datagrams, `thread ${b.labels.thread}: ${b.value} batches for ${datagrams} datagrams`);
+  }
   assert.equal((await col.stop('SIGTERM')).code, 0);
   c = undefined;
 });

@@ -84,6 +84,8 @@ export interface WorkerReport {
     truncated: number;
     /** How datagrams reach this thread (see udp-spread.ts). */
     spread: 'exporter' | 'datagram';
+    /** Batches the native path read (datagrams over batches is their size); absent on the dgram path. */
+    batches?: number;
   };
   readonly decoder: DecoderStats;
   readonly pipeline: PipelineCounters;

@@ -136,6 +136,7 @@ async function start(): Promise<void> {
         backend: bound.backend,
         truncated: receiver.truncated,
         spread: spread.mode,
+        batches: bound.batches(),
       },
       decoder: decoder.stats,
       pipeline: { ...pipeline.counters },
