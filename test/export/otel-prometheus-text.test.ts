@@ -19,6 +19,9 @@ import { ep, rec } from '../aggregate/fixtures.ts';
 import { heapAfterGc } from '../support/heap.ts';
 
 const T0 = 1_700_000_000_000;
+/** The server end the heap tests' pairs share. */
+const postgres = () =>
+  ep({ kind: 'pod', namespace: 'payments', name: 'postgres-0', ownerKind: 'StatefulSet', ownerName: 'postgres', nodeName: 'n1' });
 
 /** The official exporter's page for the same inputs. */
 async function officialPage(
@@ -204,14 +207,7 @@ test('the page is streamed in pieces over HTTP and arrives whole', async () => {
 
 test('the page keeps no label text per pair: 20,000 pairs between 100 ends', () => {
   const s = new PairStore({ level: 'pod', dims: { protocol: true, serverPort: true }, maxSeries: 50_000 });
-  const db = ep({
-    kind: 'pod',
-    namespace: 'payments',
-    name: 'postgres-0',
-    ownerKind: 'StatefulSet',
-    ownerName: 'postgres',
-    nodeName: 'n1',
-  });
+  const db = postgres();
   const web = Array.from({ length: 100 }, (_, i) =>
     ep({ kind: 'pod', namespace: `team-${i % 40}`, name: `checkout-7d9f8c6b5-${i}`, ownerKind: 'Deployment', ownerName: 'checkout' }),
   );
@@ -231,14 +227,7 @@ test('the page keeps no label text per pair: 20,000 pairs between 100 ends', () 
 
 test("the text a page keeps is its ends' (flat, not ropes); a zone series' is joined per line, not kept", () => {
   const s = new PairStore({ level: 'pod' });
-  const db = ep({
-    kind: 'pod',
-    namespace: 'payments',
-    name: 'postgres-0',
-    ownerKind: 'StatefulSet',
-    ownerName: 'postgres',
-    nodeName: 'n1',
-  });
+  const db = postgres();
   for (let i = 0; i < 5000; i++) {
     const web = ep({
       kind: 'pod',

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createSocket } from 'node:dgram';
 import { getHeapStatistics } from 'node:v8';
-import type { Worker } from 'node:worker_threads';
 import { defaultRunConfig } from '../../src/config/run-options.ts';
 import { storeFor } from '../../src/pipeline/store.ts';
 import { WorkerPool } from '../../src/pipeline/threads/pool.ts';
@@ -19,23 +18,14 @@ import { startCollector } from '../../src/pipeline/collector.ts';
 import { createLogger } from '../../src/observe/log.ts';
 import { fullGc } from '../../src/observe/full-gc.ts';
 import { pod } from '../identify/helpers.ts';
+import { watchedPool } from '../support/watched-pool.ts';
 import { appPodList } from '../support/kube-objects.ts';
 
 const MiB = 2 ** 20;
 const turn = () => new Promise((r) => setImmediate(r));
 
 test('receiving threads told to settle give back their young generation and their garbage', { timeout: 60_000 }, async (t) => {
-  const workers: Worker[] = [];
-  const onWorker = (w: Worker) => workers.push(w);
-  process.on('worker', onWorker);
-  const cfg = { ...defaultRunConfig(), listen: { host: '127.0.0.1', port: 0 }, workers: 2, udpBackend: 'dgram' as const };
-  const quiet = { info: () => {}, warn: () => {}, error: () => {}, limited: () => {} };
-  const pool = new WorkerPool(cfg, storeFor(cfg), quiet);
-  t.after(async () => {
-    process.off('worker', onWorker);
-    await pool.stop();
-  });
-  await pool.start(undefined);
+  const { pool, workers } = await watchedPool(t, { workers: 2 });
   for (let k = 0; k < 4000; k++) pool.upsertPod(pod({ uid: `u-${k}`, ips: [`10.1.${k >> 8}.${k & 255}`], nodeName: `node-${k % 4}` }));
   while (pool.threadsBehindInventory() > 0) await turn();
   await pool.flush();

@@ -4,30 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Worker } from 'node:worker_threads';
-import { defaultRunConfig } from '../../src/config/run-options.ts';
-import { storeFor } from '../../src/pipeline/store.ts';
-import { WorkerPool } from '../../src/pipeline/threads/pool.ts';
+import { watchedPool } from '../support/watched-pool.ts';
 import { WORKER_RESOURCE_LIMITS } from '../../src/pipeline/threads/worker-options.ts';
 
 test("receiving threads start with the pool's V8 resource limits", { timeout: 60_000 }, async (t) => {
-  const workers: Worker[] = [];
-  const onWorker = (w: Worker) => workers.push(w);
-  process.on('worker', onWorker);
-  const cfg = {
-    ...defaultRunConfig(),
-    listen: { host: '127.0.0.1', port: 0 },
-    workers: 2,
-    udpBackend: 'dgram' as const,
-    udpSpread: 'exporter' as const,
-  };
-  const quiet = { info: () => {}, warn: () => {}, error: () => {}, limited: () => {} };
-  const pool = new WorkerPool(cfg, storeFor(cfg), quiet);
-  t.after(async () => {
-    process.off('worker', onWorker);
-    await pool.stop();
-  });
-  await pool.start(undefined);
+  const { workers } = await watchedPool(t, { workers: 2, udpSpread: 'exporter' });
   assert.equal(workers.length, 2);
   assert.ok(WORKER_RESOURCE_LIMITS.maxYoungGenerationSizeMb <= 8, 'the young generation stays small');
   for (const w of workers) {
