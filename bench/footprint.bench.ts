@@ -1,12 +1,14 @@
 /**
  * The per-node footprint under the issue-15 load, side by side with nfcapd: the real `netflow-k8s
- * run` (2 receiving threads, 4,000 pods, --max-series 20000, OTLP every 5 s to a sink that does not
+ * run` (--workers 2, 4,000 pods, --max-series 20000, OTLP every 5 s to a sink that does not
  * decode) is fed by nfgen, the C bursty sender (`nfgen -P 4000 -C 20000 -x 5 -r RATE`), for S
  * seconds straight after /readyz answers, while /metrics is scraped every second and /metrics/otel
  * every 5 s. It prints RSS idle and peak, the slowest scrape of each page, the datagrams lost and
  * in which second, and the memory breakdown per isolate (V8 heaps of the main thread and each
  * receiving thread, from a diagnostic report) next to /proc's view of the whole process.
- * nfcapd (-B 8388608) then gets the same stream for its RSS and loss.
+ * nfcapd (-B 8388608) then gets the same stream for its RSS and loss. nfgen is one exporter, so
+ * under --udp-spread auto one thread takes it and the second never starts (WorkerPool); the idle
+ * RSS with both threads started (--udp-spread datagram) is printed beside.
  *
  *   node bench/footprint.bench.ts [--rate 60000] [--seconds 20] [--workers 2] [--spread auto] [--skip-nfcapd]
  *                                 [--node-options '--max-semi-space-size=1']
@@ -243,6 +245,67 @@ interface Ours {
   sent: number;
 }
 
+/** The collector under test: the issue's inventory, series cap and OTLP, started the way the image starts it. */
+function startOurs(
+  inv: string,
+  otlpUrl: string,
+  workers: number,
+  spread: string,
+  nodeOptions: string,
+  reports: string,
+): Promise<CollectorProcess> {
+  return startCollectorProcess(
+    [
+      '--inventory',
+      inv,
+      '--workers',
+      String(workers),
+      '--max-series',
+      '20000',
+      '--otlp-endpoint',
+      otlpUrl,
+      '--otlp-interval',
+      '5s',
+      '--udp-spread',
+      spread,
+      '--log-level',
+      'info',
+    ],
+    {
+      built: true,
+      env: {
+        NODE_OPTIONS: `--report-on-signal --report-signal=SIGUSR2 --report-directory=${reports} --report-exclude-network --report-exclude-env ${nodeOptions}`,
+      },
+    },
+  );
+}
+
+async function untilSettled(c: CollectorProcess): Promise<void> {
+  while ((await c.get('/readyz')).status !== 200) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 3000));
+}
+
+/**
+ * Idle RSS with every one of `workers` threads started (--udp-spread datagram starts them all;
+ * auto starts one per exporter, so with nfgen's one exporter the load runs on one thread).
+ */
+async function idleAllThreads(workers: number, nodeOptions: string): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'footprint-idle-'));
+  const inv = join(dir, 'inventory.json');
+  writeFileSync(inv, JSON.stringify(appPodList(4000, { namespaces: 16, nodes: ['node-0', 'node-1', 'node-2', 'node-3'] })));
+  const sink = await startOtlpSink();
+  let c: CollectorProcess | undefined;
+  try {
+    c = await startOurs(inv, sink.url, workers, 'datagram', nodeOptions, dir);
+    await untilSettled(c);
+    return rssMiB(c.child.pid!);
+  } finally {
+    await c?.stop('SIGTERM');
+    await sink.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function benchOurs(
   nfgen: string | undefined,
   rate: number,
@@ -259,36 +322,12 @@ async function benchOurs(
   const sink = await startOtlpSink();
   let c: CollectorProcess | undefined;
   try {
-    c = await startCollectorProcess(
-      [
-        '--inventory',
-        inv,
-        '--workers',
-        String(workers),
-        '--max-series',
-        '20000',
-        '--otlp-endpoint',
-        sink.url,
-        '--otlp-interval',
-        '5s',
-        '--udp-spread',
-        spread,
-        '--log-level',
-        'info',
-      ],
-      {
-        built: true,
-        env: {
-          NODE_OPTIONS: `--report-on-signal --report-signal=SIGUSR2 --report-directory=${reports} --report-exclude-network --report-exclude-env ${nodeOptions}`,
-        },
-      },
-    );
+    c = await startOurs(inv, sink.url, workers, spread, nodeOptions, reports);
     const pid = c.child.pid!;
-    while ((await c.get('/readyz')).status !== 200) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 3000));
+    await untilSettled(c);
     const idleMiB = rssMiB(pid);
     console.log(
-      `netflow-k8s run: ${workers} receiving threads, 4,000 pods, OTLP every 5 s, --udp-spread ${spread}, node ${nodeOptions || '(no flags)'}`,
+      `netflow-k8s run: --workers ${workers}, 4,000 pods, OTLP every 5 s, --udp-spread ${spread}, node ${nodeOptions || '(no flags)'}`,
     );
     printBreakdown('idle', pid, await isolateBreakdown(pid, reports));
     if (!nfgen) return { idleMiB, peakMiB: NaN, slowestMetricsMs: NaN, slowestOtelMs: NaN, otelAddMiB: NaN, lost: NaN, sent: NaN };
@@ -361,6 +400,9 @@ async function benchOurs(
     );
     console.log(`  CPU s by thread during the load (${seconds} s): ${cpuDelta(cpu0, cpu1)}`);
     printBreakdown('after load', pid, await isolateBreakdown(pid, reports));
+    console.log(
+      `  receiving threads running after the load: ${sum(text, 'netflow_k8s_receive_threads')} of ${workers} (one per exporter's source under --udp-spread auto)`,
+    );
     return { idleMiB, peakMiB, slowestMetricsMs, slowestOtelMs, otelAddMiB, lost, sent: sent.records };
   } finally {
     await c?.stop('SIGTERM');
@@ -420,13 +462,18 @@ export async function main(): Promise<void> {
       `footprint: nfgen -P 4000 -C 20000 -x 5 -r ${rate} for ${seconds} s from the first second after ready; load average now ${(await import('node:os')).loadavg()[0].toFixed(1)}`,
     );
     console.log(await speedNote('before'));
-    const ours = await benchOurs(nfgen, rate, seconds, Number(values.workers), String(values.spread), String(values['node-options']));
+    const workers = Number(values.workers);
+    const ours = await benchOurs(nfgen, rate, seconds, workers, String(values.spread), String(values['node-options']));
+    const idleAll = workers > 1 ? await idleAllThreads(workers, String(values['node-options'])) : ours.idleMiB;
     console.log(await speedNote('after the load'));
     const nf = nfgen && !values['skip-nfcapd'] ? await benchNfcapd(nfgen, rate, seconds) : undefined;
     const f = (n: number | undefined, d = 0) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(d));
     console.log('side by side (same nfgen stream):');
     console.log(`  ${''.padEnd(34)} | ${'netflow-k8s'.padEnd(12)} | nfcapd`);
     console.log(`  ${'RSS idle MiB'.padEnd(34)} | ${f(ours.idleMiB).padEnd(12)} | n/a`);
+    console.log(
+      `  ${`RSS idle MiB, all ${workers} threads started`.padEnd(34)} | ${f(idleAll).padEnd(12)} | n/a   (--udp-spread datagram)`,
+    );
     console.log(`  ${'RSS peak MiB'.padEnd(34)} | ${f(ours.peakMiB).padEnd(12)} | ${f(nf?.rssMiB)}`);
     console.log(`  ${'slowest /metrics ms (last byte)'.padEnd(34)} | ${f(ours.slowestMetricsMs).padEnd(12)} | n/a`);
     console.log(

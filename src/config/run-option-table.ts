@@ -41,7 +41,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     default: '1',
     group: 'Input',
-    help: 'receiving threads on the same port (SO_REUSEPORT), a number or auto (one per core)',
+    help: 'receiving threads on the same port (SO_REUSEPORT), a number or auto (one per core); under --udp-spread auto they start as exporters arrive',
   },
   {
     key: 'allowExporters',

@@ -303,6 +303,8 @@ test('a DNS server flooding names past --dnstap-max-names: the cap holds on ever
     '5000',
     '--workers',
     '2',
+    '--udp-spread',
+    'datagram', // both threads from the start, with no traffic to bring the second
     '--merge-interval',
     '100ms',
   ]);

@@ -63,7 +63,10 @@ test('two receiving threads on one port: counts from many exporters merge exactl
     records += d.records;
     bytes += d.bytes;
   }
-  await Promise.all(byExporter.map((list, i) => sendPaced(socks[i], list, col.udpPort)));
+  // The first datagram of each exporter reaches the one thread running; the 16 sources bring the second.
+  await Promise.all(byExporter.map((list, i) => sendPaced(socks[i], list.slice(0, 1), col.udpPort)));
+  await pollUntil(async () => col.logs().some((l) => l.msg === 'receiving thread ready' && l.worker === 1), 30_000);
+  await Promise.all(byExporter.map((list, i) => sendPaced(socks[i], list.slice(1), col.udpPort)));
   const body = await pollUntil(async () => {
     const b = (await col.get('/metrics')).body;
     return metric(b, 'netflow_connection_count') === records ? b : undefined;

@@ -98,7 +98,7 @@ function threadModules(): string[][] {
       const { startCollector } = await import(${url('../../src/pipeline/collector.ts')});
       const { defaultRunConfig } = await import(${url('../../src/config/run-options.ts')});
       const cfg = { ...defaultRunConfig(), listen: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, workers: 2,
-        udpSpread: 'exporter', inventory: ${JSON.stringify(inv)}, logLevel: 'error', otlpEndpoint: 'http://127.0.0.1:9' };
+        udpSpread: 'datagram', inventory: ${JSON.stringify(inv)}, logLevel: 'error', otlpEndpoint: 'http://127.0.0.1:9' };
       const c = await startCollector(cfg);
       await c.stop();`;
     const r = spawnSync(process.execPath, [`--import=${pathToFileURL(hook).href}`, '--input-type=module', '-e', code], {

@@ -62,6 +62,8 @@ test('the real program: main thread below the receiving threads', { skip: !linux
   c = await startCollectorProcess([
     '--workers',
     '2',
+    '--udp-spread',
+    'datagram', // every thread starts before the exports are lowered
     '--inventory',
     fileURLToPath(new URL('../e2e/fixtures/k8s-basic-inventory.json', import.meta.url)),
   ]);

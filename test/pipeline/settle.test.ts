@@ -25,7 +25,7 @@ const MiB = 2 ** 20;
 const turn = () => new Promise((r) => setImmediate(r));
 
 test('receiving threads told to settle give back their young generation and their garbage', { timeout: 60_000 }, async (t) => {
-  const { pool, workers } = await watchedPool(t, { workers: 2 });
+  const { pool, workers } = await watchedPool(t, { workers: 2, udpSpread: 'datagram' }); // every thread from the start
   for (let k = 0; k < 4000; k++) pool.upsertPod(pod({ uid: `u-${k}`, ips: [`10.1.${k >> 8}.${k & 255}`], nodeName: `node-${k % 4}` }));
   while (pool.threadsBehindInventory() > 0) await turn();
   await pool.flush();

@@ -8,7 +8,7 @@ import { watchedPool } from '../support/watched-pool.ts';
 import { WORKER_RESOURCE_LIMITS } from '../../src/pipeline/threads/worker-options.ts';
 
 test("receiving threads start with the pool's V8 resource limits", { timeout: 60_000 }, async (t) => {
-  const { workers } = await watchedPool(t, { workers: 2, udpSpread: 'exporter' });
+  const { workers } = await watchedPool(t, { workers: 2, udpSpread: 'datagram' }); // every thread from the start
   assert.equal(workers.length, 2);
   assert.ok(WORKER_RESOURCE_LIMITS.maxYoungGenerationSizeMb <= 8, 'the young generation stays small');
   for (const w of workers) {

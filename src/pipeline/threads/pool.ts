@@ -1,7 +1,8 @@
 /**
  * The main thread's side of the receiving threads: starts them on one port (the first binds, the
- * rest join it with SO_REUSEPORT), broadcasts inventory changes to every one of them, merges their
- * exact deltas into the one PairStore, and keeps their latest reports for self-metrics.
+ * rest join it with SO_REUSEPORT, at once or as exporters arrive), broadcasts inventory changes
+ * to every one of them, merges their exact deltas into the one PairStore, and keeps their latest
+ * reports for self-metrics.
  * A thread that dies is restarted with the current inventory replayed and the templates the live
  * threads hold, so its first datagrams decode without waiting for the exporters' next refresh.
  */
@@ -64,6 +65,8 @@ interface Slot {
   report: WorkerReport | undefined;
   /** The kernel thread id the thread reported, when known. */
   tid: number | undefined;
+  /** The nice value the thread reported, when known. */
+  nice: number | undefined;
   /** Reports of earlier incarnations of this slot, so counters never go backwards after a restart. */
   base: WorkerReport[];
   stopping: boolean;
@@ -98,6 +101,8 @@ export class WorkerPool implements InventoryListener {
   readonly #restartTimes: number[] = [];
   /** Set by settle(): a thread started later settles after its inventory replay too. */
   #settling = false;
+  /** A thread is being started for the exporters (#growForExporters): one at a time. */
+  #growing = false;
 
   constructor(config: RunConfig, store: PairStore, log: PoolLog) {
     this.#config = config;
@@ -139,8 +144,50 @@ export class WorkerPool implements InventoryListener {
     });
     this.#bound = first;
     this.#port = first.port;
-    await Promise.all(Array.from({ length: this.#config.workers - 1 }, (_, i) => this.#spawn(i + 1)));
+    await Promise.all(Array.from({ length: this.#startingThreads() - 1 }, (_, i) => this.#spawn(i + 1)));
     return first;
+  }
+
+  /**
+   * Under exporter spread the kernel hashes each exporter to one socket of the group, so a thread
+   * beyond the exporters never reads a datagram and only costs its isolate (about 15 MiB idle):
+   * a DaemonSet's collector has one exporter, its node. The first thread starts alone and another
+   * joins each time the exporters' sources outnumber the threads (#growForExporters), up to
+   * --workers. Datagram spread deals every datagram over all of them, so all start at once.
+   */
+  #startingThreads(): number {
+    return this.#config.udpSpread === 'datagram' ? this.#config.workers : 1;
+  }
+
+  /** Distinct sources (address and port) the threads let through, as far as they keep them (ExporterCache.sources). */
+  #sourcesSeen(): number {
+    const seen = new Set<string>();
+    for (const r of this.reports()) for (const s of r.receiver.sources) seen.add(s);
+    return seen.size;
+  }
+
+  /**
+   * One more thread when the sources outnumber the threads. It starts like a restarted one (the
+   * inventory replayed, the live templates), so the exporters the kernel hashes to it once it
+   * joins decode from their first datagram there; until then the running threads take them. A
+   * thread started after the exports were lowered below the receiving threads (priority.ts)
+   * inherits their nice value, which only a privileged process can lower again: that is logged.
+   */
+  #growForExporters(): void {
+    const running = this.#slots.length;
+    if (this.#growing || this.#stopped || running >= this.#config.workers) return;
+    const sources = this.#sourcesSeen();
+    if (sources <= running) return;
+    this.#growing = true;
+    this.#log.info(
+      { worker: running, sources, maxThreads: this.#config.workers },
+      'more exporters than receiving threads: starting another',
+    );
+    this.#startWithLiveTemplates(running, [])
+      .catch((err) => this.#log.error({ worker: running, err: String(err) }, 'receiving thread not started'))
+      .finally(() => {
+        this.#growing = false;
+      });
   }
 
   #spawn(index: number, base: WorkerReport[] = [], templates: unknown = this.#templates): Promise<BoundAddress> {
@@ -158,6 +205,7 @@ export class WorkerPool implements InventoryListener {
       ends: [],
       report: undefined,
       tid: undefined,
+      nice: undefined,
       base,
       stopping: false,
       dead: false,
@@ -179,10 +227,12 @@ export class WorkerPool implements InventoryListener {
             ready = true;
             slot.ready = true;
             slot.tid = m.tid;
+            slot.nice = m.nice;
             this.#log.info(
-              { worker: index, port: m.port, recvBufferBytes: m.recvBufferBytes, templatesLoaded: m.templatesLoaded },
+              { worker: index, port: m.port, recvBufferBytes: m.recvBufferBytes, templatesLoaded: m.templatesLoaded, nice: m.nice },
               'receiving thread ready',
             );
+            this.#warnIfLowered(slot);
             resolve({ address: m.address, port: m.port, family: m.family, recvBufferBytes: m.recvBufferBytes });
             break;
           case 'delta':
@@ -195,6 +245,7 @@ export class WorkerPool implements InventoryListener {
             }
             slot.report = m.report;
             if (m.seq !== undefined) this.#replies.answer(slot, m.seq, undefined);
+            this.#growForExporters();
             break;
           case 'settled':
             this.#replies.answer(slot, m.seq, undefined);
@@ -245,14 +296,27 @@ export class WorkerPool implements InventoryListener {
         this.#log.warn({ worker: index, code }, 'receiving thread exited; restarting');
         setTimeout(() => {
           if (!this.#stopped)
-            this.#restart(index, keep).catch((err) => this.#log.error({ worker: index, err: String(err) }, 'restart failed'));
+            this.#startWithLiveTemplates(index, keep).catch((err) =>
+              this.#log.error({ worker: index, err: String(err) }, 'restart failed'),
+            );
         }, 1000).unref();
       });
     });
   }
 
-  /** The templates at start, then what the live threads hold now (newer wins), as the new thread's start. */
-  async #restart(index: number, base: WorkerReport[]): Promise<void> {
+  /** A thread started after the exports were lowered (priority.ts) runs at their nice value, not the first thread's. */
+  #warnIfLowered(slot: Slot): void {
+    const first = this.#slots[0]?.nice;
+    if (slot.index === 0 || first === undefined || slot.nice === undefined || slot.nice <= first) return;
+    this.#log.warn(
+      { worker: slot.index, nice: slot.nice, firstThreadNice: first },
+      "receiving thread runs at the exports' lower priority (raising it needs CAP_SYS_NICE); " +
+        'under --udp-spread datagram every thread starts before the exports are lowered',
+    );
+  }
+
+  /** The templates at start, then what the live threads hold now (newer wins), as a restarted or late thread's start. */
+  async #startWithLiveTemplates(index: number, base: WorkerReport[]): Promise<void> {
     const live = await this.templates();
     let templates = this.#templates;
     try {

@@ -5,8 +5,8 @@
  * pool) is lowered once the receiving threads run: when the cores are busy the scheduler serves
  * the sockets first, and a collection of 20,000 series runs in the gaps instead of starving them
  * into kernel drops. Raising a nice value needs no privilege; threads started later by a lowered
- * thread inherit its value (a receiving thread restarted after a crash still receives, only
- * without the head start).
+ * thread inherit its value (a receiving thread restarted after a crash, or started for another
+ * exporter, still receives, only without the head start; the pool logs it).
  */
 import { readdirSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';

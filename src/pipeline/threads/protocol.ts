@@ -78,6 +78,8 @@ export interface WorkerReport {
     bytes: number;
     denied: number;
     perExporter: [string, ExporterCounts][];
+    /** Sources (address|port) this thread let through, the first SOURCES_KEPT of them (see ExporterCache.sources). */
+    sources: string[];
     /** The receive path this thread took (--udp-backend). */
     backend: UdpBackend;
     /** Datagrams longer than the native path's slot, dropped undecoded. */
@@ -114,7 +116,7 @@ export type ThreadMessage =
   | { readonly t: 'inv-batch'; readonly ops: readonly InventoryChange[]; readonly generation: number }
   /** DNS answers the main thread's dnstap receiver learnt: apply them to this thread's name table. */
   | { readonly t: 'dns'; readonly ops: readonly LearnOp[] }
-  /** A set another thread's decoder shared (--udp-spread datagram): apply it. */
+  /** A set another thread's decoder shared (any thread may get any exporter): apply it. */
   | { readonly t: 'shared'; readonly exporter: SharedExporter; readonly set: SharedSet }
   /** Ship counts now (tests, shutdown): answered by 'delta' with the same `seq`. */
   | { readonly t: 'flush'; readonly seq: number }
@@ -136,6 +138,8 @@ export type ThreadMessage =
       readonly recvBufferBytes: number;
       readonly templatesLoaded: number;
       readonly tid: number | undefined;
+      /** The thread's nice value, inherited from the main thread that started it. */
+      readonly nice: number | undefined;
     }
   /** Counts since the last delta; `seq` when it answers a flush. */
   | { readonly t: 'delta'; readonly batch: DeltaBatch; readonly report: WorkerReport; readonly seq?: number }

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { readlinkSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { UdpReceiver } from '../../ingest/udp-receiver.ts';
 import { openReceiveSocket, plannedBackend } from '../../ingest/udp-backend.ts';
@@ -58,6 +59,15 @@ function threadId(): number | undefined {
   }
 }
 
+/** This thread's nice value (Linux keeps one per thread; a thread starts with its creator's). */
+function niceValue(): number | undefined {
+  try {
+    return getPriority();
+  } catch {
+    return undefined;
+  }
+}
+
 async function start(): Promise<void> {
   const cfg = init.config;
   const backend = plannedBackend(cfg.udpBackend);
@@ -90,8 +100,10 @@ async function start(): Promise<void> {
   timeReceiver(receiver, clock);
   if (process.env.NETFLOW_K8S_TEST_WEDGE_THREAD === String(init.index)) wedgeOnFirstDatagram(receiver);
   if (process.env.NETFLOW_K8S_TEST_CRASH_THREAD === String(init.index)) crashOnFirstDatagram(receiver);
-  if (spread.mode === 'datagram') {
-    // Every thread may get any exporter's datagrams: what one decoder learns, all must know.
+  if (cfg.workers > 1) {
+    // Any thread may get any exporter's datagrams: dealt at random, or moved by the kernel's hash
+    // when a thread joins the group (the pool starts threads as exporters arrive, and restarts
+    // them). What one decoder learns, all must know; only changes cross, not refreshes.
     decoder.onShare = (exp, set) =>
       post({ t: 'share', exporter: { address: exp.address, port: exp.port }, set }, [set.body.buffer as ArrayBuffer]);
   }
@@ -133,6 +145,7 @@ async function start(): Promise<void> {
         bytes: receiver.bytes,
         denied: receiver.denied,
         perExporter: [...receiver.perExporter],
+        sources: [...receiver.exporters.sources],
         backend: bound.backend,
         truncated: receiver.truncated,
         spread: spread.mode,
@@ -317,6 +330,7 @@ async function start(): Promise<void> {
     recvBufferBytes: bound.recvBufferBytes,
     templatesLoaded,
     tid: threadId(),
+    nice: niceValue(),
   });
 }
 
