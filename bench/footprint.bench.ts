@@ -471,9 +471,7 @@ export async function main(): Promise<void> {
     console.log('side by side (same nfgen stream):');
     console.log(`  ${''.padEnd(34)} | ${'netflow-k8s'.padEnd(12)} | nfcapd`);
     console.log(`  ${'RSS idle MiB'.padEnd(34)} | ${f(ours.idleMiB).padEnd(12)} | n/a`);
-    console.log(
-      `  ${`RSS idle MiB, all ${workers} threads started`.padEnd(34)} | ${f(idleAll).padEnd(12)} | n/a   (--udp-spread datagram)`,
-    );
+    console.log(`  ${`RSS idle MiB, ${workers} threads running`.padEnd(34)} | ${f(idleAll).padEnd(12)} | n/a   (--udp-spread datagram)`);
     console.log(`  ${'RSS peak MiB'.padEnd(34)} | ${f(ours.peakMiB).padEnd(12)} | ${f(nf?.rssMiB)}`);
     console.log(`  ${'slowest /metrics ms (last byte)'.padEnd(34)} | ${f(ours.slowestMetricsMs).padEnd(12)} | n/a`);
     console.log(

@@ -25,6 +25,9 @@ export interface ExporterCounts {
 
 export const OTHER_EXPORTER = 'other';
 
+/** One more than the most receiving threads (--workers is at most 64): enough to tell the sources outnumber them. */
+export const SOURCES_KEPT = 65;
+
 export class UdpReceiver {
   readonly exporters: ExporterCache;
   /** Keyed by exporter address (ports change when an exporter restarts; the address is the exporter). */
@@ -38,6 +41,9 @@ export class UdpReceiver {
   readonly #decoder: DatagramDecoder;
   readonly #beforeDecode: (nowMs: number) => void;
   readonly #maxExporters: number;
+  /** Sources (address|port) heard since takeHeard() last ran, the first SOURCES_KEPT of them. */
+  #heard: string[] = [];
+  #round = 1;
 
   constructor(
     decoder: DatagramDecoder,
@@ -90,6 +96,10 @@ export class UdpReceiver {
       this.truncated++;
       return;
     }
+    if (exp.heardInRound !== this.#round) {
+      exp.heardInRound = this.#round;
+      if (this.#heard.length < SOURCES_KEPT) this.#heard.push(exp.key);
+    }
     c.datagrams++;
     c.bytes += datagram.length;
     this.datagrams++;
@@ -97,6 +107,18 @@ export class UdpReceiver {
     const now = Date.now();
     this.#beforeDecode(now);
     this.#decoder.decode(datagram, exp, now);
+  }
+
+  /**
+   * The allowed sources heard since the last call (at most SOURCES_KEPT), and a new round.
+   * SO_REUSEPORT hashes a source's address and port to one socket of the group, so the receiving
+   * threads worth running are at most the sources sending at once (see WorkerPool).
+   */
+  takeHeard(): string[] {
+    const heard = this.#heard;
+    this.#heard = [];
+    this.#round++;
+    return heard;
   }
 
   #counts(address: string): ExporterCounts {

@@ -66,6 +66,8 @@ export function unwrapMapped(address: string): string {
 
 export interface KnownExporter extends Exporter {
   readonly allowed: boolean;
+  /** The last report round (UdpReceiver) this source was heard in; the only field that changes. */
+  heardInRound: number;
 }
 
 /**
@@ -73,9 +75,6 @@ export interface KnownExporter extends Exporter {
  * past `max` distinct exporters the cache starts over (objects are cheap to rebuild; template
  * keys are strings, so nothing else depends on object identity).
  */
-/** One more than the most receiving threads (--workers is at most 64): enough to know the sources outnumber them. */
-export const SOURCES_KEPT = 65;
-
 export class ExporterCache {
   readonly #byKey = new Map<string, KnownExporter>();
   /** The native path's IPv4 sources, keyed address * 65536 + port: no string per datagram. */
@@ -84,12 +83,6 @@ export class ExporterCache {
   readonly #byV6 = new Map<number, V6Entry>();
   readonly #allow: readonly Cidr[] | undefined;
   readonly #max: number;
-  /**
-   * The first SOURCES_KEPT allowed sources (address|port) this cache met. SO_REUSEPORT hashes a
-   * source's address and port to one socket of the group, so the receiving threads worth running
-   * are at most the distinct sources (see WorkerPool).
-   */
-  readonly sources = new Set<string>();
 
   constructor(allow: readonly Cidr[] | undefined, max = 65_536) {
     this.#allow = allow;
@@ -143,9 +136,7 @@ export class ExporterCache {
       const bytes = addressBytes(address);
       allowed = bytes !== undefined && this.#allow.some((c) => cidrContains(c, bytes));
     }
-    const key = `${address}|${port}`;
-    if (allowed && this.sources.size < SOURCES_KEPT) this.sources.add(key);
-    return Object.freeze({ address, port, key, allowed });
+    return Object.seal({ address, port, key: `${address}|${port}`, allowed, heardInRound: 0 });
   }
 }
 

@@ -28,6 +28,11 @@ export const RESTARTS_UNHEALTHY = 3;
 export const RESTART_WINDOW_MS = 5 * 60_000;
 /** How long a thread has to answer a stop before it is terminated. */
 const STOP_TIMEOUT_MS = 10_000;
+/**
+ * A source heard this recently counts as sending (#growForExporters): exporters flush on their
+ * active and inactive timeouts, so a quiet one is heard every few seconds or less.
+ */
+export const SOURCE_ACTIVE_MS = 30_000;
 /** A settle takes 50 to 100 ms; a thread that has not answered by then does not hold readiness back. */
 const SETTLE_TIMEOUT_MS = 5_000;
 
@@ -103,6 +108,8 @@ export class WorkerPool implements InventoryListener {
   #settling = false;
   /** A thread is being started for the exporters (#growForExporters): one at a time. */
   #growing = false;
+  /** When each source was last heard, by the threads' reports (#activeSources). */
+  readonly #heardAt = new Map<string, number>();
 
   constructor(config: RunConfig, store: PairStore, log: PoolLog) {
     this.#config = config;
@@ -159,25 +166,30 @@ export class WorkerPool implements InventoryListener {
     return this.#config.udpSpread === 'datagram' ? this.#config.workers : 1;
   }
 
-  /** Distinct sources (address and port) the threads let through, as far as they keep them (ExporterCache.sources). */
-  #sourcesSeen(): number {
-    const seen = new Set<string>();
-    for (const r of this.reports()) for (const s of r.receiver.sources) seen.add(s);
-    return seen.size;
+  /**
+   * Sources (address and port) the threads heard within SOURCE_ACTIVE_MS, from what each report
+   * says it heard since the one before. A restarted exporter comes back from a new port: its old
+   * source leaves the count once the window has passed it.
+   */
+  #activeSources(report: WorkerReport, nowMs: number): number {
+    for (const s of report.receiver.sources) this.#heardAt.set(s, nowMs);
+    for (const [s, at] of this.#heardAt) if (nowMs - at > SOURCE_ACTIVE_MS) this.#heardAt.delete(s);
+    return this.#heardAt.size;
   }
 
   /**
-   * One more thread when the sources outnumber the threads. It starts like a restarted one (the
-   * inventory replayed, the live templates), so the exporters the kernel hashes to it once it
-   * joins decode from their first datagram there; until then the running threads take them. A
-   * thread started after the exports were lowered below the receiving threads (priority.ts)
-   * inherits their nice value, which only a privileged process can lower again: that is logged.
+   * One more thread when the sources sending now outnumber the threads. It starts like a
+   * restarted one (the inventory replayed, the live templates), so the exporters the kernel
+   * hashes to it once it joins decode from their first datagram there; until then the running
+   * threads take them. A thread started after the exports were lowered below the receiving
+   * threads (priority.ts) inherits their nice value, which only a privileged process can lower
+   * again: that is logged.
    */
-  #growForExporters(): void {
+  #growForExporters(report: WorkerReport): void {
     const running = this.#slots.length;
-    if (this.#growing || this.#stopped || running >= this.#config.workers) return;
-    const sources = this.#sourcesSeen();
-    if (sources <= running) return;
+    if (running >= this.#config.workers) return;
+    const sources = this.#activeSources(report, Date.now());
+    if (this.#growing || this.#stopped || sources <= running) return;
     this.#growing = true;
     this.#log.info(
       { worker: running, sources, maxThreads: this.#config.workers },
@@ -245,7 +257,7 @@ export class WorkerPool implements InventoryListener {
             }
             slot.report = m.report;
             if (m.seq !== undefined) this.#replies.answer(slot, m.seq, undefined);
-            this.#growForExporters();
+            this.#growForExporters(m.report);
             break;
           case 'settled':
             this.#replies.answer(slot, m.seq, undefined);

@@ -78,7 +78,7 @@ export interface WorkerReport {
     bytes: number;
     denied: number;
     perExporter: [string, ExporterCounts][];
-    /** Sources (address|port) this thread let through, the first SOURCES_KEPT of them (see ExporterCache.sources). */
+    /** Sources (address|port) this thread let through since its last report, the first SOURCES_KEPT of them. */
     sources: string[];
     /** The receive path this thread took (--udp-backend). */
     backend: UdpBackend;

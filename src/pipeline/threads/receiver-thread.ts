@@ -145,7 +145,7 @@ async function start(): Promise<void> {
         bytes: receiver.bytes,
         denied: receiver.denied,
         perExporter: [...receiver.perExporter],
-        sources: [...receiver.exporters.sources],
+        sources: receiver.takeHeard(),
         backend: bound.backend,
         truncated: receiver.truncated,
         spread: spread.mode,
