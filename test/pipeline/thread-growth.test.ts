@@ -7,52 +7,32 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import type { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
-import { defaultRunConfig } from '../../src/config/run-options.ts';
-import { storeFor } from '../../src/pipeline/store.ts';
-import { WorkerPool } from '../../src/pipeline/threads/pool.ts';
-import { IptNetflowExporter, type IptFlow } from '../../src/generate/ipt-netflow.ts';
+import { IptNetflowExporter } from '../../src/generate/ipt-netflow.ts';
+import { fanInFlows } from '../support/ipt-flows.ts';
+import { pollUntil } from '../support/run-collector.ts';
+import { watchedPool } from '../support/watched-pool.ts';
 
 const STARTING = 'more exporters than receiving threads: starting another';
 
 test('threads start as exporters arrive, up to --workers, and the new ones decode with templates learnt before them', {
   timeout: 90_000,
 }, async (t) => {
-  const workers: Worker[] = [];
-  const onWorker = (w: Worker) => workers.push(w);
-  process.on('worker', onWorker);
-  const cfg = {
-    ...defaultRunConfig(),
-    listen: { host: '127.0.0.1', port: 0 },
-    workers: 3,
-    udpSpread: 'auto' as const,
-    mergeIntervalMs: 50,
-  };
   const logs: { msg: string; fields: Record<string, unknown> }[] = [];
   const keep = (fields: Record<string, unknown>, msg: string) => logs.push({ msg, fields });
-  const pool = new WorkerPool(cfg, storeFor(cfg), { info: keep, warn: keep, error: keep, limited: () => {} });
+  const { pool, workers } = await watchedPool(
+    t,
+    { workers: 3, udpSpread: 'auto', mergeIntervalMs: 50 },
+    { info: keep, warn: keep, error: keep, limited: () => {} },
+  );
   const socks: Socket[] = [];
-  t.after(async () => {
-    process.off('worker', onWorker);
+  t.after(() => {
     for (const s of socks) s.close();
-    await pool.stop();
   });
-  const { port } = await pool.start(undefined);
+  const port = pool.bound!.port;
   assert.equal(pool.size, 1, 'one thread until a second exporter shows up');
 
-  const now = Date.now();
-  const flows: IptFlow[] = Array.from({ length: 20 }, (_, i) => ({
-    src4: 0x0af40001 + i,
-    dst4: 0x0af40101,
-    srcPort: 40000 + i,
-    dstPort: 8080,
-    proto: 6,
-    packets: 2,
-    bytes: 300 + i,
-    startMs: now - 2000,
-    endMs: now - 1000,
-  }));
+  const flows = fanInFlows(20);
   // Each source is its own socket (its own port, so its own place in the kernel's hash) and sends
   // its template once, in its first datagram: no refresh would rescue data a thread cannot decode.
   const sources: { sock: Socket; exporter: IptNetflowExporter }[] = [];
@@ -73,13 +53,6 @@ test('threads start as exporters arrive, up to --workers, and the new ones decod
   };
   const records = () => pool.reports().reduce((n, r) => n + r.pipeline.records, 0);
   const misses = () => pool.reports().reduce((n, r) => n + r.decoder.templateMisses, 0);
-  const waitFor = async (what: string, ok: () => boolean | Promise<boolean>, ms = 30_000) => {
-    const end = Date.now() + ms;
-    while (!(await ok())) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
 
   // One exporter for many merges: still one thread.
   await addSource();
@@ -95,7 +68,7 @@ test('threads start as exporters arrive, up to --workers, and the new ones decod
   // Many more sources, each with its template only in its first datagram, sent while one thread runs.
   for (let i = 0; i < 15; i++) await addSource();
   await sendRound();
-  await waitFor('the threads --workers allows', () => pool.size === 3 && pool.threadIds.length === 3);
+  await pollUntil(async () => pool.size === 3 && pool.threadIds.length === 3, 30_000, 20); // the threads --workers allows
   await pool.flush(); // answered only once every thread runs
   assert.equal(workers.length, 3, 'never more than --workers');
   assert.deepEqual(
@@ -109,10 +82,14 @@ test('threads start as exporters arrive, up to --workers, and the new ones decod
     .filter((r) => r.thread > 0)
     .reduce((n, r) => n + r.receiver.datagrams, 0);
   for (let i = 0; i < 10; i++) await sendRound();
-  await waitFor('every record counted', async () => {
-    await pool.flush();
-    return records() === sent;
-  });
+  await pollUntil(
+    async () => {
+      await pool.flush();
+      return records() === sent;
+    },
+    30_000,
+    20,
+  );
   assert.equal(misses(), 0, 'no data waited for a template');
   const moved =
     pool

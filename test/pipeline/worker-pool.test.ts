@@ -11,7 +11,8 @@ import { once } from 'node:events';
 import { defaultRunConfig } from '../../src/config/run-options.ts';
 import { storeFor } from '../../src/pipeline/store.ts';
 import { WorkerPool } from '../../src/pipeline/threads/pool.ts';
-import { IptNetflowExporter, type IptFlow } from '../../src/generate/ipt-netflow.ts';
+import { IptNetflowExporter } from '../../src/generate/ipt-netflow.ts';
+import { fanInFlows } from '../support/ipt-flows.ts';
 import { loadNativeUdp } from '../../src/ingest/native-udp.ts';
 
 // Datagrams dealt at random over the threads need the native addon; on Linux a missing build is a failure, not a skip.
@@ -60,18 +61,7 @@ test("a restarted receiving thread starts from the live threads' templates and k
 
   // Templates only in the first datagram: no refresh would rescue data that a thread cannot decode.
   const exporter = new IptNetflowExporter({ protocol: 9, refreshRate: 1e9, interfaces: [] });
-  const now = Date.now();
-  const flows: IptFlow[] = Array.from({ length: 27 }, (_, i) => ({
-    src4: 0x0af40001 + i,
-    dst4: 0x0af40101,
-    srcPort: 40000 + i,
-    dstPort: 8080,
-    proto: 6,
-    packets: 2,
-    bytes: 300 + i,
-    startMs: now - 2000,
-    endMs: now - 1000,
-  }));
+  const flows = fanInFlows(27);
   const send = async () => {
     const { payload } = exporter.pack(flows, 0, Date.now());
     sock.send(payload, port, '127.0.0.1');
