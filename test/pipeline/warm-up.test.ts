@@ -50,7 +50,8 @@ test('the warm-up leaves no garbage behind: its scratch parts are collected befo
   fullGc();
   const freed = left - getHeapStatistics().used_heap_size;
   // Without the collection at its end, a full one then freed 4 to 5 MiB (its 3,072 pods, tables, stream).
-  assert.ok(freed < 2 ** 20 / 2, `a full collection after the warm-up still freed ${(freed / 2 ** 20).toFixed(1)} MiB`);
+  // With it, 0.1 to 0.5 MiB: the test runner's own garbage, in this same isolate.
+  assert.ok(freed < 2 ** 20, `a full collection after the warm-up still freed ${(freed / 2 ** 20).toFixed(1)} MiB`);
   // And nothing of it survives a collection: the scratch pods are gone, not merely unreachable.
   assert.equal(queryObjects(PodState), 0);
 });
