@@ -9,9 +9,9 @@
  * pairs, so a row is usually cold: one line per row instead of one per field halved the cache
  * misses of a record, and the row in the hash cell itself, not behind a slot array, halves them
  * again (one miss a record, not two: about 20-45% less time in the count, measured with 5,000 to
- * 30,000 rows an interval, for up to a third more memory at the table's fullest). A record costs two reads of a direct-mapped cache
- * (endpoint id → end number, in front of the WeakMap that owns the mapping), one multiply-hash
- * probe and three float adds, and allocates nothing. Ends are numbered here and
+ * 30,000 rows an interval, for up to a third more memory at the table's fullest). A record costs
+ * two reads of a direct-mapped cache (endpoint id → end number, in front of the WeakMap that owns
+ * the mapping), one multiply-hash probe and three float adds, and allocates nothing. Ends are numbered here and
  * their labels cross to the main thread once, the first time a drain uses them (see
  * PairStore.mergeBatch); a drained batch is a handful of transferable arrays.
  *
