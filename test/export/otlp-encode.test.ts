@@ -68,7 +68,14 @@ test("OTLP bytes equal the SDK serializer's for the store and the self-metrics",
 test("OTLP bytes equal the SDK serializer's for random values and attributes", () => {
   const attr = fc.dictionary(
     fc.string({ maxLength: 6 }),
-    fc.oneof(fc.string({ unit: 'binary', maxLength: 8 }), fc.integer(), fc.double(), fc.boolean()),
+    fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 8 }),
+      fc.integer(),
+      // Ports and counts, either side of the varint's 32-bit fast path.
+      fc.integer({ min: 0, max: 2 ** 34 }),
+      fc.double(),
+      fc.boolean(),
+    ),
     { maxKeys: 4 },
   );
   const point = fc.record({
@@ -175,4 +182,29 @@ test('the encoder keeps no object per attribute set: 20,000 sets cost a WeakMap 
   // used, made it 220.
   assert.ok(perSet < 128, `${perSet.toFixed(0)} bytes per attribute set`);
   assert.ok(enc.attributeStoreBytes > 0 && rm.scopeMetrics.length === 1);
+});
+
+test('string and port attributes are written with their lengths first: no nested message is moved for them', () => {
+  const moves = (attrs: Record<string, string | number>) => {
+    const copyWithin = Uint8Array.prototype.copyWithin;
+    const rm = sumOf([attrs as Record<string, string>]);
+    let n = 0;
+    let ours: Uint8Array;
+    Uint8Array.prototype.copyWithin = function (this: Uint8Array, ...args: Parameters<Uint8Array['copyWithin']>) {
+      n++;
+      return copyWithin.apply(this, args);
+    };
+    try {
+      ours = new OtlpMetricsEncoder().encode(rm);
+    } finally {
+      Uint8Array.prototype.copyWithin = copyWithin;
+    }
+    assert.deepEqual(Buffer.from(ours), sdk(rm));
+    return n;
+  };
+  // Values long enough that a nested() around each KeyValue would need a two-byte length, and move.
+  const long = 'v'.repeat(200);
+  const many = Object.fromEntries(Array.from({ length: 15 }, (_, i) => [`k8s.attr.${i}`, long]));
+  // The request's own levels (resource metrics, scope, metric, sum) move once each, for either.
+  assert.equal(moves({ ...many, 'server.port': 5432, 'k8s.é': `${long}é` }), moves({ one: 'v'.repeat(4000) }));
 });

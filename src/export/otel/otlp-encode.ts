@@ -11,7 +11,7 @@
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
-import { Out, split64 } from './proto-out.ts';
+import { Out, isAscii, split64, textEncoder, varintSize } from './proto-out.ts';
 
 const EMPTY = new Uint8Array(0);
 
@@ -75,11 +75,66 @@ function keyValue(out: Out, key: string, value: unknown): void {
   out.nested(() => anyValue(out, value));
 }
 
+/**
+ * A KeyValue's key field (tag, length, bytes) by key. The same few keys (`k8s.src.namespace`...)
+ * recur in every pair's attributes, so each is encoded once; bounded in case keys are not few.
+ */
+const keyFields = new Map<string, Uint8Array>();
+const KEY_FIELDS_MAX = 1024;
+
+function keyField(key: string): Uint8Array {
+  let b = keyFields.get(key);
+  if (b === undefined) {
+    const o = new Out(16 + 3 * key.length);
+    o.tag(1, 2);
+    o.string(key);
+    b = o.take();
+    if (keyFields.size < KEY_FIELDS_MAX) keyFields.set(key, b);
+  }
+  return b;
+}
+
+/**
+ * The attributes as repeated KeyValue fields. String values (nearly all of ours) and small
+ * non-negative integers (ports) are written with their lengths worked out first, so nothing is moved after it is written (see Out.nested); a
+ * pair's attributes come in many shapes (which keys an end has), and this path has no closures
+ * for the compiler to give up on. Bytes as the SDK writes them, either way.
+ */
 function attributes(out: Out, attrs: Attributes, field: number): void {
   for (const key in attrs) {
     if (!Object.hasOwn(attrs, key)) continue;
+    const value = attrs[key];
+    if (typeof value === 'number' && value >= 0 && value <= 0xffffffff && Number.isInteger(value)) {
+      // A port: AnyValue's int_value.
+      const k = keyField(key);
+      const any = 1 + varintSize(value);
+      out.tag(field, 2);
+      out.varint(k.length + 1 + varintSize(any) + any);
+      out.raw(k);
+      out.tag(2, 2);
+      out.varint(any);
+      out.tag(3, 0);
+      out.varint(value);
+      continue;
+    }
+    if (typeof value !== 'string') {
+      out.tag(field, 2);
+      out.nested(() => keyValue(out, key, value));
+      continue;
+    }
+    const k = keyField(key);
+    const utf8 = isAscii(value) ? undefined : textEncoder.encode(value);
+    const n = utf8 === undefined ? value.length : utf8.length;
+    const any = 1 + varintSize(n) + n;
     out.tag(field, 2);
-    out.nested(() => keyValue(out, key, attrs[key]));
+    out.varint(k.length + 1 + varintSize(any) + any);
+    out.raw(k);
+    out.tag(2, 2);
+    out.varint(any);
+    out.tag(1, 2);
+    out.varint(n);
+    if (utf8 === undefined) out.ascii(value);
+    else out.raw(utf8);
   }
 }
 

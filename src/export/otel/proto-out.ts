@@ -2,13 +2,18 @@
  * The protobuf writing under otlp-encode.ts: a growing buffer with the encodings of the SDK's
  * writer (varints, little-endian fixed64, UTF-8), so the bytes come out the same.
  */
-const encoder = new TextEncoder();
+export const textEncoder = new TextEncoder();
 
 /** A growing buffer with the SDK writer's encodings (varints, little-endian fixed64, UTF-8). */
 export class Out {
-  buf = new Uint8Array(1 << 16);
-  view = new DataView(this.buf.buffer);
+  buf: Uint8Array;
+  view: DataView;
   pos = 0;
+
+  constructor(size = 1 << 16) {
+    this.buf = new Uint8Array(size);
+    this.view = new DataView(this.buf.buffer);
+  }
 
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
@@ -65,21 +70,23 @@ export class Out {
   }
 
   string(s: string): void {
-    let ascii = true;
-    for (let i = 0; i < s.length; i++)
-      if (s.charCodeAt(i) > 127) {
-        ascii = false;
-        break;
-      }
-    if (!ascii) {
-      const bytes = encoder.encode(s);
+    if (!isAscii(s)) {
+      const bytes = textEncoder.encode(s);
       this.varint(bytes.length);
       this.raw(bytes);
       return;
     }
     this.varint(s.length);
+    this.ascii(s);
+  }
+
+  /** The bytes of a string isAscii() holds for (one byte a character), without its length. */
+  ascii(s: string): void {
     this.ensure(s.length);
-    for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i);
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
+    this.pos = p;
   }
 
   /** A length-delimited message: its body is written by `body`, then its length put before it. */
@@ -120,6 +127,13 @@ export function split64(value: number): [number, number] {
   return [low, high];
 }
 
-function varintSize(v: number): number {
+/** Whether every character of `s` is ASCII, so its UTF-8 is one byte a character. */
+export function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
+  return true;
+}
+
+/** The bytes of `v` (below 2^32) as a varint. */
+export function varintSize(v: number): number {
   return v < 128 ? 1 : v < 16384 ? 2 : v < 2097152 ? 3 : v < 268435456 ? 4 : 5;
 }
