@@ -5,7 +5,7 @@ import { parseRunConfig, runHelp } from '../config/run-options.ts';
 import { ConfigError } from '../config/options.ts';
 import { createLogger } from '../observe/log.ts';
 import { startCollector, type Collector, type CollectorOptions } from '../pipeline/collector.ts';
-import { yieldToReceivers } from '../pipeline/threads/priority.ts';
+import { startThreadPool, yieldToReceivers } from '../pipeline/threads/priority.ts';
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { config, help } = parseRunConfig(argv);
@@ -27,6 +27,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   // Only the real program does this, after its receiving threads started (tests running the
   // collector in-process keep their own priority).
+  await startThreadPool();
   const nice = yieldToReceivers(collector.receiverThreadIds());
   if (nice !== undefined) log.debug({ nice }, 'exports run below the receiving threads');
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

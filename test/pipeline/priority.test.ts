@@ -1,7 +1,7 @@
 /**
  * Exports run below the receiving threads: the real program lowers its main thread (scrapes,
  * merges, OTLP) and V8's helper threads by EXPORT_NICE_STEPS once the receiving threads run, and
- * leaves the receiving threads alone.
+ * leaves the receiving threads and libuv's pool (where scrapes are gzipped) alone.
  * Read from the kernel (/proc/<pid>/task/<tid>/stat), so Linux only.
  */
 import { test } from 'node:test';
@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { getPriority } from 'node:os';
 import { startCollectorProcess, type CollectorProcess } from '../support/run-collector.ts';
-import { EXPORT_NICE_STEPS, SCAVENGE_ALONE, yieldToReceivers } from '../../src/pipeline/threads/priority.ts';
+import { EXPORT_NICE_STEPS, SCAVENGE_ALONE, THREAD_POOL_NAME, yieldToReceivers } from '../../src/pipeline/threads/priority.ts';
 
 const linux = process.platform === 'linux';
 
@@ -26,31 +26,38 @@ function threads(pid: number): { tid: number; name: string; nice: number }[] {
   return out;
 }
 
-test('yieldToReceivers lowers every thread but the named ones', { skip: !linux }, async () => {
+test("yieldToReceivers lowers every thread but the named ones and libuv's pool", { skip: !linux }, async () => {
   // Run where the change cannot touch this test process: a child that starts one worker thread,
-  // names it as the receiver, and reports every thread's nice value afterwards.
+  // names it as the receiver, and reports every thread's name and nice value afterwards.
   const priority = JSON.stringify(new URL('../../src/pipeline/threads/priority.ts', import.meta.url).href);
   const code = `
     import { Worker } from 'node:worker_threads';
     import { readdirSync, readFileSync } from 'node:fs';
-    const { yieldToReceivers } = await import(${priority});
+    const { startThreadPool, yieldToReceivers } = await import(${priority});
     const w = new Worker("require('node:worker_threads').parentPort.postMessage(Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop())); setInterval(() => {}, 1000);", { eval: true, execArgv: [] });
     const tid = await new Promise((r) => w.once('message', r));
+    await startThreadPool();
     const main = yieldToReceivers([tid], 3);
-    const nice = {};
-    for (const t of readdirSync('/proc/self/task')) { const st = readFileSync('/proc/self/task/' + t + '/stat', 'utf8'); nice[t] = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[16]); }
-    console.log(JSON.stringify({ tid, pid: process.pid, main, nice }));
+    const threads = {};
+    for (const t of readdirSync('/proc/self/task')) {
+      const st = readFileSync('/proc/self/task/' + t + '/stat', 'utf8');
+      threads[t] = { name: st.slice(st.indexOf('(') + 1, st.lastIndexOf(')')), nice: Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[16]) };
+    }
+    console.log(JSON.stringify({ tid, pid: process.pid, main, threads }));
     await w.terminate();`;
   const { spawnSync } = await import('node:child_process');
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  const got = JSON.parse(r.stdout) as { tid: number; pid: number; main: number; nice: Record<string, number> };
+  const got = JSON.parse(r.stdout) as { tid: number; pid: number; main: number; threads: Record<string, { name: string; nice: number }> };
   const own = getPriority(0);
-  assert.equal(got.nice[got.tid], own, 'the receiving thread keeps its priority');
+  assert.equal(got.threads[got.tid].nice, own, 'the receiving thread keeps its priority');
   assert.equal(got.main, Math.min(19, own + 3));
-  const others = Object.entries(got.nice).filter(([t]) => Number(t) !== got.tid);
+  const pool = Object.entries(got.threads).filter(([, t]) => t.name === THREAD_POOL_NAME);
+  assert.ok(pool.length >= 1, `libuv's pool runs: ${JSON.stringify(got.threads)}`);
+  for (const [t, { nice }] of pool) assert.equal(nice, own, `pool thread ${t} keeps its priority`);
+  const others = Object.entries(got.threads).filter(([t, { name }]) => Number(t) !== got.tid && name !== THREAD_POOL_NAME);
   assert.ok(others.length >= 2, 'main thread and V8 helpers');
-  for (const [t, n] of others) assert.equal(n, Math.min(19, own + 3), `thread ${t} lowered`);
+  for (const [t, { nice }] of others) assert.equal(nice, Math.min(19, own + 3), `thread ${t} lowered`);
 });
 
 test('the real program: main thread below the receiving threads', { skip: !linux, timeout: 60_000 }, async (t) => {
@@ -82,6 +89,10 @@ test('the real program: main thread below the receiving threads', { skip: !linux
   assert.ok(helpers.length > 0);
   for (const h of helpers) assert.equal(h.nice, Math.min(19, own + EXPORT_NICE_STEPS), `V8 helper ${h.tid} lowered`);
   for (const r of receivers) assert.equal(r.nice, own, `receiving thread ${r.tid} keeps the original priority`);
+  // Scrapes are gzipped there.
+  const pool = ts.filter((x) => x.name === THREAD_POOL_NAME);
+  assert.ok(pool.length > 0, JSON.stringify(ts));
+  for (const p of pool) assert.equal(p.nice, own, `pool thread ${p.tid} keeps the original priority`);
 });
 
 test('yieldToReceivers has scavenges run on their own thread, not on the lowered helpers', { skip: !linux }, () => {
