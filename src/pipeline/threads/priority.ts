@@ -16,7 +16,7 @@ import { setFlagsFromString } from 'node:v8';
 /**
  * libuv's thread pool keeps its priority: it gzips every scrape (about 10 ms for 20,000 series, a
  * few tens for /metrics/otel), work a scraper waits for, short and bounded by the scrapes. Ten
- * nice steps down it waited behind the receiving threads: under the footprint bench's load the
+ * nice steps down (EXPORT_NICE_STEPS then) it waited behind the receiving threads: under the footprint bench's load the
  * median /metrics scrape went from 124-142 to 87-93 ms and the 90th percentile from 259-364 to
  * 128-137, with no more datagrams lost. The pool must run before the exports are lowered (see
  * startThreadPool), or its threads are made by a lowered thread and inherit that.
@@ -36,13 +36,21 @@ function threadName(tid: number): string {
   }
 }
 
-/** How far below the receiving threads everything else runs (nice steps; CPU weight about 1/9 at 10). */
-export const EXPORT_NICE_STEPS = 10;
+/**
+ * How far below the receiving threads everything else runs, in nice steps: at 5 a lowered thread
+ * weighs about a third of a receiving one when they share a core (at 10, a ninth). With the
+ * exports level with the receiving threads a run lost 21,668 records where 10 steps lost none.
+ * Five, turn about with 10 on a busy host, four runs each under the footprint bench's load:
+ * /metrics median 84-102 ms against 90-134, slowest 248-395 against 287-950, peak RSS 212-249 MiB
+ * against 234-287 (a main thread that gets the CPU collects its garbage before its heap grows),
+ * and records lost 219,000-444,000 against 169,000-365,000 (the host's noise is larger than that).
+ */
+export const EXPORT_NICE_STEPS = 5;
 
 /**
  * Every isolate's scavenges (young-generation collections) on the thread that allocated, not
  * shared out to V8's helper threads. A parallel scavenge waits until every helper that took a
- * share is done; once the helpers run 10 nice steps down, a busy node leaves them waiting for the
+ * share is done; once the helpers run nice steps down, a busy node leaves them waiting for the
  * CPU while the receiving thread waits for them: measured on 2 shared cores, the receiving
  * thread's scavenges took up to 57 ms and blocked on the helpers (voluntary context switches in
  * the pause); alone they took at most 12 ms there (a 2 MiB semi-space takes about a millisecond
