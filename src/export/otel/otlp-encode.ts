@@ -96,9 +96,10 @@ function keyField(key: string): Uint8Array {
 
 /**
  * The attributes as repeated KeyValue fields. String values (nearly all of ours) and small
- * non-negative integers (ports) are written with their lengths worked out first, so nothing is moved after it is written (see Out.nested); a
- * pair's attributes come in many shapes (which keys an end has), and this path has no closures
- * for the compiler to give up on. Bytes as the SDK writes them, either way.
+ * non-negative integers (ports) are written with their lengths worked out first, so nothing is
+ * moved after it is written (see Out.nested); a pair's attributes come in many shapes (which keys
+ * an end has), and this path has no closures for the compiler to give up on. Bytes as the SDK
+ * writes them, either way.
  */
 function attributes(out: Out, attrs: Attributes, field: number): void {
   for (const key in attrs) {

@@ -7,7 +7,7 @@
  * in the gaps instead of starving them into kernel drops. Raising a nice value needs no
  * privilege; threads started later by a lowered thread inherit its value (a receiving thread
  * restarted after a crash, or started for another exporter, still receives, only without the
- * head start; the pool logs it).
+ * head start; the receiving threads' pool logs it).
  */
 import { access, readdirSync, readFileSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
@@ -16,10 +16,11 @@ import { setFlagsFromString } from 'node:v8';
 /**
  * libuv's thread pool keeps its priority: it gzips every scrape (about 10 ms for 20,000 series, a
  * few tens for /metrics/otel), work a scraper waits for, short and bounded by the scrapes. Ten
- * nice steps down (EXPORT_NICE_STEPS then) it waited behind the receiving threads: under the footprint bench's load the
- * median /metrics scrape went from 124-142 to 87-93 ms and the 90th percentile from 259-364 to
- * 128-137, with no more datagrams lost. The pool must run before the exports are lowered (see
- * startThreadPool), or its threads are made by a lowered thread and inherit that.
+ * nice steps down (EXPORT_NICE_STEPS then) it waited behind the receiving threads: under the
+ * footprint bench's load the median /metrics scrape went from 124-142 to 87-93 ms and the 90th
+ * percentile from 259-364 to 128-137, with no more datagrams lost. The pool must run before the
+ * exports are lowered (see startThreadPool), or its threads are made by a lowered thread and
+ * inherit that.
  */
 export const THREAD_POOL_NAME = 'libuv-worker';
 
