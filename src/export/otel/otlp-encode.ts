@@ -94,6 +94,16 @@ function keyField(key: string): Uint8Array {
   return b;
 }
 
+/** A KeyValue field up to its AnyValue's body, which is `any` bytes long and comes next. */
+function keyValueHead(out: Out, field: number, key: string, any: number): void {
+  const k = keyField(key);
+  out.tag(field, 2);
+  out.varint(k.length + 1 + varintSize(any) + any);
+  out.raw(k);
+  out.tag(2, 2);
+  out.varint(any);
+}
+
 /**
  * The attributes as repeated KeyValue fields. String values (nearly all of ours) and small
  * non-negative integers (ports) are written with their lengths worked out first, so nothing is
@@ -107,13 +117,7 @@ function attributes(out: Out, attrs: Attributes, field: number): void {
     const value = attrs[key];
     if (typeof value === 'number' && value >= 0 && value <= 0xffffffff && Number.isInteger(value)) {
       // A port: AnyValue's int_value.
-      const k = keyField(key);
-      const any = 1 + varintSize(value);
-      out.tag(field, 2);
-      out.varint(k.length + 1 + varintSize(any) + any);
-      out.raw(k);
-      out.tag(2, 2);
-      out.varint(any);
+      keyValueHead(out, field, key, 1 + varintSize(value));
       out.tag(3, 0);
       out.varint(value);
       continue;
@@ -123,15 +127,9 @@ function attributes(out: Out, attrs: Attributes, field: number): void {
       out.nested(() => keyValue(out, key, value));
       continue;
     }
-    const k = keyField(key);
     const utf8 = isAscii(value) ? undefined : textEncoder.encode(value);
     const n = utf8 === undefined ? value.length : utf8.length;
-    const any = 1 + varintSize(n) + n;
-    out.tag(field, 2);
-    out.varint(k.length + 1 + varintSize(any) + any);
-    out.raw(k);
-    out.tag(2, 2);
-    out.varint(any);
+    keyValueHead(out, field, key, 1 + varintSize(n) + n);
     out.tag(1, 2);
     out.varint(n);
     if (utf8 === undefined) out.ascii(value);
