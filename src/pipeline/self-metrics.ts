@@ -29,6 +29,18 @@ export class SelfMetrics {
         for (const [addr, c] of w.receiver.perExporter) if (c[field] > 0 || field !== 'denied') m.set(addr, (m.get(addr) ?? 0) + c[field]);
       return [...m].map(([a, v]) => [[a], v] as const);
     };
+    /**
+     * One sample per receiving thread (labelled by its number): the sum over its reports (a
+     * restarted thread's earlier incarnations keep counting) or the latest; undefined is skipped.
+     */
+    const perThread = (f: (w: WorkerReport) => number | undefined, combine: 'sum' | 'latest') => (): Sample[] => {
+      const by = new Map<number, number>();
+      for (const w of reports()) {
+        const v = f(w);
+        if (v !== undefined) by.set(w.thread, combine === 'sum' ? (by.get(w.thread) ?? 0) + v : v);
+      }
+      return [...by].map(([i, v]) => [[String(i)], v] as const);
+    };
 
     r.report('datagrams', perExporter('datagrams'));
     r.report('datagram_bytes', perExporter('bytes'));
@@ -134,31 +146,26 @@ export class SelfMetrics {
 
     r.report('receive_threads', () => pool.size);
     r.report('receive_thread_restarts', () => pool.restarts);
-    r.report('receive_thread_datagrams', () => {
-      const by = new Map<number, number>();
-      for (const w of reports()) by.set(w.thread, (by.get(w.thread) ?? 0) + w.receiver.datagrams);
-      return [...by].map(([i, v]) => [[String(i)], v] as const);
-    });
-    r.report('receive_thread_batches', () => {
-      const by = new Map<number, number>();
-      for (const w of reports()) if (w.receiver.batches !== undefined) by.set(w.thread, (by.get(w.thread) ?? 0) + w.receiver.batches);
-      return [...by].map(([i, v]) => [[String(i)], v] as const);
-    });
-    r.report('receive_thread_utilization', () => {
-      const latest = new Map<number, number>();
-      for (const w of reports()) latest.set(w.thread, w.elu);
-      return [...latest].map(([i, v]) => [[String(i)], v] as const);
-    });
-    r.report('receive_thread_longest_task_seconds', () => {
-      const latest = new Map<number, number>();
-      for (const w of reports()) if (w.tasks !== undefined) latest.set(w.thread, w.tasks.longestMs / 1000);
-      return [...latest].map(([i, v]) => [[String(i)], v] as const);
-    });
-    r.report('receive_thread_long_tasks', () => {
-      const by = new Map<number, number>();
-      for (const w of reports()) if (w.tasks !== undefined) by.set(w.thread, (by.get(w.thread) ?? 0) + w.tasks.long);
-      return [...by].map(([i, v]) => [[String(i)], v] as const);
-    });
+    r.report(
+      'receive_thread_datagrams',
+      perThread((w) => w.receiver.datagrams, 'sum'),
+    );
+    r.report(
+      'receive_thread_batches',
+      perThread((w) => w.receiver.batches, 'sum'),
+    );
+    r.report(
+      'receive_thread_utilization',
+      perThread((w) => w.elu, 'latest'),
+    );
+    r.report(
+      'receive_thread_longest_task_seconds',
+      perThread((w) => (w.tasks === undefined ? undefined : w.tasks.longestMs / 1000), 'latest'),
+    );
+    r.report(
+      'receive_thread_long_tasks',
+      perThread((w) => w.tasks?.long, 'sum'),
+    );
     registerUdpBackendMetrics(r, reports);
     r.report('udp_receive_buffer_bytes', () => recvBufferBytes);
     r.report('udp_socket_drops', () => socketDrops(udpPort)?.drops);
