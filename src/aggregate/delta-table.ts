@@ -11,9 +11,9 @@
  * again (one miss a record, not two: about 20-45% less time in the count, measured with 5,000 to
  * 30,000 rows an interval, for up to a third more memory at the table's fullest). A record costs
  * two reads of a direct-mapped cache (endpoint id → end number, in front of the WeakMap that owns
- * the mapping), one multiply-hash probe and three float adds, and allocates nothing. Ends are numbered here and
- * their labels cross to the main thread once, the first time a drain uses them (see
- * PairStore.mergeBatch); a drained batch is a handful of transferable arrays.
+ * the mapping), one multiply-hash probe and three float adds, and allocates nothing. Ends are
+ * numbered here and their labels cross to the main thread once, the first time a drain uses them
+ * (see PairStore.mergeBatch); a drained batch is a handful of transferable arrays.
  *
  * With `conversations`, rows are keyed by protocol and server port as well, and the drain ships them
  * twice: as pairs with those masked off as --extra-labels says, and as conversations (see

@@ -13,10 +13,10 @@
  * main thread merges the same pairs once per thread, and the first-time work of every address
  * and pair is done once per thread. Measured with one nfgen exporter, 4,000 pods, 2 threads, per
  * datagram decoded: datagram 11.4 and 12.3 µs of CPU, exporter 9.8 and 10.8, one thread 9.6 and
- * 10.5 (the main thread's share 0.9 s against 0.6 s per 600,000 datagrams). A DaemonSet's collector has one
- * exporter, its node; a Deployment fed by many nodes sets `datagram` to keep its threads even.
- * Under the per-exporter hash a thread beyond the exporters would never read a datagram, so the
- * pool starts threads as exporters arrive (WorkerPool), and `datagram` starts them all at once.
+ * 10.5 (the main thread's share 0.9 s against 0.6 s per 600,000 datagrams). A DaemonSet's collector
+ * has one exporter, its node; a Deployment fed by many nodes sets `datagram` to keep its threads
+ * even. Under the per-exporter hash a thread beyond the exporters would never read a datagram, so
+ * the pool starts threads as exporters arrive (WorkerPool), and `datagram` starts them all at once.
  */
 import type { UdpBackend, UdpSpread } from '../config/udp-choices.ts';
 

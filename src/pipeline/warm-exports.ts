@@ -1,9 +1,9 @@
 /**
  * The main thread's warm-up, before the collector says ready: the merge of the threads' batches,
  * the /metrics page, the OTLP export and the /metrics/otel page run a few rounds over a scratch
- * store of synthetic pairs, so V8 has compiled them before live traffic needs them. Run cold, the first of
- * each took several times its later cost, all of it while the receiving threads took their first
- * burst (measured under the footprint bench's load: the first OTLP export 414 ms of the main
+ * store of synthetic pairs, so V8 has compiled them before live traffic needs them. Run cold, the
+ * first of each took several times its later cost, all of it while the receiving threads took their
+ * first burst (measured under the footprint bench's load: the first OTLP export 414 ms of the main
  * thread's CPU against about 50 later, the first /metrics 147 ms, and code that is not optimised
  * yet boxes every double it computes, so each also left tens of MiB of garbage behind).
  *
